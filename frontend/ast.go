@@ -176,11 +176,16 @@ type Index struct {
 	Indices []Expr
 }
 
-// ArrayAlloc is `array<T>([d0, d1, …])`: a zero-filled local array.
+// ArrayAlloc is `array<T>([d0, d1, …])`: a zero-filled local array. It stands only as the
+// value of a declaration or assignment, and its array never outlives the block of that
+// statement (Parse enforces both), so a code generator frees it when the block ends. When
+// Hoist is set its dimensions depend only on constants and parameters that never change, so
+// its memory can be allocated once at function entry and zeroed again each time it is reached.
 type ArrayAlloc struct {
-	Pos  Pos
-	Elem abi.Kind
-	Dims []Expr
+	Pos   Pos
+	Elem  abi.Kind
+	Dims  []Expr
+	Hoist bool
 }
 
 func (e *Ident) Position() Pos      { return e.Pos }

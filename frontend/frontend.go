@@ -19,6 +19,11 @@ func Parse(filename string, src []byte) (*File, error) {
 		return nil, errs.Err()
 	}
 	checkFile(f, errs)
+	if errs.Len() == 0 {
+		for _, fn := range f.Funcs {
+			checkAllocations(fn, errs)
+		}
+	}
 	if errs.Len() > 0 {
 		return nil, errs.Err()
 	}
