@@ -1,0 +1,209 @@
+package loader
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/ebitengine/purego"
+
+	"github.com/simplang/simplang/abi"
+)
+
+// Func is one function of a Library. It is safe for concurrent use.
+type Func struct {
+	lib   *Library
+	sig   abi.Func
+	entry uintptr // the packed entry _mlir_F
+	cargs int     // N, the number of expanded C arguments
+}
+
+// Signature returns the function's signature as the object's table states it.
+func (f *Func) Signature() abi.Func {
+	sig := f.sig
+	sig.Params = slices.Clone(sig.Params)
+	return sig
+}
+
+// Call checks args against the signature, calls the kernel and returns its result as the
+// Go value of the result kind (float32 for f32, int64 for i64, bool for bool, …), or nil
+// for a function without a result. A wrong number or kind of arguments is an error, and
+// then the kernel is not called.
+func (f *Func) Call(args ...any) (any, error) {
+	if len(args) != len(f.sig.Params) {
+		return nil, fmt.Errorf("loader: call %v: got %d arguments, the kernel takes %d", f.sig, len(args), len(f.sig.Params))
+	}
+
+	// The packed block is N+1 argument pointers followed by N+1 value slots (the last is
+	// the result). It keeps addresses as integers, so it holds no Go pointers for the GC
+	// to trace; it is pinned, as are the slices, so that those addresses stay valid.
+	n := f.cargs
+	block := make([]uint64, 2*(n+1))
+	ptrs, slots := block[:n+1], block[n+1:]
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	pin.Pin(&block[0])
+
+	i := 0
+	for j, p := range f.sig.Params {
+		var err error
+		if p.Array {
+			err = descriptor(slots[i:i+abi.DescriptorFields], &pin, args[j], p.Kind)
+			i += abi.DescriptorFields
+		} else {
+			err = scalar(unsafe.Pointer(&slots[i]), args[j], p.Kind)
+			i++
+		}
+		if err != nil {
+			return nil, fmt.Errorf("loader: call %v: argument %d (%s) %v", f.sig, j+1, p.Name, err)
+		}
+	}
+	for k := range ptrs {
+		ptrs[k] = uint64(uintptr(unsafe.Pointer(&slots[k])))
+	}
+
+	f.lib.mu.RLock()
+	defer f.lib.mu.RUnlock()
+	if f.lib.handle == 0 {
+		return nil, fmt.Errorf("loader: call %v: %s is closed", f.sig, f.lib.path)
+	}
+	if t := f.lib.threads.Load(); t > 0 {
+		// Both calls must run on the same OS thread: OpenMP's count is per thread.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		purego.SyscallN(f.lib.setThreads, uintptr(t))
+	}
+	purego.SyscallN(f.entry, uintptr(unsafe.Pointer(&block[0])))
+	return result(unsafe.Pointer(&slots[n]), f.sig.Result), nil
+}
+
+// descriptor fills the five descriptor fields of an array argument of element kind k
+// and pins the slice. An empty slice passes a nil pointer.
+func descriptor(fields []uint64, pin *runtime.Pinner, v any, k abi.Kind) error {
+	var data unsafe.Pointer
+	var size int
+	var ok bool
+	switch k {
+	case abi.F32:
+		data, size, ok = sliceOf[float32](v)
+	case abi.F64:
+		data, size, ok = sliceOf[float64](v)
+	case abi.I64:
+		data, size, ok = sliceOf[int64](v)
+	case abi.I32:
+		data, size, ok = sliceOf[int32](v)
+	case abi.I16:
+		data, size, ok = sliceOf[int16](v)
+	case abi.I8:
+		data, size, ok = sliceOf[int8](v)
+	case abi.Bool:
+		data, size, ok = sliceOf[bool](v)
+	}
+	if !ok {
+		return mismatch(v, k.String()+"[]", "[]"+goNames[k])
+	}
+	if data != nil {
+		pin.Pin(data)
+	}
+	addr := uint64(uintptr(data))
+	// allocated, aligned, offset, size, stride
+	fields[0], fields[1], fields[2], fields[3], fields[4] = addr, addr, 0, uint64(size), 1
+	return nil
+}
+
+// sliceOf returns the data pointer (nil when empty) and length of v if it is a []T.
+func sliceOf[T Elem](v any) (unsafe.Pointer, int, bool) {
+	s, ok := v.([]T)
+	if !ok || len(s) == 0 {
+		return nil, 0, ok
+	}
+	return unsafe.Pointer(unsafe.SliceData(s)), len(s), true
+}
+
+// scalar stores a scalar argument of kind k into the 8-byte slot at p with the width the
+// kernel loads, so the slot is right on either byte order.
+func scalar(p unsafe.Pointer, v any, k abi.Kind) error {
+	if i, ok := v.(int); ok && k.IsInt() {
+		return storeInt(p, int64(i), k)
+	}
+	ok := true
+	switch k {
+	case abi.F32:
+		*(*float32)(p), ok = v.(float32)
+	case abi.F64:
+		*(*float64)(p), ok = v.(float64)
+	case abi.I64:
+		*(*int64)(p), ok = v.(int64)
+	case abi.I32:
+		*(*int32)(p), ok = v.(int32)
+	case abi.I16:
+		*(*int16)(p), ok = v.(int16)
+	case abi.I8:
+		*(*int8)(p), ok = v.(int8)
+	case abi.Bool:
+		*(*bool)(p), ok = v.(bool)
+	}
+	if !ok {
+		return mismatch(v, k.String(), goNames[k])
+	}
+	return nil
+}
+
+// storeInt stores a Go int given for an integer parameter, if it fits the kind.
+func storeInt(p unsafe.Pointer, i int64, k abi.Kind) error {
+	bits := 8 * k.Size()
+	if bits < 64 && (i < -1<<(bits-1) || i >= 1<<(bits-1)) {
+		return fmt.Errorf("is %d, out of range for %v", i, k)
+	}
+	switch k {
+	case abi.I64:
+		*(*int64)(p) = i
+	case abi.I32:
+		*(*int32)(p) = int32(i)
+	case abi.I16:
+		*(*int16)(p) = int16(i)
+	case abi.I8:
+		*(*int8)(p) = int8(i)
+	}
+	return nil
+}
+
+// goNames are the Go types that carry each kind.
+var goNames = [...]string{abi.Bool: "bool", abi.I8: "int8", abi.I16: "int16", abi.I32: "int32",
+	abi.I64: "int64", abi.F32: "float32", abi.F64: "float64"}
+
+func mismatch(v any, want, goType string) error {
+	got := "nil"
+	if v != nil {
+		got = fmt.Sprintf("%T", v)
+	}
+	article := "a"
+	if strings.HasPrefix(goType, "int") {
+		article = "an"
+	}
+	return fmt.Errorf("is %s; the kernel takes %s (pass %s %s)", got, want, article, goType)
+}
+
+// result reads the result slot at p as the Go value of kind k.
+func result(p unsafe.Pointer, k abi.Kind) any {
+	switch k {
+	case abi.F32:
+		return *(*float32)(p)
+	case abi.F64:
+		return *(*float64)(p)
+	case abi.I64:
+		return *(*int64)(p)
+	case abi.I32:
+		return *(*int32)(p)
+	case abi.I16:
+		return *(*int16)(p)
+	case abi.I8:
+		return *(*int8)(p)
+	case abi.Bool:
+		// An i1 store writes 0 or 1; reading a byte keeps any other value a valid bool.
+		return *(*uint8)(p) != 0
+	}
+	return nil
+}

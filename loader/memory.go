@@ -1,0 +1,103 @@
+package loader
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+)
+
+// Elem is a Go type that holds one element of a SimpLang array.
+type Elem interface {
+	float32 | float64 | int64 | int32 | int16 | int8 | bool
+}
+
+// Map returns n zeroed elements in memory outside the Go heap, for buffers too big to
+// leave to the garbage collector (model weights). The memory is an anonymous private
+// mapping advised to use transparent huge pages, which stream markedly faster through a
+// kernel. It can be passed to Call like any slice, and must be released with Unmap.
+func Map[T Elem](n int) ([]T, error) {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	if n < 0 {
+		return nil, fmt.Errorf("loader: Map: cannot map %d %T values: the count is negative", n, zero)
+	}
+	if n == 0 {
+		return []T{}, nil
+	}
+	var mem []byte
+	err := errors.New("more bytes than the address space has")
+	if n <= math.MaxInt/size {
+		mem, err = syscall.Mmap(-1, 0, n*size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	}
+	if err != nil {
+		avail := "an unknown amount"
+		if a, aerr := AvailableMemory(); aerr == nil {
+			avail = byteSize(float64(a))
+		}
+		return nil, fmt.Errorf("loader: Map: cannot map %s (%d %T values): %v; %s of memory is available",
+			byteSize(float64(n)*float64(size)), n, zero, err, avail)
+	}
+	// Huge pages only make the memory faster: a kernel without transparent huge pages
+	// rejects the advice, and the mapping is just as good.
+	_ = syscall.Madvise(mem, syscall.MADV_HUGEPAGE)
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(mem))), n), nil
+}
+
+// Unmap releases memory that Map returned. s must start where Map's slice started and
+// keep its capacity (shortening it with s[:k] is fine); anything else, or a second Unmap,
+// is an error. The slice must not be used afterwards.
+func Unmap[T Elem](s []T) error {
+	if cap(s) == 0 {
+		return nil
+	}
+	var zero T
+	mem := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), uintptr(cap(s))*unsafe.Sizeof(zero))
+	if err := syscall.Munmap(mem); err != nil {
+		return fmt.Errorf("loader: Unmap: %v: the slice was not returned by Map, was resliced from a later start, or was already unmapped", err)
+	}
+	return nil
+}
+
+// AvailableMemory returns how many bytes can be allocated without swapping: MemAvailable
+// from /proc/meminfo.
+func AvailableMemory() (uint64, error) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, fmt.Errorf("loader: available memory: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "MemAvailable:")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("loader: available memory: /proc/meminfo line %q: %v", sc.Text(), err)
+		}
+		return kb * 1024, nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("loader: available memory: %v", err)
+	}
+	return 0, fmt.Errorf("loader: available memory: /proc/meminfo has no MemAvailable line (Linux 3.14 or later has one)")
+}
+
+// byteSize renders a byte count for people: 512 B, 12.0 MiB, 1.5 GiB.
+func byteSize(n float64) string {
+	if n < 1024 {
+		return fmt.Sprintf("%.0f B", n)
+	}
+	unit := 0
+	for n /= 1024; n >= 1024 && unit < 5; n /= 1024 {
+		unit++
+	}
+	return fmt.Sprintf("%.1f %ciB", n, "KMGTPE"[unit])
+}
