@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/simplang/simplang/loader"
+)
+
+const kernel = `fn twice(f32[] a, i64 n) -> f32 {
+    var i = 0;
+    while (i < n) {
+        a[i] = a[i] * 2.0;
+        i = i + 1;
+    }
+    return a[0];
+}
+`
+
+func simpc(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "twice.sl")
+	if err := os.WriteFile(good, []byte(kernel), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := "../../../shared/corpus/errors/syntax.sl"
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"help", []string{"--help"}, 0, ""},
+		{"no input", nil, 2, "no input file"},
+		{"unknown option", []string{good, "--fast"}, 2, "unknown option --fast"},
+		{"two inputs", []string{good, good}, 2, "one input file"},
+		{"missing value", []string{good, "-o"}, 2, "-o needs a value"},
+		{"bad backend", []string{good, "--backend", "gcc"}, 2, "unknown backend"},
+		{"contradiction", []string{good, "--emit-llvm", "--backend", "mlir"}, 2, "contradicts"},
+		{"source error", []string{bad, "-o", filepath.Join(dir, "x.so")}, 1, "syntax.sl:3:20: expected expression"},
+		{"missing file", []string{filepath.Join(dir, "nope.sl")}, 1, "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := simpc(tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("simpc %v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.stderr)
+			}
+		})
+	}
+}
+
+func TestBuildAndEmit(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "twice.sl")
+	if err := os.WriteFile(src, []byte(kernel), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := simpc(src, "--emit-mlir", "-o", filepath.Join(dir, "out.mlir")); code != 0 {
+		t.Fatalf("--emit-mlir: exit %d: %s", code, stderr)
+	}
+	mlir, err := os.ReadFile(filepath.Join(dir, "out.mlir"))
+	if err != nil || !strings.Contains(string(mlir), "func.func @twice(") || !strings.Contains(string(mlir), "@_mlir_twice") {
+		t.Fatalf("--emit-mlir wrote %q (err %v)", mlir, err)
+	}
+	for _, flags := range [][]string{nil, {"-O0"}, {"--strict-fp"}, {"--serial", "-O2"}} {
+		so := filepath.Join(dir, "twice.so")
+		os.Remove(so)
+		args := append([]string{src, "-o", so}, flags...)
+		if code, _, stderr := simpc(args...); code != 0 {
+			t.Fatalf("simpc %v: exit %d: %s", args, code, stderr)
+		}
+		lib, err := loader.Open(so)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn, err := lib.Func("twice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := []float32{1.5, 2, 3}
+		got, err := fn.Call(a, int64(len(a)))
+		lib.Close()
+		if err != nil || got != float32(3) || a[2] != 6 {
+			t.Errorf("simpc %v: twice returned %v (err %v), array %v", flags, got, err, a)
+		}
+	}
+	// The default output name replaces .sl with .so.
+	if code, _, stderr := simpc(src); code != 0 {
+		t.Fatalf("simpc FILE.sl: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "twice.so")); err != nil {
+		t.Errorf("default output: %v", err)
+	}
+}

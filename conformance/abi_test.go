@@ -1,0 +1,205 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// arrayKernels are kernels with array parameters, called from Go and from C below.
+const arrayKernels = `
+fn dot(f32[] a, f32[] b, i64 n) -> f32 {
+    var s = 0.0;
+    var i = 0;
+    while (i < n) {
+        s += a[i] * b[i];
+        i = i + 1;
+    }
+    return s;
+}
+
+// scale multiplies a in place.
+fn scale(f32[] a, f32 s, i64 n) {
+    var i = 0;
+    while (i < n) {
+        a[i] = a[i] * s;
+        i = i + 1;
+    }
+}
+
+// wide takes eight arrays of every element kind and three scalars: 43 C arguments. It
+// writes out[i] = the sum of every array's element i (times s, negated when flag) and
+// returns the sum of out.
+fn wide(f32[] a, f64[] b, i64[] c, i32[] d, i16[] e, i8[] f, bool[] g, f64[] out,
+        f64 s, i32 n, bool flag) -> f64 {
+    var total = 0.0 as f64;
+    var i = 0;
+    while (i < n) {
+        f64 x = a[i] + b[i] + c[i] + d[i] + e[i] + f[i];
+        if (g[i]) {
+            x = x + 1000.0;
+        }
+        x = x * s;
+        if (flag) {
+            x = -x;
+        }
+        out[i] = x;
+        total = total + x;
+        i = i + 1;
+    }
+    return total;
+}
+`
+
+func TestArrayKernelsFromGo(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			lib, err := Build("kernels.sl", []byte(arrayKernels), v.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lib.Close()
+
+			const n = 1000
+			a, b := make([]float32, n), make([]float32, n)
+			var want float64
+			for i := range a {
+				a[i], b[i] = float32(i%17)-8, float32(i%5)*0.25
+				want += float64(a[i]) * float64(b[i])
+			}
+			dot, _ := lib.Func("dot")
+			got, err := dot.Call(a, b, int64(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(float64(got.(float32))-want) > 1e-4*math.Abs(want) {
+				t.Errorf("dot = %v, want %v", got, want)
+			}
+
+			scale, _ := lib.Func("scale")
+			wantScaled := make([]float32, n)
+			for i := range a {
+				wantScaled[i] = a[i] * 1.5
+			}
+			if _, err := scale.Call(a, float32(1.5), n); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(wantScaled, a); diff != "" {
+				t.Errorf("scale in place (-want +got):\n%s", diff)
+			}
+
+			const m = 7
+			af, bf, cf := make([]float32, m), make([]float64, m), make([]int64, m)
+			df, ef, ff, gf := make([]int32, m), make([]int16, m), make([]int8, m), make([]bool, m)
+			out, wantOut := make([]float64, m), make([]float64, m)
+			var wantTotal float64
+			for i := 0; i < m; i++ {
+				af[i], bf[i], cf[i] = float32(i)*0.5, float64(i)*0.25, int64(i)*100
+				df[i], ef[i], ff[i], gf[i] = int32(-i), int16(i*3), int8(-i*2), i%3 == 0
+				x := float64(af[i]) + bf[i] + float64(cf[i]+int64(df[i])+int64(ef[i])+int64(ff[i]))
+				if gf[i] {
+					x += 1000
+				}
+				wantOut[i] = -x * 2
+				wantTotal += wantOut[i]
+			}
+			wide, _ := lib.Func("wide")
+			if c := wide.Signature().CArgs(); c < 40 {
+				t.Fatalf("wide has %d C arguments, want at least 40", c)
+			}
+			total, err := wide.Call(af, bf, cf, df, ef, ff, gf, out, 2.0, int32(m), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(wantOut, out, cmpopts.EquateApprox(1e-12, 0)); diff != "" {
+				t.Errorf("wide out (-want +got):\n%s", diff)
+			}
+			if math.Abs(total.(float64)-wantTotal) > 1e-9 {
+				t.Errorf("wide = %v, want %v", total, wantTotal)
+			}
+
+			// Refused without calling: wrong count, wrong kind.
+			before := append([]float32(nil), a...)
+			if _, err := scale.Call(a, float32(2)); err == nil || !strings.Contains(err.Error(), "3") {
+				t.Errorf("scale with 2 arguments: err = %v, want a count error", err)
+			}
+			if _, err := scale.Call(a, 2.0, n); err == nil || !strings.Contains(err.Error(), "f32") {
+				t.Errorf("scale with a float64: err = %v, want a kind error naming f32", err)
+			}
+			if diff := cmp.Diff(before, a); diff != "" {
+				t.Errorf("a refused call changed the array:\n%s", diff)
+			}
+		})
+	}
+}
+
+// cHarness calls dot and scale through their expanded C signatures: five memref fields per
+// array (allocated, aligned, offset, size, stride), scalars by value.
+const cHarness = `#include <stdio.h>
+#include <stdint.h>
+float dot(float*, float*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t, int64_t);
+void scale(float*, float*, int64_t, int64_t, int64_t, float, int64_t);
+int main(void) {
+	float a[100], b[100];
+	for (int i = 0; i < 100; i++) { a[i] = (float)(i % 7); b[i] = 0.5f; }
+	scale(a, a, 0, 100, 1, 2.0f, 100);
+	printf("%.3f\n", dot(a, a, 0, 100, 1, b, b, 0, 100, 1, 100));
+	return 0;
+}
+`
+
+func TestKernelFromC(t *testing.T) {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Fatalf("no C compiler (cc) on PATH: %v", err)
+	}
+	tools, err := Tools()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			obj, err := tools.Compile(context.Background(), "kernels.sl", []byte(arrayKernels), v.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			lib := filepath.Join(dir, "libkernels.so")
+			data, err := os.ReadFile(obj.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(lib, data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "main.c"), []byte(cHarness), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			build := exec.Command(cc, "main.c", "-o", "main", "-L.", "-lkernels", "-Wl,-rpath,"+dir)
+			build.Dir = dir
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("cc: %v\n%s", err, out)
+			}
+			out, err := exec.Command(filepath.Join(dir, "main")).CombinedOutput()
+			if err != nil {
+				t.Fatalf("harness: %v\n%s", err, out)
+			}
+			// Σ (2·(i mod 7)) · 0.5 over i < 100.
+			var want float64
+			for i := 0; i < 100; i++ {
+				want += float64(2*(i%7)) * 0.5
+			}
+			if got, want := strings.TrimSpace(string(out)), fmt.Sprintf("%.3f", want); got != want {
+				t.Errorf("C harness printed %s, want %s", got, want)
+			}
+		})
+	}
+}

@@ -1,0 +1,157 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/toolchain"
+)
+
+const corpus = "../../shared/corpus"
+
+// variants are the compiler configurations every corpus program must pass under.
+var variants = []struct {
+	name string
+	opts toolchain.CompileOptions
+}{
+	{"mlir", toolchain.CompileOptions{Backend: toolchain.MLIR}},
+	{"mlir-strict-fp", toolchain.CompileOptions{Backend: toolchain.MLIR, StrictFP: true}},
+	{"mlir-O0-serial", toolchain.CompileOptions{Backend: toolchain.MLIR, Serial: true, Build: toolchain.Options{OptLevel: toolchain.O0}}},
+}
+
+// expectation is one `// expect: NAME() = VALUE [~TOL]` line.
+type expectation struct {
+	fn    string
+	value string
+	tol   float64
+}
+
+var expectLine = regexp.MustCompile(`(?m)^// expect: (\w+)\(\) = (\S+)(?: ~(\S+))?\s*$`)
+
+func expectations(t *testing.T, src []byte) []expectation {
+	var list []expectation
+	for _, m := range expectLine.FindAllSubmatch(src, -1) {
+		e := expectation{fn: string(m[1]), value: string(m[2]), tol: 1e-5}
+		if len(m[3]) > 0 {
+			tol, err := strconv.ParseFloat(string(m[3]), 64)
+			if err != nil {
+				t.Fatalf("bad tolerance in %q: %v", m[0], err)
+			}
+			e.tol = tol
+		}
+		list = append(list, e)
+	}
+	if len(list) == 0 {
+		t.Fatal("no // expect: lines")
+	}
+	return list
+}
+
+func TestCorpusRun(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(corpus, "run", "*.sl"))
+	if len(files) == 0 {
+		t.Fatalf("no programs in %s/run", corpus)
+	}
+	for _, v := range variants {
+		for _, path := range files {
+			t.Run(v.name+"/"+filepath.Base(path), func(t *testing.T) {
+				t.Parallel()
+				src, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lib, err := Build(path, src, v.opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer lib.Close()
+				for _, e := range expectations(t, src) {
+					fn, err := lib.Func(e.fn)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := fn.Call()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if msg := check(got, e); msg != "" {
+						t.Errorf("%s() = %v, want %s%s", e.fn, got, e.value, msg)
+					}
+				}
+			})
+		}
+	}
+}
+
+// check compares a result with its expectation: integers exactly, floats within the
+// relative tolerance. It returns "" when they agree.
+func check(got any, e expectation) string {
+	switch g := got.(type) {
+	case int64, int32, int16, int8:
+		want, err := strconv.ParseInt(e.value, 10, 64)
+		if err != nil {
+			return fmt.Sprintf(" (not an integer: %v)", err)
+		}
+		if fmt.Sprint(g) != strconv.FormatInt(want, 10) {
+			return " (integers compare exactly)"
+		}
+		return ""
+	case float32, float64:
+		want, err := strconv.ParseFloat(e.value, 64)
+		if err != nil {
+			return fmt.Sprintf(" (not a number: %v)", err)
+		}
+		f, _ := strconv.ParseFloat(fmt.Sprint(g), 64)
+		if math.Abs(f-want) > e.tol*math.Max(1, math.Abs(want)) {
+			return fmt.Sprintf(" (tolerance %g)", e.tol)
+		}
+		return ""
+	}
+	return fmt.Sprintf(" (unexpected result type %T)", got)
+}
+
+func TestCorpusErrors(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(corpus, "errors", "*.sl"))
+	if len(files) == 0 {
+		t.Fatalf("no programs in %s/errors", corpus)
+	}
+	wantLine := regexp.MustCompile(`(?m)^// error: (\d+)(?::(\d+))? (.+)$`)
+	for _, v := range variants {
+		for _, path := range files {
+			t.Run(v.name+"/"+filepath.Base(path), func(t *testing.T) {
+				src, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = Build(path, src, v.opts)
+				var list *frontend.ErrorList
+				if !errors.As(err, &list) {
+					t.Fatalf("compiled without a source error (err = %v)", err)
+				}
+				for _, m := range wantLine.FindAllStringSubmatch(string(src), -1) {
+					pos := m[1] + ":"
+					if m[2] != "" {
+						pos += m[2] + ":"
+					}
+					found := false
+					for _, line := range strings.Split(list.Error(), "\n") {
+						if strings.HasPrefix(line, path+":"+pos) && strings.Contains(strings.ToLower(line), strings.ToLower(m[3])) {
+							found = true
+						}
+					}
+					if !found {
+						t.Errorf("missing diagnostic at %s %q in:\n%v", pos, m[3], list)
+					}
+				}
+			})
+		}
+	}
+}
