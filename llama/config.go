@@ -1,0 +1,253 @@
+// Package llama describes the LLaMA 2 model that the benchmark, the text generator and the
+// tests share: it turns a Config (a named preset or a llama2.c checkpoint header) into weight
+// and run-state buffers laid out exactly as the compiled SimpLang kernel takes them, and
+// computes one decode step in plain Go as the reference the kernel is checked against.
+//
+// Build a model with Preset (or a Config literal), NewWeights and Randomize, or Open a
+// llama2.c checkpoint; make a State with NewState; then call Forward once per token with
+// positions 0, 1, 2, … and pick the next token from the logits with a Sampler:
+//
+//	cfg, _ := llama.Preset("125M")
+//	w, _ := llama.NewWeights(cfg, nil)
+//	w.Randomize(1, nil)
+//	s, _ := llama.NewState(cfg, nil)
+//	logits, err := llama.Forward(cfg, w, s, token, pos)
+//
+// Nothing here calls native code. The file layout, the tensor order and the forward-pass
+// semantics follow Andrej Karpathy's llama2.c run.c.
+package llama
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Config is the shape of a LLaMA 2 model, as in llama2.c's checkpoint header.
+type Config struct {
+	Dim       int // transformer dimension (width of the residual stream)
+	HiddenDim int // width of the feed-forward hidden layer
+	NLayers   int // number of transformer layers
+	NHeads    int // number of query heads
+	NKVHeads  int // number of key/value heads (fewer than NHeads for grouped-query attention)
+	VocabSize int // vocabulary size
+	SeqLen    int // maximum sequence length (the KV cache holds this many positions)
+}
+
+// HeadSize is the width of one attention head: Dim / NHeads (0 when NHeads is not positive,
+// so that no method of an invalid Config panics).
+func (c Config) HeadSize() int {
+	if c.NHeads <= 0 {
+		return 0
+	}
+	return c.Dim / c.NHeads
+}
+
+// KVDim is the width of a key or value vector: NKVHeads * HeadSize.
+func (c Config) KVDim() int { return c.NKVHeads * c.HeadSize() }
+
+// kvGroup is how many query heads share one key/value head.
+func (c Config) kvGroup() int { return c.NHeads / c.NKVHeads }
+
+// Validate reports the first thing wrong with c: a field that is not positive, a dimension
+// that does not split into heads, an odd head size (RoPE rotates pairs), or buffers so large
+// that their element or byte counts overflow int or int64. The accounting methods and every
+// function that takes a Config assume it passed Validate.
+func (c Config) Validate() error {
+	fields := []struct {
+		name string
+		v    int
+	}{
+		{"dim", c.Dim}, {"hidden_dim", c.HiddenDim}, {"n_layers", c.NLayers}, {"n_heads", c.NHeads},
+		{"n_kv_heads", c.NKVHeads}, {"vocab_size", c.VocabSize}, {"seq_len", c.SeqLen},
+	}
+	for _, f := range fields {
+		if f.v <= 0 {
+			return fmt.Errorf("config: %s is %d, must be positive", f.name, f.v)
+		}
+	}
+	if c.Dim%c.NHeads != 0 {
+		return fmt.Errorf("config: dim %d is not divisible by n_heads %d", c.Dim, c.NHeads)
+	}
+	if c.NHeads%c.NKVHeads != 0 {
+		return fmt.Errorf("config: n_heads %d is not a multiple of n_kv_heads %d", c.NHeads, c.NKVHeads)
+	}
+	if c.HeadSize()%2 != 0 {
+		return fmt.Errorf("config: head size dim/n_heads = %d/%d = %d is odd; RoPE rotates pairs of elements", c.Dim, c.NHeads, c.HeadSize())
+	}
+	// Every buffer must be addressable as one slice, and the totals must fit int64.
+	weights, err := totalBytes(weightTensors(c, &Weights{}))
+	if err != nil {
+		return err
+	}
+	state, err := totalBytes(stateBuffers(c, &State{}))
+	if err != nil {
+		return err
+	}
+	if _, ok := sum(weights, state); !ok {
+		return errTooLarge
+	}
+	// FLOPsPerToken is at most 2 × Params (= weights/2) plus attention over seq_len positions.
+	attn, ok := product(4, c.NLayers, c.Dim, c.SeqLen)
+	if _, ok2 := sum(weights/2, attn); !ok || !ok2 {
+		return fmt.Errorf("config: FLOPs per token at position seq_len-1 overflow int64")
+	}
+	return nil
+}
+
+var errTooLarge = errors.New("config: weights, KV cache and activations would take more than 2^63 bytes")
+
+// totalBytes adds up the float32 sizes of bufs, failing if one of them cannot be addressed
+// as a slice or the total overflows int64.
+func totalBytes(bufs []buffer) (int64, error) {
+	var total int64
+	for _, b := range bufs {
+		bytes, ok := product(append([]int{4}, b.shape...)...)
+		if !ok || bytes > math.MaxInt {
+			return 0, fmt.Errorf("config: %s would hold %s float32 elements, more than this platform can address", b.name, shapeString(b.shape))
+		}
+		if total, ok = sum(total, bytes); !ok {
+			return 0, errTooLarge
+		}
+	}
+	return total, nil
+}
+
+// product multiplies non-negative factors and reports whether the result fits in int64.
+func product(factors ...int) (int64, bool) {
+	p := int64(1)
+	for _, f := range factors {
+		if f != 0 && p > math.MaxInt64/int64(f) {
+			return 0, false
+		}
+		p *= int64(f)
+	}
+	return p, true
+}
+
+// sum adds non-negative terms and reports whether the result fits in int64.
+func sum(terms ...int64) (int64, bool) {
+	var s int64
+	for _, t := range terms {
+		if s > math.MaxInt64-t {
+			return 0, false
+		}
+		s += t
+	}
+	return s, true
+}
+
+// shapeString spells a shape as "2 x 8 x 16".
+func shapeString(shape []int) string {
+	s := make([]string, len(shape))
+	for i, d := range shape {
+		s[i] = fmt.Sprint(d)
+	}
+	return strings.Join(s, " x ")
+}
+
+// Named is a configuration with the name the benchmark report gives it.
+type Named struct {
+	Name   string
+	Config Config
+}
+
+// presets are the configurations of the baseline report (125M to 3B, benchmarked; 7B to 30B,
+// skipped there for lack of memory), in the report's order.
+var presets = []Named{
+	{"125M", Config{Dim: 768, HiddenDim: 3072, NLayers: 12, NHeads: 12, NKVHeads: 12, VocabSize: 32000, SeqLen: 256}},
+	{"500M", Config{Dim: 1024, HiddenDim: 4096, NLayers: 24, NHeads: 16, NKVHeads: 16, VocabSize: 32000, SeqLen: 512}},
+	{"1B", Config{Dim: 1536, HiddenDim: 6144, NLayers: 24, NHeads: 16, NKVHeads: 16, VocabSize: 32000, SeqLen: 512}},
+	{"3B", Config{Dim: 2048, HiddenDim: 8192, NLayers: 32, NHeads: 32, NKVHeads: 32, VocabSize: 32000, SeqLen: 1024}},
+	{"7B", Config{Dim: 4096, HiddenDim: 11008, NLayers: 32, NHeads: 32, NKVHeads: 32, VocabSize: 32000, SeqLen: 2048}},
+	{"8B", Config{Dim: 4096, HiddenDim: 14336, NLayers: 32, NHeads: 32, NKVHeads: 8, VocabSize: 128256, SeqLen: 2048}},
+	{"30B", Config{Dim: 6656, HiddenDim: 17920, NLayers: 60, NHeads: 52, NKVHeads: 52, VocabSize: 32000, SeqLen: 2048}},
+}
+
+// Presets returns the named configurations of the benchmark report, in the report's order:
+// 125M, 500M, 1B, 3B, 7B, 8B (grouped-query), 30B.
+func Presets() []Named {
+	return append([]Named(nil), presets...)
+}
+
+// Preset returns the configuration called name ("125M", …, "30B").
+func Preset(name string) (Config, error) {
+	names := make([]string, len(presets))
+	for i, p := range presets {
+		if p.Name == name {
+			return p.Config, nil
+		}
+		names[i] = p.Name
+	}
+	return Config{}, fmt.Errorf("unknown model %q; known models: %s", name, strings.Join(names, ", "))
+}
+
+// Params counts every weight element: the token embedding (vocab_size × dim), per layer the
+// two RMS-norm vectors (2 × dim), wq and wo (2 × dim × dim), wk and wv (2 × kv_dim × dim) and
+// the three feed-forward matrices (3 × hidden_dim × dim), the final RMS-norm vector (dim) and a
+// separate classifier (vocab_size × dim), even when a checkpoint shares it with the embedding.
+func (c Config) Params() int64 {
+	var n int64
+	for _, t := range weightTensors(c, &Weights{}) {
+		n += t.len()
+	}
+	return n
+}
+
+// WeightBytes is the size of all weights in float32: 4 × Params.
+func (c Config) WeightBytes() int64 { return 4 * c.Params() }
+
+// KVCacheBytes is the size of the float32 key and value caches, each
+// [n_layers][seq_len][kv_dim]: 2 × 4 × n_layers × seq_len × kv_dim.
+func (c Config) KVCacheBytes() int64 {
+	return 2 * 4 * int64(c.NLayers) * int64(c.SeqLen) * int64(c.KVDim())
+}
+
+// ActivationBytes is the size of the float32 run-state buffers other than the KV cache:
+// x, xb, xb2 and q (dim each), k and v (kv_dim each), att (n_heads × seq_len), hb and hb2
+// (hidden_dim each) and logits (vocab_size).
+func (c Config) ActivationBytes() int64 {
+	var n int64
+	for _, b := range stateBuffers(c, &State{}) {
+		n += b.len()
+	}
+	return 4*n - c.KVCacheBytes()
+}
+
+// TotalBytes is the memory a decoder holds: WeightBytes + KVCacheBytes + ActivationBytes.
+func (c Config) TotalBytes() int64 {
+	return c.WeightBytes() + c.KVCacheBytes() + c.ActivationBytes()
+}
+
+// FLOPsPerToken counts the floating-point operations of one decode step at position pos,
+// two per multiply-add: every mat-vec (wq, wk, wv, wo, w1, w2, w3 in each layer and the
+// classifier), 2 × (n_layers × (2 × dim × dim + 2 × kv_dim × dim + 3 × hidden_dim × dim) +
+// vocab_size × dim), plus attention over the pos+1 cached positions, whose scores (q·k) and
+// weighted value sum each take n_heads × head_size = dim multiply-adds per position:
+// 4 × n_layers × dim × (pos+1). It neglects the O(dim + hidden_dim + n_heads × pos) work per
+// layer of RMS norms, RoPE, softmax, SiLU and residual additions, and the exponentials and
+// square roots inside them.
+func (c Config) FLOPsPerToken(pos int) int64 {
+	return 2*c.matrixParams() + 4*int64(c.NLayers)*int64(c.Dim)*int64(pos+1)
+}
+
+// matrixParams counts the elements of the matrices a decode step multiplies by: wq, wk, wv,
+// wo, w1, w2, w3 in every layer, and the classifier.
+func (c Config) matrixParams() int64 {
+	d, kv, h := int64(c.Dim), int64(c.KVDim()), int64(c.HiddenDim)
+	return int64(c.NLayers)*(2*d*d+2*kv*d+3*h*d) + int64(c.VocabSize)*d
+}
+
+// BytesPerToken counts the bytes one decode step at position pos reads from memory, in
+// float32: every weight matrix once (wq, wk, wv, wo, w1, w2, w3 in each layer and the
+// classifier), one row of the token embedding (dim), all RMS-norm vectors
+// ((2 × n_layers + 1) × dim), and the key and value cache rows of positions 0..pos in every
+// layer (2 × n_layers × (pos+1) × kv_dim). It does not count writes (the new cache row, the
+// activations) or re-reads of the small activation vectors.
+func (c Config) BytesPerToken(pos int) int64 {
+	d, l := int64(c.Dim), int64(c.NLayers)
+	norms := (2*l + 1) * d
+	cache := 2 * l * int64(pos+1) * int64(c.KVDim())
+	return 4 * (c.matrixParams() + d + norms + cache)
+}

@@ -1,0 +1,189 @@
+package llama
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+)
+
+// rmsEps is the epsilon added to the mean square in RMS normalisation.
+const rmsEps = 1e-5
+
+// Forward computes one decode step in plain Go: it feeds token at position pos through the
+// model, storing this position's keys and values in s's caches (positions 0..pos-1 must
+// already be there), and returns the logits for the next token (s.Logits). It follows
+// llama2.c's run.c exactly, but computes in float64 (every dot product and sum, the RoPE
+// angles, exponentials and square roots) and rounds to float32 only when it stores a buffer,
+// because it is the oracle the compiled kernel is checked against.
+//
+// It refuses a token outside [0, vocab_size), a position outside [0, seq_len), and weights or
+// state whose sizes do not match cfg.
+func Forward(cfg Config, w *Weights, s *State, token, pos int) ([]float32, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if w == nil || s == nil {
+		return nil, errors.New("forward: nil weights or state")
+	}
+	if err := check("weights", weightTensors(cfg, w)); err != nil {
+		return nil, err
+	}
+	if err := check("state", stateBuffers(cfg, s)); err != nil {
+		return nil, err
+	}
+	if token < 0 || token >= cfg.VocabSize {
+		return nil, fmt.Errorf("token %d out of range [0, %d) (vocab_size)", token, cfg.VocabSize)
+	}
+	if pos < 0 || pos >= cfg.SeqLen {
+		return nil, fmt.Errorf("position %d out of range [0, %d) (seq_len)", pos, cfg.SeqLen)
+	}
+
+	d, kv, hid := cfg.Dim, cfg.KVDim(), cfg.HiddenDim
+	x := s.X
+	copy(x, w.TokenEmb[token*d:(token+1)*d])
+
+	for l := range cfg.NLayers {
+		// Attention: normalise, project to q, k, v, rotate q and k by position.
+		rmsnorm(s.Xb, x, w.RmsAtt[l*d:(l+1)*d])
+		matvec(s.Q, w.Wq[l*d*d:(l+1)*d*d], s.Xb)
+		matvec(s.K, w.Wk[l*kv*d:(l+1)*kv*d], s.Xb)
+		matvec(s.V, w.Wv[l*kv*d:(l+1)*kv*d], s.Xb)
+		rope(s.Q, pos, cfg.HeadSize())
+		rope(s.K, pos, cfg.HeadSize())
+
+		// Cache this position's key and value, then attend over positions 0..pos.
+		layerCache := l * cfg.SeqLen * kv
+		copy(s.KeyCache[layerCache+pos*kv:], s.K)
+		copy(s.ValueCache[layerCache+pos*kv:], s.V)
+		attention(cfg, s.Xb, s.Q, s.Att, s.KeyCache[layerCache:], s.ValueCache[layerCache:], pos)
+
+		// Output projection and residual.
+		matvec(s.Xb2, w.Wo[l*d*d:(l+1)*d*d], s.Xb)
+		for i := range x {
+			x[i] += s.Xb2[i]
+		}
+
+		// Feed-forward: w2(silu(w1 xb) * w3 xb), and residual.
+		rmsnorm(s.Xb, x, w.RmsFfn[l*d:(l+1)*d])
+		matvec(s.Hb, w.W1[l*hid*d:(l+1)*hid*d], s.Xb)
+		matvec(s.Hb2, w.W3[l*hid*d:(l+1)*hid*d], s.Xb)
+		for i, g := range s.Hb {
+			g64 := float64(g)
+			s.Hb[i] = float32(g64 / (1 + math.Exp(-g64)) * float64(s.Hb2[i]))
+		}
+		matvec(s.Xb, w.W2[l*d*hid:(l+1)*d*hid], s.Hb)
+		for i := range x {
+			x[i] += s.Xb[i]
+		}
+	}
+
+	// Final norm and classifier.
+	rmsnorm(x, x, w.RmsFinal)
+	matvec(s.Logits, w.Wcls, x)
+	return s.Logits, nil
+}
+
+// rmsnorm sets out = x / sqrt(mean(x²) + eps) * weight; out may be x.
+func rmsnorm(out, x, weight []float32) {
+	var ss float64
+	for _, v := range x {
+		ss += float64(v) * float64(v)
+	}
+	inv := 1 / math.Sqrt(ss/float64(len(x))+rmsEps)
+	for i, v := range x {
+		out[i] = float32(float64(weight[i]) * (inv * float64(v)))
+	}
+}
+
+// parallelMin is the matrix size (elements) from which matvec splits rows across goroutines.
+const parallelMin = 1 << 18
+
+// matvec sets out = w x for a row-major w of len(out) rows and len(x) columns.
+func matvec(out, w, x []float32) {
+	rows, cols := len(out), len(x)
+	workers := runtime.GOMAXPROCS(0)
+	if rows*cols < parallelMin || workers == 1 {
+		matvecRows(out, w, x, 0, rows)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (rows + workers - 1) / workers
+	for lo := 0; lo < rows; lo += per {
+		hi := min(lo+per, rows)
+		wg.Go(func() { matvecRows(out, w, x, lo, hi) })
+	}
+	wg.Wait()
+}
+
+// matvecRows computes rows lo..hi-1 of out = w x.
+func matvecRows(out, w, x []float32, lo, hi int) {
+	cols := len(x)
+	for r := lo; r < hi; r++ {
+		row := w[r*cols : (r+1)*cols]
+		var acc float64
+		for j, v := range row {
+			acc += float64(v) * float64(x[j])
+		}
+		out[r] = float32(acc)
+	}
+}
+
+// rope applies rotary position embedding for position pos to vec, a concatenation of heads
+// of headSize elements: each pair (i, i+1) is rotated by pos × 10000^(-(i mod headSize)/headSize).
+func rope(vec []float32, pos, headSize int) {
+	for i := 0; i+1 < len(vec); i += 2 {
+		headDim := i % headSize
+		freq := 1 / math.Pow(10000, float64(headDim)/float64(headSize))
+		sin, cos := math.Sincos(float64(pos) * freq)
+		v0, v1 := float64(vec[i]), float64(vec[i+1])
+		vec[i] = float32(v0*cos - v1*sin)
+		vec[i+1] = float32(v0*sin + v1*cos)
+	}
+}
+
+// attention sets out (dim) to multi-head attention of q (dim) over positions 0..pos of one
+// layer's key and value caches (seq_len, kv_dim), using att (n_heads, seq_len) for the
+// weights. Query head h reads key/value head h / (n_heads / n_kv_heads).
+func attention(cfg Config, out, q, att, keys, values []float32, pos int) {
+	hs, kv := cfg.HeadSize(), cfg.KVDim()
+	scale := 1 / math.Sqrt(float64(hs))
+	scores := make([]float64, pos+1)
+	for h := range cfg.NHeads {
+		qh := q[h*hs : (h+1)*hs]
+		kvOff := h / cfg.kvGroup() * hs
+		a := att[h*cfg.SeqLen : h*cfg.SeqLen+pos+1]
+
+		// Scores q·k / sqrt(head_size), then a max-subtracted softmax.
+		maxScore := math.Inf(-1)
+		for t := range scores {
+			k := keys[t*kv+kvOff : t*kv+kvOff+hs]
+			var dot float64
+			for i, v := range qh {
+				dot += float64(v) * float64(k[i])
+			}
+			scores[t] = dot * scale
+			maxScore = max(maxScore, scores[t])
+		}
+		var total float64
+		for t, sc := range scores {
+			scores[t] = math.Exp(sc - maxScore)
+			total += scores[t]
+		}
+		for t := range scores {
+			scores[t] /= total
+			a[t] = float32(scores[t])
+		}
+
+		// Weighted sum of the values.
+		oh := out[h*hs : (h+1)*hs]
+		for i := range oh {
+			var acc float64
+			for t, p := range scores {
+				acc += p * float64(values[t*kv+kvOff+i])
+			}
+			oh[i] = float32(acc)
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package llama
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Sampler picks the next token from logits as llama2.c does: the most likely token at
+// temperature 0; otherwise a draw from softmax(logits / temperature), restricted to the
+// nucleus (the most likely tokens whose probabilities first add up to more than topp) when
+// 0 < topp < 1. Draws come from a generator seeded by the caller, so a seed reproduces a run.
+type Sampler struct {
+	vocab       int
+	temperature float32
+	topp        float32
+	rng         uint64      // SplitMix64 state
+	probs       []float32   // (vocab) probabilities of the current step
+	cands       []candidate // (vocab) nucleus candidates, most likely first
+}
+
+// candidate is a token and its probability.
+type candidate struct {
+	prob  float32
+	token int
+}
+
+// NewSampler returns a sampler over vocab tokens. temperature must be finite and not
+// negative (0 means greedy); topp must be in [0, 1] (0 or 1 means no nucleus restriction).
+func NewSampler(vocab int, temperature, topp float32, seed uint64) (*Sampler, error) {
+	if vocab <= 0 {
+		return nil, fmt.Errorf("sampler: vocabulary size %d, must be positive", vocab)
+	}
+	t := float64(temperature)
+	if math.IsNaN(t) || math.IsInf(t, 0) || t < 0 {
+		return nil, fmt.Errorf("sampler: temperature %v, must be a finite number >= 0 (0 picks the most likely token)", temperature)
+	}
+	p := float64(topp)
+	if math.IsNaN(p) || p < 0 || p > 1 {
+		return nil, fmt.Errorf("sampler: top-p %v, must be in [0, 1] (0 or 1 turns nucleus sampling off)", topp)
+	}
+	return &Sampler{
+		vocab:       vocab,
+		temperature: temperature,
+		topp:        topp,
+		rng:         seed,
+		probs:       make([]float32, vocab),
+		cands:       make([]candidate, 0, vocab),
+	}, nil
+}
+
+// Sample returns the next token for logits, which must have the vocabulary size given to
+// NewSampler (Sample panics otherwise, as for an index out of range). logits is not modified.
+func (s *Sampler) Sample(logits []float32) int {
+	if len(logits) != s.vocab {
+		panic(fmt.Sprintf("llama: Sampler.Sample: %d logits for a vocabulary of %d", len(logits), s.vocab))
+	}
+	if s.temperature == 0 {
+		return argmax(logits)
+	}
+	// Softmax of logits / temperature, max-subtracted.
+	maxLogit := float64(slices.Max(logits)) / float64(s.temperature)
+	var total float64
+	for i, l := range logits {
+		e := math.Exp(float64(l)/float64(s.temperature) - maxLogit)
+		s.probs[i] = float32(e)
+		total += e
+	}
+	for i := range s.probs {
+		s.probs[i] = float32(float64(s.probs[i]) / total)
+	}
+	coin := s.random()
+	if s.topp <= 0 || s.topp >= 1 {
+		return sampleMult(s.probs, coin)
+	}
+	return s.sampleTopP(coin)
+}
+
+// random returns a float uniform in [0, 1) with 24 random bits.
+func (s *Sampler) random() float32 {
+	s.rng += golden
+	return float32(mix64(s.rng)>>40) / (1 << 24)
+}
+
+// argmax returns the index of the first largest value.
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// sampleMult returns the index at which the running sum of probs first exceeds coin.
+func sampleMult(probs []float32, coin float32) int {
+	var cdf float32
+	for i, p := range probs {
+		cdf += p
+		if coin < cdf {
+			return i
+		}
+	}
+	return len(probs) - 1 // rounding left cdf below coin
+}
+
+// sampleTopP draws from the smallest set of most likely tokens whose probabilities add up to
+// more than topp. Tokens below (1 - topp)/(vocab - 1) cannot be in that set and are dropped
+// before sorting, as llama2.c does.
+func (s *Sampler) sampleTopP(coin float32) int {
+	if s.vocab == 1 {
+		return 0
+	}
+	cutoff := (1 - s.topp) / float32(s.vocab-1)
+	cands := s.cands[:0]
+	for i, p := range s.probs {
+		if p >= cutoff {
+			cands = append(cands, candidate{p, i})
+		}
+	}
+	if len(cands) == 0 {
+		// Every probability is below the cutoff (a nearly flat distribution with a tiny
+		// topp): the nucleus is the single most likely token.
+		return argmax(s.probs)
+	}
+	slices.SortFunc(cands, func(a, b candidate) int {
+		return cmp.Or(cmp.Compare(b.prob, a.prob), cmp.Compare(a.token, b.token))
+	})
+	last := len(cands) - 1
+	var cum float32
+	for i, c := range cands {
+		cum += c.prob
+		if cum > s.topp {
+			last = i
+			break
+		}
+	}
+	r := coin * cum
+	var cdf float32
+	for _, c := range cands[:last+1] {
+		cdf += c.prob
+		if r < cdf {
+			return c.token
+		}
+	}
+	return cands[last].token
+}

@@ -1,0 +1,49 @@
+package llama
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestNewState(t *testing.T) {
+	var sizes []int
+	s, err := NewState(tiny, func(n int) ([]float32, error) {
+		sizes = append(sizes, n)
+		return make([]float32, n), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// x xb xb2 q (dim 8), k v (kv_dim 4), att (2 heads × 4), hb hb2 (16), logits (10),
+	// key and value caches (2 layers × 4 positions × 4).
+	if diff := cmp.Diff([]int{8, 8, 8, 8, 4, 4, 8, 16, 16, 10, 32, 32}, sizes); diff != "" {
+		t.Errorf("allocation sizes (-want +got):\n%s", diff)
+	}
+	if len(s.KeyCache) != 32 || len(s.Logits) != 10 {
+		t.Errorf("KeyCache %d, Logits %d floats; want 32 and 10", len(s.KeyCache), len(s.Logits))
+	}
+	if _, err := NewState(Config{Dim: 8}, nil); err == nil {
+		t.Error("NewState accepted an invalid config")
+	}
+}
+
+func TestReset(t *testing.T) {
+	s, err := NewState(tiny, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range stateBuffers(tiny, s) {
+		for i := range *b.data {
+			(*b.data)[i] = 1
+		}
+	}
+	s.Reset()
+	for name, c := range map[string][]float32{"KeyCache": s.KeyCache, "ValueCache": s.ValueCache} {
+		for i, v := range c {
+			if v != 0 {
+				t.Fatalf("after Reset %s[%d] = %v, want 0", name, i, v)
+			}
+		}
+	}
+}
