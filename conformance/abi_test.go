@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"os"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/simplang/simplang/internal/kerneltest"
 )
 
 // arrayKernels are kernels with array parameters, called from Go and from C below.
@@ -62,11 +63,7 @@ fn wide(f32[] a, f64[] b, i64[] c, i32[] d, i16[] e, i8[] f, bool[] g, f64[] out
 func TestArrayKernelsFromGo(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			lib, err := Build("kernels.sl", []byte(arrayKernels), v.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer lib.Close()
+			lib := kerneltest.Open(t, "kernels.sl", []byte(arrayKernels), v.opts)
 
 			const n = 1000
 			a, b := make([]float32, n), make([]float32, n)
@@ -75,7 +72,7 @@ func TestArrayKernelsFromGo(t *testing.T) {
 				a[i], b[i] = float32(i%17)-8, float32(i%5)*0.25
 				want += float64(a[i]) * float64(b[i])
 			}
-			dot, _ := lib.Func("dot")
+			dot := kerneltest.Func(t, lib, "dot")
 			got, err := dot.Call(a, b, int64(n))
 			if err != nil {
 				t.Fatal(err)
@@ -84,7 +81,7 @@ func TestArrayKernelsFromGo(t *testing.T) {
 				t.Errorf("dot = %v, want %v", got, want)
 			}
 
-			scale, _ := lib.Func("scale")
+			scale := kerneltest.Func(t, lib, "scale")
 			wantScaled := make([]float32, n)
 			for i := range a {
 				wantScaled[i] = a[i] * 1.5
@@ -111,7 +108,7 @@ func TestArrayKernelsFromGo(t *testing.T) {
 				wantOut[i] = -x * 2
 				wantTotal += wantOut[i]
 			}
-			wide, _ := lib.Func("wide")
+			wide := kerneltest.Func(t, lib, "wide")
 			if c := wide.Signature().CArgs(); c < 40 {
 				t.Fatalf("wide has %d C arguments, want at least 40", c)
 			}
@@ -161,16 +158,9 @@ func TestKernelFromC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no C compiler (cc) on PATH: %v", err)
 	}
-	tools, err := Tools()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			obj, err := tools.Compile(context.Background(), "kernels.sl", []byte(arrayKernels), v.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			obj := kerneltest.Compile(t, "kernels.sl", []byte(arrayKernels), v.opts)
 			dir := t.TempDir()
 			lib := filepath.Join(dir, "libkernels.so")
 			data, err := os.ReadFile(obj.Path)

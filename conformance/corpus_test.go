@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/toolchain"
 )
 
@@ -68,20 +70,9 @@ func TestCorpusRun(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				lib, err := Build(path, src, v.opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer lib.Close()
+				lib := kerneltest.Open(t, path, src, v.opts)
 				for _, e := range expectations(t, src) {
-					fn, err := lib.Func(e.fn)
-					if err != nil {
-						t.Fatal(err)
-					}
-					got, err := fn.Call()
-					if err != nil {
-						t.Fatal(err)
-					}
+					got := kerneltest.Call(t, kerneltest.Func(t, lib, e.fn))
 					if msg := check(got, e); msg != "" {
 						t.Errorf("%s() = %v, want %s%s", e.fn, got, e.value, msg)
 					}
@@ -131,7 +122,7 @@ func TestCorpusErrors(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, err = Build(path, src, v.opts)
+				_, err = kerneltest.Tools(t).Compile(context.Background(), path, src, v.opts)
 				var list *frontend.ErrorList
 				if !errors.As(err, &list) {
 					t.Fatalf("compiled without a source error (err = %v)", err)

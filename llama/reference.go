@@ -21,23 +21,8 @@ const rmsEps = 1e-5
 // It refuses a token outside [0, vocab_size), a position outside [0, seq_len), and weights or
 // state whose sizes do not match cfg.
 func Forward(cfg Config, w *Weights, s *State, token, pos int) ([]float32, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := checkStep(cfg, w, s, token, pos); err != nil {
 		return nil, err
-	}
-	if w == nil || s == nil {
-		return nil, errors.New("forward: nil weights or state")
-	}
-	if err := check("weights", weightTensors(cfg, w)); err != nil {
-		return nil, err
-	}
-	if err := check("state", stateBuffers(cfg, s)); err != nil {
-		return nil, err
-	}
-	if token < 0 || token >= cfg.VocabSize {
-		return nil, fmt.Errorf("token %d out of range [0, %d) (vocab_size)", token, cfg.VocabSize)
-	}
-	if pos < 0 || pos >= cfg.SeqLen {
-		return nil, fmt.Errorf("position %d out of range [0, %d) (seq_len)", pos, cfg.SeqLen)
 	}
 
 	d, kv, hid := cfg.Dim, cfg.KVDim(), cfg.HiddenDim
@@ -83,6 +68,30 @@ func Forward(cfg Config, w *Weights, s *State, token, pos int) ([]float32, error
 	rmsnorm(x, x, w.RmsFinal)
 	matvec(s.Logits, w.Wcls, x)
 	return s.Logits, nil
+}
+
+// checkStep validates the arguments of a decode step: the configuration, the sizes of every
+// weight and state buffer, and the token and position ranges.
+func checkStep(cfg Config, w *Weights, s *State, token, pos int) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if w == nil || s == nil {
+		return errors.New("forward: nil weights or state")
+	}
+	if err := check("weights", weightTensors(cfg, w)); err != nil {
+		return err
+	}
+	if err := check("state", stateBuffers(cfg, s)); err != nil {
+		return err
+	}
+	if token < 0 || token >= cfg.VocabSize {
+		return fmt.Errorf("token %d out of range [0, %d) (vocab_size)", token, cfg.VocabSize)
+	}
+	if pos < 0 || pos >= cfg.SeqLen {
+		return fmt.Errorf("position %d out of range [0, %d) (seq_len): the KV cache holds seq_len positions", pos, cfg.SeqLen)
+	}
+	return nil
 }
 
 // rmsnorm sets out = x / sqrt(mean(x²) + eps) * weight; out may be x.

@@ -1,0 +1,76 @@
+// Package kerneltest compiles SimpLang sources for tests: it finds the toolchain once per
+// test binary, compiles a source with the given options and opens the object with package
+// loader. A missing toolchain fails the test (it never skips): run
+// scripts/install-toolchain.sh.
+package kerneltest
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/simplang/simplang/loader"
+	"github.com/simplang/simplang/toolchain"
+)
+
+var (
+	once     sync.Once
+	tools    *toolchain.Tools
+	toolsErr error
+)
+
+// Tools returns the toolchain, failing the test when it or its MLIR tools are missing.
+func Tools(t testing.TB) *toolchain.Tools {
+	t.Helper()
+	once.Do(func() {
+		tools, toolsErr = toolchain.Find()
+		if toolsErr == nil && !tools.HasMLIR() {
+			_, toolsErr = tools.BuildMLIR(context.Background(), "", toolchain.Options{})
+		}
+	})
+	if toolsErr != nil {
+		t.Fatalf("toolchain: %v", toolsErr)
+	}
+	return tools
+}
+
+// Compile compiles src and returns the object, failing the test on any error.
+func Compile(t testing.TB, name string, src []byte, opts toolchain.CompileOptions) *toolchain.Object {
+	t.Helper()
+	obj, err := Tools(t).Compile(context.Background(), name, src, opts)
+	if err != nil {
+		t.Fatalf("compile %s: %v", name, err)
+	}
+	return obj
+}
+
+// Open compiles src and opens the object; it is closed when the test ends.
+func Open(t testing.TB, name string, src []byte, opts toolchain.CompileOptions) *loader.Library {
+	t.Helper()
+	lib, err := loader.Open(Compile(t, name, src, opts).Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lib.Close() })
+	return lib
+}
+
+// Func returns function name of lib, failing the test when it is missing.
+func Func(t testing.TB, lib *loader.Library, name string) *loader.Func {
+	t.Helper()
+	fn, err := lib.Func(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fn
+}
+
+// Call calls fn, failing the test on an error.
+func Call(t testing.TB, fn *loader.Func, args ...any) any {
+	t.Helper()
+	r, err := fn.Call(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

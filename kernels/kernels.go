@@ -1,0 +1,26 @@
+// Package kernels holds the SimpLang sources of the project's kernels, embedded so that
+// programs can compile them wherever they run:
+//
+//   - llama2.sl: the LLaMA 2 decode step (llama2_forward, 24 arrays and 9 integers) and the
+//     pieces it is made of (matvec, rope, attention, swiglu, transformer_block), each exported;
+//   - rmsnorm.sl, softmax.sl, silu.sl: the small kernels, each written with loops and with the
+//     builtin, tested against Go;
+//   - bandwidth.sl: a memory-read kernel that measures the machine's streaming bandwidth.
+package kernels
+
+import (
+	"embed"
+	"fmt"
+)
+
+//go:embed *.sl
+var sources embed.FS
+
+// Source returns the text of kernel file name (e.g. "llama2.sl").
+func Source(name string) ([]byte, error) {
+	src, err := sources.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("kernels: no kernel file %s", name)
+	}
+	return src, nil
+}

@@ -1,0 +1,197 @@
+// LLaMA 2 decode step in SimpLang: one token at position pos through the whole transformer,
+// writing the next-token logits. Written with plain loops; the compiler vectorizes the
+// reductions and runs the independent rows of each mat-vec in parallel.
+//
+// Weights are f32, row-major [out][in], layers stacked (llama2.c's layout):
+//   token_emb   [vocab_size][dim]          rms_att_w, rms_ffn_w [n_layers][dim]
+//   wq, wo      [n_layers][dim][dim]       wk, wv [n_layers][kv_dim][dim]
+//   w1, w3      [n_layers][hidden_dim][dim]
+//   w2          [n_layers][dim][hidden_dim]
+//   rms_final_w [dim]                      wcls [vocab_size][dim]
+// Run state (caller-owned scratch, reused across calls):
+//   x, xb, xb2, q [dim]   k, v [kv_dim]   att [n_heads][seq_len]   hb, hb2 [hidden_dim]
+//   logits [vocab_size]   key_cache, value_cache [n_layers][seq_len][kv_dim]
+// where head_size = dim / n_heads and kv_dim = head_size * n_kv_heads.
+//
+// Returns logits[0]. A token or position out of range (pos ≥ seq_len would write past the
+// cache) returns NaN and touches nothing.
+
+// matvec: out[i] = Σ_j w[w_off + i·cols + j] · x[j] for i < rows.
+fn matvec(f32[] out, f32[] w, i64 w_off, f32[] x, i64 rows, i64 cols) {
+    var i = 0;
+    while (i < rows) {
+        var row = w_off + i * cols;
+        var s = 0.0;
+        var j = 0;
+        while (j < cols) {
+            s += w[row + j] * x[j];
+            j = j + 1;
+        }
+        out[i] = s;
+        i = i + 1;
+    }
+}
+
+// rope rotates each pair (2i, 2i+1) inside every head of q (dim) and k (kv_dim) by the
+// angle pos / 10000^(2i/head_size).
+fn rope(f32[] q, f32[] k, i64 pos, i64 dim, i64 kv_dim, i64 head_size) {
+    var i = 0;
+    while (i < dim) {
+        var head_dim = i % head_size;
+        var freq = 1.0 / pow(10000.0, (head_dim as f32) / (head_size as f32));
+        var angle = (pos as f32) * freq;
+        var c = cos(angle);
+        var s = sin(angle);
+        var q0 = q[i];
+        var q1 = q[i + 1];
+        q[i] = q0 * c - q1 * s;
+        q[i + 1] = q0 * s + q1 * c;
+        if (i < kv_dim) {
+            var k0 = k[i];
+            var k1 = k[i + 1];
+            k[i] = k0 * c - k1 * s;
+            k[i + 1] = k0 * s + k1 * c;
+        }
+        i = i + 2;
+    }
+}
+
+// attention: for every head, scores of q against the cached keys of positions 0..pos
+// (scaled by 1/sqrt(head_size)), softmax, then the weighted sum of the cached values into
+// out. Query heads share key/value heads in groups of n_heads / n_kv_heads.
+fn attention(f32[] out, f32[] q, f32[] att, f32[] key_cache, f32[] value_cache, i64 layer_off,
+             i64 pos, i64 n_heads, i64 n_kv_heads, i64 head_size, i64 seq_len) {
+    var kv_dim = head_size * n_kv_heads;
+    var kv_mul = n_heads / n_kv_heads;
+    var scale = 1.0 / sqrt(head_size as f32);
+    var h = 0;
+    while (h < n_heads) {
+        var qo = h * head_size;
+        var ao = h * seq_len;
+        var kvo = (h / kv_mul) * head_size;
+        var t = 0;
+        while (t <= pos) {
+            var ko = layer_off + t * kv_dim + kvo;
+            var score = 0.0;
+            var d = 0;
+            while (d < head_size) {
+                score += q[qo + d] * key_cache[ko + d];
+                d = d + 1;
+            }
+            att[ao + t] = score * scale;
+            t = t + 1;
+        }
+        att = softmax(att, att, pos + 1, ao, ao);
+        var d = 0;
+        while (d < head_size) {
+            out[qo + d] = 0.0;
+            d = d + 1;
+        }
+        t = 0;
+        while (t <= pos) {
+            var vo = layer_off + t * kv_dim + kvo;
+            var a = att[ao + t];
+            d = 0;
+            while (d < head_size) {
+                out[qo + d] += a * value_cache[vo + d];
+                d = d + 1;
+            }
+            t = t + 1;
+        }
+        h = h + 1;
+    }
+}
+
+// add: x[i] += y[i] (the residual connections).
+fn add(f32[] x, f32[] y, i64 n) {
+    var i = 0;
+    while (i < n) {
+        x[i] += y[i];
+        i = i + 1;
+    }
+}
+
+// swiglu: hb[i] = silu(hb[i]) · hb2[i], the gated activation of the feed-forward network.
+fn swiglu(f32[] hb, f32[] hb2, i64 n) {
+    hb = silu(hb, hb, n);
+    var i = 0;
+    while (i < n) {
+        hb[i] = hb[i] * hb2[i];
+        i = i + 1;
+    }
+}
+
+// transformer_block runs layer l on the residual stream x at position pos: attention
+// (rmsnorm, q/k/v projections, rotary embedding, cache update, multi-head attention, output
+// projection, residual) then the feed-forward network (rmsnorm, SwiGLU, down projection,
+// residual).
+fn transformer_block(f32[] rms_att_w, f32[] rms_ffn_w, f32[] wq, f32[] wk, f32[] wv, f32[] wo,
+                     f32[] w1, f32[] w2, f32[] w3,
+                     f32[] x, f32[] xb, f32[] xb2, f32[] q, f32[] k, f32[] v, f32[] att,
+                     f32[] hb, f32[] hb2, f32[] key_cache, f32[] value_cache,
+                     i64 l, i64 pos, i64 dim, i64 hidden_dim, i64 n_heads, i64 n_kv_heads, i64 seq_len) {
+    var head_size = dim / n_heads;
+    var kv_dim = head_size * n_kv_heads;
+
+    // attention: rmsnorm, q/k/v projections, rotary embedding
+    xb = rmsnorm(x, rms_att_w, xb, dim, 0.00001, l * dim);
+    matvec(q, wq, l * dim * dim, xb, dim, dim);
+    matvec(k, wk, l * kv_dim * dim, xb, kv_dim, dim);
+    matvec(v, wv, l * kv_dim * dim, xb, kv_dim, dim);
+    rope(q, k, pos, dim, kv_dim, head_size);
+
+    // this position's key and value into the cache
+    var layer_off = l * seq_len * kv_dim;
+    var i = 0;
+    while (i < kv_dim) {
+        key_cache[layer_off + pos * kv_dim + i] = k[i];
+        value_cache[layer_off + pos * kv_dim + i] = v[i];
+        i = i + 1;
+    }
+
+    // multi-head attention over positions 0..pos, output projection, residual
+    attention(xb, q, att, key_cache, value_cache, layer_off, pos, n_heads, n_kv_heads, head_size, seq_len);
+    matvec(xb2, wo, l * dim * dim, xb, dim, dim);
+    add(x, xb2, dim);
+
+    // feed-forward: rmsnorm, SwiGLU (silu(w1·x) · (w3·x)), down projection, residual
+    xb = rmsnorm(x, rms_ffn_w, xb, dim, 0.00001, l * dim);
+    matvec(hb, w1, l * hidden_dim * dim, xb, hidden_dim, dim);
+    matvec(hb2, w3, l * hidden_dim * dim, xb, hidden_dim, dim);
+    swiglu(hb, hb2, hidden_dim);
+    matvec(xb, w2, l * dim * hidden_dim, hb, dim, hidden_dim);
+    add(x, xb, dim);
+}
+
+fn llama2_forward(f32[] token_emb, f32[] rms_att_w, f32[] rms_ffn_w,
+                  f32[] wq, f32[] wk, f32[] wv, f32[] wo,
+                  f32[] w1, f32[] w2, f32[] w3, f32[] rms_final_w, f32[] wcls,
+                  f32[] x, f32[] xb, f32[] xb2, f32[] q, f32[] k, f32[] v, f32[] att,
+                  f32[] hb, f32[] hb2, f32[] logits, f32[] key_cache, f32[] value_cache,
+                  i64 token, i64 pos, i64 dim, i64 hidden_dim, i64 n_layers, i64 n_heads,
+                  i64 n_kv_heads, i64 vocab_size, i64 seq_len) -> f32 {
+    if (token < 0 || token >= vocab_size || pos < 0 || pos >= seq_len) {
+        var zero = 0.0;
+        return zero / zero;
+    }
+
+    // token embedding
+    var i = 0;
+    while (i < dim) {
+        x[i] = token_emb[token * dim + i];
+        i = i + 1;
+    }
+
+    var l = 0;
+    while (l < n_layers) {
+        transformer_block(rms_att_w, rms_ffn_w, wq, wk, wv, wo, w1, w2, w3,
+                          x, xb, xb2, q, k, v, att, hb, hb2, key_cache, value_cache,
+                          l, pos, dim, hidden_dim, n_heads, n_kv_heads, seq_len);
+        l = l + 1;
+    }
+
+    // final rmsnorm and classifier
+    x = rmsnorm(x, rms_final_w, x, dim, 0.00001);
+    matvec(logits, wcls, 0, x, vocab_size, dim);
+    return logits[0];
+}

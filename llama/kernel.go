@@ -1,0 +1,106 @@
+package llama
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/kernels"
+	"github.com/simplang/simplang/loader"
+	"github.com/simplang/simplang/toolchain"
+)
+
+// KernelFile and KernelFunc name the SimpLang LLaMA 2 decode step (package kernels).
+const (
+	KernelFile = "llama2.sl"
+	KernelFunc = "llama2_forward"
+)
+
+// Kernel is the compiled llama2_forward, loaded and ready to decode.
+type Kernel struct {
+	lib    *loader.Library
+	fn     *loader.Func
+	Object *toolchain.Object // what was compiled, and by which backend
+}
+
+// CompileKernel compiles kernels/llama2.sl with opts (or takes it from the build cache) and
+// loads it.
+func CompileKernel(ctx context.Context, tools *toolchain.Tools, opts toolchain.CompileOptions) (*Kernel, error) {
+	src, err := kernels.Source(KernelFile)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := tools.Compile(ctx, "kernels/"+KernelFile, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	lib, err := loader.Open(obj.Path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := NewKernel(lib)
+	if err != nil {
+		lib.Close()
+		return nil, err
+	}
+	k.Object = obj
+	return k, nil
+}
+
+// kernelSignature is the report's signature: 24 f32 arrays, then 9 i64, returning logits[0].
+var kernelSignature = func() abi.Func {
+	f := abi.Func{Name: KernelFunc, Result: abi.F32}
+	for _, name := range []string{"token_emb", "rms_att_w", "rms_ffn_w", "wq", "wk", "wv", "wo", "w1", "w2", "w3",
+		"rms_final_w", "wcls", "x", "xb", "xb2", "q", "k", "v", "att", "hb", "hb2", "logits", "key_cache", "value_cache"} {
+		f.Params = append(f.Params, abi.Param{Name: name, Kind: abi.F32, Array: true})
+	}
+	for _, name := range []string{"token", "pos", "dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"} {
+		f.Params = append(f.Params, abi.Param{Name: name, Kind: abi.I64})
+	}
+	return f
+}()
+
+// NewKernel finds llama2_forward in lib and checks that it has the expected signature. The
+// kernel does not own lib.
+func NewKernel(lib *loader.Library) (*Kernel, error) {
+	fn, err := lib.Func(KernelFunc)
+	if err != nil {
+		return nil, err
+	}
+	if got := fn.Signature(); got.String() != kernelSignature.String() {
+		return nil, fmt.Errorf("llama: %s has the signature\n\t%v\nwant\n\t%v", KernelFunc, got, kernelSignature)
+	}
+	return &Kernel{lib: lib, fn: fn}, nil
+}
+
+// Library is the loaded object, e.g. to set its thread count.
+func (k *Kernel) Library() *loader.Library { return k.lib }
+
+// Close unloads the object when the kernel was made by CompileKernel.
+func (k *Kernel) Close() error {
+	if k.Object == nil {
+		return nil
+	}
+	return k.lib.Close()
+}
+
+// Forward runs one decode step with the compiled kernel, with the contract of the Go
+// Forward: it checks every buffer's size and the token and position before calling (the
+// kernel itself would return NaN for a bad token or position and write nothing), and returns
+// s.Logits.
+func (k *Kernel) Forward(cfg Config, w *Weights, s *State, token, pos int) ([]float32, error) {
+	if err := checkStep(cfg, w, s, token, pos); err != nil {
+		return nil, err
+	}
+	r, err := k.fn.Call(w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls,
+		s.X, s.Xb, s.Xb2, s.Q, s.K, s.V, s.Att, s.Hb, s.Hb2, s.Logits, s.KeyCache, s.ValueCache,
+		token, pos, cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen)
+	if err != nil {
+		return nil, err
+	}
+	if math.IsNaN(float64(r.(float32))) && !math.IsNaN(float64(s.Logits[0])) {
+		return nil, fmt.Errorf("llama: %s refused token %d at position %d", KernelFunc, token, pos)
+	}
+	return s.Logits, nil
+}
