@@ -1,0 +1,198 @@
+// Command bench reproduces the LLaMA 2 benchmark of the SimpLang report
+// (../shared/seed-llama-results.md) with the compiled kernels/llama2.sl, and measures how
+// close decoding gets to this machine's memory bandwidth.
+//
+// For each model (by default the report's 125M, 500M, 1B and 3B, plus 7B, 8B and 30B, which
+// are skipped with their memory estimate when they do not fit this machine) it fills the
+// weights with random values uniform in ±0.01 from a fixed seed, then for each backend and
+// thread count: measures the machine's read bandwidth with the same thread count (the
+// ceiling, kernels/bandwidth.sl), makes 3 warm-up calls, clears the KV cache and times a
+// 10-token autoregressive run (each next token is the argmax of the logits), and validates
+// the outputs: finite, different at every position, and equal to the pure-Go reference
+// forward pass at position 0.
+//
+//	go run ./bench                                  the report's table (markdown on stdout)
+//	go run ./bench -models 125M,1B -threads 2       a subset
+//	go run ./bench -backend mlir,llvm -models 125M  both backends side by side
+//	go run ./bench -out results                     also write results/{table.md,results.json,throughput.png}
+//	go run ./bench -json                            JSON on stdout instead of markdown
+//
+// Progress goes to standard error.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/loader"
+	"github.com/simplang/simplang/toolchain"
+)
+
+// options are the command-line settings.
+type options struct {
+	models   []llama.Named
+	backends []toolchain.Backend
+	threads  []int
+	tokens   int
+	warmup   int
+	seed     uint64
+	check    bool
+	json     bool
+	out      string
+}
+
+func main() {
+	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	if err == flag.ErrHelp {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(2)
+	}
+	if err := run(context.Background(), opts, os.Stdout, newProgress(os.Stderr)); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var names []string
+	for _, p := range llama.Presets() {
+		names = append(names, p.Name)
+	}
+	models := fs.String("models", strings.Join(names, ","), "models to run, by the report's names")
+	backends := fs.String("backend", "auto", "code generators to compare: mlir, llvm or auto, comma-separated")
+	threads := fs.String("threads", defaultThreads(), "thread counts to run each model with, comma-separated")
+	tokens := fs.Int("tokens", 10, "tokens in the timed autoregressive run")
+	warmup := fs.Int("warmup", 3, "warm-up calls before the timed run")
+	seed := fs.Uint64("seed", 42, "seed of the random weights")
+	check := fs.Bool("check", true, "compare position 0 with the pure-Go reference forward pass")
+	jsonOut := fs.Bool("json", false, "write the results as JSON on stdout instead of the markdown table")
+	out := fs.String("out", "", "directory to write table.md, results.json and throughput.png into")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: go run ./bench [flags]\n\nRuns the LLaMA 2 decode benchmark and prints the results table.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (flags only; see -help)", fs.Arg(0))
+	}
+	o := &options{tokens: *tokens, warmup: *warmup, seed: *seed, check: *check, json: *jsonOut, out: *out}
+	for _, name := range splitList(*models) {
+		cfg, err := llama.Preset(name)
+		if err != nil {
+			return nil, err
+		}
+		o.models = append(o.models, llama.Named{Name: name, Config: cfg})
+	}
+	for _, name := range splitList(*backends) {
+		b, err := toolchain.ParseBackend(name)
+		if err != nil {
+			return nil, err
+		}
+		o.backends = append(o.backends, b)
+	}
+	for _, s := range splitList(*threads) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1024 {
+			return nil, fmt.Errorf("-threads: %q is not a thread count (1 to 1024)", s)
+		}
+		o.threads = append(o.threads, n)
+	}
+	switch {
+	case len(o.models) == 0 || len(o.backends) == 0 || len(o.threads) == 0:
+		return nil, fmt.Errorf("-models, -backend and -threads need at least one value each")
+	case o.tokens < 2 || o.tokens > 100000:
+		return nil, fmt.Errorf("-tokens %d: need at least 2 (outputs must differ across positions)", o.tokens)
+	case o.warmup < 0:
+		return nil, fmt.Errorf("-warmup %d: cannot be negative", o.warmup)
+	}
+	return o, nil
+}
+
+// defaultThreads is "1,N" for N cores: the serial figure and the full machine.
+func defaultThreads() string {
+	if n := runtime.NumCPU(); n > 1 {
+		return "1," + strconv.Itoa(n)
+	}
+	return "1"
+}
+
+func splitList(s string) []string {
+	var list []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			list = append(list, f)
+		}
+	}
+	return list
+}
+
+func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
+	tools, err := toolchain.Find()
+	if err != nil {
+		return err
+	}
+	report := &Report{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: describeMachine(), Seed: o.seed, Tokens: o.tokens, Warmup: o.warmup}
+	var builds []*build
+	for _, b := range o.backends {
+		chosen, why := tools.Choose(b)
+		if b == toolchain.AutoBackend {
+			p.note("backend auto: using %v (%s)", chosen, why)
+		}
+		bl, err := compileBuild(ctx, tools, chosen, p)
+		if err != nil {
+			return err
+		}
+		defer bl.close()
+		builds = append(builds, bl)
+	}
+	// The bandwidth probe's buffer, allocated once: 1 GiB of ones on huge pages.
+	probe, err := loader.Map[float32](probeFloats)
+	if err != nil {
+		return fmt.Errorf("bandwidth probe: %w", err)
+	}
+	defer loader.Unmap(probe)
+	for i := range probe {
+		probe[i] = 1
+	}
+	for _, m := range o.models {
+		results, skip, err := runModel(m, builds, probe, o, p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.Name, err)
+		}
+		if skip != nil {
+			report.Skipped = append(report.Skipped, *skip)
+			continue
+		}
+		report.Results = append(report.Results, results...)
+	}
+	if o.out != "" {
+		if err := report.writeFiles(o.out); err != nil {
+			return err
+		}
+		p.note("wrote %s", strings.Join([]string{filepath.Join(o.out, "table.md"), filepath.Join(o.out, "results.json"), filepath.Join(o.out, "throughput.png")}, ", "))
+	}
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(report)
+	}
+	_, err = io.WriteString(stdout, report.Markdown())
+	return err
+}

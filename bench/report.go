@@ -1,0 +1,219 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/simplang/simplang/llama"
+)
+
+// Report is everything one benchmark run measured.
+type Report struct {
+	Date    string   `json:"date"`
+	Machine string   `json:"machine"`
+	Seed    uint64   `json:"seed"`
+	Tokens  int      `json:"tokens"`
+	Warmup  int      `json:"warmup"`
+	Results []Result `json:"results"`
+	Skipped []Skip   `json:"skipped"`
+}
+
+// baseline is the table of the report we reproduce (seed-llama-results.md, 2025-10-24):
+// tokens/s, ms/token, GFLOPS and GB/s per model.
+var baseline = map[string]struct{ tokPerSec, msPerToken, gflops, gbs float64 }{
+	"125M": {12.523, 79.855, 3.131, 8.364},
+	"500M": {3.891, 256.973, 3.891, 7.679},
+	"1B":   {1.752, 570.860, 3.503, 7.301},
+	"3B":   {0.758, 1319.583, 4.547, 7.314},
+}
+
+// Markdown renders the report as the baseline report's tables, with the measured ceiling,
+// the validation checks and the speed-up over the baseline added.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# LLaMA 2 decode benchmark: SimpLang kernels/llama2.sl\n\n")
+	fmt.Fprintf(&b, "**Date**: %s  \n**Machine**: %s  \n**Method**: random weights uniform in ±0.01 (seed %d), %d warm-up calls, then a %d-token autoregressive run (next token = argmax) on a cleared KV cache, f32.\n\n",
+		r.Date, r.Machine, r.Seed, r.Warmup, r.Tokens)
+
+	b.WriteString("## Results\n\n")
+	b.WriteString("| Model | Parameters | Backend | Threads | Throughput | Time/Token | GFLOPS | Memory | KV Cache | Peak RSS | Bandwidth | Ceiling | of ceiling | vs. report | Checks |\n")
+	b.WriteString("|-------|-----------:|---------|--------:|-----------:|-----------:|-------:|-------:|---------:|---------:|----------:|--------:|-----------:|-----------:|--------|\n")
+	for _, x := range r.Results {
+		speedup := "–"
+		if base, ok := baseline[x.Model]; ok {
+			speedup = fmt.Sprintf("%.1f×", x.TokensPerSec/base.tokPerSec)
+		}
+		fmt.Fprintf(&b, "| LLaMA %s | %s | %s | %d | %.3f tok/s | %.3f ms | %.3f | %s MB | %s MB | %s MB | %.2f GB/s | %.2f GB/s | %.0f%% | %s | %s |\n",
+			x.Model, humanCount(x.Params), x.Backend, x.Threads, x.TokensPerSec, x.MsPerToken, x.GFLOPS,
+			thousands(x.MemoryMB), thousands(x.KVCacheMB), thousands(x.PeakRSSMB), x.BandwidthGBs, x.CeilingGBs, 100*x.Fraction, speedup, checks(x))
+	}
+
+	b.WriteString("\n### The report's table (baseline)\n\n")
+	b.WriteString("| Model | Throughput | Time/Token | GFLOPS | Bandwidth |\n|-------|-----------:|-----------:|-------:|----------:|\n")
+	for _, name := range []string{"125M", "500M", "1B", "3B"} {
+		base := baseline[name]
+		fmt.Fprintf(&b, "| LLaMA %s | %.3f tok/s | %.3f ms | %.3f | %.3f GB/s |\n", name, base.tokPerSec, base.msPerToken, base.gflops, base.gbs)
+	}
+
+	if len(r.Skipped) > 0 {
+		b.WriteString("\n### Skipped (memory)\n\n| Model | Parameters | Estimated Memory | Status |\n|-------|-----------:|-----------------:|--------|\n")
+		for _, s := range r.Skipped {
+			fmt.Fprintf(&b, "| LLaMA %s | %s | %.1f GB | Skipped (exceeds the %.1f GB available) |\n", s.Model, humanCount(s.Params), s.EstimateGB, s.AvailableGB)
+		}
+	}
+
+	if len(r.Results) > 0 {
+		b.WriteString("\n## Autoregressive generation (first configuration of each model)\n\n")
+		seen := map[string]bool{}
+		for _, x := range r.Results {
+			if seen[x.Model] {
+				continue
+			}
+			seen[x.Model] = true
+			fmt.Fprintf(&b, "LLaMA %s:\n```\n", x.Model)
+			for _, s := range x.Steps {
+				fmt.Fprintf(&b, "pos %d (token %d): %.9g  [%.2f ms]\n", s.Pos, s.Token, s.Logit0, s.Ms)
+			}
+			b.WriteString("```\n")
+		}
+	}
+
+	b.WriteString("\n## Model configurations\n\n| Model | dim | hidden_dim | n_layers | n_heads | n_kv_heads | vocab_size | seq_len |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, p := range llama.Presets() {
+		c := p.Config
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d |\n", p.Name, c.Dim, c.HiddenDim, c.NLayers, c.NHeads, c.NKVHeads, c.VocabSize, c.SeqLen)
+	}
+	b.WriteString(`
+## How the numbers are computed
+
+- **Throughput** = tokens ÷ the summed wall time of the timed kernel calls; **Time/Token** is its inverse.
+- **GFLOPS** = Σ FLOPs over the timed positions ÷ time, where a position's FLOPs are 2 per multiply-add of every
+  mat-vec (wq, wk, wv, wo, w1, w2, w3 for each layer, and the classifier) plus 4·n_layers·dim·(pos+1) for attention
+  (norms, RoPE, softmax and SiLU are left out).
+- **Bandwidth** = Σ bytes read from memory over the timed positions ÷ time, a position reading every weight once,
+  one embedding row, the norm weights, and the cached keys and values of positions 0..pos.
+- **Ceiling** = this machine's read bandwidth with the same thread count, measured in the same run by
+  kernels/bandwidth.sl (the best of 5 passes over 1 GiB, before and after the model's run); **of ceiling** =
+  Bandwidth ÷ Ceiling.
+- **Memory** = weights + KV cache + activations; **Peak RSS** is the process's measured peak resident memory
+  while the model ran (weights are on huge pages outside the Go heap).
+- **Checks**: finite logits at every position; logits that differ from one position to the next; and the
+  largest difference from the pure-Go reference forward pass at position 0, relative to the largest logit.
+`)
+	return b.String()
+}
+
+// checks summarises the validation of one result.
+func checks(x Result) string {
+	var parts []string
+	mark := func(ok bool, what string) {
+		if ok {
+			parts = append(parts, "✅ "+what)
+		} else {
+			parts = append(parts, "❌ "+what)
+		}
+	}
+	mark(x.Finite, "finite")
+	mark(x.Distinct, "differ by position")
+	if x.RefChecked {
+		mark(x.RefError < 1e-4, fmt.Sprintf("reference (%.1e)", x.RefError))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// humanCount writes a parameter count as the report does (125M, 1.0B).
+func humanCount(n int64) string {
+	if n >= 1e9 {
+		return fmt.Sprintf("%.2fB", float64(n)/1e9)
+	}
+	return fmt.Sprintf("%.0fM", float64(n)/1e6)
+}
+
+// thousands formats a count with thousands separators, as the report's memory column.
+func thousands(v float64) string {
+	s := fmt.Sprintf("%.0f", v)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// writeFiles writes table.md, results.json and throughput.png into dir.
+func (r *Report) writeFiles(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "table.md"), []byte(r.Markdown()), 0o644); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	return r.chart().writePNG(filepath.Join(dir, "throughput.png"))
+}
+
+// chart is the throughput per model of every configuration, beside the report's.
+func (r *Report) chart() chart {
+	c := chart{Title: "LLaMA 2 decode throughput (" + r.Machine + ")", YLabel: "tokens/s (log scale)"}
+	index := map[string]int{}
+	for _, x := range r.Results {
+		if _, ok := index[x.Model]; !ok {
+			index[x.Model] = len(c.Models)
+			c.Models = append(c.Models, x.Model)
+		}
+	}
+	series := map[string]int{}
+	for _, x := range r.Results {
+		name := fmt.Sprintf("SimpLang %s, %d thread(s)", strings.ToUpper(x.Backend), x.Threads)
+		if _, ok := series[name]; !ok {
+			series[name] = len(c.Series)
+			c.Series = append(c.Series, chartSeries{Name: name, Values: nanValues(len(c.Models))})
+		}
+		c.Series[series[name]].Values[index[x.Model]] = x.TokensPerSec
+	}
+	base := chartSeries{Name: "report baseline", Values: nanValues(len(c.Models))}
+	for i, m := range c.Models {
+		if b, ok := baseline[m]; ok {
+			base.Values[i] = b.tokPerSec
+		}
+	}
+	c.Series = append(c.Series, base)
+	return c
+}
+
+func nanValues(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = math.NaN()
+	}
+	return v
+}
+
+// describeMachine names the CPU, its cores and memory.
+func describeMachine() string {
+	cpu := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if name, ok := strings.CutPrefix(line, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+				break
+			}
+		}
+	}
+	mem := ""
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		fmt.Sscanf(string(data), "MemTotal: %d kB", &kb)
+		mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
+	}
+	return fmt.Sprintf("%s, %d cores%s, %s/%s", cpu, runtime.NumCPU(), mem, runtime.GOOS, runtime.GOARCH)
+}

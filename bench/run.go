@@ -1,0 +1,350 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/simplang/simplang/kernels"
+	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/loader"
+	"github.com/simplang/simplang/toolchain"
+)
+
+// build is one backend's compiled kernels: the LLaMA 2 step and the bandwidth probe.
+type build struct {
+	backend  toolchain.Backend
+	kernel   *llama.Kernel
+	probeLib *loader.Library
+	probe    *loader.Func
+}
+
+func compileBuild(ctx context.Context, tools *toolchain.Tools, backend toolchain.Backend, p *progress) (*build, error) {
+	opts := toolchain.CompileOptions{Backend: backend}
+	start := time.Now()
+	k, err := llama.CompileKernel(ctx, tools, opts)
+	if err != nil {
+		return nil, err
+	}
+	how := "compiled"
+	if k.Object.Cached {
+		how = "took from the build cache"
+	}
+	p.note("%s kernels/llama2.sl with the %v backend in %.2f s", how, backend, time.Since(start).Seconds())
+	src, err := kernels.Source("bandwidth.sl")
+	if err != nil {
+		k.Close()
+		return nil, err
+	}
+	obj, err := tools.Compile(ctx, "kernels/bandwidth.sl", src, opts)
+	if err != nil {
+		k.Close()
+		return nil, err
+	}
+	lib, err := loader.Open(obj.Path)
+	if err != nil {
+		k.Close()
+		return nil, err
+	}
+	probe, err := lib.Func("read_sum")
+	if err != nil {
+		k.Close()
+		lib.Close()
+		return nil, err
+	}
+	return &build{backend: backend, kernel: k, probeLib: lib, probe: probe}, nil
+}
+
+func (b *build) close() {
+	b.kernel.Close()
+	b.probeLib.Close()
+}
+
+// setThreads applies a thread count to both kernels.
+func (b *build) setThreads(n int) error {
+	if err := b.kernel.Library().SetThreads(n); err != nil {
+		return err
+	}
+	return b.probeLib.SetThreads(n)
+}
+
+// Result is one model run with one backend and thread count.
+type Result struct {
+	Model        string  `json:"model"`
+	Params       int64   `json:"params"`
+	Backend      string  `json:"backend"`
+	Threads      int     `json:"threads"`
+	TokensPerSec float64 `json:"tokens_per_sec"`
+	MsPerToken   float64 `json:"ms_per_token"`
+	GFLOPS       float64 `json:"gflops"`
+	MemoryMB     float64 `json:"memory_mb"`    // weights + KV cache + activations
+	KVCacheMB    float64 `json:"kv_cache_mb"`  // the whole cache, seq_len positions
+	PeakRSSMB    float64 `json:"peak_rss_mb"`  // the process's peak resident memory during the model's run
+	BandwidthGBs float64 `json:"bandwidth_gbs"` // bytes the decode read ÷ its time
+	CeilingGBs   float64 `json:"ceiling_gbs"`   // measured read bandwidth, same thread count
+	Fraction     float64 `json:"fraction_of_ceiling"`
+	Finite       bool    `json:"finite"`
+	Distinct     bool    `json:"distinct_across_positions"`
+	RefChecked   bool    `json:"reference_checked"`
+	RefError     float64 `json:"reference_error"` // max |kernel − reference| ÷ max |reference| at position 0
+	Steps        []Step  `json:"steps"`
+}
+
+// Step is one decoded position, as the report's example output shows them.
+type Step struct {
+	Pos    int     `json:"pos"`
+	Token  int     `json:"token"`
+	Logit0 float32 `json:"logit0"`
+	Ms     float64 `json:"ms"`
+}
+
+// Skip is a model that does not fit this machine.
+type Skip struct {
+	Model       string  `json:"model"`
+	Params      int64   `json:"params"`
+	EstimateGB  float64 `json:"estimate_gb"`
+	AvailableGB float64 `json:"available_gb"`
+}
+
+// firstToken starts every run, as the report's example did (token 50 at position 0).
+const firstToken = 50
+
+// probeFloats is the size of the bandwidth probe's buffer: 1 GiB, far beyond the caches.
+const (
+	probeFloats = 1 << 28
+	probeChunk  = 1 << 14
+)
+
+// runModel runs model m under every build and thread count. It returns a Skip instead when
+// the model does not fit in the memory available.
+func runModel(m llama.Named, builds []*build, probe []float32, o *options, p *progress) ([]Result, *Skip, error) {
+	cfg := m.Config
+	need := cfg.TotalBytes()
+	if o.check {
+		need += cfg.KVCacheBytes() + cfg.ActivationBytes() // the reference's own state
+	}
+	avail, err := loader.AvailableMemory()
+	if err != nil {
+		return nil, nil, err
+	}
+	if float64(need) > 0.9*float64(avail) {
+		p.note("%s: skipped: needs %.1f GB, %.1f GB available", m.Name, gb(need), gb(int64(avail)))
+		return nil, &Skip{Model: m.Name, Params: cfg.Params(), EstimateGB: gb(cfg.TotalBytes()), AvailableGB: gb(int64(avail))}, nil
+	}
+	resetPeakRSS()
+
+	mem := &mappedMemory{}
+	defer mem.free()
+	w, err := llama.NewWeights(cfg, mem.alloc)
+	if err != nil {
+		return nil, nil, err
+	}
+	label := fmt.Sprintf("%s: random weights (%.0f MB)", m.Name, mb(cfg.WeightBytes()))
+	start := time.Now()
+	w.Randomize(o.seed, func(done, total int64) { p.bar(label, done, total) })
+	p.done(label, time.Since(start))
+	s, err := llama.NewState(cfg, mem.alloc)
+	if err != nil {
+		return nil, nil, err
+	}
+	var reference []float32
+	if o.check {
+		label := m.Name + ": pure-Go reference at position 0"
+		p.bar(label, 0, 1)
+		start := time.Now()
+		rs, err := llama.NewState(cfg, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		logits, err := llama.Forward(cfg, w, rs, firstToken, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		reference = append([]float32(nil), logits...)
+		p.done(label, time.Since(start))
+	}
+
+	var results []Result
+	for _, b := range builds {
+		for _, n := range o.threads {
+			r, err := measure(m, w, s, probe, b, n, reference, o, p)
+			if err != nil {
+				return nil, nil, err
+			}
+			r.PeakRSSMB = peakRSSMB()
+			results = append(results, r)
+		}
+	}
+	return results, nil, nil
+}
+
+// measure times the decode of model m with build b on n threads.
+func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b *build, n int, reference []float32, o *options, p *progress) (Result, error) {
+	cfg := m.Config
+	// OpenMP keeps the thread count per OS thread: run everything from this one.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := b.setThreads(n); err != nil {
+		return Result{}, err
+	}
+	label := fmt.Sprintf("%s: %v, %d thread(s)", m.Name, b.backend, n)
+	r := Result{Model: m.Name, Params: cfg.Params(), Backend: b.backend.String(), Threads: n,
+		MemoryMB: mb(cfg.TotalBytes()), KVCacheMB: mb(cfg.KVCacheBytes()), Finite: true, Distinct: true}
+
+	ceiling, err := readBandwidth(b, probe)
+	if err != nil {
+		return r, err
+	}
+
+	s.Reset()
+	for i := range o.warmup {
+		p.bar(label+" warm-up", int64(i), int64(o.warmup))
+		if _, err := b.kernel.Forward(cfg, w, s, firstToken, i%cfg.SeqLen); err != nil {
+			return r, err
+		}
+	}
+	s.Reset()
+
+	var total time.Duration
+	var flops, bytes int64
+	var previous []float32
+	token := firstToken
+	for pos := range o.tokens {
+		p.bar(label, int64(pos), int64(o.tokens))
+		start := time.Now()
+		logits, err := b.kernel.Forward(cfg, w, s, token, pos)
+		elapsed := time.Since(start)
+		if err != nil {
+			return r, err
+		}
+		total += elapsed
+		flops += cfg.FLOPsPerToken(pos)
+		bytes += cfg.BytesPerToken(pos)
+		r.Steps = append(r.Steps, Step{Pos: pos, Token: token, Logit0: logits[0], Ms: ms(elapsed)})
+		for _, v := range logits {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				r.Finite = false
+			}
+		}
+		if previous != nil && equal(previous, logits) {
+			r.Distinct = false
+		}
+		if pos == 0 && reference != nil {
+			r.RefChecked = true
+			r.RefError = relativeError(logits, reference)
+		}
+		previous = append(previous[:0], logits...)
+		token = argmax(logits)
+	}
+	p.done(label, total)
+
+	after, err := readBandwidth(b, probe)
+	if err != nil {
+		return r, err
+	}
+	seconds := total.Seconds()
+	r.TokensPerSec = float64(o.tokens) / seconds
+	r.MsPerToken = 1000 * seconds / float64(o.tokens)
+	r.GFLOPS = float64(flops) / seconds / 1e9
+	r.BandwidthGBs = float64(bytes) / seconds / 1e9
+	r.CeilingGBs = max(ceiling, after)
+	r.Fraction = r.BandwidthGBs / r.CeilingGBs
+	return r, nil
+}
+
+// readBandwidth measures how fast the probe kernel streams its 1 GiB buffer: the best of 5
+// passes, in GB/s. It also checks the probe's sum, so that a broken probe cannot report speed.
+func readBandwidth(b *build, buf []float32) (float64, error) {
+	partial := make([]float32, len(buf)/probeChunk)
+	best := math.Inf(1)
+	for range 5 {
+		start := time.Now()
+		sum, err := b.probe.Call(buf, partial, len(partial), probeChunk)
+		elapsed := time.Since(start).Seconds()
+		if err != nil {
+			return 0, err
+		}
+		if sum.(float32) != float32(len(buf)) {
+			return 0, fmt.Errorf("bandwidth probe summed %v, want %d: the probe kernel is broken", sum, len(buf))
+		}
+		best = min(best, elapsed)
+	}
+	return float64(4*len(buf)) / best / 1e9, nil
+}
+
+func equal(a, b []float32) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// relativeError is max |got − want| ÷ max |want|.
+func relativeError(got, want []float32) float64 {
+	var diff, scale float64
+	for i := range want {
+		diff = max(diff, math.Abs(float64(got[i])-float64(want[i])))
+		scale = max(scale, math.Abs(float64(want[i])))
+	}
+	if scale == 0 {
+		return math.Inf(1)
+	}
+	return diff / scale
+}
+
+// mappedMemory allocates model buffers outside the Go heap, on huge pages, and frees them.
+type mappedMemory struct{ bufs [][]float32 }
+
+func (m *mappedMemory) alloc(n int) ([]float32, error) {
+	b, err := loader.Map[float32](n)
+	if err == nil {
+		m.bufs = append(m.bufs, b)
+	}
+	return b, err
+}
+
+func (m *mappedMemory) free() {
+	for _, b := range m.bufs {
+		loader.Unmap(b)
+	}
+	m.bufs = nil
+}
+
+// resetPeakRSS restarts the kernel's count of this process's peak resident memory.
+func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSSMB reads the peak resident memory (VmHWM) of this process, in MB.
+func peakRSSMB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			return kb * 1024 / 1e6
+		}
+	}
+	return 0
+}
+
+func gb(bytes int64) float64     { return float64(bytes) / 1e9 }
+func mb(bytes int64) float64     { return float64(bytes) / 1e6 }
+func ms(d time.Duration) float64 { return d.Seconds() * 1000 }
