@@ -82,9 +82,9 @@ type Result struct {
 	TokensPerSec float64 `json:"tokens_per_sec"`
 	MsPerToken   float64 `json:"ms_per_token"`
 	GFLOPS       float64 `json:"gflops"`
-	MemoryMB     float64 `json:"memory_mb"`    // weights + KV cache + activations
-	KVCacheMB    float64 `json:"kv_cache_mb"`  // the whole cache, seq_len positions
-	PeakRSSMB    float64 `json:"peak_rss_mb"`  // the process's peak resident memory during the model's run
+	MemoryMB     float64 `json:"memory_mb"`     // weights + KV cache + activations
+	KVCacheMB    float64 `json:"kv_cache_mb"`   // the whole cache, seq_len positions
+	PeakRSSMB    float64 `json:"peak_rss_mb"`   // the process's peak resident memory during the model's run
 	BandwidthGBs float64 `json:"bandwidth_gbs"` // bytes the decode read ÷ its time
 	CeilingGBs   float64 `json:"ceiling_gbs"`   // measured read bandwidth, same thread count
 	Fraction     float64 `json:"fraction_of_ceiling"`
