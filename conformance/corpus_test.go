@@ -27,6 +27,10 @@ var variants = []struct {
 	{"mlir", toolchain.CompileOptions{Backend: toolchain.MLIR}},
 	{"mlir-strict-fp", toolchain.CompileOptions{Backend: toolchain.MLIR, StrictFP: true}},
 	{"mlir-O0-serial", toolchain.CompileOptions{Backend: toolchain.MLIR, Serial: true, Build: toolchain.Options{OptLevel: toolchain.O0}}},
+	{"llvm", toolchain.CompileOptions{Backend: toolchain.LLVM}},
+	{"llvm-strict-fp", toolchain.CompileOptions{Backend: toolchain.LLVM, StrictFP: true}},
+	{"llvm-O0-serial", toolchain.CompileOptions{Backend: toolchain.LLVM, Serial: true, Build: toolchain.Options{OptLevel: toolchain.O0}}},
+	{"llvm-opt-llc", toolchain.CompileOptions{Backend: toolchain.LLVM, Build: toolchain.Options{Route: toolchain.ViaOptLLC}}},
 }
 
 // expectation is one `// expect: NAME() = VALUE [~TOL]` line.

@@ -18,6 +18,8 @@ var compilers = []struct {
 }{
 	{"mlir", toolchain.CompileOptions{Backend: toolchain.MLIR}},
 	{"mlir-strict-fp", toolchain.CompileOptions{Backend: toolchain.MLIR, StrictFP: true}},
+	{"llvm", toolchain.CompileOptions{Backend: toolchain.LLVM}},
+	{"llvm-strict-fp", toolchain.CompileOptions{Backend: toolchain.LLVM, StrictFP: true}},
 }
 
 func source(t *testing.T, name string) []byte {

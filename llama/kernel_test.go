@@ -19,6 +19,9 @@ var kernelBuilds = []struct {
 	{"mlir", toolchain.CompileOptions{Backend: toolchain.MLIR}},
 	{"mlir-strict-fp", toolchain.CompileOptions{Backend: toolchain.MLIR, StrictFP: true}},
 	{"mlir-serial", toolchain.CompileOptions{Backend: toolchain.MLIR, Serial: true}},
+	{"llvm", toolchain.CompileOptions{Backend: toolchain.LLVM}},
+	{"llvm-strict-fp", toolchain.CompileOptions{Backend: toolchain.LLVM, StrictFP: true}},
+	{"llvm-opt-llc", toolchain.CompileOptions{Backend: toolchain.LLVM, Build: toolchain.Options{Route: toolchain.ViaOptLLC}}},
 }
 
 func compileKernel(t *testing.T, opts toolchain.CompileOptions) *Kernel {
@@ -162,5 +165,33 @@ func TestKernelRefusesBadInput(t *testing.T) {
 	}
 	if !math.IsNaN(float64(r.(float32))) || s.Logits[0] != 42 || s.Logits[len(s.Logits)-1] != 42 {
 		t.Errorf("pos = seq_len: kernel returned %v and logits[0] = %v; want NaN and untouched logits", r, s.Logits[0])
+	}
+}
+
+// TestBackendsAgree checks the two code generators against each other: the LLaMA 2 logits of
+// the MLIR and the LLVM IR backends agree within 1e-5 of the largest logit magnitude.
+func TestBackendsAgree(t *testing.T) {
+	mlir := compileKernel(t, toolchain.CompileOptions{Backend: toolchain.MLIR})
+	llvm := compileKernel(t, toolchain.CompileOptions{Backend: toolchain.LLVM})
+	for _, rc := range referenceConfigs {
+		t.Run(rc.name, func(t *testing.T) {
+			cfg := rc.cfg
+			w := testModel(t, cfg, 3, 0.3)
+			ms, ls := newTestState(t, cfg), newTestState(t, cfg)
+			for pos := range min(cfg.SeqLen, 10) {
+				token := (pos*17 + 3) % cfg.VocabSize
+				a, err := mlir.Forward(cfg, w, ms, token, pos)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := llvm.Forward(cfg, w, ls, token, pos)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if msg := compareLogits(b, a, 1e-5); msg != "" {
+					t.Fatalf("pos %d: LLVM vs MLIR: %s", pos, msg)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/llvmgen"
 	"github.com/simplang/simplang/mlirgen"
 )
 
@@ -89,6 +90,8 @@ func Generate(filename string, src []byte, backend Backend, opts CompileOptions)
 	switch backend {
 	case MLIR:
 		text, err = mlirgen.Generate(f, mlirgen.Options{StrictFP: opts.StrictFP, Serial: opts.Serial})
+	case LLVM:
+		text, err = llvmgen.Generate(f, llvmgen.Options{StrictFP: opts.StrictFP, Serial: opts.Serial})
 	default:
 		return "", nil, fmt.Errorf("toolchain: backend %v cannot generate code", backend)
 	}

@@ -71,7 +71,14 @@ func TestBuildAndEmit(t *testing.T) {
 	if err != nil || !strings.Contains(string(mlir), "func.func @twice(") || !strings.Contains(string(mlir), "@_mlir_twice") {
 		t.Fatalf("--emit-mlir wrote %q (err %v)", mlir, err)
 	}
-	for _, flags := range [][]string{nil, {"-O0"}, {"--strict-fp"}, {"--serial", "-O2"}} {
+	if code, _, stderr := simpc(src, "--emit-llvm", "-o", filepath.Join(dir, "out.ll")); code != 0 {
+		t.Fatalf("--emit-llvm: exit %d: %s", code, stderr)
+	}
+	ll, err := os.ReadFile(filepath.Join(dir, "out.ll"))
+	if err != nil || !strings.Contains(string(ll), "define float @twice(") || !strings.Contains(string(ll), "@_mlir_twice") {
+		t.Fatalf("--emit-llvm wrote %q (err %v)", ll, err)
+	}
+	for _, flags := range [][]string{nil, {"-O0"}, {"--strict-fp"}, {"--serial", "-O2"}, {"--backend", "llvm"}, {"--backend=llvm", "--strict-fp"}} {
 		so := filepath.Join(dir, "twice.so")
 		os.Remove(so)
 		args := append([]string{src, "-o", so}, flags...)
@@ -99,5 +106,33 @@ func TestBuildAndEmit(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "twice.so")); err != nil {
 		t.Errorf("default output: %v", err)
+	}
+}
+
+// TestAutoWithoutMLIR hides the MLIR tools: auto falls back to the LLVM IR backend and says so.
+func TestAutoWithoutMLIR(t *testing.T) {
+	t.Setenv("SIMPLANG_MLIR_BIN", filepath.Join(t.TempDir(), "nowhere"))
+	dir := t.TempDir()
+	src := filepath.Join(dir, "twice.sl")
+	if err := os.WriteFile(src, []byte(kernel), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	so := filepath.Join(dir, "twice.so")
+	code, _, stderr := simpc(src, "-o", so)
+	if code != 0 || !strings.Contains(stderr, "using the llvm backend") {
+		t.Fatalf("exit %d, stderr %q; want success and a note that the llvm backend was used", code, stderr)
+	}
+	if code, _, stderr := simpc(src, "--backend", "mlir", "-o", so); code != 1 || !strings.Contains(stderr, "mlir-opt") {
+		t.Errorf("--backend mlir without MLIR: exit %d, stderr %q; want exit 1 naming mlir-opt", code, stderr)
+	}
+	lib, err := loader.Open(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Close()
+	if fn, err := lib.Func("twice"); err != nil {
+		t.Error(err)
+	} else if got, err := fn.Call([]float32{4}, 1); err != nil || got != float32(8) {
+		t.Errorf("twice = %v, %v", got, err)
 	}
 }

@@ -1,0 +1,72 @@
+package frontend
+
+import (
+	"fmt"
+
+	"github.com/simplang/simplang/abi"
+)
+
+// runtimeSymbols are the C symbols compiled code calls, directly or through LLVM's math
+// intrinsics: a SimpLang function of that name would be exported under it and take its place
+// inside the object.
+var runtimeSymbols = map[string]bool{
+	"aligned_alloc": true, "malloc": true, "calloc": true, "free": true, "posix_memalign": true,
+	"memset": true, "memcpy": true, "memmove": true,
+	"omp_get_thread_num": true, "omp_get_num_threads": true, "omp_set_num_threads": true,
+	"sqrtf": true, "expf": true, "exp2f": true, "exp2": true, "logf": true, "sinf": true,
+	"cosf": true, "sincosf": true, "sincos": true, "powf": true, "ldexpf": true, "ldexp": true,
+	"fminf": true, "fmin": true, "fmaxf": true, "fmax": true,
+	abi.TableSymbol: true,
+}
+
+// f64Builtins are the builtins whose f64 forms call the C math function of the same name:
+// a file that defines a function of that name cannot also use them on f64.
+var f64Builtins = map[string][]Builtin{
+	"exp":  {Exp, Softmax, Silu},
+	"log":  {Log},
+	"sin":  {Sin},
+	"cos":  {Cos},
+	"pow":  {Pow},
+	"sqrt": {Sqrt, Rmsnorm},
+}
+
+// checkSymbols reports functions whose exported symbol would clash with another symbol of the
+// compiled object.
+func checkSymbols(f *File, errs *ErrorList) {
+	names := map[string]*Func{}
+	for _, fn := range f.Funcs {
+		names[fn.Name] = fn
+	}
+	for _, fn := range f.Funcs {
+		switch {
+		case runtimeSymbols[fn.Name] || len(fn.Name) > 7 && fn.Name[:7] == "__kmpc_":
+			errs.Add(fn.Pos, fmt.Sprintf("function name %s is reserved: compiled code calls the C or OpenMP function of that name; rename the function", fn.Name))
+		case names[abi.PackedName(fn.Name)] != nil:
+			errs.Add(names[abi.PackedName(fn.Name)].Pos, fmt.Sprintf("function name %s is the packed entry point of function %s; rename it", abi.PackedName(fn.Name), fn.Name))
+		}
+	}
+	for name, uses := range f64Builtins {
+		fn := names[name]
+		if fn == nil {
+			continue
+		}
+		for _, g := range f.Funcs {
+			Inspect(g.Body, func(n Node) bool {
+				c, ok := n.(*Call)
+				if ok && c.Builtin != NoBuiltin && hasF64Use(c, uses) {
+					errs.Add(c.Pos, fmt.Sprintf("%s on f64 calls the C function %s, which this file's own function %s (at %s) replaces: rename that function", c.Builtin, name, name, fn.Pos))
+				}
+				return true
+			})
+		}
+	}
+}
+
+func hasF64Use(c *Call, uses []Builtin) bool {
+	for _, b := range uses {
+		if c.Builtin == b && len(c.Args) > 0 && c.Args[0].Type().Kind == abi.F64 {
+			return true
+		}
+	}
+	return false
+}

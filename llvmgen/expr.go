@@ -1,0 +1,312 @@
+package llvmgen
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/frontend"
+)
+
+// operand evaluates an expression of any type.
+func (g *gen) operand(e frontend.Expr) operand {
+	switch e := e.(type) {
+	case *frontend.Ident:
+		return g.loadVar(e.Var)
+	case *frontend.ArrayAlloc:
+		if a, ok := g.hoisted[e]; ok {
+			g.fill(a, e.Elem)
+			return a
+		}
+		a := g.allocate(e)
+		g.live = append(g.live, a[allocated])
+		return a
+	case *frontend.Call:
+		return g.call(e)
+	}
+	return operand{g.expr(e)}
+}
+
+// expr evaluates a scalar expression.
+func (g *gen) expr(e frontend.Expr) value.Value {
+	switch e := e.(type) {
+	case *frontend.Const:
+		return constantOf(e)
+	case *frontend.Ident:
+		return g.loadVar(e.Var)[0]
+	case *frontend.Binary:
+		switch e.Op {
+		case frontend.LAND:
+			return g.shortCircuit(g.expr(e.X), e.Y, false)
+		case frontend.LOR:
+			return g.shortCircuit(g.expr(e.X), e.Y, true)
+		}
+		x := g.expr(e.X)
+		y := g.expr(e.Y)
+		return g.binaryOp(e.Op, e.X.Type(), x, y)
+	case *frontend.Unary:
+		x := g.expr(e.X)
+		switch {
+		case e.Op == frontend.NOT:
+			return g.not(x)
+		case e.X.Type().IsFloat():
+			return g.cur.NewFNeg(x)
+		}
+		return g.cur.NewSub(constant.NewInt(x.Type().(*types.IntType), 0), x)
+	case *frontend.Convert:
+		return g.convert(g.expr(e.X), e.X.Type(), e.T)
+	case *frontend.Call:
+		return g.call(e)[0]
+	case *frontend.Index:
+		return g.cur.NewLoad(scalarType(e.Type().Kind), g.address(e))
+	}
+	panic(fmt.Sprintf("unexpected scalar expression %T at %s", e, e.Position()))
+}
+
+// fastMath is the flag list for floating-point arithmetic: reassociation and contraction
+// (SPEC §4) unless strict.
+func (g *gen) fastMath() []enum.FastMathFlag {
+	if g.opts.StrictFP {
+		return nil
+	}
+	return []enum.FastMathFlag{enum.FastMathFlagReassoc, enum.FastMathFlagContract}
+}
+
+var (
+	floatPreds = map[frontend.TokenKind]enum.FPred{
+		frontend.EQL: enum.FPredOEQ, frontend.NEQ: enum.FPredUNE, frontend.LSS: enum.FPredOLT,
+		frontend.GTR: enum.FPredOGT, frontend.LEQ: enum.FPredOLE, frontend.GEQ: enum.FPredOGE,
+	}
+	intPreds = map[frontend.TokenKind]enum.IPred{
+		frontend.EQL: enum.IPredEQ, frontend.NEQ: enum.IPredNE, frontend.LSS: enum.IPredSLT,
+		frontend.GTR: enum.IPredSGT, frontend.LEQ: enum.IPredSLE, frontend.GEQ: enum.IPredSGE,
+	}
+)
+
+// binaryOp emits x op y for operands of type t (comparisons yield i1).
+func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y value.Value) value.Value {
+	b := g.cur
+	if t.IsFloat() {
+		if pred, ok := floatPreds[op]; ok {
+			return b.NewFCmp(pred, x, y)
+		}
+		fm := g.fastMath()
+		switch op {
+		case frontend.ADD:
+			r := b.NewFAdd(x, y)
+			r.FastMathFlags = fm
+			return r
+		case frontend.SUB:
+			r := b.NewFSub(x, y)
+			r.FastMathFlags = fm
+			return r
+		case frontend.MUL:
+			r := b.NewFMul(x, y)
+			r.FastMathFlags = fm
+			return r
+		case frontend.QUO:
+			r := b.NewFDiv(x, y)
+			r.FastMathFlags = fm
+			return r
+		case frontend.REM:
+			r := b.NewFRem(x, y)
+			r.FastMathFlags = fm
+			return r
+		}
+	}
+	if pred, ok := intPreds[op]; ok { // also == and != on bool
+		return b.NewICmp(pred, x, y)
+	}
+	switch op {
+	case frontend.ADD:
+		return b.NewAdd(x, y)
+	case frontend.SUB:
+		return b.NewSub(x, y)
+	case frontend.MUL:
+		return b.NewMul(x, y)
+	case frontend.QUO:
+		return b.NewSDiv(x, y)
+	case frontend.REM:
+		return b.NewSRem(x, y)
+	}
+	panic(fmt.Sprintf("unexpected operator %s on %s", op, t))
+}
+
+// shortCircuit emits x && y (or x || y when or): y is evaluated only when it decides the
+// result, unless it is cheap and cannot trap, in which case both are evaluated.
+func (g *gen) shortCircuit(x value.Value, y frontend.Expr, or bool) value.Value {
+	if harmless(y) {
+		if or {
+			return g.cur.NewOr(x, g.expr(y))
+		}
+		return g.cur.NewAnd(x, g.expr(y))
+	}
+	from := g.cur
+	rhs, join := g.newBlock(), g.newBlock()
+	if or {
+		from.NewCondBr(x, join, rhs)
+	} else {
+		from.NewCondBr(x, rhs, join)
+	}
+	g.start(rhs)
+	yv := g.expr(y)
+	rhsEnd := g.cur
+	rhsEnd.NewBr(join)
+	g.start(join)
+	return join.NewPhi(ir.NewIncoming(boolConst(or), from), ir.NewIncoming(yv, rhsEnd))
+}
+
+// harmless reports whether evaluating e has no effect and cannot trap: no calls, loads or
+// integer division.
+func harmless(e frontend.Expr) bool {
+	ok := true
+	frontend.Inspect(e, func(n frontend.Node) bool {
+		switch n := n.(type) {
+		case *frontend.Call, *frontend.Index:
+			ok = false
+		case *frontend.Binary:
+			if (n.Op == frontend.QUO || n.Op == frontend.REM) && n.X.Type().IsInt() {
+				ok = false
+			}
+		}
+		return ok
+	})
+	return ok
+}
+
+func (g *gen) not(x value.Value) value.Value {
+	return g.cur.NewXor(x, constant.True)
+}
+
+// convert converts x from type from to type to (numeric scalars).
+func (g *gen) convert(x value.Value, from, to frontend.Type) value.Value {
+	if from == to {
+		return x
+	}
+	t := scalarType(to.Kind)
+	b := g.cur
+	switch {
+	case from.IsInt() && to.IsInt():
+		if from.Kind.Size() > to.Kind.Size() {
+			return b.NewTrunc(x, t)
+		}
+		return b.NewSExt(x, t)
+	case from.IsInt() && to.IsFloat():
+		return b.NewSIToFP(x, t)
+	case from.IsFloat() && to.IsInt():
+		return b.NewFPToSI(x, t)
+	case from.Kind == abi.F32:
+		return b.NewFPExt(x, t)
+	}
+	return b.NewFPTrunc(x, t)
+}
+
+func constantOf(k *frontend.Const) constant.Constant {
+	switch {
+	case k.T == frontend.Bool:
+		return boolConst(k.Int != 0)
+	case k.T.IsInt():
+		return constant.NewInt(scalarType(k.T.Kind).(*types.IntType), k.Int)
+	}
+	return floatConst(k.T.Kind, k.Float)
+}
+
+func boolConst(b bool) constant.Constant {
+	if b {
+		return constant.True
+	}
+	return constant.False
+}
+
+// exactFloat is a float constant written as its exact bits: llir's own float constants print
+// -0.0 as 0.0.
+type exactFloat struct {
+	typ  *types.FloatType
+	bits uint64 // the value as a double, as LLVM writes float constants of both widths
+}
+
+func floatConst(k abi.Kind, v float64) constant.Constant {
+	if k == abi.F32 {
+		return exactFloat{types.Float, math.Float64bits(float64(float32(v)))}
+	}
+	return exactFloat{types.Double, math.Float64bits(v)}
+}
+
+func (c exactFloat) Type() types.Type { return c.typ }
+func (c exactFloat) Ident() string    { return fmt.Sprintf("0x%016X", c.bits) }
+func (c exactFloat) String() string   { return c.typ.String() + " " + c.Ident() }
+func (exactFloat) IsConstant()        {}
+
+// address evaluates an element access to the element's pointer; a multi-index is flattened
+// row-major.
+func (g *gen) address(ix *frontend.Index) value.Value {
+	a := g.operand(ix.Array)
+	idx := g.expr(ix.Indices[0])
+	for k, e := range ix.Indices[1:] {
+		i := g.expr(e)
+		idx = g.cur.NewAdd(g.cur.NewMul(idx, a[dims+k]), i)
+	}
+	return g.elem(a[aligned], ix.Type().Kind, idx)
+}
+
+// elem is the pointer to element idx (i64) of the array whose data starts at data.
+func (g *gen) elem(data value.Value, k abi.Kind, idx value.Value) value.Value {
+	p := g.cur.NewGetElementPtr(scalarType(k), data, idx)
+	p.InBounds = true
+	return p
+}
+
+// allocate allocates the memory of a local array, zero-filled and 64-byte aligned.
+func (g *gen) allocate(site *frontend.ArrayAlloc) operand {
+	b := g.cur
+	var ds []value.Value
+	var total value.Value
+	for _, d := range site.Dims {
+		n := g.expr(d)
+		ds = append(ds, n)
+		if total == nil {
+			total = n
+		} else {
+			total = b.NewMul(total, n)
+		}
+	}
+	bytes := b.NewMul(total, constant.NewInt(i64, int64(site.Elem.Size())))
+	rounded := b.NewAnd(b.NewAdd(bytes, constant.NewInt(i64, 63)), constant.NewInt(i64, -64)) // aligned_alloc wants a multiple of the alignment
+	raw := b.NewCall(g.declare("aligned_alloc", i8Ptr, i64, i64), constant.NewInt(i64, 64), rounded)
+	data := b.NewBitCast(raw, types.NewPointer(scalarType(site.Elem)))
+	a := operand{data, data, constant.NewInt(i64, 0), total, constant.NewInt(i64, 1)}
+	a = append(a, ds[1:]...)
+	g.fill(a, site.Elem)
+	return a
+}
+
+// fill zeroes a local array (each time its declaration is reached, as a fresh array would be).
+func (g *gen) fill(a operand, k abi.Kind) {
+	b := g.cur
+	memset := g.declare("llvm.memset.p0i8.i64", types.Void, i8Ptr, types.I8, i64, types.I1)
+	bytes := b.NewMul(a[size], constant.NewInt(i64, int64(k.Size())))
+	b.NewCall(memset, b.NewBitCast(a[allocated], i8Ptr), constant.NewInt(types.I8, 0), bytes, constant.False)
+}
+
+// call emits a call of a function of the file or of a builtin; array parameters take the
+// five memref fields.
+func (g *gen) call(c *frontend.Call) operand {
+	if c.Builtin != frontend.NoBuiltin {
+		return g.builtin(c)
+	}
+	var args []value.Value
+	for _, a := range c.Args {
+		v := g.operand(a)
+		if a.Type().IsArray() {
+			v = v[:dims]
+		}
+		args = append(args, v...)
+	}
+	return operand{g.cur.NewCall(g.funcs[c.Func], args...)}
+}

@@ -1,0 +1,328 @@
+// Package llvmgen turns a checked SimpLang file into LLVM IR text, built with
+// github.com/llir/llvm, for machines that have LLVM (clang 14–19, or LLVM 14's opt and llc)
+// but no MLIR. It implements the same semantics and ABI as package mlirgen.
+//
+// Call Generate with a file from frontend.Parse and compile the text with clang -O3 (or opt
+// -O3 then llc). Every function F becomes an external function F taking, for each array
+// parameter, the five memref fields (T* allocated, T* aligned, i64 offset, i64 size, i64
+// stride) and each scalar by value (SPEC §6); beside it the module defines the packed entry
+// _mlir_F(i8** args) and the signature table abi.TableSymbol. The module names this
+// machine's target triple, without which opt would not vectorize.
+//
+// Variables live in stack slots allocated in the function's entry block, which LLVM's
+// mem2reg promotes to registers; if, while and early return are plain branches. Float
+// arithmetic carries the fast-math flags reassoc and contract unless Options.StrictFP, so
+// that reductions vectorize. Local arrays are heap memory (aligned_alloc, 64-byte aligned,
+// zero-filled) freed when their block ends and on every return; arrays whose sizes never
+// change are allocated once at function entry (frontend.ArrayAlloc.Hoist).
+//
+// Counted loops with independent iterations (package loops) and the rows of the matmul
+// builtin run across threads through LLVM's OpenMP runtime: the body is outlined into an
+// internal function F.par.N that __kmpc_fork_call starts on every thread, each taking a
+// static share of the iterations. A module that calls __kmpc_fork_call must be linked with
+// libomp (-lomp).
+package llvmgen
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/loops"
+)
+
+// Options select code generation policies (the same as mlirgen.Options).
+type Options struct {
+	// StrictFP keeps floating-point operations in source order: no reassociation or
+	// contraction flags (SPEC §4), at the cost of vectorized reductions.
+	StrictFP bool
+	// Serial turns off parallel loops (OpenMP).
+	Serial bool
+}
+
+// Generate returns the LLVM IR module for f.
+func Generate(f *frontend.File, opts Options) (text string, err error) {
+	defer func() {
+		// The generator trusts the checked tree; a tree that breaks its invariants must not
+		// crash the caller.
+		if r := recover(); r != nil {
+			text, err = "", fmt.Errorf("llvmgen: internal error on %s (was it checked by frontend.Parse?): %v", f.Name, r)
+		}
+	}()
+	g := &gen{
+		opts:     opts,
+		file:     f.Name,
+		mod:      ir.NewModule(),
+		funcs:    map[*frontend.Func]*ir.Func{},
+		declared: map[string]*ir.Func{},
+	}
+	g.mod.SourceFilename = f.Name
+	g.mod.TargetTriple = hostTriple()
+	var sigs []abi.Func
+	for _, fn := range f.Funcs {
+		sigs = append(sigs, fn.Signature())
+	}
+	table := g.mod.NewGlobalDef(abi.TableSymbol, constant.NewCharArrayFromString(abi.Encode(sigs)+"\x00"))
+	table.Immutable = true
+	for _, fn := range f.Funcs {
+		g.funcs[fn] = g.declareFunc(fn)
+	}
+	for _, fn := range f.Funcs {
+		g.function(fn)
+		g.packed(g.funcs[fn])
+	}
+	return g.mod.String(), nil
+}
+
+// hostTriple is the LLVM target triple of this machine, or "" when unknown (the tools then
+// use their default). Without a triple opt has no target information and vectorizes nothing.
+func hostTriple() string {
+	arch := map[string]string{
+		"amd64": "x86_64", "arm64": "aarch64", "riscv64": "riscv64", "ppc64le": "powerpc64le", "s390x": "s390x",
+	}[runtime.GOARCH]
+	if arch == "" || runtime.GOOS != "linux" {
+		return ""
+	}
+	return arch + "-unknown-linux-gnu"
+}
+
+// gen is the generator of one module.
+type gen struct {
+	opts     Options
+	file     string
+	mod      *ir.Module
+	funcs    map[*frontend.Func]*ir.Func
+	declared map[string]*ir.Func // external functions and intrinsics, by name
+	identT   types.Type          // libomp's ident_t, once a parallel loop needs it
+
+	// per SimpLang function
+	fn       *frontend.Func
+	loops    *loops.Info
+	hoisted  map[*frontend.ArrayAlloc]operand
+	outlined int // parallel regions outlined so far
+
+	frame
+}
+
+// frame is the state of the LLVM function being emitted: a SimpLang function, or a parallel
+// loop body outlined from one.
+type frame struct {
+	f     *ir.Func
+	entry *ir.Block // holds the allocas, and nothing else
+	cur   *ir.Block // where instructions go; nil after a return (unreachable code)
+	env   map[*frontend.Var][]*ir.InstAlloca
+	live  []value.Value // local arrays to free when their block ends, innermost last
+	owned []value.Value // arrays allocated at function entry, freed on return
+}
+
+// An operand is an evaluated expression: one value for a scalar; for an array the five memref
+// fields, then the sizes (i64) of dimensions 1…r-1 that flatten a multi-index.
+type operand []value.Value
+
+// Positions in an array operand of the memref fields allocated, aligned, (offset,) size,
+// (stride,) and of the dimension sizes.
+const (
+	allocated = 0
+	aligned   = 1
+	size      = 3
+	dims      = 5
+)
+
+var (
+	i8Ptr = types.NewPointer(types.I8)
+	i64   = types.I64
+)
+
+// scalarType is the LLVM type of a scalar kind.
+func scalarType(k abi.Kind) types.Type {
+	switch k {
+	case abi.Bool:
+		return types.I1
+	case abi.I8:
+		return types.I8
+	case abi.I16:
+		return types.I16
+	case abi.I32:
+		return types.I32
+	case abi.I64:
+		return types.I64
+	case abi.F32:
+		return types.Float
+	case abi.F64:
+		return types.Double
+	}
+	return types.Void
+}
+
+// partTypes are the LLVM types of the parts of a value of type t (see operand).
+func partTypes(t frontend.Type) []types.Type {
+	if !t.IsArray() {
+		return []types.Type{scalarType(t.Kind)}
+	}
+	p := types.NewPointer(scalarType(t.Kind))
+	parts := []types.Type{p, p, i64, i64, i64}
+	for r := 1; r < t.Rank; r++ {
+		parts = append(parts, i64)
+	}
+	return parts
+}
+
+// declareFunc creates the LLVM function of fn with its expanded C signature (SPEC §6).
+func (g *gen) declareFunc(fn *frontend.Func) *ir.Func {
+	var params []*ir.Param
+	for _, p := range fn.Params {
+		if !p.Type.IsArray() {
+			params = append(params, ir.NewParam(p.Name, scalarType(p.Type.Kind)))
+			continue
+		}
+		ptr := types.NewPointer(scalarType(p.Type.Kind))
+		data := ir.NewParam(p.Name+".aligned", ptr)
+		data.Attrs = append(data.Attrs, enum.ParamAttrNoAlias) // SPEC §6: array parameters never overlap
+		params = append(params,
+			ir.NewParam(p.Name+".allocated", ptr), data,
+			ir.NewParam(p.Name+".offset", i64), ir.NewParam(p.Name+".size", i64), ir.NewParam(p.Name+".stride", i64))
+	}
+	f := g.mod.NewFunc(fn.Name, scalarType(fn.Result.Kind), params...)
+	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind)
+	return f
+}
+
+// function emits the body of fn.
+func (g *gen) function(fn *frontend.Func) {
+	g.fn = fn
+	g.loops = loops.Analyze(fn, !g.opts.Serial)
+	g.hoisted = map[*frontend.ArrayAlloc]operand{}
+	g.outlined = 0
+	g.begin(g.funcs[fn])
+	params := g.f.Params
+	for _, p := range fn.Params {
+		n := len(partTypes(p.Type))
+		parts := make(operand, n)
+		for i := range parts {
+			parts[i] = params[i]
+		}
+		params = params[n:]
+		g.define(p, parts)
+	}
+	g.hoistAllocations(fn)
+	g.stmts(fn.Body.Stmts)
+	if g.cur == nil {
+		return
+	}
+	g.freeAll()
+	if fn.Result == frontend.Void {
+		g.cur.NewRet(nil)
+	} else {
+		g.cur.NewUnreachable() // the checker guarantees a return on every path
+	}
+}
+
+// begin starts emitting function f: an entry block for the allocas, then the code.
+func (g *gen) begin(f *ir.Func) {
+	g.frame = frame{f: f, env: map[*frontend.Var][]*ir.InstAlloca{}}
+	g.entry = f.NewBlock("")
+	body := g.newBlock()
+	g.entry.NewBr(body)
+	g.start(body)
+}
+
+// newBlock creates a block of the current function; start places it and emits into it.
+func (g *gen) newBlock() *ir.Block {
+	b := ir.NewBlock("")
+	b.Parent = g.f
+	return b
+}
+
+func (g *gen) start(b *ir.Block) {
+	g.f.Blocks = append(g.f.Blocks, b)
+	g.cur = b
+}
+
+// alloca allocates a stack slot in the entry block, where mem2reg can promote it.
+func (g *gen) alloca(t types.Type) *ir.InstAlloca {
+	return g.entry.NewAlloca(t)
+}
+
+// define gives variable v its slots (once) and stores its value.
+func (g *gen) define(v *frontend.Var, parts operand) {
+	slots, ok := g.env[v]
+	if !ok {
+		for _, t := range partTypes(v.Type) {
+			slots = append(slots, g.alloca(t))
+		}
+		g.env[v] = slots
+	}
+	g.assignVar(v, parts)
+}
+
+func (g *gen) assignVar(v *frontend.Var, parts operand) {
+	for i, s := range g.env[v] {
+		g.cur.NewStore(parts[i], s)
+	}
+}
+
+// loadVar loads the current value of v.
+func (g *gen) loadVar(v *frontend.Var) operand {
+	var parts operand
+	for _, s := range g.env[v] {
+		parts = append(parts, g.cur.NewLoad(s.ElemType, s))
+	}
+	return parts
+}
+
+// declare returns the external function or intrinsic name, declaring it on first use.
+func (g *gen) declare(name string, result types.Type, params ...types.Type) *ir.Func {
+	if f, ok := g.declared[name]; ok {
+		return f
+	}
+	var ps []*ir.Param
+	for _, t := range params {
+		ps = append(ps, ir.NewParam("", t))
+	}
+	f := g.mod.NewFunc(name, result, ps...)
+	g.declared[name] = f
+	return f
+}
+
+// hoistAllocations allocates, at function entry, the local arrays whose sizes depend only on
+// parameters that never change.
+func (g *gen) hoistAllocations(fn *frontend.Func) {
+	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
+		if site, ok := n.(*frontend.ArrayAlloc); ok && site.Hoist {
+			a := g.allocate(site)
+			g.hoisted[site] = a
+			g.owned = append(g.owned, a[allocated])
+		}
+		return true
+	})
+}
+
+// packed emits _mlir_F(i8** args) for f: it loads each expanded C argument through args[i],
+// calls f and stores its result through args[N].
+func (g *gen) packed(f *ir.Func) {
+	args := ir.NewParam("args", types.NewPointer(i8Ptr))
+	p := g.mod.NewFunc(abi.PackedName(f.Name()), types.Void, args)
+	p.FuncAttrs = append(p.FuncAttrs, enum.FuncAttrNoUnwind)
+	b := p.NewBlock("")
+	slot := func(i int) value.Value {
+		ptr := b.NewGetElementPtr(i8Ptr, args, constant.NewInt(i64, int64(i)))
+		ptr.InBounds = true
+		return b.NewLoad(i8Ptr, ptr)
+	}
+	var vals []value.Value
+	for i, param := range f.Params {
+		vals = append(vals, b.NewLoad(param.Typ, b.NewBitCast(slot(i), types.NewPointer(param.Typ))))
+	}
+	r := b.NewCall(f, vals...)
+	if t := f.Sig.RetType; !t.Equal(types.Void) {
+		b.NewStore(r, b.NewBitCast(slot(len(f.Params)), types.NewPointer(t)))
+	}
+	b.NewRet(nil)
+}

@@ -1,0 +1,216 @@
+package llvmgen
+
+import (
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/loops"
+)
+
+// stmts emits a statement list and then frees the arrays it allocated, which is the end of
+// their block. Code after a statement that always returns is unreachable and not emitted.
+func (g *gen) stmts(list []frontend.Stmt) {
+	mark := len(g.live)
+	for _, s := range list {
+		if g.cur == nil {
+			break
+		}
+		g.stmt(s)
+	}
+	if g.cur != nil {
+		g.free(g.live[mark:])
+	}
+	g.live = g.live[:mark]
+}
+
+func (g *gen) stmt(s frontend.Stmt) {
+	switch s := s.(type) {
+	case *frontend.VarDecl:
+		g.define(s.Var, g.operand(s.Init))
+	case *frontend.Assign:
+		g.assign(s)
+	case *frontend.ExprStmt:
+		g.call(s.X)
+	case *frontend.Block:
+		g.stmts(s.Stmts)
+	case *frontend.If:
+		g.ifStmt(s)
+	case *frontend.While:
+		if c := g.loops.Counted(s); c != nil && c.Parallel {
+			g.parallelLoop(s, c)
+		} else {
+			g.whileLoop(s)
+		}
+	case *frontend.Return:
+		g.ret(s)
+	}
+}
+
+func (g *gen) assign(s *frontend.Assign) {
+	switch t := s.Target.(type) {
+	case *frontend.Ident:
+		switch {
+		case !s.Rebinds():
+			g.operand(s.Value) // a builtin writing into the variable's own array
+		case s.Op == frontend.ASSIGN:
+			g.assignVar(t.Var, g.operand(s.Value))
+		default:
+			v := g.expr(s.Value)
+			old := g.loadVar(t.Var)[0]
+			g.assignVar(t.Var, operand{g.arith(s.Op, s.OpType, old, v)})
+		}
+	case *frontend.Index:
+		ptr := g.address(t)
+		elem := t.Type()
+		v := g.expr(s.Value)
+		if s.Op != frontend.ASSIGN {
+			old := g.cur.NewLoad(scalarType(elem.Kind), ptr)
+			r := g.arith(s.Op, s.OpType, g.convert(old, elem, s.OpType), v)
+			v = g.convert(r, s.OpType, elem)
+		}
+		g.cur.NewStore(v, ptr)
+	}
+}
+
+// arith applies the operator of a compound assignment (+=, -=, *=, /=).
+func (g *gen) arith(op frontend.TokenKind, t frontend.Type, x, y value.Value) value.Value {
+	bin := map[frontend.TokenKind]frontend.TokenKind{
+		frontend.ADD_ASSIGN: frontend.ADD, frontend.SUB_ASSIGN: frontend.SUB,
+		frontend.MUL_ASSIGN: frontend.MUL, frontend.QUO_ASSIGN: frontend.QUO,
+	}[op]
+	return g.binaryOp(bin, t, x, y)
+}
+
+// ret frees every local array and leaves the function.
+func (g *gen) ret(s *frontend.Return) {
+	var v value.Value
+	if s.Value != nil {
+		v = g.expr(s.Value)
+	}
+	g.freeAll()
+	g.cur.NewRet(v)
+	g.cur = nil
+}
+
+// freeAll frees every local array before the function returns.
+func (g *gen) freeAll() {
+	g.free(g.live)
+	g.free(g.owned)
+}
+
+func (g *gen) free(list []value.Value) {
+	for _, p := range list {
+		g.cur.NewCall(g.declare("free", types.Void, i8Ptr), g.cur.NewBitCast(p, i8Ptr))
+	}
+}
+
+func (g *gen) ifStmt(s *frontend.If) {
+	cond := g.expr(s.Cond)
+	then, join := g.newBlock(), g.newBlock()
+	otherwise := join
+	if s.Else != nil {
+		otherwise = g.newBlock()
+	}
+	g.cur.NewCondBr(cond, then, otherwise)
+	g.start(then)
+	g.stmts(s.Then.Stmts)
+	reached := g.branch(join)
+	if s.Else != nil {
+		g.start(otherwise)
+		g.stmt(s.Else)
+		reached = g.branch(join) || reached
+	} else {
+		reached = true
+	}
+	if reached {
+		g.start(join)
+	}
+}
+
+// branch ends the current block with a branch to b and reports whether it was reachable.
+func (g *gen) branch(b *ir.Block) bool {
+	if g.cur == nil {
+		return false
+	}
+	g.cur.NewBr(b)
+	g.cur = nil
+	return true
+}
+
+// whileLoop emits a loop as a condition block, the body and a branch back.
+func (g *gen) whileLoop(w *frontend.While) {
+	head, body, exit := g.newBlock(), g.newBlock(), g.newBlock()
+	g.cur.NewBr(head)
+	g.start(head)
+	g.cur.NewCondBr(g.expr(w.Cond), body, exit)
+	g.start(body)
+	g.stmts(w.Body.Stmts)
+	g.branch(head)
+	g.start(exit)
+}
+
+// parallelLoop runs a counted loop with independent iterations across threads. Variables
+// declared outside the body are only read there: their values are passed to the outlined
+// body, which keeps its own copies.
+func (g *gen) parallelLoop(w *frontend.While, c *loops.Counted) {
+	iv := c.Var
+	lb := g.convert(g.convert(g.loadVar(iv)[0], iv.Type, c.CmpType), c.CmpType, frontend.I64)
+	bound := g.expr(c.Bound)
+	if c.Inclusive {
+		bound = g.binaryOp(frontend.ADD, c.CmpType, bound, constant.NewInt(scalarType(c.CmpType.Kind).(*types.IntType), 1))
+	}
+	ub := g.convert(bound, c.CmpType, frontend.I64)
+	trips := g.trips(lb, ub, c.Step)
+
+	vars := g.captured(c)
+	var caps []capture
+	for _, v := range vars {
+		for i, part := range g.loadVar(v) {
+			caps = append(caps, capture{v: part, noalias: i == aligned && v.Type.IsArray() && !g.aliased(v, vars)})
+		}
+	}
+	g.parallel(w.Pos, lb, trips, c.Step, caps, func(vals []value.Value) func(value.Value) {
+		for _, v := range vars {
+			n := len(partTypes(v.Type))
+			g.define(v, vals[:n])
+			vals = vals[n:]
+		}
+		return func(i value.Value) {
+			g.define(iv, operand{g.convert(i, frontend.I64, iv.Type)})
+			g.stmts(c.Body)
+		}
+	})
+	final := g.cur.NewAdd(lb, g.cur.NewMul(trips, constant.NewInt(i64, c.Step)))
+	g.assignVar(iv, operand{g.convert(final, frontend.I64, iv.Type)})
+}
+
+// captured lists the variables declared outside loop c that its body reads.
+func (g *gen) captured(c *loops.Counted) []*frontend.Var {
+	var vars []*frontend.Var
+	seen := map[*frontend.Var]bool{c.Var: true}
+	for _, s := range c.Body {
+		frontend.Inspect(s, func(n frontend.Node) bool {
+			if id, ok := n.(*frontend.Ident); ok && !seen[id.Var] {
+				if _, outside := g.env[id.Var]; outside {
+					seen[id.Var] = true
+					vars = append(vars, id.Var)
+				}
+			}
+			return true
+		})
+	}
+	return vars
+}
+
+// aliased reports whether array variable v may share memory with another of vars.
+func (g *gen) aliased(v *frontend.Var, vars []*frontend.Var) bool {
+	for _, w := range vars {
+		if w != v && w.Type.IsArray() && g.loops.MayAlias(&frontend.Ident{Var: v}, &frontend.Ident{Var: w}) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,130 @@
+// Loops that run in parallel (unless Options.Serial) must give the serial results.
+// expect: matvec_check() = 1507372.5
+// expect: matmul_check() = 307.5
+// expect: captured_types() = 1337.5
+// expect: step_inclusive() = 17128
+fn matvec(f32[] w, f32[] x, f32[] out, i64 n, i64 d) {
+    var i = 0;
+    while (i < d) {
+        var s = 0.0;
+        var j = 0;
+        while (j < n) {
+            s += w[i * n + j] * x[j];
+            j = j + 1;
+        }
+        out[i] = s;
+        i = i + 1;
+    }
+}
+
+fn matvec_check() -> f64 {
+    var n = 300;
+    var d = 200;
+    var w = array<f32>([d * n]);
+    var x = array<f32>([n]);
+    var out = array<f32>([d]);
+    var k = 0;
+    while (k < d * n) {
+        w[k] = (k % 7) as f32 * 0.5 - 1.0;
+        k = k + 1;
+    }
+    var j = 0;
+    while (j < n) {
+        x[j] = (j % 5) as f32 * 0.25;
+        j = j + 1;
+    }
+    matvec(w, x, out, n, d);
+    f64 acc = 0.0;
+    var i = 0;
+    while (i < d) {
+        acc = acc + out[i] * (i + 1);
+        i = i + 1;
+    }
+    return acc;
+}
+
+fn matmul_check() -> f64 {
+    var m = 13;
+    var k = 17;
+    var n = 11;
+    var a = array<f32>([3 + m * k]);
+    var b = array<f32>([5 + k * n]);
+    var c = array<f32>([2 + m * n]);
+    var q = 0;
+    while (q < 3 + m * k) {
+        a[q] = (q % 9) as f32 * 0.25 - 1.0;
+        q = q + 1;
+    }
+    q = 0;
+    while (q < 5 + k * n) {
+        b[q] = (q % 4) as f32 * 0.5;
+        q = q + 1;
+    }
+    q = 0;
+    while (q < 2 + m * n) {
+        c[q] = 1.0;
+        q = q + 1;
+    }
+    matmul(a, b, c, m, k, n, 3, 5, 2);
+    f64 acc = 0.0;
+    q = 0;
+    while (q < 2 + m * n) {
+        acc = acc + c[q] * ((q % 3) + 1);
+        q = q + 1;
+    }
+    return acc;
+}
+
+// every scalar kind crosses into the parallel region
+fn fill_types(f64[] out, i64 d, f32 a, i32 b, bool yes, i8 e, f64 f, i16 h) {
+    var i = 0;
+    while (i < d) {
+        f64 s = 0.0;
+        var j = 0;
+        while (j < 3) {
+            s = s + a + b + f + e + h;
+            j = j + 1;
+        }
+        if (yes) {
+            out[i] = s + i;
+        } else {
+            out[i] = -1.0;
+        }
+        i = i + 1;
+    }
+}
+
+fn captured_types() -> f64 {
+    var out = array<f64>([50]);
+    i8 e = -3;
+    i16 h = 0;
+    fill_types(out, 50, 1.5, 2, 1 > 0, e, 0.25, h);
+    f64 acc = 0.0;
+    var i = 0;
+    while (i < 50) {
+        acc = acc + out[i];
+        i = i + 1;
+    }
+    return acc;
+}
+
+// a step of 2, an inclusive bound, and the induction variable's value after the loop
+fn step_inclusive() -> i64 {
+    var a = array<i64>([20]);
+    var i = 1;
+    while (i <= 15) {
+        var j = 0;
+        while (j < 2) {
+            a[i] = a[i] + i;
+            j += 1;
+        }
+        i = i + 2;
+    }
+    var sum = 0;
+    var k = 0;
+    while (k < 20) {
+        sum = sum + a[k];
+        k = k + 1;
+    }
+    return sum + i * 1000;
+}
