@@ -3,6 +3,7 @@ package llvmgen
 import (
 	"github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
@@ -40,7 +41,7 @@ func (g *gen) stmt(s frontend.Stmt) {
 		g.ifStmt(s)
 	case *frontend.While:
 		if c := g.loops.Counted(s); c != nil && c.Parallel {
-			g.parallelLoop(s, c)
+			g.countedLoop(s, c)
 		} else {
 			g.whileLoop(s)
 		}
@@ -152,10 +153,10 @@ func (g *gen) whileLoop(w *frontend.While) {
 	g.start(exit)
 }
 
-// parallelLoop runs a counted loop with independent iterations across threads. Variables
-// declared outside the body are only read there: their values are passed to the outlined
-// body, which keeps its own copies.
-func (g *gen) parallelLoop(w *frontend.While, c *loops.Counted) {
+// countedLoop emits a counted loop with independent iterations: across threads when its
+// estimated work (iterations × inner iterations) reaches loops.ParallelWork, else as a plain
+// loop. Both forms are emitted; the choice is made when the loop starts.
+func (g *gen) countedLoop(w *frontend.While, c *loops.Counted) {
 	iv := c.Var
 	lb := g.convert(g.convert(g.loadVar(iv)[0], iv.Type, c.CmpType), c.CmpType, frontend.I64)
 	bound := g.expr(c.Bound)
@@ -164,6 +165,27 @@ func (g *gen) parallelLoop(w *frontend.While, c *loops.Counted) {
 	}
 	ub := g.convert(bound, c.CmpType, frontend.I64)
 	trips := g.trips(lb, ub, c.Step)
+	var inner value.Value = constant.NewInt(i64, loops.DefaultInnerTrips)
+	if c.InnerTrips != nil {
+		inner = g.convert(g.expr(c.InnerTrips), c.InnerTrips.Type(), frontend.I64)
+	}
+	big := g.cur.NewICmp(enum.IPredSGE, g.cur.NewMul(trips, inner), constant.NewInt(i64, loops.ParallelWork))
+	par, serial, join := g.newBlock(), g.newBlock(), g.newBlock()
+	g.cur.NewCondBr(big, par, serial)
+	g.start(serial)
+	g.whileLoop(w)
+	g.branch(join)
+	g.start(par)
+	g.parallelLoop(w, c, lb, trips)
+	g.branch(join)
+	g.start(join)
+}
+
+// parallelLoop runs trips iterations of counted loop c from lb across threads. Variables
+// declared outside the body are only read there: their values are passed to the outlined
+// body, which keeps its own copies.
+func (g *gen) parallelLoop(w *frontend.While, c *loops.Counted, lb, trips value.Value) {
+	iv := c.Var
 
 	vars := g.captured(c)
 	var caps []capture

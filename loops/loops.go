@@ -20,10 +20,24 @@ type Counted struct {
 	Inclusive bool
 	Step      int64
 	Body      []frontend.Stmt
-	// Parallel is set when the iterations are independent (see Info) and the loop is the
-	// outermost such loop and does enough work per iteration to pay for a parallel region.
+	// Parallel is set when the iterations are independent (see Info), the loop is the
+	// outermost such loop and it has an inner loop. Whether a run is worth a parallel region
+	// is decided when the loop starts: see Work.
 	Parallel bool
+	// InnerTrips, when not nil, is the trip count of the body's first inner loop, an
+	// expression that can be evaluated before the loop starts (it reads only variables the
+	// loop does not change). It has type CmpType of that inner loop.
+	InnerTrips frontend.Expr
 }
+
+// ParallelWork is the least estimated work, iterations × inner iterations, for which a
+// parallel loop runs in parallel: starting threads costs microseconds, as much as running
+// about this many multiply-adds on one core. Smaller runs of the loop run serially.
+const ParallelWork = 1 << 16
+
+// DefaultInnerTrips stands for the inner loop's trip count when it cannot be known before
+// the loop starts.
+const DefaultInnerTrips = 64
 
 // Info holds the loop facts of one function.
 type Info struct {
@@ -61,6 +75,7 @@ func (in *Info) markParallel(n frontend.Node) {
 		}
 		if c := in.counted[w]; c != nil && hasInnerLoop(c.Body) && in.independent(c) {
 			c.Parallel = true
+			c.InnerTrips = in.innerTrips(c)
 			return false // no parallel loops inside a parallel loop
 		}
 		return true
@@ -175,6 +190,56 @@ func invariant(e frontend.Expr, changing map[*frontend.Var]bool) bool {
 		return ok
 	})
 	return ok
+}
+
+// innerTrips returns the trip count of the first counted loop directly in c's body whose
+// induction variable starts from a constant set in the body and whose bound does not change
+// in c, as an expression (bound − start, +1 when inclusive) that can be evaluated before c.
+func (in *Info) innerTrips(c *Counted) frontend.Expr {
+	changing := map[*frontend.Var]bool{c.Var: true}
+	start := map[*frontend.Var]*frontend.Const{}
+	for _, s := range c.Body {
+		frontend.Inspect(s, func(n frontend.Node) bool {
+			if d, ok := n.(*frontend.VarDecl); ok {
+				changing[d.Var] = true
+			}
+			return true
+		})
+		for _, v := range frontend.Assigned(s) {
+			changing[v] = true
+		}
+	}
+	for _, s := range c.Body {
+		switch s := s.(type) {
+		case *frontend.VarDecl:
+			if k, ok := stripConvert(s.Init).(*frontend.Const); ok && k.T.IsInt() {
+				start[s.Var] = k
+			}
+		case *frontend.Assign:
+			if id, ok := s.Target.(*frontend.Ident); ok && s.Op == frontend.ASSIGN {
+				if k, ok := stripConvert(s.Value).(*frontend.Const); ok && k.T.IsInt() {
+					start[id.Var] = k
+				} else {
+					delete(start, id.Var)
+				}
+			}
+		case *frontend.While:
+			inner := in.counted[s]
+			if inner == nil || start[inner.Var] == nil || !invariant(inner.Bound, changing) {
+				continue
+			}
+			t := inner.CmpType
+			trips := &frontend.Binary{Op: frontend.SUB, X: inner.Bound, Y: &frontend.Const{T: t, Int: start[inner.Var].Int}, T: t}
+			if inner.Inclusive {
+				trips = &frontend.Binary{Op: frontend.ADD, X: trips, Y: &frontend.Const{T: t, Int: 1}, T: t}
+			}
+			if inner.Step > 1 {
+				trips = &frontend.Binary{Op: frontend.QUO, X: trips, Y: &frontend.Const{T: t, Int: inner.Step}, T: t}
+			}
+			return trips
+		}
+	}
+	return nil
 }
 
 // hasInnerLoop reports whether stmts contain a loop: a parallel region costs microseconds,

@@ -231,8 +231,9 @@ func (g *gen) guard(rest []frontend.Stmt) {
 	g.branches(notReturned, g.carried(rest...), func() { g.stmts(rest) }, nil)
 }
 
-// forLoop emits a counted loop as scf.for, or as scf.parallel when its iterations are
-// independent.
+// forLoop emits a counted loop as scf.for. A loop whose iterations are independent runs as
+// scf.parallel when its estimated work (iterations × inner iterations) reaches
+// loops.ParallelWork, and as scf.for otherwise: both are emitted, under an scf.if.
 func (g *gen) forLoop(w *frontend.While, c *loops.Counted) {
 	iv := c.Var
 	lb := g.toIndex(g.convert(g.env[iv].v, iv.Type, c.CmpType), c.CmpType)
@@ -249,11 +250,40 @@ func (g *gen) forLoop(w *frontend.While, c *loops.Counted) {
 			break
 		}
 	}
+	if c.Parallel {
+		g.branches(g.worthParallel(c, lb, ub), nil,
+			func() { g.counted(w, c, lb, ub, step, nil, true) },
+			func() { g.counted(w, c, lb, ub, step, nil, false) })
+	} else {
+		g.bind(vars, g.counted(w, c, lb, ub, step, vars, false))
+	}
+	g.env[iv] = value{v: g.convert(g.fromIndex(g.finalIndex(lb, ub, c.Step), c.CmpType), c.CmpType, iv.Type)}
+}
+
+// worthParallel emits the test whether a run of parallel loop c from lb to ub does enough
+// work for a parallel region.
+func (g *gen) worthParallel(c *loops.Counted, lb, ub string) string {
+	span, trips := g.fresh(), g.fresh()
+	g.op("%s = arith.subi %s, %s : index", span, ub, lb)
+	g.op("%s = arith.ceildivsi %s, %s : index", trips, span, g.constIndex(c.Step))
+	inner := g.constIndex(loops.DefaultInnerTrips)
+	if c.InnerTrips != nil {
+		inner = g.toIndex(g.expr(c.InnerTrips).v, c.InnerTrips.Type())
+	}
+	work, big := g.fresh(), g.fresh()
+	g.op("%s = arith.muli %s, %s : index", work, trips, inner)
+	g.op("%s = arith.cmpi sge, %s, %s : index", big, work, g.constIndex(loops.ParallelWork))
+	return big
+}
+
+// counted emits the loop op of c from lb to ub: scf.parallel when parallel, else scf.for
+// carrying vars, whose final values it returns.
+func (g *gen) counted(w *frontend.While, c *loops.Counted, lb, ub, step string, vars []*frontend.Var, parallel bool) []string {
 	outer := maps.Clone(g.env)
 	ivName := g.fresh()
 	var refs []string
 	switch {
-	case c.Parallel:
+	case parallel:
 		g.open("scf.parallel (%s) = (%s) to (%s) step (%s) {", ivName, lb, ub, step)
 	case len(vars) == 0:
 		g.open("scf.for %s = %s to %s step %s {", ivName, lb, ub, step)
@@ -271,10 +301,10 @@ func (g *gen) forLoop(w *frontend.While, c *loops.Counted) {
 		g.bind(vars, args)
 	}
 	g.regions++
-	g.env[iv] = value{v: g.convert(g.fromIndex(ivName, c.CmpType), c.CmpType, iv.Type)}
+	g.env[c.Var] = value{v: g.convert(g.fromIndex(ivName, c.CmpType), c.CmpType, c.Var.Type)}
 	g.stmts(c.Body)
 	g.pos = w.Pos
-	if c.Parallel {
+	if parallel {
 		g.op("scf.reduce")
 	} else {
 		g.yield(vars)
@@ -282,8 +312,7 @@ func (g *gen) forLoop(w *frontend.While, c *loops.Counted) {
 	g.regions--
 	g.close("")
 	g.env = outer
-	g.bind(vars, refs)
-	g.env[iv] = value{v: g.convert(g.fromIndex(g.finalIndex(lb, ub, c.Step), c.CmpType), c.CmpType, iv.Type)}
+	return refs
 }
 
 // finalIndex is the induction variable's value after the loop: lb + ⌈max(ub-lb, 0)/step⌉·step.

@@ -55,6 +55,8 @@ type Options struct {
 	// March is the CPU to generate code for, as clang's -march and llc's -mcpu take it;
 	// empty means "native".
 	March string
+	// VectorWidth, when not zero, is the widest vector (in bits) the optimiser prefers.
+	VectorWidth int
 	// OpenMP links libomp even if the IR does not call it; it is linked anyway when the
 	// IR calls __kmpc_* functions (what MLIR's OpenMP lowering emits).
 	OpenMP bool
@@ -160,7 +162,7 @@ func (t *Tools) build(ctx context.Context, isMLIR bool, src string, opts Options
 		inputs[name] = x
 		lls = append(lls, name)
 	}
-	back := func(omp bool) []step { return t.back(route, level, march, lls, omp) }
+	back := func(omp bool) []step { return t.back(route, level, march, opts.VectorWidth, lls, omp) }
 
 	key := t.key(inputs, append(append([]step(nil), front...), back(opts.OpenMP)...), march)
 	cached := ""
@@ -297,14 +299,19 @@ func (t *Tools) usable(name string, need int, missing error, tools ...Tool) erro
 }
 
 // back lists the steps that turn the LLVM IR files lls into soFile.
-func (t *Tools) back(route Route, level int, march string, lls []string, omp bool) []step {
+func (t *Tools) back(route Route, level int, march string, width int, lls []string, omp bool) []step {
 	o := "-O" + strconv.Itoa(level)
+	var clangWidth, llcWidth []string
+	if width > 0 {
+		clangWidth = []string{"-mprefer-vector-width=" + strconv.Itoa(width)}
+		llcWidth = []string{"-mattr=+prefer-" + strconv.Itoa(width) + "-bit"}
+	}
 	libs := []string{"-Wl,--no-undefined", "-lm"}
 	if omp {
 		libs = append(libs, "-L"+t.OMPDir, "-lomp", "-Wl,-rpath,"+t.OMPDir)
 	}
 	if route == ViaClang {
-		args := append([]string{o, "-march=" + march, "-shared", "-fPIC", "-Wno-override-module"}, lls...)
+		args := append(append([]string{o, "-march=" + march, "-shared", "-fPIC", "-Wno-override-module"}, clangWidth...), lls...)
 		return []step{{t.Clang, append(append(args, "-o", soFile), libs...)}}
 	}
 	var steps []step
@@ -312,8 +319,8 @@ func (t *Tools) back(route Route, level int, march string, lls []string, omp boo
 	for _, ll := range lls {
 		base := ll[:len(ll)-len(filepath.Ext(ll))]
 		steps = append(steps,
-			step{t.Opt, []string{o, "-mcpu=" + march, ll, "-o", base + ".opt.bc"}},
-			step{t.LLC, []string{o, "-relocation-model=pic", "-filetype=obj", "-mcpu=" + march, base + ".opt.bc", "-o", base + ".o"}})
+			step{t.Opt, append(append([]string{o, "-mcpu=" + march}, llcWidth...), ll, "-o", base+".opt.bc")},
+			step{t.LLC, append(append([]string{o, "-relocation-model=pic", "-filetype=obj", "-mcpu=" + march}, llcWidth...), base+".opt.bc", "-o", base+".o")})
 		link = append(link, base+".o")
 	}
 	return append(steps, step{t.CC, append(append(link, "-o", soFile), libs...)})
