@@ -114,7 +114,9 @@ func TestGreedyMatchesReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, text := run(func(token, pos int) ([]float32, error) { return k.Forward(ckpt.Config, ckpt.Weights, ks, token, pos) })
-			want, _ := run(func(token, pos int) ([]float32, error) { return llama.Forward(ckpt.Config, ckpt.Weights, rs, token, pos) })
+			want, _ := run(func(token, pos int) ([]float32, error) {
+				return llama.Forward(ckpt.Config, ckpt.Weights, rs, token, pos)
+			})
 			if len(got.tokens) < 10 {
 				t.Fatalf("%v: only %d tokens generated", backend, len(got.tokens))
 			}
