@@ -5,11 +5,11 @@
 // For each model (by default the report's 125M, 500M, 1B and 3B, plus 7B, 8B and 30B, which
 // are skipped with their memory estimate when they do not fit this machine) it fills the
 // weights with random values uniform in ±0.01 from a fixed seed, then for each backend and
-// thread count: measures the machine's read bandwidth with the same thread count (the
-// ceiling, kernels/bandwidth.sl), makes 3 warm-up calls, clears the KV cache and times a
-// 10-token autoregressive run (each next token is the argmax of the logits), and validates
-// the outputs: finite, different at every position, and equal to the pure-Go reference
-// forward pass at position 0.
+// thread count: makes 3 warm-up calls, clears the KV cache and times a 10-token
+// autoregressive run (each next token is the argmax of the logits), measuring the machine's
+// read bandwidth with the same thread count before every token (the ceiling,
+// kernels/bandwidth.sl), and validates the outputs: finite, different at every position, and
+// equal to the pure-Go reference forward pass at position 0.
 //
 //	go run ./bench                                  the report's table (markdown on stdout)
 //	go run ./bench -models 125M,1B -threads 2       a subset
@@ -162,7 +162,7 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 		defer bl.close()
 		builds = append(builds, bl)
 	}
-	// The bandwidth probe's buffer, allocated once: 1 GiB of ones on huge pages.
+	// The bandwidth probe's buffer, allocated once: ones on huge pages.
 	probe, err := loader.Map[float32](probeFloats)
 	if err != nil {
 		return fmt.Errorf("bandwidth probe: %w", err)

@@ -98,8 +98,10 @@ func (r *Report) Markdown() string {
 - **Bandwidth** = Σ bytes read from memory over the timed positions ÷ time, a position reading every weight once,
   one embedding row, the norm weights, and the cached keys and values of positions 0..pos.
 - **Ceiling** = this machine's read bandwidth with the same thread count, measured in the same run by
-  kernels/bandwidth.sl (the best of 5 passes over 1 GiB, before and after the model's run); **of ceiling** =
-  Bandwidth ÷ Ceiling.
+  kernels/bandwidth.sl: one pass over 256 MiB right before every token and one after the last, each token held
+  against the faster of the passes on either side of it (the machine's bandwidth drifts, so a ceiling measured
+  once would compare different moments). The column shows the time-weighted mean; **of ceiling** = the bytes
+  the decode read ÷ the bytes the ceiling would have moved in the same time.
 - **Memory** = weights + KV cache + activations; **Peak RSS** is the process's measured peak resident memory
   while the model ran (weights are on huge pages outside the Go heap).
 - **Checks**: finite logits at every position; logits that differ from one position to the next; and the

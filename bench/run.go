@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,9 +115,10 @@ type Skip struct {
 // firstToken starts every run, as the report's example did (token 50 at position 0).
 const firstToken = 50
 
-// probeFloats is the size of the bandwidth probe's buffer: 1 GiB, far beyond the caches.
+// probeFloats is the size of the bandwidth probe's buffer: 256 MiB, eight times the last-level
+// cache, and a pass short enough to be repeated before every token.
 const (
-	probeFloats = 1 << 28
+	probeFloats = 1 << 26
 	probeChunk  = 1 << 14
 )
 
@@ -196,26 +198,43 @@ func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b
 	r := Result{Model: m.Name, Params: cfg.Params(), Backend: b.backend.String(), Threads: n,
 		MemoryMB: mb(cfg.TotalBytes()), KVCacheMB: mb(cfg.KVCacheBytes()), Finite: true, Distinct: true}
 
-	ceiling, err := readBandwidth(b, probe)
-	if err != nil {
-		return r, err
+	// The machine's bandwidth drifts while it runs (other tenants, the placement of its
+	// cores), so the ceiling is measured right before every token and once after the last:
+	// each token is held against the better of the probes on either side of it.
+	probes := []float64{}
+	probeOnce := func() error {
+		bw, err := readBandwidth(b, probe)
+		probes = append(probes, bw)
+		return err
 	}
 
 	s.Reset()
 	for i := range o.warmup {
 		p.bar(label+" warm-up", int64(i), int64(o.warmup))
+		if err := probeOnce(); err != nil {
+			return r, err
+		}
 		if _, err := b.kernel.Forward(cfg, w, s, firstToken, i%cfg.SeqLen); err != nil {
 			return r, err
 		}
 	}
 	s.Reset()
+	probes = probes[:0]
 
 	var total time.Duration
 	var flops, bytes int64
 	var previous []float32
+	var times []time.Duration
 	token := firstToken
+	greedy, err := llama.NewSampler(cfg.VocabSize, 0, 0, 0)
+	if err != nil {
+		return r, err
+	}
 	for pos := range o.tokens {
 		p.bar(label, int64(pos), int64(o.tokens))
+		if err := probeOnce(); err != nil {
+			return r, err
+		}
 		start := time.Now()
 		logits, err := b.kernel.Forward(cfg, w, s, token, pos)
 		elapsed := time.Since(start)
@@ -223,6 +242,7 @@ func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b
 			return r, err
 		}
 		total += elapsed
+		times = append(times, elapsed)
 		flops += cfg.FLOPsPerToken(pos)
 		bytes += cfg.BytesPerToken(pos)
 		r.Steps = append(r.Steps, Step{Pos: pos, Token: token, Logit0: logits[0], Ms: ms(elapsed)})
@@ -231,7 +251,7 @@ func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b
 				r.Finite = false
 			}
 		}
-		if previous != nil && equal(previous, logits) {
+		if previous != nil && slices.Equal(previous, logits) {
 			r.Distinct = false
 		}
 		if pos == 0 && reference != nil {
@@ -239,61 +259,42 @@ func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b
 			r.RefError = relativeError(logits, reference)
 		}
 		previous = append(previous[:0], logits...)
-		token = argmax(logits)
+		token = greedy.Sample(logits)
+	}
+	if err := probeOnce(); err != nil {
+		return r, err
 	}
 	p.done(label, total)
 
-	after, err := readBandwidth(b, probe)
-	if err != nil {
-		return r, err
-	}
 	seconds := total.Seconds()
 	r.TokensPerSec = float64(o.tokens) / seconds
 	r.MsPerToken = 1000 * seconds / float64(o.tokens)
 	r.GFLOPS = float64(flops) / seconds / 1e9
 	r.BandwidthGBs = float64(bytes) / seconds / 1e9
-	r.CeilingGBs = max(ceiling, after)
-	r.Fraction = r.BandwidthGBs / r.CeilingGBs
+	// The bytes the ceiling would have moved in each token's time, summed.
+	var reachable float64
+	for i, t := range times {
+		reachable += max(probes[i], probes[i+1]) * 1e9 * t.Seconds()
+	}
+	r.CeilingGBs = reachable / seconds / 1e9
+	r.Fraction = float64(bytes) / reachable
 	return r, nil
 }
 
-// readBandwidth measures how fast the probe kernel streams its 1 GiB buffer: the best of 5
-// passes, in GB/s. It also checks the probe's sum, so that a broken probe cannot report speed.
+// readBandwidth measures how fast the probe kernel streams its buffer once, in GB/s. It
+// also checks the probe's sum, so that a broken probe cannot report a speed.
 func readBandwidth(b *build, buf []float32) (float64, error) {
 	partial := make([]float32, len(buf)/probeChunk)
-	best := math.Inf(1)
-	for range 5 {
-		start := time.Now()
-		sum, err := b.probe.Call(buf, partial, len(partial), probeChunk)
-		elapsed := time.Since(start).Seconds()
-		if err != nil {
-			return 0, err
-		}
-		if sum.(float32) != float32(len(buf)) {
-			return 0, fmt.Errorf("bandwidth probe summed %v, want %d: the probe kernel is broken", sum, len(buf))
-		}
-		best = min(best, elapsed)
+	start := time.Now()
+	sum, err := b.probe.Call(buf, partial, len(partial), probeChunk)
+	elapsed := time.Since(start).Seconds()
+	if err != nil {
+		return 0, err
 	}
-	return float64(4*len(buf)) / best / 1e9, nil
-}
-
-func equal(a, b []float32) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
+	if sum.(float32) != float32(len(buf)) {
+		return 0, fmt.Errorf("bandwidth probe summed %v, want %d: the probe kernel is broken", sum, len(buf))
 	}
-	return true
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
+	return float64(4*len(buf)) / elapsed / 1e9, nil
 }
 
 // relativeError is max |got − want| ÷ max |want|.
