@@ -61,11 +61,16 @@ func expectations(t *testing.T, src []byte) []expectation {
 	return list
 }
 
+// TestCorpusRun runs the shared corpus, and this package's own programs in testdata (early
+// returns from nested loops, every scalar type, local grids, parallel loops), under every
+// variant.
 func TestCorpusRun(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(corpus, "run", "*.sl"))
 	if len(files) == 0 {
 		t.Fatalf("no programs in %s/run", corpus)
 	}
+	local, _ := filepath.Glob(filepath.Join("testdata", "*.sl"))
+	files = append(files, local...)
 	for _, v := range variants {
 		for _, path := range files {
 			t.Run(v.name+"/"+filepath.Base(path), func(t *testing.T) {

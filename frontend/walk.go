@@ -115,3 +115,27 @@ func ContainsReturn(n Node) bool {
 	})
 	return found
 }
+
+// BinaryOp is the operator a compound assignment applies: + for +=, and so on.
+func (s *Assign) BinaryOp() TokenKind {
+	return map[TokenKind]TokenKind{ADD_ASSIGN: ADD, SUB_ASSIGN: SUB, MUL_ASSIGN: MUL, QUO_ASSIGN: QUO}[s.Op]
+}
+
+// Harmless reports whether evaluating e has no effect and cannot trap: it makes no calls, no
+// loads and no integer division. A code generator may evaluate such an expression even where
+// the source would not (the right of && or ||).
+func Harmless(e Expr) bool {
+	ok := true
+	Inspect(e, func(n Node) bool {
+		switch n := n.(type) {
+		case *Call, *Index:
+			ok = false
+		case *Binary:
+			if (n.Op == QUO || n.Op == REM) && n.X.Type().IsInt() {
+				ok = false
+			}
+		}
+		return ok
+	})
+	return ok
+}

@@ -141,7 +141,7 @@ func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y value.Value)
 // shortCircuit emits x && y (or x || y when or): y is evaluated only when it decides the
 // result, unless it is cheap and cannot trap, in which case both are evaluated.
 func (g *gen) shortCircuit(x value.Value, y frontend.Expr, or bool) value.Value {
-	if harmless(y) {
+	if frontend.Harmless(y) {
 		if or {
 			return g.cur.NewOr(x, g.expr(y))
 		}
@@ -160,24 +160,6 @@ func (g *gen) shortCircuit(x value.Value, y frontend.Expr, or bool) value.Value 
 	rhsEnd.NewBr(join)
 	g.start(join)
 	return join.NewPhi(ir.NewIncoming(boolConst(or), from), ir.NewIncoming(yv, rhsEnd))
-}
-
-// harmless reports whether evaluating e has no effect and cannot trap: no calls, loads or
-// integer division.
-func harmless(e frontend.Expr) bool {
-	ok := true
-	frontend.Inspect(e, func(n frontend.Node) bool {
-		switch n := n.(type) {
-		case *frontend.Call, *frontend.Index:
-			ok = false
-		case *frontend.Binary:
-			if (n.Op == frontend.QUO || n.Op == frontend.REM) && n.X.Type().IsInt() {
-				ok = false
-			}
-		}
-		return ok
-	})
-	return ok
 }
 
 func (g *gen) not(x value.Value) value.Value {

@@ -61,7 +61,7 @@ func (g *gen) assign(s *frontend.Assign) {
 		default:
 			v := g.expr(s.Value)
 			old := g.loadVar(t.Var)[0]
-			g.assignVar(t.Var, operand{g.arith(s.Op, s.OpType, old, v)})
+			g.assignVar(t.Var, operand{g.binaryOp(s.BinaryOp(), s.OpType, old, v)})
 		}
 	case *frontend.Index:
 		ptr := g.address(t)
@@ -69,20 +69,11 @@ func (g *gen) assign(s *frontend.Assign) {
 		v := g.expr(s.Value)
 		if s.Op != frontend.ASSIGN {
 			old := g.cur.NewLoad(scalarType(elem.Kind), ptr)
-			r := g.arith(s.Op, s.OpType, g.convert(old, elem, s.OpType), v)
+			r := g.binaryOp(s.BinaryOp(), s.OpType, g.convert(old, elem, s.OpType), v)
 			v = g.convert(r, s.OpType, elem)
 		}
 		g.cur.NewStore(v, ptr)
 	}
-}
-
-// arith applies the operator of a compound assignment (+=, -=, *=, /=).
-func (g *gen) arith(op frontend.TokenKind, t frontend.Type, x, y value.Value) value.Value {
-	bin := map[frontend.TokenKind]frontend.TokenKind{
-		frontend.ADD_ASSIGN: frontend.ADD, frontend.SUB_ASSIGN: frontend.SUB,
-		frontend.MUL_ASSIGN: frontend.MUL, frontend.QUO_ASSIGN: frontend.QUO,
-	}[op]
-	return g.binaryOp(bin, t, x, y)
 }
 
 // ret frees every local array and leaves the function.

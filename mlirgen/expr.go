@@ -106,7 +106,7 @@ func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y string) stri
 // shortCircuit emits x && y (or x || y when or): y is evaluated only when it decides the
 // result, unless it is cheap and cannot trap, in which case both are evaluated.
 func (g *gen) shortCircuit(x string, y frontend.Expr, or bool) string {
-	if harmless(y) {
+	if frontend.Harmless(y) {
 		r := g.fresh()
 		name := "andi"
 		if or {
@@ -128,24 +128,6 @@ func (g *gen) shortCircuit(x string, y frontend.Expr, or bool) string {
 	g.regions--
 	g.close("")
 	return refs[0]
-}
-
-// harmless reports whether evaluating e has no effect and cannot trap: no calls, loads or
-// integer division.
-func harmless(e frontend.Expr) bool {
-	ok := true
-	frontend.Inspect(e, func(n frontend.Node) bool {
-		switch n := n.(type) {
-		case *frontend.Call, *frontend.Index:
-			ok = false
-		case *frontend.Binary:
-			if (n.Op == frontend.QUO || n.Op == frontend.REM) && n.X.Type().IsInt() {
-				ok = false
-			}
-		}
-		return ok
-	})
-	return ok
 }
 
 func (g *gen) not(x string) string {

@@ -68,7 +68,7 @@ func (g *gen) assign(s *frontend.Assign) {
 			g.env[t.Var] = g.expr(s.Value)
 		default:
 			v := g.expr(s.Value)
-			g.env[t.Var] = value{v: g.arith(s.Op, s.OpType, g.env[t.Var].v, v.v)}
+			g.env[t.Var] = value{v: g.binaryOp(s.BinaryOp(), s.OpType, g.env[t.Var].v, v.v)}
 		}
 	case *frontend.Index:
 		m, idx := g.address(t)
@@ -77,20 +77,11 @@ func (g *gen) assign(s *frontend.Assign) {
 		if s.Op != frontend.ASSIGN {
 			old := g.fresh()
 			g.op("%s = memref.load %s[%s] : %s", old, m, idx, typ(t.Array.Type()))
-			r := g.arith(s.Op, s.OpType, g.convert(old, elem, s.OpType), v)
+			r := g.binaryOp(s.BinaryOp(), s.OpType, g.convert(old, elem, s.OpType), v)
 			v = g.convert(r, s.OpType, elem)
 		}
 		g.op("memref.store %s, %s[%s] : %s", v, m, idx, typ(t.Array.Type()))
 	}
-}
-
-// arith applies the operator of a compound assignment (+=, -=, *=, /=).
-func (g *gen) arith(op frontend.TokenKind, t frontend.Type, x, y string) string {
-	bin := map[frontend.TokenKind]frontend.TokenKind{
-		frontend.ADD_ASSIGN: frontend.ADD, frontend.SUB_ASSIGN: frontend.SUB,
-		frontend.MUL_ASSIGN: frontend.MUL, frontend.QUO_ASSIGN: frontend.QUO,
-	}[op]
-	return g.binaryOp(bin, t, x, y)
 }
 
 func (g *gen) ret(s *frontend.Return) {

@@ -1,0 +1,92 @@
+package mlirgen
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/simplang/simplang/frontend"
+)
+
+func generate(t *testing.T, name, src string, opts Options) string {
+	t.Helper()
+	f, err := frontend.Parse(name, []byte(src))
+	if err != nil {
+		t.Fatalf("parse %s: %v", name, err)
+	}
+	text, err := Generate(f, opts)
+	if err != nil {
+		t.Fatalf("generate %s: %v", name, err)
+	}
+	return text
+}
+
+const dot = `fn dot(f32[] a, f32[] b, i64 n) -> f32 {
+    var s = 0.0;
+    var i = 0;
+    while (i < n) {
+        s += a[i] * b[i];
+        i = i + 1;
+    }
+    return s;
+}
+`
+
+func TestStrictFP(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		text := generate(t, "dot.sl", dot, Options{StrictFP: strict})
+		if has := strings.Contains(text, "fastmath<reassoc,contract>"); has == strict {
+			t.Errorf("StrictFP %v: reassociation flags present: %v", strict, has)
+		}
+	}
+}
+
+// TestCountedLoop checks that a counted while loop becomes scf.for carrying its sum.
+func TestCountedLoop(t *testing.T) {
+	text := generate(t, "dot.sl", dot, Options{})
+	if !regexp.MustCompile(`scf\.for %\d+ = %\d+ to %\d+ step %\d+ iter_args\(%\d+ = %\d+\) -> \(f32\)`).MatchString(text) || strings.Contains(text, "scf.while") {
+		t.Errorf("the counted loop did not become scf.for with one f32 iter_arg:\n%s", text)
+	}
+}
+
+// TestParallelLoops checks where scf.parallel appears: for loops with independent iterations
+// (each guarded by the work test, with a serial twin) and matmul rows, never with Serial.
+func TestParallelLoops(t *testing.T) {
+	src, err := os.ReadFile("../conformance/testdata/parallel.sl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliased := "fn square(f32[] a, i64 n) {\n    matmul(a, a, a, n, n, n);\n}\n"
+	for _, tc := range []struct {
+		name, src string
+		opts      Options
+		parallel  int
+	}{
+		{"parallel", string(src), Options{}, 4},
+		{"serial", string(src), Options{Serial: true}, 0},
+		{"aliased matmul", aliased, Options{}, 0},
+	} {
+		text := generate(t, tc.name+".sl", tc.src, tc.opts)
+		if got := strings.Count(text, "scf.parallel"); got != tc.parallel {
+			t.Errorf("%s: %d scf.parallel, want %d", tc.name, got, tc.parallel)
+		}
+	}
+}
+
+func TestDeterministicWithLocations(t *testing.T) {
+	src, err := os.ReadFile("../conformance/testdata/parallel.sl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := generate(t, "parallel.sl", string(src), Options{})
+	if again := generate(t, "parallel.sl", string(src), Options{}); again != first {
+		t.Error("two generations of one file differ")
+	}
+	for _, line := range strings.Split(first, "\n") {
+		if op := strings.TrimSpace(line); strings.HasPrefix(op, "%") && !strings.HasSuffix(op, "{") && !strings.Contains(op, `loc("parallel.sl":`) {
+			t.Errorf("operation without a source location: %s", op)
+			break
+		}
+	}
+}
