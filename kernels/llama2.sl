@@ -32,16 +32,28 @@ fn matvec(f32[] out, f32[] w, i64 w_off, f32[] x, i64 rows, i64 cols) {
     }
 }
 
-// rope rotates each pair (2i, 2i+1) inside every head of q (dim) and k (kv_dim) by the
-// angle pos / 10000^(2i/head_size).
-fn rope(f32[] q, f32[] k, i64 pos, i64 dim, i64 kv_dim, i64 head_size) {
+// rope_tables fills cos_t and sin_t with the rotations of the pairs of a head at position
+// pos: pair p turns by the angle pos / 10000^(2p/head_size). They are the same for every
+// head and layer, so they are computed once per token.
+fn rope_tables(f32[] cos_t, f32[] sin_t, i64 pos, i64 head_size) {
+    var p = 0;
+    while (p < head_size / 2) {
+        var freq = 1.0 / pow(10000.0, ((2 * p) as f32) / (head_size as f32));
+        var angle = (pos as f32) * freq;
+        cos_t[p] = cos(angle);
+        sin_t[p] = sin(angle);
+        p = p + 1;
+    }
+}
+
+// rope rotates each pair (2p, 2p+1) inside every head of q (dim) and k (kv_dim) by the
+// rotations of rope_tables.
+fn rope(f32[] q, f32[] k, f32[] cos_t, f32[] sin_t, i64 dim, i64 kv_dim, i64 head_size) {
     var i = 0;
     while (i < dim) {
-        var head_dim = i % head_size;
-        var freq = 1.0 / pow(10000.0, (head_dim as f32) / (head_size as f32));
-        var angle = (pos as f32) * freq;
-        var c = cos(angle);
-        var s = sin(angle);
+        var p = (i % head_size) / 2;
+        var c = cos_t[p];
+        var s = sin_t[p];
         var q0 = q[i];
         var q1 = q[i + 1];
         q[i] = q0 * c - q1 * s;
@@ -128,7 +140,7 @@ fn swiglu(f32[] hb, f32[] hb2, i64 n) {
 fn transformer_block(f32[] rms_att_w, f32[] rms_ffn_w, f32[] wq, f32[] wk, f32[] wv, f32[] wo,
                      f32[] w1, f32[] w2, f32[] w3,
                      f32[] x, f32[] xb, f32[] xb2, f32[] q, f32[] k, f32[] v, f32[] att,
-                     f32[] hb, f32[] hb2, f32[] key_cache, f32[] value_cache,
+                     f32[] hb, f32[] hb2, f32[] key_cache, f32[] value_cache, f32[] rope_cos, f32[] rope_sin,
                      i64 l, i64 pos, i64 dim, i64 hidden_dim, i64 n_heads, i64 n_kv_heads, i64 seq_len) {
     var head_size = dim / n_heads;
     var kv_dim = head_size * n_kv_heads;
@@ -138,7 +150,7 @@ fn transformer_block(f32[] rms_att_w, f32[] rms_ffn_w, f32[] wq, f32[] wk, f32[]
     matvec(q, wq, l * dim * dim, xb, dim, dim);
     matvec(k, wk, l * kv_dim * dim, xb, kv_dim, dim);
     matvec(v, wv, l * kv_dim * dim, xb, kv_dim, dim);
-    rope(q, k, pos, dim, kv_dim, head_size);
+    rope(q, k, rope_cos, rope_sin, dim, kv_dim, head_size);
 
     // this position's key and value into the cache
     var layer_off = l * seq_len * kv_dim;
@@ -182,10 +194,15 @@ fn llama2_forward(f32[] token_emb, f32[] rms_att_w, f32[] rms_ffn_w,
         i = i + 1;
     }
 
+    // this position's rotations (head_size / 2 of each), shared by all heads and layers
+    var rope_cos = array<f32>([dim]);
+    var rope_sin = array<f32>([dim]);
+    rope_tables(rope_cos, rope_sin, pos, dim / n_heads);
+
     var l = 0;
     while (l < n_layers) {
         transformer_block(rms_att_w, rms_ffn_w, wq, wk, wv, wo, w1, w2, w3,
-                          x, xb, xb2, q, k, v, att, hb, hb2, key_cache, value_cache,
+                          x, xb, xb2, q, k, v, att, hb, hb2, key_cache, value_cache, rope_cos, rope_sin,
                           l, pos, dim, hidden_dim, n_heads, n_kv_heads, seq_len);
         l = l + 1;
     }
