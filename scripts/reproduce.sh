@@ -50,9 +50,9 @@ echo "reproduce: building simpc"
 go build -o "$results/simpc" ./cmd/simpc
 echo "reproduce: $results/simpc kernels/llama2.sl --backend $backend -o $results/llama2.so"
 "$results/simpc" kernels/llama2.sl --backend "$backend" -o "$results/llama2.so"
-if [[ $backend != llvm ]] && "$results/simpc" kernels/llama2.sl --emit-mlir -o "$results/llama2.mlir" 2>/dev/null; then
-	echo "reproduce: the MLIR it compiled is in $results/llama2.mlir"
-fi
+"$results/simpc" kernels/llama2.sl --emit-mlir -o "$results/llama2.mlir"
+"$results/simpc" kernels/llama2.sl --emit-llvm -o "$results/llama2.ll"
+echo "reproduce: the code each backend generates is in $results/llama2.mlir and $results/llama2.ll"
 
 echo "reproduce: go run ./bench -backend $backend -out $results ${bench_args[*]}"
 go run ./bench -backend "$backend" -out "$results" "${bench_args[@]}" >/dev/null
