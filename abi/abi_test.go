@@ -1,0 +1,55 @@
+package abi
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestTableRoundTrip(t *testing.T) {
+	funcs := []Func{
+		{Name: "dot", Params: []Param{{"a", F32, true}, {"b", F32, true}, {"n", I64, false}}, Result: F32},
+		{Name: "scale", Params: []Param{{"a", F64, true}, {"s", F64, false}}},
+		{Name: "flags", Params: []Param{{"b", Bool, true}, {"c", I8, false}, {"d", I16, false}, {"e", I32, false}}, Result: Bool},
+		{Name: "none"},
+	}
+	table := Encode(funcs)
+	if want := "fn dot(f32[] a, f32[] b, i64 n) -> f32\n"; !strings.HasPrefix(table, want) {
+		t.Errorf("table starts %q, want %q", table, want)
+	}
+	got, err := Decode(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(funcs, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	if n := funcs[0].CArgs(); n != 2*DescriptorFields+1 {
+		t.Errorf("dot expands to %d C arguments, want 11", n)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	for _, line := range []string{
+		"dot(f32[] a)", "fn dot f32[] a", "fn dot(f32[]a)", "fn dot(f33[] a)", "fn dot(f32 a) f32", "fn dot(f32 a) -> f33",
+	} {
+		if _, err := Decode(line); err == nil || !strings.Contains(err.Error(), "line 1") {
+			t.Errorf("Decode(%q) error = %v, want one naming the line", line, err)
+		}
+	}
+}
+
+func TestKinds(t *testing.T) {
+	for _, k := range []Kind{Bool, I8, I16, I32, I64, F32, F64} {
+		if got, ok := KindByName(k.String()); !ok || got != k {
+			t.Errorf("KindByName(%q) = %v, %v", k, got, ok)
+		}
+	}
+	if k, ok := KindByName("int"); !ok || k != I32 {
+		t.Errorf("int is %v, want i32", k)
+	}
+	if _, ok := KindByName("void"); ok {
+		t.Error("void is not a parameter kind")
+	}
+}

@@ -1,0 +1,104 @@
+package loops
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/simplang/simplang/frontend"
+)
+
+// analyze parses src and returns the facts of its only function's outermost while loop.
+func analyze(t *testing.T, src string) *Counted {
+	t.Helper()
+	f, err := frontend.Parse("t.sl", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := Analyze(f.Funcs[0], true)
+	for _, s := range f.Funcs[0].Body.Stmts {
+		if w, ok := s.(*frontend.While); ok {
+			return info.Counted(w)
+		}
+	}
+	t.Fatal("no while loop")
+	return nil
+}
+
+func TestCounted(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		counted    bool
+		step       int64
+		inclusive  bool
+	}{
+		{"plain", "var i = 0; while (i < n) { a[i] = 1.0; i = i + 1; }", true, 1, false},
+		{"compound step", "var i = 0; while (i < n) { a[i] = 1.0; i += 2; }", true, 2, false},
+		{"inclusive, reversed", "var i = 0; while (n >= i) { a[i] = 1.0; i = 1 + i; }", true, 1, true},
+		{"i32 counter", "i32 i = 0; while (i < n) { a[i] = 1.0; i = i + 1; }", true, 1, false},
+		{"increment not last", "var i = 0; while (i < n) { i = i + 1; a[i] = 1.0; }", false, 0, false},
+		{"assigned elsewhere", "var i = 0; while (i < n) { if (a[i] > 0.0) { i = i + 1; } i = i + 1; }", false, 0, false},
+		{"bound changes", "var i = 0; var m = n; while (i < m) { m = m - 1; i = i + 1; }", false, 0, false},
+		{"bound loads", "var i = 0; while (i < c[0]) { a[i] = 1.0; i = i + 1; }", false, 0, false},
+		{"returns", "var i = 0; while (i < n) { if (a[i] > 0.0) { return; } i = i + 1; }", false, 0, false},
+		{"float counter", "var x = 0.0; while (x < 3.0) { x = x + 1.0; }", false, 0, false},
+		{"negative step", "var i = n; while (i > 0) { i = i - 1; }", false, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := analyze(t, "fn f(f32[] a, i64[] c, i64 n) {\n"+tc.body+"\n}")
+			if (c != nil) != tc.counted {
+				t.Fatalf("counted = %v, want %v", c != nil, tc.counted)
+			}
+			if c != nil && (c.Step != tc.step || c.Inclusive != tc.inclusive) {
+				t.Errorf("step %d inclusive %v, want %d %v", c.Step, c.Inclusive, tc.step, tc.inclusive)
+			}
+		})
+	}
+}
+
+func TestParallel(t *testing.T) {
+	const rowLoop = "var i = 0; while (i < n) { var s = 0.0; var j = 0; while (j < m) { s += w[i * m + j] * x[j]; j = j + 1; } %s i = i + 1; }"
+	for _, tc := range []struct {
+		name, body string
+		parallel   bool
+	}{
+		{"own element", "out[i] = s;", true},
+		{"own element plus offset", "out[off + i] = s;", true},
+		{"own element minus offset", "out[i - off] = s;", true},
+		{"read back same element", "out[i] = out[i] + s;", true},
+		{"shifted by one", "out[i + 1] = s;", true},
+		{"reads the neighbour it does not own", "out[i + 1] = out[i] + s;", false},
+		{"strided", "out[2 * i] = s;", false},
+		{"reads another element", "out[i] = out[0] + s;", false},
+		{"writes an input", "x[i] = s;", false},
+		{"alias of out", "var o = out; o[i] = s; out[i] = s + 1.0;", true},
+		{"alias of x", "var o = x; o[i] = s;", false},
+		{"carried sum", "total = total + s;", false},
+		{"local array", "var t = array<f32>([4]); t[0] = s; out[i] = t[0];", false},
+		{"array builtin", "out = silu(out, out, n);", false},
+		{"call with arrays", "g(out);", false},
+		{"scalar call", "out[i] = h(s);", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "fn f(f32[] out, f32[] w, f32[] x, i64 n, i64 m, i64 off) {\nvar total = 0.0;\n" +
+				strings.Replace(rowLoop, "%s", tc.body, 1) + "\n}\nfn g(f32[] a) {}\nfn h(f32 v) -> f32 { return v; }"
+			c := analyze(t, src)
+			if c == nil {
+				t.Fatal("not a counted loop")
+			}
+			if c.Parallel != tc.parallel {
+				t.Errorf("parallel = %v, want %v", c.Parallel, tc.parallel)
+			}
+			if c.Parallel && c.InnerTrips == nil {
+				t.Error("the inner loop's trip count was not found")
+			}
+		})
+	}
+}
+
+// TestNoInnerLoop: loops without an inner loop stay serial, whatever their independence.
+func TestNoInnerLoop(t *testing.T) {
+	c := analyze(t, "fn f(f32[] a, i64 n) {\nvar i = 0; while (i < n) { a[i] = 2.0; i = i + 1; }\n}")
+	if c == nil || c.Parallel {
+		t.Errorf("counted %v, parallel %v; want counted and serial", c != nil, c != nil && c.Parallel)
+	}
+}
