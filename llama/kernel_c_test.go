@@ -90,7 +90,7 @@ func TestKernelFromC(t *testing.T) {
 			}
 
 			cfg := referenceConfigs[1].cfg // grouped-query attention
-			w := testModel(t, cfg, 9, 0.3)
+			w := randomModel(t, cfg, 9, 0.3)
 			s := newTestState(t, cfg)
 			const token, pos = 7, 0
 			arrays := [][]float32{w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls,

@@ -37,23 +37,6 @@ func compileKernel(t *testing.T, opts toolchain.CompileOptions) *Kernel {
 	return k
 }
 
-// testModel makes a model with random weights scaled up from ±0.01 to ±scale, so that
-// attention and activations are far from uniform and every part of the step matters.
-func testModel(t *testing.T, cfg Config, seed uint64, scale float32) *Weights {
-	t.Helper()
-	w, err := NewWeights(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Randomize(seed, nil)
-	for _, b := range weightTensors(cfg, w) {
-		for i := range *b.data {
-			(*b.data)[i] *= scale / 0.01
-		}
-	}
-	return w
-}
-
 func newTestState(t *testing.T, cfg Config) *State {
 	t.Helper()
 	s, err := NewState(cfg, nil)
@@ -83,7 +66,7 @@ func TestKernelMatchesReference(t *testing.T) {
 		for _, rc := range referenceConfigs {
 			t.Run(b.name+"/"+rc.name, func(t *testing.T) {
 				cfg := rc.cfg
-				w := testModel(t, cfg, 7, 0.3)
+				w := randomModel(t, cfg, 7, 0.3)
 				ks, rs := newTestState(t, cfg), newTestState(t, cfg)
 				positions := min(cfg.SeqLen, 10)
 				if positions < 8 {
@@ -128,7 +111,7 @@ func compareLogits(got, want []float32, tol float64) string {
 func TestKernelRefusesBadInput(t *testing.T) {
 	k := compileKernel(t, kernelBuilds[0].opts)
 	cfg := referenceConfigs[0].cfg
-	w := testModel(t, cfg, 1, 0.01)
+	w := randomModel(t, cfg, 1, 0.01)
 	s := newTestState(t, cfg)
 	for _, tc := range []struct {
 		name       string
@@ -176,7 +159,7 @@ func TestBackendsAgree(t *testing.T) {
 	for _, rc := range referenceConfigs {
 		t.Run(rc.name, func(t *testing.T) {
 			cfg := rc.cfg
-			w := testModel(t, cfg, 3, 0.3)
+			w := randomModel(t, cfg, 3, 0.3)
 			ms, ls := newTestState(t, cfg), newTestState(t, cfg)
 			for pos := range min(cfg.SeqLen, 10) {
 				token := (pos*17 + 3) % cfg.VocabSize

@@ -58,7 +58,7 @@ func generate(t *testing.T, name, src string, opts Options) (*frontend.File, str
 	return f, ir
 }
 
-// kernels are small exported kernels for the ABI and code quality tests.
+// kernels are the reductions whose vectorization TestVectorized checks.
 const kernels = `
 fn dot(f32[] a, f32[] b, i64 n) -> f32 {
     var s = 0.0;
@@ -78,32 +78,6 @@ fn matvec_row(f32[] w, f32[] x, i64 off, i64 i, i64 n) -> f32 {
         j = j + 1;
     }
     return s;
-}
-
-fn scale(f32[] a, f32 s, i64 n) {
-    var i = 0;
-    while (i < n) {
-        a[i] = a[i] * s;
-        i = i + 1;
-    }
-}
-
-fn pick(bool c, f64 x, f64 y) -> f64 {
-    if (c) {
-        return x;
-    }
-    return y;
-}
-
-fn any_negative(f32[] a, i64 n) -> bool {
-    var i = 0;
-    while (i < n) {
-        if (a[i] < 0.0) {
-            return 1 == 1;
-        }
-        i = i + 1;
-    }
-    return 1 == 0;
 }
 `
 
