@@ -2,7 +2,8 @@
 // programs can compile them wherever they run:
 //
 //   - llama2.sl: the LLaMA 2 decode step (llama2_forward, 24 arrays and 9 integers) and the
-//     pieces it is made of (matvec, rope, attention, swiglu, transformer_block), each exported;
+//     pieces it is made of (matvec, matvec2, qkv, rope_tables, rope, attention, swiglu,
+//     transformer_block), each exported;
 //   - rmsnorm.sl, softmax.sl, silu.sl: the small kernels, each written with loops and with the
 //     builtin, tested against Go;
 //   - bandwidth.sl: a memory-read kernel that measures the machine's streaming bandwidth.

@@ -32,6 +32,69 @@ fn matvec(f32[] out, f32[] w, i64 w_off, f32[] x, i64 rows, i64 cols) {
     }
 }
 
+// The projections that read the same input run as one loop over the rows of all their
+// matrices, so that each thread streams one long contiguous run of weights and a token
+// starts fewer parallel loops (4 per layer instead of 7).
+
+// matvec2: out1 = w1·x (rows1 rows from w1_off) and out2 = w2·x (rows2 rows from w2_off).
+fn matvec2(f32[] out1, f32[] w1, i64 w1_off, i64 rows1, f32[] out2, f32[] w2, i64 w2_off, i64 rows2,
+           f32[] x, i64 cols) {
+    var i = 0;
+    while (i < rows1 + rows2) {
+        var s = 0.0;
+        var j = 0;
+        if (i < rows1) {
+            var row = w1_off + i * cols;
+            while (j < cols) {
+                s += w1[row + j] * x[j];
+                j = j + 1;
+            }
+            out1[i] = s;
+        } else {
+            var row = w2_off + (i - rows1) * cols;
+            while (j < cols) {
+                s += w2[row + j] * x[j];
+                j = j + 1;
+            }
+            out2[i - rows1] = s;
+        }
+        i = i + 1;
+    }
+}
+
+// qkv: q = wq·x (dim rows from q_off), k = wk·x and v = wv·x (kv_dim rows from kv_off).
+fn qkv(f32[] q, f32[] wq, i64 q_off, f32[] k, f32[] wk, f32[] v, f32[] wv, i64 kv_off,
+       f32[] x, i64 dim, i64 kv_dim) {
+    var i = 0;
+    while (i < dim + 2 * kv_dim) {
+        var s = 0.0;
+        var j = 0;
+        if (i < dim) {
+            var row = q_off + i * dim;
+            while (j < dim) {
+                s += wq[row + j] * x[j];
+                j = j + 1;
+            }
+            q[i] = s;
+        } else if (i < dim + kv_dim) {
+            var row = kv_off + (i - dim) * dim;
+            while (j < dim) {
+                s += wk[row + j] * x[j];
+                j = j + 1;
+            }
+            k[i - dim] = s;
+        } else {
+            var row = kv_off + (i - dim - kv_dim) * dim;
+            while (j < dim) {
+                s += wv[row + j] * x[j];
+                j = j + 1;
+            }
+            v[i - dim - kv_dim] = s;
+        }
+        i = i + 1;
+    }
+}
+
 // rope_tables fills cos_t and sin_t with the rotations of the pairs of a head at position
 // pos: pair p turns by the angle pos / 10000^(2p/head_size). They are the same for every
 // head and layer, so they are computed once per token.
@@ -147,9 +210,7 @@ fn transformer_block(f32[] rms_att_w, f32[] rms_ffn_w, f32[] wq, f32[] wk, f32[]
 
     // attention: rmsnorm, q/k/v projections, rotary embedding
     xb = rmsnorm(x, rms_att_w, xb, dim, 0.00001, l * dim);
-    matvec(q, wq, l * dim * dim, xb, dim, dim);
-    matvec(k, wk, l * kv_dim * dim, xb, kv_dim, dim);
-    matvec(v, wv, l * kv_dim * dim, xb, kv_dim, dim);
+    qkv(q, wq, l * dim * dim, k, wk, v, wv, l * kv_dim * dim, xb, dim, kv_dim);
     rope(q, k, rope_cos, rope_sin, dim, kv_dim, head_size);
 
     // this position's key and value into the cache
@@ -168,8 +229,7 @@ fn transformer_block(f32[] rms_att_w, f32[] rms_ffn_w, f32[] wq, f32[] wk, f32[]
 
     // feed-forward: rmsnorm, SwiGLU (silu(w1·x) · (w3·x)), down projection, residual
     xb = rmsnorm(x, rms_ffn_w, xb, dim, 0.00001, l * dim);
-    matvec(hb, w1, l * hidden_dim * dim, xb, hidden_dim, dim);
-    matvec(hb2, w3, l * hidden_dim * dim, xb, hidden_dim, dim);
+    matvec2(hb, w1, l * hidden_dim * dim, hidden_dim, hb2, w3, l * hidden_dim * dim, hidden_dim, xb, dim);
     swiglu(hb, hb2, hidden_dim);
     matvec(xb, w2, l * dim * hidden_dim, hb, dim, hidden_dim);
     add(x, xb, dim);

@@ -78,6 +78,36 @@ func TestLlamaPieces(t *testing.T) {
 				t.Errorf("matvec: %s", msg)
 			}
 
+			// matvec2 and qkv: several matrices in one pass.
+			rows2 := 30
+			w2 := randomVector(rng, rows2*cols, 1)
+			out1, out2 := make([]float32, rows), make([]float32, rows2)
+			kerneltest.Call(t, kerneltest.Func(t, lib, "matvec2"), out1, w, off, rows, out2, w2, 0, rows2, x, cols)
+			if msg := near(out1, goMatvec(w, off, x, rows), 1e-5); msg != "" {
+				t.Errorf("matvec2 first: %s", msg)
+			}
+			if msg := near(out2, goMatvec(w2, 0, x, rows2), 1e-5); msg != "" {
+				t.Errorf("matvec2 second: %s", msg)
+			}
+			const qkvDim, qkvKV = 48, 16
+			wq, wk, wv := randomVector(rng, 2*qkvDim*qkvDim, 1), randomVector(rng, 2*qkvKV*qkvDim, 1), randomVector(rng, 2*qkvKV*qkvDim, 1)
+			xq := x[:qkvDim]
+			oq, ok, ov := make([]float32, qkvDim), make([]float32, qkvKV), make([]float32, qkvKV)
+			kerneltest.Call(t, kerneltest.Func(t, lib, "qkv"), oq, wq, qkvDim*qkvDim, ok, wk, ov, wv, qkvKV*qkvDim, xq, qkvDim, qkvKV)
+			for _, c := range []struct {
+				name string
+				got  []float32
+				want []float64
+			}{
+				{"q", oq, goMatvec(wq, qkvDim*qkvDim, xq, qkvDim)},
+				{"k", ok, goMatvec(wk, qkvKV*qkvDim, xq, qkvKV)},
+				{"v", ov, goMatvec(wv, qkvKV*qkvDim, xq, qkvKV)},
+			} {
+				if msg := near(c.got, c.want, 1e-5); msg != "" {
+					t.Errorf("qkv %s: %s", c.name, msg)
+				}
+			}
+
 			// rope_tables + rope on q (4 heads of 16) and k (2 heads).
 			const headSize, nHeads, nKV, pos = 16, 4, 2, 37
 			q, k := randomVector(rng, nHeads*headSize, 1), randomVector(rng, nKV*headSize, 1)
