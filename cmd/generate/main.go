@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/tokenizer"
 	"github.com/simplang/simplang/toolchain"
 )
@@ -122,14 +123,26 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	state, err := llama.NewState(cfg, nil)
+	// The run never goes past -steps positions, so the KV cache needs no more: the kernel
+	// takes the cache's length as seq_len.
+	steps := o.steps
+	if steps == 0 || steps > cfg.SeqLen {
+		steps = cfg.SeqLen
+	}
+	run := cfg
+	run.SeqLen = steps
+	need := run.KVCacheBytes() + run.ActivationBytes()
+	if avail, err := loader.AvailableMemory(); err == nil && uint64(need) > avail {
+		return fmt.Errorf("the KV cache and activations for %d positions need %.1f GB, but %.1f GB of memory is available: lower -steps", steps, float64(need)/1e9, float64(avail)/1e9)
+	}
+	state, err := llama.NewState(run, nil)
 	if err != nil {
 		return err
 	}
-	step := func(token, pos int) ([]float32, error) { return kernel.Forward(cfg, ckpt.Weights, state, token, pos) }
+	step := func(token, pos int) ([]float32, error) { return kernel.Forward(run, ckpt.Weights, state, token, pos) }
 
 	out := bufio.NewWriter(stdout)
-	g, err := generate(cfg, step, tok, sampler, o.prompt, o.steps, out)
+	g, err := generate(run, step, tok, sampler, o.prompt, steps, out)
 	if err != nil {
 		return err
 	}
@@ -150,7 +163,7 @@ type generation struct {
 }
 
 // generate runs the model from the prompt for up to steps positions (all of seq_len when 0
-// or more), streaming each piece of text to out as llama2.c's generate loop does: the prompt
+// or more than seq_len), streaming each piece of text to out as llama2.c's generate loop does: the prompt
 // is forced token by token, then tokens are sampled; a BOS token ends the text.
 func generate(cfg llama.Config, step func(token, pos int) ([]float32, error), tok *tokenizer.Tokenizer,
 	sampler *llama.Sampler, prompt string, steps int, out *bufio.Writer) (generation, error) {
