@@ -200,7 +200,8 @@ func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b
 
 	// The machine's bandwidth drifts while it runs (other tenants, the placement of its
 	// cores), so the ceiling is measured right before every token and once after the last:
-	// each token is held against the better of the probes on either side of it.
+	// each token is held against the mean of the probes on either side of it, the estimate
+	// of the bandwidth the machine offered while the token ran.
 	probes := []float64{}
 	probeOnce := func() error {
 		bw, err := readBandwidth(b, probe)
@@ -274,7 +275,7 @@ func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b
 	// The bytes the ceiling would have moved in each token's time, summed.
 	var reachable float64
 	for i, t := range times {
-		reachable += max(probes[i], probes[i+1]) * 1e9 * t.Seconds()
+		reachable += (probes[i] + probes[i+1]) / 2 * 1e9 * t.Seconds()
 	}
 	r.CeilingGBs = reachable / seconds / 1e9
 	r.Fraction = float64(bytes) / reachable
