@@ -98,8 +98,8 @@ func (r *Report) Markdown() string {
 - **Bandwidth** = Σ bytes read from memory over the timed positions ÷ time, a position reading every weight once,
   one embedding row, the norm weights, and the cached keys and values of positions 0..pos.
 - **Ceiling** = this machine's read bandwidth with the same thread count, measured in the same run by
-  kernels/bandwidth.sl: one pass over 256 MiB right before every token and one after the last, each token held
-  against the mean of the passes on either side of it (the machine's bandwidth drifts, so a ceiling measured
+  kernels/bandwidth.sl: the better of two passes over 256 MiB right before every token and after the last, each
+  token held against the mean of the measurements on either side of it (the machine's bandwidth drifts, so a ceiling measured
   once would compare different moments). The column shows the time-weighted mean; **of ceiling** = the bytes
   the decode read ÷ the bytes the ceiling would have moved in the same time.
 - **Memory** = weights + KV cache + activations; **Peak RSS** is the process's measured peak resident memory
