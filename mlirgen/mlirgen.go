@@ -33,8 +33,15 @@ type Options struct {
 	Serial bool
 }
 
-// Generate returns the MLIR module for f.
-func Generate(f *frontend.File, opts Options) (string, error) {
+// Generate returns the MLIR module for f, which must come from frontend.Parse.
+func Generate(f *frontend.File, opts Options) (text string, err error) {
+	defer func() {
+		// The generator trusts the checked tree; a tree that breaks its invariants is a bug
+		// here, reported as an error rather than a crash of the caller.
+		if r := recover(); r != nil {
+			text, err = "", fmt.Errorf("mlirgen: internal error on %s: %v", f.Name, r)
+		}
+	}()
 	g := &gen{opts: opts, file: f.Name}
 	g.printf("module {")
 	var sigs []abi.Func

@@ -90,3 +90,23 @@ func TestDeterministicWithLocations(t *testing.T) {
 		}
 	}
 }
+
+// FuzzGenerate generates MLIR for every program the frontend accepts: generation must
+// succeed, whatever the program.
+func FuzzGenerate(f *testing.F) {
+	for _, path := range []string{"../conformance/testdata/parallel.sl", "../conformance/testdata/early_returns.sl", "../kernels/llama2.sl"} {
+		if src, err := os.ReadFile(path); err == nil {
+			f.Add(src)
+		}
+	}
+	f.Add([]byte(dot))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		file, err := frontend.Parse("fuzz.sl", src)
+		if err != nil {
+			return
+		}
+		if _, err := Generate(file, Options{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
