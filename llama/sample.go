@@ -1,7 +1,6 @@
 package llama
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -15,15 +14,22 @@ type Sampler struct {
 	vocab       int
 	temperature float32
 	topp        float32
-	rng         uint64      // SplitMix64 state
-	probs       []float32   // (vocab) probabilities of the current step
-	cands       []candidate // (vocab) nucleus candidates, most likely first
+	rng         uint64    // SplitMix64 state
+	probs       []float32 // (vocab) probabilities of the current step
+	cands       []uint64  // (vocab) nucleus candidates as sort keys, see candidateKey
 }
 
-// candidate is a token and its probability.
-type candidate struct {
-	prob  float32
-	token int
+// candidateKey packs a probability and its token into one integer that sorts most likely
+// first, then by token: probabilities are non-negative, so their IEEE bits order as integers.
+// Sorting plain integers is several times faster than sorting structs with a comparison
+// function, which matters when a flat distribution leaves most of the vocabulary in the nucleus.
+func candidateKey(prob float32, token int) uint64 {
+	return uint64(^math.Float32bits(prob))<<32 | uint64(token)
+}
+
+// candidate unpacks a key made by candidateKey.
+func candidate(key uint64) (prob float32, token int) {
+	return math.Float32frombits(^uint32(key >> 32)), int(uint32(key))
 }
 
 // NewSampler returns a sampler over vocab tokens. temperature must be finite and not
@@ -46,7 +52,7 @@ func NewSampler(vocab int, temperature, topp float32, seed uint64) (*Sampler, er
 		topp:        topp,
 		rng:         seed,
 		probs:       make([]float32, vocab),
-		cands:       make([]candidate, 0, vocab),
+		cands:       make([]uint64, 0, vocab),
 	}, nil
 }
 
@@ -117,7 +123,7 @@ func (s *Sampler) sampleTopP(coin float32) int {
 	cands := s.cands[:0]
 	for i, p := range s.probs {
 		if p >= cutoff {
-			cands = append(cands, candidate{p, i})
+			cands = append(cands, candidateKey(p, i))
 		}
 	}
 	if len(cands) == 0 {
@@ -125,13 +131,12 @@ func (s *Sampler) sampleTopP(coin float32) int {
 		// topp): the nucleus is the single most likely token.
 		return argmax(s.probs)
 	}
-	slices.SortFunc(cands, func(a, b candidate) int {
-		return cmp.Or(cmp.Compare(b.prob, a.prob), cmp.Compare(a.token, b.token))
-	})
+	slices.Sort(cands)
 	last := len(cands) - 1
 	var cum float32
-	for i, c := range cands {
-		cum += c.prob
+	for i, key := range cands {
+		p, _ := candidate(key)
+		cum += p
 		if cum > s.topp {
 			last = i
 			break
@@ -139,11 +144,13 @@ func (s *Sampler) sampleTopP(coin float32) int {
 	}
 	r := coin * cum
 	var cdf float32
-	for _, c := range cands[:last+1] {
-		cdf += c.prob
+	for _, key := range cands[:last+1] {
+		p, token := candidate(key)
+		cdf += p
 		if r < cdf {
-			return c.token
+			return token
 		}
 	}
-	return cands[last].token
+	_, token := candidate(cands[last])
+	return token
 }
