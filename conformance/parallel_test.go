@@ -11,7 +11,7 @@ import (
 )
 
 // matvecKernel has a loop with independent iterations: its rows run in parallel when a call
-// does enough work, serially otherwise.
+// does enough work, serially otherwise, and loops.JamRows at a time when they are long.
 const matvecKernel = `
 fn matvec(f32[] out, f32[] w, f32[] x, i64 rows, i64 cols) {
     var i = 0;
@@ -37,7 +37,8 @@ func TestParallelLoops(t *testing.T) {
 				if err := lib.SetThreads(threads); err != nil {
 					t.Fatal(err)
 				}
-				for _, shape := range [][2]int{{3, 5}, {10, 10}, {1000, 100}, {loops.ParallelWork/64 + 1, 64}, {4097, 33}} {
+				for _, shape := range [][2]int{{3, 5}, {10, 10}, {1000, 100}, {loops.ParallelWork/64 + 1, 64}, {4097, 33},
+					{loops.JamMinTrips + 3, loops.JamMinInnerTrips}, {loops.JamMinTrips - 1, loops.JamMinInnerTrips + 1}} {
 					rows, cols := shape[0], shape[1]
 					w, x := make([]float32, rows*cols), make([]float32, cols)
 					for i := range w {

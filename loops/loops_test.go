@@ -102,3 +102,36 @@ func TestNoInnerLoop(t *testing.T) {
 		t.Errorf("counted %v, parallel %v; want counted and serial", c != nil, c != nil && c.Parallel)
 	}
 }
+
+// TestJam checks which parallel loops may run several iterations at once: those whose body
+// is scalar set-up, one inner loop with the same trip count every time, then loop-free code.
+func TestJam(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		jam        bool
+		prefix     int
+	}{
+		{"mat-vec row", "var row = i * m; var s = 0.0; var j = 0; while (j < m) { s += w[row + j] * x[j]; j = j + 1; } out[i] = s;", true, 3},
+		{"two sums and a branch after", "var s = 0.0; var t = 0.0; var j = 0; while (j <= m) { s += w[i * m + j]; t += x[j]; j += 2; } if (s > t) { out[i] = s; } else { out[i] = t + j; }", true, 3},
+		{"branch in the inner body", "var s = 0.0; var j = 0; while (j < m) { if (x[j] > 0.0) { s += w[i * m + j]; } j = j + 1; } out[i] = s;", true, 2},
+		{"store before the inner loop", "out[i] = 0.0; var j = 0; while (j < m) { out[i] += w[i * m + j]; j = j + 1; }", false, 0},
+		{"branch before the inner loop", "var s = 0.0; if (i > 0) { s = 1.0; } var j = 0; while (j < m) { s += w[i * m + j]; j = j + 1; } out[i] = s;", false, 0},
+		{"start depends on the row", "var s = 0.0; var j = i; while (j < m) { s += w[j]; j = j + 1; } out[i] = s;", false, 0},
+		{"bound depends on the row", "var s = 0.0; var j = 0; while (j < i) { s += w[j]; j = j + 1; } out[i] = s;", false, 0},
+		{"nested inner loops", "var s = 0.0; var j = 0; while (j < m) { var k = 0; while (k < 2) { s += w[i * m + j]; k = k + 1; } j = j + 1; } out[i] = s;", false, 0},
+		{"loop after the inner loop", "var s = 0.0; var j = 0; while (j < m) { s += w[j]; j = j + 1; } var k = 0; while (k < 2) { s += 1.0; k = k + 1; } out[i] = s;", false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := analyze(t, "fn f(f32[] out, f32[] w, f32[] x, i64 n, i64 m) {\nvar i = 0; while (i < n) { "+tc.body+" i = i + 1; }\n}")
+			if c == nil || !c.Parallel {
+				t.Fatal("not a parallel loop")
+			}
+			if (c.Jam != nil) != tc.jam {
+				t.Fatalf("jam = %v, want %v", c.Jam != nil, tc.jam)
+			}
+			if c.Jam != nil && (len(c.Jam.Prefix) != tc.prefix || len(c.Jam.Prefix)+1+len(c.Jam.Suffix) != len(c.Body)) {
+				t.Errorf("prefix %d, suffix %d of a %d-statement body; want prefix %d", len(c.Jam.Prefix), len(c.Jam.Suffix), len(c.Body), tc.prefix)
+			}
+		})
+	}
+}

@@ -51,7 +51,8 @@ func TestCountedLoop(t *testing.T) {
 }
 
 // TestParallelLoops checks where scf.parallel appears: for loops with independent iterations
-// (each guarded by the work test, with a serial twin) and matmul rows, never with Serial.
+// (each guarded by the work test, with a serial twin; those of loops.Jam's shape with a
+// jammed twin too) and matmul rows, never with Serial.
 func TestParallelLoops(t *testing.T) {
 	src, err := os.ReadFile("../conformance/testdata/parallel.sl")
 	if err != nil {
@@ -63,7 +64,7 @@ func TestParallelLoops(t *testing.T) {
 		opts      Options
 		parallel  int
 	}{
-		{"parallel", string(src), Options{}, 4},
+		{"parallel", string(src), Options{}, 5 + 4}, // 4 of them jammed
 		{"serial", string(src), Options{Serial: true}, 0},
 		{"aliased matmul", aliased, Options{}, 0},
 	} {

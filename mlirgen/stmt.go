@@ -243,7 +243,7 @@ func (g *gen) forLoop(w *frontend.While, c *loops.Counted) {
 	}
 	if c.Parallel {
 		g.branches(g.worthParallel(c, lb, ub), nil,
-			func() { g.counted(w, c, lb, ub, step, nil, true) },
+			func() { g.parallelLoop(w, c, lb, ub, step) },
 			func() { g.counted(w, c, lb, ub, step, nil, false) })
 	} else {
 		g.bind(vars, g.counted(w, c, lb, ub, step, vars, false))
@@ -254,9 +254,7 @@ func (g *gen) forLoop(w *frontend.While, c *loops.Counted) {
 // worthParallel emits the test whether a run of parallel loop c from lb to ub does enough
 // work for a parallel region.
 func (g *gen) worthParallel(c *loops.Counted, lb, ub string) string {
-	span, trips := g.fresh(), g.fresh()
-	g.op("%s = arith.subi %s, %s : index", span, ub, lb)
-	g.op("%s = arith.ceildivsi %s, %s : index", trips, span, g.constIndex(c.Step))
+	trips := g.trips(lb, ub, c.Step)
 	inner := g.constIndex(loops.DefaultInnerTrips)
 	if c.InnerTrips != nil {
 		inner = g.toIndex(g.expr(c.InnerTrips).v, c.InnerTrips.Type())

@@ -81,9 +81,11 @@ type Result struct {
 
 // passes is the mlir-opt pipeline, in order, that lowers the dialects the code generators
 // emit (func, scf, cf, arith, math, memref, vector, omp) to the LLVM dialect. Order matters:
-// memref before scf-to-cf, math-to-llvm before math-to-libm.
+// memref before scf-to-cf, math-to-llvm before math-to-libm. arith-expand rewrites
+// arith.ceildivsi into plain arithmetic: convert-to-llvm has no lowering for it.
 var passes = []string{
 	"--convert-scf-to-openmp",
+	"--arith-expand",
 	"--expand-strided-metadata",
 	"--finalize-memref-to-llvm",
 	"--convert-scf-to-cf",

@@ -3,6 +3,7 @@
 // expect: matmul_check() = 307.5
 // expect: captured_types() = 1337.5
 // expect: step_inclusive() = 17128
+// expect: jammed_rows() = 6318879
 fn matvec(f32[] w, f32[] x, f32[] out, i64 n, i64 d) {
     var i = 0;
     while (i < d) {
@@ -127,4 +128,45 @@ fn step_inclusive() -> i64 {
         k = k + 1;
     }
     return sum + i * 1000;
+}
+
+// rows long enough to run 8 at a time (unroll-and-jam, 203 = 25·8 + 3 rows): two sums per
+// row, a branch, a step of 2 up to an inclusive bound, and the inner variable's final value
+fn row_sums(i64[] out, i64[] w, i64 rows, i64 cols) {
+    var i = 0;
+    while (i < rows) {
+        var row = i * cols;
+        var even = 0;
+        var odd = 0;
+        var j = 0;
+        while (j <= cols - 2) {
+            even = even + w[row + j];
+            if (w[row + j + 1] > 0) {
+                odd = odd + w[row + j + 1];
+            }
+            j = j + 2;
+        }
+        out[i] = even * 3 + odd + j;
+        i = i + 1;
+    }
+}
+
+fn jammed_rows() -> i64 {
+    var rows = 203;
+    var cols = 6200;
+    var w = array<i64>([rows * cols]);
+    var out = array<i64>([rows]);
+    var k = 0;
+    while (k < rows * cols) {
+        w[k] = k % 11 - 5;
+        k = k + 1;
+    }
+    row_sums(out, w, rows, cols);
+    var acc = 0;
+    var i = 0;
+    while (i < rows) {
+        acc = acc + out[i] * (i % 5 + 1);
+        i = i + 1;
+    }
+    return acc;
 }
