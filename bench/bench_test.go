@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,6 +46,20 @@ func TestRunModel(t *testing.T) {
 		if r.TokensPerSec <= 0 || r.BandwidthGBs <= 0 || r.CeilingGBs <= 0 || r.Fraction <= 0 || r.GFLOPS <= 0 {
 			t.Errorf("%s %d threads: non-positive measurement %+v", r.Backend, r.Threads, r)
 		}
+		var below, above int
+		for _, s := range r.Steps {
+			if s.CeilingGBs <= 0 || s.Fraction <= 0 {
+				t.Errorf("%s %d threads, pos %d: ceiling %g GB/s, fraction %g", r.Backend, r.Threads, s.Pos, s.CeilingGBs, s.Fraction)
+			}
+			if s.Fraction < r.Fraction {
+				below++
+			} else if s.Fraction > r.Fraction {
+				above++
+			}
+		}
+		if below > 2 || above > 2 {
+			t.Errorf("%s %d threads: fraction %g is not the median of the 5 tokens' (%d below, %d above)", r.Backend, r.Threads, r.Fraction, below, above)
+		}
 	}
 	// Greedy decoding is deterministic: both backends pick the same tokens.
 	for i, s := range results[0].Steps {
@@ -77,6 +92,21 @@ func TestParseFlags(t *testing.T) {
 	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"extra"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []float64
+		want float64
+	}{
+		{[]float64{3}, 3},
+		{[]float64{0.9, 0.1, 0.5}, 0.5},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	} {
+		if got := median(slices.Clone(tc.xs)); got != tc.want {
+			t.Errorf("median(%v) = %g, want %g", tc.xs, got, tc.want)
 		}
 	}
 }

@@ -77,7 +77,7 @@ func (r *Report) Markdown() string {
 			seen[x.Model] = true
 			fmt.Fprintf(&b, "LLaMA %s:\n```\n", x.Model)
 			for _, s := range x.Steps {
-				fmt.Fprintf(&b, "pos %d (token %d): %.9g  [%.2f ms]\n", s.Pos, s.Token, s.Logit0, s.Ms)
+				fmt.Fprintf(&b, "pos %d (token %d): %.9g  [%.2f ms, %.0f%% of %.1f GB/s]\n", s.Pos, s.Token, s.Logit0, s.Ms, 100*s.Fraction, s.CeilingGBs)
 			}
 			b.WriteString("```\n")
 		}
@@ -100,8 +100,10 @@ func (r *Report) Markdown() string {
 - **Ceiling** = this machine's read bandwidth with the same thread count, measured in the same run by
   kernels/bandwidth.sl: the better of two passes over 256 MiB right before every token and after the last, each
   token held against the mean of the measurements on either side of it (the machine's bandwidth drifts, so a ceiling measured
-  once would compare different moments). The column shows the time-weighted mean; **of ceiling** = the bytes
-  the decode read ÷ the bytes the ceiling would have moved in the same time.
+  once would compare different moments). The column shows the time-weighted mean. **of ceiling** is the median over
+  the timed tokens of a token's bytes ÷ the bytes its ceiling would have moved in its time: the bandwidth can swing
+  within a second, so now and then a token and the probes around it see different states, which puts that token far
+  from the others in either direction. Each token's ceiling and share are in results.json ("steps").
 - **Memory** = weights + KV cache + activations; **Peak RSS** is the process's measured peak resident memory
   while the model ran (weights are on huge pages outside the Go heap).
 - **Checks**: finite logits at every position; logits that differ from one position to the next; and the

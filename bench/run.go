@@ -83,12 +83,12 @@ type Result struct {
 	TokensPerSec float64 `json:"tokens_per_sec"`
 	MsPerToken   float64 `json:"ms_per_token"`
 	GFLOPS       float64 `json:"gflops"`
-	MemoryMB     float64 `json:"memory_mb"`     // weights + KV cache + activations
-	KVCacheMB    float64 `json:"kv_cache_mb"`   // the whole cache, seq_len positions
-	PeakRSSMB    float64 `json:"peak_rss_mb"`   // the process's peak resident memory during the model's run
-	BandwidthGBs float64 `json:"bandwidth_gbs"` // bytes the decode read ÷ its time
-	CeilingGBs   float64 `json:"ceiling_gbs"`   // measured read bandwidth, same thread count
-	Fraction     float64 `json:"fraction_of_ceiling"`
+	MemoryMB     float64 `json:"memory_mb"`           // weights + KV cache + activations
+	KVCacheMB    float64 `json:"kv_cache_mb"`         // the whole cache, seq_len positions
+	PeakRSSMB    float64 `json:"peak_rss_mb"`         // the process's peak resident memory during the model's run
+	BandwidthGBs float64 `json:"bandwidth_gbs"`       // bytes the decode read ÷ its time
+	CeilingGBs   float64 `json:"ceiling_gbs"`         // measured read bandwidth, same thread count
+	Fraction     float64 `json:"fraction_of_ceiling"` // the median token's Step.Fraction
 	Finite       bool    `json:"finite"`
 	Distinct     bool    `json:"distinct_across_positions"`
 	RefChecked   bool    `json:"reference_checked"`
@@ -102,6 +102,10 @@ type Step struct {
 	Token  int     `json:"token"`
 	Logit0 float32 `json:"logit0"`
 	Ms     float64 `json:"ms"`
+	// CeilingGBs is the mean of the bandwidth probes right before and after the token, and
+	// Fraction the token's bytes ÷ the bytes that bandwidth would have moved in its time.
+	CeilingGBs float64 `json:"ceiling_gbs"`
+	Fraction   float64 `json:"fraction_of_ceiling"`
 }
 
 // Skip is a model that does not fit this machine.
@@ -272,14 +276,33 @@ func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b
 	r.MsPerToken = 1000 * seconds / float64(o.tokens)
 	r.GFLOPS = float64(flops) / seconds / 1e9
 	r.BandwidthGBs = float64(bytes) / seconds / 1e9
-	// The bytes the ceiling would have moved in each token's time, summed.
+	// The bytes the ceiling would have moved in each token's time. The machine's bandwidth
+	// swings within a second, so a token and the probes around it sometimes see different
+	// states, in either direction: the median token is the typical one.
 	var reachable float64
+	fractions := make([]float64, len(times))
 	for i, t := range times {
-		reachable += (probes[i] + probes[i+1]) / 2 * 1e9 * t.Seconds()
+		st := &r.Steps[i]
+		st.CeilingGBs = (probes[i] + probes[i+1]) / 2
+		could := st.CeilingGBs * 1e9 * t.Seconds()
+		st.Fraction = float64(cfg.BytesPerToken(st.Pos)) / could
+		reachable += could
+		fractions[i] = st.Fraction
 	}
 	r.CeilingGBs = reachable / seconds / 1e9
-	r.Fraction = float64(bytes) / reachable
+	r.Fraction = median(fractions)
 	return r, nil
+}
+
+// median returns the middle value of xs (the mean of the two middle ones for an even count),
+// reordering xs.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // readBandwidth measures how fast the probe kernel streams its buffer: the better of two
