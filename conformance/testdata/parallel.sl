@@ -4,6 +4,7 @@
 // expect: captured_types() = 1337.5
 // expect: step_inclusive() = 17128
 // expect: jammed_rows() = 6318879
+// expect: jammed_strided() = -1654333597
 fn matvec(f32[] w, f32[] x, f32[] out, i64 n, i64 d) {
     var i = 0;
     while (i < d) {
@@ -169,4 +170,41 @@ fn jammed_rows() -> i64 {
         i = i + 1;
     }
     return acc;
+}
+
+// jammed rows with i32 counters, a step of 3 from 1 up to an inclusive bound (134 rows: 16
+// blocks of 8 and 6 left over), and the outer variable's value after the loop
+fn strided_rows(i64[] out, i32[] w, i32 rows, i32 cols) -> i32 {
+    i32 i = 1;
+    while (i <= rows) {
+        i64 s = 0;
+        i32 j = 0;
+        while (j < cols) {
+            s = s + w[i * cols + j] * (j % 5);
+            j = j + 1;
+        }
+        out[i] = s - j;
+        i = i + 3;
+    }
+    return i;
+}
+
+fn jammed_strided() -> i64 {
+    i32 rows = 400;
+    i32 cols = 3100;
+    var w = array<i32>([(rows + 1) * cols]);
+    var out = array<i64>([rows + 1]);
+    var k = 0;
+    while (k < (rows + 1) * cols) {
+        w[k] = (k % 7 - 3) as i32;
+        k = k + 1;
+    }
+    var last = strided_rows(out, w, rows, cols);
+    var acc = 0;
+    k = 0;
+    while (k <= rows) {
+        acc = acc + out[k] * (k % 7 + 1);
+        k = k + 1;
+    }
+    return acc * 1000 + last;
 }
