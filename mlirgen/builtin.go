@@ -85,13 +85,8 @@ func (g *gen) loop(n string, parallel bool, inits []string, types []string, body
 		return nil
 	}
 	def, refs := g.results(len(inits))
-	acc := make([]string, len(inits))
-	iter := make([]string, len(inits))
-	for k := range inits {
-		acc[k] = g.fresh()
-		iter[k] = acc[k] + " = " + inits[k]
-	}
-	g.open("%sscf.for %s = %s to %s step %s iter_args(%s) -> (%s) {", def, i, zero, n, one, strings.Join(iter, ", "), strings.Join(types, ", "))
+	acc, binding := g.regionArgs(inits)
+	g.open("%sscf.for %s = %s to %s step %s iter_args(%s) -> (%s) {", def, i, zero, n, one, binding, strings.Join(types, ", "))
 	next := body(i, acc)
 	g.op("scf.yield %s : %s", strings.Join(next, ", "), strings.Join(types, ", "))
 	g.close("")

@@ -28,14 +28,6 @@ func (g *gen) parallelLoop(w *frontend.While, c *loops.Counted, lb, ub, step str
 		func() { g.counted(w, c, lb, ub, step, nil, true) })
 }
 
-// trips is the number of iterations of a loop from lb to ub in steps of step: ⌈(ub−lb)/step⌉.
-func (g *gen) trips(lb, ub string, step int64) string {
-	span, trips := g.fresh(), g.fresh()
-	g.op("%s = arith.subi %s, %s : index", span, ub, lb)
-	g.op("%s = arith.ceildivsi %s, %s : index", trips, span, g.constIndex(step))
-	return trips
-}
-
 // jammed emits parallel loop c (trips iterations from lb to ub, trips ≥ loops.JamMinTrips)
 // as a parallel loop over blocks of loops.JamRows iterations, each running the prefixes of
 // its iterations, one inner loop doing all their inner bodies, then their suffixes (see
@@ -104,17 +96,12 @@ func (g *gen) jamInner(in *loops.Counted, envs []map[*frontend.Var]value) {
 	}
 	per := len(inits) / len(envs)
 	iv := g.fresh()
-	args := make([]string, len(inits))
-	iter := make([]string, len(inits))
-	for i := range inits {
-		args[i] = g.fresh()
-		iter[i] = args[i] + " = " + inits[i]
-	}
+	args, binding := g.regionArgs(inits)
 	def, refs := "", []string(nil)
 	loop := fmt.Sprintf("scf.for %s = %s to %s step %s", iv, lb, ub, g.constIndex(in.Step))
 	if len(inits) > 0 {
 		def, refs = g.results(len(inits))
-		loop += fmt.Sprintf(" iter_args(%s) -> (%s)", strings.Join(iter, ", "), strings.Join(types, ", "))
+		loop += fmt.Sprintf(" iter_args(%s) -> (%s)", binding, strings.Join(types, ", "))
 	}
 	g.open("%s%s {", def, loop)
 	g.regions++

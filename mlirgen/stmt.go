@@ -160,6 +160,17 @@ func (g *gen) bind(vars []*frontend.Var, vals []string) {
 	}
 }
 
+// regionArgs names a fresh block argument for each of inits and returns them with the
+// "%a = init, …" list that binds them in scf.for iter_args or scf.while.
+func (g *gen) regionArgs(inits []string) (args []string, binding string) {
+	pairs := make([]string, len(inits))
+	for i, v := range inits {
+		args = append(args, g.fresh())
+		pairs[i] = args[i] + " = " + v
+	}
+	return args, strings.Join(pairs, ", ")
+}
+
 // results names the n results of an op: "%r:n" for the definition and %r#i for each.
 func (g *gen) results(n int) (def string, refs []string) {
 	r := g.fresh()
@@ -280,13 +291,8 @@ func (g *gen) counted(w *frontend.While, c *loops.Counted, lb, ub, step string, 
 		vals, types := g.parts(vars)
 		var def string
 		def, refs = g.results(len(vals))
-		args := make([]string, len(vals))
-		iter := make([]string, len(vals))
-		for i := range vals {
-			args[i] = g.fresh()
-			iter[i] = args[i] + " = " + vals[i]
-		}
-		g.open("%sscf.for %s = %s to %s step %s iter_args(%s) -> (%s) {", def, ivName, lb, ub, step, strings.Join(iter, ", "), strings.Join(types, ", "))
+		args, binding := g.regionArgs(vals)
+		g.open("%sscf.for %s = %s to %s step %s iter_args(%s) -> (%s) {", def, ivName, lb, ub, step, binding, strings.Join(types, ", "))
 		g.bind(vars, args)
 	}
 	g.regions++
@@ -304,6 +310,14 @@ func (g *gen) counted(w *frontend.While, c *loops.Counted, lb, ub, step string, 
 	return refs
 }
 
+// trips is the number of iterations of a loop from lb to ub in steps of step: ⌈(ub−lb)/step⌉.
+func (g *gen) trips(lb, ub string, step int64) string {
+	span, trips := g.fresh(), g.fresh()
+	g.op("%s = arith.subi %s, %s : index", span, ub, lb)
+	g.op("%s = arith.ceildivsi %s, %s : index", trips, span, g.constIndex(step))
+	return trips
+}
+
 // finalIndex is the induction variable's value after the loop: lb + ⌈max(ub-lb, 0)/step⌉·step.
 func (g *gen) finalIndex(lb, ub string, step int64) string {
 	hi := g.fresh()
@@ -311,9 +325,8 @@ func (g *gen) finalIndex(lb, ub string, step int64) string {
 	if step == 1 {
 		return hi
 	}
-	span, trips, last, final := g.fresh(), g.fresh(), g.fresh(), g.fresh()
-	g.op("%s = arith.subi %s, %s : index", span, hi, lb)
-	g.op("%s = arith.ceildivsi %s, %s : index", trips, span, g.constIndex(step))
+	trips := g.trips(lb, hi, step)
+	last, final := g.fresh(), g.fresh()
 	g.op("%s = arith.muli %s, %s : index", last, trips, g.constIndex(step))
 	g.op("%s = arith.addi %s, %s : index", final, lb, last)
 	return final
@@ -329,14 +342,9 @@ func (g *gen) whileLoop(w *frontend.While) {
 		def, refs = g.results(len(vals))
 	}
 	outer := maps.Clone(g.env)
-	before := make([]string, len(vals))
-	inits := make([]string, len(vals))
-	for i := range vals {
-		before[i] = g.fresh()
-		inits[i] = before[i] + " = " + vals[i]
-	}
+	before, binding := g.regionArgs(vals)
 	tlist := strings.Join(types, ", ")
-	g.open("%sscf.while (%s) : (%s) -> (%s) {", def, strings.Join(inits, ", "), tlist, tlist)
+	g.open("%sscf.while (%s) : (%s) -> (%s) {", def, binding, tlist, tlist)
 	g.regions++
 	g.bind(vars, before)
 	var cond string
