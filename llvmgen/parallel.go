@@ -19,17 +19,6 @@ type capture struct {
 	noalias bool
 }
 
-// trips is the number of iterations lb, lb+step, … below ub: ⌈max(ub−lb, 0)/step⌉.
-func (g *gen) trips(lb, ub value.Value, step int64) value.Value {
-	b := g.cur
-	diff := b.NewSub(ub, lb)
-	span := b.NewSelect(b.NewICmp(enum.IPredSGT, diff, zero64), diff, zero64)
-	if step == 1 {
-		return span
-	}
-	return b.NewSDiv(b.NewAdd(span, constant.NewInt(i64, step-1)), constant.NewInt(i64, step))
-}
-
 // microtask is the type libomp calls a parallel region's body through:
 // void (i32* global_tid, i32* bound_tid, ...).
 var microtask = func() *types.FuncType {
@@ -148,9 +137,26 @@ func (g *gen) location(pos frontend.Pos, name string) value.Value {
 	str := g.mod.NewGlobalDef(name+".psource", constant.NewCharArrayFromString(src+"\x00"))
 	str.Immutable, str.Linkage, str.UnnamedAddr = true, enum.LinkagePrivate, enum.UnnamedAddrUnnamedAddr
 	i32 := func(v int) constant.Constant { return constant.NewInt(types.I32, int64(v)) }
-	psource := constant.NewGetElementPtr(str.ContentType, str, zero64, zero64)
+	zero := constant.NewInt(i64, 0)
+	psource := constant.NewGetElementPtr(str.ContentType, str, zero, zero)
 	psource.InBounds = true
 	loc := g.mod.NewGlobalDef(name+".loc", constant.NewStruct(g.ident().(*types.StructType), i32(0), i32(kmpIdentKMPC), i32(0), i32(len(src)), psource))
 	loc.Immutable, loc.Linkage, loc.UnnamedAddr = true, enum.LinkagePrivate, enum.UnnamedAddrUnnamedAddr
 	return loc
+}
+
+// loop emits `for i := from; i < to; i++ { body(i) }` over i64.
+func (g *gen) loop(from, to value.Value, body func(i value.Value)) {
+	pre := g.cur
+	head, bodyB, exit := g.newBlock(), g.newBlock(), g.newBlock()
+	pre.NewBr(head)
+	g.start(head)
+	i := head.NewPhi(ir.NewIncoming(from, pre))
+	head.NewCondBr(head.NewICmp(enum.IPredSLT, i, to), bodyB, exit)
+	g.start(bodyB)
+	body(i)
+	next := g.cur.NewAdd(i, constant.NewInt(i64, 1))
+	i.Incs = append(i.Incs, ir.NewIncoming(next, g.cur))
+	g.cur.NewBr(head)
+	g.start(exit)
 }

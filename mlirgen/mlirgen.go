@@ -1,18 +1,17 @@
-// Package mlirgen turns a checked SimpLang file into textual MLIR that MLIR 19's mlir-opt and
-// mlir-translate lower to LLVM IR (the pass pipeline is in package toolchain).
+// Package mlirgen prints a lowered SimpLang file (package lower) as textual MLIR that MLIR 19's
+// mlir-opt and mlir-translate lower to LLVM IR (the pass pipeline is in package toolchain).
 //
-// Call Generate with a file from frontend.Parse. Every function becomes a public func.func
+// Call Generate with a file from lower.Lower. Every function becomes a public func.func
 // taking memref<?xT> for each array parameter and scalars by value, so that after lowering it
-// has the expanded C signature of SPEC §6; beside it the module defines the packed entry
+// has the expanded C signature of language §6; beside it the module defines the packed entry
 // _mlir_NAME(void **args) and the signature table abi.TableSymbol.
 //
-// Variables are SSA values: while loops become scf.for (counted loops, see package loops),
-// scf.parallel (counted loops with independent iterations, lowered to OpenMP) or scf.while,
-// each carrying exactly the variables its body assigns; if becomes scf.if yielding the
-// variables its branches assign. An early return sets a carried "returned" flag and result:
-// loops stop when it is set and the statements after a statement that may return run under
-// scf.if on the flag. Local arrays are heap memory freed when their block ends; arrays whose
-// sizes never change are allocated once at function entry (frontend.ArrayAlloc.Hoist).
+// Variables are SSA values: counted loops become scf.for, or scf.parallel (lowered to
+// OpenMP) where the lowering made them parallel, and other loops scf.while, each carrying
+// exactly the variables its body assigns; if becomes scf.if yielding the variables its
+// branches assign. Every return is at the function's top level (the lowering saw to it).
+// Local arrays are heap memory freed when their block ends; the lowering's hoisted arrays
+// are allocated once at function entry.
 package mlirgen
 
 import (
@@ -21,20 +20,11 @@ import (
 
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
-	"github.com/simplang/simplang/loops"
+	"github.com/simplang/simplang/lower"
 )
 
-// Options select code generation policies.
-type Options struct {
-	// StrictFP keeps floating-point operations in source order: no reassociation or fused
-	// multiply-add flags (SPEC §4), at the cost of vectorized reductions.
-	StrictFP bool
-	// Serial turns off parallel loops (scf.parallel, lowered to OpenMP).
-	Serial bool
-}
-
-// Generate returns the MLIR module for f, which must come from frontend.Parse.
-func Generate(f *frontend.File, opts Options) (text string, err error) {
+// Generate returns the MLIR module for f.
+func Generate(f *lower.File) (text string, err error) {
 	defer func() {
 		// The generator trusts the checked tree; a tree that breaks its invariants is a bug
 		// here, reported as an error rather than a crash of the caller.
@@ -42,13 +32,9 @@ func Generate(f *frontend.File, opts Options) (text string, err error) {
 			text, err = "", fmt.Errorf("mlirgen: internal error on %s: %v", f.Name, r)
 		}
 	}()
-	g := &gen{opts: opts, file: f.Name}
+	g := &gen{opts: f.Options, file: f.Name}
 	g.printf("module {")
-	var sigs []abi.Func
-	for _, fn := range f.Funcs {
-		sigs = append(sigs, fn.Signature())
-	}
-	g.printf("  llvm.mlir.global external constant @%s(\"%s\\00\") {addr_space = 0 : i32}", abi.TableSymbol, mlirString(abi.Encode(sigs)))
+	g.printf("  llvm.mlir.global external constant @%s(\"%s\\00\") {addr_space = 0 : i32}", abi.TableSymbol, mlirString(abi.Encode(f.Signatures())))
 	for _, fn := range f.Funcs {
 		g.function(fn)
 		g.packed(fn)
@@ -75,19 +61,15 @@ func mlirString(s string) string {
 // the statement or expression it comes from.
 type gen struct {
 	out    strings.Builder
-	opts   Options
+	opts   lower.Options
 	file   string
 	indent int
 	ids    int
 	pos    frontend.Pos
 
 	// per function
-	fn         *frontend.Func
-	loops      *loops.Info
+	fn         *lower.Func
 	env        map[*frontend.Var]value
-	returned   *frontend.Var // the carried "returned" flag, when the function returns early
-	result     *frontend.Var // the carried result value, with returned
-	regions    int           // nesting of scf regions; 0 is the function's top level
 	hoisted    map[*frontend.ArrayAlloc]value
 	entry      []allocation // arrays allocated at function entry
 	live       []allocation // arrays to free when their block ends
@@ -174,13 +156,11 @@ func scalar(k abi.Kind) string {
 }
 
 // function emits fn as a public func.func.
-func (g *gen) function(fn *frontend.Func) {
+func (g *gen) function(fn *lower.Func) {
 	g.fn, g.pos = fn, fn.Pos
-	g.loops = loops.Analyze(fn, !g.opts.Serial)
 	g.env = map[*frontend.Var]value{}
 	g.hoisted = map[*frontend.ArrayAlloc]value{}
-	g.entry, g.live, g.regions, g.terminated = nil, nil, 0, false
-	g.returned, g.result = nil, nil
+	g.entry, g.live, g.terminated = nil, nil, false
 
 	var params []string
 	for i, p := range fn.Params {
@@ -198,53 +178,19 @@ func (g *gen) function(fn *frontend.Func) {
 	}
 	g.indent = 1
 	g.open("func.func @%s(%s)%s {", fn.Name, strings.Join(params, ", "), result)
-	g.hoistAllocations(fn)
-	if returnsEarly(fn) {
-		g.returned = &frontend.Var{Name: "returned", Type: frontend.Bool}
-		g.env[g.returned] = value{v: g.constBool(false)}
-		if fn.Result != frontend.Void {
-			g.result = &frontend.Var{Name: "result", Type: fn.Result}
-			g.env[g.result] = value{v: g.zero(fn.Result)}
-		}
+	for _, site := range fn.Hoisted {
+		g.pos = site.Pos
+		a := g.allocate(site)
+		g.hoisted[site] = a
+		g.entry = append(g.entry, allocation{a.v, scalar(site.Elem)})
 	}
 	g.stmts(fn.Body.Stmts)
-	if !g.terminated {
+	if !g.terminated { // a function without a result can end without a return
 		g.pos = fn.Body.Rbrace
 		g.freeAll()
-		if g.result != nil {
-			g.op("func.return %s : %s", g.env[g.result].v, typ(fn.Result))
-		} else {
-			g.op("func.return")
-		}
+		g.op("func.return")
 	}
 	g.close("")
-}
-
-// returnsEarly reports whether fn has a return inside an if or a loop.
-func returnsEarly(fn *frontend.Func) bool {
-	for _, s := range fn.Body.Stmts {
-		switch s.(type) {
-		case *frontend.If, *frontend.While, *frontend.Block:
-			if frontend.ContainsReturn(s) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hoistAllocations allocates, at function entry, the local arrays whose sizes depend only on
-// parameters that never change.
-func (g *gen) hoistAllocations(fn *frontend.Func) {
-	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
-		if site, ok := n.(*frontend.ArrayAlloc); ok && site.Hoist {
-			g.pos = site.Pos
-			a := g.allocate(site)
-			g.hoisted[site] = a
-			g.entry = append(g.entry, allocation{a.v, scalar(site.Elem)})
-		}
-		return true
-	})
 }
 
 // freeAll frees every local array before the function returns.
@@ -261,7 +207,7 @@ func (g *gen) free(list []allocation) {
 
 // packed emits _mlir_NAME(void **args): it loads each expanded C argument through args[i],
 // rebuilds the memref descriptors, calls NAME and stores the result through args[N].
-func (g *gen) packed(fn *frontend.Func) {
+func (g *gen) packed(fn *lower.Func) {
 	g.pos = fn.Pos
 	g.indent = 1
 	g.open("func.func @%s(%%args: !llvm.ptr) {", abi.PackedName(fn.Name))

@@ -7,6 +7,7 @@ import (
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/llvmgen"
+	"github.com/simplang/simplang/lower"
 	"github.com/simplang/simplang/mlirgen"
 )
 
@@ -86,12 +87,16 @@ func Generate(filename string, src []byte, backend Backend, opts CompileOptions)
 	if err != nil {
 		return "", nil, err
 	}
+	lowered, err := lower.Lower(f, lower.Options{StrictFP: opts.StrictFP, Serial: opts.Serial})
+	if err != nil {
+		return "", nil, err
+	}
 	var text string
 	switch backend {
 	case MLIR:
-		text, err = mlirgen.Generate(f, mlirgen.Options{StrictFP: opts.StrictFP, Serial: opts.Serial})
+		text, err = mlirgen.Generate(lowered)
 	case LLVM:
-		text, err = llvmgen.Generate(f, llvmgen.Options{StrictFP: opts.StrictFP, Serial: opts.Serial})
+		text, err = llvmgen.Generate(lowered)
 	default:
 		return "", nil, fmt.Errorf("toolchain: backend %v cannot generate code", backend)
 	}
