@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/kernels"
 	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/toolchain"
@@ -21,21 +22,17 @@ const (
 type Kernel struct {
 	lib    *loader.Library
 	fn     *loader.Func
-	Object *toolchain.Object // what was compiled, and by which backend
+	Object *compiler.Object // what was compiled, and by which backend
 }
 
 // CompileKernel compiles kernels/llama2.sl with opts (or takes it from the build cache) and
 // loads it.
-func CompileKernel(ctx context.Context, tools *toolchain.Tools, opts toolchain.CompileOptions) (*Kernel, error) {
+func CompileKernel(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (*Kernel, error) {
 	src, err := kernels.Source(KernelFile)
 	if err != nil {
 		return nil, err
 	}
-	obj, err := tools.Compile(ctx, "kernels/"+KernelFile, src, opts)
-	if err != nil {
-		return nil, err
-	}
-	lib, err := loader.Open(obj.Path)
+	lib, obj, err := compiler.Load(ctx, tools, "kernels/"+KernelFile, src, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -64,12 +61,9 @@ var kernelSignature = func() abi.Func {
 // NewKernel finds llama2_forward in lib and checks that it has the expected signature. The
 // kernel does not own lib.
 func NewKernel(lib *loader.Library) (*Kernel, error) {
-	fn, err := lib.Func(KernelFunc)
+	fn, err := compiler.Lookup(lib, kernelSignature)
 	if err != nil {
 		return nil, err
-	}
-	if got := fn.Signature(); got.String() != kernelSignature.String() {
-		return nil, fmt.Errorf("llama: %s has the signature\n\t%v\nwant\n\t%v", KernelFunc, got, kernelSignature)
 	}
 	return &Kernel{lib: lib, fn: fn}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/kernels"
 	"github.com/simplang/simplang/toolchain"
@@ -14,17 +15,17 @@ import (
 // kernelBuilds are the compiler configurations the kernel must match the reference under.
 var kernelBuilds = []struct {
 	name string
-	opts toolchain.CompileOptions
+	opts compiler.Options
 }{
-	{"mlir", toolchain.CompileOptions{Backend: toolchain.MLIR}},
-	{"mlir-strict-fp", toolchain.CompileOptions{Backend: toolchain.MLIR, StrictFP: true}},
-	{"mlir-serial", toolchain.CompileOptions{Backend: toolchain.MLIR, Serial: true}},
-	{"llvm", toolchain.CompileOptions{Backend: toolchain.LLVM}},
-	{"llvm-strict-fp", toolchain.CompileOptions{Backend: toolchain.LLVM, StrictFP: true}},
-	{"llvm-opt-llc", toolchain.CompileOptions{Backend: toolchain.LLVM, Build: toolchain.Options{Route: toolchain.ViaOptLLC}}},
+	{"mlir", compiler.Options{Backend: compiler.MLIR}},
+	{"mlir-strict-fp", compiler.Options{Backend: compiler.MLIR, StrictFP: true}},
+	{"mlir-serial", compiler.Options{Backend: compiler.MLIR, Serial: true}},
+	{"llvm", compiler.Options{Backend: compiler.LLVM}},
+	{"llvm-strict-fp", compiler.Options{Backend: compiler.LLVM, StrictFP: true}},
+	{"llvm-opt-llc", compiler.Options{Backend: compiler.LLVM, Route: toolchain.ViaOptLLC}},
 }
 
-func compileKernel(t *testing.T, opts toolchain.CompileOptions) *Kernel {
+func compileKernel(t *testing.T, opts compiler.Options) *Kernel {
 	t.Helper()
 	src, err := kernels.Source(KernelFile)
 	if err != nil {
@@ -154,8 +155,8 @@ func TestKernelRefusesBadInput(t *testing.T) {
 // TestBackendsAgree checks the two code generators against each other: the LLaMA 2 logits of
 // the MLIR and the LLVM IR backends agree within 1e-5 of the largest logit magnitude.
 func TestBackendsAgree(t *testing.T) {
-	mlir := compileKernel(t, toolchain.CompileOptions{Backend: toolchain.MLIR})
-	llvm := compileKernel(t, toolchain.CompileOptions{Backend: toolchain.LLVM})
+	mlir := compileKernel(t, compiler.Options{Backend: compiler.MLIR})
+	llvm := compileKernel(t, compiler.Options{Backend: compiler.LLVM})
 	for _, rc := range referenceConfigs {
 		t.Run(rc.name, func(t *testing.T) {
 			cfg := rc.cfg
