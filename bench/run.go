@@ -15,6 +15,7 @@ import (
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/kernels"
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/llamakernel"
 	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/toolchain"
 )
@@ -22,7 +23,7 @@ import (
 // build is one backend's compiled kernels: the LLaMA 2 step and the bandwidth probe.
 type build struct {
 	backend  compiler.Backend
-	kernel   *llama.Kernel
+	kernel   *llamakernel.Kernel
 	probeLib *loader.Library
 	probe    *loader.Func
 }
@@ -36,7 +37,7 @@ var probeSignature = abi.Func{Name: "read_sum", Result: abi.F32, Params: []abi.P
 func compileBuild(ctx context.Context, tools *toolchain.Tools, backend compiler.Backend, p *progress) (*build, error) {
 	opts := compiler.Options{Backend: backend}
 	start := time.Now()
-	k, err := llama.CompileKernel(ctx, tools, opts)
+	k, err := llamakernel.Compile(ctx, tools, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/llamakernel"
 	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/tokenizer"
 	"github.com/simplang/simplang/toolchain"
@@ -114,7 +115,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if chosen, why := compiler.Choose(tools, backend); backend == compiler.AutoBackend && chosen != compiler.MLIR {
 		fmt.Fprintf(stderr, "generate: using the %v backend: %s\n", chosen, why)
 	}
-	kernel, err := llama.CompileKernel(ctx, tools, compiler.Options{Backend: backend})
+	kernel, err := llamakernel.Compile(ctx, tools, compiler.Options{Backend: backend})
 	if err != nil {
 		return err
 	}

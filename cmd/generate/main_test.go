@@ -13,6 +13,7 @@ import (
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/llamakernel"
 	"github.com/simplang/simplang/tokenizer"
 )
 
@@ -87,7 +88,7 @@ func TestGreedyMatchesReference(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-			k, err := llama.NewKernel(kerneltest.Open(t, "llama2.sl", src, compiler.Options{Backend: backend}))
+			k, err := llamakernel.New(kerneltest.Open(t, "llama2.sl", src, compiler.Options{Backend: backend}))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package llama
+package llamakernel
 
 import (
 	"encoding/binary"
@@ -65,13 +65,13 @@ func TestKernelFromC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no C compiler (cc): %v", err)
 	}
-	src, err := kernels.Source(KernelFile)
+	src, err := kernels.Source(File)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
 		t.Run(backend.String(), func(t *testing.T) {
-			obj := kerneltest.Compile(t, KernelFile, src, compiler.Options{Backend: backend})
+			obj := kerneltest.Compile(t, File, src, compiler.Options{Backend: backend})
 			dir := t.TempDir()
 			data, err := os.ReadFile(obj.Path)
 			if err != nil {
