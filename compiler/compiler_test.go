@@ -13,7 +13,6 @@ import (
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/frontend"
-	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/toolchain"
 )
 
@@ -26,6 +25,20 @@ const twice = `fn twice(f32[] a, i64 n) -> f32 {
     return a[0];
 }
 `
+
+// findTools finds the toolchain, failing the test when it or its MLIR tools are missing.
+// (Package kerneltest does this for the later stages; it imports this package.)
+func findTools(t *testing.T) *toolchain.Tools {
+	t.Helper()
+	tools, err := toolchain.Find()
+	if err == nil {
+		err = tools.CheckMLIR()
+	}
+	if err != nil {
+		t.Fatalf("toolchain: %v", err)
+	}
+	return tools
+}
 
 // twiceSig is the signature of twice.
 var twiceSig = abi.Func{Name: "twice", Result: abi.F32, Params: []abi.Param{
@@ -44,7 +57,7 @@ func TestParseBackend(t *testing.T) {
 }
 
 func TestChoose(t *testing.T) {
-	tools := kerneltest.Tools(t)
+	tools := findTools(t)
 	if b, why := compiler.Choose(tools, compiler.LLVM); b != compiler.LLVM || why != "asked for" {
 		t.Errorf("Choose(LLVM) = %v, %q", b, why)
 	}
@@ -96,7 +109,7 @@ func TestGenerate(t *testing.T) {
 // TestCompileOptions checks that every build option reaches the tools: the bad values are
 // refused by toolchain, WorkDir keeps the intermediate files and Output receives the object.
 func TestCompileOptions(t *testing.T) {
-	tools := kerneltest.Tools(t)
+	tools := findTools(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
@@ -134,7 +147,7 @@ func TestCompileOptions(t *testing.T) {
 func TestLoadAndLookup(t *testing.T) {
 	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
 		t.Run(backend.String(), func(t *testing.T) {
-			lib, obj, err := compiler.Load(context.Background(), kerneltest.Tools(t), "twice.sl", []byte(twice), compiler.Options{Backend: backend})
+			lib, obj, err := compiler.Load(context.Background(), findTools(t), "twice.sl", []byte(twice), compiler.Options{Backend: backend})
 			if err != nil {
 				t.Fatal(err)
 			}
