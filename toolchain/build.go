@@ -15,8 +15,8 @@ import (
 	"time"
 )
 
-// Level is an optimisation level. The zero value is the default, -O3, so that BuildOptions{} asks
-// for fast code; O0 to O3 ask for a level explicitly.
+// Level is an optimisation level. The zero value is the default, -O3, so that BuildOptions{}
+// asks for fast code; O0 to O3 ask for a level explicitly.
 type Level uint8
 
 // The optimisation levels.
