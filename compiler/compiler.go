@@ -19,6 +19,7 @@ import (
 	"fmt"
 
 	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/entry"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/llvmgen"
 	"github.com/simplang/simplang/lower"
@@ -142,16 +143,17 @@ func Compile(ctx context.Context, tools *toolchain.Tools, filename string, src [
 	if err != nil {
 		return nil, err
 	}
+	// The packed entries and the signature table come with every object (package entry).
+	build := opts.buildOptions()
+	build.Extra = []string{entry.Module(f.Signatures())}
 	var built toolchain.Built
 	if opts.Backend == MLIR {
-		built, err = tools.BuildMLIR(ctx, text, opts.buildOptions())
+		built, err = tools.BuildMLIR(ctx, text, build)
 	} else {
-		built, err = tools.BuildLLVM(ctx, text, opts.buildOptions())
+		built, err = tools.BuildLLVM(ctx, text, build)
 	}
 	if err != nil {
 		return nil, err
 	}
-	obj := &Object{Path: built.Path, Cached: built.Cached, Backend: opts.Backend}
-	obj.Funcs = f.Signatures()
-	return obj, nil
+	return &Object{Path: built.Path, Cached: built.Cached, Backend: opts.Backend, Funcs: f.Signatures()}, nil
 }

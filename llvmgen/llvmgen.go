@@ -5,9 +5,9 @@
 // Call Generate with a file from lower.Lower and compile the text with clang -O3 (or opt
 // -O3 then llc). Every function F becomes an external function F taking, for each array
 // parameter, the five memref fields (T* allocated, T* aligned, i64 offset, i64 size, i64
-// stride) and each scalar by value (SPEC §6); beside it the module defines the packed entry
-// _mlir_F(i8** args) and the signature table abi.TableSymbol. The module names this
-// machine's target triple, without which opt would not vectorize.
+// stride) and each scalar by value (language §6; package entry writes the packed entries and
+// the signature table that go into the object beside it). The module names this machine's
+// target triple, without which opt would not vectorize.
 //
 // Variables live in stack slots allocated in the function's entry block, which LLVM's
 // mem2reg promotes to registers; if, while and return are plain branches. Float
@@ -27,7 +27,6 @@ import (
 	"runtime"
 
 	"github.com/llir/llvm/ir"
-	"github.com/llir/llvm/ir/constant"
 	"github.com/llir/llvm/ir/enum"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
@@ -55,14 +54,11 @@ func Generate(f *lower.File) (text string, err error) {
 	}
 	g.mod.SourceFilename = f.Name
 	g.mod.TargetTriple = hostTriple()
-	table := g.mod.NewGlobalDef(abi.TableSymbol, constant.NewCharArrayFromString(abi.Encode(f.Signatures())+"\x00"))
-	table.Immutable = true
 	for _, fn := range f.Funcs {
 		g.funcs[fn.Func] = g.declareFunc(fn.Func)
 	}
 	for _, fn := range f.Funcs {
 		g.function(fn)
-		g.packed(g.funcs[fn.Func])
 	}
 	return g.mod.String(), nil
 }
@@ -277,27 +273,4 @@ func (g *gen) declare(name string, result types.Type, params ...types.Type) *ir.
 	f := g.mod.NewFunc(name, result, ps...)
 	g.declared[name] = f
 	return f
-}
-
-// packed emits _mlir_F(i8** args) for f: it loads each expanded C argument through args[i],
-// calls f and stores its result through args[N].
-func (g *gen) packed(f *ir.Func) {
-	args := ir.NewParam("args", types.NewPointer(i8Ptr))
-	p := g.mod.NewFunc(abi.PackedName(f.Name()), types.Void, args)
-	p.FuncAttrs = append(p.FuncAttrs, enum.FuncAttrNoUnwind)
-	b := p.NewBlock("")
-	slot := func(i int) value.Value {
-		ptr := b.NewGetElementPtr(i8Ptr, args, constant.NewInt(i64, int64(i)))
-		ptr.InBounds = true
-		return b.NewLoad(i8Ptr, ptr)
-	}
-	var vals []value.Value
-	for i, param := range f.Params {
-		vals = append(vals, b.NewLoad(param.Typ, b.NewBitCast(slot(i), types.NewPointer(param.Typ))))
-	}
-	r := b.NewCall(f, vals...)
-	if t := f.Sig.RetType; !t.Equal(types.Void) {
-		b.NewStore(r, b.NewBitCast(slot(len(f.Params)), types.NewPointer(t)))
-	}
-	b.NewRet(nil)
 }

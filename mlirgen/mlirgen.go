@@ -3,8 +3,8 @@
 //
 // Call Generate with a file from lower.Lower. Every function becomes a public func.func
 // taking memref<?xT> for each array parameter and scalars by value, so that after lowering it
-// has the expanded C signature of language §6; beside it the module defines the packed entry
-// _mlir_NAME(void **args) and the signature table abi.TableSymbol.
+// has the expanded C signature of language §6 (package entry writes the packed entries and
+// the signature table that go into the object beside it).
 //
 // Variables are SSA values: counted loops become scf.for, or scf.parallel (lowered to
 // OpenMP) where the lowering made them parallel, and other loops scf.while, each carrying
@@ -34,10 +34,8 @@ func Generate(f *lower.File) (text string, err error) {
 	}()
 	g := &gen{opts: f.Options, file: f.Name}
 	g.printf("module {")
-	g.printf("  llvm.mlir.global external constant @%s(\"%s\\00\") {addr_space = 0 : i32}", abi.TableSymbol, mlirString(abi.Encode(f.Signatures())))
 	for _, fn := range f.Funcs {
 		g.function(fn)
-		g.packed(fn)
 	}
 	g.printf("}")
 	return g.out.String(), nil
@@ -203,58 +201,4 @@ func (g *gen) free(list []allocation) {
 	for _, a := range list {
 		g.op("memref.dealloc %s : memref<?x%s>", a.v, a.elem)
 	}
-}
-
-// packed emits _mlir_NAME(void **args): it loads each expanded C argument through args[i],
-// rebuilds the memref descriptors, calls NAME and stores the result through args[N].
-func (g *gen) packed(fn *lower.Func) {
-	g.pos = fn.Pos
-	g.indent = 1
-	g.open("func.func @%s(%%args: !llvm.ptr) {", abi.PackedName(fn.Name))
-	slot := 0
-	load := func(t string) string {
-		p := g.fresh()
-		g.op("%s = llvm.getelementptr %%args[%d] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr", p, slot)
-		slot++
-		a := g.fresh()
-		g.op("%s = llvm.load %s : !llvm.ptr -> !llvm.ptr", a, p)
-		v := g.fresh()
-		g.op("%s = llvm.load %s : !llvm.ptr -> %s", v, a, t)
-		return v
-	}
-	const desc = "!llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>"
-	var args, types []string
-	for _, p := range fn.Params {
-		if !p.Type.IsArray() {
-			args = append(args, load(typ(p.Type)))
-			types = append(types, typ(p.Type))
-			continue
-		}
-		d := g.fresh()
-		g.op("%s = llvm.mlir.undef : %s", d, desc)
-		// allocated, aligned, offset, size, stride
-		for _, field := range []struct{ t, pos string }{{"!llvm.ptr", "0"}, {"!llvm.ptr", "1"}, {"i64", "2"}, {"i64", "3, 0"}, {"i64", "4, 0"}} {
-			v := load(field.t)
-			next := g.fresh()
-			g.op("%s = llvm.insertvalue %s, %s[%s] : %s", next, v, d, field.pos, desc)
-			d = next
-		}
-		m := g.fresh()
-		g.op("%s = builtin.unrealized_conversion_cast %s : %s to %s", m, d, desc, typ(p.Type))
-		args = append(args, m)
-		types = append(types, typ(p.Type))
-	}
-	if fn.Result == frontend.Void {
-		g.op("func.call @%s(%s) : (%s) -> ()", fn.Name, strings.Join(args, ", "), strings.Join(types, ", "))
-	} else {
-		r := g.fresh()
-		g.op("%s = func.call @%s(%s) : (%s) -> %s", r, fn.Name, strings.Join(args, ", "), strings.Join(types, ", "), typ(fn.Result))
-		p := g.fresh()
-		g.op("%s = llvm.getelementptr %%args[%d] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr", p, slot)
-		a := g.fresh()
-		g.op("%s = llvm.load %s : !llvm.ptr -> !llvm.ptr", a, p)
-		g.op("llvm.store %s, %s : %s, !llvm.ptr", r, a, typ(fn.Result))
-	}
-	g.op("func.return")
-	g.close("")
 }
