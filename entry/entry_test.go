@@ -7,28 +7,33 @@ import (
 	"github.com/simplang/simplang/abi"
 )
 
-// TestModule checks the table and one packed entry per function, with the expanded C
-// arguments in order and the result stored through the last slot.
+// TestModule checks the tables, the run time of checks, and one packed entry per function,
+// with the expanded C arguments in order and the result stored through the last slot.
 func TestModule(t *testing.T) {
 	funcs := []abi.Func{
 		{Name: "dot", Params: []abi.Param{{Name: "a", Kind: abi.F32, Array: true}, {Name: "n", Kind: abi.I64}}, Result: abi.F32},
 		{Name: "fill", Params: []abi.Param{{Name: "out", Kind: abi.I8, Array: true}, {Name: "on", Kind: abi.Bool}}},
 	}
-	text := Module(funcs)
+	sites := []abi.Site{{Pos: "d.sl:3:9", Func: "dot", Kind: abi.IndexSite, Array: "a"}}
+	text := Module(funcs, sites)
 	for _, want := range []string{
 		`@simplang_signatures = constant [`,
 		`c"fn dot(f32[] a, i64 n) -> f32\0Afn fill(i8[] out, bool on)\0A\00"`,
 		`declare float @dot(float* %0, float* %1, i64 %2, i64 %3, i64 %4, i64 %5)`,
 		`declare void @fill(i8* %0, i8* %1, i64 %2, i64 %3, i64 %4, i1 %5)`,
-		`define void @_mlir_dot(i8** %args)`,
-		`define void @_mlir_fill(i8** %args)`,
+		`@simplang_sites = constant [`,
+		`c"d.sl:3:9\09dot\09index\09a\090\0A\00"`,
+		`define i32 @_mlir_dot(i8** %args)`,
+		`define i32 @_mlir_fill(i8** %args)`,
+		`define i32 @simplang_take_error(`,
+		`define void @simplang_report(`,
 		`getelementptr inbounds i8*, i8** %args, i64 6`, // dot's result slot
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("entry module lacks %q:\n%s", want, text)
 		}
 	}
-	if strings.Count(text, "call ") != 2 {
+	if strings.Count(text, "call ") != 2 || strings.Count(text, "thread_local") != 1 {
 		t.Errorf("want one call per entry:\n%s", text)
 	}
 }

@@ -18,7 +18,8 @@ var runtimeSymbols = map[string]bool{
 	"sqrtf": true, "expf": true, "exp2f": true, "exp2": true, "logf": true, "sinf": true,
 	"cosf": true, "sincosf": true, "sincos": true, "powf": true, "ldexpf": true, "ldexp": true,
 	"fminf": true, "fmin": true, "fmaxf": true, "fmax": true,
-	abi.TableSymbol: true,
+	abi.TableSymbol: true, abi.SitesSymbol: true, abi.TakeErrorSymbol: true,
+	abi.SlotSymbol: true, abi.SetSlotSymbol: true, abi.ReportSymbol: true,
 }
 
 // f64Builtins are the builtins whose f64 forms call the C math function of the same name:
