@@ -37,9 +37,11 @@ type Checkpoint struct {
 	Header
 	Weights *Weights // Weights.Wcls is Weights.TokenEmb when SharedClassifier; cleared by Close
 
-	// Mapped checkpoints only: the mapping, and the file kept open for CheckSize.
-	data []byte
-	file *os.File
+	// Mapped checkpoints only: the mapping, the file kept open for CheckSize, and whether the
+	// kernel granted a read lease on it.
+	data   []byte
+	file   *os.File
+	leased bool
 }
 
 // ReadHeader opens the llama2.c checkpoint at path and checks its header and that the file is
@@ -105,8 +107,12 @@ func readHeader(f *os.File, path string) (Header, error) {
 // exactly as long as the header says.
 //
 // A mapped file must not shrink: the kernel would fault (SIGBUS) on the first page past the
-// new end, and a fault inside native code ends the process. Call CheckSize before each use
-// of the weights to stop with an error instead.
+// new end, and a fault inside native code ends the process. Open therefore takes a read lease
+// on the file where the kernel grants one (Leased): then a program that opens the file for
+// writing or truncates it waits until the checkpoint is closed, for up to the system's
+// lease-break time (/proc/sys/fs/lease-break-time, 45 s by default), and CheckSize reports
+// that it is waiting. Call CheckSize before each use of the weights and Close on an error:
+// the file cannot shrink under a step that started after a successful check.
 func Open(path string) (*Checkpoint, error) {
 	f, h, err := openFile(path)
 	if err != nil {
@@ -119,8 +125,22 @@ func Open(path string) (*Checkpoint, error) {
 	}
 	// The mapping is page aligned and the header is 28 bytes, so the floats are aligned.
 	floats := unsafe.Slice((*float32)(unsafe.Pointer(&data[headerBytes])), (h.Size-headerBytes)/4)
-	return &Checkpoint{Header: h, Weights: slice(h, floats), data: data, file: f}, nil
+	return &Checkpoint{Header: h, Weights: slice(h, floats), data: data, file: f, leased: lease(f)}, nil
 }
+
+// lease takes a read lease on f and reports whether the kernel granted it. It does not when
+// the file is open for writing anywhere, belongs to another user (without CAP_LEASE), or
+// lives on a file system without leases. A lease break is announced with SIGIO, which Go
+// programs ignore unless they ask for it; CheckSize asks the kernel instead (F_GETLEASE).
+func lease(f *os.File) bool {
+	_, _, errno := syscall.Syscall(syscall.SYS_FCNTL, f.Fd(), syscall.F_SETLEASE, syscall.F_RDLCK)
+	return errno == 0
+}
+
+// Leased reports whether the file of a mapped checkpoint is protected by a read lease (see
+// Open). Without one, CheckSize still notices a file that shrank between two steps, but not
+// one truncated during a step.
+func (c *Checkpoint) Leased() bool { return c.leased }
 
 // loadChunk is how many bytes Load reads at a time (16 MiB).
 const loadChunk = 16 << 20
@@ -195,11 +215,22 @@ func slice(h Header, floats []float32) *Weights {
 }
 
 // CheckSize reports an error if the file of a mapped checkpoint has become shorter than it
-// was when Open mapped it, before any use of the weights would fault on the missing pages.
-// It costs one fstat. A loaded (or closed) checkpoint has nothing to check.
+// was when Open mapped it, or, when it is leased, if another program is waiting to write to
+// it or truncate it: using the weights then could fault on missing pages. Close the
+// checkpoint after an error, to let the other program go on. It costs one or two system
+// calls. A loaded (or closed) checkpoint has nothing to check.
 func (c *Checkpoint) CheckSize() error {
 	if c.file == nil {
 		return nil
+	}
+	if c.leased {
+		r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, c.file.Fd(), syscall.F_GETLEASE, 0)
+		if errno != 0 {
+			return fmt.Errorf("checkpoint %s: checking the file's lease: %w", c.Path, errno)
+		}
+		if r != syscall.F_RDLCK {
+			return fmt.Errorf("checkpoint %s: another program is opening the file for writing or truncating it while it is mapped (-mmap); stopped so that it can go on", c.Path)
+		}
 	}
 	fi, err := c.file.Stat()
 	if err != nil {
@@ -260,7 +291,7 @@ func (c *Checkpoint) Close() error {
 	if cerr := c.file.Close(); err == nil {
 		err = cerr
 	}
-	c.data, c.file = nil, nil
+	c.data, c.file, c.leased = nil, nil, false
 	return err
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -277,33 +278,79 @@ func TestShrink(t *testing.T) {
 		t.Errorf("Load of a file that shrinks: %v, want %q", err, want)
 	}
 
+	// Mapped with a lease: a program that truncates the file waits, CheckSize says so, and
+	// the truncation goes on once the checkpoint is closed.
 	path = writeFile(t, data)
 	ck, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ck.Close()
+	if !ck.Leased() {
+		t.Fatalf("no read lease on %s: the file system of the test's temporary directory grants none", path)
+	}
 	if err := ck.CheckSize(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(path, int64(len(data))+10); err != nil {
+	truncated := make(chan error)
+	go func() { truncated <- os.Truncate(path, 100) }()
+	want := "checkpoint " + path + ": another program is opening the file for writing or truncating it while it is mapped"
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		err := ck.CheckSize()
+		if err != nil && strings.Contains(err.Error(), want) {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("CheckSize while another truncates the file = %v, want %q", err, want)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != int64(len(data)) {
+		t.Fatalf("the file changed before the checkpoint was closed: %v, %v", fi, err)
+	}
+	_ = ck.Weights.Wcls[len(ck.Weights.Wcls)-1] // the last page is still there
+	if err := ck.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-truncated:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the truncation still waits after Close")
+	}
+	if err := ck.CheckSize(); err != nil {
+		t.Errorf("CheckSize after Close: %v", err)
+	}
+
+	// Without a lease (the file is open for writing when it is mapped), CheckSize still
+	// notices a file that shrank between two checks.
+	path = writeFile(t, data)
+	writer, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	ck, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	if ck.Leased() {
+		t.Error("a file open for writing was leased")
+	}
+	if err := writer.Truncate(int64(len(data)) + 10); err != nil {
 		t.Fatal(err)
 	}
 	if err := ck.CheckSize(); err != nil {
 		t.Errorf("CheckSize of a file that grew: %v; the mapping is still backed", err)
 	}
-	if err := os.Truncate(path, 100); err != nil {
+	if err := writer.Truncate(100); err != nil {
 		t.Fatal(err)
 	}
-	want := "checkpoint " + path + ": the file shrank from 5500 to 100 bytes while it was mapped"
+	want = "checkpoint " + path + ": the file shrank from 5500 to 100 bytes while it was mapped"
 	if err := ck.CheckSize(); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("CheckSize = %v, want %q", err, want)
-	}
-	if err := ck.Close(); err != nil {
-		t.Error(err)
-	}
-	if err := ck.CheckSize(); err != nil {
-		t.Errorf("CheckSize after Close: %v", err)
 	}
 }
 

@@ -4,9 +4,10 @@
 //	generate -checkpoint stories15M.bin -tokenizer tokenizer.bin -prompt "Once upon a time"
 //
 // The checkpoint is read into memory advised for huge pages, where the kernel streams it
-// fastest; with -mmap, or when it would not fit in the available memory next to the KV cache,
-// the file is mapped instead, and checked before every step so that a file that shrinks stops
-// the run with an error rather than a SIGBUS.
+// fastest, and the file is not used after that. With -mmap, or when it would not fit in the
+// available memory next to the KV cache, the file is mapped instead, under a read lease that
+// makes a program writing or truncating it wait, and checked before every step: a file that
+// shrinks, or is about to, stops the run with an error rather than a SIGBUS.
 //
 // The prompt and the generated text stream to standard output as they are produced, as
 // llama2.c's runner prints them; standard error gets the load time, the decode speed
@@ -184,8 +185,9 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 }
 
 // newStep returns the decode step of generate: the compiled kernel on the checkpoint's
-// weights. A mapped checkpoint's file is checked before every step, so that a file that
-// shrank stops the run with an error instead of a SIGBUS in the kernel.
+// weights. A mapped checkpoint's file is checked before every step (llama.Checkpoint.CheckSize),
+// so that a file that shrank, or that another program waits to truncate behind the lease,
+// stops the run with an error instead of a SIGBUS in the kernel.
 func newStep(kernel *llamakernel.Kernel, cfg llama.Config, ckpt *llama.Checkpoint, state *llama.State) func(token, pos int) ([]float32, error) {
 	return func(token, pos int) ([]float32, error) {
 		if err := ckpt.CheckSize(); err != nil {
@@ -221,10 +223,14 @@ func openCheckpoint(hdr llama.Header, mapFile bool, alloc llama.Allocator, stder
 	start := time.Now()
 	if mapFile {
 		ckpt, err := llama.Open(hdr.Path)
-		if err == nil {
-			fmt.Fprintf(stderr, "generate: mapped %s (%.1f MB, -mmap); its pages are read from the file as the first step touches them\n", hdr.Path, mb(hdr.Size))
+		if err != nil {
+			return nil, err
 		}
-		return ckpt, err
+		fmt.Fprintf(stderr, "generate: mapped %s (%.1f MB, -mmap); its pages are read from the file as the first step touches them\n", hdr.Path, mb(hdr.Size))
+		if !ckpt.Leased() {
+			fmt.Fprintf(stderr, "generate: no lease on %s (open for writing elsewhere, another user's, or a file system without leases): its size is checked before every step, but a truncation during a step would end generate with SIGBUS\n", hdr.Path)
+		}
+		return ckpt, nil
 	}
 	var p *loadProgress
 	var update func(done, total int64)
