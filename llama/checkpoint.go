@@ -125,7 +125,13 @@ func Open(path string) (*Checkpoint, error) {
 	}
 	// The mapping is page aligned and the header is 28 bytes, so the floats are aligned.
 	floats := unsafe.Slice((*float32)(unsafe.Pointer(&data[headerBytes])), (h.Size-headerBytes)/4)
-	return &Checkpoint{Header: h, Weights: slice(h, floats), data: data, file: f, leased: lease(f)}, nil
+	c := &Checkpoint{Header: h, Weights: slice(h, floats), data: data, file: f, leased: lease(f)}
+	// The file may have shrunk between the check of its length and the lease.
+	if err := c.CheckSize(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // lease takes a read lease on f and reports whether the kernel granted it. It does not when
@@ -147,9 +153,9 @@ const loadChunk = 16 << 20
 
 // Load reads the llama2.c checkpoint at path into memory: one buffer from alloc (make when
 // nil) holding everything after the header, which the Weights point into; the buffer is the
-// allocator's owner's to free after Close (or after Load fails). It checks the file as Open does, and fails if the
-// file shrinks while it is read. If progress is not nil it is called after every chunk of at
-// most 16 MiB with the bytes read so far and the total.
+// allocator's owner's to free after Close (or after Load fails). It checks the file as Open
+// does, and fails if the file shrinks while it is read. If progress is not nil it is called
+// after every chunk of at most 16 MiB with the bytes read so far and the total.
 //
 // Nothing refers to the file after Load returns: it may change or vanish without harm.
 func Load(path string, alloc Allocator, progress func(done, total int64)) (*Checkpoint, error) {

@@ -178,7 +178,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "achieved tok/s: %f\n", float64(g.timed)/g.elapsed.Seconds())
 	}
 	if rss, peak, err := loader.ResidentMemory(); err == nil {
-		fmt.Fprintf(stderr, "generate: memory: %.1f MB resident, %.1f MB at the peak (weights %.1f MB, KV cache %.1f MB)\n",
+		fmt.Fprintf(stderr, "generate: memory: %.1f MB resident, %.1f MB at the peak (checkpoint %.1f MB, KV cache %.1f MB)\n",
 			mb(int64(rss)), mb(int64(peak)), mb(hdr.Size), mb(run.KVCacheBytes()))
 	}
 	return nil
