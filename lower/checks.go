@@ -219,8 +219,8 @@ func hasLoop(stmts []frontend.Stmt) bool {
 	return found
 }
 
-// rangeTest returns the test that every access of loop w with an index affine in its counter
-// stays in range, `trips ≤ 0 || (0 ≤ lo && hi < len(a)) && …`, marking those accesses proven;
+// rangeTest returns the test that every access of loop w that runs in each iteration (not
+// under an if) with an index affine in its counter stays in range, `trips ≤ 0 || (0 ≤ lo && hi < len(a)) && …`, marking those accesses proven;
 // or nil when it has none.
 func (c *checker) rangeTest(w *frontend.While, l *loops.Counted) frontend.Expr {
 	changing := map[*frontend.Var]bool{l.Var: true}
@@ -240,6 +240,9 @@ func (c *checker) rangeTest(w *frontend.While, l *loops.Counted) frontend.Expr {
 		frontend.NewBinary(frontend.SUB, trips, i64(pos, 1)), i64(pos, l.Step)))
 	var test frontend.Expr
 	frontend.Inspect(w.Body, func(n frontend.Node) bool {
+		if _, conditional := n.(*frontend.If); conditional {
+			return false // may not run in every iteration: checked where it runs
+		}
 		ix, ok := n.(*frontend.Index)
 		if !ok || len(ix.Indices) != 1 {
 			return true
