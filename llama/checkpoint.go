@@ -211,7 +211,7 @@ func ropeTables(cfg Config) (cos, sin []float32) {
 	sin = make([]float32, cfg.SeqLen*half)
 	for p := range cfg.SeqLen {
 		for i := range half {
-			freq := 1 / math.Pow(10000, float64(2*i)/float64(cfg.HeadSize()))
+			freq := 1 / math.Pow(cfg.Theta(), float64(2*i)/float64(cfg.HeadSize()))
 			sn, cs := math.Sincos(float64(p) * freq)
 			cos[p*half+i], sin[p*half+i] = float32(cs), float32(sn)
 		}

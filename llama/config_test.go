@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -35,6 +36,10 @@ func TestValidate(t *testing.T) {
 		{"kv heads not dividing", with(func(c *Config) { c.Dim, c.NHeads, c.NKVHeads = 16, 4, 3 }), "n_heads 4 is not a multiple of n_kv_heads 3"},
 		{"more kv heads than heads", with(func(c *Config) { c.NKVHeads = 4 }), "n_heads 2 is not a multiple of n_kv_heads 4"},
 		{"odd head size", with(func(c *Config) { c.Dim = 6 }), "head size dim/n_heads = 6/2 = 3 is odd"},
+		{"llama 3 theta", with(func(c *Config) { c.RopeTheta = 500000 }), ""},
+		{"negative theta", with(func(c *Config) { c.RopeTheta = -1 }), "rope_theta is -1, must be positive and finite (or 0 for 10000)"},
+		{"NaN theta", with(func(c *Config) { c.RopeTheta = math.NaN() }), "rope_theta is NaN"},
+		{"infinite theta", with(func(c *Config) { c.RopeTheta = math.Inf(1) }), "rope_theta is +Inf"},
 		{"tensor overflows", with(func(c *Config) { c.Dim, c.NHeads, c.NKVHeads = 1<<40, 2, 2 }), "wq would hold 2 x 1099511627776 x 1099511627776 float32 elements"},
 		{"total overflows", Config{Dim: 1 << 30, HiddenDim: 1 << 30, NLayers: 1, NHeads: 2, NKVHeads: 2, VocabSize: 1 << 30, SeqLen: 1}, "more than 2^63 bytes"},
 		// Small weights and caches, but 4·n_layers·dim·seq_len attention FLOPs ≈ 2^64.
@@ -133,6 +138,26 @@ func TestPresets(t *testing.T) {
 	want := Config{Dim: 2048, HiddenDim: 8192, NLayers: 32, NHeads: 32, NKVHeads: 32, VocabSize: 32000, SeqLen: 1024}
 	if got != want {
 		t.Errorf("Preset(3B) = %+v, want %+v", got, want)
+	}
+	// The shapes the large presets copy: LLaMA 2 7B, Llama 3 8B, LLaMA 30B.
+	for _, tt := range []struct {
+		name                 string
+		heads, kvHeads, head int
+		vocab                int
+		theta                float64
+	}{
+		{"7B", 32, 32, 128, 32000, 10000},
+		{"8B", 32, 8, 128, 128256, 500000},
+		{"30B", 52, 52, 128, 32000, 10000},
+	} {
+		c, err := Preset(tt.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.NHeads != tt.heads || c.NKVHeads != tt.kvHeads || c.HeadSize() != tt.head || c.VocabSize != tt.vocab || c.Theta() != tt.theta {
+			t.Errorf("Preset(%s) = %+v (head size %d, θ %v), want %d heads, %d kv heads of %d, vocab %d, θ %v",
+				tt.name, c, c.HeadSize(), c.Theta(), tt.heads, tt.kvHeads, tt.head, tt.vocab, tt.theta)
+		}
 	}
 	// Presets returns a copy: editing it must not change the table.
 	Presets()[0].Config.Dim = 1

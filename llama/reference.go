@@ -35,8 +35,8 @@ func Forward(cfg Config, w *Weights, s *State, token, pos int) ([]float32, error
 		matvec(s.Q, w.Wq[l*d*d:(l+1)*d*d], s.Xb)
 		matvec(s.K, w.Wk[l*kv*d:(l+1)*kv*d], s.Xb)
 		matvec(s.V, w.Wv[l*kv*d:(l+1)*kv*d], s.Xb)
-		rope(s.Q, pos, cfg.HeadSize())
-		rope(s.K, pos, cfg.HeadSize())
+		rope(s.Q, pos, cfg.HeadSize(), cfg.Theta())
+		rope(s.K, pos, cfg.HeadSize(), cfg.Theta())
 
 		// Cache this position's key and value, then attend over positions 0..pos.
 		layerCache := l * cfg.SeqLen * kv
@@ -141,11 +141,11 @@ func matvecRows(out, w, x []float32, lo, hi int) {
 }
 
 // rope applies rotary position embedding for position pos to vec, a concatenation of heads
-// of headSize elements: each pair (i, i+1) is rotated by pos × 10000^(-(i mod headSize)/headSize).
-func rope(vec []float32, pos, headSize int) {
+// of headSize elements: each pair (i, i+1) is rotated by pos × theta^(-(i mod headSize)/headSize).
+func rope(vec []float32, pos, headSize int, theta float64) {
 	for i := 0; i+1 < len(vec); i += 2 {
 		headDim := i % headSize
-		freq := 1 / math.Pow(10000, float64(headDim)/float64(headSize))
+		freq := 1 / math.Pow(theta, float64(headDim)/float64(headSize))
 		sin, cos := math.Sincos(float64(pos) * freq)
 		v0, v1 := float64(vec[i]), float64(vec[i+1])
 		vec[i] = float32(v0*cos - v1*sin)
