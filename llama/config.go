@@ -276,3 +276,50 @@ func (c Config) BytesPerToken(pos int) int64 {
 	cache := 2 * l * int64(pos+1) * int64(c.KVDim())
 	return 4 * (c.matrixParams() + d + norms + cache)
 }
+
+// WeightBytesOf is the size of all weights stored as type t with groups of groupSize elements
+// (0 means DefaultGroupSize; ignored for F32 and BF16), from the layout of QTensor: for every
+// matrix, the embedding and a separate classifier, its values (4, 2, 1 or 1/2 bytes an element
+// for F32, BF16, Q8, Q4) and its scales (Q8: a float32, Q4: a half per group), plus the
+// float32 norm weights. WeightBytesOf(F32, 0) is WeightBytes. It assumes
+// c.ValidateWeights(t, groupSize) passed.
+func (c Config) WeightBytesOf(t WeightType, groupSize int) int64 {
+	var n int64
+	for _, b := range qTensors(c, &QWeights{}) {
+		n += tensorBytes(t, groupSize, b.len())
+	}
+	for _, b := range qNorms(c, &QWeights{}) {
+		n += 4 * b.len()
+	}
+	return n
+}
+
+// TotalBytesOf is the memory a decoder of weights of type t holds: WeightBytesOf +
+// KVCacheBytes + ActivationBytes (the cache and the activations are float32 in every type).
+func (c Config) TotalBytesOf(t WeightType, groupSize int) int64 {
+	return c.WeightBytesOf(t, groupSize) + c.KVCacheBytes() + c.ActivationBytes()
+}
+
+// BytesPerTokenOf is BytesPerToken for weights of type t with groups of groupSize: every
+// matrix's values and scales once, one row of the embedding (dim values and, for Q8 and Q4,
+// dim/GS scales), the float32 norm weights and the float32 key and value cache rows of
+// positions 0..pos. BytesPerTokenOf(F32, 0, pos) is BytesPerToken(pos).
+func (c Config) BytesPerTokenOf(t WeightType, groupSize, pos int) int64 {
+	d, l := int64(c.Dim), int64(c.NLayers)
+	norms := (2*l + 1) * d
+	cache := 2 * l * int64(pos+1) * int64(c.KVDim())
+	return tensorBytes(t, groupSize, c.matrixParams()) + tensorBytes(t, groupSize, d) + 4*(norms+cache)
+}
+
+// tensorBytes is the size of n elements (whole groups) stored as type t with groups of gs.
+func tensorBytes(t WeightType, gs int, n int64) int64 {
+	switch t {
+	case BF16:
+		return 2 * n
+	case Q8:
+		return n + 4*(n/int64(effectiveGroupSize(t, gs)))
+	case Q4:
+		return n/2 + 2*(n/int64(effectiveGroupSize(t, gs)))
+	}
+	return 4 * n
+}
