@@ -104,7 +104,7 @@ func parseHeader(hdr [headerBytes]byte) (Config, bool, error) {
 		f[i] = int64(int32(binary.NativeEndian.Uint32(hdr[4*i:])))
 	}
 	if f[0] == exportMagic {
-		return Config{}, false, errors.New(`header starts with the magic "ak42" of a newer llama2.c export (version 1 or 2); only the legacy format (export.py --version 0) is supported`)
+		return Config{}, false, errors.New(`header starts with the magic "ak42" of a newer llama2.c export (version 1 or 2); this reader takes the legacy format (export.py --version 0), and OpenV2 reads version 2`)
 	}
 	shared := f[5] > 0
 	if f[5] < 0 {

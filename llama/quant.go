@@ -311,7 +311,8 @@ func checkQ(cfg Config, q *QWeights) error {
 
 // quantizeQ8 sets dst to the Q8 values of one group w and returns its scale, as llama2.c's
 // runq.c quantizes weights and activations: scale = max|w| / 127, q = round(w / scale), half
-// away from zero, in float32. An all-zero group has scale 0 and values 0.
+// away from zero, in float32. An all-zero group has scale 0 and values 0. (llama2.c's
+// export.py rounds weights half to even, torch.round; the two differ only on exact ties.)
 func quantizeQ8(dst []int8, w []float32) float32 {
 	var amax float32
 	for _, v := range w {
