@@ -13,9 +13,14 @@
 //	s, _ := llama.NewState(cfg, nil)
 //	logits, err := llama.Forward(cfg, w, s, token, pos)
 //
+// Weights may also be quantized (WeightType: bf16, q8, q4): Quantize f32 weights, or
+// NewQWeights and QWeights.Randomize, or OpenV2 a llama2.c version-2 (Q8_0) export; ForwardQ
+// is the reference step on them, with the arithmetic of the quantized kernels. QTensor
+// defines their layout.
+//
 // The package is pure Go: it compiles, loads and calls no native code (checkpoints are only
-// memory-mapped). Package llamakernel runs the same step through the compiled kernel, on
-// these Config, Weights and State values.
+// memory-mapped or read). Package llamakernel runs the same step through the compiled
+// kernel, on these Config, Weights and State values.
 // The file layout, the tensor order and the forward-pass semantics follow Andrej Karpathy's
 // llama2.c run.c.
 package llama

@@ -232,6 +232,7 @@ func (q *QWeights) Randomize(cfg Config, seed uint64, progress func(done, total 
 	return runParallel(len(ps), total, func(i int) (int64, error) {
 		p := ps[i]
 		t, key := bufs[p.k].t, keyOf[bufs[p.k].name]
+		scaleKey := mix64(key)
 		switch q.Type {
 		case BF16:
 			var buf [4096]float32
@@ -250,13 +251,13 @@ func (q *QWeights) Randomize(cfg Config, seed uint64, progress func(done, total 
 				vals[j] = int8(int(uint8(v))*255>>8 - 127)
 			}
 			for g := p.start / gs; g < p.end/gs; g++ {
-				u := float32(mix64(mix64(key)+uint64(g)*golden)>>40) * 0x1p-24 // [0, 1)
+				u := float32(mix64(scaleKey+uint64(g)*golden)>>40) * 0x1p-24 // [0, 1)
 				t.Scales[g] = (0.5 + 0.5*u) * (0.01 / 127)
 			}
 		case Q4:
 			fillBytes(t.Q4[p.start/2:p.end/2], key, p.start/2)
 			for g := p.start / gs; g < p.end/gs; g++ {
-				r := mix64(mix64(key) + uint64(g)*golden)
+				r := mix64(scaleKey + uint64(g)*golden)
 				d := (0.5 + 0.5*float32(r>>40)*0x1p-24) * (0.01 / 8)
 				if r&1 == 1 {
 					d = -d
