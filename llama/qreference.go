@@ -75,25 +75,24 @@ func (m qModel) matvec(out []float32, id matrix, l int, x []float32) {
 		xs[g] = quantizeQ8(xq[g*gs:(g+1)*gs], x[g*gs:(g+1)*gs])
 	}
 	parallelRows(rows, cols, func(lo, hi int) {
-		wq := make([]int8, gs) // a Q4 group unpacked
 		for r := lo; r < hi; r++ {
 			var sum float32
 			for g := range xs {
 				e := e0 + r*cols + g*gs // the group's first element
+				xg := xq[g*gs : (g+1)*gs]
+				var isum int32
 				var ws float32
 				if q.Type == Q8 {
-					copy(wq, t.Q8[e:e+gs])
+					for j, v := range t.Q8[e : e+gs] {
+						isum += int32(xg[j]) * int32(v)
+					}
 					ws = t.Scales[e/gs]
 				} else {
 					half := gs / 2
 					for i, b := range t.Q4[e/2 : e/2+half] {
-						wq[i], wq[i+half] = int8(b&15)-8, int8(b>>4)-8
+						isum += int32(xg[i])*(int32(b&15)-8) + int32(xg[i+half])*(int32(b>>4)-8)
 					}
 					ws = FromF16(t.Half[e/gs])
-				}
-				var isum int32
-				for j, v := range xq[g*gs : (g+1)*gs] {
-					isum += int32(v) * int32(wq[j])
 				}
 				// Explicit conversions: each product rounds to float32, never fused.
 				sum += float32(float32(float32(isum)*ws) * xs[g])

@@ -44,13 +44,14 @@ const DefaultGroupSize = 32
 
 // QTensor is one tensor of a QWeights, every layer's matrix stacked as in Weights. Element e
 // of the tensor is the element at index e of the float32 tensor of the same shape (row-major
-// [out][in], layer 0 first). Every row length (dim or hidden_dim) is a multiple of the group
+// [out][in], layer 0 first): column c of row r of layer l's rows × cols matrix is
+// e = (l*rows + r)*cols + c. Every row length (dim or hidden_dim) is a multiple of the group
 // size GS, so group g = e / GS holds GS consecutive elements of one row, and a row of n
 // elements starting at e0 is groups e0/GS … e0/GS + n/GS - 1. Only the fields of the type are
 // set:
 //
 //	BF16: w[e] = FromBF16(BF16[e])
-//	Q8:   w[e] = float32(Q8[e]) * Scales[e/GS]                    Q8[e] in [-127, 127]
+//	Q8:   w[e] = float32(Q8[e]) * Scales[e/GS]     Q8[e] in [-127, 127] (a file may hold -128)
 //	Q4:   w[e] = float32(int(n) - 8) * FromF16(Half[e/GS]),       n = nibble e of Q4
 //	      group g's GS/2 bytes are Q4[g*GS/2 : (g+1)*GS/2]; byte i of a group holds element i of
 //	      the group in its low nibble and element i + GS/2 in its high nibble (llama.cpp's
