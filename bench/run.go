@@ -370,7 +370,6 @@ func relativeError(got, want []float32) float64 {
 	return diff / scale
 }
 
-
 // resetPeakRSS restarts the kernel's count of this process's peak resident memory.
 func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
