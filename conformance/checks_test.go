@@ -1,0 +1,682 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/simplang/simplang/compiler"
+	"github.com/simplang/simplang/internal/kerneltest"
+	"github.com/simplang/simplang/loader"
+	"github.com/simplang/simplang/loops"
+)
+
+// The tests of checked array access (language §4.1, issue 14): kernels called from Go with
+// arrays shorter than their counts, which read and write out of range in straight code,
+// counted loops, parallel and jammed loops, local grids and builtins, and divide by zero.
+// Every call must return a *loader.CheckError naming the index expression's file:line:col,
+// the index and the size; memory around every slice must stay as it was; and the next
+// correct call on the same library must succeed.
+
+const checksFile = "testdata/checks/kernels.sl"
+
+// checkVariants are the configurations checked code is tested under: both backends, with
+// fast and strict floating point.
+var checkVariants = []struct {
+	name string
+	opts compiler.Options
+}{
+	{"mlir", compiler.Options{Backend: compiler.MLIR}},
+	{"llvm", compiler.Options{Backend: compiler.LLVM}},
+	{"mlir-strict-fp", compiler.Options{Backend: compiler.MLIR, StrictFP: true}},
+	{"llvm-strict-fp", compiler.Options{Backend: compiler.LLVM, StrictFP: true}},
+}
+
+// checkSource is the kernels' source, with helpers that find positions in it.
+type checkSource struct {
+	src   []byte
+	lines []string
+}
+
+func readChecks(t testing.TB) *checkSource {
+	t.Helper()
+	src, err := os.ReadFile(checksFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &checkSource{src: src, lines: strings.Split(string(src), "\n")}
+}
+
+// at returns "kernels.sl:LINE:COL" of the text `what` (its first occurrence) on the first line
+// of function fn whose trimmed text is `line`; plus skips that many bytes into `what`.
+func (s *checkSource) at(t testing.TB, fn, line, what string, plus int) string {
+	t.Helper()
+	start := -1
+	for i, l := range s.lines {
+		if strings.HasPrefix(l, "fn "+fn+"(") {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		t.Fatalf("no function %s in %s", fn, checksFile)
+	}
+	for i := start + 1; i < len(s.lines) && !strings.HasPrefix(s.lines[i], "fn "); i++ {
+		if strings.TrimSpace(s.lines[i]) != line {
+			continue
+		}
+		col := strings.Index(s.lines[i], what)
+		if col < 0 {
+			t.Fatalf("%q not on line %d %q", what, i+1, s.lines[i])
+		}
+		return fmt.Sprintf("kernels.sl:%d:%d", i+1, col+1+plus)
+	}
+	t.Fatalf("no line %q in function %s", line, fn)
+	return ""
+}
+
+// index is the position of the index expression of access (such as "a[i]") on line.
+func (s *checkSource) index(t testing.TB, fn, line, access string) string {
+	t.Helper()
+	return s.at(t, fn, line, access, strings.Index(access, "[")+1)
+}
+
+// expectCheck asserts that err is a *loader.CheckError of function fn at pos for array with
+// that index and size, and its message; with index anyIndex, any index outside [0, size).
+func expectCheck(t *testing.T, err error, fn, pos, array string, index, size int64) *loader.CheckError {
+	t.Helper()
+	var ce *loader.CheckError
+	if !errors.As(err, &ce) {
+		t.Errorf("%s: got error %v, want a *loader.CheckError at %s", fn, err, pos)
+		return nil
+	}
+	if ce.Func != fn || ce.Site.Pos != pos || ce.Site.Array != array || ce.Size != size {
+		t.Errorf("%s: CheckError %+v (%v), want %s, array %s, size %d", fn, ce, err, pos, array, size)
+	}
+	if index == anyIndex {
+		if ce.Index >= 0 && ce.Index < ce.Size {
+			t.Errorf("%s: CheckError index %d is within the size %d", fn, ce.Index, ce.Size)
+		}
+		return ce
+	}
+	if ce.Index != index {
+		t.Errorf("%s: CheckError index %d, want %d (%v)", fn, ce.Index, index, err)
+	}
+	what := array
+	if ce.Site.Dim > 0 {
+		what = fmt.Sprintf("dimension %d of %s", ce.Site.Dim+1, array)
+	}
+	want := fmt.Sprintf("%s: %s: index %d out of range for %s (size %d)", pos, fn, index, what, size)
+	if err.Error() != want {
+		t.Errorf("message %q, want %q", err.Error(), want)
+	}
+	return ce
+}
+
+const anyIndex = math.MinInt64
+
+// expectDivide asserts that err reports an integer division by zero at pos.
+func expectDivide(t *testing.T, err error, fn, pos string) {
+	t.Helper()
+	var ce *loader.CheckError
+	if !errors.As(err, &ce) {
+		t.Errorf("%s: got error %v, want a *loader.CheckError for a division by zero at %s", fn, err, pos)
+		return
+	}
+	if want := pos + ": " + fn + ": integer division by zero"; err.Error() != want || ce.Func != fn {
+		t.Errorf("%s: message %q, want %q", fn, err.Error(), want)
+	}
+}
+
+// pad is how many elements of canaries surround every slice a test passes.
+const pad = 64
+
+// fenced is a slice cut from the middle of a bigger buffer whose other elements hold a
+// canary value, to find writes just before and after the slice.
+type fenced[T comparable] struct {
+	buf    []T
+	n      int
+	canary T
+}
+
+// fence returns n elements set by fill (nil: zero), between canaries.
+func fence[T comparable](n int, canary T, fill func(i int) T) *fenced[T] {
+	f := &fenced[T]{buf: make([]T, n+2*pad), n: n, canary: canary}
+	for i := range f.buf {
+		f.buf[i] = canary
+	}
+	for i := 0; i < n; i++ {
+		var v T
+		if fill != nil {
+			v = fill(i)
+		}
+		f.buf[pad+i] = v
+	}
+	return f
+}
+
+// s is the slice itself (capacity included, so nothing past it is reachable from Go).
+func (f *fenced[T]) s() []T { return f.buf[pad : pad+f.n : pad+f.n] }
+
+// check fails the test when an element around the slice changed.
+func (f *fenced[T]) check(t *testing.T, what string) {
+	t.Helper()
+	for i, v := range f.buf {
+		if (i < pad || i >= pad+f.n) && v != f.canary {
+			t.Errorf("%s: element %d around the slice (%d from its start) changed to %v", what, i, i-pad, v)
+			return
+		}
+	}
+}
+
+func f32s(n int, fill func(i int) float32) *fenced[float32] { return fence(n, float32(-77), fill) }
+func i64s(n int, fill func(i int) int64) *fenced[int64]     { return fence(n, int64(-77), fill) }
+
+func ramp(i int) float32 { return float32(i%7) + 1 }
+
+// openChecks compiles the kernels under v and returns a function that calls one.
+func openChecks(t *testing.T, opts compiler.Options) (*checkSource, *loader.Library, func(name string, args ...any) (any, error)) {
+	s := readChecks(t)
+	lib := kerneltest.Open(t, "kernels.sl", s.src, opts)
+	return s, lib, func(name string, args ...any) (any, error) {
+		return kerneltest.Func(t, lib, name).Call(args...)
+	}
+}
+
+// noResult asserts a failed call returned no result.
+func noResult(t *testing.T, fn string, r any) {
+	t.Helper()
+	if r != nil {
+		t.Errorf("%s: a failed call returned the result %v", fn, r)
+	}
+}
+
+func TestCheckStraightCode(t *testing.T) {
+	for _, v := range checkVariants {
+		t.Run(v.name, func(t *testing.T) {
+			s, _, call := openChecks(t, v.opts)
+			storePos := s.index(t, "store1", "a[k] = v;", "a[k]")
+			for _, k := range []int64{3, 4, 1000000, -1, math.MinInt64, math.MaxInt64} {
+				a := f32s(3, ramp)
+				_, err := call("store1", a.s(), k, float32(42))
+				expectCheck(t, err, "store1", storePos, "a", k, 3)
+				a.check(t, fmt.Sprintf("store1 a[%d]", k))
+				for i, x := range a.s() {
+					if x != ramp(i) {
+						t.Errorf("store1 a[%d]: a[%d] = %v, want %v unchanged", k, i, x, ramp(i))
+					}
+				}
+			}
+			// An empty slice (a nil pointer in the descriptor).
+			_, err := call("store1", []float32{}, int64(0), float32(1))
+			expectCheck(t, err, "store1", storePos, "a", 0, 0)
+
+			loadPos := s.index(t, "load1", "out[0] = a[k] + 1.0;", "a[k]")
+			for _, k := range []int64{5, -1, -100000000} {
+				a, out := f32s(5, ramp), f32s(1, nil)
+				r, err := call("load1", a.s(), out.s(), k)
+				noResult(t, "load1", r)
+				expectCheck(t, err, "load1", loadPos, "a", k, 5)
+				if out.s()[0] != 1 {
+					t.Errorf("load1 a[%d]: out[0] = %v, want 1 (the read gives 0)", k, out.s()[0])
+				}
+				a.check(t, "load1 a")
+				out.check(t, "load1 out")
+			}
+			// The out-of-range store of out[0] itself.
+			_, err = call("load1", make([]float32, 5), []float32{}, int64(2))
+			expectCheck(t, err, "load1", s.index(t, "load1", "out[0] = a[k] + 1.0;", "out[0]"), "out", 0, 0)
+
+			// The report was taken: correct calls succeed.
+			a := f32s(3, nil)
+			if _, err := call("store1", a.s(), int64(2), float32(42)); err != nil || a.s()[2] != 42 {
+				t.Errorf("store1 in range after failures: err %v, a = %v", err, a.s())
+			}
+			out := f32s(1, nil)
+			if _, err := call("load1", a.s(), out.s(), int64(2)); err != nil || out.s()[0] != 43 {
+				t.Errorf("load1 in range after failures: err %v, out = %v", err, out.s())
+			}
+		})
+	}
+}
+
+func TestCheckCountedLoops(t *testing.T) {
+	for _, v := range checkVariants {
+		t.Run(v.name, func(t *testing.T) {
+			s, _, call := openChecks(t, v.opts)
+			copyLine := "out[i] = a[i] + 1.0;"
+			for _, c := range []struct{ na, nout, n int }{{3, 10, 10}, {1000, 2000, 1500}, {0, 5, 5}, {10, 3, 10}, {2000, 1000, 1500}, {10, 0, 4}} {
+				a, out := f32s(c.na, ramp), f32s(c.nout, nil)
+				_, err := call("copy_plus", a.s(), out.s(), c.n)
+				if c.na < c.n {
+					expectCheck(t, err, "copy_plus", s.index(t, "copy_plus", copyLine, "a[i]"), "a", int64(c.na), int64(c.na))
+				} else {
+					expectCheck(t, err, "copy_plus", s.index(t, "copy_plus", copyLine, "out[i]"), "out", int64(c.nout), int64(c.nout))
+				}
+				a.check(t, "copy_plus a")
+				out.check(t, "copy_plus out")
+				for i := 0; i < min(c.n, c.nout); i++ {
+					want := float32(1)
+					if i < c.na {
+						want = ramp(i) + 1
+					}
+					if got := out.s()[i]; got != want {
+						t.Errorf("copy_plus %+v: out[%d] = %v, want %v", c, i, got, want)
+						break
+					}
+				}
+			}
+
+			windowLine := "out[i - lo] = a[i] * 2.0;"
+			for _, c := range []struct{ na, nout, lo, hi int64 }{{10, 10, -2, 5}, {10, 20, 5, 15}, {10, 4, 2, 10}, {10, 20, math.MaxInt64 - 3, math.MaxInt64}} {
+				a, out := f32s(int(c.na), ramp), f32s(int(c.nout), nil)
+				_, err := call("window", a.s(), out.s(), c.lo, c.hi)
+				switch {
+				case c.lo < 0 || c.lo >= c.na:
+					expectCheck(t, err, "window", s.index(t, "window", windowLine, "a[i]"), "a", c.lo, c.na)
+				case c.hi > c.na:
+					expectCheck(t, err, "window", s.index(t, "window", windowLine, "a[i]"), "a", c.na, c.na)
+				default:
+					expectCheck(t, err, "window", s.index(t, "window", windowLine, "out[i - lo]"), "out", c.nout, c.nout)
+				}
+				a.check(t, "window a")
+				out.check(t, "window out")
+			}
+
+			for _, c := range []struct{ na, n int }{{10, 13}, {9, 100}, {1, 4}} {
+				a := f32s(c.na, ramp)
+				r, err := call("strided", a.s(), int64(c.n))
+				noResult(t, "strided", r)
+				first := (c.na + 2) / 3 * 3 // the first multiple of 3 from len(a) on
+				expectCheck(t, err, "strided", s.index(t, "strided", "s += a[i];", "a[i]"), "a", int64(first), int64(c.na))
+				a.check(t, "strided a")
+			}
+
+			a, out := f32s(5, ramp), f32s(8, nil)
+			_, err := call("reverse", a.s(), out.s(), int64(8))
+			expectCheck(t, err, "reverse", s.index(t, "reverse", "out[i] = a[n - 1 - i];", "a[n - 1 - i]"), "a", 7, 5)
+			a.check(t, "reverse a")
+			out.check(t, "reverse out")
+			for i, want := range []float32{0, 0, 0, ramp(4), ramp(3), ramp(2), ramp(1), ramp(0)} {
+				if out.s()[i] != want {
+					t.Errorf("reverse: out = %v, want reads out of range to give 0", out.s())
+					break
+				}
+			}
+
+			// A reduction (vectorized unless strict-fp).
+			for _, nb := range []int{999, 0, 1} {
+				a, b := f32s(1000, ramp), f32s(nb, ramp)
+				r, err := call("dot", a.s(), b.s(), int64(1000))
+				noResult(t, "dot", r)
+				expectCheck(t, err, "dot", s.index(t, "dot", "s += a[i] * b[i];", "b[i]"), "b", int64(nb), int64(nb))
+				a.check(t, "dot a")
+				b.check(t, "dot b")
+			}
+
+			// Accesses that are not affine are checked one by one.
+			gatherLine := "out[i] = a[idx[i]];"
+			for _, bad := range []int64{10, -1, 1 << 40, math.MinInt64} {
+				a, idx, out := f32s(10, ramp), i64s(20, func(i int) int64 { return int64(i % 10) }), f32s(20, nil)
+				idx.s()[7], idx.s()[12] = bad, bad
+				_, err := call("gather", a.s(), idx.s(), out.s(), int64(20))
+				expectCheck(t, err, "gather", s.index(t, "gather", gatherLine, "a[idx[i]]"), "a", bad, 10)
+				for i, got := range out.s() {
+					want := ramp(i % 10) // a[i % 10]
+					if i == 7 || i == 12 {
+						want = 0
+					}
+					if got != want {
+						t.Errorf("gather with idx[7] = %d: out[%d] = %v, want %v", bad, i, got, want)
+					}
+				}
+				a.check(t, "gather a")
+				idx.check(t, "gather idx")
+				out.check(t, "gather out")
+			}
+			_, err = call("gather", make([]float32, 10), make([]int64, 5), make([]float32, 20), int64(20))
+			expectCheck(t, err, "gather", s.index(t, "gather", gatherLine, "idx[i]"), "idx", 5, 5)
+
+			// The report was taken: correct calls succeed.
+			a, out = f32s(100, ramp), f32s(100, nil)
+			if _, err := call("copy_plus", a.s(), out.s(), int64(100)); err != nil || out.s()[99] != ramp(99)+1 {
+				t.Errorf("copy_plus in range after failures: err %v, out[99] = %v", err, out.s()[99])
+			}
+			if r, err := call("dot", a.s(), a.s(), int64(100)); err != nil || r.(float32) <= 0 {
+				t.Errorf("dot in range after failures = %v, %v", r, err)
+			}
+		})
+	}
+}
+
+// TestCheckVersionedLoopOverflow: the range test before a versioned loop must not be fooled
+// by an index whose range wraps around i64. shifted writes a[i + off] for i < n: with off =
+// MaxInt64−1 and n = 4, every index is out of range (the last two wrap to MinInt64 and
+// MinInt64+1), but the range test computes hi = off + n − 1 in wrapping arithmetic, finds
+// 0 ≤ lo and hi < len(a), and runs the unchecked twin, which writes a[−2], a[−1] (the
+// addresses wrap too), a[0] and a[1], and reports nothing.
+func TestCheckVersionedLoopOverflow(t *testing.T) {
+	for _, v := range checkVariants {
+		t.Run(v.name, func(t *testing.T) {
+			s, _, call := openChecks(t, v.opts)
+			pos := s.index(t, "shifted", "a[i + off] = 7.0;", "a[i + off]")
+			for _, off := range []int64{math.MaxInt64 - 1, math.MaxInt64 - 3, math.MaxInt64} {
+				a := f32s(8, ramp)
+				_, err := call("shifted", a.s(), off, int64(4))
+				expectCheck(t, err, "shifted", pos, "a", off, 8)
+				a.check(t, fmt.Sprintf("shifted off=%d", off))
+				for i, x := range a.s() {
+					if x != ramp(i) {
+						t.Errorf("shifted off=%d wrote a[%d] = %v", off, i, x)
+					}
+				}
+			}
+			a := f32s(8, ramp)
+			if _, err := call("shifted", a.s(), int64(2), int64(6)); err != nil || a.s()[7] != 7 || a.s()[1] != ramp(1) {
+				t.Errorf("shifted in range: err %v, a = %v", err, a.s())
+			}
+		})
+	}
+}
+
+func TestCheckParallelLoops(t *testing.T) {
+	for _, v := range checkVariants {
+		t.Run(v.name, func(t *testing.T) {
+			s, lib, call := openChecks(t, v.opts)
+			line := "s += w[i * cols + j] * x[j];"
+			wPos, xPos := s.index(t, "matvec", line, "w[i * cols + j]"), s.index(t, "matvec", line, "x[j]")
+			outPos := s.index(t, "matvec", "out[i] = s;", "out[i]")
+			shapes := []struct {
+				name       string
+				rows, cols int
+			}{
+				{"serial", 3, 5},
+				{"parallel", loops.ParallelWork/64 + 1, 64},
+				{"jammed", loops.JamMinTrips, loops.JamMinInnerTrips},
+				{"jammed+rest", loops.JamMinTrips + 3, loops.JamMinInnerTrips + 5},
+			}
+			for _, threads := range []int{2, 1} {
+				if err := lib.SetThreads(threads); err != nil {
+					t.Fatal(err)
+				}
+				for _, sh := range shapes {
+					rows, cols := sh.rows, sh.cols
+					name := fmt.Sprintf("%s %dx%d, %d threads", sh.name, rows, cols, threads)
+					wfill := func(i int) float32 { return float32(i%13) - 6 }
+					xfill := func(j int) float32 { return float32(j%7) * 0.5 }
+					want := func(nx int) []float32 {
+						w := make([]float32, rows)
+						for i := range w {
+							var s float64
+							for j := 0; j < nx; j++ {
+								s += float64(wfill(i*cols+j)) * float64(xfill(j))
+							}
+							w[i] = float32(s)
+						}
+						return w
+					}
+
+					// x one short: every row fails at j = cols−1 (on every thread) and adds 0.
+					out, w, x := f32s(rows, nil), f32s(rows*cols, wfill), f32s(cols-1, xfill)
+					_, err := call("matvec", out.s(), w.s(), x.s(), rows, cols)
+					expectCheck(t, err, "matvec", xPos, "x", int64(cols-1), int64(cols-1))
+					closeTo(t, name+", x short", out.s(), want(cols-1))
+					out.check(t, name+" out")
+					w.check(t, name+" w")
+					x.check(t, name+" x")
+
+					// out one short: only the last row, run by the last thread, fails.
+					out, x = f32s(rows-1, nil), f32s(cols, xfill)
+					_, err = call("matvec", out.s(), w.s(), x.s(), rows, cols)
+					expectCheck(t, err, "matvec", outPos, "out", int64(rows-1), int64(rows-1))
+					closeTo(t, name+", out short", out.s(), want(cols)[:rows-1])
+					out.check(t, name+" out")
+
+					// w one short: the last element of the last row.
+					out, w = f32s(rows, nil), f32s(rows*cols-1, wfill)
+					_, err = call("matvec", out.s(), w.s(), x.s(), rows, cols)
+					expectCheck(t, err, "matvec", wPos, "w", int64(rows*cols-1), int64(rows*cols-1))
+					w.check(t, name+" w")
+
+					// And a correct call.
+					out, w = f32s(rows, nil), f32s(rows*cols, wfill)
+					if _, err := call("matvec", out.s(), w.s(), x.s(), rows, cols); err != nil {
+						t.Errorf("%s: correct call after failures: %v", name, err)
+					}
+					closeTo(t, name, out.s(), want(cols))
+				}
+			}
+		})
+	}
+}
+
+func closeTo(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); d > 1e-3*math.Max(1, math.Abs(float64(want[i]))) {
+			t.Errorf("%s: element %d = %v, want %v", what, i, got[i], want[i])
+			return
+		}
+	}
+}
+
+func TestCheckLocalArrays(t *testing.T) {
+	for _, v := range checkVariants {
+		t.Run(v.name, func(t *testing.T) {
+			s, _, call := openChecks(t, v.opts)
+			const r, c = 3, 4
+			storeLine := "g[i, j] = v;"
+			rowPos := s.at(t, "grid_store", storeLine, "g[i, j]", 2)
+			colPos := s.at(t, "grid_store", storeLine, "g[i, j]", 5)
+			for _, k := range []struct {
+				i, j int64
+				dim  int // 1 or 2: which index is out of range
+				bad  int64
+				size int64
+			}{
+				{r, 0, 1, r, r},
+				{-1, 2, 1, -1, r},
+				{1000000, 3, 1, 1000000, r},
+				{0, c, 2, c, c},
+				{0, 5, 2, 5, c}, // the flat index 5 is within the 12 elements
+				{1, -1, 2, -1, c},
+				{r, c, 2, c, c},
+			} {
+				out := f32s(r*c, nil)
+				_, err := call("grid_store", out.s(), r, c, k.i, k.j, float32(5))
+				pos, array := rowPos, "g"
+				if k.dim == 2 {
+					pos = colPos
+				}
+				ce := expectCheck(t, err, "grid_store", pos, array, k.bad, k.size)
+				if ce != nil && ce.Site.Dim != k.dim-1 {
+					t.Errorf("grid_store g[%d, %d]: reported dimension %d, want %d", k.i, k.j, ce.Site.Dim+1, k.dim)
+				}
+				for p, x := range out.s() {
+					if x != 0 {
+						t.Errorf("grid_store g[%d, %d] wrote element %d", k.i, k.j, p)
+					}
+				}
+				out.check(t, "grid_store out")
+			}
+
+			loadLine := "out[0] = g[i, j] + 2.0;"
+			for _, k := range [][2]int64{{r, 0}, {0, c}, {-1, -1}} {
+				out := f32s(1, nil)
+				_, err := call("grid_load", out.s(), r, c, k[0], k[1])
+				pos, bad, size := s.at(t, "grid_load", loadLine, "g[i, j]", 2), k[0], int64(r)
+				if k[1] < 0 || k[1] >= c {
+					pos, bad, size = s.at(t, "grid_load", loadLine, "g[i, j]", 5), k[1], c
+				}
+				expectCheck(t, err, "grid_load", pos, "g", bad, size)
+				if out.s()[0] != 2 {
+					t.Errorf("grid_load g[%d, %d]: out[0] = %v, want 2 (the read gives 0)", k[0], k[1], out.s()[0])
+				}
+			}
+
+			// In loops: one row too many, one column too many.
+			fillLine := "g[p, q] = 1.0;"
+			out := f32s(1, nil)
+			_, err := call("grid_fill", out.s(), r, c, r+1, c)
+			expectCheck(t, err, "grid_fill", s.at(t, "grid_fill", fillLine, "g[p, q]", 2), "g", r, r)
+			_, err = call("grid_fill", out.s(), r, c, r, c+1)
+			expectCheck(t, err, "grid_fill", s.at(t, "grid_fill", fillLine, "g[p, q]", 5), "g", c, c)
+			_, err = call("grid_fill", out.s(), 64, 3000, 64, 3001)
+			expectCheck(t, err, "grid_fill", s.at(t, "grid_fill", fillLine, "g[p, q]", 5), "g", 3000, 3000)
+			out.check(t, "grid_fill out")
+
+			_, err = call("local1", out.s(), 10, 11)
+			expectCheck(t, err, "local1", s.index(t, "local1", "t[i] = 3.0;", "t[i]"), "t", 10, 10)
+			_, err = call("local1", out.s(), 0, 1)
+			expectCheck(t, err, "local1", s.index(t, "local1", "t[i] = 3.0;", "t[i]"), "t", 0, 0)
+
+			// Correct calls afterwards.
+			out = f32s(r*c, nil)
+			if _, err := call("grid_store", out.s(), r, c, int64(2), int64(1), float32(5)); err != nil || out.s()[2*c+1] != 5 {
+				t.Errorf("grid_store in range: err %v, out = %v", err, out.s())
+			}
+			if _, err := call("local1", out.s(), 10, 10); err != nil || out.s()[0] != 3 {
+				t.Errorf("local1 in range: err %v, out[0] = %v", err, out.s()[0])
+			}
+		})
+	}
+}
+
+// TestCheckGridOverflow: each index of g[i, j] must be checked against its own dimension
+// (language §4.1). The checks test j against its dimension but the first index only through
+// the flat index i·c + j, computed in wrapping i64 arithmetic: for a 3×4 grid, i = 2^62
+// gives the flat index 0, so g[2^62, 0] = v writes g[0, 0] and nothing is reported.
+func TestCheckGridOverflow(t *testing.T) {
+	for _, v := range checkVariants {
+		t.Run(v.name, func(t *testing.T) {
+			s, _, call := openChecks(t, v.opts)
+			pos := s.at(t, "grid_store", "g[i, j] = v;", "g[i, j]", 2)
+			for _, i := range []int64{1 << 62, -1 << 62, 1<<62 + 1} {
+				out := f32s(12, nil)
+				_, err := call("grid_store", out.s(), 3, 4, i, int64(0), float32(5))
+				expectCheck(t, err, "grid_store", pos, "g", i, 3)
+				for p, x := range out.s() {
+					if x != 0 {
+						t.Errorf("grid_store g[%d, 0] wrote element %d of the grid", i, p)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestCheckBuiltins(t *testing.T) {
+	for _, v := range checkVariants {
+		t.Run(v.name, func(t *testing.T) {
+			s, _, call := openChecks(t, v.opts)
+			const n = 40
+			for _, c := range []struct {
+				fn       string
+				line     string
+				lens     []int // the array arguments' lengths
+				bad      int   // which array fails first
+				names    []string
+				extra    []any
+				anyIndex bool // the first failing index depends on the loop order
+			}{
+				{"norm", "rmsnorm(x, w, out, n, 0.00001);", []int{n - 1, n, n}, 0, []string{"x", "w", "out"}, []any{n}, false},
+				{"norm", "rmsnorm(x, w, out, n, 0.00001);", []int{n, n - 5, n}, 1, []string{"x", "w", "out"}, []any{n}, false},
+				{"norm", "rmsnorm(x, w, out, n, 0.00001);", []int{n, n, 2}, 2, []string{"x", "w", "out"}, []any{n}, false},
+				{"soft", "softmax(x, out, n);", []int{n - 1, n}, 0, []string{"x", "out"}, []any{n}, false},
+				{"soft", "softmax(x, out, n);", []int{n, 7}, 1, []string{"x", "out"}, []any{n}, false},
+				{"act", "silu(x, out, n);", []int{3, n}, 0, []string{"x", "out"}, []any{n}, false},
+				{"act", "silu(x, out, n);", []int{n, n - 1}, 1, []string{"x", "out"}, []any{n}, false},
+				{"mm", "matmul(a, b, c, m, k, n);", []int{5*6 - 1, 6 * 7, 5 * 7}, 0, []string{"a", "b", "c"}, []any{5, 6, 7}, true},
+				{"mm", "matmul(a, b, c, m, k, n);", []int{5 * 6, 6*7 - 2, 5 * 7}, 1, []string{"a", "b", "c"}, []any{5, 6, 7}, true},
+				{"mm", "matmul(a, b, c, m, k, n);", []int{5 * 6, 6 * 7, 5*7 - 3}, 2, []string{"a", "b", "c"}, []any{5, 6, 7}, true},
+				{"mm", "matmul(a, b, c, m, k, n);", []int{100 * 300, 300 * 40, 100*40 - 1}, 2, []string{"a", "b", "c"}, []any{100, 300, 40}, true},
+			} {
+				var arrays []*fenced[float32]
+				var args []any
+				for _, l := range c.lens {
+					f := f32s(l, func(i int) float32 { return float32(i%5) * 0.25 })
+					arrays = append(arrays, f)
+					args = append(args, f.s())
+				}
+				args = append(args, c.extra...)
+				_, err := call(c.fn, args...)
+				builtin := c.line[:strings.Index(c.line, "(")]
+				pos := s.at(t, c.fn, c.line, builtin, 0)
+				index := int64(c.lens[c.bad])
+				if c.anyIndex {
+					index = anyIndex
+				}
+				expectCheck(t, err, c.fn, pos, c.names[c.bad], index, int64(c.lens[c.bad]))
+				for i, f := range arrays {
+					f.check(t, fmt.Sprintf("%s %v: %s", c.fn, c.lens, c.names[i]))
+				}
+			}
+			// Correct calls afterwards.
+			x, out := f32s(n, ramp), f32s(n, nil)
+			if _, err := call("act", x.s(), out.s(), n); err != nil || out.s()[0] <= 0 {
+				t.Errorf("silu in range: %v, out[0] = %v", err, out.s()[0])
+			}
+			if _, err := call("soft", x.s(), out.s(), n); err != nil {
+				t.Errorf("softmax in range: %v", err)
+			}
+		})
+	}
+}
+
+func TestCheckDivision(t *testing.T) {
+	for _, v := range checkVariants {
+		t.Run(v.name, func(t *testing.T) {
+			s, _, call := openChecks(t, v.opts)
+			r, err := call("quot", int64(5), int64(0))
+			noResult(t, "quot", r)
+			expectDivide(t, err, "quot", s.at(t, "quot", "return a / b;", "/", 0))
+			r, err = call("rem32", int32(-5), int32(0))
+			noResult(t, "rem32", r)
+			expectDivide(t, err, "rem32", s.at(t, "rem32", "return a % b;", "%", 0))
+			_, err = call("quot8", int8(1), int8(0))
+			expectDivide(t, err, "quot8", s.at(t, "quot8", "return a / b;", "/", 0))
+
+			// The one quotient that overflows gives the most negative value, without a trap.
+			for _, c := range []struct {
+				fn         string
+				a, b, want any
+			}{
+				{"quot", int64(math.MinInt64), int64(-1), int64(math.MinInt64)},
+				{"rem32", int32(math.MinInt32), int32(-1), int32(0)},
+				{"quot8", int8(math.MinInt8), int8(-1), int8(math.MinInt8)},
+				{"quot", int64(-7), int64(2), int64(-3)},
+				{"rem32", int32(-7), int32(2), int32(-1)},
+			} {
+				if got, err := call(c.fn, c.a, c.b); err != nil || got != c.want {
+					t.Errorf("%s(%v, %v) = %v, %v; want %v", c.fn, c.a, c.b, got, err, c.want)
+				}
+			}
+
+			// In a loop: the zero divisors give 0, the first is reported.
+			const n = 50
+			a := i64s(n, func(i int) int64 { return int64(i * 10) })
+			d := i64s(n, func(i int) int64 { return int64(i%5 + 1) })
+			d.s()[17], d.s()[30] = 0, 0
+			out := i64s(n, nil)
+			_, err = call("divide_all", a.s(), d.s(), out.s(), n)
+			expectDivide(t, err, "divide_all", s.at(t, "divide_all", "out[i] = a[i] / d[i];", "/", 0))
+			for i, got := range out.s() {
+				want := int64(i*10) / int64(i%5+1)
+				if i == 17 || i == 30 {
+					want = 0
+				}
+				if got != want {
+					t.Errorf("divide_all: out[%d] = %d, want %d", i, got, want)
+				}
+			}
+			out.check(t, "divide_all out")
+
+			if got, err := call("quot", int64(100), int64(7)); err != nil || got != int64(14) {
+				t.Errorf("quot(100, 7) after failures = %v, %v", got, err)
+			}
+		})
+	}
+}
