@@ -680,3 +680,72 @@ func TestCheckDivision(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckConcurrentCalls: goroutines calling one library at once, with different bad
+// sizes, each get their own failure; correct calls made meanwhile get none. Some calls run
+// parallel loops on two OpenMP threads, whose failures go to the call that started them.
+func TestCheckConcurrentCalls(t *testing.T) {
+	for _, v := range checkVariants[:2] {
+		t.Run(v.name, func(t *testing.T) {
+			s, lib, _ := openChecks(t, v.opts)
+			if err := lib.SetThreads(2); err != nil {
+				t.Fatal(err)
+			}
+			copyFn, matvec := kerneltest.Func(t, lib, "copy_plus"), kerneltest.Func(t, lib, "matvec")
+			copyPos := s.index(t, "copy_plus", "out[i] = a[i] + 1.0;", "a[i]")
+			xPos := s.index(t, "matvec", "s += w[i * cols + j] * x[j];", "x[j]")
+			const rows, cols = loops.ParallelWork/64 + 1, 64
+			w := make([]float32, rows*cols)
+			for i := range w {
+				w[i] = 1
+			}
+			const calls = 40
+			done := make(chan struct{})
+			for g := 0; g < 8; g++ {
+				go func() {
+					defer func() { done <- struct{}{} }()
+					for k := 0; k < calls; k++ {
+						switch {
+						case g < 2: // correct copies
+							a, out := f32s(100, ramp), f32s(100, nil)
+							if _, err := copyFn.Call(a.s(), out.s(), 100); err != nil || out.s()[99] != ramp(99)+1 {
+								t.Errorf("goroutine %d: correct copy_plus: %v, out[99] = %v", g, err, out.s()[99])
+								return
+							}
+						case g < 5: // copies with a too short: its own length is the index
+							na := 10 + g
+							a, out := f32s(na, ramp), f32s(100, nil)
+							_, err := copyFn.Call(a.s(), out.s(), 100)
+							var ce *loader.CheckError
+							if !errors.As(err, &ce) || ce.Index != int64(na) || ce.Size != int64(na) || ce.Site.Pos != copyPos {
+								t.Errorf("goroutine %d: copy_plus with %d elements: %v, want index %d at %s", g, na, err, na, copyPos)
+								return
+							}
+							a.check(t, "concurrent copy_plus a")
+							out.check(t, "concurrent copy_plus out")
+						case g < 7: // parallel loops with x too short
+							nx := cols - (g - 4)
+							out, x := f32s(rows, nil), f32s(nx, ramp)
+							_, err := matvec.Call(out.s(), w, x.s(), rows, cols)
+							var ce *loader.CheckError
+							if !errors.As(err, &ce) || ce.Index != int64(nx) || ce.Size != int64(nx) || ce.Site.Pos != xPos {
+								t.Errorf("goroutine %d: matvec with %d elements of x: %v, want index %d at %s", g, nx, err, nx, xPos)
+								return
+							}
+							x.check(t, "concurrent matvec x")
+						default: // correct parallel loops
+							out, x := f32s(rows, nil), f32s(cols, func(int) float32 { return 1 })
+							if _, err := matvec.Call(out.s(), w, x.s(), rows, cols); err != nil || out.s()[rows-1] != cols {
+								t.Errorf("goroutine %d: correct matvec: %v, out[last] = %v", g, err, out.s()[rows-1])
+								return
+							}
+						}
+					}
+				}()
+			}
+			for g := 0; g < 8; g++ {
+				<-done
+			}
+		})
+	}
+}
