@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -745,6 +747,150 @@ func TestCheckConcurrentCalls(t *testing.T) {
 			}
 			for g := 0; g < 8; g++ {
 				<-done
+			}
+		})
+	}
+}
+
+// cChecks calls checked kernels from C through the expanded ABI with arrays too short, and
+// reads each failure with simplang_take_error and the site table.
+const cChecks = `#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct { int32_t site; int64_t index, size; } simplang_error;
+int simplang_take_error(simplang_error *e);
+extern const char simplang_sites[];
+
+void copy_plus(float *, float *, int64_t, int64_t, int64_t, float *, float *, int64_t, int64_t, int64_t, int64_t);
+int64_t quot(int64_t, int64_t);
+void matvec(float *, float *, int64_t, int64_t, int64_t, float *, float *, int64_t, int64_t, int64_t,
+            float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t);
+int _mlir_copy_plus(void **);
+
+/* site_line prints line number site (from 0) of the site table. */
+static void site_line(int site) {
+	const char *p = simplang_sites;
+	for (int i = 0; i < site && p; i++) {
+		p = strchr(p, '\n');
+		if (p) p++;
+	}
+	if (site < 0 || !p || !*p) {
+		printf("no site %d\n", site);
+		return;
+	}
+	const char *end = strchr(p, '\n');
+	printf("site %.*s\n", (int)(end ? end - p : (long)strlen(p)), p);
+}
+
+static void report(const char *what) {
+	simplang_error e = {-1, -1, -1};
+	if (simplang_take_error(&e)) {
+		printf("%s: index %lld size %lld\n", what, (long long)e.index, (long long)e.size);
+		site_line(e.site);
+	} else {
+		printf("%s: no error\n", what);
+	}
+}
+
+static int intact(const float *buf, int from, int to) {
+	for (int i = from; i < to; i++)
+		if (buf[i] != -77) return 0;
+	return 1;
+}
+
+int main(void) {
+	float buf[16], out[16];
+	for (int i = 0; i < 16; i++) buf[i] = out[i] = -77;
+	float *a = buf + 4, *o = out + 2;
+	for (int i = 0; i < 3; i++) a[i] = i + 1;
+
+	copy_plus(a, a, 0, 3, 1, o, o, 0, 10, 1, 8); /* a has 3 elements, n is 8 */
+	report("copy_plus");
+	report("again");
+	printf("out %g %g %g %g %g, canaries %d %d\n", o[0], o[2], o[3], o[7], o[8],
+	       intact(buf, 0, 4) && intact(buf, 7, 16), intact(out, 0, 2) && intact(out, 12, 16));
+
+	copy_plus(a, a, 0, 2, 1, o, o, 0, 10, 1, 8); /* two failures: the first one stays */
+	copy_plus(a, a, 0, 1, 1, o, o, 0, 10, 1, 8);
+	report("first of two");
+
+	printf("quot %lld\n", (long long)quot(7, 0));
+	report("quot");
+
+	copy_plus(a, a, 0, 3, 1, o, o, 0, 3, 1, 3);
+	report("correct");
+
+	float *pa = a, *po = o, r = 0;
+	int64_t zero = 0, three = 3, ten = 10, one = 1, eight = 8;
+	void *args[] = {&pa, &pa, &zero, &three, &one, &po, &po, &zero, &ten, &one, &eight, &r};
+	printf("packed %d\n", _mlir_copy_plus(args));
+	report("packed");
+
+	/* A parallel loop on OMP_NUM_THREADS threads, x one short. */
+	int64_t rows = 1025, cols = 64;
+	float *w = calloc(rows * cols, sizeof(float)), *x = calloc(cols, sizeof(float)), *y = calloc(rows, sizeof(float));
+	matvec(y, y, 0, rows, 1, w, w, 0, rows * cols, 1, x, x, 0, cols - 1, 1, rows, cols);
+	report("matvec");
+	matvec(y, y, 0, rows, 1, w, w, 0, rows * cols, 1, x, x, 0, cols, 1, rows, cols);
+	report("matvec correct");
+	return 0;
+}
+`
+
+func TestCheckFromC(t *testing.T) {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Fatalf("no C compiler (cc) on PATH: %v", err)
+	}
+	for _, v := range checkVariants[:2] {
+		t.Run(v.name, func(t *testing.T) {
+			s := readChecks(t)
+			obj := kerneltest.Compile(t, "kernels.sl", s.src, v.opts)
+			dir := t.TempDir()
+			data, err := os.ReadFile(obj.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "libchecks.so"), data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "main.c"), []byte(cChecks), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			build := exec.Command(cc, "main.c", "-o", "main", "-L.", "-lchecks", "-Wl,-rpath,"+dir)
+			build.Dir = dir
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("cc: %v\n%s", err, out)
+			}
+			run := exec.Command(filepath.Join(dir, "main"))
+			run.Env = append(os.Environ(), "OMP_NUM_THREADS=2")
+			out, err := run.CombinedOutput()
+			if err != nil {
+				t.Fatalf("harness: %v\n%s", err, out)
+			}
+			copyA := s.index(t, "copy_plus", "out[i] = a[i] + 1.0;", "a[i]")
+			want := strings.Join([]string{
+				"copy_plus: index 3 size 3",
+				"site " + copyA + "\tcopy_plus\tindex\ta\t0",
+				"again: no error",
+				"out 2 4 1 1 -77, canaries 1 1",
+				"first of two: index 2 size 2",
+				"site " + copyA + "\tcopy_plus\tindex\ta\t0",
+				"quot 0",
+				"quot: index 0 size 0",
+				"site " + s.at(t, "quot", "return a / b;", "/", 0) + "\tquot\tdivide",
+				"correct: no error",
+				"packed 1",
+				"packed: index 3 size 3",
+				"site " + copyA + "\tcopy_plus\tindex\ta\t0",
+				"matvec: index 63 size 63",
+				"site " + s.index(t, "matvec", "s += w[i * cols + j] * x[j];", "x[j]") + "\tmatvec\tindex\tx\t0",
+				"matvec correct: no error",
+			}, "\n") + "\n"
+			if string(out) != want {
+				t.Errorf("C harness printed\n%s\nwant\n%s", out, want)
 			}
 		})
 	}
