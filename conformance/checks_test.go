@@ -895,3 +895,120 @@ func TestCheckFromC(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckMoreShapes: element kinds other than f32, narrow index and counter types, a loop
+// that counts down and a conditional store.
+func TestCheckMoreShapes(t *testing.T) {
+	for _, v := range checkVariants[:2] {
+		t.Run(v.name, func(t *testing.T) {
+			s, _, call := openChecks(t, v.opts)
+			for k, lens := range [][4]int{{3, 10, 10, 10}, {10, 4, 10, 10}, {10, 10, 5, 10}, {10, 10, 10, 6}} {
+				a := fence(lens[0], int8(-77), nil)
+				b := fence(lens[1], false, nil)
+				c := fence(lens[2], float64(-77), nil)
+				d := fence(lens[3], int16(-77), nil)
+				_, err := call("kinds", a.s(), b.s(), c.s(), d.s(), int64(10))
+				line := []string{"a[i] = 7 as i8;", "b[i] = 1 == 1;", "c[i] = 7.0 as f64;", "d[i] = 7 as i16;"}[k]
+				array := line[:1]
+				expectCheck(t, err, "kinds", s.index(t, "kinds", line, array+"[i]"), array, int64(lens[k]), int64(lens[k]))
+				a.check(t, "kinds a")
+				b.check(t, "kinds b")
+				c.check(t, "kinds c")
+				d.check(t, "kinds d")
+				if a.s()[len(a.s())-1] != 7 || !b.s()[len(b.s())-1] || c.s()[len(c.s())-1] != 7 || d.s()[len(d.s())-1] != 7 {
+					t.Errorf("kinds %v: the stores in range did not all happen", lens)
+				}
+			}
+
+			a, out := f32s(5, ramp), f32s(10, nil)
+			_, err := call("copy32", a.s(), out.s(), int32(10))
+			expectCheck(t, err, "copy32", s.index(t, "copy32", "out[i] = a[i];", "a[i]"), "a", 5, 5)
+			a.check(t, "copy32 a")
+			out.check(t, "copy32 out")
+			for _, k := range []int8{-1, -128, 5, 127} {
+				a := f32s(5, ramp)
+				_, err := call("store8", a.s(), k)
+				expectCheck(t, err, "store8", s.index(t, "store8", "a[k] = 1.0;", "a[k]"), "a", int64(k), 5)
+				a.check(t, "store8 a")
+			}
+
+			a = f32s(5, nil)
+			_, err = call("countdown", a.s(), int64(8))
+			expectCheck(t, err, "countdown", s.index(t, "countdown", "a[i] = 1.0;", "a[i]"), "a", 7, 5)
+			a.check(t, "countdown a")
+			for i, got := range a.s() {
+				if got != 1 {
+					t.Errorf("countdown: a[%d] = %v, want 1", i, got)
+				}
+			}
+
+			a = f32s(100, func(i int) float32 { return float32(i%3) - 1 }) // one in three is positive
+			out = f32s(10, nil)
+			r, err := call("compact", a.s(), out.s(), int64(100))
+			noResult(t, "compact", r)
+			expectCheck(t, err, "compact", s.index(t, "compact", "out[k] = a[i];", "out[k]"), "out", 10, 10)
+			a.check(t, "compact a")
+			out.check(t, "compact out")
+			out = f32s(40, nil)
+			if r, err := call("compact", a.s(), out.s(), int64(100)); err != nil || r != int64(33) {
+				t.Errorf("compact in range = %v, %v; want 33", r, err)
+			}
+		})
+	}
+}
+
+// TestCheckCompoundDivision: `x /= d` and `a[i] /= d` on integers are divisions like `x / d`
+// (language §4): by zero they must report and give 0, and MinInt64 /= −1 must give MinInt64.
+// They are not checked: the process dies of SIGFPE. The calls run in a child process, so
+// that the crash fails this test only.
+func TestCheckCompoundDivision(t *testing.T) {
+	if !inChild(t) {
+		return
+	}
+	for _, v := range checkVariants[:2] {
+		t.Run(v.name, func(t *testing.T) {
+			s, _, call := openChecks(t, v.opts)
+			if r, err := call("quot_assign", int64(math.MinInt64), int64(-1)); err != nil || r != int64(math.MinInt64) {
+				t.Errorf("quot_assign(MinInt64, -1) = %v, %v; want MinInt64", r, err)
+			}
+			r, err := call("quot_assign", int64(5), int64(0))
+			noResult(t, "quot_assign", r)
+			expectDivide(t, err, "quot_assign", s.at(t, "quot_assign", "a /= b;", "/=", 0))
+
+			x := i64s(20, func(i int) int64 { return int64(i) + 1 })
+			_, err = call("divide_by", x.s(), int64(0), int64(20))
+			expectDivide(t, err, "divide_by", s.at(t, "divide_by", "a[i] /= d;", "/=", 0))
+			for i, got := range x.s() {
+				if got != 0 {
+					t.Errorf("divide_by 0: a[%d] = %d, want 0 (a division by zero gives 0)", i, got)
+					break
+				}
+			}
+			_, err = call("divide_by", x.s(), int64(1), int64(21))
+			expectCheck(t, err, "divide_by", s.index(t, "divide_by", "a[i] /= d;", "a[i]"), "a", 20, 20)
+			x.check(t, "divide_by a")
+		})
+	}
+}
+
+// inChild runs the calling test again in a child process (the test binary with -test.run
+// set to it) and reports whether this is that child: the parent returns false and fails
+// when the child fails or dies, with its output.
+func inChild(t *testing.T) bool {
+	t.Helper()
+	const env = "SIMPLANG_CHECKS_CHILD"
+	if os.Getenv(env) == t.Name() {
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		lines := strings.Split(string(out), "\n")
+		if len(lines) > 40 {
+			lines = lines[:40]
+		}
+		t.Errorf("child process: %v\n%s", err, strings.Join(lines, "\n"))
+	}
+	return false
+}

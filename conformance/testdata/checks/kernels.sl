@@ -179,3 +179,63 @@ fn divide_all(i64[] a, i64[] d, i64[] out, i64 n) {
         i = i + 1;
     }
 }
+
+// Other element kinds and index types.
+fn kinds(i8[] a, bool[] b, f64[] c, i16[] d, i64 n) {
+    var i = 0;
+    while (i < n) {
+        a[i] = 7 as i8;
+        b[i] = 1 == 1;
+        c[i] = 7.0 as f64;
+        d[i] = 7 as i16;
+        i = i + 1;
+    }
+}
+
+fn copy32(f32[] a, f32[] out, i32 n) {
+    i32 i = 0;
+    while (i < n) {
+        out[i] = a[i];
+        i = i + 1;
+    }
+}
+
+fn store8(f32[] a, i8 k) {
+    a[k] = 1.0;
+}
+
+// A compound division of an element; a loop counting down (not a counted loop); a
+// conditional store whose index is not affine.
+fn divide_by(i64[] a, i64 d, i64 n) {
+    var i = 0;
+    while (i < n) {
+        a[i] /= d;
+        i = i + 1;
+    }
+}
+
+fn countdown(f32[] a, i64 n) {
+    var i = n - 1;
+    while (i >= 0) {
+        a[i] = 1.0;
+        i = i - 1;
+    }
+}
+
+fn compact(f32[] a, f32[] out, i64 n) -> i64 {
+    var k = 0;
+    var i = 0;
+    while (i < n) {
+        if (a[i] > 0.0) {
+            out[k] = a[i];
+            k = k + 1;
+        }
+        i = i + 1;
+    }
+    return k;
+}
+
+fn quot_assign(i64 a, i64 b) -> i64 {
+    a /= b;
+    return a;
+}
