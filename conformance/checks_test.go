@@ -380,6 +380,12 @@ func TestCheckVersionedLoopOverflow(t *testing.T) {
 			if _, err := call("shifted", a.s(), int64(2), int64(6)); err != nil || a.s()[7] != 7 || a.s()[1] != ramp(1) {
 				t.Errorf("shifted in range: err %v, a = %v", err, a.s())
 			}
+
+			// The same through a builtin's offset: softmax reads x[off + i], whose addresses
+			// wrap to x[-2], x[-1], x[0], x[1] (the canaries before x among them).
+			x, out := f32s(8, ramp), f32s(4, nil)
+			_, err := call("soft_at", x.s(), out.s(), int64(4), int64(math.MaxInt64-1))
+			expectCheck(t, err, "soft_at", s.at(t, "soft_at", "softmax(x, out, n, off, 0);", "softmax", 0), "x", math.MaxInt64-1, 8)
 		})
 	}
 }
@@ -1011,4 +1017,50 @@ func inChild(t *testing.T) bool {
 		t.Errorf("child process: %v\n%s", err, strings.Join(lines, "\n"))
 	}
 	return false
+}
+
+// TestCheckCallsAndParallelDivision: a failure in a function called by the kernel names the
+// function that holds the site; a division by zero on the threads of a parallel loop is
+// reported to the call.
+func TestCheckCallsAndParallelDivision(t *testing.T) {
+	for _, v := range checkVariants[:2] {
+		t.Run(v.name, func(t *testing.T) {
+			s, lib, call := openChecks(t, v.opts)
+			a := f32s(4, ramp)
+			_, err := call("outer", a.s(), int64(4))
+			var ce *loader.CheckError
+			if !errors.As(err, &ce) || ce.Func != "outer" || ce.Site.Func != "store1" || ce.Index != 4 || ce.Size != 4 {
+				t.Errorf("outer(a, 4) = %v (%+v), want a CheckError of call outer at a site of store1", err, ce)
+			} else if want := s.index(t, "store1", "a[k] = v;", "a[k]") + ": store1: index 4 out of range for a (size 4)"; err.Error() != want {
+				t.Errorf("message %q, want %q", err.Error(), want)
+			}
+			a.check(t, "outer a")
+
+			if err := lib.SetThreads(2); err != nil {
+				t.Fatal(err)
+			}
+			const rows, cols = loops.ParallelWork/64 + 1, 64
+			in := i64s(rows*cols, func(i int) int64 { return int64(i % 100) })
+			d := i64s(cols, func(j int) int64 { return int64(j%3 + 1) })
+			d.s()[cols-1] = 0
+			out := i64s(rows, nil)
+			_, err = call("divide_rows", out.s(), in.s(), d.s(), rows, cols)
+			expectDivide(t, err, "divide_rows", s.at(t, "divide_rows", "s += a[i * cols + j] / d[j];", "/", 0))
+			for i, got := range out.s() {
+				var want int64
+				for j := 0; j < cols-1; j++ {
+					want += int64((i*cols+j)%100) / int64(j%3+1)
+				}
+				if got != want {
+					t.Errorf("divide_rows: out[%d] = %d, want %d (the division by zero gives 0)", i, got, want)
+					break
+				}
+			}
+			out.check(t, "divide_rows out")
+			d.s()[cols-1] = 1
+			if _, err := call("divide_rows", out.s(), in.s(), d.s(), rows, cols); err != nil {
+				t.Errorf("divide_rows without zeros: %v", err)
+			}
+		})
+	}
 }

@@ -239,3 +239,27 @@ fn quot_assign(i64 a, i64 b) -> i64 {
     a /= b;
     return a;
 }
+
+// A failure in a function another one calls; a division by zero in a parallel loop; a
+// builtin's offset.
+fn outer(f32[] a, i64 k) {
+    store1(a, k, 2.0);
+}
+
+fn divide_rows(i64[] out, i64[] a, i64[] d, i64 rows, i64 cols) {
+    var i = 0;
+    while (i < rows) {
+        var s = 0;
+        var j = 0;
+        while (j < cols) {
+            s += a[i * cols + j] / d[j];
+            j = j + 1;
+        }
+        out[i] = s;
+        i = i + 1;
+    }
+}
+
+fn soft_at(f32[] x, f32[] out, i64 n, i64 off) {
+    softmax(x, out, n, off, 0);
+}
