@@ -1064,3 +1064,87 @@ func TestCheckCallsAndParallelDivision(t *testing.T) {
 		})
 	}
 }
+
+// cOpenMP calls checked kernels from the threads of the C program's own OpenMP parallel
+// region. Its worker thread has already run a kernel's parallel loop for the main thread.
+const cOpenMP = `#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <omp.h>
+
+typedef struct { int32_t site; int64_t index, size; } simplang_error;
+int simplang_take_error(simplang_error *e);
+void store1(float *, float *, int64_t, int64_t, int64_t, int64_t, float);
+void matvec(float *, float *, int64_t, int64_t, int64_t, float *, float *, int64_t, int64_t, int64_t,
+            float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t);
+
+int main(void) {
+	int64_t rows = 1025, cols = 64; /* enough work for two threads */
+	float *w = calloc(rows * cols, 4), *x = calloc(cols, 4), *y = calloc(rows, 4);
+	matvec(y, y, 0, rows, 1, w, w, 0, rows * cols, 1, x, x, 0, cols, 1, rows, cols);
+	simplang_error e = {-1, -1, -1};
+	printf("main after matvec: %d\n", simplang_take_error(&e));
+
+	int got[2] = {-1, -1};
+	long long index[2] = {-1, -1};
+	#pragma omp parallel num_threads(2)
+	{
+		int t = omp_get_thread_num();
+		float a[3];
+		store1(a, a, 0, 3, 1, 10 + t, 1.0f);
+		simplang_error mine = {-1, -1, -1};
+		got[t] = simplang_take_error(&mine);
+		index[t] = mine.index;
+	}
+	printf("thread 0: %d index %lld\nthread 1: %d index %lld\n", got[0], index[0], got[1], index[1]);
+	e.index = -1;
+	int m = simplang_take_error(&e);
+	printf("main after the region: %d index %lld\n", m, (long long)e.index);
+	return 0;
+}
+`
+
+// TestCheckFromCOpenMP: a C program whose own OpenMP threads call kernels must find each
+// thread's failure with simplang_take_error on that thread. The worker thread that ran a
+// kernel's parallel loop for the main thread keeps reporting to the main thread's report
+// (the redirect set by parallel loop bodies is never undone, and only the packed entries
+// clear it), so its failure shows up on the main thread instead.
+func TestCheckFromCOpenMP(t *testing.T) {
+	tools := kerneltest.Tools(t)
+	if tools.Clang.Path == "" || tools.OMPDir == "" {
+		t.Fatalf("needs clang and libomp (clang %q, libomp in %q)", tools.Clang.Path, tools.OMPDir)
+	}
+	for _, v := range checkVariants[:2] {
+		t.Run(v.name, func(t *testing.T) {
+			s := readChecks(t)
+			obj := kerneltest.Compile(t, "kernels.sl", s.src, v.opts)
+			dir := t.TempDir()
+			data, err := os.ReadFile(obj.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "libchecks.so"), data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "main.c"), []byte(cOpenMP), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			build := exec.Command(tools.Clang.Path, "-fopenmp=libomp", "main.c", "-o", "main", "-L.", "-lchecks",
+				"-L"+tools.OMPDir, "-Wl,-rpath,"+dir+":"+tools.OMPDir)
+			build.Dir = dir
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("clang: %v\n%s", err, out)
+			}
+			run := exec.Command(filepath.Join(dir, "main"))
+			run.Env = append(os.Environ(), "OMP_NUM_THREADS=2")
+			out, err := run.CombinedOutput()
+			if err != nil {
+				t.Fatalf("harness: %v\n%s", err, out)
+			}
+			want := "main after matvec: 0\nthread 0: 1 index 10\nthread 1: 1 index 11\nmain after the region: 0 index -1\n"
+			if string(out) != want {
+				t.Errorf("C harness printed\n%s\nwant\n%s", out, want)
+			}
+		})
+	}
+}
