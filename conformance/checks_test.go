@@ -14,6 +14,7 @@ import (
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/loops"
+	"github.com/simplang/simplang/toolchain"
 )
 
 // The tests of checked array access (language §4.1, issue 14): kernels called from Go with
@@ -26,7 +27,8 @@ import (
 const checksFile = "testdata/checks/kernels.sl"
 
 // checkVariants are the configurations checked code is tested under: both backends, with
-// fast and strict floating point.
+// fast and strict floating point, and unoptimized without parallel loops. The tests that
+// need only one configuration per backend take the first two.
 var checkVariants = []struct {
 	name string
 	opts compiler.Options
@@ -35,6 +37,8 @@ var checkVariants = []struct {
 	{"llvm", compiler.Options{Backend: compiler.LLVM}},
 	{"mlir-strict-fp", compiler.Options{Backend: compiler.MLIR, StrictFP: true}},
 	{"llvm-strict-fp", compiler.Options{Backend: compiler.LLVM, StrictFP: true}},
+	{"mlir-O0-serial", compiler.Options{Backend: compiler.MLIR, Serial: true, OptLevel: toolchain.O0}},
+	{"llvm-O0-serial", compiler.Options{Backend: compiler.LLVM, Serial: true, OptLevel: toolchain.O0}},
 }
 
 // checkSource is the kernels' source, with helpers that find positions in it.
@@ -341,6 +345,16 @@ func TestCheckCountedLoops(t *testing.T) {
 			}
 			_, err = call("gather", make([]float32, 10), make([]int64, 5), make([]float32, 20), int64(20))
 			expectCheck(t, err, "gather", s.index(t, "gather", gatherLine, "idx[i]"), "idx", 5, 5)
+
+			// Reads in a loop condition.
+			a, out = f32s(6, func(int) float32 { return 1 }), nil
+			r, err := call("scan", a.s())
+			noResult(t, "scan", r)
+			expectCheck(t, err, "scan", s.index(t, "scan", "while (a[i] > 0.0) {", "a[i]"), "a", 6, 6)
+			if r, err := call("scan_to", a.s(), int64(6)); err != nil || r != int64(6) {
+				t.Errorf("scan_to(a, 6) = %v, %v; want 6 (&& guards the read)", r, err)
+			}
+			a.check(t, "scan a")
 
 			// The report was taken: correct calls succeed.
 			a, out = f32s(100, ramp), f32s(100, nil)

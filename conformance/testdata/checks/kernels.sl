@@ -263,3 +263,20 @@ fn divide_rows(i64[] out, i64[] a, i64[] d, i64 rows, i64 cols) {
 fn soft_at(f32[] x, f32[] out, i64 n, i64 off) {
     softmax(x, out, n, off, 0);
 }
+
+// Reads in loop conditions: unguarded, and guarded by && (never out of range).
+fn scan(f32[] a) -> i64 {
+    var i = 0;
+    while (a[i] > 0.0) {
+        i = i + 1;
+    }
+    return i;
+}
+
+fn scan_to(f32[] a, i64 n) -> i64 {
+    var i = 0;
+    while (i < n && a[i] > 0.0) {
+        i = i + 1;
+    }
+    return i;
+}
