@@ -721,6 +721,8 @@ func TestCheckConcurrentCalls(t *testing.T) {
 			for i := range w {
 				w[i] = 1
 			}
+			const jamRows, jamCols = loops.JamMinTrips, loops.JamMinInnerTrips
+			jamW := make([]float32, jamRows*jamCols)
 			const calls = 40
 			done := make(chan struct{})
 			for g := 0; g < 8; g++ {
@@ -745,7 +747,11 @@ func TestCheckConcurrentCalls(t *testing.T) {
 							}
 							a.check(t, "concurrent copy_plus a")
 							out.check(t, "concurrent copy_plus out")
-						case g < 7: // parallel loops with x too short
+						case g < 7: // parallel loops with x too short; goroutine 6 jams them
+							rows, cols, w := rows, cols, w
+							if g == 6 {
+								rows, cols, w = jamRows, jamCols, jamW
+							}
 							nx := cols - (g - 4)
 							out, x := f32s(rows, nil), f32s(nx, ramp)
 							_, err := matvec.Call(out.s(), w, x.s(), rows, cols)
