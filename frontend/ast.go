@@ -62,6 +62,7 @@ type VarDecl struct {
 // type when stored.
 type Assign struct {
 	Target Expr // *Ident or *Index
+	OpPos  Pos
 	Op     TokenKind
 	Value  Expr
 	OpType Type // compound assignments: the type the operation is done in
