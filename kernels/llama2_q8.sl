@@ -70,6 +70,7 @@ fn matvec_q8(f32[] out, i8[] w, f32[] w_s, i64 w_off, i8[] xq, f32[] xs, i64 row
     var i = 0;
     while (i < rows) {
         var row = w_off + i * cols;
+        var srow = row / gs; // the row's first scale
         var s = 0.0;
         var g = 0;
         while (g < ng) {
@@ -79,7 +80,7 @@ fn matvec_q8(f32[] out, i8[] w, f32[] w_s, i64 w_off, i8[] xq, f32[] xs, i64 row
                 isum += (xq[g * gs + j] as i32) * (w[row + g * gs + j] as i32);
                 j = j + 1;
             }
-            s += (isum as f32) * w_s[row / gs + g] * xs[g];
+            s += (isum as f32) * w_s[srow + g] * xs[g];
             g = g + 1;
         }
         out[i] = s;
@@ -103,6 +104,7 @@ fn matvec2_q8(f32[] out1, i8[] w1, f32[] w1_s, i64 w1_off, i64 rows1,
         var g = 0;
         if (i < rows1) {
             var row = w1_off + i * cols;
+            var srow = row / gs;
             while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
@@ -110,12 +112,13 @@ fn matvec2_q8(f32[] out1, i8[] w1, f32[] w1_s, i64 w1_off, i64 rows1,
                     isum += (xq[g * gs + j] as i32) * (w1[row + g * gs + j] as i32);
                     j = j + 1;
                 }
-                s += (isum as f32) * w1_s[row / gs + g] * xs[g];
+                s += (isum as f32) * w1_s[srow + g] * xs[g];
                 g = g + 1;
             }
             out1[i] = s;
         } else {
             var row = w2_off + (i - rows1) * cols;
+            var srow = row / gs;
             while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
@@ -123,7 +126,7 @@ fn matvec2_q8(f32[] out1, i8[] w1, f32[] w1_s, i64 w1_off, i64 rows1,
                     isum += (xq[g * gs + j] as i32) * (w2[row + g * gs + j] as i32);
                     j = j + 1;
                 }
-                s += (isum as f32) * w2_s[row / gs + g] * xs[g];
+                s += (isum as f32) * w2_s[srow + g] * xs[g];
                 g = g + 1;
             }
             out2[i - rows1] = s;
@@ -143,6 +146,7 @@ fn qkv_q8(f32[] q, i8[] wq, f32[] wq_s, i64 q_off, f32[] k, i8[] wk, f32[] wk_s,
         var g = 0;
         if (i < dim) {
             var row = q_off + i * dim;
+            var srow = row / gs;
             while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
@@ -150,12 +154,13 @@ fn qkv_q8(f32[] q, i8[] wq, f32[] wq_s, i64 q_off, f32[] k, i8[] wk, f32[] wk_s,
                     isum += (xq[g * gs + j] as i32) * (wq[row + g * gs + j] as i32);
                     j = j + 1;
                 }
-                s += (isum as f32) * wq_s[row / gs + g] * xs[g];
+                s += (isum as f32) * wq_s[srow + g] * xs[g];
                 g = g + 1;
             }
             q[i] = s;
         } else if (i < dim + kv_dim) {
             var row = kv_off + (i - dim) * dim;
+            var srow = row / gs;
             while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
@@ -163,12 +168,13 @@ fn qkv_q8(f32[] q, i8[] wq, f32[] wq_s, i64 q_off, f32[] k, i8[] wk, f32[] wk_s,
                     isum += (xq[g * gs + j] as i32) * (wk[row + g * gs + j] as i32);
                     j = j + 1;
                 }
-                s += (isum as f32) * wk_s[row / gs + g] * xs[g];
+                s += (isum as f32) * wk_s[srow + g] * xs[g];
                 g = g + 1;
             }
             k[i - dim] = s;
         } else {
             var row = kv_off + (i - dim - kv_dim) * dim;
+            var srow = row / gs;
             while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
@@ -176,7 +182,7 @@ fn qkv_q8(f32[] q, i8[] wq, f32[] wq_s, i64 q_off, f32[] k, i8[] wk, f32[] wk_s,
                     isum += (xq[g * gs + j] as i32) * (wv[row + g * gs + j] as i32);
                     j = j + 1;
                 }
-                s += (isum as f32) * wv_s[row / gs + g] * xs[g];
+                s += (isum as f32) * wv_s[srow + g] * xs[g];
                 g = g + 1;
             }
             v[i - dim - kv_dim] = s;
