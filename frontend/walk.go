@@ -122,14 +122,15 @@ func (s *Assign) BinaryOp() TokenKind {
 }
 
 // Harmless reports whether evaluating e has no effect and cannot trap: it makes no calls
-// (other than to the internal builtins Len and Dim), no loads and no integer division. A code generator may evaluate such an expression even where
+// (other than to min, max and the internal builtins Len and Dim), no loads and no integer
+// division. A code generator may evaluate such an expression even where
 // the source would not (the right of && or ||).
 func Harmless(e Expr) bool {
 	ok := true
 	Inspect(e, func(n Node) bool {
 		switch n := n.(type) {
 		case *Call:
-			ok = n.Builtin == Len || n.Builtin == Dim
+			ok = n.Builtin == Len || n.Builtin == Dim || n.Builtin == Min || n.Builtin == Max
 		case *Index:
 			ok = false
 		case *Binary:

@@ -14,17 +14,17 @@ import (
 // its counter gets a fast twin, chosen when one test before the loop shows that every such
 // access stays in range (version); only the other twin checks each access.
 type checker struct {
-	fn     *frontend.Func
-	sites  *[]abi.Site
-	slot   *frontend.VarDecl        // var slot = Slot(), once the function has a check
-	proven map[*frontend.Index]bool // accesses a test before their loop has checked
-	loops  map[*frontend.While]bool // parallel loops, whose bodies report to the caller
-	file   string
+	fn       *frontend.Func
+	sites    *[]abi.Site
+	slot     *frontend.VarDecl        // var slot = Slot(), once the function has a check
+	proven   map[*frontend.Index]bool // accesses a test before their loop has checked
+	parallel map[*frontend.While]bool // loops that run on threads
+	file     string
 }
 
 // addChecks checks the accesses and divisions of fn, appending their sites to sites.
 func addChecks(fn *frontend.Func, file string, sites *[]abi.Site, parallel map[*frontend.While]bool) {
-	c := &checker{fn: fn, file: file, sites: sites, proven: map[*frontend.Index]bool{}}
+	c := &checker{fn: fn, file: file, sites: sites, proven: map[*frontend.Index]bool{}, parallel: parallel}
 	c.versionLoops(fn.Body)
 	x := expander{checks: c}
 	fn.Body.Stmts = x.stmts(fn.Body.Stmts)
@@ -170,23 +170,29 @@ func (c *checker) divide(x *expander, b *frontend.Binary) frontend.Expr {
 	return use(r.Var)
 }
 
-// versionLoops gives each innermost counted loop under b whose accesses include affine ones
-// a fast twin: `if (they stay in range) { the loop, those accesses unchecked } else { the
-// loop, checked }`.
+// versionLoops gives counted loops under b whose accesses include affine ones a fast twin:
+// `if (they stay in range) { the loop, those accesses unchecked } else { the loop, checked }`.
+// A loop is tested as a whole, with the innermost loops directly in its body, where it can
+// be (once per row of a mat-vec rather than once per group of a row); the loops inside both
+// twins are then tried on their own for the accesses left. Parallel loops are not twinned:
+// the loops inside them are.
 func (c *checker) versionLoops(b *frontend.Block) {
 	var visit func(w *frontend.While) frontend.Stmt
 	visit = func(w *frontend.While) frontend.Stmt {
-		if hasLoop(w.Body.Stmts) {
+		l := loops.Count(w)
+		if l == nil || c.parallel[w] {
 			rewriteLoops(w.Body, visit)
 			return w
 		}
-		if l := loops.Count(w); l != nil {
-			if test := c.rangeTest(w, l); test != nil {
-				slow := twin(w)
-				return &frontend.If{Pos: w.Pos, Cond: test, Then: block(w.Pos, w), Else: block(w.Pos, slow)}
-			}
+		test := c.rangeTest(w, l)
+		if test == nil {
+			rewriteLoops(w.Body, visit)
+			return w
 		}
-		return w
+		slow := twin(w)
+		rewriteLoops(w.Body, visit)
+		rewriteLoops(slow.Body, visit)
+		return &frontend.If{Pos: w.Pos, Cond: test, Then: block(w.Pos, w), Else: block(w.Pos, slow)}
 	}
 	rewriteLoops(b, visit)
 }
@@ -203,124 +209,282 @@ func hasLoop(stmts []frontend.Stmt) bool {
 	return found
 }
 
-// The numbers a range test computes with stay far from 2^63 when the counter's first value,
-// the loop's limit and each access's base lie within ±rangeBound and the coefficients and
-// the step are at most smallFactor: the test itself never wraps, so it cannot pass by
-// overflow. (Arrays of more than 2^40 elements are not to be had.)
+// The numbers a range test computes with stay far from 2^63 when every counter's first value
+// and limit and every access's base lie within ±rangeBound and the coefficients and steps
+// within ±smallFactor (coefficients that are not constants must be in [0, smallFactor]): the
+// test itself never wraps, so it cannot pass by overflow. (Arrays of more than 2^40 elements
+// are not to be had.)
 const (
 	rangeBound  = 1 << 40
 	smallFactor = 1 << 20
 )
 
-// rangeTest returns the test that every access of loop w that runs in each iteration (not
-// under an if) with an index affine in its counter stays in range, `bounded && (trips ≤ 0 ||
-// (0 ≤ lo && hi < len(a)) && …)`, marking those accesses proven; or nil when it has none.
+// counter is the range of a loop counter over a run of the loop, as the test before it sees
+// it: values first, first+step, … last, trips of them (no access of its loop runs when ≤ 0).
+type counter struct {
+	v                  *frontend.Var
+	first, last, trips frontend.Expr // i64
+}
+
+// test collects a range test's conditions.
+type test struct {
+	pos            frontend.Pos
+	guards, ranges frontend.Expr
+}
+
+func and(x, y frontend.Expr) frontend.Expr {
+	if x == nil {
+		return y
+	}
+	if y == nil {
+		return x
+	}
+	return frontend.NewBinary(frontend.LAND, x, y)
+}
+
+func (t *test) bounded(e frontend.Expr, lo, hi int64) {
+	t.guards = and(t.guards, and(frontend.NewBinary(frontend.GEQ, e, i64(t.pos, lo)), frontend.NewBinary(frontend.LEQ, e, i64(t.pos, hi))))
+}
+
+// span is the counter of loop l as the test sees it, the counter starting at first.
+func (t *test) span(l *loops.Counted, first frontend.Expr) counter {
+	limit := frontend.Conv(l.Limit(), frontend.I64)
+	t.bounded(first, -rangeBound, rangeBound)
+	t.bounded(limit, -rangeBound, rangeBound)
+	distance := frontend.NewBuiltin(t.pos, frontend.Max, frontend.I64, frontend.NewBinary(frontend.SUB, limit, first), i64(t.pos, 0))
+	trips := frontend.NewBinary(frontend.QUO, frontend.NewBinary(frontend.ADD, distance, i64(t.pos, l.Step-1)), i64(t.pos, l.Step))
+	last := frontend.NewBinary(frontend.ADD, first, frontend.NewBinary(frontend.MUL, frontend.NewBinary(frontend.SUB, trips, i64(t.pos, 1)), i64(t.pos, l.Step)))
+	return counter{v: l.Var, first: first, last: last, trips: trips}
+}
+
+// rangeTest returns the test that the accesses of loop w with indices affine in its counter
+// (and, inside the innermost loops directly in its body, in theirs) stay in range, `guards &&
+// (trips ≤ 0 || ranges && (inner trips ≤ 0 || inner ranges) …)`, marking those accesses
+// proven; or nil when there are none. Accesses under an if may not run in every iteration:
+// they are checked where they run.
 func (c *checker) rangeTest(w *frontend.While, l *loops.Counted) frontend.Expr {
 	if l.Step > smallFactor {
 		return nil
 	}
-	changing := map[*frontend.Var]bool{l.Var: true}
-	for _, v := range frontend.Assigned(w.Body) {
+	t := &test{pos: w.Pos}
+	changing := changingIn(w.Body, l.Var)
+	defs := definitions(w.Body.Stmts)
+	outer := t.span(l, frontend.Conv(frontend.Conv(use(l.Var), l.CmpType), frontend.I64))
+	start := map[*frontend.Var]frontend.Expr{} // inner counters' values where their loops start
+	var inner frontend.Expr
+	for _, s := range w.Body.Stmts {
+		for _, v := range frontend.Assigned(s) {
+			delete(start, v) // changed elsewhere than by the statements below
+		}
+		switch s := s.(type) {
+		case *frontend.VarDecl:
+			start[s.Var] = s.Init
+		case *frontend.Assign:
+			if id, ok := s.Target.(*frontend.Ident); ok {
+				start[id.Var] = s.Value
+			}
+		case *frontend.While:
+			m := loops.Count(s)
+			first, known := start[m.Var]
+			if m == nil || hasLoop(s.Body.Stmts) || m.Step > smallFactor || !known ||
+				!loops.Invariant(first, changing) || !frontend.Harmless(first) ||
+				!loops.Invariant(m.Limit(), changing) || !frontend.Harmless(m.Limit()) {
+				continue
+			}
+			sp := t.span(m, frontend.Conv(first, frontend.I64))
+			ranges := c.prove(t, s.Body, []counter{outer, sp}, changingIn(s.Body, m.Var), changing, defs)
+			if ranges != nil {
+				inner = and(inner, frontend.NewBinary(frontend.LOR, frontend.NewBinary(frontend.LEQ, sp.trips, i64(t.pos, 0)), ranges))
+			}
+		}
+	}
+	ranges := and(c.prove(t, w.Body, []counter{outer}, changing, changing, defs), inner)
+	if ranges == nil {
+		return nil
+	}
+	return and(t.guards, frontend.NewBinary(frontend.LOR, frontend.NewBinary(frontend.LEQ, outer.trips, i64(t.pos, 0)), ranges))
+}
+
+// changingIn is the set of variables that differ between iterations of a loop with counter
+// iv and this body.
+func changingIn(body *frontend.Block, iv *frontend.Var) map[*frontend.Var]bool {
+	changing := map[*frontend.Var]bool{iv: true}
+	for _, v := range frontend.Assigned(body) {
 		changing[v] = true
 	}
-	frontend.Inspect(w.Body, func(n frontend.Node) bool {
+	frontend.Inspect(body, func(n frontend.Node) bool {
 		if d, ok := n.(*frontend.VarDecl); ok {
 			changing[d.Var] = true
 		}
 		return true
 	})
-	pos := w.Pos
-	and := func(x, y frontend.Expr) frontend.Expr {
-		if x == nil {
-			return y
+	return changing
+}
+
+// definitions maps the integer variables stmts declare and never reassign to their values.
+func definitions(stmts []frontend.Stmt) map[*frontend.Var]frontend.Expr {
+	defs := map[*frontend.Var]frontend.Expr{}
+	for _, s := range stmts {
+		if d, ok := s.(*frontend.VarDecl); ok && d.Var.Type.IsInt() {
+			defs[d.Var] = d.Init
 		}
-		return frontend.NewBinary(frontend.LAND, x, y)
 	}
-	bounded := func(e frontend.Expr) frontend.Expr {
-		return and(frontend.NewBinary(frontend.GEQ, e, i64(pos, -rangeBound)), frontend.NewBinary(frontend.LEQ, e, i64(pos, rangeBound)))
+	for _, s := range stmts {
+		for _, v := range frontend.Assigned(s) {
+			delete(defs, v)
+		}
 	}
-	trips := l.Trips()
-	first := frontend.Conv(frontend.Conv(use(l.Var), l.CmpType), frontend.I64)
-	last := frontend.NewBinary(frontend.ADD, first, frontend.NewBinary(frontend.MUL,
-		frontend.NewBinary(frontend.SUB, trips, i64(pos, 1)), i64(pos, l.Step)))
-	guards := and(bounded(first), bounded(frontend.Conv(l.Limit(), frontend.I64)))
+	return defs
+}
+
+// prove adds the range conditions of the accesses of body (not inside its loops or ifs)
+// whose one index is affine in the counters, over the counters' spans, and marks them
+// proven; it returns their conjunction, or nil. The arrays and bases must not change in the
+// outermost loop (outerChanging); the innermost loop's own changes are innerChanging.
+func (c *checker) prove(t *test, body *frontend.Block, counters []counter, innerChanging, outerChanging map[*frontend.Var]bool, defs map[*frontend.Var]frontend.Expr) frontend.Expr {
 	var ranges frontend.Expr
-	frontend.Inspect(w.Body, func(n frontend.Node) bool {
-		if _, conditional := n.(*frontend.If); conditional {
-			return false // may not run in every iteration: checked where it runs
+	frontend.Inspect(body, func(n frontend.Node) bool {
+		switch n.(type) {
+		case *frontend.If, *frontend.While:
+			return false
 		}
 		ix, ok := n.(*frontend.Index)
-		if !ok || len(ix.Indices) != 1 {
+		if !ok || len(ix.Indices) != 1 || c.proven[ix] {
 			return true
 		}
 		a, ok := ix.Array.(*frontend.Ident)
-		if !ok || changing[a.Var] {
+		if !ok || outerChanging[a.Var] || innerChanging[a.Var] {
 			return true
 		}
-		coef, base, ok := affine(ix.Indices[0], l.Var, changing)
-		if !ok || coef == 0 || coef > smallFactor || coef < -smallFactor {
+		form, ok := linearForm(ix.Indices[0], counters, outerChanging, defs, 0)
+		if !ok || len(form.coefs) == 0 {
 			return true
 		}
-		at := func(t frontend.Expr) frontend.Expr {
-			return frontend.NewBinary(frontend.ADD, base, frontend.NewBinary(frontend.MUL, i64(pos, coef), t))
+		lo, hi := form.base, form.base
+		t.bounded(form.base, -rangeBound, rangeBound)
+		for _, k := range counters {
+			coef, ok := form.coefs[k.v]
+			if !ok {
+				continue
+			}
+			down := false
+			if kc, isConst := coef.(*frontend.Const); isConst {
+				if kc.Int < -smallFactor || kc.Int > smallFactor {
+					return true
+				}
+				down = kc.Int < 0
+			} else {
+				t.bounded(coef, 0, smallFactor)
+			}
+			low, high := frontend.NewBinary(frontend.MUL, coef, k.first), frontend.NewBinary(frontend.MUL, coef, k.last)
+			if down {
+				low, high = high, low
+			}
+			lo, hi = frontend.NewBinary(frontend.ADD, lo, low), frontend.NewBinary(frontend.ADD, hi, high)
 		}
-		lo, hi := at(first), at(last)
-		if coef < 0 {
-			lo, hi = hi, lo
-		}
-		size := frontend.NewBuiltin(pos, frontend.Len, frontend.I64, a)
-		guards = and(guards, bounded(base))
-		ranges = and(ranges, and(frontend.NewBinary(frontend.GEQ, lo, i64(pos, 0)), frontend.NewBinary(frontend.LSS, hi, size)))
+		size := frontend.NewBuiltin(t.pos, frontend.Len, frontend.I64, a)
+		ranges = and(ranges, and(frontend.NewBinary(frontend.GEQ, lo, i64(t.pos, 0)), frontend.NewBinary(frontend.LSS, hi, size)))
 		c.proven[ix] = true
 		return true
 	})
-	if ranges == nil {
-		return nil
-	}
-	return and(guards, frontend.NewBinary(frontend.LOR, frontend.NewBinary(frontend.LEQ, trips, i64(pos, 0)), ranges))
+	return ranges
 }
 
-// affine writes the i64 index e as coef·iv + base, with base invariant in the loop and
-// harmless (see loops.Invariant), or reports false.
-func affine(e frontend.Expr, iv *frontend.Var, changing map[*frontend.Var]bool) (int64, frontend.Expr, bool) {
+// linear is an i64 index written as base + Σ coef·counter, with base and the coefficients
+// invariant in the loops and harmless (see loops.Invariant).
+type linear struct {
+	base  frontend.Expr
+	coefs map[*frontend.Var]frontend.Expr
+}
+
+// linearForm writes e as a linear form of the counters, looking through the variables the
+// outermost loop's body defines (defs), or reports false.
+func linearForm(e frontend.Expr, counters []counter, changing map[*frontend.Var]bool, defs map[*frontend.Var]frontend.Expr, depth int) (linear, bool) {
 	pos := e.Position()
+	zero := linear{base: i64(pos, 0), coefs: map[*frontend.Var]frontend.Expr{}}
 	inner := e
-	for {
+	for { // integer widenings of the counters' values change nothing
 		cv, ok := inner.(*frontend.Convert)
 		if !ok || !cv.T.IsInt() || !cv.X.Type().IsInt() || cv.X.Type().Kind.Size() > cv.T.Kind.Size() {
 			break
 		}
 		inner = cv.X
 	}
-	if id, ok := inner.(*frontend.Ident); ok && id.Var == iv {
-		return 1, i64(pos, 0), true
+	if id, ok := inner.(*frontend.Ident); ok {
+		for _, k := range counters {
+			if id.Var == k.v {
+				zero.coefs[k.v] = i64(pos, 1)
+				return zero, true
+			}
+		}
+		if def, ok := defs[id.Var]; ok && depth < 8 {
+			return linearForm(frontend.Conv(def, frontend.I64), counters, changing, defs, depth+1)
+		}
 	}
 	if b, ok := e.(*frontend.Binary); ok && b.T == frontend.I64 {
 		switch b.Op {
 		case frontend.ADD, frontend.SUB:
-			cx, bx, okx := affine(b.X, iv, changing)
-			cy, by, oky := affine(b.Y, iv, changing)
+			x, okx := linearForm(b.X, counters, changing, defs, depth)
+			y, oky := linearForm(b.Y, counters, changing, defs, depth)
 			if okx && oky {
-				if b.Op == frontend.SUB {
-					return cx - cy, frontend.NewBinary(frontend.SUB, bx, by), true
-				}
-				return cx + cy, frontend.NewBinary(frontend.ADD, bx, by), true
+				return x.combine(b.Op, y), true
 			}
 		case frontend.MUL:
-			if k, ok := b.Y.(*frontend.Const); ok {
-				if cx, bx, okx := affine(b.X, iv, changing); okx {
-					return cx * k.Int, frontend.NewBinary(frontend.MUL, bx, k), true
+			for _, f := range [][2]frontend.Expr{{b.X, b.Y}, {b.Y, b.X}} {
+				if !loops.Invariant(f[1], changing) || !frontend.Harmless(f[1]) {
+					continue
 				}
-			}
-			if k, ok := b.X.(*frontend.Const); ok {
-				if cy, by, oky := affine(b.Y, iv, changing); oky {
-					return cy * k.Int, frontend.NewBinary(frontend.MUL, k, by), true
+				if x, ok := linearForm(f[0], counters, changing, defs, depth); ok {
+					return x.scale(f[1]), true
 				}
 			}
 		}
 	}
 	if e.Type() == frontend.I64 && loops.Invariant(e, changing) && frontend.Harmless(e) {
-		return 0, e, true
+		zero.base = e
+		return zero, true
 	}
-	return 0, nil, false
+	return linear{}, false
+}
+
+// combine is x op y for op + or −.
+func (x linear) combine(op frontend.TokenKind, y linear) linear {
+	r := linear{base: fold(op, x.base, y.base), coefs: map[*frontend.Var]frontend.Expr{}}
+	for v, c := range x.coefs {
+		r.coefs[v] = c
+	}
+	for v, c := range y.coefs {
+		old, ok := r.coefs[v]
+		if !ok {
+			old = i64(c.Position(), 0)
+		}
+		r.coefs[v] = fold(op, old, c)
+	}
+	return r
+}
+
+// scale is x·k for an invariant k.
+func (x linear) scale(k frontend.Expr) linear {
+	r := linear{base: fold(frontend.MUL, x.base, k), coefs: map[*frontend.Var]frontend.Expr{}}
+	for v, c := range x.coefs {
+		r.coefs[v] = fold(frontend.MUL, c, k)
+	}
+	return r
+}
+
+// fold is x op y (+, − or ·) on i64, computed now when both are constants, so that constant
+// coefficients stay constants.
+func fold(op frontend.TokenKind, x, y frontend.Expr) frontend.Expr {
+	kx, okx := x.(*frontend.Const)
+	ky, oky := y.(*frontend.Const)
+	if !okx || !oky {
+		return frontend.NewBinary(op, x, y)
+	}
+	switch op {
+	case frontend.ADD:
+		return i64(kx.Pos, kx.Int+ky.Int)
+	case frontend.SUB:
+		return i64(kx.Pos, kx.Int-ky.Int)
+	}
+	return i64(kx.Pos, kx.Int*ky.Int)
 }
