@@ -12,6 +12,8 @@ func TestTableRoundTrip(t *testing.T) {
 		{Name: "dot", Params: []Param{{"a", F32, true}, {"b", F32, true}, {"n", I64, false}}, Result: F32},
 		{Name: "scale", Params: []Param{{"a", F64, true}, {"s", F64, false}}},
 		{Name: "flags", Params: []Param{{"b", Bool, true}, {"c", I8, false}, {"d", I16, false}, {"e", I32, false}}, Result: Bool},
+		{Name: "unsigned", Params: []Param{{"p", U8, true}, {"q", U16, false}, {"r", U32, true}, {"s", U64, false}}, Result: U64},
+		{Name: "halves", Params: []Param{{"h", F16, true}, {"b", BF16, true}, {"x", F16, false}}, Result: BF16},
 		{Name: "none"},
 	}
 	table := Encode(funcs)
@@ -41,13 +43,26 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func TestKinds(t *testing.T) {
-	for _, k := range []Kind{Bool, I8, I16, I32, I64, F32, F64} {
+	for _, k := range []Kind{Bool, I8, I16, I32, I64, F32, F64, U8, U16, U32, U64, F16, BF16} {
 		if got, ok := KindByName(k.String()); !ok || got != k {
 			t.Errorf("KindByName(%q) = %v, %v", k, got, ok)
 		}
 	}
 	if k, ok := KindByName("int"); !ok || k != I32 {
 		t.Errorf("int is %v, want i32", k)
+	}
+	for _, c := range []struct {
+		k                        Kind
+		size                     int
+		isInt, unsigned, isFloat bool
+	}{
+		{I8, 1, true, false, false}, {U8, 1, true, true, false}, {U16, 2, true, true, false},
+		{U32, 4, true, true, false}, {U64, 8, true, true, false}, {F16, 2, false, false, true},
+		{BF16, 2, false, false, true}, {F64, 8, false, false, true},
+	} {
+		if c.k.Size() != c.size || c.k.IsInt() != c.isInt || c.k.IsUnsigned() != c.unsigned || c.k.IsFloat() != c.isFloat {
+			t.Errorf("%v: size %d, int %t, unsigned %t, float %t", c.k, c.k.Size(), c.k.IsInt(), c.k.IsUnsigned(), c.k.IsFloat())
+		}
 	}
 	if _, ok := KindByName("void"); ok {
 		t.Error("void is not a parameter kind")
