@@ -21,6 +21,9 @@ const (
 	Pow
 	Min
 	Max
+	Round
+	Floor
+	Ceil
 )
 
 // builtinInfo describes a builtin's forms: the parameter names of its long form and how many
@@ -47,6 +50,9 @@ var builtins = map[Builtin]builtinInfo{
 	Pow:     {"pow", []string{"x", "y"}, 2, 0, -1},
 	Min:     {"min", []string{"x", "y"}, 2, 0, -1},
 	Max:     {"max", []string{"x", "y"}, 2, 0, -1},
+	Round:   {"round", []string{"x"}, 1, 0, -1},
+	Floor:   {"floor", []string{"x"}, 1, 0, -1},
+	Ceil:    {"ceil", []string{"x"}, 1, 0, -1},
 }
 
 var builtinByName = func() map[string]Builtin {
