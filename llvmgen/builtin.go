@@ -58,12 +58,15 @@ func (g *gen) mathOp(c *frontend.Call, arg func(int) value.Value) value.Value {
 	}
 	unary := map[frontend.Builtin]string{
 		frontend.Sqrt: "sqrt", frontend.Exp: "exp", frontend.Log: "log", frontend.Sin: "sin", frontend.Cos: "cos",
+		frontend.Round: "round", frontend.Floor: "floor", frontend.Ceil: "ceil",
 	}
 	switch {
 	case unary[c.Builtin] != "":
 		return apply(unary[c.Builtin], 1)
 	case c.Builtin == frontend.Pow:
 		return apply("pow", 2)
+	case c.Builtin == frontend.Abs && c.T.IsUnsigned():
+		return arg(0)
 	case c.Builtin == frontend.Abs && c.T.IsFloat():
 		return apply("fabs", 1)
 	case c.Builtin == frontend.Abs:
@@ -71,10 +74,13 @@ func (g *gen) mathOp(c *frontend.Call, arg func(int) value.Value) value.Value {
 		abs := g.declare("llvm.abs."+suffix(t), t, t, types.I1)
 		return g.cur.NewCall(abs, arg(0), constant.False)
 	}
-	name := map[bool]map[frontend.Builtin]string{
-		true:  {frontend.Min: "minnum", frontend.Max: "maxnum"},
-		false: {frontend.Min: "smin", frontend.Max: "smax"},
-	}[c.T.IsFloat()][c.Builtin]
+	name := map[frontend.Builtin]string{frontend.Min: "smin", frontend.Max: "smax"}[c.Builtin]
+	switch {
+	case c.T.IsFloat():
+		name = map[frontend.Builtin]string{frontend.Min: "minnum", frontend.Max: "maxnum"}[c.Builtin]
+	case c.T.IsUnsigned():
+		name = map[frontend.Builtin]string{frontend.Min: "umin", frontend.Max: "umax"}[c.Builtin]
+	}
 	return apply(name, 2)
 }
 

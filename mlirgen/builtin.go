@@ -40,11 +40,15 @@ func (g *gen) builtin(c *frontend.Call) value {
 // mathOp emits a scalar builtin.
 func (g *gen) mathOp(c *frontend.Call, args []value) string {
 	t := c.T
+	if c.Builtin == frontend.Abs && t.IsUnsigned() {
+		return args[0].v
+	}
 	ty := typ(t)
 	r := g.fresh()
 	unary := map[frontend.Builtin]string{
 		frontend.Sqrt: "math.sqrt", frontend.Exp: "math.exp", frontend.Log: "math.log",
 		frontend.Sin: "math.sin", frontend.Cos: "math.cos",
+		frontend.Round: "math.round", frontend.Floor: "math.floor", frontend.Ceil: "math.ceil",
 	}
 	switch {
 	case unary[c.Builtin] != "":
@@ -56,10 +60,13 @@ func (g *gen) mathOp(c *frontend.Call, args []value) string {
 	case c.Builtin == frontend.Pow:
 		g.op("%s = math.powf %s, %s : %s", r, args[0].v, args[1].v, ty)
 	default: // min, max
-		name := map[bool]map[frontend.Builtin]string{
-			true:  {frontend.Min: "minnumf", frontend.Max: "maxnumf"},
-			false: {frontend.Min: "minsi", frontend.Max: "maxsi"},
-		}[t.IsFloat()][c.Builtin]
+		name := map[frontend.Builtin]string{frontend.Min: "minsi", frontend.Max: "maxsi"}[c.Builtin]
+		switch {
+		case t.IsFloat():
+			name = map[frontend.Builtin]string{frontend.Min: "minnumf", frontend.Max: "maxnumf"}[c.Builtin]
+		case t.IsUnsigned():
+			name = map[frontend.Builtin]string{frontend.Min: "minui", frontend.Max: "maxui"}[c.Builtin]
+		}
 		g.op("%s = arith.%s %s, %s : %s", r, name, args[0].v, args[1].v, ty)
 	}
 	return r
