@@ -233,7 +233,8 @@ func (c *checker) assign(s *Assign) {
 	}
 	s.OpType, s.Value = op.T, op.Y
 	if s.OpType != target && !element {
-		c.errorf(value.Position(), "%s %s %s gives %s, which does not fit %s variable %s without an explicit conversion", describeTarget(s.Target), s.Op, value.Type(), s.OpType, target, describeTarget(s.Target))
+		name := describeTarget(s.Target)
+		c.errorf(value.Position(), "%s %s %s gives %s, which does not fit %s variable %s without an explicit conversion: write %s = (%s %s …) as %s", name, s.Op, value.Type(), s.OpType, target, name, name, name, op.Op, target)
 	}
 }
 
@@ -286,10 +287,11 @@ func (c *checker) ret(s *Return) {
 	s.Value = v
 }
 
-// valueExpr checks e and reports an error when it yields no value.
+// valueExpr checks e and reports an error when it yields no value. (Every builtin yields a
+// value: one typed Void was misused, which is reported already.)
 func (c *checker) valueExpr(e Expr) Expr {
 	e = c.expr(e)
-	if call, ok := e.(*Call); ok && call.T == Void && (call.Func != nil || call.Builtin != NoBuiltin) {
+	if call, ok := e.(*Call); ok && call.T == Void && call.Func != nil {
 		c.errorf(call.Pos, "%s returns no value", call.Name)
 	}
 	return e
