@@ -650,6 +650,9 @@ func (c *checker) explicitConst(k *Const, t Type, wrap bool) Expr {
 		return k
 	}
 	if t.IsInt() {
+		if !fitsInt(k.exact(), t.Kind) {
+			k.Text = "" // wrapped: the literal's text no longer describes the value
+		}
 		k.Int, k.huge = wrapInt(k.Int, t.Kind), false
 	}
 	wasInf, overflow := math.IsInf(k.Float, 0), false
