@@ -16,7 +16,7 @@ var runtimeSymbols = map[string]bool{
 	"sqrtf": true, "expf": true, "exp2f": true, "exp2": true, "logf": true, "sinf": true,
 	"cosf": true, "sincosf": true, "sincos": true, "powf": true, "ldexpf": true, "ldexp": true,
 	"fminf": true, "fmin": true, "fmaxf": true, "fmax": true, "roundf": true, "floorf": true, "ceilf": true,
-	"__extendhfsf2": true, "__truncsfhf2": true, "__truncdfhf2": true, // f16 conversions without F16C
+	"__extendhfsf2": true, "__truncsfhf2": true, // f16 conversions without F16C
 	abi.TableSymbol: true,
 }
 

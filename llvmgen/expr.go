@@ -253,9 +253,10 @@ func (g *gen) fromHalf(x value.Value, from frontend.Type) value.Value {
 	return b.NewBitCast(b.NewShl(b.NewZExt(x, types.I32), constant.NewInt(types.I32, 16)), types.Float)
 }
 
-// toHalf rounds x of type from to the bits of an f16 or bf16 value, to nearest even. Integers
-// go through float where that is exact or cannot change the result (f16, whose range ends
-// below 2^24; narrow integers) and through double otherwise.
+// toHalf rounds x of type from to the bits of an f16 or bf16 value, to nearest even, once.
+// Integers go through float where that is exact or cannot change the result (f16, whose range
+// ends below 2^24; narrow integers) and through double otherwise; double through a
+// round-to-odd float.
 func (g *gen) toHalf(x value.Value, from, to frontend.Type) value.Value {
 	if from.IsInt() {
 		via := frontend.F32
@@ -264,12 +265,12 @@ func (g *gen) toHalf(x value.Value, from, to frontend.Type) value.Value {
 		}
 		return g.toHalf(g.convert(x, from, via), via, to)
 	}
+	if from.Kind == abi.F64 {
+		x = g.roundToOdd(x)
+	}
 	b := g.cur
 	if to.Kind == abi.F16 {
 		return b.NewBitCast(b.NewFPTrunc(x, types.Half), types.I16)
-	}
-	if from.Kind == abi.F64 {
-		x = g.roundToOdd(x)
 	}
 	// bf16: add 0x7FFF plus the lowest kept bit, keep the top 16 bits; NaN stays a NaN.
 	i32 := func(v int64) constant.Constant { return constant.NewInt(types.I32, v) }
@@ -281,7 +282,9 @@ func (g *gen) toHalf(x value.Value, from, to frontend.Type) value.Value {
 }
 
 // roundToOdd narrows double x to float rounding to odd (toward zero, then setting the lowest
-// bit when inexact), so that rounding the result once more to bf16 equals rounding x directly.
+// bit when inexact), so that rounding the result once more to f16 or bf16 equals rounding x
+// directly. (It also keeps double → half off the compiler runtime's __truncdfhf2, whose ABI
+// differs between LLVM 14 and newer libgcc.)
 func (g *gen) roundToOdd(x value.Value) value.Value {
 	b := g.cur
 	near := b.NewFPTrunc(x, types.Float)

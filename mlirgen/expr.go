@@ -216,9 +216,10 @@ func (g *gen) fromHalf(x string, from frontend.Type) string {
 	return r
 }
 
-// toHalf rounds x of type from to the bits of an f16 or bf16 value, to nearest even. Integers
-// go through f32 where that is exact or cannot change the result (f16, whose range ends below
-// 2^24; narrow integers) and through f64 otherwise.
+// toHalf rounds x of type from to the bits of an f16 or bf16 value, to nearest even, once.
+// Integers go through f32 where that is exact or cannot change the result (f16, whose range
+// ends below 2^24; narrow integers) and through f64 otherwise; f64 through a round-to-odd
+// f32.
 func (g *gen) toHalf(x string, from, to frontend.Type) string {
 	if from.IsInt() {
 		via := frontend.F32
@@ -227,14 +228,14 @@ func (g *gen) toHalf(x string, from, to frontend.Type) string {
 		}
 		return g.toHalf(g.convert(x, from, via), via, to)
 	}
-	if to.Kind == abi.F16 {
-		h, r := g.fresh(), g.fresh()
-		g.op("%s = arith.truncf %s : %s to f16", h, x, typ(from))
-		g.op("%s = arith.bitcast %s : f16 to i16", r, h)
-		return r
-	}
 	if from.Kind == abi.F64 {
 		x = g.roundToOdd(x)
+	}
+	if to.Kind == abi.F16 {
+		h, r := g.fresh(), g.fresh()
+		g.op("%s = arith.truncf %s : f32 to f16", h, x)
+		g.op("%s = arith.bitcast %s : f16 to i16", r, h)
+		return r
 	}
 	// bf16: add 0x7FFF plus the lowest kept bit, keep the top 16 bits; NaN stays a NaN.
 	i32 := frontend.Type{Kind: abi.I32}
@@ -254,7 +255,9 @@ func (g *gen) toHalf(x string, from, to frontend.Type) string {
 }
 
 // roundToOdd narrows f64 x to f32 rounding to odd (toward zero, then setting the lowest bit
-// when inexact), so that rounding the result once more to bf16 equals rounding x directly.
+// when inexact), so that rounding the result once more to f16 or bf16 equals rounding x
+// directly. (It also keeps f64 → f16 off the compiler runtime's __truncdfhf2, whose ABI
+// differs between LLVM 14 and newer libgcc.)
 func (g *gen) roundToOdd(x string) string {
 	i32 := frontend.Type{Kind: abi.I32}
 	near, back, bits, ax, aback, over, inexact, dec, toward, odd, sel, r := g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh()
