@@ -188,6 +188,9 @@ func (c *checker) varDecl(s *VarDecl) {
 	}
 	s.Init = init
 	s.Var.Type = init.Type()
+	if s.Decl != nil && !s.Decl.IsArray() {
+		s.Var.Type = *s.Decl // also after an error in the initialiser, so that uses do not report more
+	}
 	c.declare(s.Var)
 }
 
@@ -645,7 +648,7 @@ func (c *checker) explicitConst(k *Const, t Type, wrap bool) Expr {
 		if strings.HasPrefix(strings.ToLower(k.Text), "0x") {
 			c.errorf(k.Pos, "hexadecimal literal %s is too big for %s (largest 0x%X); convert it explicitly (… as %s) to keep its low bits", k.Text, t, maxInt(t.Kind), t)
 		} else {
-			c.errorf(k.Pos, "constant %s overflows %s (range %d to %d)", desc, t, minInt(t.Kind), maxInt(t.Kind))
+			c.errorf(k.Pos, "constant %s overflows %s (range %d to %d); (… as %s) wraps it", desc, t, minInt(t.Kind), maxInt(t.Kind), t)
 		}
 		return k
 	}
