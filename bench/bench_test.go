@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/llama"
-	"github.com/simplang/simplang/toolchain"
 )
 
 // TestRunModel runs the benchmark's measurement on a tiny model with both backends and checks
@@ -18,7 +18,7 @@ import (
 func TestRunModel(t *testing.T) {
 	tools := kerneltest.Tools(t)
 	var builds []*build
-	for _, backend := range []toolchain.Backend{toolchain.MLIR, toolchain.LLVM} {
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
 		b, err := compileBuild(context.Background(), tools, backend, newProgress(io.Discard))
 		if err != nil {
 			t.Fatal(err)

@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/toolchain"
@@ -41,7 +42,7 @@ import (
 // options are the command-line settings.
 type options struct {
 	models   []llama.Named
-	backends []toolchain.Backend
+	backends []compiler.Backend
 	threads  []int
 	tokens   int
 	warmup   int
@@ -101,7 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.models = append(o.models, llama.Named{Name: name, Config: cfg})
 	}
 	for _, name := range splitList(*backends) {
-		b, err := toolchain.ParseBackend(name)
+		b, err := compiler.ParseBackend(name)
 		if err != nil {
 			return nil, err
 		}
@@ -151,8 +152,8 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 	report := &Report{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: describeMachine(), Seed: o.seed, Tokens: o.tokens, Warmup: o.warmup}
 	var builds []*build
 	for _, b := range o.backends {
-		chosen, why := tools.Choose(b)
-		if b == toolchain.AutoBackend {
+		chosen, why := compiler.Choose(tools, b)
+		if b == compiler.AutoBackend {
 			p.note("backend auto: using %v (%s)", chosen, why)
 		}
 		bl, err := compileBuild(ctx, tools, chosen, p)

@@ -11,24 +11,33 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/kernels"
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/llamakernel"
 	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/toolchain"
 )
 
 // build is one backend's compiled kernels: the LLaMA 2 step and the bandwidth probe.
 type build struct {
-	backend  toolchain.Backend
-	kernel   *llama.Kernel
+	backend  compiler.Backend
+	kernel   *llamakernel.Kernel
 	probeLib *loader.Library
 	probe    *loader.Func
 }
 
-func compileBuild(ctx context.Context, tools *toolchain.Tools, backend toolchain.Backend, p *progress) (*build, error) {
-	opts := toolchain.CompileOptions{Backend: backend}
+// probeSignature is the bandwidth probe's (kernels/bandwidth.sl): read_sum sums a in chunks
+// of chunk elements, writes each chunk's sum to partial and returns the total.
+var probeSignature = abi.Func{Name: "read_sum", Result: abi.F32, Params: []abi.Param{
+	{Name: "a", Kind: abi.F32, Array: true}, {Name: "partial", Kind: abi.F32, Array: true},
+	{Name: "chunks", Kind: abi.I64}, {Name: "chunk", Kind: abi.I64}}}
+
+func compileBuild(ctx context.Context, tools *toolchain.Tools, backend compiler.Backend, p *progress) (*build, error) {
+	opts := compiler.Options{Backend: backend}
 	start := time.Now()
-	k, err := llama.CompileKernel(ctx, tools, opts)
+	k, err := llamakernel.Compile(ctx, tools, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -42,17 +51,12 @@ func compileBuild(ctx context.Context, tools *toolchain.Tools, backend toolchain
 		k.Close()
 		return nil, err
 	}
-	obj, err := tools.Compile(ctx, "kernels/bandwidth.sl", src, opts)
+	lib, _, err := compiler.Load(ctx, tools, "kernels/bandwidth.sl", src, opts)
 	if err != nil {
 		k.Close()
 		return nil, err
 	}
-	lib, err := loader.Open(obj.Path)
-	if err != nil {
-		k.Close()
-		return nil, err
-	}
-	probe, err := lib.Func("read_sum")
+	probe, err := compiler.Lookup(lib, probeSignature)
 	if err != nil {
 		k.Close()
 		lib.Close()

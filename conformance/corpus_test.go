@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/half"
 	"github.com/simplang/simplang/internal/kerneltest"
@@ -39,15 +40,15 @@ func programs(t *testing.T, sub string) []string {
 // variants are the compiler configurations every corpus program must pass under.
 var variants = []struct {
 	name string
-	opts toolchain.CompileOptions
+	opts compiler.Options
 }{
-	{"mlir", toolchain.CompileOptions{Backend: toolchain.MLIR}},
-	{"mlir-strict-fp", toolchain.CompileOptions{Backend: toolchain.MLIR, StrictFP: true}},
-	{"mlir-O0-serial", toolchain.CompileOptions{Backend: toolchain.MLIR, Serial: true, Build: toolchain.Options{OptLevel: toolchain.O0}}},
-	{"llvm", toolchain.CompileOptions{Backend: toolchain.LLVM}},
-	{"llvm-strict-fp", toolchain.CompileOptions{Backend: toolchain.LLVM, StrictFP: true}},
-	{"llvm-O0-serial", toolchain.CompileOptions{Backend: toolchain.LLVM, Serial: true, Build: toolchain.Options{OptLevel: toolchain.O0}}},
-	{"llvm-opt-llc", toolchain.CompileOptions{Backend: toolchain.LLVM, Build: toolchain.Options{Route: toolchain.ViaOptLLC}}},
+	{"mlir", compiler.Options{Backend: compiler.MLIR}},
+	{"mlir-strict-fp", compiler.Options{Backend: compiler.MLIR, StrictFP: true}},
+	{"mlir-O0-serial", compiler.Options{Backend: compiler.MLIR, Serial: true, OptLevel: toolchain.O0}},
+	{"llvm", compiler.Options{Backend: compiler.LLVM}},
+	{"llvm-strict-fp", compiler.Options{Backend: compiler.LLVM, StrictFP: true}},
+	{"llvm-O0-serial", compiler.Options{Backend: compiler.LLVM, Serial: true, OptLevel: toolchain.O0}},
+	{"llvm-opt-llc", compiler.Options{Backend: compiler.LLVM, Route: toolchain.ViaOptLLC}},
 }
 
 // expectation is one `// expect: NAME() = VALUE [~TOL]` line.
@@ -155,7 +156,7 @@ func TestCorpusErrors(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, err = kerneltest.Tools(t).Compile(context.Background(), path, src, v.opts)
+				_, err = compiler.Compile(context.Background(), kerneltest.Tools(t), path, src, v.opts)
 				var list *frontend.ErrorList
 				if !errors.As(err, &list) {
 					t.Fatalf("compiled without a source error (err = %v)", err)

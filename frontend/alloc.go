@@ -5,38 +5,29 @@ import "fmt"
 // checkAllocations enforces the rules that let local arrays live on the heap without a
 // garbage collector: `array<…>(…)` stands only as the value of a declaration or assignment,
 // and no array outlives the block of the statement that created it (it may be passed to
-// functions, which cannot keep it). It also marks the allocations whose sizes never change
-// as hoistable.
+// functions, which cannot keep it).
 func checkAllocations(fn *Func, errs *ErrorList) {
 	a := &allocations{
 		errs:   errs,
 		parent: map[*Block]*Block{},
 		home:   map[*Var]*Block{},
 		owner:  map[*ArrayAlloc]*Block{},
-		holds:  map[*Var]map[*ArrayAlloc]bool{},
+		roots:  ArrayRoots(fn),
 	}
 	for _, p := range fn.Params {
 		a.home[p] = fn.Body
 	}
 	a.block(fn.Body, nil)
-	a.propagate()
 	a.checkEscapes()
-	changing := map[*Var]bool{}
-	for _, v := range Assigned(fn.Body) {
-		changing[v] = true
-	}
-	for site := range a.owner {
-		site.Hoist = invariant(site.Dims, changing)
-	}
 }
 
 type allocations struct {
 	errs   *ErrorList
-	parent map[*Block]*Block             // enclosing block
-	home   map[*Var]*Block               // block that declares each variable
-	owner  map[*ArrayAlloc]*Block        // block of the statement that creates each array
-	holds  map[*Var]map[*ArrayAlloc]bool // arrays each variable may refer to
-	flows  []flow                        // array values stored into variables
+	parent map[*Block]*Block      // enclosing block
+	home   map[*Var]*Block        // block that declares each variable
+	owner  map[*ArrayAlloc]*Block // block of the statement that creates each array
+	roots  map[*Var]map[any]bool  // arrays each variable may refer to (ArrayRoots)
+	flows  []flow                 // array values stored into variables
 }
 
 // flow is an array value given to a variable by a declaration or assignment.
@@ -114,49 +105,19 @@ func (a *allocations) misplaced(n Node) {
 	})
 }
 
-// propagate computes, to a fixed point, which arrays each variable may refer to.
-func (a *allocations) propagate() {
-	for changed := true; changed; {
-		changed = false
-		for _, f := range a.flows {
-			set := a.holds[f.target]
-			if set == nil {
-				set = map[*ArrayAlloc]bool{}
-				a.holds[f.target] = set
-			}
-			add := func(site *ArrayAlloc) {
-				if !set[site] {
-					set[site] = true
-					changed = true
-				}
-			}
-			switch v := f.value.(type) {
-			case *ArrayAlloc:
-				add(v)
-			case *Ident:
-				for site := range a.holds[v.Var] {
-					add(site)
-				}
-			}
-		}
-	}
-}
-
 // checkEscapes reports assignments that let an array outlive the block that created it.
 func (a *allocations) checkEscapes() {
 	for _, f := range a.flows {
 		if f.decl {
 			continue // a new variable lives inside the block of its value
 		}
-		var sites map[*ArrayAlloc]bool
-		switch v := f.value.(type) {
-		case *ArrayAlloc:
-			sites = map[*ArrayAlloc]bool{v: true}
-		case *Ident:
-			sites = a.holds[v.Var]
+		sites := map[any]bool{f.value: true}
+		if id, ok := f.value.(*Ident); ok {
+			sites = a.roots[id.Var]
 		}
-		for site := range sites {
-			if !a.within(a.home[f.target], a.owner[site]) {
+		for root := range sites {
+			site, ok := root.(*ArrayAlloc)
+			if ok && !a.within(a.home[f.target], a.owner[site]) {
 				a.errs.Add(f.pos, fmt.Sprintf("the array created at %s would outlive its block through this assignment to %s, which is declared outside that block: declare %s in that block, or create the array where %s is declared", site.Pos, f.target.Name, f.target.Name, f.target.Name))
 				break
 			}
@@ -172,25 +133,4 @@ func (a *allocations) within(b, outer *Block) bool {
 		}
 	}
 	return false
-}
-
-// invariant reports whether expressions depend only on constants and variables that never
-// change, and cannot trap when evaluated early (no division, calls or loads).
-func invariant(exprs []Expr, changing map[*Var]bool) bool {
-	ok := true
-	for _, e := range exprs {
-		Inspect(e, func(n Node) bool {
-			switch n := n.(type) {
-			case *Const, *Unary, *Convert:
-			case *Ident:
-				ok = ok && n.Var.Param && !changing[n.Var]
-			case *Binary:
-				ok = ok && n.Op != QUO && n.Op != REM
-			default:
-				ok = false
-			}
-			return ok
-		})
-	}
-	return ok
 }

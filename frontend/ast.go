@@ -4,8 +4,9 @@ import "github.com/simplang/simplang/abi"
 
 // File is a parsed (and, after Check, typed) SimpLang source file.
 type File struct {
-	Name  string
-	Funcs []*Func
+	Name   string
+	Source []byte // the text it was parsed from, for diagnostics of later stages
+	Funcs  []*Func
 }
 
 // Func is a function declaration. After Check, Result is the function's result type (Void
@@ -182,14 +183,11 @@ type Index struct {
 
 // ArrayAlloc is `array<T>([d0, d1, …])`: a zero-filled local array. It stands only as the
 // value of a declaration or assignment, and its array never outlives the block of that
-// statement (Parse enforces both), so a code generator frees it when the block ends. When
-// Hoist is set its dimensions depend only on constants and parameters that never change, so
-// its memory can be allocated once at function entry and zeroed again each time it is reached.
+// statement (Parse enforces both), so a code generator frees it when the block ends.
 type ArrayAlloc struct {
-	Pos   Pos
-	Elem  abi.Kind
-	Dims  []Expr
-	Hoist bool
+	Pos  Pos
+	Elem abi.Kind
+	Dims []Expr
 }
 
 func (e *Ident) Position() Pos      { return e.Pos }

@@ -66,8 +66,13 @@ var builtinByName = func() map[string]Builtin {
 func (b Builtin) String() string { return builtins[b].name }
 
 // Output is the index of the argument a builtin writes into and returns, or -1 for the scalar
-// builtins.
-func (b Builtin) Output() int { return builtins[b].output }
+// builtins (and NoBuiltin).
+func (b Builtin) Output() int {
+	if b == NoBuiltin {
+		return -1
+	}
+	return builtins[b].output
+}
 
 // usage renders the builtin's accepted forms, e.g. "softmax(in, out, n) or softmax(in, out, n,
 // in_off, out_off)".

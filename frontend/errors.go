@@ -48,6 +48,9 @@ type ErrorList struct {
 	extra int // errors dropped after MaxErrors
 }
 
+// NewErrorList starts the diagnostics of a file, for a stage after Parse that finds more.
+func NewErrorList(f *File) *ErrorList { return &ErrorList{file: f.Name, src: f.Source} }
+
 // Add records a diagnostic at pos. Only the first error at a given position is kept, so that
 // one mistake does not produce a cascade of messages at the same place.
 func (l *ErrorList) Add(pos Pos, msg string) {

@@ -20,7 +20,6 @@ func Parse(filename string, src []byte) (*File, error) {
 	}
 	checkFile(f, errs)
 	if errs.Len() == 0 {
-		checkSymbols(f, errs)
 		for _, fn := range f.Funcs {
 			checkAllocations(fn, errs)
 		}

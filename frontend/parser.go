@@ -79,7 +79,7 @@ func (p *parser) got(k TokenKind) bool {
 // parseFile parses a whole file.
 func parseFile(name string, src []byte, errs *ErrorList) (f *File) {
 	p := &parser{lex: newLexer(src, errs), errs: errs}
-	f = &File{Name: name}
+	f = &File{Name: name, Source: src}
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(bailout); !ok {

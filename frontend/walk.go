@@ -142,3 +142,74 @@ func Harmless(e Expr) bool {
 	})
 	return ok
 }
+
+// Roots maps array variables to the arrays they may refer to: array parameters (each its own
+// memory: parameters never overlap, language §6) and allocation sites (*ArrayAlloc).
+type Roots map[*Var]map[any]bool
+
+// MayAlias reports whether array variables a and b may refer to the same memory.
+func (r Roots) MayAlias(a, b *Var) bool {
+	ra, rb := r[a], r[b]
+	if ra == nil || rb == nil {
+		return true
+	}
+	for root := range ra {
+		if rb[root] {
+			return true
+		}
+	}
+	return false
+}
+
+// ArrayRoots computes the Roots of fn's array variables. It follows declarations and
+// assignments flow-insensitively, so the sets are conservative.
+func ArrayRoots(fn *Func) Roots {
+	roots := Roots{}
+	for _, p := range fn.Params {
+		if p.Type.IsArray() {
+			roots[p] = map[any]bool{p: true}
+		}
+	}
+	type flow struct {
+		target *Var
+		value  Expr
+	}
+	var flows []flow
+	Inspect(fn.Body, func(n Node) bool {
+		switch n := n.(type) {
+		case *VarDecl:
+			if n.Var.Type.IsArray() {
+				flows = append(flows, flow{n.Var, n.Init})
+			}
+		case *Assign:
+			if id, ok := n.Target.(*Ident); ok && id.Var.Type.IsArray() {
+				flows = append(flows, flow{id.Var, n.Value})
+			}
+		}
+		return true
+	})
+	for changed := true; changed; {
+		changed = false
+		for _, f := range flows {
+			set := roots[f.target]
+			if set == nil {
+				set = map[any]bool{}
+				roots[f.target] = set
+			}
+			from := map[any]bool{}
+			switch v := OutputOf(f.value).(type) {
+			case *ArrayAlloc:
+				from[v] = true
+			case *Ident:
+				from = roots[v.Var]
+			}
+			for r := range from {
+				if !set[r] {
+					set[r] = true
+					changed = true
+				}
+			}
+		}
+	}
+	return roots
+}

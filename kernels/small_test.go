@@ -6,20 +6,20 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/loader"
-	"github.com/simplang/simplang/toolchain"
 )
 
 // compilers are the configurations every kernel is checked under.
 var compilers = []struct {
 	name string
-	opts toolchain.CompileOptions
+	opts compiler.Options
 }{
-	{"mlir", toolchain.CompileOptions{Backend: toolchain.MLIR}},
-	{"mlir-strict-fp", toolchain.CompileOptions{Backend: toolchain.MLIR, StrictFP: true}},
-	{"llvm", toolchain.CompileOptions{Backend: toolchain.LLVM}},
-	{"llvm-strict-fp", toolchain.CompileOptions{Backend: toolchain.LLVM, StrictFP: true}},
+	{"mlir", compiler.Options{Backend: compiler.MLIR}},
+	{"mlir-strict-fp", compiler.Options{Backend: compiler.MLIR, StrictFP: true}},
+	{"llvm", compiler.Options{Backend: compiler.LLVM}},
+	{"llvm-strict-fp", compiler.Options{Backend: compiler.LLVM, StrictFP: true}},
 }
 
 func source(t *testing.T, name string) []byte {

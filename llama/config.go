@@ -13,8 +13,11 @@
 //	s, _ := llama.NewState(cfg, nil)
 //	logits, err := llama.Forward(cfg, w, s, token, pos)
 //
-// Nothing here calls native code. The file layout, the tensor order and the forward-pass
-// semantics follow Andrej Karpathy's llama2.c run.c.
+// The package is pure Go: it compiles, loads and calls no native code (checkpoints are only
+// memory-mapped). Package llamakernel runs the same step through the compiled kernel, on
+// these Config, Weights and State values.
+// The file layout, the tensor order and the forward-pass semantics follow Andrej Karpathy's
+// llama2.c run.c.
 package llama
 
 import (

@@ -21,7 +21,7 @@ const rmsEps = 1e-5
 // It refuses a token outside [0, vocab_size), a position outside [0, seq_len), and weights or
 // state whose sizes do not match cfg.
 func Forward(cfg Config, w *Weights, s *State, token, pos int) ([]float32, error) {
-	if err := checkStep(cfg, w, s, token, pos); err != nil {
+	if err := CheckStep(cfg, w, s, token, pos); err != nil {
 		return nil, err
 	}
 
@@ -70,9 +70,10 @@ func Forward(cfg Config, w *Weights, s *State, token, pos int) ([]float32, error
 	return s.Logits, nil
 }
 
-// checkStep validates the arguments of a decode step: the configuration, the sizes of every
-// weight and state buffer, and the token and position ranges.
-func checkStep(cfg Config, w *Weights, s *State, token, pos int) error {
+// CheckStep validates the arguments of a decode step: the configuration, the sizes of every
+// weight and state buffer, and the token and position ranges. Forward calls it, and so does
+// every other implementation of a step (package llamakernel) before it computes.
+func CheckStep(cfg Config, w *Weights, s *State, token, pos int) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

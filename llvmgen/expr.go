@@ -403,11 +403,11 @@ func (g *gen) fill(a operand, k abi.Kind) {
 	b.NewCall(memset, b.NewBitCast(a[allocated], i8Ptr), constant.NewInt(types.I8, 0), bytes, constant.False)
 }
 
-// call emits a call of a function of the file or of a builtin; array parameters take the
-// five memref fields.
+// call emits a call of a function of the file or of a scalar builtin (the lowering turned
+// the array builtins into loops); array parameters take the five memref fields.
 func (g *gen) call(c *frontend.Call) operand {
 	if c.Builtin != frontend.NoBuiltin {
-		return g.builtin(c)
+		return operand{g.mathOp(c, func(i int) value.Value { return g.expr(c.Args[i]) })}
 	}
 	var args []value.Value
 	for _, a := range c.Args {
@@ -418,4 +418,62 @@ func (g *gen) call(c *frontend.Call) operand {
 		args = append(args, v...)
 	}
 	return operand{g.cur.NewCall(g.funcs[c.Func], args...)}
+}
+
+// mathOp emits a scalar builtin through the LLVM intrinsics.
+func (g *gen) mathOp(c *frontend.Call, arg func(int) value.Value) value.Value {
+	t := scalarType(c.T.Kind)
+	apply := func(name string, n int) value.Value {
+		args := make([]value.Value, n)
+		for i := range args {
+			args[i] = arg(i)
+		}
+		return g.cur.NewCall(g.intrinsic(name, t, n), args...)
+	}
+	unary := map[frontend.Builtin]string{
+		frontend.Sqrt: "sqrt", frontend.Exp: "exp", frontend.Log: "log", frontend.Sin: "sin", frontend.Cos: "cos",
+		frontend.Round: "round", frontend.Floor: "floor", frontend.Ceil: "ceil",
+	}
+	switch {
+	case unary[c.Builtin] != "":
+		return apply(unary[c.Builtin], 1)
+	case c.Builtin == frontend.Pow:
+		return apply("pow", 2)
+	case c.Builtin == frontend.Abs && c.T.IsUnsigned():
+		return arg(0)
+	case c.Builtin == frontend.Abs && c.T.IsFloat():
+		return apply("fabs", 1)
+	case c.Builtin == frontend.Abs:
+		// is_int_min_poison false: abs of the most negative value wraps to itself.
+		abs := g.declare("llvm.abs."+suffix(t), t, t, types.I1)
+		return g.cur.NewCall(abs, arg(0), constant.False)
+	}
+	name := map[frontend.Builtin]string{frontend.Min: "smin", frontend.Max: "smax"}[c.Builtin]
+	switch {
+	case c.T.IsFloat():
+		name = map[frontend.Builtin]string{frontend.Min: "minnum", frontend.Max: "maxnum"}[c.Builtin]
+	case c.T.IsUnsigned():
+		name = map[frontend.Builtin]string{frontend.Min: "umin", frontend.Max: "umax"}[c.Builtin]
+	}
+	return apply(name, 2)
+}
+
+// suffix names type t in an overloaded intrinsic's name (llvm.exp.f32, llvm.smax.i64).
+func suffix(t types.Type) string {
+	switch t {
+	case types.Float:
+		return "f32"
+	case types.Double:
+		return "f64"
+	}
+	return t.LLString()
+}
+
+// intrinsic declares the overloaded LLVM intrinsic llvm.NAME.T taking n values of type t.
+func (g *gen) intrinsic(name string, t types.Type, n int) *ir.Func {
+	params := make([]types.Type, n)
+	for i := range params {
+		params[i] = t
+	}
+	return g.declare("llvm."+name+"."+suffix(t), t, params...)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/lower"
 )
 
 // The tools the tests compile with: clang 19, and opt and llc — LLVM 14's, which Debian
@@ -45,13 +46,17 @@ func run(t *testing.T, name string, args ...string) string {
 }
 
 // generate parses and checks src and returns its module text.
-func generate(t *testing.T, name, src string, opts Options) (*frontend.File, string) {
+func generate(t *testing.T, name, src string, opts lower.Options) (*frontend.File, string) {
 	t.Helper()
 	f, err := frontend.Parse(name, []byte(src))
 	if err != nil {
 		t.Fatalf("parse %s: %v", name, err)
 	}
-	ir, err := Generate(f, opts)
+	lf, err := lower.Lower(f, opts)
+	if err != nil {
+		t.Fatalf("lower %s: %v", name, err)
+	}
+	ir, err := Generate(lf)
 	if err != nil {
 		t.Fatalf("generate %s: %v", name, err)
 	}
@@ -85,7 +90,7 @@ fn matvec_row(f32[] w, f32[] x, i64 off, i64 i, i64 n) -> f32 {
 // vector code, through clang and through LLVM 14's opt, and fused multiply-adds on x86 CPUs
 // that have them.
 func TestVectorized(t *testing.T) {
-	_, ir := generate(t, "kernels.sl", kernels, Options{})
+	_, ir := generate(t, "kernels.sl", kernels, lower.Options{})
 	dir := t.TempDir()
 	ll := filepath.Join(dir, "k.ll")
 	if err := os.WriteFile(ll, []byte(ir), 0o644); err != nil {
@@ -130,7 +135,7 @@ func section(s, start, end string) string {
 
 func TestStrictFP(t *testing.T) {
 	for _, strict := range []bool{false, true} {
-		_, ir := generate(t, "kernels.sl", kernels, Options{StrictFP: strict})
+		_, ir := generate(t, "kernels.sl", kernels, lower.Options{StrictFP: strict})
 		if has := strings.Contains(ir, "reassoc"); has == strict {
 			t.Errorf("StrictFP %v: module has reassoc flags: %v, want %v", strict, has, !strict)
 		}
@@ -155,12 +160,12 @@ fn square(f32[] a, i64 n) {
 `
 	tests := []struct {
 		name, src string
-		opts      Options
+		opts      lower.Options
 		regions   int
 	}{
-		{"parallel", string(src), Options{}, 6 + 5}, // 5 of them jammed
-		{"serial", string(src), Options{Serial: true}, 0},
-		{"aliased matmul", aliased, Options{}, 0},
+		{"parallel", string(src), lower.Options{}, 6 + 5}, // 5 of them jammed
+		{"serial", string(src), lower.Options{Serial: true}, 0},
+		{"aliased matmul", aliased, lower.Options{}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,9 +185,9 @@ func TestDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, first := generate(t, "parallel.sl", string(src), Options{})
+	_, first := generate(t, "parallel.sl", string(src), lower.Options{})
 	for range 3 {
-		if _, again := generate(t, "parallel.sl", string(src), Options{}); again != first {
+		if _, again := generate(t, "parallel.sl", string(src), lower.Options{}); again != first {
 			t.Fatal("two generations of one file differ")
 		}
 	}

@@ -1,9 +1,12 @@
-// Package loops gives the code generators the loop facts they need to emit fast code from
-// plain SimpLang `while` loops: which loops are counted loops (`i = a; while (i < n) { …;
-// i = i + 1; }`, which lower to a for loop with a loop-invariant trip count), and which
-// counted loops have independent iterations, so they may run in parallel.
+// Package loops finds the loop facts that fast code needs in plain SimpLang `while` loops:
+// which loops are counted loops (`i = a; while (i < n) { …; i = i + 1; }`, which lower to a
+// for loop with a loop-invariant trip count), which counted loops have independent
+// iterations, so they may run in parallel, and which of those can run several iterations at
+// once (Jam). It also writes the expressions that decide, when a loop starts, whether a run
+// is worth threads or jamming, and the counter's value after the loop.
 //
 // Call Analyze once per checked function; then Info.Counted(w) describes a while loop.
+// Count describes one loop on its own.
 package loops
 
 import (
@@ -30,6 +33,8 @@ type Counted struct {
 	InnerTrips frontend.Expr
 	// Jam, when not nil, says how a parallel loop's iterations can run JamRows at a time.
 	Jam *Jam
+
+	pos frontend.Pos // the loop's, for the expressions it writes
 }
 
 // Jam splits the body of a parallel loop that has the shape of a mat-vec row
@@ -74,7 +79,7 @@ const DefaultInnerTrips = 64
 // Info holds the loop facts of one function.
 type Info struct {
 	counted map[*frontend.While]*Counted
-	roots   map[*frontend.Var]map[any]bool // the arrays (parameters or allocation sites) each variable may refer to
+	roots   frontend.Roots
 }
 
 // Counted returns the description of w, or nil when w is not a counted loop.
@@ -83,10 +88,10 @@ func (in *Info) Counted(w *frontend.While) *Counted { return in.counted[w] }
 // Analyze finds the counted loops of fn and, when parallel is true, marks the ones whose
 // iterations may run in parallel.
 func Analyze(fn *frontend.Func, parallel bool) *Info {
-	in := &Info{counted: map[*frontend.While]*Counted{}, roots: arrayRoots(fn)}
+	in := &Info{counted: map[*frontend.While]*Counted{}, roots: frontend.ArrayRoots(fn)}
 	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
 		if w, ok := n.(*frontend.While); ok {
-			if c := count(w); c != nil {
+			if c := Count(w); c != nil {
 				in.counted[w] = c
 			}
 		}
@@ -116,9 +121,10 @@ func (in *Info) markParallel(n frontend.Node) {
 	})
 }
 
-// count recognises `while (i < n) { …; i = i + step; }` (also <=, n > i, n >= i, i += step)
-// where the body assigns i nowhere else, has no return, and n does not change in the loop.
-func count(w *frontend.While) *Counted {
+// Count recognises `while (i < n) { …; i = i + step; }` (also <=, n > i, n >= i, i += step)
+// where the body assigns i nowhere else, has no return, and n does not change in the loop
+// (nor reads memory); it returns nil for any other loop.
+func Count(w *frontend.While) *Counted {
 	cond, ok := w.Cond.(*frontend.Binary)
 	if !ok || len(w.Body.Stmts) == 0 {
 		return nil
@@ -154,9 +160,10 @@ func count(w *frontend.While) *Counted {
 			changing[v] = true
 		}
 	}
-	if changing[c.Var] || !invariant(bound, changing) {
+	if changing[c.Var] || !Invariant(bound, changing) {
 		return nil
 	}
+	c.pos = w.Pos
 	return c
 }
 
@@ -213,9 +220,11 @@ func stripConvert(e frontend.Expr) frontend.Expr {
 	}
 }
 
-// invariant reports whether e reads only constants and variables outside changing, with no
-// loads or calls (which could see the loop's own writes).
-func invariant(e frontend.Expr, changing map[*frontend.Var]bool) bool {
+// Invariant reports whether e reads only constants and variables outside changing, with no
+// loads or calls (which could see a loop's own writes). Evaluating such an expression ahead
+// of the code it stands in gives the same value; when it is also frontend.Harmless, doing so
+// cannot trap either.
+func Invariant(e frontend.Expr, changing map[*frontend.Var]bool) bool {
 	ok := true
 	frontend.Inspect(e, func(n frontend.Node) bool {
 		switch n := n.(type) {
@@ -232,7 +241,7 @@ func invariant(e frontend.Expr, changing map[*frontend.Var]bool) bool {
 
 // innerTrips returns the trip count of the first counted loop directly in c's body whose
 // induction variable starts from a constant set in the body and whose bound does not change
-// in c, as an expression (bound − start, +1 when inclusive) that can be evaluated before c,
+// in c (and cannot trap), as an expression (bound − start, +1 when inclusive) that can be evaluated before c,
 // and that loop's index in the body.
 func (in *Info) innerTrips(c *Counted) (frontend.Expr, int) {
 	changing := map[*frontend.Var]bool{c.Var: true}
@@ -264,7 +273,7 @@ func (in *Info) innerTrips(c *Counted) (frontend.Expr, int) {
 			}
 		case *frontend.While:
 			inner := in.counted[s]
-			if inner == nil || start[inner.Var] == nil || !invariant(inner.Bound, changing) {
+			if inner == nil || start[inner.Var] == nil || !Invariant(inner.Bound, changing) || !frontend.Harmless(inner.Bound) {
 				continue
 			}
 			t := inner.CmpType

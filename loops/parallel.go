@@ -59,11 +59,11 @@ func (in *Info) independent(c *Counted) bool {
 		}
 	}
 	for st := range stores {
-		if !in.ownElement(st, c.Var, changing) {
+		if !in.ownElement(st, c, changing) {
 			return false
 		}
 		for _, other := range accesses {
-			if other != st && in.MayAlias(st.Array, other.Array) && !sameIndex(st, other) {
+			if other != st && in.mayAlias(st.Array, other.Array) && !sameIndex(st, other) {
 				return false
 			}
 		}
@@ -71,59 +71,167 @@ func (in *Info) independent(c *Counted) bool {
 	return true
 }
 
-// ownElement reports whether store index ix is `iv + invariant terms` (its first index, for
-// a multi-dimensional local array).
-func (in *Info) ownElement(ix *frontend.Index, iv *frontend.Var, changing map[*frontend.Var]bool) bool {
+// ownElement reports whether store index ix (its first index, for a multi-dimensional
+// local array) addresses an element that no other iteration of loop c addresses: it is
+// `iv + invariant terms`, or a row of a row-major block, `iv·S + j + invariant terms` where j
+// counts from a non-negative constant up to S in a loop around the store (S a non-zero
+// constant when there is no j). Variables the body declares and never reassigns stand for
+// their initial values.
+func (in *Info) ownElement(ix *frontend.Index, c *Counted, changing map[*frontend.Var]bool) bool {
 	if _, isVar := ix.Array.(*frontend.Ident); !isVar {
 		return false
 	}
+	defs := definitions(c.Body)
 	var terms []frontend.Expr
-	var collect func(e frontend.Expr, negated bool) bool
-	collect = func(e frontend.Expr, negated bool) bool {
+	var collect func(e frontend.Expr, negated bool, depth int) bool
+	collect = func(e frontend.Expr, negated bool, depth int) bool {
 		e = stripConvert(e)
-		if b, ok := e.(*frontend.Binary); ok && (b.Op == frontend.ADD || b.Op == frontend.SUB) {
-			return collect(b.X, negated) && collect(b.Y, negated != (b.Op == frontend.SUB))
+		if id, ok := e.(*frontend.Ident); ok && defs[id.Var] != nil && depth < 8 {
+			return collect(defs[id.Var], negated, depth+1)
 		}
-		if isVar(e, iv) && negated {
+		if b, ok := e.(*frontend.Binary); ok && (b.Op == frontend.ADD || b.Op == frontend.SUB) {
+			return collect(b.X, negated, depth) && collect(b.Y, negated != (b.Op == frontend.SUB), depth)
+		}
+		if negated && !Invariant(e, changing) {
 			return false
 		}
 		terms = append(terms, e)
 		return true
 	}
-	if !collect(ix.Indices[0], false) {
+	if !collect(ix.Indices[0], false, 0) {
 		return false
 	}
+	var stride frontend.Expr // nil for a stride of 1
 	ivTerms := 0
+	var rows []*Counted // inner loops whose counters index the row
 	for _, t := range terms {
-		switch {
-		case isVar(t, iv):
+		if isVar(t, c.Var) {
 			ivTerms++
-		case !invariant(t, changing):
+			continue
+		}
+		if s := scaled(t, c.Var, changing); s != nil {
+			ivTerms++
+			stride = s
+			continue
+		}
+		if inner := in.enclosingCounter(t, ix, c.Body); inner != nil {
+			rows = append(rows, inner)
+			continue
+		}
+		if !Invariant(t, changing) {
 			return false
 		}
 	}
-	return ivTerms == 1
+	switch {
+	case ivTerms != 1 || len(rows) > 1:
+		return false
+	case stride == nil:
+		return len(rows) == 0
+	case len(rows) == 1:
+		return !rows[0].Inclusive && sameExpr(stripConvert(rows[0].Bound), stripConvert(stride))
+	}
+	k, ok := stripConvert(stride).(*frontend.Const)
+	return ok && k.Int != 0
 }
 
-// MayAlias reports whether two array expressions may refer to the same memory.
-func (in *Info) MayAlias(a, b frontend.Expr) bool {
-	ra, rb := in.rootsOf(a), in.rootsOf(b)
-	if ra == nil || rb == nil {
-		return true
+// definitions maps the variables that stmts declare and never reassign to their initial values.
+func definitions(stmts []frontend.Stmt) map[*frontend.Var]frontend.Expr {
+	defs := map[*frontend.Var]frontend.Expr{}
+	for _, s := range stmts {
+		frontend.Inspect(s, func(n frontend.Node) bool {
+			if d, ok := n.(*frontend.VarDecl); ok && d.Var.Type.IsInt() {
+				defs[d.Var] = d.Init
+			}
+			return true
+		})
 	}
-	for r := range ra {
-		if rb[r] {
+	for _, s := range stmts {
+		for _, v := range frontend.Assigned(s) {
+			delete(defs, v)
+		}
+	}
+	return defs
+}
+
+// scaled returns S when t is iv·S or S·iv with S invariant, and nil otherwise.
+func scaled(t frontend.Expr, iv *frontend.Var, changing map[*frontend.Var]bool) frontend.Expr {
+	b, ok := t.(*frontend.Binary)
+	if !ok || b.Op != frontend.MUL {
+		return nil
+	}
+	switch {
+	case isVar(b.X, iv) && Invariant(b.Y, changing):
+		return b.Y
+	case isVar(b.Y, iv) && Invariant(b.X, changing):
+		return b.X
+	}
+	return nil
+}
+
+// enclosingCounter returns the counted loop in body whose counter t is, when that loop
+// contains the access ix and every other value the body gives its counter is a non-negative
+// constant: at ix the counter then lies in [0, bound).
+func (in *Info) enclosingCounter(t frontend.Expr, ix *frontend.Index, body []frontend.Stmt) *Counted {
+	id, ok := t.(*frontend.Ident)
+	if !ok {
+		return nil
+	}
+	var loop *Counted
+	starts := true
+	for _, s := range body {
+		frontend.Inspect(s, func(n frontend.Node) bool {
+			switch n := n.(type) {
+			case *frontend.While:
+				if c := in.counted[n]; c != nil && c.Var == id.Var && contains(n.Body, ix) {
+					loop = c
+				}
+			case *frontend.VarDecl:
+				if n.Var == id.Var {
+					starts = starts && nonNegative(n.Init)
+				}
+			case *frontend.Assign:
+				if target, ok := n.Target.(*frontend.Ident); ok && target.Var == id.Var && !isIncrement(n, in.counted, id.Var) {
+					starts = starts && n.Op == frontend.ASSIGN && nonNegative(n.Value)
+				}
+			}
+			return true
+		})
+	}
+	if loop == nil || !starts {
+		return nil
+	}
+	return loop
+}
+
+func nonNegative(e frontend.Expr) bool {
+	k, ok := stripConvert(e).(*frontend.Const)
+	return ok && k.T.IsInt() && k.Int >= 0
+}
+
+// isIncrement reports whether a is the final increment of v's counted loop.
+func isIncrement(a *frontend.Assign, counted map[*frontend.While]*Counted, v *frontend.Var) bool {
+	for w, c := range counted {
+		if c.Var == v && len(w.Body.Stmts) > 0 && w.Body.Stmts[len(w.Body.Stmts)-1] == frontend.Stmt(a) {
 			return true
 		}
 	}
 	return false
 }
 
-func (in *Info) rootsOf(e frontend.Expr) map[any]bool {
-	if id, ok := e.(*frontend.Ident); ok {
-		return in.roots[id.Var]
-	}
-	return nil
+func contains(n frontend.Node, target frontend.Node) bool {
+	found := false
+	frontend.Inspect(n, func(n frontend.Node) bool {
+		found = found || n == target
+		return !found
+	})
+	return found
+}
+
+// mayAlias reports whether two array expressions may refer to the same memory.
+func (in *Info) mayAlias(a, b frontend.Expr) bool {
+	ia, okA := a.(*frontend.Ident)
+	ib, okB := b.(*frontend.Ident)
+	return !okA || !okB || in.roots.MayAlias(ia.Var, ib.Var)
 }
 
 // sameIndex reports whether two accesses use structurally identical index expressions.
@@ -158,58 +266,4 @@ func sameExpr(a, b frontend.Expr) bool {
 		return ok && a.T == b.T && sameExpr(a.X, b.X)
 	}
 	return false
-}
-
-// arrayRoots computes, for every array variable of fn, the set of arrays it may refer to: a
-// parameter (its own memory; parameters never overlap) or an allocation site. Flow-insensitive
-// and so conservative.
-func arrayRoots(fn *frontend.Func) map[*frontend.Var]map[any]bool {
-	roots := map[*frontend.Var]map[any]bool{}
-	for _, p := range fn.Params {
-		if p.Type.IsArray() {
-			roots[p] = map[any]bool{p: true}
-		}
-	}
-	type flow struct {
-		target *frontend.Var
-		value  frontend.Expr
-	}
-	var flows []flow
-	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
-		switch n := n.(type) {
-		case *frontend.VarDecl:
-			if n.Var.Type.IsArray() {
-				flows = append(flows, flow{n.Var, n.Init})
-			}
-		case *frontend.Assign:
-			if id, ok := n.Target.(*frontend.Ident); ok && id.Var.Type.IsArray() {
-				flows = append(flows, flow{id.Var, n.Value})
-			}
-		}
-		return true
-	})
-	for changed := true; changed; {
-		changed = false
-		for _, f := range flows {
-			set := roots[f.target]
-			if set == nil {
-				set = map[any]bool{}
-				roots[f.target] = set
-			}
-			var from map[any]bool
-			switch v := frontend.OutputOf(f.value).(type) {
-			case *frontend.ArrayAlloc:
-				from = map[any]bool{v: true}
-			case *frontend.Ident:
-				from = roots[v.Var]
-			}
-			for r := range from {
-				if !set[r] {
-					set[r] = true
-					changed = true
-				}
-			}
-		}
-	}
-	return roots
 }

@@ -137,11 +137,9 @@ func (g *gen) shortCircuit(x string, y frontend.Expr, or bool) string {
 	}
 	def, refs := g.results(1)
 	g.open("%sscf.if %s -> (i1) {", def, cond)
-	g.regions++
 	g.op("scf.yield %s : i1", g.expr(y).v)
 	g.mid("} else {")
 	g.op("scf.yield %s : i1", g.constBool(or))
-	g.regions--
 	g.close("")
 	return refs[0]
 }
@@ -398,17 +396,18 @@ func (g *gen) fill(m string, site *frontend.ArrayAlloc) {
 	g.close("")
 }
 
-// call emits a call of a function of the file or of a builtin.
+// call emits a call of a function of the file or of a scalar builtin (the lowering turned the
+// array builtins into loops).
 func (g *gen) call(c *frontend.Call) value {
-	if c.Builtin != frontend.NoBuiltin {
-		return g.builtin(c)
-	}
 	var args, types []string
 	for _, a := range c.Args {
 		args = append(args, g.expr(a).v)
 		types = append(types, typ(a.Type()))
 	}
 	g.pos = c.Pos
+	if c.Builtin != frontend.NoBuiltin {
+		return value{v: g.mathOp(c, args)}
+	}
 	callee := fmt.Sprintf("@%s(%s) : (%s)", c.Name, strings.Join(args, ", "), strings.Join(types, ", "))
 	if c.T == frontend.Void {
 		g.op("func.call %s -> ()", callee)
@@ -417,4 +416,39 @@ func (g *gen) call(c *frontend.Call) value {
 	r := g.fresh()
 	g.op("%s = func.call %s -> %s", r, callee, typ(c.T))
 	return value{v: r}
+}
+
+// mathOp emits a scalar builtin.
+func (g *gen) mathOp(c *frontend.Call, args []string) string {
+	t := c.T
+	if c.Builtin == frontend.Abs && t.IsUnsigned() {
+		return args[0]
+	}
+	ty := typ(t)
+	r := g.fresh()
+	unary := map[frontend.Builtin]string{
+		frontend.Sqrt: "math.sqrt", frontend.Exp: "math.exp", frontend.Log: "math.log",
+		frontend.Sin: "math.sin", frontend.Cos: "math.cos",
+		frontend.Round: "math.round", frontend.Floor: "math.floor", frontend.Ceil: "math.ceil",
+	}
+	switch {
+	case unary[c.Builtin] != "":
+		g.op("%s = %s %s : %s", r, unary[c.Builtin], args[0], ty)
+	case c.Builtin == frontend.Abs && t.IsFloat():
+		g.op("%s = math.absf %s : %s", r, args[0], ty)
+	case c.Builtin == frontend.Abs:
+		g.op("%s = math.absi %s : %s", r, args[0], ty)
+	case c.Builtin == frontend.Pow:
+		g.op("%s = math.powf %s, %s : %s", r, args[0], args[1], ty)
+	default: // min, max
+		name := map[frontend.Builtin]string{frontend.Min: "minsi", frontend.Max: "maxsi"}[c.Builtin]
+		switch {
+		case t.IsFloat():
+			name = map[frontend.Builtin]string{frontend.Min: "minnumf", frontend.Max: "maxnumf"}[c.Builtin]
+		case t.IsUnsigned():
+			name = map[frontend.Builtin]string{frontend.Min: "minui", frontend.Max: "maxui"}[c.Builtin]
+		}
+		g.op("%s = arith.%s %s, %s : %s", r, name, args[0], args[1], ty)
+	}
+	return r
 }

@@ -7,15 +7,20 @@ import (
 	"testing"
 
 	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/lower"
 )
 
-func generate(t *testing.T, name, src string, opts Options) string {
+func generate(t *testing.T, name, src string, opts lower.Options) string {
 	t.Helper()
 	f, err := frontend.Parse(name, []byte(src))
 	if err != nil {
 		t.Fatalf("parse %s: %v", name, err)
 	}
-	text, err := Generate(f, opts)
+	lf, err := lower.Lower(f, opts)
+	if err != nil {
+		t.Fatalf("lower %s: %v", name, err)
+	}
+	text, err := Generate(lf)
 	if err != nil {
 		t.Fatalf("generate %s: %v", name, err)
 	}
@@ -35,7 +40,7 @@ const dot = `fn dot(f32[] a, f32[] b, i64 n) -> f32 {
 
 func TestStrictFP(t *testing.T) {
 	for _, strict := range []bool{false, true} {
-		text := generate(t, "dot.sl", dot, Options{StrictFP: strict})
+		text := generate(t, "dot.sl", dot, lower.Options{StrictFP: strict})
 		if has := strings.Contains(text, "fastmath<reassoc,contract>"); has == strict {
 			t.Errorf("StrictFP %v: reassociation flags present: %v", strict, has)
 		}
@@ -44,7 +49,7 @@ func TestStrictFP(t *testing.T) {
 
 // TestCountedLoop checks that a counted while loop becomes scf.for carrying its sum.
 func TestCountedLoop(t *testing.T) {
-	text := generate(t, "dot.sl", dot, Options{})
+	text := generate(t, "dot.sl", dot, lower.Options{})
 	if !regexp.MustCompile(`scf\.for %\d+ = %\d+ to %\d+ step %\d+ iter_args\(%\d+ = %\d+\) -> \(f32\)`).MatchString(text) || strings.Contains(text, "scf.while") {
 		t.Errorf("the counted loop did not become scf.for with one f32 iter_arg:\n%s", text)
 	}
@@ -61,12 +66,12 @@ func TestParallelLoops(t *testing.T) {
 	aliased := "fn square(f32[] a, i64 n) {\n    matmul(a, a, a, n, n, n);\n}\n"
 	for _, tc := range []struct {
 		name, src string
-		opts      Options
+		opts      lower.Options
 		parallel  int
 	}{
-		{"parallel", string(src), Options{}, 6 + 5}, // 5 of them jammed
-		{"serial", string(src), Options{Serial: true}, 0},
-		{"aliased matmul", aliased, Options{}, 0},
+		{"parallel", string(src), lower.Options{}, 6 + 5}, // 5 of them jammed
+		{"serial", string(src), lower.Options{Serial: true}, 0},
+		{"aliased matmul", aliased, lower.Options{}, 0},
 	} {
 		text := generate(t, tc.name+".sl", tc.src, tc.opts)
 		if got := strings.Count(text, "scf.parallel"); got != tc.parallel {
@@ -80,8 +85,8 @@ func TestDeterministicWithLocations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := generate(t, "parallel.sl", string(src), Options{})
-	if again := generate(t, "parallel.sl", string(src), Options{}); again != first {
+	first := generate(t, "parallel.sl", string(src), lower.Options{})
+	if again := generate(t, "parallel.sl", string(src), lower.Options{}); again != first {
 		t.Error("two generations of one file differ")
 	}
 	for _, line := range strings.Split(first, "\n") {
@@ -107,7 +112,11 @@ func FuzzGenerate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := Generate(file, Options{}); err != nil {
+		lf, err := lower.Lower(file, lower.Options{})
+		if err != nil {
+			return
+		}
+		if _, err := Generate(lf); err != nil {
 			t.Fatal(err)
 		}
 	})

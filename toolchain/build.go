@@ -15,8 +15,8 @@ import (
 	"time"
 )
 
-// Level is an optimisation level. The zero value is the default, -O3, so that Options{} asks
-// for fast code; O0 to O3 ask for a level explicitly.
+// Level is an optimisation level. The zero value is the default, -O3, so that BuildOptions{}
+// asks for fast code; O0 to O3 ask for a level explicitly.
 type Level uint8
 
 // The optimisation levels.
@@ -45,13 +45,14 @@ type Route uint8
 // The routes. Both give the same code quality: llc alone would not vectorize, so the
 // opt+llc route runs opt at the same level first.
 const (
-	Auto      Route = iota // clang when it can read the IR, else opt+llc+cc
+	AnyRoute  Route = iota // clang when it can read the IR, else opt+llc+cc
 	ViaClang               // clang -O… -shared
 	ViaOptLLC              // opt -O…, llc -filetype=obj, cc -shared
 )
 
-// Options control a build. The zero value builds at -O3 for the host CPU and caches the result.
-type Options struct {
+// BuildOptions control a build. The zero value builds at -O3 for the host CPU and caches the
+// object.
+type BuildOptions struct {
 	OptLevel Level
 	// March is the CPU to generate code for, as clang's -march and llc's -mcpu take it;
 	// empty means "native".
@@ -59,12 +60,12 @@ type Options struct {
 	// OpenMP links libomp even if the IR does not call it; it is linked anyway when the
 	// IR calls __kmpc_* functions (what MLIR's OpenMP lowering emits).
 	OpenMP bool
-	// Route is how the LLVM IR becomes the object; Auto prefers clang.
+	// Route is how the LLVM IR becomes the object; AnyRoute prefers clang.
 	Route Route
 	// Extra are further LLVM IR modules (LLVM 14 syntax or newer) compiled into the same
 	// object, such as packed entry points written beside an MLIR module.
 	Extra []string
-	// Output is where to write the object. When empty, Result.Path is the cache entry; or,
+	// Output is where to write the object. When empty, Built.Path is the cache entry; or,
 	// with caching off, WorkDir/kernel.so, else a new temporary file the caller removes.
 	Output string
 	// WorkDir, when set, is where the intermediate files are written and kept, for
@@ -73,8 +74,8 @@ type Options struct {
 	WorkDir string
 }
 
-// Result is a built shared object.
-type Result struct {
+// Built is the shared object a build produced.
+type Built struct {
 	Path   string // the object, ready to dlopen
 	Cached bool   // the object came from the cache: no tool ran
 }
@@ -107,19 +108,16 @@ const (
 
 // BuildMLIR lowers an MLIR module (func, scf, arith, math, memref, vector dialects) with
 // mlir-opt and mlir-translate and compiles the resulting LLVM IR into a shared object.
-func (t *Tools) BuildMLIR(ctx context.Context, mlir string, opts Options) (Result, error) {
-	if !t.HasMLIR() {
-		if t.noMLIR != nil {
-			return Result{}, t.noMLIR
-		}
-		return Result{}, &MissingError{Tool: "mlir-opt and mlir-translate"}
+func (t *Tools) BuildMLIR(ctx context.Context, mlir string, opts BuildOptions) (Built, error) {
+	if err := t.CheckMLIR(); err != nil {
+		return Built{}, err
 	}
 	return t.build(ctx, true, mlir, opts)
 }
 
 // BuildLLVM compiles an LLVM IR module (LLVM 14 syntax with typed pointers, as
 // github.com/llir/llvm writes it, or newer) into a shared object.
-func (t *Tools) BuildLLVM(ctx context.Context, ll string, opts Options) (Result, error) {
+func (t *Tools) BuildLLVM(ctx context.Context, ll string, opts BuildOptions) (Built, error) {
 	return t.build(ctx, false, ll, opts)
 }
 
@@ -131,21 +129,21 @@ type step struct {
 
 var marchRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-func (t *Tools) build(ctx context.Context, isMLIR bool, src string, opts Options) (Result, error) {
+func (t *Tools) build(ctx context.Context, isMLIR bool, src string, opts BuildOptions) (Built, error) {
 	level, err := opts.OptLevel.number()
 	if err != nil {
-		return Result{}, err
+		return Built{}, err
 	}
 	march := opts.March
 	if march == "" {
 		march = "native"
 	}
 	if !marchRE.MatchString(march) {
-		return Result{}, fmt.Errorf("toolchain: March %q is not a CPU name (such as native, x86-64-v3, znver3)", march)
+		return Built{}, fmt.Errorf("toolchain: March %q is not a CPU name (such as native, x86-64-v3, znver3)", march)
 	}
 	route, err := t.route(isMLIR, opts.Route)
 	if err != nil {
-		return Result{}, err
+		return Built{}, err
 	}
 
 	inputs := map[string]string{llFile: src}
@@ -177,14 +175,14 @@ func (t *Tools) build(ctx context.Context, isMLIR bool, src string, opts Options
 	dir := opts.WorkDir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "simplang-build-*"); err != nil {
-			return Result{}, fmt.Errorf("toolchain: %v", err)
+			return Built{}, fmt.Errorf("toolchain: %v", err)
 		}
 		defer os.RemoveAll(dir)
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Result{}, fmt.Errorf("toolchain: work directory: %v", err)
+		return Built{}, fmt.Errorf("toolchain: work directory: %v", err)
 	}
 	if err := t.make(ctx, dir, inputs, front, lls, back, opts.OpenMP); err != nil {
-		return Result{}, err
+		return Built{}, err
 	}
 	return t.store(filepath.Join(dir, soFile), cached, opts)
 }
@@ -226,14 +224,14 @@ func (t *Tools) make(ctx context.Context, dir string, inputs map[string]string, 
 
 // store puts the object built into the cache entry cached (unless caching is off) and
 // where opts ask for it.
-func (t *Tools) store(built, cached string, opts Options) (Result, error) {
+func (t *Tools) store(built, cached string, opts BuildOptions) (Built, error) {
 	if cached != "" {
 		err := os.MkdirAll(t.CacheDir, 0o755)
 		if err == nil {
 			err = install(built, cached)
 		}
 		if err != nil {
-			return Result{}, fmt.Errorf("toolchain: cache: %v (set SIMPLANG_CACHE to a writable directory, or to off)", err)
+			return Built{}, fmt.Errorf("toolchain: cache: %v (set SIMPLANG_CACHE to a writable directory, or to off)", err)
 		}
 		return deliver(cached, opts.Output, false)
 	}
@@ -241,18 +239,18 @@ func (t *Tools) store(built, cached string, opts Options) (Result, error) {
 	case opts.Output != "":
 		return deliver(built, opts.Output, false)
 	case opts.WorkDir != "":
-		return Result{Path: built}, nil
+		return Built{Path: built}, nil
 	}
 	f, err := os.CreateTemp("", "simplang-*.so")
 	if err != nil {
-		return Result{}, fmt.Errorf("toolchain: %v", err)
+		return Built{}, fmt.Errorf("toolchain: %v", err)
 	}
 	f.Close()
 	if err := install(built, f.Name()); err != nil {
 		os.Remove(f.Name())
-		return Result{}, fmt.Errorf("toolchain: %v", err)
+		return Built{}, fmt.Errorf("toolchain: %v", err)
 	}
-	return Result{Path: f.Name()}, nil
+	return Built{Path: f.Name()}, nil
 }
 
 // route picks the route for IR from MLIR (LLVM 19 IR, which older LLVM cannot read) or from
@@ -265,7 +263,7 @@ func (t *Tools) route(isMLIR bool, want Route) (Route, error) {
 	clang := t.usable("clang", need, t.noClang, t.Clang)
 	optLLC := t.usable("opt", need, t.noOptLLC, t.Opt, t.LLC, t.CC)
 	switch want {
-	case Auto:
+	case AnyRoute:
 		if clang == nil {
 			return ViaClang, nil
 		}
@@ -366,12 +364,12 @@ func isFile(path string) bool {
 }
 
 // deliver copies the object at path to output, if one is asked for.
-func deliver(path, output string, cached bool) (Result, error) {
+func deliver(path, output string, cached bool) (Built, error) {
 	if output == "" {
-		return Result{Path: path, Cached: cached}, nil
+		return Built{Path: path, Cached: cached}, nil
 	}
 	if err := install(path, output); err != nil {
-		return Result{}, fmt.Errorf("toolchain: writing the object: %v", err)
+		return Built{}, fmt.Errorf("toolchain: writing the object: %v", err)
 	}
-	return Result{Path: output, Cached: cached}, nil
+	return Built{Path: output, Cached: cached}, nil
 }

@@ -97,7 +97,7 @@ func TestBuildMLIR(t *testing.T) {
 			for _, f := range tc.extra {
 				extra = append(extra, readTestdata(t, f))
 			}
-			res, err := tools.BuildMLIR(context.Background(), readTestdata(t, tc.file), Options{Extra: extra})
+			res, err := tools.BuildMLIR(context.Background(), readTestdata(t, tc.file), BuildOptions{Extra: extra})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +139,7 @@ func TestBuildErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := tools.BuildMLIR(context.Background(), readTestdata(t, tc.file), Options{})
+			_, err := tools.BuildMLIR(context.Background(), readTestdata(t, tc.file), BuildOptions{})
 			var te *ToolError
 			if !errors.As(err, &te) {
 				t.Fatalf("got %v, want a *ToolError", err)
@@ -161,7 +161,7 @@ func TestBuildLLVMRoutes(t *testing.T) {
 	tools := findTools(t)
 	twice, thread := readTestdata(t, "twice.ll"), readTestdata(t, "thread.ll")
 	for _, route := range []Route{ViaClang, ViaOptLLC} {
-		res, err := tools.BuildLLVM(context.Background(), twice, Options{Route: route})
+		res, err := tools.BuildLLVM(context.Background(), twice, BuildOptions{Route: route})
 		if err != nil {
 			t.Fatalf("route %d: %v", route, err)
 		}
@@ -178,7 +178,7 @@ func TestBuildLLVMRoutes(t *testing.T) {
 		purego.Dlclose(lib)
 
 		// An extra module is compiled in; as it calls the OpenMP runtime, libomp is linked.
-		res, err = tools.BuildLLVM(context.Background(), twice, Options{Route: route, Extra: []string{thread}})
+		res, err = tools.BuildLLVM(context.Background(), twice, BuildOptions{Route: route, Extra: []string{thread}})
 		if err != nil {
 			t.Fatalf("route %d: %v", route, err)
 		}
@@ -198,7 +198,7 @@ func TestRouteVersions(t *testing.T) {
 	// MLIR 19 writes LLVM 19 IR: an older opt must be refused with a clear error.
 	saved := tools.Opt
 	tools.Opt.Major = MLIRVersion - 1
-	_, err := tools.BuildMLIR(context.Background(), dot, Options{Route: ViaOptLLC})
+	_, err := tools.BuildMLIR(context.Background(), dot, BuildOptions{Route: ViaOptLLC})
 	tools.Opt = saved
 	if err == nil || !strings.Contains(err.Error(), "needs LLVM 19") {
 		t.Errorf("MLIR through opt %d: got %v, want an error saying it needs LLVM 19", MLIRVersion-1, err)
@@ -210,7 +210,7 @@ func TestRouteVersions(t *testing.T) {
 	if tools19.Opt.Major != MLIRVersion {
 		t.Fatalf("opt from $SIMPLANG_LLVM_BIN is %v, want LLVM %d", tools19.Opt, MLIRVersion)
 	}
-	res, err := tools19.BuildMLIR(context.Background(), dot, Options{Route: ViaOptLLC})
+	res, err := tools19.BuildMLIR(context.Background(), dot, BuildOptions{Route: ViaOptLLC})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestCache(t *testing.T) {
 	tools := findTools(t)
 	dot := readTestdata(t, "dot.mlir")
 	ctx := context.Background()
-	first, err := tools.BuildMLIR(ctx, dot, Options{})
+	first, err := tools.BuildMLIR(ctx, dot, BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestCache(t *testing.T) {
 	}
 
 	runs := tools.runs.Load()
-	again, err := tools.BuildMLIR(ctx, dot, Options{})
+	again, err := tools.BuildMLIR(ctx, dot, BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestCache(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "lib.so")
-	copied, err := tools.BuildMLIR(ctx, dot, Options{Output: out})
+	copied, err := tools.BuildMLIR(ctx, dot, BuildOptions{Output: out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,23 +256,23 @@ func TestCacheKey(t *testing.T) {
 	tools := findTools(t)
 	ll := readTestdata(t, "twice.ll")
 	ctx := context.Background()
-	base, err := tools.BuildLLVM(ctx, ll, Options{})
+	base, err := tools.BuildLLVM(ctx, ll, BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name  string
 		src   string
-		opts  Options
+		opts  BuildOptions
 		clang string // clang's version, when changed
 		hit   bool
 	}{
-		{name: "level", src: ll, opts: Options{OptLevel: O1}},
-		{name: "explicit default level", src: ll, opts: Options{OptLevel: O3, March: "native"}, hit: true},
-		{name: "march", src: ll, opts: Options{March: "x86-64"}},
-		{name: "openmp", src: ll, opts: Options{OpenMP: true}},
-		{name: "route", src: ll, opts: Options{Route: ViaOptLLC}},
-		{name: "extra module", src: ll, opts: Options{Extra: []string{"define void @g() {\n  ret void\n}\n"}}},
+		{name: "level", src: ll, opts: BuildOptions{OptLevel: O1}},
+		{name: "explicit default level", src: ll, opts: BuildOptions{OptLevel: O3, March: "native"}, hit: true},
+		{name: "march", src: ll, opts: BuildOptions{March: "x86-64"}},
+		{name: "openmp", src: ll, opts: BuildOptions{OpenMP: true}},
+		{name: "route", src: ll, opts: BuildOptions{Route: ViaOptLLC}},
+		{name: "extra module", src: ll, opts: BuildOptions{Extra: []string{"define void @g() {\n  ret void\n}\n"}}},
 		{name: "text", src: ll + "; changed\n"},
 		{name: "tool version", src: ll, clang: tools.Clang.Version + " (rebuilt)"},
 	}
@@ -306,8 +306,8 @@ func TestCacheParallel(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			var res Result
-			res, errs[i] = tools.BuildLLVM(context.Background(), src, Options{})
+			var res Built
+			res, errs[i] = tools.BuildLLVM(context.Background(), src, BuildOptions{})
 			paths[i] = res.Path
 		})
 	}
@@ -335,7 +335,7 @@ func TestCacheOff(t *testing.T) {
 	tools.CacheDir = ""
 	src := readTestdata(t, "twice.ll")
 	for i := range 2 {
-		res, err := tools.BuildLLVM(context.Background(), src, Options{})
+		res, err := tools.BuildLLVM(context.Background(), src, BuildOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,10 +354,10 @@ func TestTempDirs(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	ctx := context.Background()
-	if _, err := tools.BuildMLIR(ctx, readTestdata(t, "dot.mlir"), Options{}); err != nil {
+	if _, err := tools.BuildMLIR(ctx, readTestdata(t, "dot.mlir"), BuildOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tools.BuildMLIR(ctx, readTestdata(t, "unconverted.mlir"), Options{}); err == nil {
+	if _, err := tools.BuildMLIR(ctx, readTestdata(t, "unconverted.mlir"), BuildOptions{}); err == nil {
 		t.Fatal("broken module built")
 	}
 	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
@@ -365,7 +365,7 @@ func TestTempDirs(t *testing.T) {
 	}
 
 	work := filepath.Join(t.TempDir(), "work")
-	if _, err := tools.BuildMLIR(ctx, readTestdata(t, "dot.mlir"), Options{WorkDir: work}); err != nil {
+	if _, err := tools.BuildMLIR(ctx, readTestdata(t, "dot.mlir"), BuildOptions{WorkDir: work}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{mlirFile, loweredFile, llFile, soFile} {
@@ -388,7 +388,7 @@ func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := tools.BuildLLVM(ctx, readTestdata(t, "twice.ll"), Options{Route: ViaClang})
+	_, err := tools.BuildLLVM(ctx, readTestdata(t, "twice.ll"), BuildOptions{Route: ViaClang})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want the context's error", err)
 	}
@@ -407,12 +407,12 @@ func TestBadOptions(t *testing.T) {
 	dot := readTestdata(t, "dot.mlir")
 	tests := []struct {
 		name string
-		opts Options
+		opts BuildOptions
 		want string
 	}{
-		{"level", Options{OptLevel: O3 + 1}, "optimisation level"},
-		{"march", Options{March: "-mllvm"}, "not a CPU name"},
-		{"route", Options{Route: ViaOptLLC + 1}, "unknown route"},
+		{"level", BuildOptions{OptLevel: O3 + 1}, "optimisation level"},
+		{"march", BuildOptions{March: "-mllvm"}, "not a CPU name"},
+		{"route", BuildOptions{Route: ViaOptLLC + 1}, "unknown route"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

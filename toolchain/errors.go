@@ -70,7 +70,7 @@ func (e *ToolError) Error() string {
 	switch {
 	case e.ExitCode >= 0:
 		fmt.Fprintf(&b, "%s rejected its input. If the input came from a SimpLang code generator, "+
-			"this is a compiler bug: build again with Options.WorkDir set to keep the intermediate files, and report them.", name)
+			"this is a compiler bug: build again with WorkDir set (simpc --keep DIR) to keep the intermediate files, and report them.", name)
 	case cancelled:
 		b.WriteString("The build was cancelled.")
 	default:

@@ -1,12 +1,14 @@
 // Package toolchain turns generated code — MLIR text or LLVM IR text — into a shared object,
-// by running the external LLVM tools (mlir-opt, mlir-translate, clang, or opt+llc+cc).
+// by finding and running the external LLVM tools (mlir-opt, mlir-translate, clang, or
+// opt+llc+cc). It knows nothing of SimpLang: package compiler parses a source file,
+// generates the text and hands it to a build here.
 //
 // Find the tools once, then build as often as needed:
 //
 //	tools, err := toolchain.Find()
 //	...
-//	res, err := tools.BuildMLIR(ctx, mlirText, toolchain.Options{})
-//	... dlopen res.Path ...
+//	built, err := tools.BuildMLIR(ctx, mlirText, toolchain.BuildOptions{})
+//	... dlopen built.Path ...
 //
 // Built objects are cached by content (see Tools.CacheDir), so building the same text with
 // the same options and tools again returns at once. A tool that fails is reported as a
@@ -125,6 +127,18 @@ func Find() (*Tools, error) {
 // HasMLIR reports whether MLIR text can be built.
 func (t *Tools) HasMLIR() bool {
 	return t.noMLIR == nil && t.MLIROpt.Path != "" && t.MLIRTranslate.Path != ""
+}
+
+// CheckMLIR says why MLIR text cannot be built (a *MissingError naming where the tools were
+// looked for and how to install them), or returns nil when it can.
+func (t *Tools) CheckMLIR() error {
+	switch {
+	case t.HasMLIR():
+		return nil
+	case t.noMLIR != nil:
+		return t.noMLIR
+	}
+	return &MissingError{Tool: "mlir-opt and mlir-translate"}
 }
 
 // String describes the tools found, one per line, for diagnostics and `simpc --version`.
@@ -336,7 +350,7 @@ func cacheDir() string {
 	if dir == "off" || dir == "" {
 		return ""
 	}
-	// Absolute, so that Result.Path stays valid when the program changes directory.
+	// Absolute, so that Built.Path stays valid when the program changes directory.
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}

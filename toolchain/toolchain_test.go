@@ -40,7 +40,8 @@ func TestFind(t *testing.T) {
 			if tools.HasMLIR() {
 				t.Fatalf("MLIR found at %v", tools.MLIROpt)
 			}
-			_, err = tools.BuildMLIR(context.Background(), "", Options{})
+			wantIn(t, tools.CheckMLIR(), "mlir-opt not found", "$SIMPLANG_MLIR_BIN=/nonexistent")
+			_, err = tools.BuildMLIR(context.Background(), "", BuildOptions{})
 			var me *MissingError
 			if !errors.As(err, &me) {
 				t.Fatalf("BuildMLIR: %v, want a *MissingError", err)
@@ -51,7 +52,7 @@ func TestFind(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = tools.BuildMLIR(context.Background(), "", Options{})
+			_, err = tools.BuildMLIR(context.Background(), "", BuildOptions{})
 			wantIn(t, err, filepath.Join(old, "mlir-opt"), "18.1.3", "need LLVM 19", "scripts/install-toolchain.sh")
 			wantIn(t, errors.New(tools.String()), "18.1.3")
 		}},
@@ -61,6 +62,9 @@ func TestFind(t *testing.T) {
 			}
 			if !tools.HasMLIR() || filepath.Dir(tools.MLIROpt.Path) != llvm19 || tools.MLIROpt.Major != MLIRVersion {
 				t.Errorf("mlir-opt %v, want version %d from %s", tools.MLIROpt, MLIRVersion, llvm19)
+			}
+			if err := tools.CheckMLIR(); err != nil {
+				t.Errorf("CheckMLIR: %v", err)
 			}
 		}},
 		{"clang named but missing", map[string]string{"SIMPLANG_CLANG": "/nonexistent/clang"}, func(t *testing.T, tools *Tools, err error) {
@@ -73,7 +77,7 @@ func TestFind(t *testing.T) {
 			if tools.Opt.Path != "" || tools.LLC.Path != "" {
 				t.Errorf("found opt %v, llc %v", tools.Opt, tools.LLC)
 			}
-			_, err = tools.BuildLLVM(context.Background(), "", Options{Route: ViaOptLLC})
+			_, err = tools.BuildLLVM(context.Background(), "", BuildOptions{Route: ViaOptLLC})
 			wantIn(t, err, "opt and llc not found", "$SIMPLANG_LLVM_BIN=/nonexistent")
 		}},
 		{"clang named but too old", map[string]string{"SIMPLANG_CLANG": filepath.Join(ancient, "clang")}, func(t *testing.T, tools *Tools, err error) {

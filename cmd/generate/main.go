@@ -19,7 +19,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/llamakernel"
 	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/tokenizer"
 	"github.com/simplang/simplang/toolchain"
@@ -102,7 +104,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	backend, err := toolchain.ParseBackend(o.backend)
+	backend, err := compiler.ParseBackend(o.backend)
 	if err != nil {
 		return err
 	}
@@ -110,10 +112,10 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if chosen, why := tools.Choose(backend); backend == toolchain.AutoBackend && chosen != toolchain.MLIR {
+	if chosen, why := compiler.Choose(tools, backend); backend == compiler.AutoBackend && chosen != compiler.MLIR {
 		fmt.Fprintf(stderr, "generate: using the %v backend: %s\n", chosen, why)
 	}
-	kernel, err := llama.CompileKernel(ctx, tools, toolchain.CompileOptions{Backend: backend})
+	kernel, err := llamakernel.Compile(ctx, tools, compiler.Options{Backend: backend})
 	if err != nil {
 		return err
 	}

@@ -10,10 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/llamakernel"
 	"github.com/simplang/simplang/tokenizer"
-	"github.com/simplang/simplang/toolchain"
 )
 
 const tokenizerPath = "../../../shared/llama2c/tokenizer.bin"
@@ -86,8 +87,8 @@ func TestGreedyMatchesReference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, backend := range []toolchain.Backend{toolchain.MLIR, toolchain.LLVM} {
-			k, err := llama.NewKernel(kerneltest.Open(t, "llama2.sl", src, toolchain.CompileOptions{Backend: backend}))
+		for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+			k, err := llamakernel.New(kerneltest.Open(t, "llama2.sl", src, compiler.Options{Backend: backend}))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/toolchain"
 )
 
@@ -56,7 +57,7 @@ type config struct {
 	input, output string
 	emit          string // "", "mlir" or "llvm"
 	version       bool
-	opts          toolchain.CompileOptions
+	opts          compiler.Options
 }
 
 func main() {
@@ -117,13 +118,13 @@ func parseArgs(args []string) (*config, error) {
 		case name == "serial" && a != name:
 			cfg.opts.Serial = true
 		case name == "march" && a != name:
-			cfg.opts.Build.March, err = value()
+			cfg.opts.March, err = value()
 		case name == "keep" && a != name:
-			cfg.opts.Build.WorkDir, err = value()
+			cfg.opts.WorkDir, err = value()
 		case name == "version" && a != name:
 			cfg.version = true
 		case len(a) == 3 && strings.HasPrefix(a, "-O") && a[2] >= '0' && a[2] <= '3':
-			cfg.opts.Build.OptLevel = toolchain.O0 + toolchain.Level(a[2]-'0')
+			cfg.opts.OptLevel = toolchain.O0 + toolchain.Level(a[2]-'0')
 		case strings.HasPrefix(a, "-") && a != "-":
 			return nil, usageError{fmt.Sprintf("unknown option %s", a)}
 		case cfg.input != "":
@@ -136,7 +137,7 @@ func parseArgs(args []string) (*config, error) {
 		}
 	}
 	if backend != "" {
-		b, err := toolchain.ParseBackend(backend)
+		b, err := compiler.ParseBackend(backend)
 		if err != nil {
 			return nil, usageError{err.Error()}
 		}
@@ -147,7 +148,7 @@ func parseArgs(args []string) (*config, error) {
 		return cfg, nil
 	case cfg.input == "":
 		return nil, usageError{"no input file"}
-	case cfg.emit == "llvm" && cfg.opts.Backend == toolchain.MLIR, cfg.emit == "mlir" && cfg.opts.Backend == toolchain.LLVM:
+	case cfg.emit == "llvm" && cfg.opts.Backend == compiler.MLIR, cfg.emit == "mlir" && cfg.opts.Backend == compiler.LLVM:
 		return nil, usageError{"--emit-" + cfg.emit + " contradicts --backend " + backend}
 	}
 	if cfg.output == "" {
@@ -174,11 +175,11 @@ func compile(cfg *config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("simpc: %v", err)
 	}
 	if cfg.emit != "" {
-		backend := toolchain.MLIR
+		cfg.opts.Backend = compiler.MLIR
 		if cfg.emit == "llvm" {
-			backend = toolchain.LLVM
+			cfg.opts.Backend = compiler.LLVM
 		}
-		text, _, err := toolchain.Generate(cfg.input, src, backend, cfg.opts)
+		text, _, err := compiler.Generate(cfg.input, src, cfg.opts)
 		if err != nil {
 			return err
 		}
@@ -192,13 +193,13 @@ func compile(cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("simpc: %v", err)
 	}
-	if chosen, why := tools.Choose(cfg.opts.Backend); cfg.opts.Backend == toolchain.AutoBackend && chosen != toolchain.MLIR {
+	if chosen, why := compiler.Choose(tools, cfg.opts.Backend); cfg.opts.Backend == compiler.AutoBackend && chosen != compiler.MLIR {
 		fmt.Fprintf(stderr, "simpc: using the %v backend: %s\n", chosen, why)
 	}
 	if cfg.output == "-" {
 		return usageError{"simpc: a shared object cannot go to standard output; name a file with -o"}
 	}
-	cfg.opts.Build.Output = cfg.output
-	_, err = tools.Compile(context.Background(), cfg.input, src, cfg.opts)
+	cfg.opts.Output = cfg.output
+	_, err = compiler.Compile(context.Background(), tools, cfg.input, src, cfg.opts)
 	return err
 }

@@ -1,6 +1,6 @@
 // Package kerneltest compiles SimpLang sources for tests: it finds the toolchain once per
-// test binary, compiles a source with the given options and opens the object with package
-// loader. A missing toolchain fails the test (it never skips): run
+// test binary, then compiles a source with the given options, or compiles and opens it
+// (package compiler). A missing toolchain fails the test (it never skips): run
 // scripts/install-toolchain.sh.
 package kerneltest
 
@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/toolchain"
 )
@@ -24,8 +25,8 @@ func Tools(t testing.TB) *toolchain.Tools {
 	t.Helper()
 	once.Do(func() {
 		tools, toolsErr = toolchain.Find()
-		if toolsErr == nil && !tools.HasMLIR() {
-			_, toolsErr = tools.BuildMLIR(context.Background(), "", toolchain.Options{})
+		if toolsErr == nil {
+			toolsErr = tools.CheckMLIR()
 		}
 	})
 	if toolsErr != nil {
@@ -35,9 +36,9 @@ func Tools(t testing.TB) *toolchain.Tools {
 }
 
 // Compile compiles src and returns the object, failing the test on any error.
-func Compile(t testing.TB, name string, src []byte, opts toolchain.CompileOptions) *toolchain.Object {
+func Compile(t testing.TB, name string, src []byte, opts compiler.Options) *compiler.Object {
 	t.Helper()
-	obj, err := Tools(t).Compile(context.Background(), name, src, opts)
+	obj, err := compiler.Compile(context.Background(), Tools(t), name, src, opts)
 	if err != nil {
 		t.Fatalf("compile %s: %v", name, err)
 	}
@@ -45,11 +46,11 @@ func Compile(t testing.TB, name string, src []byte, opts toolchain.CompileOption
 }
 
 // Open compiles src and opens the object; it is closed when the test ends.
-func Open(t testing.TB, name string, src []byte, opts toolchain.CompileOptions) *loader.Library {
+func Open(t testing.TB, name string, src []byte, opts compiler.Options) *loader.Library {
 	t.Helper()
-	lib, err := loader.Open(Compile(t, name, src, opts).Path)
+	lib, _, err := compiler.Load(context.Background(), Tools(t), name, src, opts)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("compile and open %s: %v", name, err)
 	}
 	t.Cleanup(func() { lib.Close() })
 	return lib

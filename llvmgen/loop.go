@@ -10,24 +10,91 @@ import (
 	"github.com/llir/llvm/ir/value"
 
 	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/lower"
 )
+
+// whileLoop emits a loop as a condition block, the body and a branch back.
+func (g *gen) whileLoop(w *frontend.While) {
+	head, body, exit := g.newBlock(), g.newBlock(), g.newBlock()
+	g.cur.NewBr(head)
+	g.start(head)
+	g.cur.NewCondBr(g.expr(w.Cond), body, exit)
+	g.start(body)
+	g.stmts(w.Body.Stmts)
+	g.branch(head)
+	g.start(exit)
+}
+
+// parallelLoop runs the iterations of loop l on the threads of an OpenMP team, then sets its
+// counter to l.Final. Variables declared outside the body are only read there: their values
+// are passed to the outlined body, which keeps its own copies.
+func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
+	iv := l.Var
+	lb := g.convert(g.convert(g.loadVar(iv)[0], iv.Type, l.CmpType), l.CmpType, frontend.I64)
+	vars := g.captured(l)
+	var caps []capture
+	for _, v := range vars {
+		for i, part := range g.loadVar(v) {
+			caps = append(caps, capture{v: part, noalias: i == aligned && v.Type.IsArray() && !g.aliased(v, vars)})
+		}
+	}
+	g.parallel(w.Pos, lb, g.expr(l.Trips()), l.Step, caps, func(vals []value.Value) func(value.Value) {
+		for _, v := range vars {
+			parts := len(partTypes(v.Type))
+			g.define(v, vals[:parts])
+			vals = vals[parts:]
+		}
+		return func(i value.Value) {
+			g.define(iv, operand{g.convert(i, frontend.I64, iv.Type)})
+			g.stmts(l.Body)
+		}
+	})
+	g.assignVar(iv, operand{g.expr(l.Final)})
+}
+
+// captured lists the variables declared outside loop c that its body reads. (Those the
+// body declares may have slots already, from the loop's serial twin, but are not captured:
+// each iteration has its own.)
+func (g *gen) captured(c *lower.Loop) []*frontend.Var {
+	var vars []*frontend.Var
+	seen := map[*frontend.Var]bool{c.Var: true}
+	for _, s := range c.Body {
+		frontend.Inspect(s, func(n frontend.Node) bool {
+			if d, ok := n.(*frontend.VarDecl); ok {
+				seen[d.Var] = true
+			}
+			return true
+		})
+	}
+	for _, s := range c.Body {
+		frontend.Inspect(s, func(n frontend.Node) bool {
+			if id, ok := n.(*frontend.Ident); ok && !seen[id.Var] {
+				if _, outside := g.env[id.Var]; outside {
+					seen[id.Var] = true
+					vars = append(vars, id.Var)
+				}
+			}
+			return true
+		})
+	}
+	return vars
+}
+
+// aliased reports whether array variable v may share memory with another of vars.
+func (g *gen) aliased(v *frontend.Var, vars []*frontend.Var) bool {
+	for _, w := range vars {
+		if w != v && w.Type.IsArray() && g.fn.MayAlias(v, w) {
+			return true
+		}
+	}
+	return false
+}
 
 // capture is a value that a function passes to a parallel region it starts.
 type capture struct {
 	v value.Value
 	// noalias marks a pointer whose written memory no other captured pointer reaches.
 	noalias bool
-}
-
-// trips is the number of iterations lb, lb+step, … below ub: ⌈max(ub−lb, 0)/step⌉.
-func (g *gen) trips(lb, ub value.Value, step int64) value.Value {
-	b := g.cur
-	diff := b.NewSub(ub, lb)
-	span := b.NewSelect(b.NewICmp(enum.IPredSGT, diff, zero64), diff, zero64)
-	if step == 1 {
-		return span
-	}
-	return b.NewSDiv(b.NewAdd(span, constant.NewInt(i64, step-1)), constant.NewInt(i64, step))
 }
 
 // microtask is the type libomp calls a parallel region's body through:
@@ -148,9 +215,26 @@ func (g *gen) location(pos frontend.Pos, name string) value.Value {
 	str := g.mod.NewGlobalDef(name+".psource", constant.NewCharArrayFromString(src+"\x00"))
 	str.Immutable, str.Linkage, str.UnnamedAddr = true, enum.LinkagePrivate, enum.UnnamedAddrUnnamedAddr
 	i32 := func(v int) constant.Constant { return constant.NewInt(types.I32, int64(v)) }
-	psource := constant.NewGetElementPtr(str.ContentType, str, zero64, zero64)
+	zero := constant.NewInt(i64, 0)
+	psource := constant.NewGetElementPtr(str.ContentType, str, zero, zero)
 	psource.InBounds = true
 	loc := g.mod.NewGlobalDef(name+".loc", constant.NewStruct(g.ident().(*types.StructType), i32(0), i32(kmpIdentKMPC), i32(0), i32(len(src)), psource))
 	loc.Immutable, loc.Linkage, loc.UnnamedAddr = true, enum.LinkagePrivate, enum.UnnamedAddrUnnamedAddr
 	return loc
+}
+
+// loop emits `for i := from; i < to; i++ { body(i) }` over i64.
+func (g *gen) loop(from, to value.Value, body func(i value.Value)) {
+	pre := g.cur
+	head, bodyB, exit := g.newBlock(), g.newBlock(), g.newBlock()
+	pre.NewBr(head)
+	g.start(head)
+	i := head.NewPhi(ir.NewIncoming(from, pre))
+	head.NewCondBr(head.NewICmp(enum.IPredSLT, i, to), bodyB, exit)
+	g.start(bodyB)
+	body(i)
+	next := g.cur.NewAdd(i, constant.NewInt(i64, 1))
+	i.Incs = append(i.Incs, ir.NewIncoming(next, g.cur))
+	g.cur.NewBr(head)
+	g.start(exit)
 }

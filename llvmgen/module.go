@@ -1,25 +1,24 @@
-// Package llvmgen turns a checked SimpLang file into LLVM IR text, built with
+// Package llvmgen prints a lowered SimpLang file (package lower) as LLVM IR text, built with
 // github.com/llir/llvm, for machines that have LLVM (clang 14–19, or LLVM 14's opt and llc)
 // but no MLIR. It implements the same semantics and ABI as package mlirgen.
 //
-// Call Generate with a file from frontend.Parse and compile the text with clang -O3 (or opt
+// Call Generate with a file from lower.Lower and compile the text with clang -O3 (or opt
 // -O3 then llc). Every function F becomes an external function F taking, for each array
 // parameter, the five memref fields (T* allocated, T* aligned, i64 offset, i64 size, i64
-// stride) and each scalar by value (SPEC §6); beside it the module defines the packed entry
-// _mlir_F(i8** args) and the signature table abi.TableSymbol. The module names this
-// machine's target triple, without which opt would not vectorize.
+// stride) and each scalar by value (language §6; package entry writes the packed entries and
+// the signature table that go into the object beside it). The module names this machine's
+// target triple, without which opt would not vectorize.
 //
 // Variables live in stack slots allocated in the function's entry block, which LLVM's
-// mem2reg promotes to registers; if, while and early return are plain branches. Float
-// arithmetic carries the fast-math flags reassoc and contract unless Options.StrictFP, so
-// that reductions vectorize. Local arrays are heap memory (aligned_alloc, 64-byte aligned,
-// zero-filled) freed when their block ends and on every return; arrays whose sizes never
-// change are allocated once at function entry (frontend.ArrayAlloc.Hoist).
+// mem2reg promotes to registers; if, while and return are plain branches. Float
+// arithmetic carries the fast-math flags reassoc and contract unless StrictFP, so that
+// reductions vectorize. Local arrays are heap memory (aligned_alloc, 64-byte aligned,
+// zero-filled) freed when their block ends and on every return; the lowering's hoisted
+// arrays are allocated once at function entry.
 //
-// Counted loops with independent iterations (package loops) and the rows of the matmul
-// builtin run across threads through LLVM's OpenMP runtime: the body is outlined into an
-// internal function F.par.N that __kmpc_fork_call starts on every thread, each taking a
-// static share of the iterations. A module that calls __kmpc_fork_call must be linked with
+// The loops the lowering made parallel run across threads through LLVM's OpenMP runtime:
+// the body is outlined into an internal function F.par.N that __kmpc_fork_call starts on
+// every thread, each taking a static share of the iterations. A module that calls __kmpc_fork_call must be linked with
 // libomp (-lomp).
 package llvmgen
 
@@ -28,27 +27,17 @@ import (
 	"runtime"
 
 	"github.com/llir/llvm/ir"
-	"github.com/llir/llvm/ir/constant"
 	"github.com/llir/llvm/ir/enum"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
-	"github.com/simplang/simplang/loops"
+	"github.com/simplang/simplang/lower"
 )
 
-// Options select code generation policies (the same as mlirgen.Options).
-type Options struct {
-	// StrictFP keeps floating-point operations in source order: no reassociation or
-	// contraction flags (SPEC §4), at the cost of vectorized reductions.
-	StrictFP bool
-	// Serial turns off parallel loops (OpenMP).
-	Serial bool
-}
-
 // Generate returns the LLVM IR module for f.
-func Generate(f *frontend.File, opts Options) (text string, err error) {
+func Generate(f *lower.File) (text string, err error) {
 	defer func() {
 		// The generator trusts the checked tree; a tree that breaks its invariants must not
 		// crash the caller.
@@ -57,7 +46,7 @@ func Generate(f *frontend.File, opts Options) (text string, err error) {
 		}
 	}()
 	g := &gen{
-		opts:     opts,
+		opts:     f.Options,
 		file:     f.Name,
 		mod:      ir.NewModule(),
 		funcs:    map[*frontend.Func]*ir.Func{},
@@ -65,18 +54,11 @@ func Generate(f *frontend.File, opts Options) (text string, err error) {
 	}
 	g.mod.SourceFilename = f.Name
 	g.mod.TargetTriple = hostTriple()
-	var sigs []abi.Func
 	for _, fn := range f.Funcs {
-		sigs = append(sigs, fn.Signature())
-	}
-	table := g.mod.NewGlobalDef(abi.TableSymbol, constant.NewCharArrayFromString(abi.Encode(sigs)+"\x00"))
-	table.Immutable = true
-	for _, fn := range f.Funcs {
-		g.funcs[fn] = g.declareFunc(fn)
+		g.funcs[fn.Func] = g.declareFunc(fn.Func)
 	}
 	for _, fn := range f.Funcs {
 		g.function(fn)
-		g.packed(g.funcs[fn])
 	}
 	return g.mod.String(), nil
 }
@@ -95,7 +77,7 @@ func hostTriple() string {
 
 // gen is the generator of one module.
 type gen struct {
-	opts     Options
+	opts     lower.Options
 	file     string
 	mod      *ir.Module
 	funcs    map[*frontend.Func]*ir.Func
@@ -103,8 +85,7 @@ type gen struct {
 	identT   types.Type          // libomp's ident_t, once a parallel loop needs it
 
 	// per SimpLang function
-	fn       *frontend.Func
-	loops    *loops.Info
+	fn       *lower.Func
 	hoisted  map[*frontend.ArrayAlloc]operand
 	outlined int // parallel regions outlined so far
 
@@ -197,12 +178,11 @@ func (g *gen) declareFunc(fn *frontend.Func) *ir.Func {
 }
 
 // function emits the body of fn.
-func (g *gen) function(fn *frontend.Func) {
+func (g *gen) function(fn *lower.Func) {
 	g.fn = fn
-	g.loops = loops.Analyze(fn, !g.opts.Serial)
 	g.hoisted = map[*frontend.ArrayAlloc]operand{}
 	g.outlined = 0
-	g.begin(g.funcs[fn])
+	g.begin(g.funcs[fn.Func])
 	params := g.f.Params
 	for _, p := range fn.Params {
 		n := len(partTypes(p.Type))
@@ -213,7 +193,11 @@ func (g *gen) function(fn *frontend.Func) {
 		params = params[n:]
 		g.define(p, parts)
 	}
-	g.hoistAllocations(fn)
+	for _, site := range fn.Hoisted {
+		a := g.allocate(site)
+		g.hoisted[site] = a
+		g.owned = append(g.owned, a[allocated])
+	}
 	g.stmts(fn.Body.Stmts)
 	if g.cur == nil {
 		return
@@ -291,40 +275,4 @@ func (g *gen) declare(name string, result types.Type, params ...types.Type) *ir.
 	f := g.mod.NewFunc(name, result, ps...)
 	g.declared[name] = f
 	return f
-}
-
-// hoistAllocations allocates, at function entry, the local arrays whose sizes depend only on
-// parameters that never change.
-func (g *gen) hoistAllocations(fn *frontend.Func) {
-	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
-		if site, ok := n.(*frontend.ArrayAlloc); ok && site.Hoist {
-			a := g.allocate(site)
-			g.hoisted[site] = a
-			g.owned = append(g.owned, a[allocated])
-		}
-		return true
-	})
-}
-
-// packed emits _mlir_F(i8** args) for f: it loads each expanded C argument through args[i],
-// calls f and stores its result through args[N].
-func (g *gen) packed(f *ir.Func) {
-	args := ir.NewParam("args", types.NewPointer(i8Ptr))
-	p := g.mod.NewFunc(abi.PackedName(f.Name()), types.Void, args)
-	p.FuncAttrs = append(p.FuncAttrs, enum.FuncAttrNoUnwind)
-	b := p.NewBlock("")
-	slot := func(i int) value.Value {
-		ptr := b.NewGetElementPtr(i8Ptr, args, constant.NewInt(i64, int64(i)))
-		ptr.InBounds = true
-		return b.NewLoad(i8Ptr, ptr)
-	}
-	var vals []value.Value
-	for i, param := range f.Params {
-		vals = append(vals, b.NewLoad(param.Typ, b.NewBitCast(slot(i), types.NewPointer(param.Typ))))
-	}
-	r := b.NewCall(f, vals...)
-	if t := f.Sig.RetType; !t.Equal(types.Void) {
-		b.NewStore(r, b.NewBitCast(slot(len(f.Params)), types.NewPointer(t)))
-	}
-	b.NewRet(nil)
 }

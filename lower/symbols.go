@@ -1,9 +1,11 @@
-package frontend
+package lower
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/frontend"
 )
 
 // runtimeSymbols are the C symbols compiled code calls, directly or through LLVM's math
@@ -22,25 +24,25 @@ var runtimeSymbols = map[string]bool{
 
 // f64Builtins are the builtins whose f64 forms call the C math function of the same name:
 // a file that defines a function of that name cannot also use them on f64.
-var f64Builtins = map[string][]Builtin{
-	"exp":  {Exp, Softmax, Silu},
-	"log":  {Log},
-	"sin":  {Sin},
-	"cos":  {Cos},
-	"pow":  {Pow},
-	"sqrt": {Sqrt, Rmsnorm},
+var f64Builtins = map[string][]frontend.Builtin{
+	"exp":  {frontend.Exp, frontend.Softmax, frontend.Silu},
+	"log":  {frontend.Log},
+	"sin":  {frontend.Sin},
+	"cos":  {frontend.Cos},
+	"pow":  {frontend.Pow},
+	"sqrt": {frontend.Sqrt, frontend.Rmsnorm},
 }
 
 // checkSymbols reports functions whose exported symbol would clash with another symbol of the
 // compiled object.
-func checkSymbols(f *File, errs *ErrorList) {
-	names := map[string]*Func{}
+func checkSymbols(f *frontend.File, errs *frontend.ErrorList) {
+	names := map[string]*frontend.Func{}
 	for _, fn := range f.Funcs {
 		names[fn.Name] = fn
 	}
 	for _, fn := range f.Funcs {
 		switch {
-		case runtimeSymbols[fn.Name] || len(fn.Name) > 7 && fn.Name[:7] == "__kmpc_":
+		case runtimeSymbols[fn.Name] || strings.HasPrefix(fn.Name, "__kmpc_"):
 			errs.Add(fn.Pos, fmt.Sprintf("function name %s is reserved: compiled code calls the C or OpenMP function of that name; rename the function", fn.Name))
 		case names[abi.PackedName(fn.Name)] != nil:
 			errs.Add(names[abi.PackedName(fn.Name)].Pos, fmt.Sprintf("function name %s is the packed entry point of function %s; rename it", abi.PackedName(fn.Name), fn.Name))
@@ -52,9 +54,9 @@ func checkSymbols(f *File, errs *ErrorList) {
 			continue
 		}
 		for _, g := range f.Funcs {
-			Inspect(g.Body, func(n Node) bool {
-				c, ok := n.(*Call)
-				if ok && c.Builtin != NoBuiltin && hasF64Use(c, uses) {
+			frontend.Inspect(g.Body, func(n frontend.Node) bool {
+				c, ok := n.(*frontend.Call)
+				if ok && c.Builtin != frontend.NoBuiltin && hasF64Use(c, uses) {
 					errs.Add(c.Pos, fmt.Sprintf("%s on f64 calls the C function %s, which this file's own function %s (at %s) replaces: rename that function", c.Builtin, name, name, fn.Pos))
 				}
 				return true
@@ -63,7 +65,7 @@ func checkSymbols(f *File, errs *ErrorList) {
 	}
 }
 
-func hasF64Use(c *Call, uses []Builtin) bool {
+func hasF64Use(c *frontend.Call, uses []frontend.Builtin) bool {
 	for _, b := range uses {
 		if c.Builtin == b && len(c.Args) > 0 && c.Args[0].Type().Kind == abi.F64 {
 			return true

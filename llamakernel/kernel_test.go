@@ -1,4 +1,4 @@
-package llama
+package llamakernel
 
 import (
 	"fmt"
@@ -6,55 +6,75 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/kernels"
+	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/toolchain"
 )
 
 // kernelBuilds are the compiler configurations the kernel must match the reference under.
 var kernelBuilds = []struct {
 	name string
-	opts toolchain.CompileOptions
+	opts compiler.Options
 }{
-	{"mlir", toolchain.CompileOptions{Backend: toolchain.MLIR}},
-	{"mlir-strict-fp", toolchain.CompileOptions{Backend: toolchain.MLIR, StrictFP: true}},
-	{"mlir-serial", toolchain.CompileOptions{Backend: toolchain.MLIR, Serial: true}},
-	{"llvm", toolchain.CompileOptions{Backend: toolchain.LLVM}},
-	{"llvm-strict-fp", toolchain.CompileOptions{Backend: toolchain.LLVM, StrictFP: true}},
-	{"llvm-opt-llc", toolchain.CompileOptions{Backend: toolchain.LLVM, Build: toolchain.Options{Route: toolchain.ViaOptLLC}}},
+	{"mlir", compiler.Options{Backend: compiler.MLIR}},
+	{"mlir-strict-fp", compiler.Options{Backend: compiler.MLIR, StrictFP: true}},
+	{"mlir-serial", compiler.Options{Backend: compiler.MLIR, Serial: true}},
+	{"llvm", compiler.Options{Backend: compiler.LLVM}},
+	{"llvm-strict-fp", compiler.Options{Backend: compiler.LLVM, StrictFP: true}},
+	{"llvm-opt-llc", compiler.Options{Backend: compiler.LLVM, Route: toolchain.ViaOptLLC}},
 }
 
-func compileKernel(t *testing.T, opts toolchain.CompileOptions) *Kernel {
+func compileKernel(t *testing.T, opts compiler.Options) *Kernel {
 	t.Helper()
-	src, err := kernels.Source(KernelFile)
+	src, err := kernels.Source(File)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := NewKernel(kerneltest.Open(t, KernelFile, src, opts))
+	k, err := New(kerneltest.Open(t, File, src, opts))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return k
 }
 
-func newTestState(t *testing.T, cfg Config) *State {
+func newTestState(t *testing.T, cfg llama.Config) *llama.State {
 	t.Helper()
-	s, err := NewState(cfg, nil)
+	s, err := llama.NewState(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
+// randomModel returns weights for cfg, uniform in [-scale, scale] for a given seed: the
+// weights package llama's tests make, with scale well above Randomize's 0.01 so that
+// activations are not tiny.
+func randomModel(t testing.TB, cfg llama.Config, seed uint64, scale float32) *llama.Weights {
+	t.Helper()
+	w, err := llama.NewWeights(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Randomize(seed, nil)
+	for _, tensor := range [][]float32{w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls} {
+		for i := range tensor {
+			tensor[i] *= scale / 0.01
+		}
+	}
+	return w
+}
+
 // referenceConfigs cover multi-head and grouped-query attention and head sizes other than 64.
 var referenceConfigs = []struct {
 	name string
-	cfg  Config
+	cfg  llama.Config
 }{
-	{"mha-head16", Config{Dim: 64, HiddenDim: 160, NLayers: 2, NHeads: 4, NKVHeads: 4, VocabSize: 97, SeqLen: 16}},
-	{"gqa-3to1-head16", Config{Dim: 96, HiddenDim: 200, NLayers: 3, NHeads: 6, NKVHeads: 2, VocabSize: 50, SeqLen: 12}},
-	{"gqa-2to1-head48", Config{Dim: 96, HiddenDim: 64, NLayers: 2, NHeads: 2, NKVHeads: 1, VocabSize: 33, SeqLen: 10}},
-	{"mha-head64", Config{Dim: 128, HiddenDim: 688, NLayers: 2, NHeads: 2, NKVHeads: 2, VocabSize: 600, SeqLen: 9}}, // big enough for parallel mat-vecs
+	{"mha-head16", llama.Config{Dim: 64, HiddenDim: 160, NLayers: 2, NHeads: 4, NKVHeads: 4, VocabSize: 97, SeqLen: 16}},
+	{"gqa-3to1-head16", llama.Config{Dim: 96, HiddenDim: 200, NLayers: 3, NHeads: 6, NKVHeads: 2, VocabSize: 50, SeqLen: 12}},
+	{"gqa-2to1-head48", llama.Config{Dim: 96, HiddenDim: 64, NLayers: 2, NHeads: 2, NKVHeads: 1, VocabSize: 33, SeqLen: 10}},
+	{"mha-head64", llama.Config{Dim: 128, HiddenDim: 688, NLayers: 2, NHeads: 2, NKVHeads: 2, VocabSize: 600, SeqLen: 9}}, // big enough for parallel mat-vecs
 }
 
 // TestKernelMatchesReference runs the compiled llama2_forward and the Go reference side by
@@ -78,7 +98,7 @@ func TestKernelMatchesReference(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					want, err := Forward(cfg, w, rs, token, pos)
+					want, err := llama.Forward(cfg, w, rs, token, pos)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -116,14 +136,14 @@ func TestKernelRefusesBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		token, pos int
-		mutate     func(w *Weights, s *State)
+		mutate     func(w *llama.Weights, s *llama.State)
 		want       string
 	}{
 		{"pos = seq_len", 1, cfg.SeqLen, nil, "position 16 out of range"},
 		{"negative pos", 1, -1, nil, "position -1"},
 		{"token = vocab", cfg.VocabSize, 0, nil, "token 97 out of range"},
-		{"short cache", 1, 0, func(w *Weights, s *State) { s.KeyCache = s.KeyCache[:10] }, "key_cache has 10 elements"},
-		{"short wq", 1, 0, func(w *Weights, s *State) { w.Wq = w.Wq[:len(w.Wq)-1] }, "wq has"},
+		{"short cache", 1, 0, func(w *llama.Weights, s *llama.State) { s.KeyCache = s.KeyCache[:10] }, "key_cache has 10 elements"},
+		{"short wq", 1, 0, func(w *llama.Weights, s *llama.State) { w.Wq = w.Wq[:len(w.Wq)-1] }, "wq has"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w2, s2 := *w, *s
@@ -154,8 +174,8 @@ func TestKernelRefusesBadInput(t *testing.T) {
 // TestBackendsAgree checks the two code generators against each other: the LLaMA 2 logits of
 // the MLIR and the LLVM IR backends agree within 1e-5 of the largest logit magnitude.
 func TestBackendsAgree(t *testing.T) {
-	mlir := compileKernel(t, toolchain.CompileOptions{Backend: toolchain.MLIR})
-	llvm := compileKernel(t, toolchain.CompileOptions{Backend: toolchain.LLVM})
+	mlir := compileKernel(t, compiler.Options{Backend: compiler.MLIR})
+	llvm := compileKernel(t, compiler.Options{Backend: compiler.LLVM})
 	for _, rc := range referenceConfigs {
 		t.Run(rc.name, func(t *testing.T) {
 			cfg := rc.cfg

@@ -1,4 +1,4 @@
-package llama
+package llamakernel
 
 import (
 	"encoding/binary"
@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/kernels"
-	"github.com/simplang/simplang/toolchain"
 )
 
 // cHarness calls llama2_forward with its 129 expanded C arguments, as the report's C++
@@ -65,13 +65,13 @@ func TestKernelFromC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no C compiler (cc): %v", err)
 	}
-	src, err := kernels.Source(KernelFile)
+	src, err := kernels.Source(File)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, backend := range []toolchain.Backend{toolchain.MLIR, toolchain.LLVM} {
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
 		t.Run(backend.String(), func(t *testing.T) {
-			obj := kerneltest.Compile(t, KernelFile, src, toolchain.CompileOptions{Backend: backend})
+			obj := kerneltest.Compile(t, File, src, compiler.Options{Backend: backend})
 			dir := t.TempDir()
 			data, err := os.ReadFile(obj.Path)
 			if err != nil {
@@ -120,7 +120,7 @@ func TestKernelFromC(t *testing.T) {
 			fromC := make([]float32, len(out)/4)
 			binary.Read(strings.NewReader(string(out)), binary.LittleEndian, fromC)
 
-			k := compileKernel(t, toolchain.CompileOptions{Backend: backend})
+			k := compileKernel(t, compiler.Options{Backend: backend})
 			fromGo, err := k.Forward(cfg, w, s, token, pos)
 			if err != nil {
 				t.Fatal(err)

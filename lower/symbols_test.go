@@ -1,4 +1,4 @@
-package frontend
+package lower
 
 import (
 	"strings"
@@ -17,14 +17,14 @@ func TestReservedSymbols(t *testing.T) {
 		{"fn exp(f64 x) -> f64 { return x; }\nfn g(f64[] a) { a = softmax(a, a, 4); }", "2:21: softmax on f64 calls the C function exp"},
 		{"fn sqrt(f64 x) -> f64 { return x; }\nfn g(f64[] a, f64[] w) { a = rmsnorm(a, w, a, 4, 0.1); }", "rmsnorm on f64 calls the C function sqrt"},
 	} {
-		_, err := Parse("names.sl", []byte(tc.src))
+		_, err := lowerSource(t, "names.sl", tc.src)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Parse(%q) error = %v, want one containing %q", tc.src, err, tc.want)
+			t.Errorf("Lower(%q) error = %v, want one containing %q", tc.src, err, tc.want)
 		}
 	}
 	// A file's own exp is fine beside f32 builtins, which call expf.
 	ok := "fn exp(f32 x) -> f32 { return x; }\nfn g(f32[] a) { a = softmax(a, a, 4); }"
-	if _, err := Parse("ok.sl", []byte(ok)); err != nil {
-		t.Errorf("Parse(%q): %v", ok, err)
+	if _, err := lowerSource(t, "ok.sl", ok); err != nil {
+		t.Errorf("Lower(%q): %v", ok, err)
 	}
 }

@@ -1,0 +1,178 @@
+package compiler_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/compiler"
+	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/toolchain"
+)
+
+const twice = `fn twice(f32[] a, i64 n) -> f32 {
+    var i = 0;
+    while (i < n) {
+        a[i] = a[i] * 2.0;
+        i = i + 1;
+    }
+    return a[0];
+}
+`
+
+// findTools finds the toolchain, failing the test when it or its MLIR tools are missing.
+// (Package kerneltest does this for the later stages; it imports this package.)
+func findTools(t *testing.T) *toolchain.Tools {
+	t.Helper()
+	tools, err := toolchain.Find()
+	if err == nil {
+		err = tools.CheckMLIR()
+	}
+	if err != nil {
+		t.Fatalf("toolchain: %v", err)
+	}
+	return tools
+}
+
+// twiceSig is the signature of twice.
+var twiceSig = abi.Func{Name: "twice", Result: abi.F32, Params: []abi.Param{
+	{Name: "a", Kind: abi.F32, Array: true}, {Name: "n", Kind: abi.I64}}}
+
+func TestParseBackend(t *testing.T) {
+	for _, want := range []compiler.Backend{compiler.AutoBackend, compiler.MLIR, compiler.LLVM} {
+		got, err := compiler.ParseBackend(want.String())
+		if err != nil || got != want {
+			t.Errorf("ParseBackend(%q) = %v, %v; want %v", want.String(), got, err, want)
+		}
+	}
+	if _, err := compiler.ParseBackend("gcc"); err == nil || !strings.Contains(err.Error(), `unknown backend "gcc"`) {
+		t.Errorf("ParseBackend(gcc): err = %v", err)
+	}
+}
+
+func TestChoose(t *testing.T) {
+	tools := findTools(t)
+	if b, why := compiler.Choose(tools, compiler.LLVM); b != compiler.LLVM || why != "asked for" {
+		t.Errorf("Choose(LLVM) = %v, %q", b, why)
+	}
+	if b, why := compiler.Choose(tools, compiler.AutoBackend); b != compiler.MLIR || !strings.Contains(why, "MLIR 19 tools found") {
+		t.Errorf("Choose(auto) with MLIR installed = %v, %q", b, why)
+	}
+	t.Setenv("SIMPLANG_MLIR_BIN", "/nonexistent")
+	hidden, err := toolchain.Find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, why := compiler.Choose(hidden, compiler.AutoBackend)
+	if b != compiler.LLVM {
+		t.Errorf("Choose(auto) without MLIR = %v", b)
+	}
+	for _, want := range []string{"MLIR tools unavailable", "mlir-opt not found", "$SIMPLANG_MLIR_BIN=/nonexistent"} {
+		if !strings.Contains(why, want) {
+			t.Errorf("Choose(auto) without MLIR says %q, want it to contain %q", why, want)
+		}
+	}
+}
+
+func TestGenerate(t *testing.T) {
+	for _, tc := range []struct {
+		backend compiler.Backend
+		want    string
+	}{
+		{compiler.MLIR, "func.func @twice("},
+		{compiler.LLVM, "define float @twice("},
+	} {
+		text, f, err := compiler.Generate("twice.sl", []byte(twice), compiler.Options{Backend: tc.backend})
+		if err != nil {
+			t.Fatalf("%v: %v", tc.backend, err)
+		}
+		if !strings.Contains(text, tc.want) || len(f.Funcs) != 1 || f.Funcs[0].Name != "twice" {
+			t.Errorf("%v: text lacks %q or the file is not twice.sl's (%d functions):\n%s", tc.backend, tc.want, len(f.Funcs), text)
+		}
+	}
+	if _, _, err := compiler.Generate("twice.sl", []byte(twice), compiler.Options{}); err == nil || !strings.Contains(err.Error(), "backend auto cannot generate code") {
+		t.Errorf("Generate with AutoBackend: err = %v", err)
+	}
+	_, _, err := compiler.Generate("bad.sl", []byte("fn f( {"), compiler.Options{Backend: compiler.MLIR})
+	var list *frontend.ErrorList
+	if !errors.As(err, &list) || !strings.Contains(err.Error(), "bad.sl:1:") {
+		t.Errorf("Generate of a bad source: err = %v, want a *frontend.ErrorList at bad.sl:1", err)
+	}
+}
+
+// TestCompileOptions checks that every build option reaches the tools: the bad values are
+// refused by toolchain, WorkDir keeps the intermediate files and Output receives the object.
+func TestCompileOptions(t *testing.T) {
+	tools := findTools(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		opts compiler.Options
+		want string
+	}{
+		{"level", compiler.Options{OptLevel: toolchain.O3 + 1}, "optimisation level"},
+		{"march", compiler.Options{March: "-mllvm"}, "not a CPU name"},
+		{"route", compiler.Options{Route: toolchain.ViaOptLLC + 1}, "unknown route"},
+	} {
+		if _, err := compiler.Compile(ctx, tools, "twice.sl", []byte(twice), tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want it to mention %q", tc.name, err, tc.want)
+		}
+	}
+
+	dir := t.TempDir()
+	opts := compiler.Options{Backend: compiler.MLIR, WorkDir: filepath.Join(dir, "work"), Output: filepath.Join(dir, "twice.so")}
+	obj, err := compiler.Compile(ctx, tools, "twice.sl", []byte(twice), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.Path != opts.Output || obj.Cached || obj.Backend != compiler.MLIR {
+		t.Errorf("object %+v, want a fresh MLIR build at %s", obj, opts.Output)
+	}
+	for _, path := range []string{opts.Output, filepath.Join(opts.WorkDir, "kernel.mlir")} {
+		if _, err := os.Stat(path); err != nil {
+			t.Error(err)
+		}
+	}
+	if diff := cmp.Diff([]abi.Func{twiceSig}, obj.Funcs); diff != "" {
+		t.Errorf("Funcs (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadAndLookup(t *testing.T) {
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		t.Run(backend.String(), func(t *testing.T) {
+			lib, obj, err := compiler.Load(context.Background(), findTools(t), "twice.sl", []byte(twice), compiler.Options{Backend: backend})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lib.Close()
+			if obj.Backend != backend {
+				t.Errorf("built by %v, want %v", obj.Backend, backend)
+			}
+			fn, err := compiler.Lookup(lib, twiceSig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := []float32{1.5, 2}
+			if r, err := fn.Call(a, len(a)); err != nil || r != float32(3) || a[1] != 4 {
+				t.Errorf("twice = %v, %v; a = %v", r, err, a)
+			}
+
+			wrong := twiceSig
+			wrong.Result = abi.F64
+			if _, err := compiler.Lookup(lib, wrong); err == nil || !strings.Contains(err.Error(), "twice has the signature") ||
+				!strings.Contains(err.Error(), wrong.String()) {
+				t.Errorf("Lookup with a wrong result: err = %v", err)
+			}
+			if _, err := compiler.Lookup(lib, abi.Func{Name: "thrice"}); err == nil || !strings.Contains(err.Error(), `no function "thrice"`) {
+				t.Errorf("Lookup of a missing function: err = %v", err)
+			}
+		})
+	}
+}

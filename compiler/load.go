@@ -1,0 +1,37 @@
+package compiler
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/loader"
+	"github.com/simplang/simplang/toolchain"
+)
+
+// Load compiles a SimpLang source file (see Compile) and opens the object with loader.Open.
+// The caller closes the library.
+func Load(ctx context.Context, tools *toolchain.Tools, filename string, src []byte, opts Options) (*loader.Library, *Object, error) {
+	obj, err := Compile(ctx, tools, filename, src, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	lib, err := loader.Open(obj.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return lib, obj, nil
+}
+
+// Lookup returns the function of lib called want.Name, after checking that its signature
+// (parameter names and kinds, result) is want.
+func Lookup(lib *loader.Library, want abi.Func) (*loader.Func, error) {
+	fn, err := lib.Func(want.Name)
+	if err != nil {
+		return nil, err
+	}
+	if got := fn.Signature(); got.String() != want.String() {
+		return nil, fmt.Errorf("compiler: %s has the signature\n\t%v\nwant\n\t%v", want.Name, got, want)
+	}
+	return fn, nil
+}

@@ -1,0 +1,98 @@
+// Package entry writes the small LLVM IR module that every compiled object carries beside its
+// kernels, whichever code generator made them: the signature table abi.TableSymbol, and for
+// each function F the packed entry _mlir_F(void **args) of language §6, which loads the i-th
+// expanded C argument through args[i], calls F and stores its result through args[N].
+//
+// The module is written with github.com/llir/llvm in LLVM 14's syntax, which clang 14–19 and
+// LLVM 14's opt read alike; the build compiles it into the object with the generated module
+// (toolchain.BuildOptions.Extra).
+package entry
+
+import (
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"github.com/simplang/simplang/abi"
+)
+
+// Module returns the entry module of an object exporting funcs.
+func Module(funcs []abi.Func) string {
+	m := ir.NewModule()
+	table := m.NewGlobalDef(abi.TableSymbol, constant.NewCharArrayFromString(abi.Encode(funcs)+"\x00"))
+	table.Immutable = true
+	for _, f := range funcs {
+		packed(m, f)
+	}
+	return m.String()
+}
+
+var i8Ptr = types.NewPointer(types.I8)
+
+// scalarType is the LLVM type of a scalar kind, as both generators pass it.
+func scalarType(k abi.Kind) types.Type {
+	switch k {
+	case abi.Bool:
+		return types.I1
+	case abi.I8:
+		return types.I8
+	case abi.I16:
+		return types.I16
+	case abi.I32:
+		return types.I32
+	case abi.I64:
+		return types.I64
+	case abi.F32:
+		return types.Float
+	case abi.F64:
+		return types.Double
+	}
+	return types.Void
+}
+
+// params are the LLVM types of f's expanded C arguments: the five memref fields (T*
+// allocated, T* aligned, i64 offset, i64 size, i64 stride) per array, each scalar by value.
+func params(f abi.Func) []types.Type {
+	var ts []types.Type
+	for _, p := range f.Params {
+		t := scalarType(p.Kind)
+		if p.Array {
+			ptr := types.NewPointer(t)
+			ts = append(ts, ptr, ptr, types.I64, types.I64, types.I64)
+		} else {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// packed defines _mlir_F for f, declaring F.
+func packed(m *ir.Module, f abi.Func) {
+	ts := params(f)
+	var decl []*ir.Param
+	for _, t := range ts {
+		decl = append(decl, ir.NewParam("", t))
+	}
+	kernel := m.NewFunc(f.Name, scalarType(f.Result), decl...)
+
+	args := ir.NewParam("args", types.NewPointer(i8Ptr))
+	p := m.NewFunc(abi.PackedName(f.Name), types.Void, args)
+	p.FuncAttrs = append(p.FuncAttrs, enum.FuncAttrNoUnwind)
+	b := p.NewBlock("")
+	slot := func(i int) value.Value {
+		ptr := b.NewGetElementPtr(i8Ptr, args, constant.NewInt(types.I64, int64(i)))
+		ptr.InBounds = true
+		return b.NewLoad(i8Ptr, ptr)
+	}
+	vals := make([]value.Value, len(ts))
+	for i, t := range ts {
+		vals[i] = b.NewLoad(t, b.NewBitCast(slot(i), types.NewPointer(t)))
+	}
+	r := b.NewCall(kernel, vals...)
+	if f.Result != abi.Void {
+		b.NewStore(r, b.NewBitCast(slot(len(ts)), types.NewPointer(r.Type())))
+	}
+	b.NewRet(nil)
+}

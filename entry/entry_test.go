@@ -1,0 +1,34 @@
+package entry
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/simplang/simplang/abi"
+)
+
+// TestModule checks the table and one packed entry per function, with the expanded C
+// arguments in order and the result stored through the last slot.
+func TestModule(t *testing.T) {
+	funcs := []abi.Func{
+		{Name: "dot", Params: []abi.Param{{Name: "a", Kind: abi.F32, Array: true}, {Name: "n", Kind: abi.I64}}, Result: abi.F32},
+		{Name: "fill", Params: []abi.Param{{Name: "out", Kind: abi.I8, Array: true}, {Name: "on", Kind: abi.Bool}}},
+	}
+	text := Module(funcs)
+	for _, want := range []string{
+		`@simplang_signatures = constant [`,
+		`c"fn dot(f32[] a, i64 n) -> f32\0Afn fill(i8[] out, bool on)\0A\00"`,
+		`declare float @dot(float* %0, float* %1, i64 %2, i64 %3, i64 %4, i64 %5)`,
+		`declare void @fill(i8* %0, i8* %1, i64 %2, i64 %3, i64 %4, i1 %5)`,
+		`define void @_mlir_dot(i8** %args)`,
+		`define void @_mlir_fill(i8** %args)`,
+		`getelementptr inbounds i8*, i8** %args, i64 6`, // dot's result slot
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("entry module lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Count(text, "call ") != 2 {
+		t.Errorf("want one call per entry:\n%s", text)
+	}
+}

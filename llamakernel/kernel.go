@@ -1,0 +1,109 @@
+// Package llamakernel binds the compiled SimpLang LLaMA 2 decode step (kernels/llama2.sl) to
+// package llama's model: it compiles and loads llama2_forward, checks its signature, and runs
+// a decode step on a llama.Config, llama.Weights and llama.State with the contract of
+// llama.Forward, the pure-Go reference it is tested against.
+//
+//	k, err := llamakernel.Compile(ctx, tools, compiler.Options{})
+//	...
+//	defer k.Close()
+//	logits, err := k.Forward(cfg, w, s, token, pos)
+package llamakernel
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/compiler"
+	"github.com/simplang/simplang/kernels"
+	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/loader"
+	"github.com/simplang/simplang/toolchain"
+)
+
+// File and FuncName name the SimpLang LLaMA 2 decode step (package kernels).
+const (
+	File     = "llama2.sl"
+	FuncName = "llama2_forward"
+)
+
+// Kernel is the compiled llama2_forward, loaded and ready to decode.
+type Kernel struct {
+	lib    *loader.Library
+	fn     *loader.Func
+	Object *compiler.Object // what was compiled, and by which backend
+}
+
+// Compile compiles kernels/llama2.sl with opts (or takes it from the build cache) and loads
+// it.
+func Compile(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (*Kernel, error) {
+	src, err := kernels.Source(File)
+	if err != nil {
+		return nil, err
+	}
+	lib, obj, err := compiler.Load(ctx, tools, "kernels/"+File, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	k, err := New(lib)
+	if err != nil {
+		lib.Close()
+		return nil, err
+	}
+	k.Object = obj
+	return k, nil
+}
+
+// signature is the report's signature: 24 f32 arrays, then 9 i64, returning logits[0].
+var signature = func() abi.Func {
+	f := abi.Func{Name: FuncName, Result: abi.F32}
+	for _, name := range []string{"token_emb", "rms_att_w", "rms_ffn_w", "wq", "wk", "wv", "wo", "w1", "w2", "w3",
+		"rms_final_w", "wcls", "x", "xb", "xb2", "q", "k", "v", "att", "hb", "hb2", "logits", "key_cache", "value_cache"} {
+		f.Params = append(f.Params, abi.Param{Name: name, Kind: abi.F32, Array: true})
+	}
+	for _, name := range []string{"token", "pos", "dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"} {
+		f.Params = append(f.Params, abi.Param{Name: name, Kind: abi.I64})
+	}
+	return f
+}()
+
+// New finds llama2_forward in lib and checks that it has the expected signature. The kernel
+// does not own lib.
+func New(lib *loader.Library) (*Kernel, error) {
+	fn, err := compiler.Lookup(lib, signature)
+	if err != nil {
+		return nil, err
+	}
+	return &Kernel{lib: lib, fn: fn}, nil
+}
+
+// Library is the loaded object, e.g. to set its thread count.
+func (k *Kernel) Library() *loader.Library { return k.lib }
+
+// Close unloads the object when the kernel was made by Compile.
+func (k *Kernel) Close() error {
+	if k.Object == nil {
+		return nil
+	}
+	return k.lib.Close()
+}
+
+// Forward runs one decode step with the compiled kernel, with the contract of llama.Forward:
+// it checks every buffer's size and the token and position before calling (the kernel itself
+// would return NaN for a bad token or position and write nothing), and returns s.Logits.
+func (k *Kernel) Forward(cfg llama.Config, w *llama.Weights, s *llama.State, token, pos int) ([]float32, error) {
+	if err := llama.CheckStep(cfg, w, s, token, pos); err != nil {
+		return nil, err
+	}
+	r, err := k.fn.Call(w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls,
+		s.X, s.Xb, s.Xb2, s.Q, s.K, s.V, s.Att, s.Hb, s.Hb2, s.Logits, s.KeyCache, s.ValueCache,
+		token, pos, cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen)
+	if err != nil {
+		return nil, err
+	}
+	if math.IsNaN(float64(r.(float32))) && !math.IsNaN(float64(s.Logits[0])) {
+		return nil, fmt.Errorf("llamakernel: %s refused token %d at position %d", FuncName, token, pos)
+	}
+	return s.Logits, nil
+}

@@ -1,0 +1,142 @@
+// Package lower turns a checked SimpLang file into the form both code generators print, and
+// makes every decision that does not depend on their target syntax:
+//
+//   - the array builtins (rmsnorm, softmax, silu, matmul) become the plain loops that define
+//     them, so that their loops are analysed, vectorized and parallelized like any other;
+//   - a return inside an if, a loop or a block becomes a flag the code after it tests
+//     (returns.go), so every return is a statement of the function body itself;
+//   - loops with independent iterations (package loops) become the code that chooses, when
+//     the loop starts, between running it serially, on threads, or jammed on threads
+//     (parallel.go); the generators only mark the loops of Func.Loop as parallel;
+//   - local arrays whose sizes never change are allocated once at function entry (Hoisted);
+//   - function names that would clash with the C and OpenMP symbols of the compiled code
+//     are rejected (symbols.go).
+//
+// Call Lower with a file from frontend.Parse; it rewrites the file's function bodies in
+// place. The result is still a frontend tree, with the same meaning: a generator walks
+// Func.Body and asks Func.Loop about each while loop.
+package lower
+
+import (
+	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/loops"
+)
+
+// Options select code generation policies.
+type Options struct {
+	// StrictFP keeps floating-point operations in source order: no reassociation or fused
+	// multiply-add (language §4), at the cost of vectorized reductions.
+	StrictFP bool
+	// Serial turns off parallel loops.
+	Serial bool
+}
+
+// File is a lowered file.
+type File struct {
+	Name    string
+	Funcs   []*Func
+	Options Options
+}
+
+// Signatures lists the exported functions' signatures, in file order.
+func (f *File) Signatures() []abi.Func {
+	sigs := make([]abi.Func, len(f.Funcs))
+	for i, fn := range f.Funcs {
+		sigs[i] = fn.Signature()
+	}
+	return sigs
+}
+
+// Func is a lowered function: its body holds only returns at its top level and no array
+// builtins.
+type Func struct {
+	*frontend.Func
+	// Hoisted are the local arrays allocated once, at function entry, in the order of the
+	// source (their dimensions read only constants and parameters that never change). Where
+	// the source creates one, it is zeroed again.
+	Hoisted []*frontend.ArrayAlloc
+	loops   map[*frontend.While]*Loop
+	roots   frontend.Roots
+}
+
+// Loop describes a counted while loop (see loops.Count).
+type Loop struct {
+	*loops.Counted
+	// Parallel loops run their iterations on the threads of a parallel region, and leave
+	// their counter alone: the generator sets it to Final afterwards.
+	Parallel bool
+	// Limit is the exclusive bound, in CmpType; Final the counter's value after the loop.
+	// Both are evaluated with the counter holding its value from before the loop.
+	Limit, Final frontend.Expr
+}
+
+// Loop returns the description of a counted loop of the function, or nil for another loop.
+func (f *Func) Loop(w *frontend.While) *Loop { return f.loops[w] }
+
+// MayAlias reports whether array variables a and b may refer to the same memory.
+func (f *Func) MayAlias(a, b *frontend.Var) bool { return f.roots.MayAlias(a, b) }
+
+// Lower lowers a checked file. Source errors (names that clash with the runtime's symbols)
+// come back as a *frontend.ErrorList.
+func Lower(f *frontend.File, opts Options) (*File, error) {
+	errs := frontend.NewErrorList(f)
+	checkSymbols(f, errs)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	out := &File{Name: f.Name, Options: opts}
+	for _, fn := range f.Funcs {
+		out.Funcs = append(out.Funcs, lowerFunc(fn, opts))
+	}
+	return out, nil
+}
+
+func lowerFunc(fn *frontend.Func, opts Options) *Func {
+	fn.Body.Stmts = expandBuiltins(fn.Body.Stmts)
+	flagReturns(fn)
+	parallel := parallelize(fn.Body, loops.Analyze(fn, !opts.Serial))
+	lf := &Func{Func: fn, Hoisted: hoisted(fn), loops: map[*frontend.While]*Loop{}, roots: frontend.ArrayRoots(fn)}
+	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
+		if w, ok := n.(*frontend.While); ok {
+			if c := loops.Count(w); c != nil {
+				lf.loops[w] = &Loop{Counted: c, Parallel: parallel[w], Limit: c.Limit(), Final: c.Final()}
+			}
+		}
+		return true
+	})
+	return lf
+}
+
+// hoisted lists the allocation sites whose dimensions read only constants and parameters
+// that the function never assigns, and cannot trap: their memory can be allocated once at
+// entry.
+func hoisted(fn *frontend.Func) []*frontend.ArrayAlloc {
+	changing := map[*frontend.Var]bool{}
+	for _, v := range frontend.Assigned(fn.Body) {
+		changing[v] = true
+	}
+	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
+		if d, ok := n.(*frontend.VarDecl); ok {
+			changing[d.Var] = true // not a parameter
+		}
+		return true
+	})
+	var sites []*frontend.ArrayAlloc
+	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
+		if site, ok := n.(*frontend.ArrayAlloc); ok && invariantDims(site, changing) {
+			sites = append(sites, site)
+		}
+		return true
+	})
+	return sites
+}
+
+func invariantDims(site *frontend.ArrayAlloc, changing map[*frontend.Var]bool) bool {
+	for _, d := range site.Dims {
+		if !loops.Invariant(d, changing) || !frontend.Harmless(d) {
+			return false
+		}
+	}
+	return true
+}

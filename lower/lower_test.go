@@ -1,0 +1,101 @@
+package lower
+
+import (
+	"os"
+	"testing"
+
+	"github.com/simplang/simplang/frontend"
+)
+
+// lowerSource parses, checks and lowers src.
+func lowerSource(t *testing.T, name, src string) (*File, error) {
+	t.Helper()
+	f, err := frontend.Parse(name, []byte(src))
+	if err != nil {
+		t.Fatalf("parse %s: %v", name, err)
+	}
+	return Lower(f, Options{})
+}
+
+// TestLoweredForm checks the promises the generators rely on: no array builtin is left, and
+// every return is a statement of the function body itself.
+func TestLoweredForm(t *testing.T) {
+	for _, path := range []string{"../kernels/llama2.sl", "../conformance/testdata/early_returns.sl", "../conformance/testdata/builtins_inline.sl"} {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lf, err := lowerSource(t, path, string(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fn := range lf.Funcs {
+			frontend.Inspect(fn.Body, func(n frontend.Node) bool {
+				if c, ok := n.(*frontend.Call); ok && c.Builtin.Output() >= 0 {
+					t.Errorf("%s: %s: %s is still a call", path, fn.Name, c.Name)
+				}
+				return true
+			})
+			for _, s := range fn.Body.Stmts {
+				if _, top := s.(*frontend.Return); !top && frontend.ContainsReturn(s) {
+					t.Errorf("%s: %s: a return inside the statement at %s", path, fn.Name, s.Position())
+				}
+			}
+		}
+	}
+}
+
+// TestParallelChoice counts the loops made parallel: one per parallel loop, plus the jammed
+// one where loops.Jam applies; none with Serial, and none for a matmul whose output is an
+// input.
+func TestParallelChoice(t *testing.T) {
+	matvec := "fn mv(f32[] w, f32[] x, f32[] out, i64 n, i64 d) {\nvar i = 0; while (i < d) { var s = 0.0; var j = 0; while (j < n) { s += w[i * n + j] * x[j]; j = j + 1; } out[i] = s; i = i + 1; }\n}"
+	for _, tc := range []struct {
+		name, src string
+		opts      Options
+		parallel  int
+	}{
+		{"matvec, jammed too", matvec, Options{}, 2},
+		{"serial", matvec, Options{Serial: true}, 0},
+		{"matmul rows", "fn mm(f32[] a, f32[] b, f32[] c, i64 n) { matmul(a, b, c, n, n, n); }", Options{}, 1},
+		{"matmul in place", "fn mm(f32[] a, i64 n) { matmul(a, a, a, n, n, n); }", Options{}, 0},
+	} {
+		f, err := frontend.Parse(tc.name, []byte(tc.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lf, err := Lower(f, tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		frontend.Inspect(lf.Funcs[0].Body, func(n frontend.Node) bool {
+			if w, ok := n.(*frontend.While); ok && lf.Funcs[0].Loop(w) != nil && lf.Funcs[0].Loop(w).Parallel {
+				got++
+			}
+			return true
+		})
+		if got != tc.parallel {
+			t.Errorf("%s: %d parallel loops, want %d", tc.name, got, tc.parallel)
+		}
+	}
+}
+
+// TestHoisted: arrays sized by parameters the function never assigns are allocated at entry.
+func TestHoisted(t *testing.T) {
+	src := `fn f(i64 n, i64 m) {
+    var a = array<f32>([n * 2]);
+    var b = array<f32>([n / 2]);
+    var k = n;
+    var c = array<f32>([k]);
+    m = m + 1;
+    var d = array<f32>([m]);
+}`
+	lf, err := lowerSource(t, "h.sl", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := lf.Funcs[0].Hoisted; len(h) != 1 || h[0].Pos.Line != 2 {
+		t.Errorf("hoisted %v, want only the array of line 2 (a division could trap; k and m change)", h)
+	}
+}

@@ -1,0 +1,207 @@
+// Package mlirgen prints a lowered SimpLang file (package lower) as textual MLIR that MLIR 19's
+// mlir-opt and mlir-translate lower to LLVM IR (the pass pipeline is in package toolchain).
+//
+// Call Generate with a file from lower.Lower. Every function becomes a public func.func
+// taking memref<?xT> for each array parameter and scalars by value, so that after lowering it
+// has the expanded C signature of language §6 (package entry writes the packed entries and
+// the signature table that go into the object beside it).
+//
+// Variables are SSA values: counted loops become scf.for, or scf.parallel (lowered to
+// OpenMP) where the lowering made them parallel, and other loops scf.while, each carrying
+// exactly the variables its body assigns; if becomes scf.if yielding the variables its
+// branches assign. Every return is at the function's top level (the lowering saw to it).
+// Local arrays are heap memory freed when their block ends; the lowering's hoisted arrays
+// are allocated once at function entry.
+package mlirgen
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/lower"
+)
+
+// Generate returns the MLIR module for f.
+func Generate(f *lower.File) (text string, err error) {
+	defer func() {
+		// The generator trusts the checked tree; a tree that breaks its invariants is a bug
+		// here, reported as an error rather than a crash of the caller.
+		if r := recover(); r != nil {
+			text, err = "", fmt.Errorf("mlirgen: internal error on %s: %v", f.Name, r)
+		}
+	}()
+	g := &gen{opts: f.Options, file: f.Name}
+	g.printf("module {")
+	for _, fn := range f.Funcs {
+		g.function(fn)
+	}
+	g.printf("}")
+	return g.out.String(), nil
+}
+
+// mlirString escapes s for an MLIR string literal.
+func mlirString(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c > '~' || c == '"' || c == '\\' {
+			fmt.Fprintf(&b, "\\%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// gen is the emitter: it writes one operation per line, each with the source location of
+// the statement or expression it comes from.
+type gen struct {
+	out    strings.Builder
+	opts   lower.Options
+	file   string
+	indent int
+	ids    int
+	pos    frontend.Pos
+
+	// per function
+	fn         *lower.Func
+	env        map[*frontend.Var]value
+	hoisted    map[*frontend.ArrayAlloc]value
+	entry      []allocation // arrays allocated at function entry
+	live       []allocation // arrays to free when their block ends
+	terminated bool         // the function's top level has emitted its return
+}
+
+// allocation is a local array's memref and its element type, for freeing it.
+type allocation struct{ v, elem string }
+
+// value is the SSA form of a variable or expression: the value itself and, for an array of
+// rank r > 1, the sizes of dimensions 1…r-1 (as index values) needed to flatten indices.
+type value struct {
+	v    string
+	dims []string
+}
+
+func (g *gen) printf(format string, args ...any) {
+	fmt.Fprintf(&g.out, format, args...)
+	g.out.WriteByte('\n')
+}
+
+// op writes one operation line at the current indentation with the current location.
+func (g *gen) op(format string, args ...any) {
+	g.out.WriteString(strings.Repeat("  ", g.indent))
+	fmt.Fprintf(&g.out, format, args...)
+	fmt.Fprintf(&g.out, " loc(\"%s\":%d:%d)\n", mlirString(g.file), g.pos.Line, g.pos.Col)
+}
+
+// open writes a line that opens a region (no location: the op's location follows its
+// closing brace), and close ends it.
+func (g *gen) open(format string, args ...any) {
+	g.out.WriteString(strings.Repeat("  ", g.indent))
+	fmt.Fprintf(&g.out, format, args...)
+	g.out.WriteByte('\n')
+	g.indent++
+}
+
+func (g *gen) close(suffix string) {
+	g.indent--
+	g.out.WriteString(strings.Repeat("  ", g.indent))
+	g.out.WriteString("}" + suffix)
+	fmt.Fprintf(&g.out, " loc(\"%s\":%d:%d)\n", mlirString(g.file), g.pos.Line, g.pos.Col)
+}
+
+// mid writes a line between two regions of one op ("} else {", "} do {").
+func (g *gen) mid(text string) {
+	g.out.WriteString(strings.Repeat("  ", g.indent-1))
+	g.out.WriteString(text)
+	g.out.WriteByte('\n')
+}
+
+func (g *gen) fresh() string {
+	g.ids++
+	return fmt.Sprintf("%%%d", g.ids)
+}
+
+// typ is the MLIR type of a SimpLang type; arrays of any rank are flat memrefs.
+func typ(t frontend.Type) string {
+	k := scalar(t.Kind)
+	if t.IsArray() {
+		return "memref<?x" + k + ">"
+	}
+	return k
+}
+
+// scalar is the MLIR type of a scalar kind. Unsigned integers are signless integers of their
+// width (the operations carry the signedness); f16 and bf16 values are their 16 bits, i16, as
+// in memory and in the C ABI, converted where they are used (see convert).
+func scalar(k abi.Kind) string {
+	switch k {
+	case abi.Bool:
+		return "i1"
+	case abi.I8, abi.U8:
+		return "i8"
+	case abi.I16, abi.U16, abi.F16, abi.BF16:
+		return "i16"
+	case abi.I32, abi.U32:
+		return "i32"
+	case abi.I64, abi.U64:
+		return "i64"
+	case abi.F32:
+		return "f32"
+	case abi.F64:
+		return "f64"
+	}
+	return "none"
+}
+
+// function emits fn as a public func.func.
+func (g *gen) function(fn *lower.Func) {
+	g.fn, g.pos = fn, fn.Pos
+	g.env = map[*frontend.Var]value{}
+	g.hoisted = map[*frontend.ArrayAlloc]value{}
+	g.entry, g.live, g.terminated = nil, nil, false
+
+	var params []string
+	for i, p := range fn.Params {
+		name := fmt.Sprintf("%%arg%d", i)
+		g.env[p] = value{v: name}
+		attr := ""
+		if p.Type.IsArray() {
+			attr = " {llvm.noalias}" // SPEC §6: array parameters never overlap
+		}
+		params = append(params, fmt.Sprintf("%s: %s%s", name, typ(p.Type), attr))
+	}
+	result := ""
+	if fn.Result != frontend.Void {
+		result = " -> " + typ(fn.Result)
+	}
+	g.indent = 1
+	g.open("func.func @%s(%s)%s {", fn.Name, strings.Join(params, ", "), result)
+	for _, site := range fn.Hoisted {
+		g.pos = site.Pos
+		a := g.allocate(site)
+		g.hoisted[site] = a
+		g.entry = append(g.entry, allocation{a.v, scalar(site.Elem)})
+	}
+	g.stmts(fn.Body.Stmts)
+	if !g.terminated { // a function without a result can end without a return
+		g.pos = fn.Body.Rbrace
+		g.freeAll()
+		g.op("func.return")
+	}
+	g.close("")
+}
+
+// freeAll frees every local array before the function returns.
+func (g *gen) freeAll() {
+	g.free(g.live)
+	g.free(g.entry)
+}
+
+func (g *gen) free(list []allocation) {
+	for _, a := range list {
+		g.op("memref.dealloc %s : memref<?x%s>", a.v, a.elem)
+	}
+}
