@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
-	"github.com/simplang/simplang/toolchain"
 )
 
 // vectorKernels are the narrow-integer and half-precision loops of quantized inference.
@@ -164,9 +164,9 @@ func disassemble(t *testing.T, tool, path string) map[string][]string {
 // packed vector instructions; it logs the vector instructions LLVM chose.
 func TestNarrowLoopsVectorize(t *testing.T) {
 	tool := objdump(t)
-	for _, backend := range []toolchain.Backend{toolchain.MLIR, toolchain.LLVM} {
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
 		t.Run(backend.String(), func(t *testing.T) {
-			obj := kerneltest.Compile(t, "vector.sl", []byte(vectorKernels), toolchain.CompileOptions{Backend: backend})
+			obj := kerneltest.Compile(t, "vector.sl", []byte(vectorKernels), compiler.Options{Backend: backend})
 			funcs := disassemble(t, tool, obj.Path)
 			var names []string
 			for name := range vectorized {

@@ -256,7 +256,7 @@ func describeTarget(e Expr) string {
 // assignments this may narrow (SPEC §2, compatibility).
 func (c *checker) store(e Expr, elem Type) Expr {
 	if k, ok := e.(*Const); ok && k.untyped {
-		return c.explicitConst(k, elem, false)
+		return c.explicitConst(k, elem)
 	}
 	if t := e.Type(); t != elem {
 		if !t.IsNumeric() || !elem.IsNumeric() {
@@ -517,7 +517,7 @@ func (c *checker) shift(e *Binary) {
 			return
 		}
 		if k.untyped {
-			e.Y = c.explicitConst(k, t, false)
+			e.Y = c.explicitConst(k, t)
 		}
 	}
 	if e.Y.Type() != t {
@@ -577,7 +577,7 @@ func (c *checker) implicit(e Expr, t Type) Expr {
 		return e
 	}
 	if k, ok := e.(*Const); ok {
-		return c.explicitConst(k, t, false)
+		return c.explicitConst(k, t)
 	}
 	return &Convert{Pos: e.Position(), X: e, T: t}
 }
@@ -608,7 +608,7 @@ func (c *checker) convert(e Expr, t Type, context string) Expr {
 			c.errorf(k.Pos, "cannot use %s as %s%s", k.describe(), t, context)
 			return e
 		}
-		return c.explicitConst(k, t, false)
+		return c.explicitConst(k, t)
 	}
 	if widens(from, t) {
 		return c.implicit(e, t)
@@ -623,11 +623,10 @@ func (c *checker) convert(e Expr, t Type, context string) Expr {
 	return e
 }
 
-// explicitConst converts constant k to type t (floats truncate toward zero, float values round
-// to f16, bf16 and f32 as stores do), reporting values that do not fit. When wrap is set (an
-// `as` conversion), an untyped integer wraps to an integer type as a run-time conversion
-// would; otherwise it must fit.
-func (c *checker) explicitConst(k *Const, t Type, wrap bool) Expr {
+// explicitConst converts constant k to type t as `as` does (floats truncate toward zero, float
+// values round to f16, bf16 and f32 as stores do), reporting values that do not fit: a
+// literal must fit its type, also under `as` (as in Go).
+func (c *checker) explicitConst(k *Const, t Type) Expr {
 	if !t.IsNumeric() {
 		c.errorf(k.Pos, "cannot convert %s to %s", k.describe(), t)
 		return k
@@ -644,20 +643,15 @@ func (c *checker) explicitConst(k *Const, t Type, wrap bool) Expr {
 		k.setExact(v)
 	case t.IsFloat() && k.T.IsInt():
 		k.Float, _ = new(big.Float).SetInt(k.exact()).Float64()
-	case t.IsInt() && k.untyped && !fitsInt(k.exact(), t.Kind) && !wrap:
+	case t.IsInt() && k.untyped && !fitsInt(k.exact(), t.Kind):
 		if strings.HasPrefix(strings.ToLower(k.Text), "0x") {
-			c.errorf(k.Pos, "hexadecimal literal %s is too big for %s (largest 0x%X); convert it explicitly (… as %s) to keep its low bits", k.Text, t, maxInt(t.Kind), t)
+			c.errorf(k.Pos, "hexadecimal literal %s is too big for %s (largest 0x%X)", k.Text, t, maxInt(t.Kind))
 		} else {
-			c.errorf(k.Pos, "constant %s overflows %s (range %d to %d); (… as %s) wraps it", desc, t, minInt(t.Kind), maxInt(t.Kind), t)
+			c.errorf(k.Pos, "constant %s overflows %s (range %d to %d)", desc, t, minInt(t.Kind), maxInt(t.Kind))
 		}
 		return k
 	}
-	if t.IsInt() {
-		if !fitsInt(k.exact(), t.Kind) {
-			k.Text = "" // wrapped: the literal's text no longer describes the value
-		}
-		k.Int, k.huge = wrapInt(k.Int, t.Kind), false
-	}
+	k.huge = false // a u64 now, if it was above the i64 range
 	wasInf, overflow := math.IsInf(k.Float, 0), false
 	switch t.Kind {
 	case abi.F32:
@@ -696,26 +690,6 @@ func maxInt(k abi.Kind) uint64 {
 // fitsInt reports whether v is a value of integer kind k.
 func fitsInt(v *big.Int, k abi.Kind) bool {
 	return v.Cmp(big.NewInt(minInt(k))) >= 0 && v.Cmp(new(big.Int).SetUint64(maxInt(k))) <= 0
-}
-
-// wrapInt truncates the bits v to the width of integer kind k and reads them with k's
-// signedness, as a two's-complement conversion does (a u64 keeps its bits).
-func wrapInt(v int64, k abi.Kind) int64 {
-	switch k {
-	case abi.I8:
-		return int64(int8(v))
-	case abi.I16:
-		return int64(int16(v))
-	case abi.I32:
-		return int64(int32(v))
-	case abi.U8:
-		return int64(uint8(v))
-	case abi.U16:
-		return int64(uint16(v))
-	case abi.U32:
-		return int64(uint32(v))
-	}
-	return v
 }
 
 // exact is the value of integer constant k.
@@ -870,7 +844,7 @@ func (c *checker) explicitConvert(e *Convert) Expr {
 		return e
 	}
 	if k, ok := e.X.(*Const); ok && k.untyped {
-		return c.explicitConst(k, e.T, true)
+		return c.explicitConst(k, e.T)
 	}
 	return e
 }
@@ -967,7 +941,7 @@ func (c *checker) builtinCall(e *Call, b Builtin) {
 // integers and halves become f32.
 func (c *checker) floatArg(e Expr) Expr {
 	if k, ok := e.(*Const); ok && k.untyped {
-		return c.explicitConst(k, F32, false)
+		return c.explicitConst(k, F32)
 	}
 	if t := e.Type(); t.IsInt() || t.IsHalf() {
 		return c.implicit(e, F32)

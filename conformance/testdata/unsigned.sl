@@ -16,8 +16,6 @@
 // expect: lshr64() = 1
 // expect: ashr() = -64
 // expect: ashr64() = -1
-// expect: as_wraps() = -56
-// expect: negative_as_u8() = 255
 // expect: runtime_as() = 44
 // expect: u8_as_i8() = -1
 // expect: i8_as_u16() = 65535
@@ -131,15 +129,7 @@ fn ashr64() -> i64 {
     return a >> 63;
 }
 
-// as wraps, on constants as on run-time values.
-fn as_wraps() -> i64 {
-    return (200 as i8) as i64;
-}
-
-fn negative_as_u8() -> i64 {
-    return (-1 as u8) as i64;
-}
-
+// as wraps at run time.
 fn runtime_as() -> i64 {
     var x = 300;
     return (x as u8) as i64;
