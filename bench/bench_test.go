@@ -13,13 +13,13 @@ import (
 	"github.com/simplang/simplang/llama"
 )
 
-// TestRunModel runs the benchmark's measurement on a tiny model with both backends and checks
-// what the table reports.
+// TestRunModel runs the benchmark's measurement on a tiny model with both backends (MLIR
+// checked, LLVM unchecked) and checks what the table reports.
 func TestRunModel(t *testing.T) {
 	tools := kerneltest.Tools(t)
 	var builds []*build
-	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		b, err := compileBuild(context.Background(), tools, backend, newProgress(io.Discard))
+	for i, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		b, err := compileBuild(context.Background(), tools, backend, i == 0, newProgress(io.Discard))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestRunModel(t *testing.T) {
 
 	report := &Report{Results: results, Skipped: []Skip{{Model: "7B", Params: 6738415616, EstimateGB: 29.1, AvailableGB: 24}}}
 	md := report.Markdown()
-	for _, want := range []string{"| LLaMA tiny |", "| mlir | 2 |", "| llvm | 1 |", "Skipped (exceeds the 24.0 GB available)", "✅ reference"} {
+	for _, want := range []string{"| LLaMA tiny |", "| mlir | checked | 2 |", "| llvm | unchecked | 1 |", "Skipped (exceeds the 24.0 GB available)", "✅ reference"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -82,14 +82,14 @@ func TestRunModel(t *testing.T) {
 }
 
 func TestParseFlags(t *testing.T) {
-	o, err := parseFlags([]string{"-models", "125M,3B", "-threads", "2", "-backend", "mlir,llvm"}, io.Discard)
+	o, err := parseFlags([]string{"-models", "125M,3B", "-threads", "2", "-backend", "mlir,llvm", "-checks", "on,off"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(o.models) != 2 || o.models[1].Config.Dim != 2048 || len(o.backends) != 2 || o.threads[0] != 2 {
+	if len(o.models) != 2 || o.models[1].Config.Dim != 2048 || len(o.backends) != 2 || o.threads[0] != 2 || len(o.checked) != 2 || !o.checked[0] || o.checked[1] {
 		t.Errorf("parsed %+v", o)
 	}
-	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"extra"}} {
+	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"extra"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}

@@ -43,6 +43,7 @@ import (
 type options struct {
 	models   []llama.Named
 	backends []compiler.Backend
+	checked  []bool // builds with checked array access, unchecked, or both
 	threads  []int
 	tokens   int
 	warmup   int
@@ -76,6 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	models := fs.String("models", strings.Join(names, ","), "models to run, by the report's names")
 	backends := fs.String("backend", "auto", "code generators to compare: mlir, llvm or auto, comma-separated")
+	checks := fs.String("checks", "on", "array access checks of the kernel: on, off, or on,off to compare the two builds")
 	threads := fs.String("threads", defaultThreads(), "thread counts to run each model with, comma-separated")
 	tokens := fs.Int("tokens", 10, "tokens in the timed autoregressive run")
 	warmup := fs.Int("warmup", 3, "warm-up calls before the timed run")
@@ -108,6 +110,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		o.backends = append(o.backends, b)
 	}
+	for _, c := range splitList(*checks) {
+		switch c {
+		case "on", "off":
+			o.checked = append(o.checked, c == "on")
+		default:
+			return nil, fmt.Errorf("-checks: %q is not on or off", c)
+		}
+	}
 	for _, s := range splitList(*threads) {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1024 {
@@ -116,8 +126,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.threads = append(o.threads, n)
 	}
 	switch {
-	case len(o.models) == 0 || len(o.backends) == 0 || len(o.threads) == 0:
-		return nil, fmt.Errorf("-models, -backend and -threads need at least one value each")
+	case len(o.models) == 0 || len(o.backends) == 0 || len(o.checked) == 0 || len(o.threads) == 0:
+		return nil, fmt.Errorf("-models, -backend, -checks and -threads need at least one value each")
 	case o.tokens < 2 || o.tokens > 100000:
 		return nil, fmt.Errorf("-tokens %d: need at least 2 (outputs must differ across positions)", o.tokens)
 	case o.warmup < 0:
@@ -156,12 +166,14 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 		if b == compiler.AutoBackend {
 			p.note("backend auto: using %v (%s)", chosen, why)
 		}
-		bl, err := compileBuild(ctx, tools, chosen, p)
-		if err != nil {
-			return err
+		for _, checked := range o.checked {
+			bl, err := compileBuild(ctx, tools, chosen, checked, p)
+			if err != nil {
+				return err
+			}
+			defer bl.close()
+			builds = append(builds, bl)
 		}
-		defer bl.close()
-		builds = append(builds, bl)
 	}
 	// The bandwidth probe's buffer, allocated once: ones on huge pages.
 	probe, err := loader.Map[float32](probeFloats)

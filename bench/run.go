@@ -20,9 +20,11 @@ import (
 	"github.com/simplang/simplang/toolchain"
 )
 
-// build is one backend's compiled kernels: the LLaMA 2 step and the bandwidth probe.
+// build is one backend's compiled kernels: the LLaMA 2 step, checked or not, and the
+// bandwidth probe.
 type build struct {
 	backend  compiler.Backend
+	checked  bool
 	kernel   *llamakernel.Kernel
 	probeLib *loader.Library
 	probe    *loader.Func
@@ -34,8 +36,8 @@ var probeSignature = abi.Func{Name: "read_sum", Result: abi.F32, Params: []abi.P
 	{Name: "a", Kind: abi.F32, Array: true}, {Name: "partial", Kind: abi.F32, Array: true},
 	{Name: "chunks", Kind: abi.I64}, {Name: "chunk", Kind: abi.I64}}}
 
-func compileBuild(ctx context.Context, tools *toolchain.Tools, backend compiler.Backend, p *progress) (*build, error) {
-	opts := compiler.Options{Backend: backend}
+func compileBuild(ctx context.Context, tools *toolchain.Tools, backend compiler.Backend, checked bool, p *progress) (*build, error) {
+	opts := compiler.Options{Backend: backend, Unchecked: !checked}
 	start := time.Now()
 	k, err := llamakernel.Compile(ctx, tools, opts)
 	if err != nil {
@@ -45,13 +47,14 @@ func compileBuild(ctx context.Context, tools *toolchain.Tools, backend compiler.
 	if k.Object.Cached {
 		how = "took from the build cache"
 	}
-	p.note("%s kernels/llama2.sl with the %v backend in %.2f s", how, backend, time.Since(start).Seconds())
+	p.note("%s kernels/llama2.sl (%s) with the %v backend in %.2f s", how, access(checked), backend, time.Since(start).Seconds())
 	src, err := kernels.Source("bandwidth.sl")
 	if err != nil {
 		k.Close()
 		return nil, err
 	}
-	lib, _, err := compiler.Load(ctx, tools, "kernels/bandwidth.sl", src, opts)
+	// The probe measures the machine, not the checks: it is the same for every build.
+	lib, _, err := compiler.Load(ctx, tools, "kernels/bandwidth.sl", src, compiler.Options{Backend: backend, Unchecked: true})
 	if err != nil {
 		k.Close()
 		return nil, err
@@ -62,7 +65,15 @@ func compileBuild(ctx context.Context, tools *toolchain.Tools, backend compiler.
 		lib.Close()
 		return nil, err
 	}
-	return &build{backend: backend, kernel: k, probeLib: lib, probe: probe}, nil
+	return &build{backend: backend, checked: checked, kernel: k, probeLib: lib, probe: probe}, nil
+}
+
+// access names a build's kind of array access.
+func access(checked bool) string {
+	if checked {
+		return "checked"
+	}
+	return "unchecked"
 }
 
 func (b *build) close() {
@@ -83,6 +94,7 @@ type Result struct {
 	Model        string  `json:"model"`
 	Params       int64   `json:"params"`
 	Backend      string  `json:"backend"`
+	Checked      bool    `json:"checked"` // array accesses checked (language §4.1)
 	Threads      int     `json:"threads"`
 	TokensPerSec float64 `json:"tokens_per_sec"`
 	MsPerToken   float64 `json:"ms_per_token"`
@@ -202,8 +214,8 @@ func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b
 	if err := b.setThreads(n); err != nil {
 		return Result{}, err
 	}
-	label := fmt.Sprintf("%s: %v, %d thread(s)", m.Name, b.backend, n)
-	r := Result{Model: m.Name, Params: cfg.Params(), Backend: b.backend.String(), Threads: n,
+	label := fmt.Sprintf("%s: %v, %s, %d thread(s)", m.Name, b.backend, access(b.checked), n)
+	r := Result{Model: m.Name, Params: cfg.Params(), Backend: b.backend.String(), Checked: b.checked, Threads: n,
 		MemoryMB: mb(cfg.TotalBytes()), KVCacheMB: mb(cfg.KVCacheBytes()), Finite: true, Distinct: true}
 
 	// The machine's bandwidth drifts while it runs (other tenants, the placement of its

@@ -82,6 +82,9 @@ type Options struct {
 	StrictFP bool
 	// Serial turns off parallel loops (simpc --serial).
 	Serial bool
+	// Unchecked leaves out the checks of array accesses and integer divisions (simpc
+	// --unchecked), for validated code.
+	Unchecked bool
 	// OptLevel is the tools' optimisation level (simpc -O0 … -O3); the zero value is -O3.
 	OptLevel toolchain.Level
 	// March is the CPU to generate code for (simpc --march); empty means "native".
@@ -112,13 +115,13 @@ type Object struct {
 // Generate parses, checks and lowers a SimpLang file and returns the code opts.Backend
 // generates for it, MLIR text or LLVM IR text, with the lowered file. Source errors come back
 // as a *frontend.ErrorList. The backend must not be AutoBackend (see Choose); only the
-// backend, StrictFP and Serial of opts matter here.
+// backend, StrictFP, Serial and Unchecked of opts matter here.
 func Generate(filename string, src []byte, opts Options) (string, *lower.File, error) {
 	f, err := frontend.Parse(filename, src)
 	if err != nil {
 		return "", nil, err
 	}
-	lowered, err := lower.Lower(f, lower.Options{StrictFP: opts.StrictFP, Serial: opts.Serial})
+	lowered, err := lower.Lower(f, lower.Options{StrictFP: opts.StrictFP, Serial: opts.Serial, Unchecked: opts.Unchecked})
 	if err != nil {
 		return "", nil, err
 	}
@@ -145,7 +148,7 @@ func Compile(ctx context.Context, tools *toolchain.Tools, filename string, src [
 	}
 	// The packed entries and the signature table come with every object (package entry).
 	build := opts.buildOptions()
-	build.Extra = []string{entry.Module(f.Signatures())}
+	build.Extra = []string{entry.Module(f.Signatures(), f.Sites)}
 	var built toolchain.Built
 	if opts.Backend == MLIR {
 		built, err = tools.BuildMLIR(ctx, text, build)

@@ -49,6 +49,8 @@ var variants = []struct {
 	{"llvm-strict-fp", compiler.Options{Backend: compiler.LLVM, StrictFP: true}},
 	{"llvm-O0-serial", compiler.Options{Backend: compiler.LLVM, Serial: true, OptLevel: toolchain.O0}},
 	{"llvm-opt-llc", compiler.Options{Backend: compiler.LLVM, Route: toolchain.ViaOptLLC}},
+	{"mlir-unchecked", compiler.Options{Backend: compiler.MLIR, Unchecked: true}},
+	{"llvm-unchecked", compiler.Options{Backend: compiler.LLVM, Unchecked: true}},
 }
 
 // expectation is one `// expect: NAME() = VALUE [~TOL]` line.

@@ -1,7 +1,12 @@
 // Package entry writes the small LLVM IR module that every compiled object carries beside its
-// kernels, whichever code generator made them: the signature table abi.TableSymbol, and for
-// each function F the packed entry _mlir_F(void **args) of language §6, which loads the i-th
-// expanded C argument through args[i], calls F and stores its result through args[N].
+// kernels, whichever code generator made them:
+//
+//   - the signature table abi.TableSymbol and the site table abi.SitesSymbol;
+//   - for each function F the packed entry _mlir_F(void **args) of language §6, which loads
+//     the i-th expanded C argument through args[i], calls F, stores its result through
+//     args[N], and returns 1 when a check failed during the call (0 otherwise);
+//   - the run-time side of checked access (language §4.1, runtime.go): each thread's report
+//     of its first failed check, and abi.TakeErrorSymbol to read it.
 //
 // The module is written with github.com/llir/llvm in LLVM 14's syntax, which clang 14–19 and
 // LLVM 14's opt read alike; the build compiles it into the object with the generated module
@@ -18,13 +23,16 @@ import (
 	"github.com/simplang/simplang/abi"
 )
 
-// Module returns the entry module of an object exporting funcs.
-func Module(funcs []abi.Func) string {
+// Module returns the entry module of an object exporting funcs, whose checks are sites.
+func Module(funcs []abi.Func, sites []abi.Site) string {
 	m := ir.NewModule()
-	table := m.NewGlobalDef(abi.TableSymbol, constant.NewCharArrayFromString(abi.Encode(funcs)+"\x00"))
-	table.Immutable = true
+	for name, text := range map[string]string{abi.TableSymbol: abi.Encode(funcs), abi.SitesSymbol: abi.EncodeSites(sites)} {
+		table := m.NewGlobalDef(name, constant.NewCharArrayFromString(text+"\x00"))
+		table.Immutable = true
+	}
+	rt := newRuntime(m)
 	for _, f := range funcs {
-		packed(m, f)
+		packed(m, rt, f)
 	}
 	return m.String()
 }
@@ -70,7 +78,7 @@ func params(f abi.Func) []types.Type {
 }
 
 // packed defines _mlir_F for f, declaring F.
-func packed(m *ir.Module, f abi.Func) {
+func packed(m *ir.Module, rt *runtime, f abi.Func) {
 	ts := params(f)
 	var decl []*ir.Param
 	for _, t := range ts {
@@ -79,9 +87,10 @@ func packed(m *ir.Module, f abi.Func) {
 	kernel := m.NewFunc(f.Name, scalarType(f.Result), decl...)
 
 	args := ir.NewParam("args", types.NewPointer(i8Ptr))
-	p := m.NewFunc(abi.PackedName(f.Name), types.Void, args)
+	p := m.NewFunc(abi.PackedName(f.Name), types.I32, args)
 	p.FuncAttrs = append(p.FuncAttrs, enum.FuncAttrNoUnwind)
 	b := p.NewBlock("")
+	rt.clear(b)
 	slot := func(i int) value.Value {
 		ptr := b.NewGetElementPtr(i8Ptr, args, constant.NewInt(types.I64, int64(i)))
 		ptr.InBounds = true
@@ -95,5 +104,5 @@ func packed(m *ir.Module, f abi.Func) {
 	if f.Result != abi.Void {
 		b.NewStore(r, b.NewBitCast(slot(len(ts)), types.NewPointer(r.Type())))
 	}
-	b.NewRet(nil)
+	b.NewRet(rt.failed(b))
 }

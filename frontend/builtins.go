@@ -24,41 +24,57 @@ const (
 	Round
 	Floor
 	Ceil
+
+	// Internal builtins: written by package lower for checked array access (language §4.1),
+	// never resolved from a source name.
+	Len     // Len(a): the element count of array a, i64
+	Dim     // Dim(g, k): the size of dimension k ≥ 1 of local array g, i64
+	Slot    // Slot(): where the calling thread reports failed checks, an address as i64
+	SetSlot // SetSlot(s): report this thread's failed checks to s (inside parallel loops)
+	Report  // Report(slot, site, index, size): a failed check, at site (an i32 of the file's sites)
 )
 
 // builtinInfo describes a builtin's forms: the parameter names of its long form and how many
 // of them the short form takes.
 type builtinInfo struct {
-	name   string
-	params []string // names of the long form's parameters
-	short  int      // arity of the short form (= len(params) when there is one form)
-	arrays int      // the first `arrays` parameters are arrays
-	output int      // index of the output array parameter, -1 for scalar builtins
+	name     string
+	params   []string // names of the long form's parameters
+	short    int      // arity of the short form (= len(params) when there is one form)
+	arrays   int      // the first `arrays` parameters are arrays
+	output   int      // index of the output array parameter, -1 for scalar builtins
+	internal bool     // written only by package lower
 }
 
 var builtins = map[Builtin]builtinInfo{
-	Rmsnorm: {"rmsnorm", []string{"in", "w", "out", "n", "eps", "w_off"}, 5, 3, 2},
-	Softmax: {"softmax", []string{"in", "out", "n", "in_off", "out_off"}, 3, 2, 1},
-	Silu:    {"silu", []string{"in", "out", "n"}, 3, 2, 1},
-	Matmul:  {"matmul", []string{"A", "B", "C", "m", "k", "n", "a_off", "b_off", "c_off"}, 6, 3, 2},
-	Sqrt:    {"sqrt", []string{"x"}, 1, 0, -1},
-	Exp:     {"exp", []string{"x"}, 1, 0, -1},
-	Log:     {"log", []string{"x"}, 1, 0, -1},
-	Sin:     {"sin", []string{"x"}, 1, 0, -1},
-	Cos:     {"cos", []string{"x"}, 1, 0, -1},
-	Abs:     {"abs", []string{"x"}, 1, 0, -1},
-	Pow:     {"pow", []string{"x", "y"}, 2, 0, -1},
-	Min:     {"min", []string{"x", "y"}, 2, 0, -1},
-	Max:     {"max", []string{"x", "y"}, 2, 0, -1},
-	Round:   {"round", []string{"x"}, 1, 0, -1},
-	Floor:   {"floor", []string{"x"}, 1, 0, -1},
-	Ceil:    {"ceil", []string{"x"}, 1, 0, -1},
+	Rmsnorm: {"rmsnorm", []string{"in", "w", "out", "n", "eps", "w_off"}, 5, 3, 2, false},
+	Softmax: {"softmax", []string{"in", "out", "n", "in_off", "out_off"}, 3, 2, 1, false},
+	Silu:    {"silu", []string{"in", "out", "n"}, 3, 2, 1, false},
+	Matmul:  {"matmul", []string{"A", "B", "C", "m", "k", "n", "a_off", "b_off", "c_off"}, 6, 3, 2, false},
+	Sqrt:    {"sqrt", []string{"x"}, 1, 0, -1, false},
+	Exp:     {"exp", []string{"x"}, 1, 0, -1, false},
+	Log:     {"log", []string{"x"}, 1, 0, -1, false},
+	Sin:     {"sin", []string{"x"}, 1, 0, -1, false},
+	Cos:     {"cos", []string{"x"}, 1, 0, -1, false},
+	Abs:     {"abs", []string{"x"}, 1, 0, -1, false},
+	Pow:     {"pow", []string{"x", "y"}, 2, 0, -1, false},
+	Min:     {"min", []string{"x", "y"}, 2, 0, -1, false},
+	Max:     {"max", []string{"x", "y"}, 2, 0, -1, false},
+	Round:   {"round", []string{"x"}, 1, 0, -1, false},
+	Floor:   {"floor", []string{"x"}, 1, 0, -1, false},
+	Ceil:    {"ceil", []string{"x"}, 1, 0, -1, false},
+	Len:     {"len", []string{"a"}, 1, 1, -1, true},
+	Dim:     {"dim", []string{"g", "k"}, 2, 1, -1, true},
+	Slot:    {"slot", nil, 0, 0, -1, true},
+	SetSlot: {"set_slot", []string{"slot"}, 1, 0, -1, true},
+	Report:  {"report", []string{"slot", "site", "index", "size"}, 4, 0, -1, true},
 }
 
 var builtinByName = func() map[string]Builtin {
 	m := make(map[string]Builtin)
 	for b, info := range builtins {
-		m[info.name] = b
+		if !info.internal {
+			m[info.name] = b
+		}
 	}
 	return m
 }()

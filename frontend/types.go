@@ -18,6 +18,7 @@ type Type struct {
 var (
 	Void = Type{Kind: abi.Void}
 	Bool = Type{Kind: abi.Bool}
+	I32  = Type{Kind: abi.I32}
 	I64  = Type{Kind: abi.I64}
 	F32  = Type{Kind: abi.F32}
 	F64  = Type{Kind: abi.F64}

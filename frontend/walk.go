@@ -124,14 +124,16 @@ func (s *Assign) BinaryOp() TokenKind {
 	}[s.Op]
 }
 
-// Harmless reports whether evaluating e has no effect and cannot trap: it makes no calls, no
-// loads and no integer division. A code generator may evaluate such an expression even where
+// Harmless reports whether evaluating e has no effect and cannot trap: it makes no calls
+// (other than to the internal builtins Len and Dim), no loads and no integer division. A code generator may evaluate such an expression even where
 // the source would not (the right of && or ||).
 func Harmless(e Expr) bool {
 	ok := true
 	Inspect(e, func(n Node) bool {
 		switch n := n.(type) {
-		case *Call, *Index:
+		case *Call:
+			ok = n.Builtin == Len || n.Builtin == Dim
+		case *Index:
 			ok = false
 		case *Binary:
 			if (n.Op == QUO || n.Op == REM) && n.X.Type().IsInt() {

@@ -23,61 +23,184 @@ const headerBytes = 7 * 4
 // exportMagic is "ak42", the first word of the newer (version 1 and 2) llama2.c exports.
 const exportMagic = 0x616b3432
 
-// Checkpoint is a llama2.c checkpoint mapped read-only into memory. Its Weights point into
-// the mapping: writing to them faults, and they are invalid after Close.
-type Checkpoint struct {
+// Header is what a checkpoint file says about itself, checked against the file's length.
+type Header struct {
+	Path             string // the file
 	Config           Config
-	Weights          *Weights
-	SharedClassifier bool   // Weights.Wcls is Weights.TokenEmb
-	data             []byte // the mapping; nil once closed
+	SharedClassifier bool  // the classifier is the token embedding and is not stored
+	Size             int64 // the file's length in bytes, exactly what the header describes
 }
 
-// Open maps the llama2.c checkpoint at path. It checks the header and that the file is
-// exactly as long as the header says, and copies nothing.
-func Open(path string) (*Checkpoint, error) {
+// Checkpoint is a llama2.c checkpoint, either mapped read-only from its file (Open) or read
+// into memory (Load).
+type Checkpoint struct {
+	Header
+	Weights *Weights // Weights.Wcls is Weights.TokenEmb when SharedClassifier; cleared by Close
+
+	// Mapped checkpoints only: the mapping, the file kept open for CheckSize, and whether the
+	// kernel granted a read lease on it.
+	data   []byte
+	file   *os.File
+	leased bool
+}
+
+// ReadHeader opens the llama2.c checkpoint at path and checks its header and that the file is
+// exactly as long as the header says, without reading the weights.
+func ReadHeader(path string) (Header, error) {
+	f, h, err := openFile(path)
+	if err != nil {
+		return Header{}, err
+	}
+	f.Close()
+	return h, nil
+}
+
+// openFile opens the checkpoint at path and checks its header and length.
+func openFile(path string) (*os.File, Header, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, Header{}, fmt.Errorf("checkpoint: %w", err)
 	}
-	defer f.Close() // the mapping outlives the descriptor
+	h, err := readHeader(f, path)
+	if err != nil {
+		f.Close()
+		return nil, Header{}, err
+	}
+	return f, h, nil
+}
+
+func readHeader(f *os.File, path string) (Header, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return Header{}, fmt.Errorf("checkpoint: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("checkpoint %s: not a regular file", path)
+		return Header{}, fmt.Errorf("checkpoint %s: not a regular file", path)
 	}
 	size := fi.Size()
 	if size < headerBytes {
-		return nil, fmt.Errorf("checkpoint %s: file is %d bytes, shorter than the %d-byte header", path, size, headerBytes)
+		return Header{}, fmt.Errorf("checkpoint %s: file is %d bytes, shorter than the %d-byte header", path, size, headerBytes)
 	}
 	var hdr [headerBytes]byte
 	if _, err := f.ReadAt(hdr[:], 0); err != nil {
-		return nil, fmt.Errorf("checkpoint %s: reading header: %w", path, err)
+		return Header{}, fmt.Errorf("checkpoint %s: reading header: %w", path, err)
 	}
 	cfg, shared, err := parseHeader(hdr)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+		return Header{}, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	want, err := fileSize(cfg, shared)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+		return Header{}, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	switch {
 	case size < want:
-		return nil, fmt.Errorf("checkpoint %s: truncated: the header describes %d bytes but the file has %d (%d missing)", path, want, size, want-size)
+		return Header{}, fmt.Errorf("checkpoint %s: truncated: the header describes %d bytes but the file has %d (%d missing)", path, want, size, want-size)
 	case size > want:
-		return nil, fmt.Errorf("checkpoint %s: file is %d bytes longer than the %d bytes its header describes; not a llama2.c legacy checkpoint, or the header is wrong", path, size-want, want)
+		return Header{}, fmt.Errorf("checkpoint %s: file is %d bytes longer than the %d bytes its header describes; not a llama2.c legacy checkpoint, or the header is wrong", path, size-want, want)
 	}
+	return Header{Path: path, Config: cfg, SharedClassifier: shared, Size: size}, nil
+}
 
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+// Open maps the llama2.c checkpoint at path read-only and copies nothing; the Weights point
+// into the mapping (writing to them faults). It checks the header and that the file is
+// exactly as long as the header says.
+//
+// A mapped file must not shrink: the kernel would fault (SIGBUS) on the first page past the
+// new end, and a fault inside native code ends the process. Open therefore takes a read lease
+// on the file where the kernel grants one (Leased): then a program that opens the file for
+// writing or truncates it waits until the checkpoint is closed, for up to the system's
+// lease-break time (/proc/sys/fs/lease-break-time, 45 s by default), and CheckSize reports
+// that it is waiting. Call CheckSize before each use of the weights and Close on an error:
+// the file cannot shrink under a step that started after a successful check.
+func Open(path string) (*Checkpoint, error) {
+	f, h, err := openFile(path)
 	if err != nil {
+		return nil, err
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(h.Size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("checkpoint %s: mmap: %w", path, err)
 	}
 	// The mapping is page aligned and the header is 28 bytes, so the floats are aligned.
-	floats := unsafe.Slice((*float32)(unsafe.Pointer(&data[headerBytes])), (size-headerBytes)/4)
+	floats := unsafe.Slice((*float32)(unsafe.Pointer(&data[headerBytes])), (h.Size-headerBytes)/4)
+	c := &Checkpoint{Header: h, Weights: slice(h, floats), data: data, file: f, leased: lease(f)}
+	// The file may have shrunk between the check of its length and the lease.
+	if err := c.CheckSize(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// lease takes a read lease on f and reports whether the kernel granted it. It does not when
+// the file is open for writing anywhere, belongs to another user (without CAP_LEASE), or
+// lives on a file system without leases. A lease break is announced with SIGIO, which Go
+// programs ignore unless they ask for it; CheckSize asks the kernel instead (F_GETLEASE).
+func lease(f *os.File) bool {
+	_, _, errno := syscall.Syscall(syscall.SYS_FCNTL, f.Fd(), syscall.F_SETLEASE, syscall.F_RDLCK)
+	return errno == 0
+}
+
+// Leased reports whether the file of a mapped checkpoint is protected by a read lease (see
+// Open). Without one, CheckSize still notices a file that shrank between two steps, but not
+// one truncated during a step.
+func (c *Checkpoint) Leased() bool { return c.leased }
+
+// loadChunk is how many bytes Load reads at a time (16 MiB).
+const loadChunk = 16 << 20
+
+// Load reads the llama2.c checkpoint at path into memory: one buffer from alloc (make when
+// nil) holding everything after the header, which the Weights point into; the buffer is the
+// allocator's owner's to free after Close (or after Load fails). It checks the file as Open
+// does, and fails if the file shrinks while it is read. If progress is not nil it is called
+// after every chunk of at most 16 MiB with the bytes read so far and the total.
+//
+// Nothing refers to the file after Load returns: it may change or vanish without harm.
+func Load(path string, alloc Allocator, progress func(done, total int64)) (*Checkpoint, error) {
+	return load(path, alloc, progress, loadChunk)
+}
+
+func load(path string, alloc Allocator, progress func(done, total int64), chunk int64) (*Checkpoint, error) {
+	f, h, err := openFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	n := int((h.Size - headerBytes) / 4)
+	var floats []float32
+	if alloc == nil {
+		floats = make([]float32, n)
+	} else if floats, err = alloc(n); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: allocating %d bytes for the weights: %w", path, 4*int64(n), err)
+	} else if len(floats) != n {
+		return nil, fmt.Errorf("checkpoint %s: allocator returned %d floats, want %d", path, len(floats), n)
+	}
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(floats))), 4*n)
+	total := int64(len(buf))
+	for done := int64(0); done < total; {
+		end := min(done+chunk, total)
+		m, err := f.ReadAt(buf[done:end], headerBytes+done)
+		done += int64(m)
+		switch {
+		case done < end && (err == io.EOF || err == nil):
+			return nil, fmt.Errorf("checkpoint %s: the file shrank to %d bytes while it was read (it had %d)", path, headerBytes+done, h.Size)
+		case done < end:
+			return nil, fmt.Errorf("checkpoint: %w", err)
+		}
+		if progress != nil {
+			progress(done, total)
+		}
+	}
+	return &Checkpoint{Header: h, Weights: slice(h, floats)}, nil
+}
+
+// slice points the weights of a checkpoint with header h into floats, the file's contents
+// after the header.
+func slice(h Header, floats []float32) *Weights {
 	w := new(Weights)
-	tensors := weightTensors(cfg, w)
+	tensors := weightTensors(h.Config, w)
 	body, cls := tensors[:len(tensors)-1], tensors[len(tensors)-1]
 	off := int64(0)
 	take := func(b buffer) {
@@ -88,13 +211,41 @@ func Open(path string) (*Checkpoint, error) {
 	for _, b := range body {
 		take(b)
 	}
-	off += int64(cfg.SeqLen) * int64(cfg.HeadSize()) // freq_cis_real and freq_cis_imag
-	if shared {
+	off += int64(h.Config.SeqLen) * int64(h.Config.HeadSize()) // freq_cis_real and freq_cis_imag
+	if h.SharedClassifier {
 		w.Wcls = w.TokenEmb
 	} else {
 		take(cls)
 	}
-	return &Checkpoint{Config: cfg, Weights: w, SharedClassifier: shared, data: data}, nil
+	return w
+}
+
+// CheckSize reports an error if the file of a mapped checkpoint has become shorter than it
+// was when Open mapped it, or, when it is leased, if another program is waiting to write to
+// it or truncate it: using the weights then could fault on missing pages. Close the
+// checkpoint after an error, to let the other program go on. It costs one or two system
+// calls. A loaded (or closed) checkpoint has nothing to check.
+func (c *Checkpoint) CheckSize() error {
+	if c.file == nil {
+		return nil
+	}
+	if c.leased {
+		r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, c.file.Fd(), syscall.F_GETLEASE, 0)
+		if errno != 0 {
+			return fmt.Errorf("checkpoint %s: checking the file's lease: %w", c.Path, errno)
+		}
+		if r != syscall.F_RDLCK {
+			return fmt.Errorf("checkpoint %s: another program is opening the file for writing or truncating it while it is mapped (-mmap); stopped so that it can go on", c.Path)
+		}
+	}
+	fi, err := c.file.Stat()
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", c.Path, err)
+	}
+	if size := fi.Size(); size < c.Size {
+		return fmt.Errorf("checkpoint %s: the file shrank from %d to %d bytes while it was mapped (-mmap); stopped before reading past its end", c.Path, c.Size, size)
+	}
+	return nil
 }
 
 // parseHeader decodes and validates the seven header fields.
@@ -135,14 +286,18 @@ func fileSize(cfg Config, shared bool) (int64, error) {
 	return bytes, nil
 }
 
-// Close unmaps the checkpoint and clears its Weights; closing twice does nothing.
+// Close unmaps a mapped checkpoint and closes its file, and clears the Weights; closing
+// twice does nothing.
 func (c *Checkpoint) Close() error {
-	if c.data == nil {
+	*c.Weights = Weights{}
+	if c.file == nil {
 		return nil
 	}
 	err := syscall.Munmap(c.data)
-	c.data = nil
-	*c.Weights = Weights{}
+	if cerr := c.file.Close(); err == nil {
+		err = cerr
+	}
+	c.data, c.file, c.leased = nil, nil, false
 	return err
 }
 

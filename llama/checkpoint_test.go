@@ -3,11 +3,13 @@ package llama
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -147,23 +149,208 @@ func TestOpenBadFiles(t *testing.T) {
 		{"absurd sizes", withHeader(1<<30, 1<<30, 1<<30, 2, 2, 1<<30, 1<<30), "config: "},
 		{"huge but valid", withHeader(1<<20, 1<<20, 1<<10, 2, 2, -(1 << 20), 2), "truncated: the header describes"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ck, err := Open(writeFile(t, tt.data))
+	// Every way in checks the same things and says so with the same words, naming the file.
+	openers := []struct {
+		name string
+		open func(path string) error
+	}{
+		{"Open", func(path string) error {
+			ck, err := Open(path)
 			if err == nil {
 				ck.Close()
-				t.Fatalf("Open succeeded, want an error containing %q", tt.want)
 			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Open error = %q, want it to contain %q", err, tt.want)
+			return err
+		}},
+		{"Load", func(path string) error {
+			ck, err := Load(path, nil, nil)
+			if err == nil {
+				ck.Close()
 			}
-		})
+			return err
+		}},
+		{"ReadHeader", func(path string) error { _, err := ReadHeader(path); return err }},
 	}
-	if _, err := Open(filepath.Join(t.TempDir(), "missing.bin")); err == nil {
-		t.Error("Open of a missing file succeeded")
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.bin")
+	notDir := filepath.Join(writeFile(t, good), "model.bin") // a path through a regular file
+	for _, o := range openers {
+		for _, tt := range tests {
+			t.Run(o.name+"/"+tt.name, func(t *testing.T) {
+				path := writeFile(t, tt.data)
+				err := o.open(path)
+				if err == nil {
+					t.Fatalf("%s succeeded, want an error containing %q", o.name, tt.want)
+				}
+				if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path) {
+					t.Errorf("%s error = %q, want it to name %s and contain %q", o.name, err, path, tt.want)
+				}
+			})
+		}
+		for _, tt := range []struct{ path, want string }{
+			{missing, "no such file or directory"},
+			{notDir, "not a directory"},
+			{dir, "not a regular file"},
+		} {
+			if err := o.open(tt.path); err == nil || !strings.Contains(err.Error(), tt.path) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s(%s) = %v, want an error naming the file and saying %q", o.name, tt.path, err, tt.want)
+			}
+		}
 	}
-	if _, err := Open(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
-		t.Errorf("Open of a directory: %v, want not a regular file", err)
+}
+
+func TestLoad(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		data := checkpointBytes(t, tiny, randomModel(t, tiny, 3, 0.5), shared)
+		path := writeFile(t, data)
+		mapped, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mapped.Close()
+		var allocated []float32
+		alloc := func(n int) ([]float32, error) {
+			allocated = make([]float32, n)
+			return allocated, nil
+		}
+		var calls []int64
+		for _, chunk := range []int64{loadChunk, 1000} {
+			calls = calls[:0]
+			ck, err := load(path, alloc, func(done, total int64) {
+				if total != int64(len(data)-headerBytes) {
+					t.Errorf("progress total %d, want %d", total, len(data)-headerBytes)
+				}
+				calls = append(calls, done)
+			}, chunk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ck.Header != mapped.Header {
+				t.Errorf("Load header %+v, Open header %+v", ck.Header, mapped.Header)
+			}
+			if diff := cmp.Diff(mapped.Weights, ck.Weights); diff != "" {
+				t.Errorf("loaded weights differ from mapped ones (-mapped +loaded):\n%s", diff)
+			}
+			if &ck.Weights.TokenEmb[0] != &allocated[0] || len(allocated) != (len(data)-headerBytes)/4 {
+				t.Error("the weights are not in the allocator's buffer")
+			}
+			if shared && &ck.Weights.Wcls[0] != &ck.Weights.TokenEmb[0] {
+				t.Error("shared classifier is not the embedding slice")
+			}
+			wantCalls := (int64(len(data)-headerBytes) + chunk - 1) / chunk
+			if int64(len(calls)) != wantCalls || calls[len(calls)-1] != int64(len(data)-headerBytes) {
+				t.Errorf("chunk %d: progress calls %v, want %d ending at the total", chunk, calls, wantCalls)
+			}
+			// Nothing refers to the file any more: it may shrink, and there is nothing to check.
+			if err := ck.CheckSize(); err != nil {
+				t.Errorf("CheckSize of a loaded checkpoint: %v", err)
+			}
+			if err := ck.Close(); err != nil || ck.Weights.Wq != nil {
+				t.Errorf("Close: %v, weights %v", err, ck.Weights.Wq)
+			}
+		}
+	}
+
+	// An allocator's failure, or a wrong length, is reported with the file's name.
+	path := writeFile(t, checkpointBytes(t, tiny, randomModel(t, tiny, 3, 0.5), false))
+	for _, tt := range []struct {
+		alloc Allocator
+		want  string
+	}{
+		{func(int) ([]float32, error) { return nil, errors.New("no memory") }, "allocating 5472 bytes for the weights: no memory"},
+		{func(n int) ([]float32, error) { return make([]float32, n-1), nil }, "allocator returned 1367 floats, want 1368"},
+	} {
+		if _, err := Load(path, tt.alloc, nil); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Load = %v, want an error naming the file and saying %q", err, tt.want)
+		}
+	}
+}
+
+// TestShrink truncates checkpoint files: while Load reads one, and after Open mapped one.
+func TestShrink(t *testing.T) {
+	data := checkpointBytes(t, tiny, randomModel(t, tiny, 3, 0.5), false)
+	path := writeFile(t, data)
+	_, err := load(path, nil, func(done, total int64) {
+		if err := os.Truncate(path, 3000); err != nil {
+			t.Fatal(err)
+		}
+	}, 1000)
+	if want := "the file shrank to 3000 bytes while it was read (it had 5500)"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Load of a file that shrinks: %v, want %q", err, want)
+	}
+
+	// Mapped with a lease: a program that truncates the file waits, CheckSize says so, and
+	// the truncation goes on once the checkpoint is closed.
+	path = writeFile(t, data)
+	ck, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	if !ck.Leased() {
+		t.Fatalf("no read lease on %s: the file system of the test's temporary directory grants none", path)
+	}
+	if err := ck.CheckSize(); err != nil {
+		t.Fatal(err)
+	}
+	truncated := make(chan error)
+	go func() { truncated <- os.Truncate(path, 100) }()
+	want := "checkpoint " + path + ": another program is opening the file for writing or truncating it while it is mapped"
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		err := ck.CheckSize()
+		if err != nil && strings.Contains(err.Error(), want) {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("CheckSize while another truncates the file = %v, want %q", err, want)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != int64(len(data)) {
+		t.Fatalf("the file changed before the checkpoint was closed: %v, %v", fi, err)
+	}
+	_ = ck.Weights.Wcls[len(ck.Weights.Wcls)-1] // the last page is still there
+	if err := ck.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-truncated:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the truncation still waits after Close")
+	}
+	if err := ck.CheckSize(); err != nil {
+		t.Errorf("CheckSize after Close: %v", err)
+	}
+
+	// Without a lease (the file is open for writing when it is mapped), CheckSize still
+	// notices a file that shrank between two checks.
+	path = writeFile(t, data)
+	writer, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	ck, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	if ck.Leased() {
+		t.Error("a file open for writing was leased")
+	}
+	if err := writer.Truncate(int64(len(data)) + 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := ck.CheckSize(); err != nil {
+		t.Errorf("CheckSize of a file that grew: %v; the mapping is still backed", err)
+	}
+	if err := writer.Truncate(100); err != nil {
+		t.Fatal(err)
+	}
+	want = "checkpoint " + path + ": the file shrank from 5500 to 100 bytes while it was mapped"
+	if err := ck.CheckSize(); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("CheckSize = %v, want %q", err, want)
 	}
 }
 

@@ -3,9 +3,10 @@
 // and run-state buffers laid out exactly as the compiled SimpLang kernel takes them, and
 // computes one decode step in plain Go as the reference the kernel is checked against.
 //
-// Build a model with Preset (or a Config literal), NewWeights and Randomize, or Open a
-// llama2.c checkpoint; make a State with NewState; then call Forward once per token with
-// positions 0, 1, 2, … and pick the next token from the logits with a Sampler:
+// Build a model with Preset (or a Config literal), NewWeights and Randomize, or Load (read
+// into memory from an Allocator) or Open (map) a llama2.c checkpoint; make a State with
+// NewState; then call Forward once per token with positions 0, 1, 2, … and pick the next
+// token from the logits with a Sampler:
 //
 //	cfg, _ := llama.Preset("125M")
 //	w, _ := llama.NewWeights(cfg, nil)
@@ -13,9 +14,9 @@
 //	s, _ := llama.NewState(cfg, nil)
 //	logits, err := llama.Forward(cfg, w, s, token, pos)
 //
-// The package is pure Go: it compiles, loads and calls no native code (checkpoints are only
-// memory-mapped). Package llamakernel runs the same step through the compiled kernel, on
-// these Config, Weights and State values.
+// The package is pure Go: it compiles, loads and calls no native code (checkpoints are read or
+// memory-mapped; an Allocator decides where their weights live). Package llamakernel runs
+// the same step through the compiled kernel, on these Config, Weights and State values.
 // The file layout, the tensor order and the forward-pass semantics follow Andrej Karpathy's
 // llama2.c run.c.
 package llama

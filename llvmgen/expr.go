@@ -406,7 +406,23 @@ func (g *gen) fill(a operand, k abi.Kind) {
 // call emits a call of a function of the file or of a scalar builtin (the lowering turned
 // the array builtins into loops); array parameters take the five memref fields.
 func (g *gen) call(c *frontend.Call) operand {
-	if c.Builtin != frontend.NoBuiltin {
+	switch c.Builtin {
+	case frontend.NoBuiltin:
+	case frontend.Len:
+		return operand{g.operand(c.Args[0])[size]}
+	case frontend.Dim:
+		return operand{g.operand(c.Args[0])[dims+int(c.Args[1].(*frontend.Const).Int)-1]}
+	case frontend.Slot, frontend.SetSlot, frontend.Report:
+		// A function of the run time of checked access, named by the lowering and defined
+		// beside the module (package entry).
+		var args []value.Value
+		var params []types.Type
+		for _, a := range c.Args {
+			args = append(args, g.expr(a))
+			params = append(params, scalarType(a.Type().Kind))
+		}
+		return operand{g.cur.NewCall(g.declare(c.Name, scalarType(c.T.Kind), params...), args...)}
+	default:
 		return operand{g.mathOp(c, func(i int) value.Value { return g.expr(c.Args[i]) })}
 	}
 	var args []value.Value

@@ -71,14 +71,47 @@ func (f *Func) Call(args ...any) (any, error) {
 	if f.lib.handle == 0 {
 		return nil, fmt.Errorf("loader: call %v: %s is closed", f.sig, f.lib.path)
 	}
+	// The thread count and the report of a failed check are per OS thread: the calls around
+	// the kernel's must run on its thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if t := f.lib.threads.Load(); t > 0 {
-		// Both calls must run on the same OS thread: OpenMP's count is per thread.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
 		purego.SyscallN(f.lib.setThreads, uintptr(t))
 	}
-	purego.SyscallN(f.entry, uintptr(unsafe.Pointer(&block[0])))
+	if failed, _, _ := purego.SyscallN(f.entry, uintptr(unsafe.Pointer(&block[0]))); uint32(failed) != 0 {
+		return nil, f.lib.takeError(f.sig.Name)
+	}
 	return result(unsafe.Pointer(&slots[n]), f.sig.Result), nil
+}
+
+// CheckError is a check that failed during a call of checked code (language §4.1): an array
+// index out of range, or an integer division by zero. The call ran to its end without
+// performing that access.
+type CheckError struct {
+	Func  string   // the function called
+	Site  abi.Site // where the check is in the source
+	Index int64    // the index (0 for a division)
+	Size  int64    // the size it was checked against (0 for a division)
+}
+
+func (e *CheckError) Error() string { return e.Site.Message(e.Index, e.Size) }
+
+// takeError reads the calling thread's report of the first failed check.
+func (l *Library) takeError(fn string) error {
+	report := new(struct { // simplang_error
+		site        int32
+		index, size int64
+	})
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	pin.Pin(report)
+	if taken, _, _ := purego.SyscallN(l.takeErrorFn, uintptr(unsafe.Pointer(report))); uint32(taken) == 0 {
+		return fmt.Errorf("loader: call %s: the kernel reported a failed check but kept no report; rebuild %s with this version of simpc", fn, l.path)
+	}
+	if report.site < 0 || int(report.site) >= len(l.sites) {
+		return fmt.Errorf("loader: call %s: a check failed at site %d, which %s's site table lacks (index %d, size %d)", fn, report.site, l.path, report.index, report.size)
+	}
+	return &CheckError{Func: fn, Site: l.sites[report.site], Index: report.index, Size: report.size}
 }
 
 // descriptor fills the five descriptor fields of an array argument of element kind k

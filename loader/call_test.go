@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/half"
 )
 
@@ -296,5 +298,26 @@ func TestCallUnsignedAndHalf(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s%v = %v, want an error containing %q", tt.fn, tt.args, err, tt.want)
 		}
+	}
+}
+
+// TestCheckError: a kernel whose check failed returns no result but a *CheckError that names
+// the site; a report naming a site the table lacks is an error too.
+func TestCheckError(t *testing.T) {
+	lib := open(t, "checks")
+	r, err := fn(t, lib, "oops").Call()
+	var ce *CheckError
+	if r != nil || !errors.As(err, &ce) {
+		t.Fatalf("oops() = %v, %v; want no result and a *CheckError", r, err)
+	}
+	want := abi.Site{Pos: "k.sl:3:14", Func: "oops", Kind: abi.IndexSite, Array: "b"}
+	if ce.Func != "oops" || ce.Site != want || ce.Index != 7 || ce.Size != 3 {
+		t.Errorf("CheckError = %+v, want site %+v, index 7, size 3", ce, want)
+	}
+	if msg := err.Error(); msg != "k.sl:3:14: oops: index 7 out of range for b (size 3)" {
+		t.Errorf("message %q", msg)
+	}
+	if _, err := fn(t, lib, "lost").Call(1); err == nil || !strings.Contains(err.Error(), "site 9") {
+		t.Errorf("lost(1) = %v, want an error naming site 9", err)
 	}
 }

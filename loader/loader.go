@@ -59,6 +59,9 @@ type Library struct {
 
 	setThreads uintptr      // omp_set_num_threads, or 0 when the object does not use OpenMP
 	threads    atomic.Int32 // the count SetThreads chose; 0 leaves OpenMP's default
+
+	sites       []abi.Site // where the object's checks are (language §4.1)
+	takeErrorFn uintptr    // abi.TakeErrorSymbol
 }
 
 // Open loads the shared object at path (relative paths are relative to the working
@@ -101,6 +104,17 @@ func newLibrary(path string, handle uintptr) (*Library, error) {
 				path, sig.Name, abi.PackedName(sig.Name))
 		}
 		lib.byName[sig.Name] = &Func{lib: lib, sig: sig, entry: entry, cargs: sig.CArgs()}
+	}
+	sites, err := purego.Dlsym(handle, abi.SitesSymbol)
+	if err == nil {
+		lib.takeErrorFn, err = purego.Dlsym(handle, abi.TakeErrorSymbol)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loader: %s has no %s or %s: it was built by an older simpc; rebuild it with \"simpc FILE.sl -o %s\"",
+			path, abi.SitesSymbol, abi.TakeErrorSymbol, path)
+	}
+	if lib.sites, err = abi.DecodeSites(cString(sites)); err != nil {
+		return nil, fmt.Errorf("loader: %s: %v; rebuild it with this version of simpc", path, err)
 	}
 	// dlsym on the handle searches the object and its dependencies only, so this finds
 	// libomp exactly when the object links it.

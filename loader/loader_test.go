@@ -16,15 +16,19 @@ import (
 
 const clang = "/usr/lib/llvm-19/bin/clang"
 
-// build compiles testdata/NAME.ll into a shared object in a temporary directory.
+// build compiles testdata/NAME.ll, with testdata/runtime.ll unless NAME has its own run
+// time (checks.ll), into a shared object in a temporary directory.
 func build(t testing.TB, name string, flags ...string) string {
 	t.Helper()
 	if _, err := os.Stat(clang); err != nil {
 		t.Fatalf("clang 19 is needed to build the test kernels (%v): run scripts/install-toolchain.sh", err)
 	}
 	out := filepath.Join(t.TempDir(), name+".so")
-	args := append([]string{"-shared", "-fPIC", "-O2", "-Wno-override-module", "-Wl,--no-undefined",
-		"-o", out, filepath.Join("testdata", name+".ll")}, flags...)
+	args := []string{"-shared", "-fPIC", "-O2", "-Wno-override-module", "-Wl,--no-undefined", "-o", out, filepath.Join("testdata", name+".ll")}
+	if name != "checks" {
+		args = append(args, filepath.Join("testdata", "runtime.ll"))
+	}
+	args = append(args, flags...)
 	if msg, err := exec.Command(clang, args...).CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", clang, strings.Join(args, " "), err, msg)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -69,27 +70,53 @@ func Unmap[T Elem](s []T) error {
 // AvailableMemory returns how many bytes can be allocated without swapping: MemAvailable
 // from /proc/meminfo.
 func AvailableMemory() (uint64, error) {
-	f, err := os.Open("/proc/meminfo")
+	v, err := readKB("/proc/meminfo", "MemAvailable")
 	if err != nil {
 		return 0, fmt.Errorf("loader: available memory: %v", err)
 	}
+	return v[0], nil
+}
+
+// ResidentMemory returns how much memory this process holds now and the most it has held,
+// in bytes: VmRSS and VmHWM from /proc/self/status.
+func ResidentMemory() (rss, peak uint64, err error) {
+	v, err := readKB("/proc/self/status", "VmRSS", "VmHWM")
+	if err != nil {
+		return 0, 0, fmt.Errorf("loader: resident memory: %v", err)
+	}
+	return v[0], v[1], nil
+}
+
+// readKB reads the "key: N kB" lines of a /proc file for every key, in bytes.
+func readKB(path string, keys ...string) ([]uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
 	defer f.Close()
+	v := make([]uint64, len(keys))
+	found := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "MemAvailable:")
-		if !ok {
+		key, rest, ok := strings.Cut(sc.Text(), ":")
+		i := slices.Index(keys, key)
+		if !ok || i < 0 {
 			continue
 		}
 		kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("loader: available memory: /proc/meminfo line %q: %v", sc.Text(), err)
+			return nil, fmt.Errorf("%s line %q: %v", path, sc.Text(), err)
 		}
-		return kb * 1024, nil
+		v[i] = kb * 1024
+		found++
 	}
 	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("loader: available memory: %v", err)
+		return nil, err
 	}
-	return 0, fmt.Errorf("loader: available memory: /proc/meminfo has no MemAvailable line (Linux 3.14 or later has one)")
+	if found < len(keys) {
+		return nil, fmt.Errorf("%s lacks one of the lines %s (Linux 3.14 or later has them)", path, strings.Join(keys, ", "))
+	}
+	return v, nil
 }
 
 // byteSize renders a byte count for people: 512 B, 12.0 MiB, 1.5 GiB.

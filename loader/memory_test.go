@@ -137,3 +137,29 @@ func TestByteSize(t *testing.T) {
 		}
 	}
 }
+
+func TestResidentMemory(t *testing.T) {
+	rss, peak, err := ResidentMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rss < 1<<20 || peak < rss {
+		t.Errorf("ResidentMemory() = %d, %d bytes, want at least 1 MiB and peak ≥ resident", rss, peak)
+	}
+	const n = 64 << 20
+	buf, err := Map[int8](n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Unmap(buf)
+	for i := 0; i < n; i += 4096 {
+		buf[i] = 1
+	}
+	after, _, err := ResidentMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after < rss+n/2 {
+		t.Errorf("resident memory went from %d to %d bytes after touching %d", rss, after, n)
+	}
+}

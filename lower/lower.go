@@ -8,6 +8,9 @@
 //   - loops with independent iterations (package loops) become the code that chooses, when
 //     the loop starts, between running it serially, on threads, or jammed on threads
 //     (parallel.go); the generators only mark the loops of Func.Loop as parallel;
+//   - unless Unchecked, array accesses and integer divisions are checked (checks.go): an
+//     innermost loop whose accesses are affine in its counter is tested once, before it, and
+//     runs unchecked when they stay in range; the other accesses test each time;
 //   - local arrays whose sizes never change are allocated once at function entry (Hoisted);
 //   - function names that would clash with the C and OpenMP symbols of the compiled code
 //     are rejected (symbols.go).
@@ -30,6 +33,9 @@ type Options struct {
 	StrictFP bool
 	// Serial turns off parallel loops.
 	Serial bool
+	// Unchecked leaves out the checks of array accesses and integer divisions (language
+	// §4.1), for code that has been validated.
+	Unchecked bool
 }
 
 // File is a lowered file.
@@ -37,6 +43,7 @@ type File struct {
 	Name    string
 	Funcs   []*Func
 	Options Options
+	Sites   []abi.Site // where the checks are, numbered as the code reports them
 }
 
 // Signatures lists the exported functions' signatures, in file order.
@@ -87,15 +94,18 @@ func Lower(f *frontend.File, opts Options) (*File, error) {
 	}
 	out := &File{Name: f.Name, Options: opts}
 	for _, fn := range f.Funcs {
-		out.Funcs = append(out.Funcs, lowerFunc(fn, opts))
+		out.Funcs = append(out.Funcs, out.lowerFunc(fn))
 	}
 	return out, nil
 }
 
-func lowerFunc(fn *frontend.Func, opts Options) *Func {
+func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	fn.Body.Stmts = expandBuiltins(fn.Body.Stmts)
 	flagReturns(fn)
-	parallel := parallelize(fn.Body, loops.Analyze(fn, !opts.Serial))
+	parallel := parallelize(fn.Body, loops.Analyze(fn, !f.Options.Serial))
+	if !f.Options.Unchecked {
+		addChecks(fn, f.Name, &f.Sites, parallel)
+	}
 	lf := &Func{Func: fn, Hoisted: hoisted(fn), loops: map[*frontend.While]*Loop{}, roots: frontend.ArrayRoots(fn)}
 	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
 		if w, ok := n.(*frontend.While); ok {

@@ -52,9 +52,10 @@ func (p *parallelizer) stmt(s frontend.Stmt) frontend.Stmt {
 	return s
 }
 
-// twin is a loop running the same body as w (the body is shared, not copied).
+// twin is a loop running a copy of w's body.
 func twin(w *frontend.While) *frontend.While {
-	return &frontend.While{Pos: w.Pos, Cond: w.Cond, Body: w.Body}
+	c := cloner{rename: map[*frontend.Var]*frontend.Var{}}
+	return &frontend.While{Pos: w.Pos, Cond: c.expr(w.Cond), Body: c.block(w.Body)}
 }
 
 func (p *parallelizer) choose(w *frontend.While, c *loops.Counted) frontend.Stmt {

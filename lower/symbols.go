@@ -19,7 +19,8 @@ var runtimeSymbols = map[string]bool{
 	"cosf": true, "sincosf": true, "sincos": true, "powf": true, "ldexpf": true, "ldexp": true,
 	"fminf": true, "fmin": true, "fmaxf": true, "fmax": true, "roundf": true, "floorf": true, "ceilf": true,
 	"__extendhfsf2": true, "__truncsfhf2": true, // f16 conversions without F16C
-	abi.TableSymbol: true,
+	abi.TableSymbol: true, abi.SitesSymbol: true, abi.TakeErrorSymbol: true,
+	abi.SlotSymbol: true, abi.SetSlotSymbol: true, abi.ReportSymbol: true,
 }
 
 // f64Builtins are the builtins whose f64 forms call the C math function of the same name:

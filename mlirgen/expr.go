@@ -399,16 +399,30 @@ func (g *gen) fill(m string, site *frontend.ArrayAlloc) {
 // call emits a call of a function of the file or of a scalar builtin (the lowering turned the
 // array builtins into loops).
 func (g *gen) call(c *frontend.Call) value {
+	if c.Builtin == frontend.Len || c.Builtin == frontend.Dim {
+		return value{v: g.size(c)}
+	}
 	var args, types []string
 	for _, a := range c.Args {
 		args = append(args, g.expr(a).v)
 		types = append(types, typ(a.Type()))
 	}
 	g.pos = c.Pos
-	if c.Builtin != frontend.NoBuiltin {
+	name := c.Name
+	switch c.Builtin {
+	case frontend.NoBuiltin:
+	case frontend.Slot, frontend.SetSlot, frontend.Report:
+		// A function of the run time of checked access, named by the lowering and defined
+		// beside the module (package entry).
+		result := ""
+		if c.T != frontend.Void {
+			result = " -> " + typ(c.T)
+		}
+		g.runtime[name] = fmt.Sprintf("  func.func private @%s(%s)%s", name, strings.Join(types, ", "), result)
+	default:
 		return value{v: g.mathOp(c, args)}
 	}
-	callee := fmt.Sprintf("@%s(%s) : (%s)", c.Name, strings.Join(args, ", "), strings.Join(types, ", "))
+	callee := fmt.Sprintf("@%s(%s) : (%s)", name, strings.Join(args, ", "), strings.Join(types, ", "))
 	if c.T == frontend.Void {
 		g.op("func.call %s -> ()", callee)
 		return value{}
@@ -416,6 +430,21 @@ func (g *gen) call(c *frontend.Call) value {
 	r := g.fresh()
 	g.op("%s = func.call %s -> %s", r, callee, typ(c.T))
 	return value{v: r}
+}
+
+// size evaluates Len(a), a's element count, or Dim(g, k), the size of dimension k ≥ 1 of a
+// local array, as i64.
+func (g *gen) size(c *frontend.Call) string {
+	a := g.expr(c.Args[0])
+	g.pos = c.Pos
+	n := ""
+	if c.Builtin == frontend.Dim {
+		n = a.dims[c.Args[1].(*frontend.Const).Int-1]
+	} else {
+		n = g.fresh()
+		g.op("%s = memref.dim %s, %s : %s", n, a.v, g.constIndex(0), typ(c.Args[0].Type()))
+	}
+	return g.fromIndex(n, frontend.I64)
 }
 
 // mathOp emits a scalar builtin.

@@ -16,6 +16,8 @@ package mlirgen
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/simplang/simplang/abi"
@@ -32,10 +34,13 @@ func Generate(f *lower.File) (text string, err error) {
 			text, err = "", fmt.Errorf("mlirgen: internal error on %s: %v", f.Name, r)
 		}
 	}()
-	g := &gen{opts: f.Options, file: f.Name}
+	g := &gen{opts: f.Options, file: f.Name, runtime: map[string]string{}}
 	g.printf("module {")
 	for _, fn := range f.Funcs {
 		g.function(fn)
+	}
+	for _, name := range slices.Sorted(maps.Keys(g.runtime)) {
+		g.printf("%s", g.runtime[name])
 	}
 	g.printf("}")
 	return g.out.String(), nil
@@ -58,12 +63,13 @@ func mlirString(s string) string {
 // gen is the emitter: it writes one operation per line, each with the source location of
 // the statement or expression it comes from.
 type gen struct {
-	out    strings.Builder
-	opts   lower.Options
-	file   string
-	indent int
-	ids    int
-	pos    frontend.Pos
+	out     strings.Builder
+	opts    lower.Options
+	file    string
+	runtime map[string]string // declarations of the run-time functions called, by name
+	indent  int
+	ids     int
+	pos     frontend.Pos
 
 	// per function
 	fn         *lower.Func

@@ -311,7 +311,10 @@ func (t *Tools) back(route Route, level int, march string, lls []string, omp boo
 		optTuning = []string{"-mattr=+prefer-256-bit", "-force-vector-interleave=2"}
 		llcTuning = []string{"-mattr=+prefer-256-bit"}
 	}
-	libs := []string{"-Wl,--no-undefined", "-lm"}
+	// -Bsymbolic binds the object's calls of its own functions (kernels calling kernels, the
+	// packed entries of package entry) to its own definitions, even where a kernel has the
+	// name of a C library function (div, abs), which would otherwise take its place.
+	libs := []string{"-Wl,--no-undefined", "-Wl,-Bsymbolic", "-lm"}
 	if omp {
 		libs = append(libs, "-L"+t.OMPDir, "-lomp", "-Wl,-rpath,"+t.OMPDir)
 	}

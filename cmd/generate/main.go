@@ -3,8 +3,15 @@
 //
 //	generate -checkpoint stories15M.bin -tokenizer tokenizer.bin -prompt "Once upon a time"
 //
+// The checkpoint is read into memory advised for huge pages, where the kernel streams it
+// fastest, and the file is not used after that. With -mmap, or when it would not fit in the
+// available memory next to the KV cache, the file is mapped instead, under a read lease that
+// makes a program writing or truncating it wait, and checked before every step: a file that
+// shrinks, or is about to, stops the run with an error rather than a SIGBUS.
+//
 // The prompt and the generated text stream to standard output as they are produced, as
-// llama2.c's runner prints them; the speed ("achieved tok/s: N") goes to standard error.
+// llama2.c's runner prints them; standard error gets the load time, the decode speed
+// ("achieved tok/s: N", llama2.c's line) and the resident memory.
 // Sampling is greedy at temperature 0, otherwise softmax with the temperature and, when
 // 0 < topp < 1, nucleus (top-p) sampling; -seed makes a run repeatable.
 package main
@@ -36,6 +43,7 @@ type options struct {
 	seed                  uint64
 	backend               string
 	threads               int
+	mmap                  bool
 }
 
 func main() {
@@ -66,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Uint64Var(&o.seed, "seed", 0, "random seed for sampling; 0 takes one from the clock")
 	fs.StringVar(&o.backend, "backend", "auto", "code generator for the kernel: mlir, llvm or auto")
 	fs.IntVar(&o.threads, "threads", 0, "threads for the kernel's parallel loops; 0 uses OpenMP's default (all cores)")
+	fs.BoolVar(&o.mmap, "mmap", false, "map the checkpoint file instead of reading it into huge-page memory (for models larger than free memory; chosen on its own when the weights would not fit)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: generate -checkpoint FILE [-tokenizer FILE] [flags]\n\n")
 		fs.PrintDefaults()
@@ -90,12 +99,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 }
 
 func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	ckpt, err := llama.Open(o.checkpoint)
+	hdr, err := llama.ReadHeader(o.checkpoint)
 	if err != nil {
 		return err
 	}
-	defer ckpt.Close()
-	cfg := ckpt.Config
+	cfg := hdr.Config
 	tok, err := tokenizer.Load(o.tokenizer, cfg.VocabSize)
 	if err != nil {
 		return err
@@ -133,18 +141,33 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	run := cfg
 	run.SeqLen = steps
-	need := run.KVCacheBytes() + run.ActivationBytes()
-	if avail, err := loader.AvailableMemory(); err == nil && uint64(need) > avail {
-		return fmt.Errorf("the KV cache and activations for %d positions need %.1f GB, but %.1f GB of memory is available: lower -steps", steps, float64(need)/1e9, float64(avail)/1e9)
+	stateBytes := run.KVCacheBytes() + run.ActivationBytes()
+	avail, availErr := loader.AvailableMemory()
+	if availErr == nil && uint64(stateBytes) > avail {
+		return fmt.Errorf("the KV cache and activations for %d positions need %.1f GB, but %.1f GB of memory is available: lower -steps", steps, gb(stateBytes), gb(int64(avail)))
 	}
-	state, err := llama.NewState(run, nil)
+	mapFile, why := chooseMapping(o.mmap, hdr.Size, stateBytes, avail, availErr)
+	if why != "" {
+		fmt.Fprintf(stderr, "generate: %s\n", why)
+	}
+
+	var mem hugePages
+	defer mem.free()
+	ckpt, err := openCheckpoint(hdr, mapFile, mem.alloc, stderr)
 	if err != nil {
 		return err
 	}
-	step := func(token, pos int) ([]float32, error) { return kernel.Forward(run, ckpt.Weights, state, token, pos) }
+	defer ckpt.Close()
+	if ckpt.Header != hdr {
+		return fmt.Errorf("checkpoint %s: the file changed while generate started (its header or length differ)", hdr.Path)
+	}
+	state, err := llama.NewState(run, mem.alloc)
+	if err != nil {
+		return err
+	}
 
 	out := bufio.NewWriter(stdout)
-	g, err := generate(run, step, tok, sampler, o.prompt, steps, out)
+	g, err := generate(run, newStep(kernel, run, ckpt, state), tok, sampler, o.prompt, steps, out)
 	if err != nil {
 		return err
 	}
@@ -154,8 +177,145 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if g.timed > 0 {
 		fmt.Fprintf(stderr, "achieved tok/s: %f\n", float64(g.timed)/g.elapsed.Seconds())
 	}
+	if rss, peak, err := loader.ResidentMemory(); err == nil {
+		fmt.Fprintf(stderr, "generate: memory: %.1f MB resident, %.1f MB at the peak (checkpoint %.1f MB, KV cache %.1f MB)\n",
+			mb(int64(rss)), mb(int64(peak)), mb(hdr.Size), mb(run.KVCacheBytes()))
+	}
 	return nil
 }
+
+// newStep returns the decode step of generate: the compiled kernel on the checkpoint's
+// weights. A mapped checkpoint's file is checked before every step (llama.Checkpoint.CheckSize),
+// so that a file that shrank, or that another program waits to truncate behind the lease,
+// stops the run with an error instead of a SIGBUS in the kernel.
+func newStep(kernel *llamakernel.Kernel, cfg llama.Config, ckpt *llama.Checkpoint, state *llama.State) func(token, pos int) ([]float32, error) {
+	return func(token, pos int) ([]float32, error) {
+		if err := ckpt.CheckSize(); err != nil {
+			return nil, err
+		}
+		return kernel.Forward(cfg, ckpt.Weights, state, token, pos)
+	}
+}
+
+// chooseMapping decides whether to map the checkpoint file (-mmap) rather than read it into
+// memory: when asked to, or when its size in bytes and the run state's would not fit the
+// available memory. It returns the reason when it chose without being asked, or when it could
+// not tell.
+func chooseMapping(asked bool, weights, state int64, avail uint64, availErr error) (bool, string) {
+	switch {
+	case asked:
+		return true, ""
+	case availErr != nil:
+		return false, fmt.Sprintf("reading the checkpoint into memory without knowing whether it fits (%v); -mmap maps it instead", availErr)
+	case uint64(weights+state) > avail:
+		return true, fmt.Sprintf("the weights (%.1f GB) and the KV cache and activations (%.1f GB) would not fit in the %.1f GB of available memory: mapping the file instead, as -mmap does (slower: its pages are read as needed, 4 KiB at a time)",
+			gb(weights), gb(state), gb(int64(avail)))
+	}
+	return false, ""
+}
+
+// progressBytes is the size from which loading a checkpoint shows its progress (1 GiB).
+const progressBytes = 1 << 30
+
+// openCheckpoint maps the checkpoint of hdr or reads it into memory from alloc, and says
+// which, how large and how long it took on stderr.
+func openCheckpoint(hdr llama.Header, mapFile bool, alloc llama.Allocator, stderr io.Writer) (*llama.Checkpoint, error) {
+	start := time.Now()
+	if mapFile {
+		ckpt, err := llama.Open(hdr.Path)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "generate: mapped %s (%.1f MB, -mmap); its pages are read from the file as the first step touches them\n", hdr.Path, mb(hdr.Size))
+		if !ckpt.Leased() {
+			fmt.Fprintf(stderr, "generate: no lease on %s (open for writing elsewhere, another user's, or a file system without leases): its size is checked before every step, but a truncation during a step would end generate with SIGBUS\n", hdr.Path)
+		}
+		return ckpt, nil
+	}
+	var p *loadProgress
+	var update func(done, total int64)
+	if hdr.Size >= progressBytes {
+		p = newLoadProgress(stderr, hdr.Path, start)
+		update = p.update
+	}
+	ckpt, err := llama.Load(hdr.Path, alloc, update)
+	if p != nil {
+		p.finish()
+	}
+	if err != nil {
+		return nil, err
+	}
+	took := time.Since(start)
+	fmt.Fprintf(stderr, "generate: loaded %s (%.1f MB) into memory advised for huge pages in %.2f s (%.2f GB/s)\n",
+		hdr.Path, mb(hdr.Size), took.Seconds(), gb(hdr.Size)/took.Seconds())
+	return ckpt, nil
+}
+
+// loadProgress shows how far reading a large checkpoint has got: a line redrawn in place at
+// most ten times a second on a terminal, or a line at 25, 50 and 75% when stderr is a log.
+type loadProgress struct {
+	w        io.Writer
+	path     string
+	start    time.Time
+	terminal bool
+	shown    time.Duration // terminal: when the line was last drawn, 0 before the first time
+	quarter  int64         // log: the last quarter printed
+}
+
+func newLoadProgress(w io.Writer, path string, start time.Time) *loadProgress {
+	p := &loadProgress{w: w, path: path, start: start}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.terminal = true
+		}
+	}
+	return p
+}
+
+func (p *loadProgress) update(done, total int64) {
+	elapsed := time.Since(p.start)
+	line := fmt.Sprintf("loading %s: %d%% of %.1f GB, %.2f GB/s", p.path, 100*done/total, gb(total), gb(done)/elapsed.Seconds())
+	if p.terminal {
+		if p.shown == 0 || elapsed-p.shown >= 100*time.Millisecond || done == total {
+			p.shown = elapsed
+			fmt.Fprintf(p.w, "\r%s\033[K", line)
+		}
+		return
+	}
+	if q := 4 * done / total; q > p.quarter && q < 4 {
+		p.quarter = q
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+// finish clears the line drawn on a terminal.
+func (p *loadProgress) finish() {
+	if p.terminal {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// hugePages allocates buffers outside the Go heap on transparent huge pages (loader.Map),
+// where weights stream faster than on 4 KiB pages, and frees them together.
+type hugePages struct{ bufs [][]float32 }
+
+func (m *hugePages) alloc(n int) ([]float32, error) {
+	b, err := loader.Map[float32](n)
+	if err == nil {
+		m.bufs = append(m.bufs, b)
+	}
+	return b, err
+}
+
+func (m *hugePages) free() {
+	for _, b := range m.bufs {
+		loader.Unmap(b)
+	}
+	m.bufs = nil
+}
+
+func gb(bytes int64) float64 { return float64(bytes) / 1e9 }
+func mb(bytes int64) float64 { return float64(bytes) / 1e6 }
 
 // generation is what one run produced.
 type generation struct {

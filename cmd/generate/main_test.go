@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
@@ -20,8 +23,13 @@ import (
 const tokenizerPath = "../../../shared/llama2c/tokenizer.bin"
 
 // checkpointOut, when set (go test ./cmd/generate -run TestWriteCheckpoint -args
-// -checkpoint-out FILE), is where TestWriteCheckpoint leaves its model for manual runs.
-var checkpointOut = flag.String("checkpoint-out", "", "write the test model to this file")
+// -checkpoint-out FILE), is where TestWriteCheckpoint leaves its model for manual runs;
+// checkpointPreset gives it the shape of one of the benchmark's models instead of the tiny
+// test model (-checkpoint-preset 125M: 125M parameters, 0.55 GB).
+var (
+	checkpointOut    = flag.String("checkpoint-out", "", "write the test model to this file")
+	checkpointPreset = flag.String("checkpoint-preset", "", "shape of the written model: a benchmark preset (125M, 500M, 1B, 3B) instead of the tiny test model")
+)
 
 // testConfig is a tiny model with the real tokenizer's 32,000-token vocabulary.
 var testConfig = llama.Config{Dim: 48, HiddenDim: 128, NLayers: 2, NHeads: 4, NKVHeads: 2, VocabSize: 32000, SeqLen: 64}
@@ -57,14 +65,20 @@ func TestWriteCheckpoint(t *testing.T) {
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "model.bin")
 	}
-	writeCheckpoint(t, path, testConfig, false)
-	ckpt, err := llama.Open(path)
+	cfg := testConfig
+	if *checkpointPreset != "" {
+		var err error
+		if cfg, err = llama.Preset(*checkpointPreset); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCheckpoint(t, path, cfg, false)
+	hdr, err := llama.ReadHeader(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ckpt.Close()
-	if ckpt.Config != testConfig || ckpt.SharedClassifier {
-		t.Errorf("reopened checkpoint: config %+v shared %v", ckpt.Config, ckpt.SharedClassifier)
+	if hdr.Config != cfg || hdr.SharedClassifier {
+		t.Errorf("reopened checkpoint: config %+v shared %v", hdr.Config, hdr.SharedClassifier)
 	}
 }
 
@@ -144,16 +158,128 @@ func TestRun(t *testing.T) {
 	if err := run(context.Background(), o, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(stdout.String(), "Hello world") || !strings.Contains(stderr.String(), "achieved tok/s: ") {
-		t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
+	if !strings.HasPrefix(stdout.String(), "Hello world") {
+		t.Errorf("stdout %q", stdout.String())
 	}
-	// The same seed gives the same text.
-	var again bytes.Buffer
-	if err := run(context.Background(), o, &again, &bytes.Buffer{}); err != nil {
+	for _, want := range []string{"generate: loaded " + path, "achieved tok/s: ", "generate: memory: "} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr %q lacks %q", stderr.String(), want)
+		}
+	}
+	if strings.Contains(stderr.String(), "loading ") {
+		t.Errorf("a small checkpoint showed its progress: %q", stderr.String())
+	}
+	// The same seed gives the same text, from the mapped file too.
+	for _, mmap := range []bool{false, true} {
+		o.mmap = mmap
+		var again, log bytes.Buffer
+		if err := run(context.Background(), o, &again, &log); err != nil {
+			t.Fatal(err)
+		}
+		if again.String() != stdout.String() {
+			t.Errorf("mmap %v: same seed, different text:\n%q\n%q", mmap, stdout.String(), again.String())
+		}
+		if mmap && !strings.Contains(log.String(), "generate: mapped "+path) {
+			t.Errorf("-mmap: stderr %q does not say the file is mapped", log.String())
+		}
+	}
+}
+
+func TestChooseMapping(t *testing.T) {
+	const gb = 1_000_000_000
+	for _, tt := range []struct {
+		name           string
+		asked          bool
+		weights, state int64
+		avail          uint64
+		availErr       error
+		want           bool
+		why            string
+	}{
+		{"fits", false, 4 * gb, gb, 6 * gb, nil, false, ""},
+		{"asked", true, 4 * gb, gb, 60 * gb, nil, true, ""},
+		{"weights too large", false, 7 * gb, gb / 10, 6 * gb, nil, true, "the weights (7.0 GB) and the KV cache and activations (0.1 GB) would not fit in the 6.0 GB of available memory: mapping the file instead"},
+		{"with the state too large", false, 5 * gb, 2 * gb, 6 * gb, nil, true, "would not fit"},
+		{"unknown", false, 4 * gb, gb, 0, errors.New("no /proc"), false, "without knowing whether it fits (no /proc)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, why := chooseMapping(tt.asked, tt.weights, tt.state, tt.avail, tt.availErr)
+			if got != tt.want || !strings.Contains(why, tt.why) || (tt.why == "") != (why == "") {
+				t.Errorf("chooseMapping = %v, %q; want %v, %q", got, why, tt.want, tt.why)
+			}
+		})
+	}
+}
+
+func TestLoadProgress(t *testing.T) {
+	var log bytes.Buffer
+	p := newLoadProgress(&log, "big.bin", time.Now().Add(-time.Second))
+	for done := int64(0); done <= 100; done += 10 {
+		p.update(done<<20, 100<<20)
+	}
+	p.finish()
+	lines := strings.Split(strings.TrimSuffix(log.String(), "\n"), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "loading big.bin: 30% of 0.1 GB, ") || !strings.Contains(lines[2], " 80% ") {
+		t.Errorf("progress in a log: %q, want lines at 30, 50 and 80%%", lines)
+	}
+	var term bytes.Buffer
+	p = newLoadProgress(&term, "big.bin", time.Now())
+	p.terminal = true
+	p.update(50, 100)
+	p.update(60, 100) // within 0.1 s of the last: not drawn
+	p.update(100, 100)
+	p.finish()
+	if got := term.String(); strings.Count(got, "\r") != 3 || strings.Contains(got, "60%") || !strings.Contains(got, "\rloading big.bin: 100% of ") || !strings.HasSuffix(got, "\r\033[K") {
+		t.Errorf("progress on a terminal: %q", got)
+	}
+}
+
+// TestMappedFileShrinks truncates a mapped checkpoint while generate steps: a step must fail
+// with an error naming the file, and the truncation must wait until the file is closed, where
+// reading the weights would raise SIGBUS.
+func TestMappedFileShrinks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "model.bin")
+	writeCheckpoint(t, path, testConfig, false)
+	ckpt, err := llama.Open(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if again.String() != stdout.String() {
-		t.Errorf("same seed, different text:\n%q\n%q", stdout.String(), again.String())
+	defer ckpt.Close()
+	src, err := os.ReadFile("../../kernels/llama2.sl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := llamakernel.New(kerneltest.Open(t, "llama2.sl", src, compiler.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := llama.NewState(testConfig, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := newStep(k, testConfig, ckpt, state)
+	if _, err := step(1, 0); err != nil {
+		t.Fatal(err)
+	}
+	truncated := make(chan error)
+	go func() { truncated <- os.Truncate(path, 4096) }()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, err := step(2, 1)
+		if err != nil {
+			if !strings.Contains(err.Error(), "checkpoint "+path+": another program is opening the file for writing or truncating it") {
+				t.Fatalf("step while the file is being truncated: %v, want an error naming the file", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the steps went on while the file was being truncated")
+		}
+	}
+	if err := ckpt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-truncated; err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -166,13 +292,18 @@ func TestBadInput(t *testing.T) {
 	truncated := filepath.Join(dir, "truncated.bin")
 	data, _ := os.ReadFile(small)
 	os.WriteFile(truncated, data[:len(data)-10], 0o644)
+	missing := filepath.Join(dir, "none.bin")
+	notDir := filepath.Join(small, "model.bin")
 	for _, tc := range []struct {
 		name string
 		o    options
 		want string
 	}{
-		{"missing checkpoint", options{checkpoint: filepath.Join(dir, "none.bin"), tokenizer: tokenizerPath}, "no such file"},
-		{"truncated checkpoint", options{checkpoint: truncated, tokenizer: tokenizerPath}, "bytes"},
+		{"missing checkpoint", options{checkpoint: missing, tokenizer: tokenizerPath}, "open " + missing + ": no such file"},
+		{"unreadable checkpoint", options{checkpoint: notDir, tokenizer: tokenizerPath}, "open " + notDir + ": not a directory"},
+		{"directory", options{checkpoint: dir, tokenizer: tokenizerPath}, "checkpoint " + dir + ": not a regular file"},
+		{"truncated checkpoint", options{checkpoint: truncated, tokenizer: tokenizerPath}, "checkpoint " + truncated + ": truncated: the header describes " + strconv.Itoa(len(data)) + " bytes but the file has " + strconv.Itoa(len(data)-10)},
+		{"truncated checkpoint, -mmap", options{checkpoint: truncated, tokenizer: tokenizerPath, mmap: true}, "checkpoint " + truncated + ": truncated"},
 		{"vocabulary mismatch", options{checkpoint: small, tokenizer: tokenizerPath, temperature: 1, topp: 0.9}, "has 32000 tokens but the model's vocabulary is 512"},
 		{"missing tokenizer", options{checkpoint: small, tokenizer: filepath.Join(dir, "none.tok")}, "none.tok"},
 		{"bad temperature", options{checkpoint: full, tokenizer: tokenizerPath, temperature: -1, topp: 0.9}, "temperature"},

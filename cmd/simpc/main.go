@@ -37,6 +37,8 @@ options:
   --strict-fp    keep floating-point operations in source order: no reassociation or
                  fused multiply-add (reductions then do not vectorize)
   --serial       do not run independent loop iterations in parallel (OpenMP)
+  --unchecked    leave out the checks of array indices and integer divisors, for
+                 validated code (an index out of range is then undefined, as in C)
   --march CPU    CPU to generate code for (default native)
   --keep DIR     keep the intermediate files of the build in DIR
   --version      show the external tools found
@@ -117,6 +119,8 @@ func parseArgs(args []string) (*config, error) {
 			cfg.opts.StrictFP = true
 		case name == "serial" && a != name:
 			cfg.opts.Serial = true
+		case name == "unchecked" && a != name:
+			cfg.opts.Unchecked = true
 		case name == "march" && a != name:
 			cfg.opts.March, err = value()
 		case name == "keep" && a != name:

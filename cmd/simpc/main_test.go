@@ -78,7 +78,7 @@ func TestBuildAndEmit(t *testing.T) {
 	if err != nil || !strings.Contains(string(ll), "define float @twice(") {
 		t.Fatalf("--emit-llvm wrote %q (err %v)", ll, err)
 	}
-	for _, flags := range [][]string{nil, {"-O0"}, {"--strict-fp"}, {"--serial", "-O2"}, {"--backend", "llvm"}, {"--backend=llvm", "--strict-fp"}} {
+	for _, flags := range [][]string{nil, {"-O0"}, {"--strict-fp"}, {"--serial", "-O2"}, {"--unchecked"}, {"--backend", "llvm"}, {"--backend=llvm", "--strict-fp"}} {
 		so := filepath.Join(dir, "twice.so")
 		os.Remove(so)
 		args := append([]string{src, "-o", so}, flags...)

@@ -1,8 +1,8 @@
 ; Kernels for the loader tests, written by hand in the form simpc produces (SPEC §6): each
 ; array parameter is five C arguments (allocated, aligned, offset, size, stride), scalars are
 ; passed by value, every function F has a packed entry _mlir_F(ptr args) where args[i] points
-; to the i-th C argument and args[N] to the result slot, and @simplang_signatures lists the
-; functions. Every kernel but calls() bumps @count, so a test can tell whether a call ran.
+; to the i-th C argument and args[N] to the result slot (returning 0: no check failed), and
+; @simplang_signatures lists the functions (runtime.ll, linked beside, has the rest). Every kernel but calls() bumps @count, so a test can tell whether a call ran.
 
 @simplang_signatures = constant [151 x i8] c"fn calls() -> i64\0Afn dot(f32[] a, f32[] b, i64 n) -> f32\0Afn scale(f32[] a, f32 s, i64 n)\0Afn shape(f32[] a) -> i64\0Afn spin(f32[] a, i64 rounds) -> f64\0A\00"
 
@@ -113,15 +113,15 @@ done:
 
 ; Packed entries: load each C argument through args[i], call, store the result to args[N].
 
-define void @_mlir_calls(ptr %args) {
+define i32 @_mlir_calls(ptr %args) {
   %result.slot = getelementptr ptr, ptr %args, i64 0
   %result.ptr = load ptr, ptr %result.slot
   %result = call i64 @calls()
   store i64 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_dot(ptr %args) {
+define i32 @_mlir_dot(ptr %args) {
   %a.alloc.slot = getelementptr ptr, ptr %args, i64 0
   %a.alloc.ptr = load ptr, ptr %a.alloc.slot
   %a.alloc = load ptr, ptr %a.alloc.ptr
@@ -159,10 +159,10 @@ define void @_mlir_dot(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call float @dot(ptr %a.alloc, ptr %a, i64 %a.off, i64 %a.size, i64 %a.stride, ptr %b.alloc, ptr %b, i64 %b.off, i64 %b.size, i64 %b.stride, i64 %n)
   store float %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_scale(ptr %args) {
+define i32 @_mlir_scale(ptr %args) {
   %a.alloc.slot = getelementptr ptr, ptr %args, i64 0
   %a.alloc.ptr = load ptr, ptr %a.alloc.slot
   %a.alloc = load ptr, ptr %a.alloc.ptr
@@ -185,10 +185,10 @@ define void @_mlir_scale(ptr %args) {
   %n.ptr = load ptr, ptr %n.slot
   %n = load i64, ptr %n.ptr
   call void @scale(ptr %a.alloc, ptr %a, i64 %a.off, i64 %a.size, i64 %a.stride, float %s, i64 %n)
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_shape(ptr %args) {
+define i32 @_mlir_shape(ptr %args) {
   %a.alloc.slot = getelementptr ptr, ptr %args, i64 0
   %a.alloc.ptr = load ptr, ptr %a.alloc.slot
   %a.alloc = load ptr, ptr %a.alloc.ptr
@@ -208,10 +208,10 @@ define void @_mlir_shape(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call i64 @shape(ptr %a.alloc, ptr %a, i64 %a.off, i64 %a.size, i64 %a.stride)
   store i64 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_spin(ptr %args) {
+define i32 @_mlir_spin(ptr %args) {
   %a.alloc.slot = getelementptr ptr, ptr %args, i64 0
   %a.alloc.ptr = load ptr, ptr %a.alloc.slot
   %a.alloc = load ptr, ptr %a.alloc.ptr
@@ -234,5 +234,5 @@ define void @_mlir_spin(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call double @spin(ptr %a.alloc, ptr %a, i64 %a.off, i64 %a.size, i64 %a.stride, i64 %rounds)
   store double %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }

@@ -100,7 +100,7 @@ define double @wide(ptr %a.alloc, ptr %a, i64 %a.off, i64 %a.size, i64 %a.stride
 
 ; Packed entries: load each C argument through args[i], call, store the result to args[N].
 
-define void @_mlir_mix(ptr %args) {
+define i32 @_mlir_mix(ptr %args) {
   %x.slot = getelementptr ptr, ptr %args, i64 0
   %x.ptr = load ptr, ptr %x.slot
   %x = load double, ptr %x.ptr
@@ -126,10 +126,10 @@ define void @_mlir_mix(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call double @mix(double %x, float %y, i64 %a, i32 %b, i16 %c, i8 %d, i1 %neg)
   store double %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_neg8(ptr %args) {
+define i32 @_mlir_neg8(ptr %args) {
   %x.slot = getelementptr ptr, ptr %args, i64 0
   %x.ptr = load ptr, ptr %x.slot
   %x = load i8, ptr %x.ptr
@@ -137,10 +137,10 @@ define void @_mlir_neg8(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call i8 @neg8(i8 %x)
   store i8 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_neg16(ptr %args) {
+define i32 @_mlir_neg16(ptr %args) {
   %x.slot = getelementptr ptr, ptr %args, i64 0
   %x.ptr = load ptr, ptr %x.slot
   %x = load i16, ptr %x.ptr
@@ -148,10 +148,10 @@ define void @_mlir_neg16(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call i16 @neg16(i16 %x)
   store i16 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_neg32(ptr %args) {
+define i32 @_mlir_neg32(ptr %args) {
   %x.slot = getelementptr ptr, ptr %args, i64 0
   %x.ptr = load ptr, ptr %x.slot
   %x = load i32, ptr %x.ptr
@@ -159,10 +159,10 @@ define void @_mlir_neg32(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call i32 @neg32(i32 %x)
   store i32 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_not(ptr %args) {
+define i32 @_mlir_not(ptr %args) {
   %b.slot = getelementptr ptr, ptr %args, i64 0
   %b.ptr = load ptr, ptr %b.slot
   %b = load i1, ptr %b.ptr
@@ -170,10 +170,10 @@ define void @_mlir_not(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call i1 @not(i1 %b)
   store i1 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_wide(ptr %args) {
+define i32 @_mlir_wide(ptr %args) {
   %a.alloc.slot = getelementptr ptr, ptr %args, i64 0
   %a.alloc.ptr = load ptr, ptr %a.alloc.slot
   %a.alloc = load ptr, ptr %a.alloc.ptr
@@ -301,5 +301,5 @@ define void @_mlir_wide(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call double @wide(ptr %a.alloc, ptr %a, i64 %a.off, i64 %a.size, i64 %a.stride, ptr %b.alloc, ptr %b, i64 %b.off, i64 %b.size, i64 %b.stride, ptr %c.alloc, ptr %c, i64 %c.off, i64 %c.size, i64 %c.stride, ptr %d.alloc, ptr %d, i64 %d.off, i64 %d.size, i64 %d.stride, ptr %e.alloc, ptr %e, i64 %e.off, i64 %e.size, i64 %e.stride, ptr %f.alloc, ptr %f, i64 %f.off, i64 %f.size, i64 %f.stride, ptr %g.alloc, ptr %g, i64 %g.off, i64 %g.size, i64 %g.stride, ptr %h.alloc, ptr %h, i64 %h.off, i64 %h.size, i64 %h.stride, i64 %k)
   store double %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }

@@ -10,10 +10,10 @@ define i32 @threads() {
   ret i32 %n
 }
 
-define void @_mlir_threads(ptr %args) {
+define i32 @_mlir_threads(ptr %args) {
   %result.slot = getelementptr ptr, ptr %args, i64 0
   %result.ptr = load ptr, ptr %result.slot
   %result = call i32 @threads()
   store i32 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }

@@ -74,7 +74,7 @@ define i16 @same(i16 %h) {
 
 ; Packed entries: load each C argument through args[i], call, store the result to args[N].
 
-define void @_mlir_last(ptr %args) {
+define i32 @_mlir_last(ptr %args) {
   %a.alloc.slot = getelementptr ptr, ptr %args, i64 0
   %a.alloc.ptr = load ptr, ptr %a.alloc.slot
   %a.alloc = load ptr, ptr %a.alloc.ptr
@@ -169,10 +169,10 @@ define void @_mlir_last(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call i64 @last(ptr %a.alloc, ptr %a, i64 %a.off, i64 %a.size, i64 %a.stride, ptr %b.alloc, ptr %b, i64 %b.off, i64 %b.size, i64 %b.stride, ptr %c.alloc, ptr %c, i64 %c.off, i64 %c.size, i64 %c.stride, ptr %d.alloc, ptr %d, i64 %d.off, i64 %d.size, i64 %d.stride, ptr %h.alloc, ptr %h, i64 %h.off, i64 %h.size, i64 %h.stride, ptr %w.alloc, ptr %w, i64 %w.off, i64 %w.size, i64 %w.stride)
   store i64 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_sum(ptr %args) {
+define i32 @_mlir_sum(ptr %args) {
   %a.slot = getelementptr ptr, ptr %args, i64 0
   %a.ptr = load ptr, ptr %a.slot
   %a = load i8, ptr %a.ptr
@@ -189,10 +189,10 @@ define void @_mlir_sum(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call i64 @sum(i8 %a, i16 %b, i32 %c, i64 %d)
   store i64 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_low(ptr %args) {
+define i32 @_mlir_low(ptr %args) {
   %x.slot = getelementptr ptr, ptr %args, i64 0
   %x.ptr = load ptr, ptr %x.slot
   %x = load i64, ptr %x.ptr
@@ -200,10 +200,10 @@ define void @_mlir_low(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call i8 @low(i64 %x)
   store i8 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_low32(ptr %args) {
+define i32 @_mlir_low32(ptr %args) {
   %x.slot = getelementptr ptr, ptr %args, i64 0
   %x.ptr = load ptr, ptr %x.slot
   %x = load i64, ptr %x.ptr
@@ -211,10 +211,10 @@ define void @_mlir_low32(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call i32 @low32(i64 %x)
   store i32 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_swap(ptr %args) {
+define i32 @_mlir_swap(ptr %args) {
   %h.slot = getelementptr ptr, ptr %args, i64 0
   %h.ptr = load ptr, ptr %h.slot
   %h = load i16, ptr %h.ptr
@@ -225,10 +225,10 @@ define void @_mlir_swap(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call i16 @swap(i16 %h, i16 %b)
   store i16 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
 
-define void @_mlir_same(ptr %args) {
+define i32 @_mlir_same(ptr %args) {
   %h.slot = getelementptr ptr, ptr %args, i64 0
   %h.ptr = load ptr, ptr %h.slot
   %h = load i16, ptr %h.ptr
@@ -236,5 +236,5 @@ define void @_mlir_same(ptr %args) {
   %result.ptr = load ptr, ptr %result.slot
   %result = call i16 @same(i16 %h)
   store i16 %result, ptr %result.ptr
-  ret void
+  ret i32 0
 }
