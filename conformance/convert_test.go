@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"strings"
 	"testing"
 
@@ -67,9 +68,9 @@ func exactValue(v any) (i int64, u uint64, unsigned, isInt bool, f float64) {
 }
 
 // convertGo converts v to kind k by Go's own conversions (which wrap integers by the source's
-// signedness and round floats to nearest even) and package half. It reports false when the
-// result is unspecified (a float out of the integer target's range), or when Go would round
-// twice (an integer beyond 2^53 to bf16).
+// signedness and round floats to nearest even), package half, and integer rounding for
+// integers to bf16. It reports false when the result is unspecified (a float out of the
+// integer target's range).
 func convertGo(v any, k abi.Kind) (any, bool) {
 	i, u, unsigned, isInt, f := exactValue(v)
 	if isInt && !unsigned {
@@ -90,7 +91,6 @@ func convertGo(v any, k abi.Kind) (any, bool) {
 			u = uint64(int64(t))
 		}
 	}
-	big := isInt && (unsigned && u > 1<<53 || !unsigned && (i > 1<<53 || i < -1<<53))
 	switch k {
 	case abi.I8:
 		return int8(u), true
@@ -127,9 +127,32 @@ func convertGo(v any, k abi.Kind) (any, bool) {
 	case abi.F16:
 		return half.F16FromFloat64(f), true // beyond 2^53 both roundings give infinity
 	case abi.BF16:
-		return half.BF16FromFloat64(f), !big
+		if isInt {
+			return intToBF16(i, u, unsigned), true
+		}
+		return half.BF16FromFloat64(f), true
 	}
 	panic(fmt.Sprintf("unexpected kind %v", k))
+}
+
+// intToBF16 rounds an integer (i, or u when unsigned) to bf16 in integer arithmetic, ties to
+// even: float64(i) could round once before package half does.
+func intToBF16(i int64, u uint64, unsigned bool) half.BF16 {
+	mag, sign := u, 1.0
+	if !unsigned {
+		mag = uint64(i)
+		if i < 0 {
+			mag, sign = -mag, -1
+		}
+	}
+	if shift := bits.Len64(mag) - 8; shift > 0 {
+		q, rem, halfway := mag>>shift, mag&(1<<shift-1), uint64(1)<<(shift-1)
+		if rem > halfway || rem == halfway && q&1 == 1 {
+			q++
+		}
+		return half.BF16FromFloat64(sign * math.Ldexp(float64(q), shift)) // exact: q ≤ 256
+	}
+	return half.BF16FromFloat64(sign * float64(mag))
 }
 
 // sameBits compares results bit for bit (so that -0 differs from 0).

@@ -255,17 +255,19 @@ func (g *gen) fromHalf(x value.Value, from frontend.Type) value.Value {
 
 // toHalf rounds x of type from to the bits of an f16 or bf16 value, to nearest even, once.
 // Integers go through float where that is exact or cannot change the result (f16, whose range
-// ends below 2^24; narrow integers) and through double otherwise; double through a
-// round-to-odd float.
+// ends below 2^24; narrow integers) and through double otherwise (see stickyF64); double
+// through a round-to-odd float.
 func (g *gen) toHalf(x value.Value, from, to frontend.Type) value.Value {
-	if from.IsInt() {
+	switch {
+	case from.IsInt() && to.Kind == abi.BF16 && from.Kind.Size() == 8:
+		return g.toHalf(g.stickyF64(x, from), frontend.F64, to)
+	case from.IsInt():
 		via := frontend.F32
 		if to.Kind == abi.BF16 && from.Kind.Size() > 2 {
 			via = frontend.F64
 		}
 		return g.toHalf(g.convert(x, from, via), via, to)
-	}
-	if from.Kind == abi.F64 {
+	case from.Kind == abi.F64:
 		x = g.roundToOdd(x)
 	}
 	b := g.cur
@@ -279,6 +281,29 @@ func (g *gen) toHalf(x value.Value, from, to frontend.Type) value.Value {
 	rounded := b.NewLShr(b.NewAdd(bits, b.NewAdd(b.NewAnd(top, i32(1)), i32(0x7FFF))), i32(16))
 	nan := b.NewFCmp(enum.FPredUNO, x, x)
 	return b.NewTrunc(b.NewSelect(nan, b.NewOr(top, i32(0x40)), rounded), types.I16)
+}
+
+// stickyF64 converts the 64-bit integer x to a double that rounds to the same bf16 value:
+// exact below 2^53; above, its 11 lowest magnitude bits, which a double cannot hold, become
+// one sticky bit just above them (far below bf16's 8 significant bits), so that no rounding
+// happens on the way.
+func (g *gen) stickyF64(x value.Value, from frontend.Type) value.Value {
+	b := g.cur
+	i64c := func(v int64) constant.Constant { return constant.NewInt(types.I64, v) }
+	mag := x
+	var neg value.Value
+	if !from.IsUnsigned() {
+		neg = b.NewICmp(enum.IPredSLT, x, i64c(0))
+		mag = b.NewSelect(neg, b.NewSub(i64c(0), x), x)
+	}
+	inexact := b.NewICmp(enum.IPredNE, b.NewAnd(mag, i64c(0x7FF)), i64c(0))
+	big := b.NewICmp(enum.IPredUGE, mag, i64c(1<<53))
+	sticky := b.NewOr(b.NewAnd(mag, i64c(^0x7FF)), i64c(0x800))
+	f := value.Value(b.NewUIToFP(b.NewSelect(b.NewAnd(inexact, big), sticky, mag), types.Double))
+	if neg != nil {
+		f = b.NewSelect(neg, b.NewFNeg(f), f)
+	}
+	return f
 }
 
 // roundToOdd narrows double x to float rounding to odd (toward zero, then setting the lowest

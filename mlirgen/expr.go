@@ -216,17 +216,19 @@ func (g *gen) fromHalf(x string, from frontend.Type) string {
 
 // toHalf rounds x of type from to the bits of an f16 or bf16 value, to nearest even, once.
 // Integers go through f32 where that is exact or cannot change the result (f16, whose range
-// ends below 2^24; narrow integers) and through f64 otherwise; f64 through a round-to-odd
-// f32.
+// ends below 2^24; narrow integers) and through f64 otherwise (see stickyF64); f64 through a
+// round-to-odd f32.
 func (g *gen) toHalf(x string, from, to frontend.Type) string {
-	if from.IsInt() {
+	switch {
+	case from.IsInt() && to.Kind == abi.BF16 && from.Kind.Size() == 8:
+		return g.toHalf(g.stickyF64(x, from), frontend.F64, to)
+	case from.IsInt():
 		via := frontend.F32
 		if to.Kind == abi.BF16 && from.Kind.Size() > 2 {
 			via = frontend.F64
 		}
 		return g.toHalf(g.convert(x, from, via), via, to)
-	}
-	if from.Kind == abi.F64 {
+	case from.Kind == abi.F64:
 		x = g.roundToOdd(x)
 	}
 	if to.Kind == abi.F16 {
@@ -249,6 +251,38 @@ func (g *gen) toHalf(x string, from, to frontend.Type) string {
 	g.op("%s = arith.cmpf uno, %s, %s : f32", nan, x, x)
 	g.op("%s = arith.select %s, %s, %s : i32", sel, nan, quiet, rounded)
 	g.op("%s = arith.trunci %s : i32 to i16", r, sel)
+	return r
+}
+
+// stickyF64 converts the 64-bit integer x to an f64 that rounds to the same bf16 value: exact
+// below 2^53; above, its 11 lowest magnitude bits, which f64 cannot hold, become one sticky
+// bit just above them (far below bf16's 8 significant bits), so that no rounding happens on
+// the way.
+func (g *gen) stickyF64(x string, from frontend.Type) string {
+	i64 := frontend.I64
+	mag, neg := x, ""
+	if !from.IsUnsigned() {
+		neg, mag = g.fresh(), g.fresh()
+		minus := g.fresh()
+		g.op("%s = arith.cmpi slt, %s, %s : i64", neg, x, g.constInt(0, i64))
+		g.op("%s = arith.subi %s, %s : i64", minus, g.constInt(0, i64), x)
+		g.op("%s = arith.select %s, %s, %s : i64", mag, neg, minus, x)
+	}
+	low, inexact, big, both, cleared, sticky, exact, f := g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh()
+	g.op("%s = arith.andi %s, %s : i64", low, mag, g.constInt(0x7FF, i64))
+	g.op("%s = arith.cmpi ne, %s, %s : i64", inexact, low, g.constInt(0, i64))
+	g.op("%s = arith.cmpi uge, %s, %s : i64", big, mag, g.constInt(1<<53, i64))
+	g.op("%s = arith.andi %s, %s : i1", both, inexact, big)
+	g.op("%s = arith.andi %s, %s : i64", cleared, mag, g.constInt(^0x7FF, i64))
+	g.op("%s = arith.ori %s, %s : i64", sticky, cleared, g.constInt(0x800, i64))
+	g.op("%s = arith.select %s, %s, %s : i64", exact, both, sticky, mag)
+	g.op("%s = arith.uitofp %s : i64 to f64", f, exact)
+	if neg == "" {
+		return f
+	}
+	minus, r := g.fresh(), g.fresh()
+	g.op("%s = arith.negf %s : f64", minus, f)
+	g.op("%s = arith.select %s, %s, %s : f64", r, neg, minus, f)
 	return r
 }
 
