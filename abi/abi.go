@@ -4,10 +4,11 @@
 // before making it.
 //
 // The table is plain text, one SimpLang function header per line, stored in the object as
-// the NUL-terminated string TableSymbol:
+// the NUL-terminated string TableSymbol; an array the function may write is marked with !
+// after its type (the loader refuses to pass it overlapping another array):
 //
 //	fn dot(f32[] a, f32[] b, i64 n) -> f32
-//	fn scale(f32[] a, f32 s, i64 n)
+//	fn scale(f32[]! a, f32 s, i64 n)
 package abi
 
 import (
@@ -101,13 +102,17 @@ func PackedName(name string) string { return "_mlir_" + name }
 
 // Param is one parameter of an exported function.
 type Param struct {
-	Name  string
-	Kind  Kind // the scalar's kind, or the array's element kind
-	Array bool
+	Name    string
+	Kind    Kind // the scalar's kind, or the array's element kind
+	Array   bool
+	Written bool // an array the function may write
 }
 
 func (p Param) String() string {
-	if p.Array {
+	switch {
+	case p.Written:
+		return p.Kind.String() + "[]! " + p.Name
+	case p.Array:
 		return p.Kind.String() + "[] " + p.Name
 	}
 	return p.Kind.String() + " " + p.Name
@@ -198,7 +203,10 @@ func decodeLine(line string) (Func, error) {
 				return f, fmt.Errorf("parameter %q is not \"TYPE NAME\"", ps)
 			}
 			p := Param{Name: name}
-			if elem, isArray := strings.CutSuffix(typ, "[]"); isArray {
+			if elem, written := strings.CutSuffix(typ, "[]!"); written {
+				p.Array, p.Written = true, true
+				typ = elem
+			} else if elem, isArray := strings.CutSuffix(typ, "[]"); isArray {
 				p.Array = true
 				typ = elem
 			}

@@ -9,15 +9,15 @@ import (
 
 func TestTableRoundTrip(t *testing.T) {
 	funcs := []Func{
-		{Name: "dot", Params: []Param{{"a", F32, true}, {"b", F32, true}, {"n", I64, false}}, Result: F32},
-		{Name: "scale", Params: []Param{{"a", F64, true}, {"s", F64, false}}},
-		{Name: "flags", Params: []Param{{"b", Bool, true}, {"c", I8, false}, {"d", I16, false}, {"e", I32, false}}, Result: Bool},
-		{Name: "unsigned", Params: []Param{{"p", U8, true}, {"q", U16, false}, {"r", U32, true}, {"s", U64, false}}, Result: U64},
-		{Name: "halves", Params: []Param{{"h", F16, true}, {"b", BF16, true}, {"x", F16, false}}, Result: BF16},
+		{Name: "dot", Params: []Param{{Name: "a", Kind: F32, Array: true}, {Name: "b", Kind: F32, Array: true}, {Name: "n", Kind: I64}}, Result: F32},
+		{Name: "scale", Params: []Param{{Name: "a", Kind: F64, Array: true, Written: true}, {Name: "s", Kind: F64}}},
+		{Name: "flags", Params: []Param{{Name: "b", Kind: Bool, Array: true}, {Name: "c", Kind: I8}, {Name: "d", Kind: I16}, {Name: "e", Kind: I32}}, Result: Bool},
+		{Name: "unsigned", Params: []Param{{Name: "p", Kind: U8, Array: true}, {Name: "q", Kind: U16}, {Name: "r", Kind: U32, Array: true}, {Name: "s", Kind: U64}}, Result: U64},
+		{Name: "halves", Params: []Param{{Name: "h", Kind: F16, Array: true}, {Name: "b", Kind: BF16, Array: true, Written: true}, {Name: "x", Kind: F16}}, Result: BF16},
 		{Name: "none"},
 	}
 	table := Encode(funcs)
-	if want := "fn dot(f32[] a, f32[] b, i64 n) -> f32\n"; !strings.HasPrefix(table, want) {
+	if want := "fn dot(f32[] a, f32[] b, i64 n) -> f32\nfn scale(f64[]! a, f64 s)\n"; !strings.HasPrefix(table, want) {
 		t.Errorf("table starts %q, want %q", table, want)
 	}
 	got, err := Decode(table)

@@ -58,8 +58,3 @@ func Declare(pos Pos, name string, init Expr) *VarDecl {
 
 // Set assigns value, of the target's type, to target (an *Ident or *Index).
 func Set(target, value Expr) *Assign { return &Assign{Target: target, Op: ASSIGN, Value: value} }
-
-// AddTo is target += value, both of one type.
-func AddTo(target, value Expr) *Assign {
-	return &Assign{Target: target, Op: ADD_ASSIGN, Value: value, OpType: target.Type()}
-}

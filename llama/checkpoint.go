@@ -255,7 +255,7 @@ func parseHeader(hdr [headerBytes]byte) (Config, bool, error) {
 		f[i] = int64(int32(binary.NativeEndian.Uint32(hdr[4*i:])))
 	}
 	if f[0] == exportMagic {
-		return Config{}, false, errors.New(`header starts with the magic "ak42" of a newer llama2.c export (version 1 or 2); only the legacy format (export.py --version 0) is supported`)
+		return Config{}, false, errors.New(`header starts with the magic "ak42" of a newer llama2.c export (version 1 or 2); this reader takes the legacy format (export.py --version 0), and OpenV2 reads version 2`)
 	}
 	shared := f[5] > 0
 	if f[5] < 0 {
@@ -366,7 +366,7 @@ func ropeTables(cfg Config) (cos, sin []float32) {
 	sin = make([]float32, cfg.SeqLen*half)
 	for p := range cfg.SeqLen {
 		for i := range half {
-			freq := 1 / math.Pow(10000, float64(2*i)/float64(cfg.HeadSize()))
+			freq := 1 / math.Pow(cfg.Theta(), float64(2*i)/float64(cfg.HeadSize()))
 			sn, cs := math.Sincos(float64(p) * freq)
 			cos[p*half+i], sin[p*half+i] = float32(cs), float32(sn)
 		}

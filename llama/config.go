@@ -14,6 +14,11 @@
 //	s, _ := llama.NewState(cfg, nil)
 //	logits, err := llama.Forward(cfg, w, s, token, pos)
 //
+// Weights may also be quantized (WeightType: bf16, q8, q4): Quantize f32 weights, or
+// NewQWeights and QWeights.Randomize, or OpenV2 a llama2.c version-2 (Q8_0) export; ForwardQ
+// is the reference step on them, with the arithmetic of the quantized kernels. QTensor
+// defines their layout.
+//
 // The package is pure Go: it compiles, loads and calls no native code (checkpoints are read or
 // memory-mapped; an Allocator decides where their weights live). Package llamakernel runs
 // the same step through the compiled kernel, on these Config, Weights and State values.
@@ -37,6 +42,22 @@ type Config struct {
 	NKVHeads  int // number of key/value heads (fewer than NHeads for grouped-query attention)
 	VocabSize int // vocabulary size
 	SeqLen    int // maximum sequence length (the KV cache holds this many positions)
+
+	// RopeTheta is the base θ of the rotary position embedding: pair i of a head turns by
+	// pos × θ^(-2i/head_size). Zero means 10000, LLaMA 2's value, which llama2.c checkpoints
+	// do not store; LLaMA 3 uses 500000.
+	RopeTheta float64
+}
+
+// defaultRopeTheta is LLaMA 2's RoPE base, used when Config.RopeTheta is zero.
+const defaultRopeTheta = 10000
+
+// Theta is the RoPE base the model uses: RopeTheta, or 10000 when it is zero.
+func (c Config) Theta() float64 {
+	if c.RopeTheta == 0 {
+		return defaultRopeTheta
+	}
+	return c.RopeTheta
 }
 
 // HeadSize is the width of one attention head: Dim / NHeads (0 when NHeads is not positive,
@@ -54,7 +75,8 @@ func (c Config) KVDim() int { return c.NKVHeads * c.HeadSize() }
 // kvGroup is how many query heads share one key/value head.
 func (c Config) kvGroup() int { return c.NHeads / c.NKVHeads }
 
-// Validate reports the first thing wrong with c: a field that is not positive, a dimension
+// Validate reports the first thing wrong with c: a field that is not positive, a RoPE base
+// that is negative or not finite, a dimension
 // that does not split into heads, an odd head size (RoPE rotates pairs), or buffers so large
 // that their element or byte counts overflow int or int64. The accounting methods and every
 // function that takes a Config assume it passed Validate.
@@ -70,6 +92,9 @@ func (c Config) Validate() error {
 		if f.v <= 0 {
 			return fmt.Errorf("config: %s is %d, must be positive", f.name, f.v)
 		}
+	}
+	if !(c.RopeTheta >= 0) || math.IsInf(c.RopeTheta, 1) {
+		return fmt.Errorf("config: rope_theta is %v, must be positive and finite (or 0 for %d)", c.RopeTheta, defaultRopeTheta)
 	}
 	if c.Dim%c.NHeads != 0 {
 		return fmt.Errorf("config: dim %d is not divisible by n_heads %d", c.Dim, c.NHeads)
@@ -158,14 +183,16 @@ type Named struct {
 }
 
 // presets are the configurations of the baseline report (125M to 3B, benchmarked; 7B to 30B,
-// skipped there for lack of memory), in the report's order.
+// skipped there for lack of memory), in the report's order. The last three copy real shapes:
+// LLaMA 2 7B; Llama 3 8B (grouped-query, 8 key/value heads, vocabulary 128,256, θ = 500,000);
+// LLaMA 30B (52 heads of 128 = 6656).
 var presets = []Named{
 	{"125M", Config{Dim: 768, HiddenDim: 3072, NLayers: 12, NHeads: 12, NKVHeads: 12, VocabSize: 32000, SeqLen: 256}},
 	{"500M", Config{Dim: 1024, HiddenDim: 4096, NLayers: 24, NHeads: 16, NKVHeads: 16, VocabSize: 32000, SeqLen: 512}},
 	{"1B", Config{Dim: 1536, HiddenDim: 6144, NLayers: 24, NHeads: 16, NKVHeads: 16, VocabSize: 32000, SeqLen: 512}},
 	{"3B", Config{Dim: 2048, HiddenDim: 8192, NLayers: 32, NHeads: 32, NKVHeads: 32, VocabSize: 32000, SeqLen: 1024}},
 	{"7B", Config{Dim: 4096, HiddenDim: 11008, NLayers: 32, NHeads: 32, NKVHeads: 32, VocabSize: 32000, SeqLen: 2048}},
-	{"8B", Config{Dim: 4096, HiddenDim: 14336, NLayers: 32, NHeads: 32, NKVHeads: 8, VocabSize: 128256, SeqLen: 2048}},
+	{"8B", Config{Dim: 4096, HiddenDim: 14336, NLayers: 32, NHeads: 32, NKVHeads: 8, VocabSize: 128256, SeqLen: 2048, RopeTheta: 500000}},
 	{"30B", Config{Dim: 6656, HiddenDim: 17920, NLayers: 60, NHeads: 52, NKVHeads: 52, VocabSize: 32000, SeqLen: 2048}},
 }
 
@@ -254,4 +281,51 @@ func (c Config) BytesPerToken(pos int) int64 {
 	norms := (2*l + 1) * d
 	cache := 2 * l * int64(pos+1) * int64(c.KVDim())
 	return 4 * (c.matrixParams() + d + norms + cache)
+}
+
+// WeightBytesOf is the size of all weights stored as type t with groups of groupSize elements
+// (0 means DefaultGroupSize; ignored for F32 and BF16), from the layout of QTensor: for every
+// matrix, the embedding and a separate classifier, its values (4, 2, 1 or 1/2 bytes an element
+// for F32, BF16, Q8, Q4) and its scales (Q8: a float32, Q4: a half per group), plus the
+// float32 norm weights. WeightBytesOf(F32, 0) is WeightBytes. It assumes
+// c.ValidateWeights(t, groupSize) passed.
+func (c Config) WeightBytesOf(t WeightType, groupSize int) int64 {
+	var n int64
+	for _, b := range qTensors(c, &QWeights{}) {
+		n += tensorBytes(t, groupSize, b.len())
+	}
+	for _, b := range qNorms(c, &QWeights{}) {
+		n += 4 * b.len()
+	}
+	return n
+}
+
+// TotalBytesOf is the memory a decoder of weights of type t holds: WeightBytesOf +
+// KVCacheBytes + ActivationBytes (the cache and the activations are float32 in every type).
+func (c Config) TotalBytesOf(t WeightType, groupSize int) int64 {
+	return c.WeightBytesOf(t, groupSize) + c.KVCacheBytes() + c.ActivationBytes()
+}
+
+// BytesPerTokenOf is BytesPerToken for weights of type t with groups of groupSize: every
+// matrix's values and scales once, one row of the embedding (dim values and, for Q8 and Q4,
+// dim/GS scales), the float32 norm weights and the float32 key and value cache rows of
+// positions 0..pos. BytesPerTokenOf(F32, 0, pos) is BytesPerToken(pos).
+func (c Config) BytesPerTokenOf(t WeightType, groupSize, pos int) int64 {
+	d, l := int64(c.Dim), int64(c.NLayers)
+	norms := (2*l + 1) * d
+	cache := 2 * l * int64(pos+1) * int64(c.KVDim())
+	return tensorBytes(t, groupSize, c.matrixParams()) + tensorBytes(t, groupSize, d) + 4*(norms+cache)
+}
+
+// tensorBytes is the size of n elements (whole groups) stored as type t with groups of gs.
+func tensorBytes(t WeightType, gs int, n int64) int64 {
+	switch t {
+	case BF16:
+		return 2 * n
+	case Q8:
+		return n + 4*(n/int64(effectiveGroupSize(t, gs)))
+	case Q4:
+		return n/2 + 2*(n/int64(effectiveGroupSize(t, gs)))
+	}
+	return 4 * n
 }

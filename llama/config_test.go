@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -35,6 +36,10 @@ func TestValidate(t *testing.T) {
 		{"kv heads not dividing", with(func(c *Config) { c.Dim, c.NHeads, c.NKVHeads = 16, 4, 3 }), "n_heads 4 is not a multiple of n_kv_heads 3"},
 		{"more kv heads than heads", with(func(c *Config) { c.NKVHeads = 4 }), "n_heads 2 is not a multiple of n_kv_heads 4"},
 		{"odd head size", with(func(c *Config) { c.Dim = 6 }), "head size dim/n_heads = 6/2 = 3 is odd"},
+		{"llama 3 theta", with(func(c *Config) { c.RopeTheta = 500000 }), ""},
+		{"negative theta", with(func(c *Config) { c.RopeTheta = -1 }), "rope_theta is -1, must be positive and finite (or 0 for 10000)"},
+		{"NaN theta", with(func(c *Config) { c.RopeTheta = math.NaN() }), "rope_theta is NaN"},
+		{"infinite theta", with(func(c *Config) { c.RopeTheta = math.Inf(1) }), "rope_theta is +Inf"},
 		{"tensor overflows", with(func(c *Config) { c.Dim, c.NHeads, c.NKVHeads = 1<<40, 2, 2 }), "wq would hold 2 x 1099511627776 x 1099511627776 float32 elements"},
 		{"total overflows", Config{Dim: 1 << 30, HiddenDim: 1 << 30, NLayers: 1, NHeads: 2, NKVHeads: 2, VocabSize: 1 << 30, SeqLen: 1}, "more than 2^63 bytes"},
 		// Small weights and caches, but 4·n_layers·dim·seq_len attention FLOPs ≈ 2^64.
@@ -98,6 +103,75 @@ func TestAccounting(t *testing.T) {
 	}
 }
 
+func TestAccountingQuantized(t *testing.T) {
+	// tiny with groups of 8: 1312 elements in matrices, embedding and classifier (1352 minus
+	// 40 norm weights, always float32: 160 bytes), 164 groups. A decode step reads 1232 matrix
+	// elements (154 groups), one embedding row of 8 (1 group), and 4 × (40 + 16(pos+1)) bytes
+	// of norms and cache.
+	c := tiny
+	for _, tt := range []struct {
+		typ                WeightType
+		weights, perToken0 int64
+	}{
+		{F32, 5408, 5184},
+		{BF16, 2*1312 + 160, 2*1232 + 2*8 + 224},
+		{Q8, 1312 + 4*164 + 160, 1232 + 4*154 + 8 + 4 + 224},
+		{Q4, 1312/2 + 2*164 + 160, 1232/2 + 2*154 + 4 + 2 + 224},
+	} {
+		if got := c.WeightBytesOf(tt.typ, 8); got != tt.weights {
+			t.Errorf("%v: WeightBytesOf = %d, want %d", tt.typ, got, tt.weights)
+		}
+		if got := c.BytesPerTokenOf(tt.typ, 8, 0); got != tt.perToken0 {
+			t.Errorf("%v: BytesPerTokenOf(pos 0) = %d, want %d", tt.typ, got, tt.perToken0)
+		}
+		if got, want := c.BytesPerTokenOf(tt.typ, 8, 3)-c.BytesPerTokenOf(tt.typ, 8, 0), int64(4*48); got != want {
+			t.Errorf("%v: three more cached positions read %d more bytes, want %d", tt.typ, got, want)
+		}
+		if got, want := c.TotalBytesOf(tt.typ, 8), tt.weights+256+360; got != want {
+			t.Errorf("%v: TotalBytesOf = %d, want %d", tt.typ, got, want)
+		}
+	}
+	// Against the arrays NewQWeights allocates, and the F32 forms against the old methods.
+	for _, p := range Presets() {
+		if got, want := p.Config.WeightBytesOf(F32, 0), p.Config.WeightBytes(); got != want {
+			t.Errorf("%s: WeightBytesOf(F32) = %d, WeightBytes = %d", p.Name, got, want)
+		}
+		if got, want := p.Config.BytesPerTokenOf(F32, 0, 5), p.Config.BytesPerToken(5); got != want {
+			t.Errorf("%s: BytesPerTokenOf(F32) = %d, BytesPerToken = %d", p.Name, got, want)
+		}
+	}
+	for _, typ := range []WeightType{BF16, Q8, Q4} {
+		q, err := NewQWeights(quantCfg, typ, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, b := range qTensors(quantCfg, q) {
+			n += int64(2*len(b.t.BF16) + len(b.t.Q8) + 4*len(b.t.Scales) + len(b.t.Q4) + 2*len(b.t.Half))
+		}
+		for _, b := range qNorms(quantCfg, q) {
+			n += int64(4 * len(*b.data))
+		}
+		if got := quantCfg.WeightBytesOf(typ, 0); got != n {
+			t.Errorf("%v: WeightBytesOf = %d, NewQWeights allocates %d", typ, got, n)
+		}
+	}
+	// What fits in this project's 24 GiB machine (the targets), weights only.
+	const gib = 1 << 30
+	for _, tt := range []struct {
+		name string
+		typ  WeightType
+		max  int64
+	}{{"7B", Q8, 8 * gib}, {"8B", Q8, 9 * gib}, {"30B", Q4, 18 * gib}} {
+		c, _ := Preset(tt.name)
+		got := c.WeightBytesOf(tt.typ, 0)
+		if got > tt.max {
+			t.Errorf("%s at %v: %.2f GiB of weights, want under %d GiB", tt.name, tt.typ, float64(got)/gib, tt.max/gib)
+		}
+		t.Logf("%s at %v: weights %.2f GB, KV cache at seq_len %d %.2f GB", tt.name, tt.typ, float64(got)/1e9, c.SeqLen, float64(c.KVCacheBytes())/1e9)
+	}
+}
+
 // TestPublishedParams checks Params against the published sizes of the real models whose
 // shapes the 7B and 8B presets copy (LLaMA 2 7B and Llama 3 8B, untied classifiers).
 func TestPublishedParams(t *testing.T) {
@@ -133,6 +207,26 @@ func TestPresets(t *testing.T) {
 	want := Config{Dim: 2048, HiddenDim: 8192, NLayers: 32, NHeads: 32, NKVHeads: 32, VocabSize: 32000, SeqLen: 1024}
 	if got != want {
 		t.Errorf("Preset(3B) = %+v, want %+v", got, want)
+	}
+	// The shapes the large presets copy: LLaMA 2 7B, Llama 3 8B, LLaMA 30B.
+	for _, tt := range []struct {
+		name                 string
+		heads, kvHeads, head int
+		vocab                int
+		theta                float64
+	}{
+		{"7B", 32, 32, 128, 32000, 10000},
+		{"8B", 32, 8, 128, 128256, 500000},
+		{"30B", 52, 52, 128, 32000, 10000},
+	} {
+		c, err := Preset(tt.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.NHeads != tt.heads || c.NKVHeads != tt.kvHeads || c.HeadSize() != tt.head || c.VocabSize != tt.vocab || c.Theta() != tt.theta {
+			t.Errorf("Preset(%s) = %+v (head size %d, θ %v), want %d heads, %d kv heads of %d, vocab %d, θ %v",
+				tt.name, c, c.HeadSize(), c.Theta(), tt.heads, tt.kvHeads, tt.head, tt.vocab, tt.theta)
+		}
 	}
 	// Presets returns a copy: editing it must not change the table.
 	Presets()[0].Config.Dim = 1

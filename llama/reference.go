@@ -24,19 +24,49 @@ func Forward(cfg Config, w *Weights, s *State, token, pos int) ([]float32, error
 	if err := CheckStep(cfg, w, s, token, pos); err != nil {
 		return nil, err
 	}
+	return forward(cfg, f32Model{w}, s, token, pos), nil
+}
 
-	d, kv, hid := cfg.Dim, cfg.KVDim(), cfg.HiddenDim
+// model is what a decode step reads from the weights, whatever their type: the transformer
+// code of forward is shared, and only the embedding lookup and the mat-vecs differ.
+type model interface {
+	// embed sets x (dim) to the embedding of token.
+	embed(x []float32, token int)
+	// norms returns the RMS-norm weights: (n_layers, dim) twice and (dim).
+	norms() (att, ffn, final []float32)
+	// matvec sets out = W x, for W the matrix m of layer l (l is 0 for the classifier).
+	matvec(out []float32, m matrix, l int, x []float32)
+}
+
+// matrix names the matrices of a model.
+type matrix int
+
+const (
+	mWq matrix = iota
+	mWk
+	mWv
+	mWo
+	mW1
+	mW2
+	mW3
+	mCls
+)
+
+// forward is Forward and ForwardQ after their checks.
+func forward(cfg Config, m model, s *State, token, pos int) []float32 {
+	d, kv := cfg.Dim, cfg.KVDim()
+	rmsAtt, rmsFfn, rmsFinal := m.norms()
 	x := s.X
-	copy(x, w.TokenEmb[token*d:(token+1)*d])
+	m.embed(x, token)
 
 	for l := range cfg.NLayers {
 		// Attention: normalise, project to q, k, v, rotate q and k by position.
-		rmsnorm(s.Xb, x, w.RmsAtt[l*d:(l+1)*d])
-		matvec(s.Q, w.Wq[l*d*d:(l+1)*d*d], s.Xb)
-		matvec(s.K, w.Wk[l*kv*d:(l+1)*kv*d], s.Xb)
-		matvec(s.V, w.Wv[l*kv*d:(l+1)*kv*d], s.Xb)
-		rope(s.Q, pos, cfg.HeadSize())
-		rope(s.K, pos, cfg.HeadSize())
+		rmsnorm(s.Xb, x, rmsAtt[l*d:(l+1)*d])
+		m.matvec(s.Q, mWq, l, s.Xb)
+		m.matvec(s.K, mWk, l, s.Xb)
+		m.matvec(s.V, mWv, l, s.Xb)
+		rope(s.Q, pos, cfg.HeadSize(), cfg.Theta())
+		rope(s.K, pos, cfg.HeadSize(), cfg.Theta())
 
 		// Cache this position's key and value, then attend over positions 0..pos.
 		layerCache := l * cfg.SeqLen * kv
@@ -45,29 +75,44 @@ func Forward(cfg Config, w *Weights, s *State, token, pos int) ([]float32, error
 		attention(cfg, s.Xb, s.Q, s.Att, s.KeyCache[layerCache:], s.ValueCache[layerCache:], pos)
 
 		// Output projection and residual.
-		matvec(s.Xb2, w.Wo[l*d*d:(l+1)*d*d], s.Xb)
+		m.matvec(s.Xb2, mWo, l, s.Xb)
 		for i := range x {
 			x[i] += s.Xb2[i]
 		}
 
 		// Feed-forward: w2(silu(w1 xb) * w3 xb), and residual.
-		rmsnorm(s.Xb, x, w.RmsFfn[l*d:(l+1)*d])
-		matvec(s.Hb, w.W1[l*hid*d:(l+1)*hid*d], s.Xb)
-		matvec(s.Hb2, w.W3[l*hid*d:(l+1)*hid*d], s.Xb)
+		rmsnorm(s.Xb, x, rmsFfn[l*d:(l+1)*d])
+		m.matvec(s.Hb, mW1, l, s.Xb)
+		m.matvec(s.Hb2, mW3, l, s.Xb)
 		for i, g := range s.Hb {
 			g64 := float64(g)
 			s.Hb[i] = float32(g64 / (1 + math.Exp(-g64)) * float64(s.Hb2[i]))
 		}
-		matvec(s.Xb, w.W2[l*d*hid:(l+1)*d*hid], s.Hb)
+		m.matvec(s.Xb, mW2, l, s.Hb)
 		for i := range x {
 			x[i] += s.Xb[i]
 		}
 	}
 
 	// Final norm and classifier.
-	rmsnorm(x, x, w.RmsFinal)
-	matvec(s.Logits, w.Wcls, x)
-	return s.Logits, nil
+	rmsnorm(x, x, rmsFinal)
+	m.matvec(s.Logits, mCls, 0, x)
+	return s.Logits
+}
+
+// f32Model is the model of float32 Weights.
+type f32Model struct{ w *Weights }
+
+func (m f32Model) embed(x []float32, token int) {
+	copy(x, m.w.TokenEmb[token*len(x):(token+1)*len(x)])
+}
+
+func (m f32Model) norms() (att, ffn, final []float32) { return m.w.RmsAtt, m.w.RmsFfn, m.w.RmsFinal }
+
+func (m f32Model) matvec(out []float32, id matrix, l int, x []float32) {
+	w := []*[]float32{&m.w.Wq, &m.w.Wk, &m.w.Wv, &m.w.Wo, &m.w.W1, &m.w.W2, &m.w.W3, &m.w.Wcls}[id]
+	n := len(out) * len(x)
+	matvec(out, (*w)[l*n:(l+1)*n], x)
 }
 
 // CheckStep validates the arguments of a decode step: the configuration, the sizes of every
@@ -77,11 +122,19 @@ func CheckStep(cfg Config, w *Weights, s *State, token, pos int) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if w == nil || s == nil {
-		return errors.New("forward: nil weights or state")
+	if w == nil {
+		return errors.New("forward: nil weights")
 	}
 	if err := check("weights", weightTensors(cfg, w)); err != nil {
 		return err
+	}
+	return checkRun(cfg, s, token, pos)
+}
+
+// checkRun validates the state, token and position of a step for a valid cfg.
+func checkRun(cfg Config, s *State, token, pos int) error {
+	if s == nil {
+		return errors.New("forward: nil state")
 	}
 	if err := check("state", stateBuffers(cfg, s)); err != nil {
 		return err
@@ -112,17 +165,22 @@ const parallelMin = 1 << 18
 
 // matvec sets out = w x for a row-major w of len(out) rows and len(x) columns.
 func matvec(out, w, x []float32) {
-	rows, cols := len(out), len(x)
+	parallelRows(len(out), len(x), func(lo, hi int) { matvecRows(out, w, x, lo, hi) })
+}
+
+// parallelRows calls rows(lo, hi) on ranges that cover [0, rows) of a mat-vec with cols
+// columns: on GOMAXPROCS goroutines when the matrix has at least parallelMin elements.
+func parallelRows(rows, cols int, do func(lo, hi int)) {
 	workers := runtime.GOMAXPROCS(0)
 	if rows*cols < parallelMin || workers == 1 {
-		matvecRows(out, w, x, 0, rows)
+		do(0, rows)
 		return
 	}
 	var wg sync.WaitGroup
 	per := (rows + workers - 1) / workers
 	for lo := 0; lo < rows; lo += per {
 		hi := min(lo+per, rows)
-		wg.Go(func() { matvecRows(out, w, x, lo, hi) })
+		wg.Go(func() { do(lo, hi) })
 	}
 	wg.Wait()
 }
@@ -141,11 +199,11 @@ func matvecRows(out, w, x []float32, lo, hi int) {
 }
 
 // rope applies rotary position embedding for position pos to vec, a concatenation of heads
-// of headSize elements: each pair (i, i+1) is rotated by pos × 10000^(-(i mod headSize)/headSize).
-func rope(vec []float32, pos, headSize int) {
+// of headSize elements: each pair (i, i+1) is rotated by pos × theta^(-(i mod headSize)/headSize).
+func rope(vec []float32, pos, headSize int, theta float64) {
 	for i := 0; i+1 < len(vec); i += 2 {
 		headDim := i % headSize
-		freq := 1 / math.Pow(10000, float64(headDim)/float64(headSize))
+		freq := 1 / math.Pow(theta, float64(headDim)/float64(headSize))
 		sin, cos := math.Sincos(float64(pos) * freq)
 		v0, v1 := float64(vec[i]), float64(vec[i+1])
 		vec[i] = float32(v0*cos - v1*sin)

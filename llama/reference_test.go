@@ -14,6 +14,7 @@ func TestForwardMatchesNaive(t *testing.T) {
 		{Dim: 8, HiddenDim: 16, NLayers: 2, NHeads: 2, NKVHeads: 2, VocabSize: 10, SeqLen: 4},
 		{Dim: 8, HiddenDim: 16, NLayers: 2, NHeads: 2, NKVHeads: 1, VocabSize: 10, SeqLen: 4},
 		{Dim: 12, HiddenDim: 20, NLayers: 3, NHeads: 6, NKVHeads: 3, VocabSize: 7, SeqLen: 6},
+		{Dim: 16, HiddenDim: 20, NLayers: 2, NHeads: 2, NKVHeads: 1, VocabSize: 7, SeqLen: 6, RopeTheta: 500000},
 	} {
 		t.Run(shapeString([]int{cfg.Dim, cfg.NHeads, cfg.NKVHeads}), func(t *testing.T) {
 			w := randomModel(t, cfg, 3, 0.5)
@@ -71,11 +72,11 @@ func naiveLogits(c Config, w *Weights, tokens []int) []float64 {
 		}
 		return out
 	}
-	// rotate turns every head's pair (2j, 2j+1) by the angle t / 10000^(2j/HS).
+	// rotate turns every head's pair (2j, 2j+1) by the angle t / θ^(2j/HS).
 	rotate := func(vec []float64, heads, t int) {
 		for h := 0; h < heads; h++ {
 			for j := 0; j < HS/2; j++ {
-				angle := float64(t) * math.Pow(10000, -float64(2*j)/float64(HS))
+				angle := float64(t) * math.Pow(c.Theta(), -float64(2*j)/float64(HS))
 				a, b := vec[h*HS+2*j], vec[h*HS+2*j+1]
 				vec[h*HS+2*j] = a*math.Cos(angle) - b*math.Sin(angle)
 				vec[h*HS+2*j+1] = a*math.Sin(angle) + b*math.Cos(angle)
@@ -234,7 +235,7 @@ func TestRoPE(t *testing.T) {
 	}
 	for _, pos := range []int{0, 1, 5, 1000} {
 		v := append([]float32(nil), orig...)
-		rope(v, pos, headSize)
+		rope(v, pos, headSize, 10000)
 		if d := math.Abs(norm(v) - norm(orig)); d > 1e-5*norm(orig) {
 			t.Errorf("pos %d: norm changed from %v to %v", pos, norm(orig), norm(v))
 		}

@@ -1,11 +1,6 @@
 package llama
 
-import (
-	"fmt"
-	"runtime"
-	"sync"
-	"sync/atomic"
-)
+import "fmt"
 
 // Weights holds a model's parameters in the layout the compiled kernel takes (and llama2.c
 // uses): matrices are row-major [out][in], and the tensors of all layers are stacked, layer 0
@@ -142,31 +137,11 @@ func (w *Weights) randomize(seed uint64, progress func(done, total int64), chunk
 		}
 		total += int64(len(data))
 	}
-
-	var next atomic.Int64
-	done := make(chan int, len(pieces))
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(pieces) {
-					return
-				}
-				p := pieces[i]
-				fillUniform(p.dst, p.key, p.start)
-				done <- len(p.dst)
-			}
-		})
-	}
-	var n int64
-	for range pieces {
-		n += int64(<-done)
-		if progress != nil {
-			progress(n, total)
-		}
-	}
-	wg.Wait()
+	_ = runParallel(len(pieces), total, func(i int) (int64, error) {
+		p := pieces[i]
+		fillUniform(p.dst, p.key, p.start)
+		return int64(len(p.dst)), nil
+	}, progress)
 }
 
 // aliases reports whether a and b are the same non-empty slice.

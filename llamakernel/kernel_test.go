@@ -155,6 +155,11 @@ func TestKernelRefusesBadInput(t *testing.T) {
 			}
 		})
 	}
+	llama3 := cfg
+	llama3.RopeTheta = 500000
+	if _, err := k.Forward(llama3, w, s, 1, 0); err == nil || !strings.Contains(err.Error(), "RoPE base 10000, but the model's is 500000") {
+		t.Errorf("θ = 500000: err = %v, want a refusal naming both RoPE bases", err)
+	}
 
 	// The kernel itself refuses a position past the cache: it returns NaN and writes nothing.
 	for i := range s.Logits {

@@ -47,29 +47,14 @@ func (g *gen) stmt(s frontend.Stmt) {
 	}
 }
 
+// assign emits an assignment; the lowering made every assignment a plain one.
 func (g *gen) assign(s *frontend.Assign) {
 	switch t := s.Target.(type) {
 	case *frontend.Ident:
-		switch {
-		case !s.Rebinds():
-			g.operand(s.Value) // a builtin writing into the variable's own array
-		case s.Op == frontend.ASSIGN:
-			g.assignVar(t.Var, g.operand(s.Value))
-		default:
-			v := g.expr(s.Value)
-			old := g.loadVar(t.Var)[0]
-			g.assignVar(t.Var, operand{g.binaryOp(s.BinaryOp(), s.OpType, old, v)})
-		}
+		g.assignVar(t.Var, g.operand(s.Value))
 	case *frontend.Index:
 		ptr := g.address(t)
-		elem := t.Type()
-		v := g.expr(s.Value)
-		if s.Op != frontend.ASSIGN {
-			old := g.cur.NewLoad(scalarType(elem.Kind), ptr)
-			r := g.binaryOp(s.BinaryOp(), s.OpType, g.convert(old, elem, s.OpType), v)
-			v = g.convert(r, s.OpType, elem)
-		}
-		g.cur.NewStore(v, ptr)
+		g.cur.NewStore(g.expr(s.Value), ptr)
 	}
 }
 

@@ -62,6 +62,9 @@ func (f *Func) Call(args ...any) (any, error) {
 			return nil, fmt.Errorf("loader: call %v: argument %d (%s) %v", f.sig, j+1, p.Name, err)
 		}
 	}
+	if err := f.checkOverlap(slots); err != nil {
+		return nil, err
+	}
 	for k := range ptrs {
 		ptrs[k] = uint64(uintptr(unsafe.Pointer(&slots[k])))
 	}
@@ -112,6 +115,43 @@ func (l *Library) takeError(fn string) error {
 		return fmt.Errorf("loader: call %s: a check failed at site %d, which %s's site table lacks (index %d, size %d)", fn, report.site, l.path, report.index, report.size)
 	}
 	return &CheckError{Func: fn, Site: l.sites[report.site], Index: report.index, Size: report.size}
+}
+
+// checkOverlap refuses array arguments that share memory when the kernel writes one of them:
+// the compiled code assumes they do not (language §6). slots holds the expanded arguments.
+func (f *Func) checkOverlap(slots []uint64) error {
+	type span struct {
+		param      abi.Param
+		start, end uint64
+	}
+	var spans []span
+	i := 0
+	for _, p := range f.sig.Params {
+		if !p.Array {
+			i++
+			continue
+		}
+		// aligned and size of the descriptor
+		start, n := slots[i+1], slots[i+3]
+		if n > 0 {
+			spans = append(spans, span{p, start, start + n*uint64(p.Kind.Size())})
+		}
+		i += abi.DescriptorFields
+	}
+	for a := range spans {
+		for b := a + 1; b < len(spans); b++ {
+			x, y := spans[a], spans[b]
+			if (x.param.Written || y.param.Written) && x.start < y.end && y.start < x.end {
+				written := x.param.Name
+				if !x.param.Written {
+					written = y.param.Name
+				}
+				return fmt.Errorf("loader: call %v: arguments %s and %s share memory and %s writes %s; pass slices that do not overlap (language §6)",
+					f.sig, x.param.Name, y.param.Name, f.sig.Name, written)
+			}
+		}
+	}
+	return nil
 }
 
 // descriptor fills the five descriptor fields of an array argument of element kind k

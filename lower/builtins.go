@@ -54,6 +54,9 @@ func (b *builder) declare(name string, init frontend.Expr) (*frontend.VarDecl, *
 }
 
 func add(x, y frontend.Expr) frontend.Expr { return frontend.NewBinary(frontend.ADD, x, y) }
+
+// accumulate is `v = v + x` for a variable v.
+func accumulate(v *frontend.Ident, x frontend.Expr) frontend.Stmt { return frontend.Set(v, add(v, x)) }
 func mul(x, y frontend.Expr) frontend.Expr { return frontend.NewBinary(frontend.MUL, x, y) }
 
 // loop is `var i = 0; while (i < n) { body(i); i = i + 1; }`.
@@ -74,7 +77,7 @@ func (b *builder) rmsnorm(in, w, out, n, eps, wOff frontend.Expr) []frontend.Stm
 	stmts := []frontend.Stmt{ssDecl}
 	stmts = append(stmts, b.loop(n, func(i frontend.Expr) []frontend.Stmt {
 		x := frontend.Elem(in, i)
-		return []frontend.Stmt{frontend.AddTo(ss, mul(x, x))}
+		return []frontend.Stmt{accumulate(ss, mul(x, x))}
 	})...)
 	mean := frontend.NewBinary(frontend.QUO, ss, frontend.Conv(n, b.elem))
 	rDecl, r := b.declare("r", frontend.NewBinary(frontend.QUO, b.float(1), b.call(frontend.Sqrt, add(mean, eps))))
@@ -97,7 +100,7 @@ func (b *builder) softmax(in, out, n, inOff, outOff frontend.Expr) []frontend.St
 	stmts = append(stmts, sumDecl)
 	stmts = append(stmts, b.loop(n, func(i frontend.Expr) []frontend.Stmt {
 		eDecl, e := b.declare("e", b.call(frontend.Exp, frontend.NewBinary(frontend.SUB, frontend.Elem(in, add(inOff, i)), m)))
-		return []frontend.Stmt{eDecl, frontend.Set(frontend.Elem(out, add(outOff, i)), e), frontend.AddTo(sum, e)}
+		return []frontend.Stmt{eDecl, frontend.Set(frontend.Elem(out, add(outOff, i)), e), accumulate(sum, e)}
 	})...)
 	return append(stmts, b.loop(n, func(i frontend.Expr) []frontend.Stmt {
 		o := add(outOff, i)
@@ -128,7 +131,7 @@ func (b *builder) matmul(a, bm, c, m, k, n, aOff, bOff, cOff frontend.Expr) []fr
 			dot := b.loop(k, func(p frontend.Expr) []frontend.Stmt {
 				x := frontend.Elem(a, add(aRow, p))
 				y := frontend.Elem(bm, add(bOff, add(mul(p, n), j)))
-				return []frontend.Stmt{frontend.AddTo(s, mul(x, y))}
+				return []frontend.Stmt{accumulate(s, mul(x, y))}
 			})
 			cij := frontend.Elem(c, add(cRow, j))
 			return append(append([]frontend.Stmt{sDecl}, dot...), frontend.Set(cij, add(frontend.Elem(c, add(cRow, j)), s)))

@@ -24,7 +24,7 @@ type checker struct {
 
 // addChecks checks the accesses and divisions of fn, appending their sites to sites.
 func addChecks(fn *frontend.Func, file string, sites *[]abi.Site, parallel map[*frontend.While]bool) {
-	c := &checker{fn: fn, file: file, sites: sites, proven: map[*frontend.Index]bool{}, loops: parallel}
+	c := &checker{fn: fn, file: file, sites: sites, proven: map[*frontend.Index]bool{}}
 	c.versionLoops(fn.Body)
 	x := expander{checks: c}
 	fn.Body.Stmts = x.stmts(fn.Body.Stmts)
@@ -182,33 +182,21 @@ func (c *checker) divide(x *expander, b *frontend.Binary) frontend.Expr {
 // a fast twin: `if (they stay in range) { the loop, those accesses unchecked } else { the
 // loop, checked }`.
 func (c *checker) versionLoops(b *frontend.Block) {
-	for i, s := range b.Stmts {
-		b.Stmts[i] = c.version(s)
-	}
-}
-
-func (c *checker) version(s frontend.Stmt) frontend.Stmt {
-	switch s := s.(type) {
-	case *frontend.Block:
-		c.versionLoops(s)
-	case *frontend.If:
-		c.versionLoops(s.Then)
-		if s.Else != nil {
-			s.Else = c.version(s.Else)
+	var visit func(w *frontend.While) frontend.Stmt
+	visit = func(w *frontend.While) frontend.Stmt {
+		if hasLoop(w.Body.Stmts) {
+			rewriteLoops(w.Body, visit)
+			return w
 		}
-	case *frontend.While:
-		if hasLoop(s.Body.Stmts) {
-			c.versionLoops(s.Body)
-			break
-		}
-		if l := loops.Count(s); l != nil && !c.loops[s] {
-			if test := c.rangeTest(s, l); test != nil {
-				slow := &frontend.While{Pos: s.Pos, Cond: s.Cond, Body: (&cloner{rename: map[*frontend.Var]*frontend.Var{}}).block(s.Body)}
-				return &frontend.If{Pos: s.Pos, Cond: test, Then: block(s.Pos, s), Else: block(s.Pos, slow)}
+		if l := loops.Count(w); l != nil {
+			if test := c.rangeTest(w, l); test != nil {
+				slow := twin(w)
+				return &frontend.If{Pos: w.Pos, Cond: test, Then: block(w.Pos, w), Else: block(w.Pos, slow)}
 			}
 		}
+		return w
 	}
-	return s
+	rewriteLoops(b, visit)
 }
 
 func hasLoop(stmts []frontend.Stmt) bool {
@@ -223,8 +211,8 @@ func hasLoop(stmts []frontend.Stmt) bool {
 	return found
 }
 
-// rangeTest returns the test that every access of loop w with an index affine in its counter
-// stays in range, `trips ≤ 0 || (0 ≤ lo && hi < len(a)) && …`, marking those accesses proven;
+// rangeTest returns the test that every access of loop w that runs in each iteration (not
+// under an if) with an index affine in its counter stays in range, `trips ≤ 0 || (0 ≤ lo && hi < len(a)) && …`, marking those accesses proven;
 // or nil when it has none.
 func (c *checker) rangeTest(w *frontend.While, l *loops.Counted) frontend.Expr {
 	changing := map[*frontend.Var]bool{l.Var: true}
@@ -244,6 +232,9 @@ func (c *checker) rangeTest(w *frontend.While, l *loops.Counted) frontend.Expr {
 		frontend.NewBinary(frontend.SUB, trips, i64(pos, 1)), i64(pos, l.Step)))
 	var test frontend.Expr
 	frontend.Inspect(w.Body, func(n frontend.Node) bool {
+		if _, conditional := n.(*frontend.If); conditional {
+			return false // may not run in every iteration: checked where it runs
+		}
 		ix, ok := n.(*frontend.Index)
 		if !ok || len(ix.Indices) != 1 {
 			return true

@@ -57,11 +57,14 @@ func (x *expander) stmt(s frontend.Stmt) frontend.Stmt {
 		s.Value = parts[len(parts)-1]
 		if element {
 			ix.Array, ix.Indices = parts[0], parts[1:len(parts)-1]
-			if x.checks.wants(ix) {
-				return x.checks.store(x, s, ix)
-			}
 		} else if !s.Rebinds() {
 			return nil // `xb = rmsnorm(…, xb, …)`: the builtin wrote into xb's own array
+		}
+		if s.Op != frontend.ASSIGN {
+			x.compound(s)
+		}
+		if element && x.checks.wants(ix) {
+			return x.checks.store(x, s, ix)
 		}
 	case *frontend.ExprStmt:
 		e := x.expr(s.X)
@@ -105,6 +108,29 @@ func (x *expander) stmt(s frontend.Stmt) frontend.Stmt {
 		x.block(s)
 	}
 	return s
+}
+
+// compound turns `t op= v` into `t = t op v`, evaluating the target's index and v once and
+// in their order: an index that is not frontend.Harmless, and v when it is not, go into
+// temporaries.
+func (x *expander) compound(s *frontend.Assign) {
+	old := s.Target
+	if ix, ok := s.Target.(*frontend.Index); ok {
+		for i, e := range ix.Indices {
+			if !frontend.Harmless(e) {
+				ix.Indices[i] = x.save(e)
+			}
+		}
+		old = cloneExpr(ix)
+	} else {
+		old = cloneExpr(old)
+	}
+	v := s.Value
+	if !frontend.Harmless(v) {
+		v = x.save(v)
+	}
+	r := frontend.NewBinary(s.BinaryOp(), frontend.Conv(old, s.OpType), v)
+	s.Op, s.Value = frontend.ASSIGN, frontend.Conv(r, s.Target.Type())
 }
 
 // evaluate expands e on its own: the statements it needs, ending with a declaration of a

@@ -46,11 +46,15 @@ type File struct {
 	Sites   []abi.Site // where the checks are, numbered as the code reports them
 }
 
-// Signatures lists the exported functions' signatures, in file order.
+// Signatures lists the exported functions' signatures, in file order, with the array
+// parameters each may write.
 func (f *File) Signatures() []abi.Func {
 	sigs := make([]abi.Func, len(f.Funcs))
 	for i, fn := range f.Funcs {
 		sigs[i] = fn.Signature()
+		for j, p := range fn.Params {
+			sigs[i].Params[j].Written = fn.written[p]
+		}
 	}
 	return sigs
 }
@@ -65,6 +69,7 @@ type Func struct {
 	Hoisted []*frontend.ArrayAlloc
 	loops   map[*frontend.While]*Loop
 	roots   frontend.Roots
+	written map[*frontend.Var]bool // array parameters the function may write (markWritten)
 }
 
 // Loop describes a counted while loop (see loops.Count).
@@ -96,6 +101,7 @@ func Lower(f *frontend.File, opts Options) (*File, error) {
 	for _, fn := range f.Funcs {
 		out.Funcs = append(out.Funcs, out.lowerFunc(fn))
 	}
+	markWritten(out.Funcs)
 	return out, nil
 }
 

@@ -17,28 +17,38 @@ func lowerSource(t *testing.T, name, src string) (*File, error) {
 	return Lower(f, Options{})
 }
 
-// TestLoweredForm checks the promises the generators rely on: no array builtin is left, and
-// every return is a statement of the function body itself.
+// TestLoweredForm checks the promises the generators rely on: no array builtin and no
+// compound assignment is left, and every return is a statement of the function body itself;
+// checked and unchecked.
 func TestLoweredForm(t *testing.T) {
 	for _, path := range []string{"../kernels/llama2.sl", "../conformance/testdata/early_returns.sl", "../conformance/testdata/builtins_inline.sl"} {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lf, err := lowerSource(t, path, string(src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, fn := range lf.Funcs {
-			frontend.Inspect(fn.Body, func(n frontend.Node) bool {
-				if c, ok := n.(*frontend.Call); ok && c.Builtin.Output() >= 0 {
-					t.Errorf("%s: %s: %s is still a call", path, fn.Name, c.Name)
-				}
-				return true
-			})
-			for _, s := range fn.Body.Stmts {
-				if _, top := s.(*frontend.Return); !top && frontend.ContainsReturn(s) {
-					t.Errorf("%s: %s: a return inside the statement at %s", path, fn.Name, s.Position())
+		for _, unchecked := range []bool{false, true} {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := frontend.Parse(path, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lf, err := Lower(f, Options{Unchecked: unchecked})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, fn := range lf.Funcs {
+				frontend.Inspect(fn.Body, func(n frontend.Node) bool {
+					if c, ok := n.(*frontend.Call); ok && c.Builtin.Output() >= 0 {
+						t.Errorf("%s: %s: %s is still a call", path, fn.Name, c.Name)
+					}
+					if a, ok := n.(*frontend.Assign); ok && a.Op != frontend.ASSIGN {
+						t.Errorf("%s: %s: a compound assignment at %s", path, fn.Name, a.Position())
+					}
+					return true
+				})
+				for _, s := range fn.Body.Stmts {
+					if _, top := s.(*frontend.Return); !top && frontend.ContainsReturn(s) {
+						t.Errorf("%s: %s: a return inside the statement at %s", path, fn.Name, s.Position())
+					}
 				}
 			}
 		}

@@ -19,7 +19,15 @@ import (
 // generator that runs it on threads sets the counter to Loop.Final afterwards.
 func parallelize(body *frontend.Block, info *loops.Info) map[*frontend.While]bool {
 	p := parallelizer{info: info, parallel: map[*frontend.While]bool{}}
-	p.block(body)
+	var visit func(w *frontend.While) frontend.Stmt
+	visit = func(w *frontend.While) frontend.Stmt {
+		if c := info.Counted(w); c != nil && c.Parallel {
+			return p.choose(w, c)
+		}
+		rewriteLoops(w.Body, visit)
+		return w
+	}
+	rewriteLoops(body, visit)
 	return p.parallel
 }
 
@@ -28,28 +36,27 @@ type parallelizer struct {
 	parallel map[*frontend.While]bool
 }
 
-func (p *parallelizer) block(b *frontend.Block) {
+// rewriteLoops replaces each outermost while loop under b (inside ifs and blocks) with
+// visit's result; visit itself goes into the loops it keeps.
+func rewriteLoops(b *frontend.Block, visit func(*frontend.While) frontend.Stmt) {
+	var stmt func(s frontend.Stmt) frontend.Stmt
+	stmt = func(s frontend.Stmt) frontend.Stmt {
+		switch s := s.(type) {
+		case *frontend.Block:
+			rewriteLoops(s, visit)
+		case *frontend.If:
+			rewriteLoops(s.Then, visit)
+			if s.Else != nil {
+				s.Else = stmt(s.Else)
+			}
+		case *frontend.While:
+			return visit(s)
+		}
+		return s
+	}
 	for i, s := range b.Stmts {
-		b.Stmts[i] = p.stmt(s)
+		b.Stmts[i] = stmt(s)
 	}
-}
-
-func (p *parallelizer) stmt(s frontend.Stmt) frontend.Stmt {
-	switch s := s.(type) {
-	case *frontend.Block:
-		p.block(s)
-	case *frontend.If:
-		p.block(s.Then)
-		if s.Else != nil {
-			s.Else = p.stmt(s.Else)
-		}
-	case *frontend.While:
-		if c := p.info.Counted(s); c != nil && c.Parallel {
-			return p.choose(s, c)
-		}
-		p.block(s.Body)
-	}
-	return s
 }
 
 // twin is a loop running a copy of w's body.

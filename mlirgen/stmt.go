@@ -46,29 +46,14 @@ func (g *gen) stmt(s frontend.Stmt) {
 	}
 }
 
+// assign emits an assignment; the lowering made every assignment a plain one.
 func (g *gen) assign(s *frontend.Assign) {
 	switch t := s.Target.(type) {
 	case *frontend.Ident:
-		switch {
-		case !s.Rebinds():
-			g.expr(s.Value) // a builtin writing into the variable's own array
-		case s.Op == frontend.ASSIGN:
-			g.env[t.Var] = g.expr(s.Value)
-		default:
-			v := g.expr(s.Value)
-			g.env[t.Var] = value{v: g.binaryOp(s.BinaryOp(), s.OpType, g.env[t.Var].v, v.v)}
-		}
+		g.env[t.Var] = g.expr(s.Value)
 	case *frontend.Index:
 		m, idx := g.address(t)
-		elem := t.Type()
-		v := g.expr(s.Value).v
-		if s.Op != frontend.ASSIGN {
-			old := g.fresh()
-			g.op("%s = memref.load %s[%s] : %s", old, m, idx, typ(t.Array.Type()))
-			r := g.binaryOp(s.BinaryOp(), s.OpType, g.convert(old, elem, s.OpType), v)
-			v = g.convert(r, s.OpType, elem)
-		}
-		g.op("memref.store %s, %s[%s] : %s", v, m, idx, typ(t.Array.Type()))
+		g.op("memref.store %s, %s[%s] : %s", g.expr(s.Value).v, m, idx, typ(t.Array.Type()))
 	}
 }
 

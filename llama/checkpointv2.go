@@ -1,0 +1,243 @@
+package llama
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"unsafe"
+)
+
+// A llama2.c version-2 export (export.py --version 2, the Q8_0 file that runq.c reads) is,
+// in the host's byte order:
+//
+//	header, 256 bytes:
+//	   0  uint32  magic 0x616b3432 ("ak42")
+//	   4  int32   version, 2
+//	   8  int32 × 7  dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len
+//	  36  uint8   shared_classifier: 1 when the classifier is the token embedding
+//	  37  int32   group_size (unaligned: Python's struct.pack puts it right after the byte)
+//	  41  zeros up to 256
+//	float32 norms: rms_att (n_layers × dim), rms_ffn (n_layers × dim), rms_final (dim)
+//	quantized tensors, each its int8 values, then one float32 scale per group_size values:
+//	  the token embedding (vocab_size × dim); wq of layers 0 … n_layers-1 (dim × dim each);
+//	  then likewise wk, wv (kv_dim × dim), wo (dim × dim), w1 (hidden_dim × dim),
+//	  w2 (dim × hidden_dim), w3 (hidden_dim × dim); then the classifier (vocab_size × dim)
+//	  unless it is shared.
+//
+// That is QWeights' Q8 layout tensor by tensor, except that the file interleaves each
+// layer's values and scales, where QWeights stacks the layers.
+const (
+	v2HeaderBytes  = 256
+	v2Version      = 2
+	v2SharedOffset = 36
+	v2GroupOffset  = 37
+)
+
+// QCheckpoint is a llama2.c version-2 export read into memory.
+type QCheckpoint struct {
+	Config           Config
+	Weights          *QWeights // Q8, with the file's group size
+	SharedClassifier bool      // Weights.Wcls is Weights.TokenEmb
+}
+
+// OpenV2 reads the llama2.c version-2 export at path into Q8 weights allocated with alloc
+// (nil means make; see NewQWeights). It checks the header (magic, version, configuration,
+// classifier flag, and a group size that divides dim and hidden_dim) and that the file is
+// exactly as long as the header says before it allocates anything. The file is read rather
+// than mapped because its layers interleave values and scales, which the kernel's layout
+// stacks; reading into the final arrays is the one copy, and leaves no mapping to hold.
+func OpenV2(path string, alloc Allocator) (*QCheckpoint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("checkpoint %s: not a regular file", path)
+	}
+	size := fi.Size()
+	if size < v2HeaderBytes {
+		return nil, fmt.Errorf("checkpoint %s: file is %d bytes, shorter than the %d-byte version-2 header", path, size, v2HeaderBytes)
+	}
+	var hdr [v2HeaderBytes]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: reading header: %w", path, err)
+	}
+	cfg, shared, gs, err := parseV2Header(hdr)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	want := v2FileSize(cfg, gs, shared)
+	switch {
+	case size < want:
+		return nil, fmt.Errorf("checkpoint %s: truncated: the version-2 header describes %d bytes but the file has %d (%d missing)", path, want, size, want-size)
+	case size > want:
+		return nil, fmt.Errorf("checkpoint %s: file is %d bytes longer than the %d bytes its version-2 header describes; the header is wrong", path, size-want, want)
+	}
+
+	q, err := newQWeights(cfg, Q8, gs, alloc, shared)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	r := &v2Reader{f: f, off: v2HeaderBytes}
+	for _, b := range qNorms(cfg, q) {
+		r.read(b.name, floatBytes(*b.data))
+	}
+	for _, b := range qTensors(cfg, q) {
+		if shared && b.t == &q.Wcls {
+			continue
+		}
+		// Per layer (the embedding and classifier are one "layer"): values, then scales.
+		layers := 1
+		if len(b.shape) == 3 {
+			layers = b.shape[0]
+		}
+		n := int(b.len()) / layers
+		for l := range layers {
+			r.read(b.name, int8Bytes(b.t.Q8[l*n:(l+1)*n]))
+			r.read(b.name, floatBytes(b.t.Scales[l*n/gs:(l+1)*n/gs]))
+		}
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, r.err)
+	}
+	return &QCheckpoint{Config: cfg, Weights: q, SharedClassifier: shared}, nil
+}
+
+// v2Reader reads consecutive parts of a file, keeping the first error.
+type v2Reader struct {
+	f   *os.File
+	off int64
+	err error
+}
+
+func (r *v2Reader) read(name string, dst []byte) {
+	if r.err != nil {
+		return
+	}
+	if _, err := r.f.ReadAt(dst, r.off); err != nil {
+		r.err = fmt.Errorf("reading %s at byte %d: %w", name, r.off, err)
+	}
+	r.off += int64(len(dst))
+}
+
+// parseV2Header decodes and validates a version-2 header: the configuration, the classifier
+// flag and the group size.
+func parseV2Header(hdr [v2HeaderBytes]byte) (Config, bool, int, error) {
+	if m := binary.NativeEndian.Uint32(hdr[0:]); m != exportMagic {
+		return Config{}, false, 0, fmt.Errorf(`bad header: magic is %#08x, want %#08x ("ak42") for a llama2.c version-2 export`, m, exportMagic)
+	}
+	switch v := int32(binary.NativeEndian.Uint32(hdr[4:])); v {
+	case v2Version:
+	case 1:
+		return Config{}, false, 0, errors.New("bad header: version is 1, the float32 export of llama2.c, which is not supported; version 2 (Q8_0) is, and so is the legacy format (Open)")
+	default:
+		return Config{}, false, 0, fmt.Errorf("bad header: version is %d; only version 2 (Q8_0) is known", v)
+	}
+	var f [7]int
+	for i := range f {
+		f[i] = int(int32(binary.NativeEndian.Uint32(hdr[8+4*i:])))
+	}
+	cfg := Config{Dim: f[0], HiddenDim: f[1], NLayers: f[2], NHeads: f[3], NKVHeads: f[4], VocabSize: f[5], SeqLen: f[6]}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, false, 0, fmt.Errorf("bad header: %w", err)
+	}
+	var shared bool
+	switch s := hdr[v2SharedOffset]; s {
+	case 0, 1:
+		shared = s == 1
+	default:
+		return Config{}, false, 0, fmt.Errorf("bad header: shared_classifier is %d, want 0 or 1", s)
+	}
+	gs := int(int32(binary.NativeEndian.Uint32(hdr[v2GroupOffset:])))
+	if gs <= 0 {
+		return Config{}, false, 0, fmt.Errorf("bad header: group_size is %d, must be positive", gs)
+	}
+	if err := cfg.ValidateWeights(Q8, gs); err != nil {
+		return Config{}, false, 0, fmt.Errorf("bad header: group_size: %w", err)
+	}
+	return cfg, shared, gs, nil
+}
+
+// v2FileSize is the exact length of a version-2 export for a valid configuration and group
+// size: the header, then the norms and quantized tensors, which are WeightBytesOf(Q8), less
+// the classifier when it is shared. Validate has checked that the float32 sizes, which are
+// larger, fit int64.
+func v2FileSize(cfg Config, gs int, shared bool) int64 {
+	n := v2HeaderBytes + cfg.WeightBytesOf(Q8, gs)
+	if shared {
+		n -= tensorBytes(Q8, gs, int64(cfg.VocabSize)*int64(cfg.Dim))
+	}
+	return n
+}
+
+// WriteV2 writes Q8 weights for cfg as a llama2.c version-2 export, which OpenV2 and
+// llama2.c's runq.c read, with q's group size. With shared, the header says the classifier
+// is the token embedding and q.Wcls is not written; otherwise it is stored.
+func WriteV2(w io.Writer, cfg Config, q *QWeights, shared bool) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if q == nil {
+		return errors.New("checkpoint: nil weights")
+	}
+	if q.Type != Q8 {
+		return fmt.Errorf("checkpoint: a version-2 export holds q8 weights, not %v", q.Type)
+	}
+	if err := checkQ(cfg, q); err != nil {
+		return err
+	}
+	var hdr [v2HeaderBytes]byte
+	binary.NativeEndian.PutUint32(hdr[0:], exportMagic)
+	binary.NativeEndian.PutUint32(hdr[4:], v2Version)
+	for i, v := range []int{cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen} {
+		if v > math.MaxInt32 {
+			return fmt.Errorf("checkpoint: %d does not fit the int32 header", v)
+		}
+		binary.NativeEndian.PutUint32(hdr[8+4*i:], uint32(v))
+	}
+	if shared {
+		hdr[v2SharedOffset] = 1
+	}
+	binary.NativeEndian.PutUint32(hdr[v2GroupOffset:], uint32(q.GroupSize))
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	for _, b := range qNorms(cfg, q) {
+		if err := writeFloats(w, *b.data); err != nil {
+			return err
+		}
+	}
+	gs := q.GroupSize
+	for _, b := range qTensors(cfg, q) {
+		if shared && b.t == &q.Wcls {
+			continue
+		}
+		layers := 1
+		if len(b.shape) == 3 {
+			layers = b.shape[0]
+		}
+		n := int(b.len()) / layers
+		for l := range layers {
+			if _, err := w.Write(int8Bytes(b.t.Q8[l*n : (l+1)*n])); err != nil {
+				return err
+			}
+			if err := writeFloats(w, b.t.Scales[l*n/gs:(l+1)*n/gs]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// floatBytes is s seen as bytes, in the host's order.
+func floatBytes(s []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), 4*len(s))
+}

@@ -1,0 +1,103 @@
+package llama
+
+import "errors"
+
+// ForwardQ is Forward on quantized weights: the same decode step, with the same checks, whose
+// only differences are the embedding lookup, which dequantizes the token's row by the
+// formulas of QTensor, and the mat-vecs, which do exactly the arithmetic the quantized
+// kernels do:
+//
+//   - BF16: each weight widened exactly to float32, and the float32 mat-vec of Forward (the
+//     products are exact and summed in float64 there, the kernel sums in float32).
+//   - Q8 and Q4: the input vector x (n elements) is quantized per group of GS like the weights
+//     (quantizeQ8: xs[g] = max|x| / 127 over the group, xq = round(x / xs[g]), half away from
+//     zero, float32 division; an all-zero group has scale 0 and values 0). Each row then sums
+//     its groups in float32, in order, as llama2.c's runq.c matmul:
+//     out[r] = Σ_g float32(isum_g) × ws_g × xs[g], multiplied left to right in float32, where
+//     isum_g = Σ_j int32(xq[j]) × int32(wq[j]) over the group's GS elements in int32, and ws_g
+//     and wq[j] are the group's scale and values (Q4: n - 8 in [-8, 7], and the half scale
+//     widened to float32).
+func ForwardQ(cfg Config, q *QWeights, s *State, token, pos int) ([]float32, error) {
+	if err := CheckStepQ(cfg, q, s, token, pos); err != nil {
+		return nil, err
+	}
+	return forward(cfg, qModel{q, cfg}, s, token, pos), nil
+}
+
+// CheckStepQ is CheckStep for quantized weights: the configuration, the type and group size,
+// the sizes of every array of q and s, and the token and position ranges.
+func CheckStepQ(cfg Config, q *QWeights, s *State, token, pos int) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if q == nil {
+		return errors.New("forward: nil weights")
+	}
+	if err := checkQ(cfg, q); err != nil {
+		return err
+	}
+	return checkRun(cfg, s, token, pos)
+}
+
+// qModel is the model of quantized weights.
+type qModel struct {
+	q   *QWeights
+	cfg Config
+}
+
+func (m qModel) embed(x []float32, token int) {
+	m.q.dequantize(x, &m.q.TokenEmb, token*len(x))
+}
+
+func (m qModel) norms() (att, ffn, final []float32) { return m.q.RmsAtt, m.q.RmsFfn, m.q.RmsFinal }
+
+func (m qModel) matvec(out []float32, id matrix, l int, x []float32) {
+	q := m.q
+	t := []*QTensor{&q.Wq, &q.Wk, &q.Wv, &q.Wo, &q.W1, &q.W2, &q.W3, &q.Wcls}[id]
+	rows, cols := len(out), len(x)
+	e0 := l * rows * cols // the matrix's first element in the stacked tensor
+	if q.Type == BF16 {
+		parallelRows(rows, cols, func(lo, hi int) {
+			row := make([]float32, cols)
+			for r := lo; r < hi; r++ {
+				for j := range row {
+					row[j] = FromBF16(t.BF16[e0+r*cols+j])
+				}
+				matvecRows(out[r:r+1], row, x, 0, 1)
+			}
+		})
+		return
+	}
+	gs := q.GroupSize
+	xq := make([]int8, cols)
+	xs := make([]float32, cols/gs)
+	for g := range xs {
+		xs[g] = quantizeQ8(xq[g*gs:(g+1)*gs], x[g*gs:(g+1)*gs])
+	}
+	parallelRows(rows, cols, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			var sum float32
+			for g := range xs {
+				e := e0 + r*cols + g*gs // the group's first element
+				xg := xq[g*gs : (g+1)*gs]
+				var isum int32
+				var ws float32
+				if q.Type == Q8 {
+					for j, v := range t.Q8[e : e+gs] {
+						isum += int32(xg[j]) * int32(v)
+					}
+					ws = t.Scales[e/gs]
+				} else {
+					half := gs / 2
+					for i, b := range t.Q4[e/2 : e/2+half] {
+						isum += int32(xg[i])*(int32(b&15)-8) + int32(xg[i+half])*(int32(b>>4)-8)
+					}
+					ws = FromF16(t.Half[e/gs])
+				}
+				// Explicit conversions: each product rounds to float32, never fused.
+				sum += float32(float32(float32(isum)*ws) * xs[g])
+			}
+			out[r] = sum
+		}
+	})
+}
