@@ -11,6 +11,7 @@ import (
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/loader"
 )
 
 // TestRunModel runs the benchmark's measurement on a tiny model with both backends (MLIR
@@ -31,8 +32,8 @@ func TestRunModel(t *testing.T) {
 	for i := range probe {
 		probe[i] = 1
 	}
-	o := &options{threads: []int{1, 2}, tokens: 5, warmup: 1, seed: 1, check: true}
-	results, skip, err := runModel(model, builds, probe, o, newProgress(io.Discard))
+	o := &options{pages: []loader.Pages{loader.SmallPages}, threads: []int{1, 2}, tokens: 5, warmup: 1, seed: 1, check: true}
+	results, skip, err := runModel(model, builds, map[loader.Pages][]float32{loader.SmallPages: probe}, o, newProgress(io.Discard))
 	if err != nil || skip != nil {
 		t.Fatalf("runModel: %v (skip %v)", err, skip)
 	}
@@ -70,7 +71,7 @@ func TestRunModel(t *testing.T) {
 
 	report := &Report{Results: results, Skipped: []Skip{{Model: "7B", Params: 6738415616, EstimateGB: 29.1, AvailableGB: 24}}}
 	md := report.Markdown()
-	for _, want := range []string{"| LLaMA tiny |", "| mlir | checked | 2 |", "| llvm | unchecked | 1 |", "Skipped (exceeds the 24.0 GB available)", "✅ reference"} {
+	for _, want := range []string{"| LLaMA tiny |", "| mlir | checked | 4k | 2 |", "| llvm | unchecked | 4k | 1 |", "Skipped (exceeds the 24.0 GB available)", "✅ reference"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -82,14 +83,15 @@ func TestRunModel(t *testing.T) {
 }
 
 func TestParseFlags(t *testing.T) {
-	o, err := parseFlags([]string{"-models", "125M,3B", "-threads", "2", "-backend", "mlir,llvm", "-checks", "on,off"}, io.Discard)
+	o, err := parseFlags([]string{"-models", "125M,3B", "-threads", "2", "-backend", "mlir,llvm", "-checks", "on,off", "-pages", "4k,huge"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(o.models) != 2 || o.models[1].Config.Dim != 2048 || len(o.backends) != 2 || o.threads[0] != 2 || len(o.checked) != 2 || !o.checked[0] || o.checked[1] {
+	if len(o.models) != 2 || o.models[1].Config.Dim != 2048 || len(o.backends) != 2 || o.threads[0] != 2 || len(o.checked) != 2 || !o.checked[0] || o.checked[1] ||
+		len(o.pages) != 2 || o.pages[0] != loader.SmallPages || o.pages[1] != loader.HugePages {
 		t.Errorf("parsed %+v", o)
 	}
-	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"extra"}} {
+	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"-pages", "64k"}, {"extra"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}

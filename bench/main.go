@@ -44,6 +44,7 @@ type options struct {
 	models   []llama.Named
 	backends []compiler.Backend
 	checked  []bool // builds with checked array access, unchecked, or both
+	pages    []loader.Pages
 	threads  []int
 	tokens   int
 	warmup   int
@@ -78,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	models := fs.String("models", strings.Join(names, ","), "models to run, by the report's names")
 	backends := fs.String("backend", "auto", "code generators to compare: mlir, llvm or auto, comma-separated")
 	checks := fs.String("checks", "on", "array access checks of the kernel: on, off, or on,off to compare the two builds")
+	pages := fs.String("pages", "huge", "pages for the weights and state: huge, 4k, or huge,4k side by side")
 	threads := fs.String("threads", defaultThreads(), "thread counts to run each model with, comma-separated")
 	tokens := fs.Int("tokens", 10, "tokens in the timed autoregressive run")
 	warmup := fs.Int("warmup", 3, "warm-up calls before the timed run")
@@ -118,6 +120,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, fmt.Errorf("-checks: %q is not on or off", c)
 		}
 	}
+	for _, name := range splitList(*pages) {
+		pg, err := loader.ParsePages(name)
+		if err != nil {
+			return nil, fmt.Errorf("-pages: %v", err)
+		}
+		o.pages = append(o.pages, pg)
+	}
 	for _, s := range splitList(*threads) {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1024 {
@@ -126,8 +135,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.threads = append(o.threads, n)
 	}
 	switch {
-	case len(o.models) == 0 || len(o.backends) == 0 || len(o.checked) == 0 || len(o.threads) == 0:
-		return nil, fmt.Errorf("-models, -backend, -checks and -threads need at least one value each")
+	case len(o.models) == 0 || len(o.backends) == 0 || len(o.checked) == 0 || len(o.pages) == 0 || len(o.threads) == 0:
+		return nil, fmt.Errorf("-models, -backend, -checks, -pages and -threads need at least one value each")
 	case o.tokens < 2 || o.tokens > 100000:
 		return nil, fmt.Errorf("-tokens %d: need at least 2 (outputs must differ across positions)", o.tokens)
 	case o.warmup < 0:
@@ -175,17 +184,22 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 			builds = append(builds, bl)
 		}
 	}
-	// The bandwidth probe's buffer, allocated once: ones on huge pages.
-	probe, err := loader.Map[float32](probeFloats)
-	if err != nil {
-		return fmt.Errorf("bandwidth probe: %w", err)
-	}
-	defer loader.Unmap(probe)
-	for i := range probe {
-		probe[i] = 1
+	// The bandwidth probe's buffers, allocated once for each page size: ones, on the pages
+	// that the weights they are held against live on.
+	probes := map[loader.Pages][]float32{}
+	for _, pages := range o.pages {
+		probe, err := loader.MapPages[float32](probeFloats, pages)
+		if err != nil {
+			return fmt.Errorf("bandwidth probe: %w", err)
+		}
+		defer loader.Unmap(probe)
+		for i := range probe {
+			probe[i] = 1
+		}
+		probes[pages] = probe
 	}
 	for _, m := range o.models {
-		results, skip, err := runModel(m, builds, probe, o, p)
+		results, skip, err := runModel(m, builds, probes, o, p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.Name, err)
 		}

@@ -41,15 +41,15 @@ func (r *Report) Markdown() string {
 		r.Date, r.Machine, r.Seed, r.Warmup, r.Tokens)
 
 	b.WriteString("## Results\n\n")
-	b.WriteString("| Model | Parameters | Backend | Access | Threads | Throughput | Time/Token | GFLOPS | Memory | KV Cache | Peak RSS | Bandwidth | Ceiling | of ceiling | vs. report | Checks |\n")
-	b.WriteString("|-------|-----------:|---------|--------|--------:|-----------:|-----------:|-------:|-------:|---------:|---------:|----------:|--------:|-----------:|-----------:|--------|\n")
+	b.WriteString("| Model | Parameters | Backend | Access | Pages | Threads | Throughput | Time/Token | GFLOPS | Memory | KV Cache | Peak RSS | Bandwidth | Ceiling | of ceiling | vs. report | Checks |\n")
+	b.WriteString("|-------|-----------:|---------|--------|-------|--------:|-----------:|-----------:|-------:|-------:|---------:|---------:|----------:|--------:|-----------:|-----------:|--------|\n")
 	for _, x := range r.Results {
 		speedup := "–"
 		if base, ok := baseline[x.Model]; ok {
 			speedup = fmt.Sprintf("%.1f×", x.TokensPerSec/base.tokPerSec)
 		}
-		fmt.Fprintf(&b, "| LLaMA %s | %s | %s | %s | %d | %.3f tok/s | %.3f ms | %.3f | %s MB | %s MB | %s MB | %.2f GB/s | %.2f GB/s | %.0f%% | %s | %s |\n",
-			x.Model, humanCount(x.Params), x.Backend, access(x.Checked), x.Threads, x.TokensPerSec, x.MsPerToken, x.GFLOPS,
+		fmt.Fprintf(&b, "| LLaMA %s | %s | %s | %s | %s | %d | %.3f tok/s | %.3f ms | %.3f | %s MB | %s MB | %s MB | %.2f GB/s | %.2f GB/s | %.0f%% | %s | %s |\n",
+			x.Model, humanCount(x.Params), x.Backend, access(x.Checked), x.Pages, x.Threads, x.TokensPerSec, x.MsPerToken, x.GFLOPS,
 			thousands(x.MemoryMB), thousands(x.KVCacheMB), thousands(x.PeakRSSMB), x.BandwidthGBs, x.CeilingGBs, 100*x.Fraction, speedup, checks(x))
 	}
 
@@ -177,7 +177,7 @@ func (r *Report) chart() chart {
 	}
 	series := map[string]int{}
 	for _, x := range r.Results {
-		name := fmt.Sprintf("SimpLang %s, %s, %d thread(s)", strings.ToUpper(x.Backend), access(x.Checked), x.Threads)
+		name := fmt.Sprintf("SimpLang %s, %s, %s pages, %d thread(s)", strings.ToUpper(x.Backend), access(x.Checked), x.Pages, x.Threads)
 		if _, ok := series[name]; !ok {
 			series[name] = len(c.Series)
 			c.Series = append(c.Series, chartSeries{Name: name, Values: nanValues(len(c.Models))})

@@ -95,6 +95,7 @@ type Result struct {
 	Params       int64   `json:"params"`
 	Backend      string  `json:"backend"`
 	Checked      bool    `json:"checked"` // array accesses checked (language §4.1)
+	Pages        string  `json:"pages"`   // where weights and state live: huge or 4k
 	Threads      int     `json:"threads"`
 	TokensPerSec float64 `json:"tokens_per_sec"`
 	MsPerToken   float64 `json:"ms_per_token"`
@@ -142,9 +143,9 @@ const (
 	probeChunk  = 1 << 14
 )
 
-// runModel runs model m under every build and thread count. It returns a Skip instead when
-// the model does not fit in the memory available.
-func runModel(m llama.Named, builds []*build, probe []float32, o *options, p *progress) ([]Result, *Skip, error) {
+// runModel runs model m on every page size, under every build and thread count. It returns
+// a Skip instead when the model does not fit in the memory available.
+func runModel(m llama.Named, builds []*build, probes map[loader.Pages][]float32, o *options, p *progress) ([]Result, *Skip, error) {
 	cfg := m.Config
 	need := cfg.TotalBytes()
 	if o.check {
@@ -158,21 +159,34 @@ func runModel(m llama.Named, builds []*build, probe []float32, o *options, p *pr
 		p.note("%s: skipped: needs %.1f GB, %.1f GB available", m.Name, gb(need), gb(int64(avail)))
 		return nil, &Skip{Model: m.Name, Params: cfg.Params(), EstimateGB: gb(cfg.TotalBytes()), AvailableGB: gb(int64(avail))}, nil
 	}
-	resetPeakRSS()
-
-	mem := &mappedMemory{}
-	defer mem.free()
-	w, err := llama.NewWeights(cfg, mem.alloc)
-	if err != nil {
-		return nil, nil, err
+	var results []Result
+	for _, pages := range o.pages {
+		rs, err := runOnPages(m, pages, builds, probes[pages], o, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		results = append(results, rs...)
 	}
-	label := fmt.Sprintf("%s: random weights (%.0f MB)", m.Name, mb(cfg.WeightBytes()))
+	return results, nil, nil
+}
+
+// runOnPages runs model m with its weights and state on pages of one size.
+func runOnPages(m llama.Named, pages loader.Pages, builds []*build, probe []float32, o *options, p *progress) ([]Result, error) {
+	cfg := m.Config
+	resetPeakRSS()
+	mem := loader.Arena{Pages: pages}
+	defer mem.Free()
+	w, err := llama.NewWeights(cfg, mem.Floats)
+	if err != nil {
+		return nil, err
+	}
+	label := fmt.Sprintf("%s: random weights (%.0f MB, %v pages)", m.Name, mb(cfg.WeightBytes()), pages)
 	start := time.Now()
 	w.Randomize(o.seed, func(done, total int64) { p.bar(label, done, total) })
 	p.done(label, time.Since(start))
-	s, err := llama.NewState(cfg, mem.alloc)
+	s, err := llama.NewState(cfg, mem.Floats)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var reference []float32
 	if o.check {
@@ -181,11 +195,11 @@ func runModel(m llama.Named, builds []*build, probe []float32, o *options, p *pr
 		start := time.Now()
 		rs, err := llama.NewState(cfg, nil)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		logits, err := llama.Forward(cfg, w, rs, firstToken, 0)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		reference = append([]float32(nil), logits...)
 		p.done(label, time.Since(start))
@@ -196,13 +210,14 @@ func runModel(m llama.Named, builds []*build, probe []float32, o *options, p *pr
 		for _, n := range o.threads {
 			r, err := measure(m, w, s, probe, b, n, reference, o, p)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
+			r.Pages = pages.String()
 			r.PeakRSSMB = peakRSSMB()
 			results = append(results, r)
 		}
 	}
-	return results, nil, nil
+	return results, nil
 }
 
 // measure times the decode of model m with build b on n threads.
@@ -353,24 +368,6 @@ func relativeError(got, want []float32) float64 {
 		return math.Inf(1)
 	}
 	return diff / scale
-}
-
-// mappedMemory allocates model buffers outside the Go heap, on huge pages, and frees them.
-type mappedMemory struct{ bufs [][]float32 }
-
-func (m *mappedMemory) alloc(n int) ([]float32, error) {
-	b, err := loader.Map[float32](n)
-	if err == nil {
-		m.bufs = append(m.bufs, b)
-	}
-	return b, err
-}
-
-func (m *mappedMemory) free() {
-	for _, b := range m.bufs {
-		loader.Unmap(b)
-	}
-	m.bufs = nil
 }
 
 // resetPeakRSS restarts the kernel's count of this process's peak resident memory.

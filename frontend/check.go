@@ -165,7 +165,7 @@ func (c *checker) stmt(s Stmt) {
 }
 
 func (c *checker) cond(e Expr) Expr {
-	e = c.expr(e)
+	e = c.valueExpr(e)
 	if t := e.Type(); t != Bool && t != Void {
 		c.errorf(e.Position(), "condition must be bool, not %s (compare it, as in x != 0)", t)
 	}
@@ -363,7 +363,7 @@ func (c *checker) intOperand(e Expr, what string) Expr {
 }
 
 func (c *checker) index(e *Index) Expr {
-	e.Array = c.expr(e.Array)
+	e.Array = c.valueExpr(e.Array)
 	t := e.Array.Type()
 	for i, ix := range e.Indices {
 		e.Indices[i] = c.intOperand(ix, "array index")

@@ -26,22 +26,21 @@ func (g *gen) whileLoop(w *frontend.While) {
 }
 
 // parallelLoop runs the iterations of loop l on the threads of an OpenMP team, then sets its
-// counter to l.Final. Variables declared outside the body are only read there: their values
-// are passed to the outlined body, which keeps its own copies.
+// counter to l.Final. The variables the body reads from outside (l.Captured) are passed to
+// the outlined body, which keeps its own copies.
 func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 	iv := l.Var
 	lb := g.convert(g.convert(g.loadVar(iv)[0], iv.Type, l.CmpType), l.CmpType, frontend.I64)
-	vars := g.captured(l)
 	var caps []capture
-	for _, v := range vars {
-		for i, part := range g.loadVar(v) {
-			caps = append(caps, capture{v: part, noalias: i == aligned && v.Type.IsArray() && !g.aliased(v, vars)})
+	for _, c := range l.Captured {
+		for i, part := range g.loadVar(c.Var) {
+			caps = append(caps, capture{v: part, noalias: i == aligned && c.NoAlias})
 		}
 	}
 	g.parallel(w.Pos, lb, g.expr(l.Trips()), l.Step, caps, func(vals []value.Value) func(value.Value) {
-		for _, v := range vars {
-			parts := len(partTypes(v.Type))
-			g.define(v, vals[:parts])
+		for _, c := range l.Captured {
+			parts := len(partTypes(c.Var.Type))
+			g.define(c.Var, vals[:parts])
 			vals = vals[parts:]
 		}
 		return func(i value.Value) {
@@ -50,44 +49,6 @@ func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 		}
 	})
 	g.assignVar(iv, operand{g.expr(l.Final)})
-}
-
-// captured lists the variables declared outside loop c that its body reads. (Those the
-// body declares may have slots already, from the loop's serial twin, but are not captured:
-// each iteration has its own.)
-func (g *gen) captured(c *lower.Loop) []*frontend.Var {
-	var vars []*frontend.Var
-	seen := map[*frontend.Var]bool{c.Var: true}
-	for _, s := range c.Body {
-		frontend.Inspect(s, func(n frontend.Node) bool {
-			if d, ok := n.(*frontend.VarDecl); ok {
-				seen[d.Var] = true
-			}
-			return true
-		})
-	}
-	for _, s := range c.Body {
-		frontend.Inspect(s, func(n frontend.Node) bool {
-			if id, ok := n.(*frontend.Ident); ok && !seen[id.Var] {
-				if _, outside := g.env[id.Var]; outside {
-					seen[id.Var] = true
-					vars = append(vars, id.Var)
-				}
-			}
-			return true
-		})
-	}
-	return vars
-}
-
-// aliased reports whether array variable v may share memory with another of vars.
-func (g *gen) aliased(v *frontend.Var, vars []*frontend.Var) bool {
-	for _, w := range vars {
-		if w != v && w.Type.IsArray() && g.fn.MayAlias(v, w) {
-			return true
-		}
-	}
-	return false
 }
 
 // capture is a value that a function passes to a parallel region it starts.

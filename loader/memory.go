@@ -20,11 +20,42 @@ type Elem interface {
 	float32 | float64 | int64 | int32 | int16 | int8 | uint64 | uint32 | uint16 | uint8 | half.F16 | half.BF16 | bool
 }
 
+// Pages is the size of the pages that Map asks for.
+type Pages uint8
+
+// The page sizes.
+const (
+	HugePages  Pages = iota // transparent huge pages (2 MiB), where the kernel has them
+	SmallPages              // the system's base pages (4 KiB), as plain malloc or mmap memory
+)
+
+func (p Pages) String() string {
+	if p == SmallPages {
+		return "4k"
+	}
+	return "huge"
+}
+
+// ParsePages reads a page size as the commands' -pages flag takes it: huge or 4k.
+func ParsePages(name string) (Pages, error) {
+	switch name {
+	case "huge":
+		return HugePages, nil
+	case "4k":
+		return SmallPages, nil
+	}
+	return 0, fmt.Errorf("unknown page size %q: use huge or 4k", name)
+}
+
 // Map returns n zeroed elements in memory outside the Go heap, for buffers too big to
 // leave to the garbage collector (model weights). The memory is an anonymous private
 // mapping advised to use transparent huge pages, which stream markedly faster through a
 // kernel. It can be passed to Call like any slice, and must be released with Unmap.
-func Map[T Elem](n int) ([]T, error) {
+func Map[T Elem](n int) ([]T, error) { return MapPages[T](n, HugePages) }
+
+// MapPages is Map on pages of the given size: SmallPages advises the kernel against huge
+// pages, so that a kernel's speed on ordinary memory can be measured too.
+func MapPages[T Elem](n int, pages Pages) ([]T, error) {
 	var zero T
 	size := int(unsafe.Sizeof(zero))
 	if n < 0 {
@@ -46,10 +77,38 @@ func Map[T Elem](n int) ([]T, error) {
 		return nil, fmt.Errorf("loader: Map: cannot map %s (%d %T values): %v; %s of memory is available",
 			byteSize(float64(n)*float64(size)), n, zero, err, avail)
 	}
-	// Huge pages only make the memory faster: a kernel without transparent huge pages
-	// rejects the advice, and the mapping is just as good.
-	_ = syscall.Madvise(mem, syscall.MADV_HUGEPAGE)
+	// The advice only changes speed: a kernel without transparent huge pages rejects it,
+	// and the mapping is just as good.
+	advice := syscall.MADV_HUGEPAGE
+	if pages == SmallPages {
+		advice = syscall.MADV_NOHUGEPAGE
+	}
+	_ = syscall.Madvise(mem, advice)
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(mem))), n), nil
+}
+
+// Arena allocates float32 buffers with MapPages and releases them together; its Floats
+// method serves as a llama.Allocator.
+type Arena struct {
+	Pages Pages
+	bufs  [][]float32
+}
+
+// Floats maps n float32 values.
+func (a *Arena) Floats(n int) ([]float32, error) {
+	b, err := MapPages[float32](n, a.Pages)
+	if err == nil {
+		a.bufs = append(a.bufs, b)
+	}
+	return b, err
+}
+
+// Free unmaps every buffer the arena handed out.
+func (a *Arena) Free() {
+	for _, b := range a.bufs {
+		Unmap(b)
+	}
+	a.bufs = nil
 }
 
 // Unmap releases memory that Map returned. s must start where Map's slice started and

@@ -1,8 +1,11 @@
 package loader
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestMapAsArgument(t *testing.T) {
@@ -161,5 +164,51 @@ func TestResidentMemory(t *testing.T) {
 	}
 	if after < rss+n/2 {
 		t.Errorf("resident memory went from %d to %d bytes after touching %d", rss, after, n)
+	}
+}
+
+// TestArena: an arena's buffers are zeroed, writable, on the pages asked for (the kernel's
+// smaps says whether huge pages may back them), and released together.
+func TestArena(t *testing.T) {
+	for _, pages := range []Pages{HugePages, SmallPages} {
+		a := Arena{Pages: pages}
+		b, err := a.Floats(1 << 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[0] != 0 || b[len(b)-1] != 0 {
+			t.Errorf("%v: not zeroed", pages)
+		}
+		b[len(b)-1] = 1
+		smaps, err := os.ReadFile("/proc/self/smaps")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := fmt.Sprintf("%x-", uintptr(unsafe.Pointer(&b[0])))
+		i := strings.Index(string(smaps), start)
+		if i < 0 {
+			t.Fatalf("%v: the mapping at %s is not in /proc/self/smaps", pages, start)
+		}
+		entry := string(smaps[i:])
+		if j := strings.Index(entry, "\nVmFlags:"); j >= 0 {
+			if k := strings.IndexByte(entry[j+1:], '\n'); k >= 0 {
+				entry = entry[:j+1+k]
+			}
+		}
+		if hasNH := strings.Contains(entry, " nh"); hasNH != (pages == SmallPages) {
+			t.Errorf("%v: VmFlags nh (no huge pages) is %v:\n%s", pages, hasNH, entry)
+		}
+		a.Free()
+		if len(a.bufs) != 0 {
+			t.Errorf("%v: Free kept %d buffers", pages, len(a.bufs))
+		}
+	}
+	for name, want := range map[string]Pages{"huge": HugePages, "4k": SmallPages} {
+		if got, err := ParsePages(name); err != nil || got != want || got.String() != name {
+			t.Errorf("ParsePages(%q) = %v, %v", name, got, err)
+		}
+	}
+	if _, err := ParsePages("2m"); err == nil {
+		t.Error("ParsePages(2m) accepted")
 	}
 }

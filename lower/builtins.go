@@ -55,9 +55,10 @@ func (b *builder) declare(name string, init frontend.Expr) (*frontend.VarDecl, *
 
 func add(x, y frontend.Expr) frontend.Expr { return frontend.NewBinary(frontend.ADD, x, y) }
 
+func mul(x, y frontend.Expr) frontend.Expr { return frontend.NewBinary(frontend.MUL, x, y) }
+
 // accumulate is `v = v + x` for a variable v.
 func accumulate(v *frontend.Ident, x frontend.Expr) frontend.Stmt { return frontend.Set(v, add(v, x)) }
-func mul(x, y frontend.Expr) frontend.Expr { return frontend.NewBinary(frontend.MUL, x, y) }
 
 // loop is `var i = 0; while (i < n) { body(i); i = i + 1; }`.
 func (b *builder) loop(n frontend.Expr, body func(i frontend.Expr) []frontend.Stmt) []frontend.Stmt {

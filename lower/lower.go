@@ -81,6 +81,16 @@ type Loop struct {
 	// Limit is the exclusive bound, in CmpType; Final the counter's value after the loop.
 	// Both are evaluated with the counter holding its value from before the loop.
 	Limit, Final frontend.Expr
+	// Captured are, for a parallel loop, the variables declared outside its body that the
+	// body reads (it assigns none of them): what a region on other threads must be given.
+	Captured []Capture
+}
+
+// Capture is a variable a parallel loop's body reads. NoAlias marks an array that may share
+// memory with no other captured array.
+type Capture struct {
+	Var     *frontend.Var
+	NoAlias bool
 }
 
 // Loop returns the description of a counted loop of the function, or nil for another loop.
@@ -116,12 +126,50 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
 		if w, ok := n.(*frontend.While); ok {
 			if c := loops.Count(w); c != nil {
-				lf.loops[w] = &Loop{Counted: c, Parallel: parallel[w], Limit: c.Limit(), Final: c.Final()}
+				l := &Loop{Counted: c, Parallel: parallel[w], Limit: c.Limit(), Final: c.Final()}
+				if l.Parallel {
+					l.Captured = lf.captured(l)
+				}
+				lf.loops[w] = l
 			}
 		}
 		return true
 	})
 	return lf
+}
+
+// captured lists the variables declared outside loop l that its body reads, in the order
+// of their first use.
+func (f *Func) captured(l *Loop) []Capture {
+	inside := map[*frontend.Var]bool{l.Var: true}
+	for _, s := range l.Body {
+		frontend.Inspect(s, func(n frontend.Node) bool {
+			if d, ok := n.(*frontend.VarDecl); ok {
+				inside[d.Var] = true
+			}
+			return true
+		})
+	}
+	var vars []*frontend.Var
+	for _, s := range l.Body {
+		frontend.Inspect(s, func(n frontend.Node) bool {
+			if id, ok := n.(*frontend.Ident); ok && !inside[id.Var] {
+				inside[id.Var] = true
+				vars = append(vars, id.Var)
+			}
+			return true
+		})
+	}
+	caps := make([]Capture, len(vars))
+	for i, v := range vars {
+		caps[i] = Capture{Var: v, NoAlias: v.Type.IsArray()}
+		for _, w := range vars {
+			if w != v && w.Type.IsArray() && f.MayAlias(v, w) {
+				caps[i].NoAlias = false
+			}
+		}
+	}
+	return caps
 }
 
 // hoisted lists the allocation sites whose dimensions read only constants and parameters

@@ -44,7 +44,7 @@ func checkSymbols(f *frontend.File, errs *frontend.ErrorList) {
 	for _, fn := range f.Funcs {
 		switch {
 		case runtimeSymbols[fn.Name] || strings.HasPrefix(fn.Name, "__kmpc_"):
-			errs.Add(fn.Pos, fmt.Sprintf("function name %s is reserved: compiled code calls the C or OpenMP function of that name; rename the function", fn.Name))
+			errs.Add(fn.Pos, fmt.Sprintf("function name %s is reserved: the compiled object uses a C, OpenMP or run-time symbol of that name; rename the function", fn.Name))
 		case names[abi.PackedName(fn.Name)] != nil:
 			errs.Add(names[abi.PackedName(fn.Name)].Pos, fmt.Sprintf("function name %s is the packed entry point of function %s; rename it", abi.PackedName(fn.Name), fn.Name))
 		}

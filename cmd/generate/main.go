@@ -151,9 +151,10 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "generate: %s\n", why)
 	}
 
-	var mem hugePages
-	defer mem.free()
-	ckpt, err := openCheckpoint(hdr, mapFile, mem.alloc, stderr)
+	// Weights and state on huge pages, where they stream faster than on 4 KiB pages.
+	mem := loader.Arena{Pages: loader.HugePages}
+	defer mem.Free()
+	ckpt, err := openCheckpoint(hdr, mapFile, mem.Floats, stderr)
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if ckpt.Header != hdr {
 		return fmt.Errorf("checkpoint %s: the file changed while generate started (its header or length differ)", hdr.Path)
 	}
-	state, err := llama.NewState(run, mem.alloc)
+	state, err := llama.NewState(run, mem.Floats)
 	if err != nil {
 		return err
 	}
@@ -293,25 +294,6 @@ func (p *loadProgress) finish() {
 	if p.terminal {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
-}
-
-// hugePages allocates buffers outside the Go heap on transparent huge pages (loader.Map),
-// where weights stream faster than on 4 KiB pages, and frees them together.
-type hugePages struct{ bufs [][]float32 }
-
-func (m *hugePages) alloc(n int) ([]float32, error) {
-	b, err := loader.Map[float32](n)
-	if err == nil {
-		m.bufs = append(m.bufs, b)
-	}
-	return b, err
-}
-
-func (m *hugePages) free() {
-	for _, b := range m.bufs {
-		loader.Unmap(b)
-	}
-	m.bufs = nil
 }
 
 func gb(bytes int64) float64 { return float64(bytes) / 1e9 }

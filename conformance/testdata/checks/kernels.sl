@@ -1,0 +1,282 @@
+// Kernels for checks_test.go (checked array access, language §4.1). Each one reads or
+// writes out of range when a caller passes arrays shorter than its counts. This folder is
+// not part of the corpus: these programs are meant to fail their checks.
+
+// Straight code.
+fn store1(f32[] a, i64 k, f32 v) {
+    a[k] = v;
+}
+
+fn load1(f32[] a, f32[] out, i64 k) {
+    out[0] = a[k] + 1.0;
+}
+
+// Counted loops, whose accesses are affine in the counter (the versioned loops).
+fn copy_plus(f32[] a, f32[] out, i64 n) {
+    var i = 0;
+    while (i < n) {
+        out[i] = a[i] + 1.0;
+        i = i + 1;
+    }
+}
+
+fn window(f32[] a, f32[] out, i64 lo, i64 hi) {
+    var i = lo;
+    while (i < hi) {
+        out[i - lo] = a[i] * 2.0;
+        i = i + 1;
+    }
+}
+
+fn strided(f32[] a, i64 n) -> f32 {
+    var s = 0.0;
+    var i = 0;
+    while (i < n) {
+        s += a[i];
+        i = i + 3;
+    }
+    return s;
+}
+
+fn reverse(f32[] a, f32[] out, i64 n) {
+    var i = 0;
+    while (i < n) {
+        out[i] = a[n - 1 - i];
+        i = i + 1;
+    }
+}
+
+fn shifted(f32[] a, i64 off, i64 n) {
+    var i = 0;
+    while (i < n) {
+        a[i + off] = 7.0;
+        i = i + 1;
+    }
+}
+
+fn dot(f32[] a, f32[] b, i64 n) -> f32 {
+    var s = 0.0;
+    var i = 0;
+    while (i < n) {
+        s += a[i] * b[i];
+        i = i + 1;
+    }
+    return s;
+}
+
+// A counted loop whose access is not affine: checked at each access.
+fn gather(f32[] a, i64[] idx, f32[] out, i64 n) {
+    var i = 0;
+    while (i < n) {
+        out[i] = a[idx[i]];
+        i = i + 1;
+    }
+}
+
+// Parallel (rows·cols ≥ loops.ParallelWork) and jammed (cols ≥ loops.JamMinInnerTrips,
+// rows ≥ loops.JamMinTrips) loops.
+fn matvec(f32[] out, f32[] w, f32[] x, i64 rows, i64 cols) {
+    var i = 0;
+    while (i < rows) {
+        var s = 0.0;
+        var j = 0;
+        while (j < cols) {
+            s += w[i * cols + j] * x[j];
+            j = j + 1;
+        }
+        out[i] = s;
+        i = i + 1;
+    }
+}
+
+// Local arrays: one r×c grid written at [i, j], then copied out; a 1-D one.
+fn grid_store(f32[] out, i64 r, i64 c, i64 i, i64 j, f32 v) {
+    var g = array<f32>([r, c]);
+    g[i, j] = v;
+    var p = 0;
+    while (p < r) {
+        var q = 0;
+        while (q < c) {
+            out[p * c + q] = g[p, q];
+            q = q + 1;
+        }
+        p = p + 1;
+    }
+}
+
+fn grid_load(f32[] out, i64 r, i64 c, i64 i, i64 j) {
+    var g = array<f32>([r, c]);
+    var p = 0;
+    while (p < r) {
+        var q = 0;
+        while (q < c) {
+            g[p, q] = 1.0;
+            q = q + 1;
+        }
+        p = p + 1;
+    }
+    out[0] = g[i, j] + 2.0;
+}
+
+fn grid_fill(f32[] out, i64 r, i64 c, i64 rows, i64 cols) {
+    var g = array<f32>([r, c]);
+    var p = 0;
+    while (p < rows) {
+        var q = 0;
+        while (q < cols) {
+            g[p, q] = 1.0;
+            q = q + 1;
+        }
+        p = p + 1;
+    }
+    out[0] = g[r - 1, c - 1];
+}
+
+fn local1(f32[] out, i64 m, i64 n) {
+    var t = array<f32>([m]);
+    var i = 0;
+    while (i < n) {
+        t[i] = 3.0;
+        i = i + 1;
+    }
+    out[0] = t[m - 1];
+}
+
+// Builtins with n larger than their arrays.
+fn norm(f32[] x, f32[] w, f32[] out, i64 n) {
+    rmsnorm(x, w, out, n, 0.00001);
+}
+
+fn soft(f32[] x, f32[] out, i64 n) {
+    softmax(x, out, n);
+}
+
+fn act(f32[] x, f32[] out, i64 n) {
+    silu(x, out, n);
+}
+
+fn mm(f32[] a, f32[] b, f32[] c, i64 m, i64 k, i64 n) {
+    matmul(a, b, c, m, k, n);
+}
+
+// Integer division.
+fn quot(i64 a, i64 b) -> i64 {
+    return a / b;
+}
+
+fn rem32(i32 a, i32 b) -> i32 {
+    return a % b;
+}
+
+fn quot8(i8 a, i8 b) -> i8 {
+    return a / b;
+}
+
+fn divide_all(i64[] a, i64[] d, i64[] out, i64 n) {
+    var i = 0;
+    while (i < n) {
+        out[i] = a[i] / d[i];
+        i = i + 1;
+    }
+}
+
+// Other element kinds and index types.
+fn kinds(i8[] a, bool[] b, f64[] c, i16[] d, i64 n) {
+    var i = 0;
+    while (i < n) {
+        a[i] = 7 as i8;
+        b[i] = 1 == 1;
+        c[i] = 7.0 as f64;
+        d[i] = 7 as i16;
+        i = i + 1;
+    }
+}
+
+fn copy32(f32[] a, f32[] out, i32 n) {
+    i32 i = 0;
+    while (i < n) {
+        out[i] = a[i];
+        i = i + 1;
+    }
+}
+
+fn store8(f32[] a, i8 k) {
+    a[k] = 1.0;
+}
+
+// A compound division of an element; a loop counting down (not a counted loop); a
+// conditional store whose index is not affine.
+fn divide_by(i64[] a, i64 d, i64 n) {
+    var i = 0;
+    while (i < n) {
+        a[i] /= d;
+        i = i + 1;
+    }
+}
+
+fn countdown(f32[] a, i64 n) {
+    var i = n - 1;
+    while (i >= 0) {
+        a[i] = 1.0;
+        i = i - 1;
+    }
+}
+
+fn compact(f32[] a, f32[] out, i64 n) -> i64 {
+    var k = 0;
+    var i = 0;
+    while (i < n) {
+        if (a[i] > 0.0) {
+            out[k] = a[i];
+            k = k + 1;
+        }
+        i = i + 1;
+    }
+    return k;
+}
+
+fn quot_assign(i64 a, i64 b) -> i64 {
+    a /= b;
+    return a;
+}
+
+// A failure in a function another one calls; a division by zero in a parallel loop; a
+// builtin's offset.
+fn outer(f32[] a, i64 k) {
+    store1(a, k, 2.0);
+}
+
+fn divide_rows(i64[] out, i64[] a, i64[] d, i64 rows, i64 cols) {
+    var i = 0;
+    while (i < rows) {
+        var s = 0;
+        var j = 0;
+        while (j < cols) {
+            s += a[i * cols + j] / d[j];
+            j = j + 1;
+        }
+        out[i] = s;
+        i = i + 1;
+    }
+}
+
+fn soft_at(f32[] x, f32[] out, i64 n, i64 off) {
+    softmax(x, out, n, off, 0);
+}
+
+// Reads in loop conditions: unguarded, and guarded by && (never out of range).
+fn scan(f32[] a) -> i64 {
+    var i = 0;
+    while (a[i] > 0.0) {
+        i = i + 1;
+    }
+    return i;
+}
+
+fn scan_to(f32[] a, i64 n) -> i64 {
+    var i = 0;
+    while (i < n && a[i] > 0.0) {
+        i = i + 1;
+    }
+    return i;
+}
