@@ -25,7 +25,7 @@ const (
 // The run-time functions checked code calls (package entry defines them in every object).
 const (
 	SlotSymbol    = "simplang_error_slot"     // i64 (): where this thread reports
-	SetSlotSymbol = "simplang_set_error_slot" // void (i64 slot): report there instead
+	SetSlotSymbol = "simplang_set_error_slot" // i64 (i64 slot): report there instead; the one before
 	ReportSymbol  = "simplang_report"         // void (i64 slot, i32 site, i64 index, i64 size)
 )
 

@@ -505,7 +505,7 @@ func TestCheckLocalArrays(t *testing.T) {
 				{0, c, 2, c, c},
 				{0, 5, 2, 5, c}, // the flat index 5 is within the 12 elements
 				{1, -1, 2, -1, c},
-				{r, c, 2, c, c},
+				{r, c, 1, r, r}, // both out of range: the first index is reported
 			} {
 				out := f32s(r*c, nil)
 				_, err := call("grid_store", out.s(), r, c, k.i, k.j, float32(5))
@@ -529,8 +529,9 @@ func TestCheckLocalArrays(t *testing.T) {
 			for _, k := range [][2]int64{{r, 0}, {0, c}, {-1, -1}} {
 				out := f32s(1, nil)
 				_, err := call("grid_load", out.s(), r, c, k[0], k[1])
+				// the first index out of range is reported
 				pos, bad, size := s.at(t, "grid_load", loadLine, "g[i, j]", 2), k[0], int64(r)
-				if k[1] < 0 || k[1] >= c {
+				if k[0] >= 0 && k[0] < r {
 					pos, bad, size = s.at(t, "grid_load", loadLine, "g[i, j]", 5), k[1], c
 				}
 				expectCheck(t, err, "grid_load", pos, "g", bad, size)

@@ -15,7 +15,8 @@ import (
 // the address of the report its failures go to and passes it to abi.ReportSymbol. The
 // threads of a parallel loop report to the thread that started the call: its loop bodies
 // first call abi.SetSlotSymbol with that address (a thread's redirect), so a call reports its
-// failures to its caller whichever threads ran it.
+// failures to its caller whichever threads ran it, and restore the redirect they replaced
+// when they end.
 
 // runtime holds the thread-local report and the functions around it.
 type runtime struct {
@@ -48,12 +49,13 @@ func newRuntime(m *ir.Module) *runtime {
 	own := b.NewPtrToInt(rt.state, types.I64)
 	b.NewRet(b.NewSelect(b.NewICmp(enum.IPredNE, redirect, i64(0)), redirect, own))
 
-	// void simplang_set_error_slot(i64 slot)
+	// i64 simplang_set_error_slot(i64 slot): the redirect before
 	s := ir.NewParam("slot", types.I64)
-	set := m.NewFunc(abi.SetSlotSymbol, types.Void, s)
+	set := m.NewFunc(abi.SetSlotSymbol, types.I64, s)
 	b = set.NewBlock("")
+	before := b.NewLoad(types.I64, rt.field(b, redirectField))
 	b.NewStore(s, rt.field(b, redirectField))
-	b.NewRet(nil)
+	b.NewRet(before)
 
 	// void simplang_report(i64 slot, i32 site, i64 index, i64 size): the first failure wins.
 	params := []*ir.Param{ir.NewParam("slot", types.I64), ir.NewParam("site", types.I32), ir.NewParam("index", types.I64), ir.NewParam("size", types.I64)}

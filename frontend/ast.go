@@ -63,6 +63,7 @@ type VarDecl struct {
 // target's type when stored.
 type Assign struct {
 	Target Expr // *Ident or *Index
+	OpPos  Pos
 	Op     TokenKind
 	Value  Expr
 	OpType Type // compound assignments: the type the operation is done in

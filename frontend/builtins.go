@@ -28,9 +28,9 @@ const (
 	// Internal builtins: written by package lower for checked array access (language §4.1),
 	// never resolved from a source name.
 	Len     // Len(a): the element count of array a, i64
-	Dim     // Dim(g, k): the size of dimension k ≥ 1 of local array g, i64
+	Dim     // Dim(g, k): the size of dimension k of local array g (of rank 2 or more), i64
 	Slot    // Slot(): where the calling thread reports failed checks, an address as i64
-	SetSlot // SetSlot(s): report this thread's failed checks to s (inside parallel loops)
+	SetSlot // SetSlot(s): report this thread's failed checks to s; gives where it reported before
 	Report  // Report(slot, site, index, size): a failed check, at site (an i32 of the file's sites)
 )
 

@@ -279,7 +279,7 @@ func (p *parser) stmt() Stmt {
 		p.next()
 		v := p.expr()
 		p.expect(SEMICOLON, "after the assignment")
-		return &Assign{Target: x, Op: op.Kind, Value: v}
+		return &Assign{Target: x, OpPos: op.Pos, Op: op.Kind, Value: v}
 	}
 	p.expect(SEMICOLON, "after the expression")
 	call, ok := x.(*Call)

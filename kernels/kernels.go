@@ -4,6 +4,8 @@
 //   - llama2.sl: the LLaMA 2 decode step (llama2_forward, 24 arrays and 9 integers) and the
 //     pieces it is made of (matvec, matvec2, qkv, rope_tables, rope, attention, swiglu,
 //     transformer_block), each exported;
+//   - llama2_q8.sl: the same step on q8 weights (llama2_q8_forward: i8 values with f32 group
+//     scales, the group size and the RoPE base as parameters) and its pieces;
 //   - rmsnorm.sl, softmax.sl, silu.sl: the small kernels, each written with loops and with the
 //     builtin, tested against Go;
 //   - bandwidth.sl: a memory-read kernel that measures the machine's streaming bandwidth.

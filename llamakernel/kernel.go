@@ -38,11 +38,7 @@ type Kernel struct {
 // Compile compiles kernels/llama2.sl with opts (or takes it from the build cache) and loads
 // it.
 func Compile(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (*Kernel, error) {
-	src, err := kernels.Source(File)
-	if err != nil {
-		return nil, err
-	}
-	lib, obj, err := compiler.Load(ctx, tools, "kernels/"+File, src, opts)
+	lib, obj, err := load(ctx, tools, File, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +49,16 @@ func Compile(ctx context.Context, tools *toolchain.Tools, opts compiler.Options)
 	}
 	k.Object = obj
 	return k, nil
+}
+
+// load compiles kernel file (package kernels) with opts, or takes it from the build cache,
+// and opens it.
+func load(ctx context.Context, tools *toolchain.Tools, file string, opts compiler.Options) (*loader.Library, *compiler.Object, error) {
+	src, err := kernels.Source(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	return compiler.Load(ctx, tools, "kernels/"+file, src, opts)
 }
 
 // signature is the report's signature: 24 f32 arrays, then 9 i64, returning logits[0].

@@ -384,7 +384,7 @@ func (g *gen) address(ix *frontend.Index) value.Value {
 	idx := g.expr(ix.Indices[0])
 	for k, e := range ix.Indices[1:] {
 		i := g.expr(e)
-		idx = g.cur.NewAdd(g.cur.NewMul(idx, a[dims+k]), i)
+		idx = g.cur.NewAdd(g.cur.NewMul(idx, a[dims+k+1]), i)
 	}
 	return g.elem(a[aligned], ix.Type().Kind, idx)
 }
@@ -415,7 +415,9 @@ func (g *gen) allocate(site *frontend.ArrayAlloc) operand {
 	raw := b.NewCall(g.declare("aligned_alloc", i8Ptr, i64, i64), constant.NewInt(i64, 64), rounded)
 	data := b.NewBitCast(raw, types.NewPointer(scalarType(site.Elem)))
 	a := operand{data, data, constant.NewInt(i64, 0), total, constant.NewInt(i64, 1)}
-	a = append(a, ds[1:]...)
+	if len(ds) > 1 {
+		a = append(a, ds...)
+	}
 	g.fill(a, site.Elem)
 	return a
 }
@@ -436,7 +438,7 @@ func (g *gen) call(c *frontend.Call) operand {
 	case frontend.Len:
 		return operand{g.operand(c.Args[0])[size]}
 	case frontend.Dim:
-		return operand{g.operand(c.Args[0])[dims+int(c.Args[1].(*frontend.Const).Int)-1]}
+		return operand{g.operand(c.Args[0])[dims+int(c.Args[1].(*frontend.Const).Int)]}
 	case frontend.Slot, frontend.SetSlot, frontend.Report:
 		// A function of the run time of checked access, named by the lowering and defined
 		// beside the module (package entry).

@@ -104,7 +104,8 @@ type frame struct {
 }
 
 // An operand is an evaluated expression: one value for a scalar; for an array the five memref
-// fields, then the sizes (i64) of dimensions 1…r-1 that flatten a multi-index.
+// fields, then, for rank r > 1, the sizes (i64) of its r dimensions, to flatten and check a
+// multi-index.
 type operand []value.Value
 
 // Positions in an array operand of the memref fields allocated, aligned, (offset,) size,
@@ -151,7 +152,7 @@ func partTypes(t frontend.Type) []types.Type {
 	}
 	p := types.NewPointer(scalarType(t.Kind))
 	parts := []types.Type{p, p, i64, i64, i64}
-	for r := 1; r < t.Rank; r++ {
+	for r := 0; r < t.Rank && t.Rank > 1; r++ {
 		parts = append(parts, i64)
 	}
 	return parts

@@ -38,7 +38,8 @@ func (x *expander) arrayBuiltin(c *frontend.Call) frontend.Expr {
 	return args[c.Builtin.Output()]
 }
 
-// builder writes the statements of one builtin, all at the call's position, with elem the
+// builder writes the statements of one builtin, all at the call's position (an index starts
+// with the builtin's own counter, so that a failed check reports the call), with elem the
 // element type of its arrays.
 type builder struct {
 	pos  frontend.Pos
@@ -84,7 +85,7 @@ func (b *builder) rmsnorm(in, w, out, n, eps, wOff frontend.Expr) []frontend.Stm
 	rDecl, r := b.declare("r", frontend.NewBinary(frontend.QUO, b.float(1), b.call(frontend.Sqrt, add(mean, eps))))
 	stmts = append(stmts, rDecl)
 	return append(stmts, b.loop(n, func(i frontend.Expr) []frontend.Stmt {
-		scaled := mul(frontend.Elem(w, add(wOff, i)), mul(frontend.Elem(in, i), r))
+		scaled := mul(frontend.Elem(w, add(i, wOff)), mul(frontend.Elem(in, i), r))
 		return []frontend.Stmt{frontend.Set(frontend.Elem(out, i), scaled)}
 	})...)
 }
@@ -95,16 +96,16 @@ func (b *builder) softmax(in, out, n, inOff, outOff frontend.Expr) []frontend.St
 	mDecl, m := b.declare("max", b.float(math.Inf(-1)))
 	stmts := []frontend.Stmt{mDecl}
 	stmts = append(stmts, b.loop(n, func(i frontend.Expr) []frontend.Stmt {
-		return []frontend.Stmt{frontend.Set(m, b.call(frontend.Max, m, frontend.Elem(in, add(inOff, i))))}
+		return []frontend.Stmt{frontend.Set(m, b.call(frontend.Max, m, frontend.Elem(in, add(i, inOff))))}
 	})...)
 	sumDecl, sum := b.declare("sum", b.float(0))
 	stmts = append(stmts, sumDecl)
 	stmts = append(stmts, b.loop(n, func(i frontend.Expr) []frontend.Stmt {
-		eDecl, e := b.declare("e", b.call(frontend.Exp, frontend.NewBinary(frontend.SUB, frontend.Elem(in, add(inOff, i)), m)))
-		return []frontend.Stmt{eDecl, frontend.Set(frontend.Elem(out, add(outOff, i)), e), accumulate(sum, e)}
+		eDecl, e := b.declare("e", b.call(frontend.Exp, frontend.NewBinary(frontend.SUB, frontend.Elem(in, add(i, inOff)), m)))
+		return []frontend.Stmt{eDecl, frontend.Set(frontend.Elem(out, add(i, outOff)), e), accumulate(sum, e)}
 	})...)
 	return append(stmts, b.loop(n, func(i frontend.Expr) []frontend.Stmt {
-		o := add(outOff, i)
+		o := add(i, outOff)
 		return []frontend.Stmt{frontend.Set(frontend.Elem(out, o), frontend.NewBinary(frontend.QUO, frontend.Elem(out, o), sum))}
 	})...)
 }
@@ -131,7 +132,7 @@ func (b *builder) matmul(a, bm, c, m, k, n, aOff, bOff, cOff frontend.Expr) []fr
 			sDecl, s := b.declare("s", b.float(0))
 			dot := b.loop(k, func(p frontend.Expr) []frontend.Stmt {
 				x := frontend.Elem(a, add(aRow, p))
-				y := frontend.Elem(bm, add(bOff, add(mul(p, n), j)))
+				y := frontend.Elem(bm, add(add(mul(p, n), j), bOff))
 				return []frontend.Stmt{accumulate(s, mul(x, y))}
 			})
 			cij := frontend.Elem(c, add(cRow, j))

@@ -31,11 +31,15 @@ func addChecks(fn *frontend.Func, file string, sites *[]abi.Site, parallel map[*
 	if c.slot == nil {
 		return
 	}
-	// Parallel loop bodies run on other threads: their failures go to this call's report.
+	// Parallel loop bodies run on other threads: their failures go to this call's report,
+	// and each thread reports where it did before once the body is done.
 	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
 		if w, ok := n.(*frontend.While); ok && parallel[w] {
-			set := &frontend.ExprStmt{X: runtimeCall(w.Pos, frontend.SetSlot, abi.SetSlotSymbol, frontend.Void, use(c.slot.Var))}
-			w.Body.Stmts = append([]frontend.Stmt{set}, w.Body.Stmts...)
+			prev := frontend.Declare(w.Pos, "previous_slot", runtimeCall(w.Pos, frontend.SetSlot, abi.SetSlotSymbol, frontend.I64, use(c.slot.Var)))
+			restore := &frontend.ExprStmt{X: runtimeCall(w.Pos, frontend.SetSlot, abi.SetSlotSymbol, frontend.I64, use(prev.Var))}
+			last := len(w.Body.Stmts) - 1 // the counter's increment stays last
+			body := append([]frontend.Stmt{prev}, w.Body.Stmts[:last]...)
+			w.Body.Stmts = append(body, restore, w.Body.Stmts[last])
 		}
 		return true
 	})
@@ -90,37 +94,29 @@ func within(i, size frontend.Expr) frontend.Expr {
 }
 
 // guard is `if (in range) { access } else { report the first index out of range }` for the
-// access ix, whose array and indices are variables or constants by now.
+// access ix, whose array and indices are variables or constants by now: each index of a
+// multi-dimensional local array against its dimension, an array's one index against its
+// element count.
 func (c *checker) guard(ix *frontend.Index, access frontend.Stmt) frontend.Stmt {
 	pos := ix.Position()
 	name := ix.Array.(*frontend.Ident).Name
-	// Indices after the first against their dimensions; the first through the flat index
-	// against the element count (given the others, that is the first dimension's test).
 	var tests []frontend.Expr
 	var reports []frontend.Stmt
-	flat := ix.Indices[0]
-	for k := 1; k < len(ix.Indices); k++ {
-		dim := frontend.NewBuiltin(pos, frontend.Dim, frontend.I64, ix.Array, i64(pos, int64(k)))
-		tests = append(tests, within(ix.Indices[k], dim))
-		site := c.site(abi.Site{Pos: c.position(ix.Indices[k].Position()), Kind: abi.IndexSite, Array: name, Dim: k})
-		reports = append(reports, c.report(pos, site, ix.Indices[k], dim))
-		flat = frontend.NewBinary(frontend.ADD, frontend.NewBinary(frontend.MUL, flat, dim), ix.Indices[k])
+	for k, i := range ix.Indices {
+		size := frontend.Expr(frontend.NewBuiltin(pos, frontend.Len, frontend.I64, ix.Array))
+		if len(ix.Indices) > 1 {
+			size = frontend.NewBuiltin(pos, frontend.Dim, frontend.I64, ix.Array, i64(pos, int64(k)))
+		}
+		tests = append(tests, within(i, size))
+		site := c.site(abi.Site{Pos: c.position(i.Position()), Kind: abi.IndexSite, Array: name, Dim: k})
+		reports = append(reports, c.report(pos, site, i, size))
 	}
-	size := frontend.Expr(frontend.NewBuiltin(pos, frontend.Len, frontend.I64, ix.Array))
-	tests = append(tests, within(flat, size))
-	firstSize := size
-	for k := 1; k < len(ix.Indices); k++ { // every other dimension is at least 1 here
-		firstSize = frontend.NewBinary(frontend.QUO, firstSize, frontend.NewBuiltin(pos, frontend.Dim, frontend.I64, ix.Array, i64(pos, int64(k))))
-	}
-	site := c.site(abi.Site{Pos: c.position(ix.Indices[0].Position()), Kind: abi.IndexSite, Array: name})
-	reports = append(reports, c.report(pos, site, ix.Indices[0], firstSize))
-
 	c.proven[ix] = true
 	ok := tests[0]
 	for _, t := range tests[1:] {
 		ok = frontend.NewBinary(frontend.LAND, ok, t)
 	}
-	// if (!ok_1) report_1 else if (!ok_2) … else report_0
+	// if (!ok_0) report_0 else if (!ok_1) report_1 … else report_last
 	failure := reports[len(reports)-1]
 	for k := len(tests) - 2; k >= 0; k-- {
 		failure = &frontend.If{Pos: pos, Cond: frontend.Not(tests[k]), Then: block(pos, reports[k]), Else: block(pos, failure)}
@@ -211,10 +207,22 @@ func hasLoop(stmts []frontend.Stmt) bool {
 	return found
 }
 
+// The numbers a range test computes with stay far from 2^63 when the counter's first value,
+// the loop's limit and each access's base lie within ±rangeBound and the coefficients and
+// the step are at most smallFactor: the test itself never wraps, so it cannot pass by
+// overflow. (Arrays of more than 2^40 elements are not to be had.)
+const (
+	rangeBound  = 1 << 40
+	smallFactor = 1 << 20
+)
+
 // rangeTest returns the test that every access of loop w that runs in each iteration (not
-// under an if) with an index affine in its counter stays in range, `trips ≤ 0 || (0 ≤ lo && hi < len(a)) && …`, marking those accesses proven;
-// or nil when it has none.
+// under an if) with an index affine in its counter stays in range, `bounded && (trips ≤ 0 ||
+// (0 ≤ lo && hi < len(a)) && …)`, marking those accesses proven; or nil when it has none.
 func (c *checker) rangeTest(w *frontend.While, l *loops.Counted) frontend.Expr {
+	if l.Step > smallFactor {
+		return nil
+	}
 	changing := map[*frontend.Var]bool{l.Var: true}
 	for _, v := range frontend.Assigned(w.Body) {
 		changing[v] = true
@@ -226,11 +234,21 @@ func (c *checker) rangeTest(w *frontend.While, l *loops.Counted) frontend.Expr {
 		return true
 	})
 	pos := w.Pos
+	and := func(x, y frontend.Expr) frontend.Expr {
+		if x == nil {
+			return y
+		}
+		return frontend.NewBinary(frontend.LAND, x, y)
+	}
+	bounded := func(e frontend.Expr) frontend.Expr {
+		return and(frontend.NewBinary(frontend.GEQ, e, i64(pos, -rangeBound)), frontend.NewBinary(frontend.LEQ, e, i64(pos, rangeBound)))
+	}
 	trips := l.Trips()
 	first := frontend.Conv(frontend.Conv(use(l.Var), l.CmpType), frontend.I64)
 	last := frontend.NewBinary(frontend.ADD, first, frontend.NewBinary(frontend.MUL,
 		frontend.NewBinary(frontend.SUB, trips, i64(pos, 1)), i64(pos, l.Step)))
-	var test frontend.Expr
+	guards := and(bounded(first), bounded(frontend.Conv(l.Limit(), frontend.I64)))
+	var ranges frontend.Expr
 	frontend.Inspect(w.Body, func(n frontend.Node) bool {
 		if _, conditional := n.(*frontend.If); conditional {
 			return false // may not run in every iteration: checked where it runs
@@ -244,7 +262,7 @@ func (c *checker) rangeTest(w *frontend.While, l *loops.Counted) frontend.Expr {
 			return true
 		}
 		coef, base, ok := affine(ix.Indices[0], l.Var, changing)
-		if !ok || coef == 0 {
+		if !ok || coef == 0 || coef > smallFactor || coef < -smallFactor {
 			return true
 		}
 		at := func(t frontend.Expr) frontend.Expr {
@@ -255,19 +273,15 @@ func (c *checker) rangeTest(w *frontend.While, l *loops.Counted) frontend.Expr {
 			lo, hi = hi, lo
 		}
 		size := frontend.NewBuiltin(pos, frontend.Len, frontend.I64, a)
-		inRange := frontend.NewBinary(frontend.LAND, frontend.NewBinary(frontend.GEQ, lo, i64(pos, 0)), frontend.NewBinary(frontend.LSS, hi, size))
-		if test == nil {
-			test = inRange
-		} else {
-			test = frontend.NewBinary(frontend.LAND, test, inRange)
-		}
+		guards = and(guards, bounded(base))
+		ranges = and(ranges, and(frontend.NewBinary(frontend.GEQ, lo, i64(pos, 0)), frontend.NewBinary(frontend.LSS, hi, size)))
 		c.proven[ix] = true
 		return true
 	})
-	if test == nil {
+	if ranges == nil {
 		return nil
 	}
-	return frontend.NewBinary(frontend.LOR, frontend.NewBinary(frontend.LEQ, trips, i64(pos, 0)), test)
+	return and(guards, frontend.NewBinary(frontend.LOR, frontend.NewBinary(frontend.LEQ, trips, i64(pos, 0)), ranges))
 }
 
 // affine writes the i64 index e as coef·iv + base, with base invariant in the loop and

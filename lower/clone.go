@@ -33,7 +33,7 @@ func (c *cloner) stmt(s frontend.Stmt) frontend.Stmt {
 		c.rename[s.Var] = &v
 		return &frontend.VarDecl{Var: &v, Decl: s.Decl, Init: init}
 	case *frontend.Assign:
-		return &frontend.Assign{Target: c.expr(s.Target), Op: s.Op, Value: c.expr(s.Value), OpType: s.OpType}
+		return &frontend.Assign{Target: c.expr(s.Target), OpPos: s.OpPos, Op: s.Op, Value: c.expr(s.Value), OpType: s.OpType}
 	case *frontend.If:
 		n := &frontend.If{Pos: s.Pos, Cond: c.expr(s.Cond), Then: c.block(s.Then)}
 		if s.Else != nil {

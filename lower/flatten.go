@@ -130,6 +130,7 @@ func (x *expander) compound(s *frontend.Assign) {
 		v = x.save(v)
 	}
 	r := frontend.NewBinary(s.BinaryOp(), frontend.Conv(old, s.OpType), v)
+	r.OpPos = s.OpPos // where a check of the operation reports
 	s.Op, s.Value = frontend.ASSIGN, frontend.Conv(r, s.Target.Type())
 }
 

@@ -391,7 +391,7 @@ func (g *gen) address(ix *frontend.Index) (memref, index string) {
 	for k, e := range ix.Indices[1:] {
 		i := g.toIndex(g.expr(e).v, frontend.I64)
 		scaled, sum := g.fresh(), g.fresh()
-		g.op("%s = arith.muli %s, %s : index", scaled, idx, a.dims[k])
+		g.op("%s = arith.muli %s, %s : index", scaled, idx, a.dims[k+1])
 		g.op("%s = arith.addi %s, %s : index", sum, scaled, i)
 		idx = sum
 	}
@@ -415,7 +415,10 @@ func (g *gen) allocate(site *frontend.ArrayAlloc) value {
 	}
 	m := g.fresh()
 	g.op("%s = memref.alloc(%s) {alignment = 64 : i64} : memref<?x%s>", m, total, scalar(site.Elem))
-	return value{v: m, dims: dims[1:]}
+	if len(dims) == 1 {
+		dims = nil // a one-dimensional array's size is its memref's
+	}
+	return value{v: m, dims: dims}
 }
 
 // fill zeroes a local array (each time its declaration is reached, as a fresh array would be).
@@ -466,14 +469,14 @@ func (g *gen) call(c *frontend.Call) value {
 	return value{v: r}
 }
 
-// size evaluates Len(a), a's element count, or Dim(g, k), the size of dimension k ≥ 1 of a
-// local array, as i64.
+// size evaluates Len(a), a's element count, or Dim(g, k), the size of dimension k of a local
+// array of rank 2 or more, as i64.
 func (g *gen) size(c *frontend.Call) string {
 	a := g.expr(c.Args[0])
 	g.pos = c.Pos
 	n := ""
 	if c.Builtin == frontend.Dim {
-		n = a.dims[c.Args[1].(*frontend.Const).Int-1]
+		n = a.dims[c.Args[1].(*frontend.Const).Int]
 	} else {
 		n = g.fresh()
 		g.op("%s = memref.dim %s, %s : %s", n, a.v, g.constIndex(0), typ(c.Args[0].Type()))

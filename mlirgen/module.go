@@ -84,7 +84,7 @@ type gen struct {
 type allocation struct{ v, elem string }
 
 // value is the SSA form of a variable or expression: the value itself and, for an array of
-// rank r > 1, the sizes of dimensions 1…r-1 (as index values) needed to flatten indices.
+// rank r > 1, the sizes of its r dimensions (as index values), to flatten and check indices.
 type value struct {
 	v    string
 	dims []string

@@ -111,8 +111,8 @@ func (g *gen) bind(vars []*frontend.Var, vals []string) {
 		val := value{v: vals[i]}
 		i++
 		if v.Type.Rank > 1 {
-			val.dims = vals[i : i+v.Type.Rank-1]
-			i += v.Type.Rank - 1
+			val.dims = vals[i : i+v.Type.Rank]
+			i += v.Type.Rank
 		}
 		g.env[v] = val
 	}
