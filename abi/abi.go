@@ -19,7 +19,9 @@ import (
 // Kind is the kind of a scalar value, or of an array's elements.
 type Kind uint8
 
-// The kinds of values a kernel can take or return. Void is only a result kind.
+// The kinds of values a kernel can take or return. Void is only a result kind. F16 and BF16
+// (IEEE binary16 and bfloat16) are storage kinds: in memory and in the C ABI they are their 16
+// bits (uint16_t).
 const (
 	Void Kind = iota
 	Bool
@@ -29,9 +31,16 @@ const (
 	I64
 	F32
 	F64
+	U8
+	U16
+	U32
+	U64
+	F16
+	BF16
 )
 
-var kindNames = [...]string{Void: "void", Bool: "bool", I8: "i8", I16: "i16", I32: "i32", I64: "i64", F32: "f32", F64: "f64"}
+var kindNames = [...]string{Void: "void", Bool: "bool", I8: "i8", I16: "i16", I32: "i32", I64: "i64", F32: "f32", F64: "f64",
+	U8: "u8", U16: "u16", U32: "u32", U64: "u64", F16: "f16", BF16: "bf16"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -43,23 +52,29 @@ func (k Kind) String() string {
 // Size is the size of one value in bytes (bool is one byte, as C's _Bool).
 func (k Kind) Size() int {
 	switch k {
-	case Bool, I8:
+	case Bool, I8, U8:
 		return 1
-	case I16:
+	case I16, U16, F16, BF16:
 		return 2
-	case I32, F32:
+	case I32, U32, F32:
 		return 4
-	case I64, F64:
+	case I64, U64, F64:
 		return 8
 	}
 	return 0
 }
 
-// IsFloat reports whether k is f32 or f64.
-func (k Kind) IsFloat() bool { return k == F32 || k == F64 }
+// IsFloat reports whether k is a floating-point kind: f32, f64, f16 or bf16.
+func (k Kind) IsFloat() bool { return k == F32 || k == F64 || k.IsHalf() }
 
-// IsInt reports whether k is one of the integer kinds.
-func (k Kind) IsInt() bool { return k >= I8 && k <= I64 }
+// IsHalf reports whether k is one of the 16-bit storage kinds f16 and bf16.
+func (k Kind) IsHalf() bool { return k == F16 || k == BF16 }
+
+// IsInt reports whether k is one of the integer kinds, signed or unsigned.
+func (k Kind) IsInt() bool { return k >= I8 && k <= I64 || k.IsUnsigned() }
+
+// IsUnsigned reports whether k is one of the unsigned integer kinds.
+func (k Kind) IsUnsigned() bool { return k >= U8 && k <= U64 }
 
 // KindByName returns the kind spelled name ("int" is i32), or false.
 func KindByName(name string) (Kind, bool) {

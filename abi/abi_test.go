@@ -12,6 +12,8 @@ func TestTableRoundTrip(t *testing.T) {
 		{Name: "dot", Params: []Param{{Name: "a", Kind: F32, Array: true}, {Name: "b", Kind: F32, Array: true}, {Name: "n", Kind: I64}}, Result: F32},
 		{Name: "scale", Params: []Param{{Name: "a", Kind: F64, Array: true, Written: true}, {Name: "s", Kind: F64}}},
 		{Name: "flags", Params: []Param{{Name: "b", Kind: Bool, Array: true}, {Name: "c", Kind: I8}, {Name: "d", Kind: I16}, {Name: "e", Kind: I32}}, Result: Bool},
+		{Name: "unsigned", Params: []Param{{Name: "p", Kind: U8, Array: true}, {Name: "q", Kind: U16}, {Name: "r", Kind: U32, Array: true}, {Name: "s", Kind: U64}}, Result: U64},
+		{Name: "halves", Params: []Param{{Name: "h", Kind: F16, Array: true}, {Name: "b", Kind: BF16, Array: true, Written: true}, {Name: "x", Kind: F16}}, Result: BF16},
 		{Name: "none"},
 	}
 	table := Encode(funcs)
@@ -41,13 +43,26 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func TestKinds(t *testing.T) {
-	for _, k := range []Kind{Bool, I8, I16, I32, I64, F32, F64} {
+	for _, k := range []Kind{Bool, I8, I16, I32, I64, F32, F64, U8, U16, U32, U64, F16, BF16} {
 		if got, ok := KindByName(k.String()); !ok || got != k {
 			t.Errorf("KindByName(%q) = %v, %v", k, got, ok)
 		}
 	}
 	if k, ok := KindByName("int"); !ok || k != I32 {
 		t.Errorf("int is %v, want i32", k)
+	}
+	for _, c := range []struct {
+		k                        Kind
+		size                     int
+		isInt, unsigned, isFloat bool
+	}{
+		{I8, 1, true, false, false}, {U8, 1, true, true, false}, {U16, 2, true, true, false},
+		{U32, 4, true, true, false}, {U64, 8, true, true, false}, {F16, 2, false, false, true},
+		{BF16, 2, false, false, true}, {F64, 8, false, false, true},
+	} {
+		if c.k.Size() != c.size || c.k.IsInt() != c.isInt || c.k.IsUnsigned() != c.unsigned || c.k.IsFloat() != c.isFloat {
+			t.Errorf("%v: size %d, int %t, unsigned %t, float %t", c.k, c.k.Size(), c.k.IsInt(), c.k.IsUnsigned(), c.k.IsFloat())
+		}
 	}
 	if _, ok := KindByName("void"); ok {
 		t.Error("void is not a parameter kind")

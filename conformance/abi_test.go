@@ -226,3 +226,106 @@ func TestKernelFromC(t *testing.T) {
 		})
 	}
 }
+
+// newKinds are kernels with unsigned and half-precision parameters and results (SPEC §6),
+// called from C below.
+const newKinds = `
+// qdot dots 4-bit values packed two per byte (low nibble first, stored +8) with bf16 weights.
+fn qdot(u8[] p, bf16[] w, f16 scale, i64 n) -> f32 {
+    var s = 0.0;
+    var i = 0;
+    while (i < n) {
+        var lo = (p[i] & 15) as i32 - 8;
+        var hi = (p[i] >> 4) as i32 - 8;
+        s += lo * w[2 * i] + hi * w[2 * i + 1];
+        i += 1;
+    }
+    return s * scale;
+}
+
+fn mix(u8 a, u16 b, u32 c, u64 d, i8 e) -> u64 {
+    return a + b + c + d + e as u64;
+}
+
+fn to_f16(f32 x) -> f16 {
+    return x as f16;
+}
+
+fn to_bf16(f64 x) -> bf16 {
+    return x as bf16;
+}
+
+fn widen(f16 h, bf16 b) -> f64 {
+    f64 r = h;
+    return r + b;
+}
+`
+
+// cNewKinds calls newKinds with C's types: uint8_t…uint64_t, and uint16_t for f16 and bf16.
+const cNewKinds = `#include <stdint.h>
+#include <stdio.h>
+float qdot(uint8_t *, uint8_t *, int64_t, int64_t, int64_t, uint16_t *, uint16_t *, int64_t, int64_t, int64_t, uint16_t, int64_t);
+uint64_t mix(uint8_t, uint16_t, uint32_t, uint64_t, int8_t);
+uint16_t to_f16(float);
+uint16_t to_bf16(double);
+double widen(uint16_t, uint16_t);
+void _mlir_to_f16(void **);
+
+int main(void) {
+	uint8_t p[2] = {0x9A, 0x18};
+	uint16_t w[4] = {0x3F80, 0x4000, 0x4040, 0x3F00}; /* 1, 2, 3, 0.5 */
+	printf("qdot %g\n", qdot(p, p, 0, 2, 1, w, w, 0, 4, 1, 0x4400 /* 4 */, 2));
+	printf("mix %llu\n", (unsigned long long)mix(255, 65535, 4294967295u, 1ull << 40, -1));
+	printf("to_f16 %04x\n", to_f16(2049.0f));
+	printf("to_bf16 %04x\n", to_bf16(1.0 / 3.0));
+	printf("widen %g\n", widen(0x3E00, 0xC000));
+	float x = 2051.0f;
+	uint16_t r = 0;
+	void *args[] = {&x, &r};
+	_mlir_to_f16(args);
+	printf("packed to_f16 %04x\n", r);
+	return 0;
+}
+`
+
+// TestNewKindsFromC calls kernels taking and returning unsigned and half-precision values
+// from C, through the expanded and the packed ABI. Expected: qdot = (2·1 + 1·2 + 0·3 − 7·0.5)·4
+// (nibbles 0xA, 0x9, 0x8, 0x1 minus 8); mix wraps in each operation's type: u8 + u16 is a
+// u16 (255 + 65535 = 254), + u32 gives 253, + u64 2^40 + 253, + (−1 as u64) 2^40 + 252;
+// 2049 rounds to the f16 2048 (0x6800) and 2051 to 2052 (0x6802); 1/3 to the bf16 0x3EAB;
+// widen is 1.5 + (−2).
+func TestNewKindsFromC(t *testing.T) {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Fatalf("no C compiler (cc) on PATH: %v", err)
+	}
+	want := "qdot 2\nmix 1099511628028\nto_f16 6800\nto_bf16 3eab\nwiden -0.5\npacked to_f16 6802\n"
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			obj := kerneltest.Compile(t, "newkinds.sl", []byte(newKinds), v.opts)
+			dir := t.TempDir()
+			data, err := os.ReadFile(obj.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "libnewkinds.so"), data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "main.c"), []byte(cNewKinds), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			build := exec.Command(cc, "main.c", "-o", "main", "-L.", "-lnewkinds", "-Wl,-rpath,"+dir)
+			build.Dir = dir
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("cc: %v\n%s", err, out)
+			}
+			out, err := exec.Command(filepath.Join(dir, "main")).CombinedOutput()
+			if err != nil {
+				t.Fatalf("harness: %v\n%s", err, out)
+			}
+			if string(out) != want {
+				t.Errorf("C harness printed\n%s\nwant\n%s", out, want)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,11 +15,27 @@ import (
 
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/half"
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/toolchain"
 )
 
-const corpus = "../../shared/corpus"
+// The shared corpora: the first compiler's, and the one for the language additions
+// (unsigned and half-precision types, bit operations, conversions); every variant passes both.
+var corpora = []string{"../../shared/corpus", "../../shared/corpus2"}
+
+// programs lists the .sl files of folder sub of every corpus, failing when one has none.
+func programs(t *testing.T, sub string) []string {
+	var files []string
+	for _, c := range corpora {
+		found, _ := filepath.Glob(filepath.Join(c, sub, "*.sl"))
+		if len(found) == 0 {
+			t.Fatalf("no programs in %s/%s", c, sub)
+		}
+		files = append(files, found...)
+	}
+	return files
+}
 
 // variants are the compiler configurations every corpus program must pass under.
 var variants = []struct {
@@ -64,14 +81,11 @@ func expectations(t *testing.T, src []byte) []expectation {
 	return list
 }
 
-// TestCorpusRun runs the shared corpus, and this package's own programs in testdata (early
-// returns from nested loops, every scalar type, local grids, parallel loops), under every
-// variant.
+// TestCorpusRun runs the shared corpora, and this package's own programs in testdata (early
+// returns from nested loops, every scalar type, local grids, parallel loops, the rules of
+// unsigned and half-precision types, bit operations and conversions), under every variant.
 func TestCorpusRun(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(corpus, "run", "*.sl"))
-	if len(files) == 0 {
-		t.Fatalf("no programs in %s/run", corpus)
-	}
+	files := programs(t, "run")
 	local, _ := filepath.Glob(filepath.Join("testdata", "*.sl"))
 	files = append(files, local...)
 	for _, v := range variants {
@@ -98,15 +112,19 @@ func TestCorpusRun(t *testing.T) {
 // relative tolerance. It returns "" when they agree.
 func check(got any, e expectation) string {
 	switch g := got.(type) {
-	case int64, int32, int16, int8:
-		want, err := strconv.ParseInt(e.value, 10, 64)
-		if err != nil {
-			return fmt.Sprintf(" (not an integer: %v)", err)
+	case int64, int32, int16, int8, uint64, uint32, uint16, uint8:
+		want, ok := new(big.Int).SetString(e.value, 0)
+		if !ok {
+			return " (not an integer)"
 		}
-		if fmt.Sprint(g) != strconv.FormatInt(want, 10) {
+		if fmt.Sprint(g) != want.String() {
 			return " (integers compare exactly)"
 		}
 		return ""
+	case half.F16:
+		return check(g.Float32(), e)
+	case half.BF16:
+		return check(g.Float32(), e)
 	case float32, float64:
 		want, err := strconv.ParseFloat(e.value, 64)
 		if err != nil {
@@ -121,14 +139,14 @@ func check(got any, e expectation) string {
 	return fmt.Sprintf(" (unexpected result type %T)", got)
 }
 
-// TestCorpusErrors checks that Compile rejects every corpus error program with its stated
-// diagnostic, through each backend. Rejection happens in the frontend, before any option of
-// a variant matters, so one variant per backend suffices.
+// TestCorpusErrors checks that Compile rejects every error program of the corpora, and this
+// package's own in testdata/errors, with its stated diagnostic, through each backend.
+// Rejection happens in the frontend, before any option of a variant matters, so one variant
+// per backend suffices.
 func TestCorpusErrors(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(corpus, "errors", "*.sl"))
-	if len(files) == 0 {
-		t.Fatalf("no programs in %s/errors", corpus)
-	}
+	files := programs(t, "errors")
+	local, _ := filepath.Glob(filepath.Join("testdata", "errors", "*.sl"))
+	files = append(files, local...)
 	wantLine := regexp.MustCompile(`(?m)^// error: (\d+)(?::(\d+))? (.+)$`)
 	for _, v := range variants {
 		if v.name != "mlir" && v.name != "llvm" {

@@ -39,18 +39,19 @@ func Module(funcs []abi.Func, sites []abi.Site) string {
 
 var i8Ptr = types.NewPointer(types.I8)
 
-// scalarType is the LLVM type of a scalar kind, as both generators pass it.
+// scalarType is the LLVM type of a scalar kind, as both generators pass it: unsigned kinds
+// as integers of their width, f16 and bf16 as their 16 bits.
 func scalarType(k abi.Kind) types.Type {
 	switch k {
 	case abi.Bool:
 		return types.I1
-	case abi.I8:
+	case abi.I8, abi.U8:
 		return types.I8
-	case abi.I16:
+	case abi.I16, abi.U16, abi.F16, abi.BF16:
 		return types.I16
-	case abi.I32:
+	case abi.I32, abi.U32:
 		return types.I32
-	case abi.I64:
+	case abi.I64, abi.U64:
 		return types.I64
 	case abi.F32:
 		return types.Float

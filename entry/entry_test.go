@@ -13,14 +13,17 @@ func TestModule(t *testing.T) {
 	funcs := []abi.Func{
 		{Name: "dot", Params: []abi.Param{{Name: "a", Kind: abi.F32, Array: true}, {Name: "n", Kind: abi.I64}}, Result: abi.F32},
 		{Name: "fill", Params: []abi.Param{{Name: "out", Kind: abi.I8, Array: true}, {Name: "on", Kind: abi.Bool}}},
+		{Name: "q", Params: []abi.Param{{Name: "p", Kind: abi.U8, Array: true}, {Name: "w", Kind: abi.BF16, Array: true},
+			{Name: "s", Kind: abi.F16}, {Name: "n", Kind: abi.U64}}, Result: abi.U32},
 	}
 	sites := []abi.Site{{Pos: "d.sl:3:9", Func: "dot", Kind: abi.IndexSite, Array: "a"}}
 	text := Module(funcs, sites)
 	for _, want := range []string{
 		`@simplang_signatures = constant [`,
-		`c"fn dot(f32[] a, i64 n) -> f32\0Afn fill(i8[] out, bool on)\0A\00"`,
+		`c"fn dot(f32[] a, i64 n) -> f32\0Afn fill(i8[] out, bool on)\0Afn q(u8[] p, bf16[] w, f16 s, u64 n) -> u32\0A\00"`,
 		`declare float @dot(float* %0, float* %1, i64 %2, i64 %3, i64 %4, i64 %5)`,
 		`declare void @fill(i8* %0, i8* %1, i64 %2, i64 %3, i64 %4, i1 %5)`,
+		`declare i32 @q(i8* %0, i8* %1, i64 %2, i64 %3, i64 %4, i16* %5, i16* %6, i64 %7, i64 %8, i64 %9, i16 %10, i64 %11)`,
 		`@simplang_sites = constant [`,
 		`c"d.sl:3:9\09dot\09index\09a\090\0A\00"`,
 		`define i32 @_mlir_dot(i8** %args)`,
@@ -33,7 +36,7 @@ func TestModule(t *testing.T) {
 			t.Errorf("entry module lacks %q:\n%s", want, text)
 		}
 	}
-	if strings.Count(text, "call ") != 2 || strings.Count(text, "thread_local") != 1 {
+	if strings.Count(text, "call ") != 3 || strings.Count(text, "thread_local") != 1 {
 		t.Errorf("want one call per entry:\n%s", text)
 	}
 }

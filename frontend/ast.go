@@ -57,9 +57,10 @@ type VarDecl struct {
 	Init Expr
 }
 
-// Assign is `target op value;` where op is =, +=, -=, *= or /=. After Check, for a compound
-// assignment Value has the operation's type (OpType) and the result converts to the target's
-// type when stored.
+// Assign is `target op value;` where op is = or a compound assignment (+= -= *= /= %= &= |=
+// ^= <<= >>=). After Check, for a compound assignment Value has the operation's type (OpType;
+// for shifts, the count converted to the target's type) and the result converts to the
+// target's type when stored.
 type Assign struct {
 	Target Expr // *Ident or *Index
 	OpPos  Pos
@@ -126,7 +127,9 @@ type Ident struct {
 }
 
 // Const is a literal or a folded constant expression. Int holds integer and bool (0/1)
-// values; Float holds float values.
+// values: a signed kind's value, an unsigned kind's value zero-extended (a u64 above the i64
+// range is stored as its bits). Float holds float values; those of f16 and bf16 constants are
+// already rounded to the type.
 type Const struct {
 	Pos   Pos
 	Text  string
@@ -135,6 +138,7 @@ type Const struct {
 	Float float64
 
 	untyped bool // during checking: a literal (or folded literals) that has not met a context yet
+	huge    bool // an untyped integer above the i64 range (a hex literal up to 2^64-1): its value is uint64(Int)
 }
 
 // Binary is `x op y`.
@@ -145,7 +149,7 @@ type Binary struct {
 	T     Type
 }
 
-// Unary is `-x` or `!x`.
+// Unary is `-x`, `!x` or `~x`.
 type Unary struct {
 	Pos Pos
 	Op  TokenKind

@@ -21,6 +21,9 @@ const (
 	Pow
 	Min
 	Max
+	Round
+	Floor
+	Ceil
 
 	// Internal builtins: written by package lower for checked array access (language §4.1),
 	// never resolved from a source name.
@@ -56,6 +59,9 @@ var builtins = map[Builtin]builtinInfo{
 	Pow:     {"pow", []string{"x", "y"}, 2, 0, -1, false},
 	Min:     {"min", []string{"x", "y"}, 2, 0, -1, false},
 	Max:     {"max", []string{"x", "y"}, 2, 0, -1, false},
+	Round:   {"round", []string{"x"}, 1, 0, -1, false},
+	Floor:   {"floor", []string{"x"}, 1, 0, -1, false},
+	Ceil:    {"ceil", []string{"x"}, 1, 0, -1, false},
 	Len:     {"len", []string{"a"}, 1, 1, -1, true},
 	Dim:     {"dim", []string{"g", "k"}, 2, 1, -1, true},
 	Slot:    {"slot", nil, 0, 0, -1, true},

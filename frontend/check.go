@@ -6,8 +6,10 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 
 	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/half"
 )
 
 // checker resolves names and types a parsed file in place: every identifier gets its Var,
@@ -186,6 +188,9 @@ func (c *checker) varDecl(s *VarDecl) {
 	}
 	s.Init = init
 	s.Var.Type = init.Type()
+	if s.Decl != nil && !s.Decl.IsArray() {
+		s.Var.Type = *s.Decl // also after an error in the initialiser, so that uses do not report more
+	}
 	c.declare(s.Var)
 }
 
@@ -223,16 +228,16 @@ func (c *checker) assign(s *Assign) {
 		s.Value = value
 		return
 	}
-	// Compound assignment: target = target op value.
-	if !target.IsNumeric() || !value.Type().IsNumeric() {
-		c.errorf(value.Position(), "operator %s needs numbers, not %s and %s", s.Op, target, value.Type())
+	// Compound assignment: target = target op value, typed as the binary operation.
+	op := &Binary{OpPos: value.Position(), Op: s.BinaryOp(), X: s.Target, Y: value}
+	c.operate(op)
+	if op.T == Void {
 		return
 	}
-	value = c.matchConst(value, target)
-	s.OpType = widen(target, value.Type())
-	s.Value = c.implicit(value, s.OpType)
+	s.OpType, s.Value = op.T, op.Y
 	if s.OpType != target && !element {
-		c.errorf(value.Position(), "%s %s %s gives %s, which does not fit %s variable %s without an explicit conversion", describeTarget(s.Target), s.Op, value.Type(), s.OpType, target, describeTarget(s.Target))
+		name := describeTarget(s.Target)
+		c.errorf(value.Position(), "%s %s %s gives %s, which does not fit %s variable %s without an explicit conversion: write %s = (%s %s …) as %s", name, s.Op, value.Type(), s.OpType, target, name, name, name, op.Op, target)
 	}
 }
 
@@ -285,10 +290,11 @@ func (c *checker) ret(s *Return) {
 	s.Value = v
 }
 
-// valueExpr checks e and reports an error when it yields no value.
+// valueExpr checks e and reports an error when it yields no value. (Every builtin yields a
+// value: one typed Void was misused, which is reported already.)
 func (c *checker) valueExpr(e Expr) Expr {
 	e = c.expr(e)
-	if call, ok := e.(*Call); ok && call.T == Void && (call.Func != nil || call.Builtin != NoBuiltin) {
+	if call, ok := e.(*Call); ok && call.T == Void && call.Func != nil {
 		c.errorf(call.Pos, "%s returns no value", call.Name)
 	}
 	return e
@@ -334,12 +340,12 @@ func (c *checker) expr(e Expr) Expr {
 	return e
 }
 
-// intOperand checks an index or size: an integer, widened to i64.
+// intOperand checks an index or size: an integer, converted to i64.
 func (c *checker) intOperand(e Expr, what string) Expr {
 	e = c.valueExpr(e)
 	if k, ok := e.(*Const); ok && k.untyped {
-		if k.T != I64 {
-			c.errorf(k.Pos, "%s must be an integer, not %s", what, k.describe())
+		if k.T != I64 || k.huge {
+			c.errorf(k.Pos, "%s must be an i64 integer, not %s", what, k.describe())
 			return e
 		}
 		k.untyped = false
@@ -382,35 +388,55 @@ func (c *checker) unary(e *Unary) Expr {
 	if t == Void {
 		return e
 	}
-	if e.Op == NOT {
+	switch {
+	case e.Op == NOT:
 		if t != Bool {
 			c.errorf(e.Pos, "operator ! needs a bool, not %s", t)
 		}
 		return e
-	}
-	if !t.IsNumeric() {
+	case e.Op == TILDE && t == Bool:
+		c.errorf(e.Pos, "operator ~ needs an integer, not bool: negate a bool with !")
+		return e
+	case e.Op == TILDE && !t.IsInt():
+		c.errorf(e.Pos, "operator ~ needs an integer, not %s: convert it first (… as i32), or use - to negate", t)
+		return e
+	case !t.IsNumeric():
 		c.errorf(e.Pos, "operator - needs a number, not %s", t)
 		return e
 	}
-	if k, ok := e.X.(*Const); ok && k.untyped {
-		if k.T == I64 {
-			if k.Int == math.MinInt64 {
-				c.errorf(e.Pos, "constant -(%d) overflows i64", k.Int)
-				return e
-			}
-			k.Int = -k.Int
-		} else {
-			k.Float = -k.Float
-		}
-		k.Pos, k.Text = e.Pos, ""
-		return k
+	k, ok := e.X.(*Const)
+	if !ok || !k.untyped {
+		e.X = c.implicit(e.X, promote(t))
+		return e
 	}
-	return e
+	if k.T.IsFloat() {
+		k.Float = -k.Float
+	} else {
+		v := k.exact()
+		if e.Op == TILDE {
+			v.Not(v)
+		} else {
+			v.Neg(v)
+		}
+		if !k.setExact(v) {
+			c.errorf(e.Pos, "constant %s%s overflows i64", e.Op, k.describe())
+			return e
+		}
+	}
+	k.Pos, k.Text = e.Pos, ""
+	return k
 }
 
 func (c *checker) binary(e *Binary) Expr {
 	e.X = c.valueExpr(e.X)
 	e.Y = c.valueExpr(e.Y)
+	return c.operate(e)
+}
+
+// operate types a binary operation whose operands are checked: it folds constants, promotes
+// halves to f32, gives both operands their common type (a shift count takes the shifted
+// value's type) and sets e.T. It sets e.T to Void after reporting an error.
+func (c *checker) operate(e *Binary) Expr {
 	xt, yt := e.X.Type(), e.Y.Type()
 	if xt == Void || yt == Void {
 		e.T = Void
@@ -428,6 +454,11 @@ func (c *checker) binary(e *Binary) Expr {
 			e.T = Bool
 			return e
 		}
+	case AND, OR, XOR, SHL, SHR:
+		if !c.integerOperands(e) {
+			e.T = Void
+			return e
+		}
 	}
 	if !xt.IsNumeric() || !yt.IsNumeric() {
 		c.errorf(e.OpPos, "operator %s needs numbers, not %s and %s", e.Op, xt, yt)
@@ -439,11 +470,60 @@ func (c *checker) binary(e *Binary) Expr {
 	if xConst && yConst && kx.untyped && ky.untyped {
 		return c.fold(e, kx, ky)
 	}
-	e.X, e.Y, e.T = c.unify(e.X, e.Y)
-	if isComparison(e.Op) {
+	if e.Op == SHL || e.Op == SHR {
+		c.shift(e)
+		return e
+	}
+	e.X, e.Y, e.T = c.unify(e.X, e.Y, "operator "+e.Op.String(), e.OpPos)
+	if isComparison(e.Op) && e.T != Void {
 		e.T = Bool
 	}
 	return e
+}
+
+// integerOperands reports whether the operands of a bitwise operator or shift are integers,
+// and reports the error when they are not.
+func (c *checker) integerOperands(e *Binary) bool {
+	xt, yt := e.X.Type(), e.Y.Type()
+	if xt.IsInt() && yt.IsInt() {
+		return true
+	}
+	switch {
+	case (xt == Bool || yt == Bool) && (e.Op == AND || e.Op == OR):
+		c.errorf(e.OpPos, "operator %s needs integers, not %s and %s: for bool, use %s%s", e.Op, xt, yt, e.Op, e.Op)
+	case xt == Bool || yt == Bool:
+		c.errorf(e.OpPos, "operator %s needs integers, not %s and %s", e.Op, xt, yt)
+	case (e.Op == SHL || e.Op == SHR) && !xt.IsInt():
+		c.errorf(e.OpPos, "operator %s shifts integers, not %s: cannot shift a float (convert it with as, or multiply by a power of two)", e.Op, xt)
+	case e.Op == SHL || e.Op == SHR:
+		c.errorf(e.OpPos, "operator %s needs an integer shift count, not %s (convert it with … as i32)", e.Op, yt)
+	default:
+		c.errorf(e.OpPos, "operator %s needs integers, not %s and %s: bitwise operators do not apply to floats (convert with as first)", e.Op, xt, yt)
+	}
+	return false
+}
+
+// shift types x << n and x >> n: the result has x's type (an untyped x takes its default
+// type, i64) and the count is converted to it. A constant count must be in [0, width).
+func (c *checker) shift(e *Binary) {
+	e.X = c.defaultType(e.X)
+	t := e.X.Type()
+	width := int64(8 * t.Kind.Size())
+	if k, ok := e.Y.(*Const); ok {
+		v := k.exact()
+		if v.Sign() < 0 || v.Cmp(big.NewInt(width)) >= 0 {
+			c.errorf(k.Pos, "shift count %s is out of range for %s: it must be from 0 to %d", k.describe(), t, width-1)
+			e.T = Void
+			return
+		}
+		if k.untyped {
+			e.Y = c.explicitConst(k, t)
+		}
+	}
+	if e.Y.Type() != t {
+		e.Y = &Convert{Pos: e.Y.Position(), X: e.Y, T: t}
+	}
+	e.T = t
 }
 
 func isComparison(op TokenKind) bool {
@@ -454,12 +534,26 @@ func isComparison(op TokenKind) bool {
 	return false
 }
 
-// unify gives two numeric operands one type: an untyped constant takes the other operand's
-// type, then the usual widening applies.
-func (c *checker) unify(x, y Expr) (Expr, Expr, Type) {
+// unify gives two numeric operands of operation what one type: halves become f32, an untyped
+// constant takes the other operand's type, then the usual widening applies. Operands of which
+// neither widens to the other (signed and unsigned) are an error, and the type is then Void.
+func (c *checker) unify(x, y Expr, what string, pos Pos) (Expr, Expr, Type) {
+	x, y = c.implicit(x, promote(x.Type())), c.implicit(y, promote(y.Type()))
 	x = c.matchConst(x, y.Type())
 	y = c.matchConst(y, x.Type())
-	t := widen(x.Type(), y.Type())
+	xt, yt := x.Type(), y.Type()
+	if xt == Void || yt == Void {
+		return x, y, Void
+	}
+	t, ok := widen(xt, yt)
+	if !ok {
+		signed, unsigned := xt, yt
+		if xt.IsUnsigned() {
+			signed, unsigned = yt, xt
+		}
+		c.errorf(pos, "%s mixes %s and %s: a signed and an unsigned type, neither of which converts to the other implicitly; convert one with as, as in (… as %s) or (… as %s)", what, xt, yt, signed, unsigned)
+		return x, y, Void
+	}
 	return c.implicit(x, t), c.implicit(y, t), t
 }
 
@@ -468,7 +562,7 @@ func (c *checker) unify(x, y Expr) (Expr, Expr, Type) {
 // integer (the usual widening then makes the operation f32).
 func (c *checker) matchConst(e Expr, other Type) Expr {
 	k, ok := e.(*Const)
-	if !ok || !k.untyped {
+	if !ok || !k.untyped || other == Void {
 		return e
 	}
 	if k.T == F32 && other.IsInt() {
@@ -519,7 +613,9 @@ func (c *checker) convert(e Expr, t Type, context string) Expr {
 	if widens(from, t) {
 		return c.implicit(e, t)
 	}
-	if from.IsNumeric() && t.IsNumeric() {
+	if from.IsInt() && t.IsInt() && from.IsUnsigned() != t.IsUnsigned() {
+		c.errorf(e.Position(), "cannot use a %s value as %s%s: signed and unsigned types convert only explicitly (… as %s)", from, t, context, t)
+	} else if from.IsNumeric() && t.IsNumeric() {
 		c.errorf(e.Position(), "cannot use a %s value as %s%s: narrowing needs an explicit conversion (… as %s)", from, t, context, t)
 	} else {
 		c.errorf(e.Position(), "cannot use a %s value as %s%s", from, t, context)
@@ -527,8 +623,9 @@ func (c *checker) convert(e Expr, t Type, context string) Expr {
 	return e
 }
 
-// explicitConst converts constant k to type t as `as` does (floats truncate toward zero),
-// reporting values that do not fit.
+// explicitConst converts constant k to type t as `as` does (floats truncate toward zero, float
+// values round to f16, bf16 and f32 as stores do), reporting values that do not fit: a
+// literal must fit its type, also under `as` (as in Go).
 func (c *checker) explicitConst(k *Const, t Type) Expr {
 	if !t.IsNumeric() {
 		c.errorf(k.Pos, "cannot convert %s to %s", k.describe(), t)
@@ -538,41 +635,83 @@ func (c *checker) explicitConst(k *Const, t Type) Expr {
 	switch {
 	case t.IsInt() && k.T.IsFloat():
 		f := math.Trunc(k.Float)
-		if math.IsNaN(f) || f < -9.223372036854775808e18 || f >= 9.223372036854775808e18 {
+		v, _ := big.NewFloat(f).Int(nil)
+		if math.IsInf(f, 0) || math.IsNaN(f) || !fitsInt(v, t.Kind) {
 			c.errorf(k.Pos, "constant %s overflows %s", desc, t)
 			return k
 		}
-		k.Int = int64(f)
+		k.setExact(v)
 	case t.IsFloat() && k.T.IsInt():
-		k.Float = float64(k.Int)
-	}
-	if t.IsInt() && k.untyped && !fitsInt(k.Int, t.Kind) {
-		c.errorf(k.Pos, "constant %s overflows %s", desc, t)
+		k.Float, _ = new(big.Float).SetInt(k.exact()).Float64()
+	case t.IsInt() && k.untyped && !fitsInt(k.exact(), t.Kind):
+		if strings.HasPrefix(strings.ToLower(k.Text), "0x") {
+			c.errorf(k.Pos, "hexadecimal literal %s is too big for %s (largest 0x%X)", k.Text, t, maxInt(t.Kind))
+		} else {
+			c.errorf(k.Pos, "constant %s overflows %s (range %d to %d)", desc, t, minInt(t.Kind), maxInt(t.Kind))
+		}
 		return k
 	}
-	if t.IsInt() {
-		k.Int = wrapInt(k.Int, t.Kind)
+	k.huge = false // a u64 now, if it was above the i64 range
+	wasInf, overflow := math.IsInf(k.Float, 0), false
+	switch t.Kind {
+	case abi.F32:
+		overflow = math.Abs(k.Float) > math.MaxFloat32 && !math.IsInf(k.Float, 0)
+	case abi.F16:
+		k.Float = half.F16FromFloat64(k.Float).Float64()
+		overflow = math.IsInf(k.Float, 0)
+	case abi.BF16:
+		k.Float = half.BF16FromFloat64(k.Float).Float64()
+		overflow = math.IsInf(k.Float, 0)
 	}
-	if t.Kind == abi.F32 && math.Abs(k.Float) > math.MaxFloat32 && !math.IsInf(k.Float, 0) {
-		c.errorf(k.Pos, "constant %s overflows f32", desc)
+	if overflow && !wasInf {
+		c.errorf(k.Pos, "constant %s overflows %s", desc, t)
+		return k
 	}
 	k.T, k.untyped = t, false
 	return k
 }
 
-func fitsInt(v int64, k abi.Kind) bool { return wrapInt(v, k) == v }
-
-// wrapInt truncates v to the width of integer kind k, as two's-complement conversion does.
-func wrapInt(v int64, k abi.Kind) int64 {
-	switch k {
-	case abi.I8:
-		return int64(int8(v))
-	case abi.I16:
-		return int64(int16(v))
-	case abi.I32:
-		return int64(int32(v))
+// minInt and maxInt are the least and greatest values of integer kind k (maxInt of u64 as
+// its bits).
+func minInt(k abi.Kind) int64 {
+	if k.IsUnsigned() {
+		return 0
 	}
-	return v
+	return -1 << (8*k.Size() - 1)
+}
+
+func maxInt(k abi.Kind) uint64 {
+	if k.IsUnsigned() {
+		return 1<<(8*k.Size()) - 1
+	}
+	return 1<<(8*k.Size()-1) - 1
+}
+
+// fitsInt reports whether v is a value of integer kind k.
+func fitsInt(v *big.Int, k abi.Kind) bool {
+	return v.Cmp(big.NewInt(minInt(k))) >= 0 && v.Cmp(new(big.Int).SetUint64(maxInt(k))) <= 0
+}
+
+// exact is the value of integer constant k.
+func (k *Const) exact() *big.Int {
+	if k.huge || k.T.Kind == abi.U64 {
+		return new(big.Int).SetUint64(uint64(k.Int))
+	}
+	return big.NewInt(k.Int)
+}
+
+// setExact makes v the value of untyped integer constant k; it reports false when v is
+// outside [-2^63, 2^64-1], what an untyped integer can hold.
+func (k *Const) setExact(v *big.Int) bool {
+	switch {
+	case v.IsInt64():
+		k.Int, k.huge = v.Int64(), false
+	case v.IsUint64():
+		k.Int, k.huge = int64(v.Uint64()), true
+	default:
+		return false
+	}
+	return true
 }
 
 func (k *Const) describe() string {
@@ -582,12 +721,12 @@ func (k *Const) describe() string {
 	if k.T.IsFloat() {
 		return strconv.FormatFloat(k.Float, 'g', -1, 64)
 	}
-	return strconv.FormatInt(k.Int, 10)
+	return k.exact().String()
 }
 
 // fold evaluates an operation between two untyped constants as Go folds untyped constants:
-// integer operations stay integer and exact (overflowing i64 is an error), anything with a
-// float operand is done in float64; comparisons give a bool constant.
+// integer operations stay integer and exact (a result outside [-2^63, 2^64-1] is an error),
+// anything with a float operand is done in float64; comparisons give a bool constant.
 func (c *checker) fold(e *Binary, x, y *Const) Expr {
 	r := &Const{Pos: x.Pos, T: I64, untyped: true}
 	if (e.Op == QUO || e.Op == REM) && (y.T == I64 && y.Int == 0 || y.T == F32 && y.Float == 0) {
@@ -595,10 +734,10 @@ func (c *checker) fold(e *Binary, x, y *Const) Expr {
 		return r
 	}
 	if x.T == I64 && y.T == I64 {
+		a, b, v := x.exact(), y.exact(), new(big.Int)
 		if isComparison(e.Op) {
-			return boolConst(r, e.Op, cmp.Compare(x.Int, y.Int))
+			return boolConst(r, e.Op, a.Cmp(b))
 		}
-		a, b, v := big.NewInt(x.Int), big.NewInt(y.Int), new(big.Int)
 		switch e.Op {
 		case ADD:
 			v.Add(a, b)
@@ -610,12 +749,30 @@ func (c *checker) fold(e *Binary, x, y *Const) Expr {
 			v.Quo(a, b) // truncates toward zero
 		case REM:
 			v.Rem(a, b) // sign of the dividend
+		case AND:
+			v.And(a, b)
+		case OR:
+			v.Or(a, b)
+		case XOR:
+			v.Xor(a, b)
+		case SHL, SHR:
+			if b.Sign() < 0 || b.Cmp(big.NewInt(64)) >= 0 {
+				c.errorf(y.Pos, "shift count %s is out of range: it must be from 0 to 63", y.describe())
+				return r
+			}
+			if e.Op == SHL {
+				v.Lsh(a, uint(b.Int64()))
+			} else {
+				v.Rsh(a, uint(b.Int64())) // arithmetic: rounds toward -∞
+			}
 		}
-		if !v.IsInt64() {
-			c.errorf(e.OpPos, "constant expression overflows i64")
-			return r
+		if !r.setExact(v) {
+			c.errorf(e.OpPos, "constant expression overflows: %s is outside the range of i64 and u64", v)
 		}
-		r.Int = v.Int64()
+		return r
+	}
+	if e.Op == AND || e.Op == OR || e.Op == XOR || e.Op == SHL || e.Op == SHR {
+		c.errorf(e.OpPos, "operator %s needs integers, not %s and %s", e.Op, x.describe(), y.describe())
 		return r
 	}
 	a, b := x.floatValue(), y.floatValue()
@@ -640,7 +797,8 @@ func (c *checker) fold(e *Binary, x, y *Const) Expr {
 
 func (k *Const) floatValue() float64 {
 	if k.T.IsInt() {
-		return float64(k.Int)
+		f, _ := new(big.Float).SetInt(k.exact()).Float64()
+		return f
 	}
 	return k.Float
 }
@@ -750,24 +908,27 @@ func (c *checker) builtinCall(e *Call, b Builtin) {
 			c.errorf(e.Pos, "%s needs two numbers, have %s and %s", info.name, e.Args[0].Type(), e.Args[1].Type())
 			return
 		}
-		e.Args[0], e.Args[1], e.T = c.unify(e.Args[0], e.Args[1])
+		e.Args[0], e.Args[1], e.T = c.unify(e.Args[0], e.Args[1], info.name, e.Pos)
 	case Abs:
 		x := e.Args[0]
 		if !x.Type().IsNumeric() {
 			c.errorf(x.Position(), "abs needs a number, not %s", x.Type())
 			return
 		}
-		e.Args[0] = c.defaultType(x)
+		x = c.defaultType(x)
+		e.Args[0] = c.implicit(x, promote(x.Type()))
 		e.T = e.Args[0].Type()
-	default: // sqrt exp log sin cos pow: floats; integers widen to f32
-		t := Void
+	default: // sqrt exp log sin cos pow round floor ceil: floats; integers and halves widen to f32
 		for i, a := range e.Args {
 			if !a.Type().IsNumeric() {
 				c.errorf(a.Position(), "%s needs a number, not %s: %s", info.name, a.Type(), b.usage())
 				return
 			}
 			e.Args[i] = c.floatArg(a)
-			t = widen(t, e.Args[i].Type())
+		}
+		t := e.Args[0].Type()
+		for _, a := range e.Args[1:] {
+			t, _ = widen(t, a.Type()) // floats always widen to one another
 		}
 		for i := range e.Args {
 			e.Args[i] = c.implicit(e.Args[i], t)
@@ -776,13 +937,13 @@ func (c *checker) builtinCall(e *Call, b Builtin) {
 	}
 }
 
-// floatArg turns a numeric argument of a float builtin into a float: untyped constants and
-// integers become f32.
+// floatArg turns a numeric argument of a float builtin into f32 or f64: untyped constants,
+// integers and halves become f32.
 func (c *checker) floatArg(e Expr) Expr {
 	if k, ok := e.(*Const); ok && k.untyped {
 		return c.explicitConst(k, F32)
 	}
-	if e.Type().IsInt() {
+	if t := e.Type(); t.IsInt() || t.IsHalf() {
 		return c.implicit(e, F32)
 	}
 	return e
@@ -805,7 +966,7 @@ func (c *checker) arrayBuiltin(e *Call, b Builtin, info builtinInfo) {
 		if t == Void {
 			return
 		}
-		if !t.IsArray() || !t.Kind.IsFloat() {
+		if !t.IsArray() || !t.Kind.IsFloat() || t.Kind.IsHalf() {
 			c.errorf(a.Position(), "argument %s of %s must be a float array, not %s: %s", info.params[i], info.name, t, b.usage())
 			return
 		}

@@ -10,7 +10,21 @@ import (
 	"testing"
 )
 
-const corpusDir = "../../shared/corpus"
+// corpusDirs are the shared corpora: the first compiler's and the language additions'.
+var corpusDirs = []string{"../../shared/corpus", "../../shared/corpus2"}
+
+// corpusFiles lists the programs in folder sub of every corpus, failing when one has none.
+func corpusFiles(t *testing.T, sub string) []string {
+	var files []string
+	for _, dir := range corpusDirs {
+		found, _ := filepath.Glob(filepath.Join(dir, sub, "*.sl"))
+		if len(found) == 0 {
+			t.Fatalf("no corpus programs under %s/%s", dir, sub)
+		}
+		files = append(files, found...)
+	}
+	return files
+}
 
 // wantError is one `// error: LINE[:COL] TEXT` line of a corpus file.
 type wantError struct {
@@ -37,10 +51,7 @@ func parseWantErrors(t *testing.T, src []byte) []wantError {
 }
 
 func TestCorpusErrors(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(corpusDir, "errors", "*.sl"))
-	if len(files) == 0 {
-		t.Fatalf("no corpus error programs under %s", corpusDir)
-	}
+	files := corpusFiles(t, "errors")
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			src, err := os.ReadFile(path)
@@ -72,10 +83,7 @@ func hasError(list *ErrorList, w wantError) bool {
 }
 
 func TestCorpusRunProgramsCheck(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(corpusDir, "run", "*.sl"))
-	if len(files) == 0 {
-		t.Fatalf("no corpus run programs under %s", corpusDir)
-	}
+	files := corpusFiles(t, "run")
 	for _, path := range files {
 		src, err := os.ReadFile(path)
 		if err != nil {

@@ -116,8 +116,14 @@ func (l *lexer) next() Token {
 	}
 }
 
-// number scans an integer or float literal: digits ['.' digits*] [exponent], or digits 'i'.
+func isHexDigit(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// number scans an integer or float literal: digits ['.' digits*] [exponent], digits 'i', or
+// '0x' hex digits.
 func (l *lexer) number(start int, pos Pos) Token {
+	if l.peekByte(0) == '0' && (l.peekByte(1) == 'x' || l.peekByte(1) == 'X') {
+		return l.hex(start, pos)
+	}
 	for isDigit(l.peekByte(0)) {
 		l.advance()
 	}
@@ -157,18 +163,48 @@ func (l *lexer) number(start int, pos Pos) Token {
 	return Token{Kind: kind, Pos: pos, Text: text}
 }
 
+// hex scans a hexadecimal integer literal `0x` hex digits.
+func (l *lexer) hex(start int, pos Pos) Token {
+	l.advance()
+	l.advance()
+	for isHexDigit(l.peekByte(0)) {
+		l.advance()
+	}
+	text := string(l.src[start:l.off])
+	if len(text) == 2 || isLetter(l.peekByte(0)) || l.peekByte(0) == '.' {
+		for isLetter(l.peekByte(0)) || isDigit(l.peekByte(0)) || l.peekByte(0) == '.' {
+			l.advance()
+		}
+		l.errs.Add(pos, fmt.Sprintf("malformed hexadecimal literal %s (write 0x followed by digits 0-9, a-f, as in 0xFF)", l.src[start:l.off]))
+		return Token{Kind: INT, Pos: pos, Text: "0"}
+	}
+	return Token{Kind: INT, Pos: pos, Text: text}
+}
+
+var threeCharOps = map[string]TokenKind{"<<=": SHL_ASSIGN, ">>=": SHR_ASSIGN}
+
 var twoCharOps = map[string]TokenKind{
 	"==": EQL, "!=": NEQ, "<=": LEQ, ">=": GEQ, "&&": LAND, "||": LOR,
-	"+=": ADD_ASSIGN, "-=": SUB_ASSIGN, "*=": MUL_ASSIGN, "/=": QUO_ASSIGN, "->": ARROW,
+	"+=": ADD_ASSIGN, "-=": SUB_ASSIGN, "*=": MUL_ASSIGN, "/=": QUO_ASSIGN, "%=": REM_ASSIGN,
+	"&=": AND_ASSIGN, "|=": OR_ASSIGN, "^=": XOR_ASSIGN, "<<": SHL, ">>": SHR, "->": ARROW,
 }
 
 var oneCharOps = map[byte]TokenKind{
-	'+': ADD, '-': SUB, '*': MUL, '/': QUO, '%': REM, '<': LSS, '>': GTR, '!': NOT, '=': ASSIGN,
+	'+': ADD, '-': SUB, '*': MUL, '/': QUO, '%': REM, '&': AND, '|': OR, '^': XOR, '~': TILDE, '<': LSS, '>': GTR, '!': NOT, '=': ASSIGN,
 	',': COMMA, ';': SEMICOLON, '(': LPAREN, ')': RPAREN, '[': LBRACK, ']': RBRACK, '{': LBRACE, '}': RBRACE,
 }
 
 // operator scans punctuation; it reports false for a character that starts no token.
 func (l *lexer) operator(pos Pos) (Token, bool) {
+	if l.off+2 < len(l.src) {
+		s := string(l.src[l.off : l.off+3])
+		if k, ok := threeCharOps[s]; ok {
+			for range 3 {
+				l.advance()
+			}
+			return Token{Kind: k, Pos: pos, Text: s}, true
+		}
+	}
 	if l.off+1 < len(l.src) {
 		s := string(l.src[l.off : l.off+2])
 		if k, ok := twoCharOps[s]; ok {

@@ -268,7 +268,7 @@ func (p *parser) stmt() Stmt {
 	}
 	x := p.expr()
 	switch p.tok.Kind {
-	case ASSIGN, ADD_ASSIGN, SUB_ASSIGN, MUL_ASSIGN, QUO_ASSIGN:
+	case ASSIGN, ADD_ASSIGN, SUB_ASSIGN, MUL_ASSIGN, QUO_ASSIGN, REM_ASSIGN, AND_ASSIGN, OR_ASSIGN, XOR_ASSIGN, SHL_ASSIGN, SHR_ASSIGN:
 		op := p.tok
 		switch x.(type) {
 		case *Ident, *Index:
@@ -313,21 +313,29 @@ func (p *parser) cond(keyword string) Expr {
 	return c
 }
 
-// Binary operator precedence, lowest first (SPEC §4).
+// Binary operator precedence, lowest first (SPEC §4, C's order).
 func precedence(k TokenKind) int {
 	switch k {
 	case LOR:
 		return 1
 	case LAND:
 		return 2
-	case EQL, NEQ:
+	case OR:
 		return 3
-	case LSS, GTR, LEQ, GEQ:
+	case XOR:
 		return 4
-	case ADD, SUB:
+	case AND:
 		return 5
-	case MUL, QUO, REM:
+	case EQL, NEQ:
 		return 6
+	case LSS, GTR, LEQ, GEQ:
+		return 7
+	case SHL, SHR:
+		return 8
+	case ADD, SUB:
+		return 9
+	case MUL, QUO, REM:
+		return 10
 	}
 	return 0
 }
@@ -351,7 +359,7 @@ func (p *parser) binary(min int) Expr {
 
 func (p *parser) unary() Expr {
 	defer p.nest()()
-	if p.tok.Kind == SUB || p.tok.Kind == NOT {
+	if p.tok.Kind == SUB || p.tok.Kind == NOT || p.tok.Kind == TILDE {
 		op := p.tok
 		p.next()
 		if op.Kind == SUB && p.tok.Kind == INT {
@@ -444,14 +452,26 @@ func (p *parser) primary() Expr {
 }
 
 // intLiteral makes the constant of an integer literal (text may carry a leading minus),
-// reporting literals outside the i64 range.
+// reporting literals outside the i64 range; a hexadecimal literal may reach the u64 range.
 func (p *parser) intLiteral(t Token, litPos Pos) Expr {
-	v, ok := new(big.Int).SetString(t.Text, 10)
-	if !ok || !v.IsInt64() {
-		p.errorAt(litPos, "integer literal %s is out of range for i64 (largest is 9223372036854775807)", strings.TrimPrefix(t.Text, "-"))
+	digits, neg := strings.CutPrefix(t.Text, "-")
+	v, ok := new(big.Int), false
+	hex := len(digits) > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')
+	if hex {
+		v, ok = v.SetString(digits[2:], 16)
+	} else {
+		v, ok = v.SetString(digits, 10)
+	}
+	if neg {
+		v.Neg(v)
+	}
+	if !ok || !v.IsInt64() && (!hex || neg || !v.IsUint64()) {
+		p.errorAt(litPos, "integer literal %s is out of range for i64 (largest is 9223372036854775807; a hexadecimal literal up to 0xFFFFFFFFFFFFFFFF can be a u64)", digits)
 		return &Const{Pos: t.Pos, T: I64, untyped: true}
 	}
-	return &Const{Pos: t.Pos, Text: t.Text, T: I64, Int: v.Int64(), untyped: true}
+	k := &Const{Pos: t.Pos, Text: t.Text, T: I64, untyped: true}
+	k.setExact(v)
+	return k
 }
 
 // arrayAlloc parses `array<T>([d0, d1, …])`.

@@ -34,20 +34,26 @@ const (
 	WHILE
 	ARRAY
 	AS
-	TYPE // a scalar type name: f32 f64 i8 i16 i32 int i64 bool
+	TYPE // a scalar type name: f32 f64 f16 bf16 i8 i16 i32 int i64 u8 u16 u32 u64 bool
 
 	// operators and punctuation
-	ADD // +
-	SUB // -
-	MUL // *
-	QUO // /
-	REM // %
-	EQL // ==
-	NEQ // !=
-	LSS // <
-	GTR // >
-	LEQ // <=
-	GEQ // >=
+	ADD   // +
+	SUB   // -
+	MUL   // *
+	QUO   // /
+	REM   // %
+	AND   // &
+	OR    // |
+	XOR   // ^
+	SHL   // <<
+	SHR   // >>
+	TILDE // ~
+	EQL   // ==
+	NEQ   // !=
+	LSS   // <
+	GTR   // >
+	LEQ   // <=
+	GEQ   // >=
 	LAND
 	LOR
 	NOT
@@ -56,6 +62,12 @@ const (
 	SUB_ASSIGN // -=
 	MUL_ASSIGN // *=
 	QUO_ASSIGN // /=
+	REM_ASSIGN // %=
+	AND_ASSIGN // &=
+	OR_ASSIGN  // |=
+	XOR_ASSIGN // ^=
+	SHL_ASSIGN // <<=
+	SHR_ASSIGN // >>=
 	ARROW      // ->
 	COMMA
 	SEMICOLON
@@ -71,9 +83,10 @@ var tokenText = map[TokenKind]string{
 	EOF: "end of file", ILLEGAL: "illegal character", IDENT: "identifier", INT: "integer literal",
 	FLOAT: "float literal", FN: "fn", VAR: "var", RETURN: "return", IF: "if", ELSE: "else",
 	WHILE: "while", ARRAY: "array", AS: "as", TYPE: "type name",
-	ADD: "+", SUB: "-", MUL: "*", QUO: "/", REM: "%", EQL: "==", NEQ: "!=", LSS: "<", GTR: ">",
+	ADD: "+", SUB: "-", MUL: "*", QUO: "/", REM: "%", AND: "&", OR: "|", XOR: "^", SHL: "<<", SHR: ">>", TILDE: "~", EQL: "==", NEQ: "!=", LSS: "<", GTR: ">",
 	LEQ: "<=", GEQ: ">=", LAND: "&&", LOR: "||", NOT: "!", ASSIGN: "=", ADD_ASSIGN: "+=",
-	SUB_ASSIGN: "-=", MUL_ASSIGN: "*=", QUO_ASSIGN: "/=", ARROW: "->", COMMA: ",", SEMICOLON: ";",
+	SUB_ASSIGN: "-=", MUL_ASSIGN: "*=", QUO_ASSIGN: "/=", REM_ASSIGN: "%=", AND_ASSIGN: "&=", OR_ASSIGN: "|=",
+	XOR_ASSIGN: "^=", SHL_ASSIGN: "<<=", SHR_ASSIGN: ">>=", ARROW: "->", COMMA: ",", SEMICOLON: ";",
 	LPAREN: "(", RPAREN: ")", LBRACK: "[", RBRACK: "]", LBRACE: "{", RBRACE: "}",
 }
 
@@ -87,7 +100,8 @@ func (k TokenKind) String() string {
 var keywords = map[string]TokenKind{
 	"fn": FN, "var": VAR, "return": RETURN, "if": IF, "else": ELSE, "while": WHILE,
 	"array": ARRAY, "as": AS,
-	"f32": TYPE, "f64": TYPE, "i8": TYPE, "i16": TYPE, "i32": TYPE, "int": TYPE, "i64": TYPE, "bool": TYPE,
+	"f32": TYPE, "f64": TYPE, "f16": TYPE, "bf16": TYPE, "i8": TYPE, "i16": TYPE, "i32": TYPE, "int": TYPE, "i64": TYPE,
+	"u8": TYPE, "u16": TYPE, "u32": TYPE, "u64": TYPE, "bool": TYPE,
 }
 
 // Token is one lexical token with its position and source text.

@@ -30,11 +30,17 @@ func (t Type) IsArray() bool { return t.Rank > 0 }
 // IsNumeric reports whether t is an integer or float scalar.
 func (t Type) IsNumeric() bool { return t.Rank == 0 && (t.Kind.IsInt() || t.Kind.IsFloat()) }
 
-// IsInt reports whether t is an integer scalar.
+// IsInt reports whether t is an integer scalar, signed or unsigned.
 func (t Type) IsInt() bool { return t.Rank == 0 && t.Kind.IsInt() }
 
-// IsFloat reports whether t is a float scalar.
+// IsUnsigned reports whether t is an unsigned integer scalar.
+func (t Type) IsUnsigned() bool { return t.Rank == 0 && t.Kind.IsUnsigned() }
+
+// IsFloat reports whether t is a float scalar (f16 and bf16 included).
 func (t Type) IsFloat() bool { return t.Rank == 0 && t.Kind.IsFloat() }
+
+// IsHalf reports whether t is an f16 or bf16 scalar.
+func (t Type) IsHalf() bool { return t.Rank == 0 && t.Kind.IsHalf() }
 
 // Elem is the element type of an array type.
 func (t Type) Elem() Type { return Type{Kind: t.Kind} }
@@ -49,36 +55,33 @@ func (t Type) String() string {
 	return t.Kind.String() + "[" + strings.Repeat(",", t.Rank-1) + "]"
 }
 
-// rank orders numeric kinds for the usual widening: every integer is narrower than every
-// float; within each family, wider is larger.
-func rank(k abi.Kind) int {
-	switch k {
-	case abi.I8:
-		return 1
-	case abi.I16:
-		return 2
-	case abi.I32:
-		return 3
-	case abi.I64:
-		return 4
-	case abi.F32:
-		return 5
-	case abi.F64:
-		return 6
+// promote is the type arithmetic on a value of type t is done in: f16 and bf16 values compute
+// in f32 (SPEC §2.1), every other type in itself.
+func promote(t Type) Type {
+	if t.IsHalf() {
+		return F32
 	}
-	return 0
+	return t
 }
 
-// widen is the type of a binary operation between two numeric scalar types.
-func widen(a, b Type) Type {
-	if rank(a.Kind) >= rank(b.Kind) {
-		return a
+// widen is the type of a binary operation between two numeric scalar types: the one the other
+// widens to, after halves are promoted to f32. It reports false when neither widens to the
+// other (a signed and an unsigned integer type such as i32 and u32).
+func widen(a, b Type) (Type, bool) {
+	a, b = promote(a), promote(b)
+	switch {
+	case widens(a, b):
+		return b, true
+	case widens(b, a):
+		return a, true
 	}
-	return b
+	return a, false
 }
 
-// widens reports whether a value of type from converts implicitly to type to (SPEC §2:
-// integer → float, narrower → wider, and any type to itself).
+// widens reports whether a value of type from converts implicitly to type to (SPEC §2):
+// any type to itself; integers to f32 and f64; f16, bf16 and f32 to wider floats; integers
+// to wider integers of the same signedness; unsigned integers to wider signed ones. Nothing
+// widens to f16 or bf16, and no signed type to an unsigned one.
 func widens(from, to Type) bool {
 	if from == to {
 		return true
@@ -86,5 +89,16 @@ func widens(from, to Type) bool {
 	if !from.IsNumeric() || !to.IsNumeric() {
 		return false
 	}
-	return rank(from.Kind) <= rank(to.Kind)
+	f, t := from.Kind, to.Kind
+	switch {
+	case t.IsHalf():
+		return false
+	case t.IsFloat():
+		return f.IsInt() || f.IsHalf() || f.Size() < t.Size()
+	case f.IsFloat():
+		return false
+	case f.IsUnsigned() == t.IsUnsigned():
+		return f.Size() <= t.Size()
+	}
+	return f.IsUnsigned() && f.Size() < t.Size()
 }

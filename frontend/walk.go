@@ -118,7 +118,10 @@ func ContainsReturn(n Node) bool {
 
 // BinaryOp is the operator a compound assignment applies: + for +=, and so on.
 func (s *Assign) BinaryOp() TokenKind {
-	return map[TokenKind]TokenKind{ADD_ASSIGN: ADD, SUB_ASSIGN: SUB, MUL_ASSIGN: MUL, QUO_ASSIGN: QUO}[s.Op]
+	return map[TokenKind]TokenKind{
+		ADD_ASSIGN: ADD, SUB_ASSIGN: SUB, MUL_ASSIGN: MUL, QUO_ASSIGN: QUO, REM_ASSIGN: REM,
+		AND_ASSIGN: AND, OR_ASSIGN: OR, XOR_ASSIGN: XOR, SHL_ASSIGN: SHL, SHR_ASSIGN: SHR,
+	}[s.Op]
 }
 
 // Harmless reports whether evaluating e has no effect and cannot trap: it makes no calls

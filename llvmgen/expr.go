@@ -12,6 +12,7 @@ import (
 
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/half"
 )
 
 // operand evaluates an expression of any type.
@@ -55,6 +56,8 @@ func (g *gen) expr(e frontend.Expr) value.Value {
 		switch {
 		case e.Op == frontend.NOT:
 			return g.not(x)
+		case e.Op == frontend.TILDE:
+			return g.cur.NewXor(x, constant.NewInt(x.Type().(*types.IntType), -1))
 		case e.X.Type().IsFloat():
 			return g.cur.NewFNeg(x)
 		}
@@ -86,6 +89,10 @@ var (
 	intPreds = map[frontend.TokenKind]enum.IPred{
 		frontend.EQL: enum.IPredEQ, frontend.NEQ: enum.IPredNE, frontend.LSS: enum.IPredSLT,
 		frontend.GTR: enum.IPredSGT, frontend.LEQ: enum.IPredSLE, frontend.GEQ: enum.IPredSGE,
+	}
+	unsignedPreds = map[frontend.TokenKind]enum.IPred{
+		frontend.EQL: enum.IPredEQ, frontend.NEQ: enum.IPredNE, frontend.LSS: enum.IPredULT,
+		frontend.GTR: enum.IPredUGT, frontend.LEQ: enum.IPredULE, frontend.GEQ: enum.IPredUGE,
 	}
 )
 
@@ -120,8 +127,16 @@ func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y value.Value)
 			return r
 		}
 	}
-	if pred, ok := intPreds[op]; ok { // also == and != on bool
+	preds := intPreds
+	if t.IsUnsigned() {
+		preds = unsignedPreds
+	}
+	if pred, ok := preds[op]; ok { // also == and != on bool
 		return b.NewICmp(pred, x, y)
+	}
+	if op == frontend.SHL || op == frontend.SHR {
+		// A count outside [0, width) gives an unspecified value, never poison: it is masked.
+		y = b.NewAnd(y, constant.NewInt(x.Type().(*types.IntType), int64(8*t.Kind.Size()-1)))
 	}
 	switch op {
 	case frontend.ADD:
@@ -130,10 +145,29 @@ func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y value.Value)
 		return b.NewSub(x, y)
 	case frontend.MUL:
 		return b.NewMul(x, y)
-	case frontend.QUO:
+	case frontend.AND:
+		return b.NewAnd(x, y)
+	case frontend.OR:
+		return b.NewOr(x, y)
+	case frontend.XOR:
+		return b.NewXor(x, y)
+	case frontend.SHL:
+		return b.NewShl(x, y)
+	}
+	unsigned := t.IsUnsigned()
+	switch {
+	case op == frontend.QUO && unsigned:
+		return b.NewUDiv(x, y)
+	case op == frontend.QUO:
 		return b.NewSDiv(x, y)
-	case frontend.REM:
+	case op == frontend.REM && unsigned:
+		return b.NewURem(x, y)
+	case op == frontend.REM:
 		return b.NewSRem(x, y)
+	case op == frontend.SHR && unsigned:
+		return b.NewLShr(x, y)
+	case op == frontend.SHR:
+		return b.NewAShr(x, y)
 	}
 	panic(fmt.Sprintf("unexpected operator %s on %s", op, t))
 }
@@ -166,22 +200,42 @@ func (g *gen) not(x value.Value) value.Value {
 	return g.cur.NewXor(x, constant.True)
 }
 
-// convert converts x from type from to type to (numeric scalars).
+// convert converts x from type from to type to (numeric scalars). Integers extend by the
+// source's signedness; float → integer truncates toward zero (narrow targets through i32 or
+// i64, so that a value out of their range wraps instead of being poison); f16 and bf16 go
+// through float (see fromHalf and toHalf).
 func (g *gen) convert(x value.Value, from, to frontend.Type) value.Value {
-	if from == to {
-		return x
-	}
 	t := scalarType(to.Kind)
 	b := g.cur
+	i32 := frontend.Type{Kind: abi.I32}
 	switch {
+	case from == to:
+		return x
+	case from.IsHalf():
+		return g.convert(g.fromHalf(x, from), frontend.F32, to)
+	case to.IsHalf():
+		return g.toHalf(x, from, to)
 	case from.IsInt() && to.IsInt():
-		if from.Kind.Size() > to.Kind.Size() {
+		switch fs, ts := from.Kind.Size(), to.Kind.Size(); {
+		case fs == ts:
+			return x
+		case fs > ts:
 			return b.NewTrunc(x, t)
+		case from.IsUnsigned():
+			return b.NewZExt(x, t)
 		}
 		return b.NewSExt(x, t)
-	case from.IsInt() && to.IsFloat():
+	case from.IsInt() && from.IsUnsigned():
+		return b.NewUIToFP(x, t)
+	case from.IsInt():
 		return b.NewSIToFP(x, t)
-	case from.IsFloat() && to.IsInt():
+	case to.Kind == abi.U64:
+		return b.NewFPToUI(x, t)
+	case to.IsInt() && to.Kind.Size() < 4:
+		return g.convert(b.NewFPToSI(x, types.I32), i32, to)
+	case to.Kind == abi.U32:
+		return g.convert(b.NewFPToSI(x, types.I64), frontend.I64, to)
+	case to.IsInt():
 		return b.NewFPToSI(x, t)
 	case from.Kind == abi.F32:
 		return b.NewFPExt(x, t)
@@ -189,14 +243,112 @@ func (g *gen) convert(x value.Value, from, to frontend.Type) value.Value {
 	return b.NewFPTrunc(x, t)
 }
 
+// fromHalf widens the bits x of an f16 or bf16 value to float, exactly: f16 through LLVM's
+// half type, bf16 by moving its bits to the top of a float.
+func (g *gen) fromHalf(x value.Value, from frontend.Type) value.Value {
+	b := g.cur
+	if from.Kind == abi.F16 {
+		return b.NewFPExt(b.NewBitCast(x, types.Half), types.Float)
+	}
+	return b.NewBitCast(b.NewShl(b.NewZExt(x, types.I32), constant.NewInt(types.I32, 16)), types.Float)
+}
+
+// toHalf rounds x of type from to the bits of an f16 or bf16 value, to nearest even, once.
+// Integers go through float where that is exact or cannot change the result (f16, whose range
+// ends below 2^24; narrow integers) and through double otherwise (see stickyF64); double
+// through a round-to-odd float.
+func (g *gen) toHalf(x value.Value, from, to frontend.Type) value.Value {
+	switch {
+	case from.IsInt() && to.Kind == abi.BF16 && from.Kind.Size() == 8:
+		return g.toHalf(g.stickyF64(x, from), frontend.F64, to)
+	case from.IsInt():
+		via := frontend.F32
+		if to.Kind == abi.BF16 && from.Kind.Size() > 2 {
+			via = frontend.F64
+		}
+		return g.toHalf(g.convert(x, from, via), via, to)
+	case from.Kind == abi.F64:
+		x = g.roundToOdd(x)
+	}
+	b := g.cur
+	if to.Kind == abi.F16 {
+		return b.NewBitCast(b.NewFPTrunc(x, types.Half), types.I16)
+	}
+	// bf16: add 0x7FFF plus the lowest kept bit, keep the top 16 bits; NaN stays a NaN.
+	i32 := func(v int64) constant.Constant { return constant.NewInt(types.I32, v) }
+	bits := b.NewBitCast(x, types.I32)
+	top := b.NewLShr(bits, i32(16))
+	rounded := b.NewLShr(b.NewAdd(bits, b.NewAdd(b.NewAnd(top, i32(1)), i32(0x7FFF))), i32(16))
+	nan := b.NewFCmp(enum.FPredUNO, x, x)
+	return b.NewTrunc(b.NewSelect(nan, b.NewOr(top, i32(0x40)), rounded), types.I16)
+}
+
+// stickyF64 converts the 64-bit integer x to a double that rounds to the same bf16 value:
+// exact below 2^53; above, its 11 lowest magnitude bits, which a double cannot hold, become
+// one sticky bit just above them (far below bf16's 8 significant bits), so that no rounding
+// happens on the way.
+func (g *gen) stickyF64(x value.Value, from frontend.Type) value.Value {
+	b := g.cur
+	i64c := func(v int64) constant.Constant { return constant.NewInt(types.I64, v) }
+	mag := x
+	var neg value.Value
+	if !from.IsUnsigned() {
+		neg = b.NewICmp(enum.IPredSLT, x, i64c(0))
+		mag = b.NewSelect(neg, b.NewSub(i64c(0), x), x)
+	}
+	inexact := b.NewICmp(enum.IPredNE, b.NewAnd(mag, i64c(0x7FF)), i64c(0))
+	big := b.NewICmp(enum.IPredUGE, mag, i64c(1<<53))
+	sticky := b.NewOr(b.NewAnd(mag, i64c(^0x7FF)), i64c(0x800))
+	f := value.Value(b.NewUIToFP(b.NewSelect(b.NewAnd(inexact, big), sticky, mag), types.Double))
+	if neg != nil {
+		f = b.NewSelect(neg, b.NewFNeg(f), f)
+	}
+	return f
+}
+
+// roundToOdd narrows double x to float rounding to odd (toward zero, then setting the lowest
+// bit when inexact), so that rounding the result once more to f16 or bf16 equals rounding x
+// directly. (It also keeps double → half off the compiler runtime's __truncdfhf2, whose ABI
+// differs between LLVM 14 and newer libgcc.)
+func (g *gen) roundToOdd(x value.Value) value.Value {
+	b := g.cur
+	near := b.NewFPTrunc(x, types.Float)
+	back := b.NewFPExt(near, types.Double)
+	bits := b.NewBitCast(near, types.I32)
+	fabs := g.intrinsic("fabs", types.Double, 1)
+	over := b.NewFCmp(enum.FPredOGT, b.NewCall(fabs, back), b.NewCall(fabs, x))
+	toward := b.NewSub(bits, b.NewZExt(over, types.I32))
+	inexact := b.NewFCmp(enum.FPredUNE, back, x)
+	odd := b.NewSelect(inexact, b.NewOr(toward, constant.NewInt(types.I32, 1)), bits)
+	return b.NewBitCast(odd, types.Float)
+}
+
 func constantOf(k *frontend.Const) constant.Constant {
 	switch {
 	case k.T == frontend.Bool:
 		return boolConst(k.Int != 0)
 	case k.T.IsInt():
-		return constant.NewInt(scalarType(k.T.Kind).(*types.IntType), k.Int)
+		return intConst(k.T.Kind, k.Int)
+	case k.T.Kind == abi.F16:
+		return intConst(abi.I16, int64(half.F16FromFloat64(k.Float)))
+	case k.T.Kind == abi.BF16:
+		return intConst(abi.I16, int64(half.BF16FromFloat64(k.Float)))
 	}
 	return floatConst(k.T.Kind, k.Float)
+}
+
+// intConst is the constant with bits v of integer kind k, written as a signed value of k's
+// width.
+func intConst(k abi.Kind, v int64) constant.Constant {
+	switch k.Size() {
+	case 1:
+		v = int64(int8(v))
+	case 2:
+		v = int64(int16(v))
+	case 4:
+		v = int64(int32(v))
+	}
+	return constant.NewInt(scalarType(k).(*types.IntType), v)
 }
 
 func boolConst(b bool) constant.Constant {
@@ -323,12 +475,15 @@ func (g *gen) mathOp(c *frontend.Call, arg func(int) value.Value) value.Value {
 	}
 	unary := map[frontend.Builtin]string{
 		frontend.Sqrt: "sqrt", frontend.Exp: "exp", frontend.Log: "log", frontend.Sin: "sin", frontend.Cos: "cos",
+		frontend.Round: "round", frontend.Floor: "floor", frontend.Ceil: "ceil",
 	}
 	switch {
 	case unary[c.Builtin] != "":
 		return apply(unary[c.Builtin], 1)
 	case c.Builtin == frontend.Pow:
 		return apply("pow", 2)
+	case c.Builtin == frontend.Abs && c.T.IsUnsigned():
+		return arg(0)
 	case c.Builtin == frontend.Abs && c.T.IsFloat():
 		return apply("fabs", 1)
 	case c.Builtin == frontend.Abs:
@@ -336,10 +491,13 @@ func (g *gen) mathOp(c *frontend.Call, arg func(int) value.Value) value.Value {
 		abs := g.declare("llvm.abs."+suffix(t), t, t, types.I1)
 		return g.cur.NewCall(abs, arg(0), constant.False)
 	}
-	name := map[bool]map[frontend.Builtin]string{
-		true:  {frontend.Min: "minnum", frontend.Max: "maxnum"},
-		false: {frontend.Min: "smin", frontend.Max: "smax"},
-	}[c.T.IsFloat()][c.Builtin]
+	name := map[frontend.Builtin]string{frontend.Min: "smin", frontend.Max: "smax"}[c.Builtin]
+	switch {
+	case c.T.IsFloat():
+		name = map[frontend.Builtin]string{frontend.Min: "minnum", frontend.Max: "maxnum"}[c.Builtin]
+	case c.T.IsUnsigned():
+		name = map[frontend.Builtin]string{frontend.Min: "umin", frontend.Max: "umax"}[c.Builtin]
+	}
 	return apply(name, 2)
 }
 

@@ -122,18 +122,20 @@ var (
 	i64   = types.I64
 )
 
-// scalarType is the LLVM type of a scalar kind.
+// scalarType is the LLVM type of a scalar kind. Unsigned integers are integers of their width
+// (the instructions carry the signedness); f16 and bf16 values are their 16 bits, i16, as in
+// memory and in the C ABI, converted where they are used (see convert).
 func scalarType(k abi.Kind) types.Type {
 	switch k {
 	case abi.Bool:
 		return types.I1
-	case abi.I8:
+	case abi.I8, abi.U8:
 		return types.I8
-	case abi.I16:
+	case abi.I16, abi.U16, abi.F16, abi.BF16:
 		return types.I16
-	case abi.I32:
+	case abi.I32, abi.U32:
 		return types.I32
-	case abi.I64:
+	case abi.I64, abi.U64:
 		return types.I64
 	case abi.F32:
 		return types.Float

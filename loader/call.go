@@ -10,6 +10,7 @@ import (
 	"github.com/ebitengine/purego"
 
 	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/half"
 )
 
 // Func is one function of a Library. It is safe for concurrent use.
@@ -28,7 +29,8 @@ func (f *Func) Signature() abi.Func {
 }
 
 // Call checks args against the signature, calls the kernel and returns its result as the
-// Go value of the result kind (float32 for f32, int64 for i64, bool for bool, …), or nil
+// Go value of the result kind (float32 for f32, int64 for i64, uint8 for u8, half.F16 for
+// f16, bool for bool, …), or nil
 // for a function without a result. A wrong number or kind of arguments is an error, and
 // then the kernel is not called.
 func (f *Func) Call(args ...any) (any, error) {
@@ -171,6 +173,22 @@ func descriptor(fields []uint64, pin *runtime.Pinner, v any, k abi.Kind) error {
 		data, size, ok = sliceOf[int16](v)
 	case abi.I8:
 		data, size, ok = sliceOf[int8](v)
+	case abi.U64:
+		data, size, ok = sliceOf[uint64](v)
+	case abi.U32:
+		data, size, ok = sliceOf[uint32](v)
+	case abi.U16:
+		data, size, ok = sliceOf[uint16](v)
+	case abi.U8:
+		data, size, ok = sliceOf[uint8](v)
+	case abi.F16:
+		if data, size, ok = sliceOf[half.F16](v); !ok {
+			data, size, ok = sliceOf[uint16](v)
+		}
+	case abi.BF16:
+		if data, size, ok = sliceOf[half.BF16](v); !ok {
+			data, size, ok = sliceOf[uint16](v)
+		}
 	case abi.Bool:
 		data, size, ok = sliceOf[bool](v)
 	}
@@ -215,8 +233,23 @@ func scalar(p unsafe.Pointer, v any, k abi.Kind) error {
 		*(*int16)(p), ok = v.(int16)
 	case abi.I8:
 		*(*int8)(p), ok = v.(int8)
+	case abi.U64:
+		*(*uint64)(p), ok = v.(uint64)
+	case abi.U32:
+		*(*uint32)(p), ok = v.(uint32)
+	case abi.U16:
+		*(*uint16)(p), ok = v.(uint16)
+	case abi.U8:
+		*(*uint8)(p), ok = v.(uint8)
+	case abi.F16:
+		*(*half.F16)(p), ok = v.(half.F16)
+	case abi.BF16:
+		*(*half.BF16)(p), ok = v.(half.BF16)
 	case abi.Bool:
 		*(*bool)(p), ok = v.(bool)
+	}
+	if bits, isBits := v.(uint16); isBits && k.IsHalf() {
+		*(*uint16)(p), ok = bits, true
 	}
 	if !ok {
 		return mismatch(v, k.String(), goNames[k])
@@ -227,17 +260,21 @@ func scalar(p unsafe.Pointer, v any, k abi.Kind) error {
 // storeInt stores a Go int given for an integer parameter, if it fits the kind.
 func storeInt(p unsafe.Pointer, i int64, k abi.Kind) error {
 	bits := 8 * k.Size()
-	if bits < 64 && (i < -1<<(bits-1) || i >= 1<<(bits-1)) {
+	lo, hi := int64(-1)<<(bits-1), uint64(1)<<(bits-1)-1
+	if k.IsUnsigned() {
+		lo, hi = 0, 1<<bits-1
+	}
+	if i < lo || i >= 0 && uint64(i) > hi {
 		return fmt.Errorf("is %d, out of range for %v", i, k)
 	}
-	switch k {
-	case abi.I64:
+	switch bits {
+	case 64:
 		*(*int64)(p) = i
-	case abi.I32:
+	case 32:
 		*(*int32)(p) = int32(i)
-	case abi.I16:
+	case 16:
 		*(*int16)(p) = int16(i)
-	case abi.I8:
+	case 8:
 		*(*int8)(p) = int8(i)
 	}
 	return nil
@@ -245,7 +282,8 @@ func storeInt(p unsafe.Pointer, i int64, k abi.Kind) error {
 
 // goNames are the Go types that carry each kind.
 var goNames = [...]string{abi.Bool: "bool", abi.I8: "int8", abi.I16: "int16", abi.I32: "int32",
-	abi.I64: "int64", abi.F32: "float32", abi.F64: "float64"}
+	abi.I64: "int64", abi.F32: "float32", abi.F64: "float64", abi.U8: "uint8", abi.U16: "uint16",
+	abi.U32: "uint32", abi.U64: "uint64", abi.F16: "half.F16 (or its uint16 bits)", abi.BF16: "half.BF16 (or its uint16 bits)"}
 
 func mismatch(v any, want, goType string) error {
 	got := "nil"
@@ -274,6 +312,18 @@ func result(p unsafe.Pointer, k abi.Kind) any {
 		return *(*int16)(p)
 	case abi.I8:
 		return *(*int8)(p)
+	case abi.U64:
+		return *(*uint64)(p)
+	case abi.U32:
+		return *(*uint32)(p)
+	case abi.U16:
+		return *(*uint16)(p)
+	case abi.U8:
+		return *(*uint8)(p)
+	case abi.F16:
+		return *(*half.F16)(p)
+	case abi.BF16:
+		return *(*half.BF16)(p)
 	case abi.Bool:
 		// An i1 store writes 0 or 1; reading a byte keeps any other value a valid bool.
 		return *(*uint8)(p) != 0

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/half"
 )
 
 // dotGo is dot's reference: the same float32 operations in the same order.
@@ -239,6 +240,64 @@ func BenchmarkCallOverhead(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestCallUnsignedAndHalf(t *testing.T) {
+	lib := open(t, "unsigned")
+	a, b := []uint8{1, 200}, []uint16{0xFFFF}
+	c, d := []uint32{7, 0xFFFFFFFF}, []uint64{1 << 40}
+	h := []half.F16{half.F16FromFloat32(1.5)}  // 0x3E00
+	w := []half.BF16{half.BF16FromFloat32(-2)} // 0xC000
+	want := uint64(200) + 0xFFFF + 0xFFFFFFFF + 1<<40 + 0x3E00 + 0xC000
+	tests := []struct {
+		name string
+		fn   string
+		args []any
+		want any
+	}{
+		{"arrays of every new kind", "last", []any{a, b, c, d, h, w}, want},
+		{"halves as raw bits", "last", []any{a, b, c, d, []uint16{0x3E00}, []uint16{0xC000}}, want},
+		{"unsigned scalars", "sum", []any{uint8(255), uint16(0xFFFF), uint32(0xFFFFFFFF), uint64(1 << 63)}, uint64(255+0xFFFF+0xFFFFFFFF) + 1<<63},
+		{"unsigned scalars as int", "sum", []any{255, 65535, 1<<32 - 1, 5}, uint64(255 + 65535 + 1<<32 - 1 + 5)},
+		{"u8 result", "low", []any{uint64(0x1FF)}, uint8(0xFF)},
+		{"u32 result", "low32", []any{uint64(0x1_8000_0001)}, uint32(0x8000_0001)},
+		{"half scalars", "swap", []any{half.F16(0x3C00), half.BF16(0x4000)}, half.BF16(0x3C00)},
+		{"half scalars as bits", "swap", []any{uint16(0x1234), uint16(0)}, half.BF16(0x1234)},
+		{"f16 result", "same", []any{half.F16FromFloat32(-0.5)}, half.F16(0xB800)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := fn(t, lib, tt.fn).Call(tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("%s = %v (%T), want %v (%T)", tt.fn, got, got, tt.want, tt.want)
+			}
+		})
+	}
+	refused := []struct {
+		fn   string
+		args []any
+		want string
+	}{
+		{"sum", []any{-1, 0, 0, 0}, "argument 1 (a) is -1, out of range for u8"},
+		{"sum", []any{256, 0, 0, 0}, "argument 1 (a) is 256, out of range for u8"},
+		{"sum", []any{int8(1), 0, 0, 0}, "argument 1 (a) is int8; the kernel takes u8 (pass a uint8)"},
+		{"sum", []any{0, 0, 0, int64(1)}, "argument 4 (d) is int64; the kernel takes u64 (pass a uint64)"},
+		{"sum", []any{0, 0, 0, -1}, "argument 4 (d) is -1, out of range for u64"},
+		{"swap", []any{half.BF16(0), half.BF16(0)}, "argument 1 (h) is half.BF16; the kernel takes f16 (pass a half.F16 (or its uint16 bits))"},
+		{"swap", []any{float32(1), half.BF16(0)}, "argument 1 (h) is float32; the kernel takes f16"},
+		{"last", []any{[]int8{1}, b, c, d, h, w}, "argument 1 (a) is []int8; the kernel takes u8[] (pass a []uint8)"},
+		{"last", []any{a, b, c, d, []half.BF16{1}, w}, "argument 5 (h) is []half.BF16; the kernel takes f16[]"},
+		{"last", []any{a, b, c, d, h, []float32{1}}, "argument 6 (w) is []float32; the kernel takes bf16[] (pass a []half.BF16 (or its uint16 bits))"},
+	}
+	for _, tt := range refused {
+		_, err := fn(t, lib, tt.fn).Call(tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s%v = %v, want an error containing %q", tt.fn, tt.args, err, tt.want)
+		}
 	}
 }
 

@@ -10,9 +10,15 @@
 //	r, err := dot.Call(a, b, len(a)) // a, b []float32; r is a float32
 //
 // Arguments are Go values of the parameter's exact kind: a slice ([]float32, []float64,
-// []int64, []int32, []int16, []int8, []bool) for an array, a float32, float64, int64,
-// int32, int16, int8 or bool for a scalar, and additionally a plain int for any integer
-// kind if it fits. Nothing converts implicitly otherwise: a float64 is not an f32.
+// []int64, []int32, []int16, []int8, []uint64, []uint32, []uint16, []uint8, []bool) for an
+// array, a float32, float64, int64, int32, int16, int8, uint64, uint32, uint16, uint8 or
+// bool for a scalar, and additionally a plain int for any integer kind if it fits. Nothing
+// converts implicitly otherwise: a float64 is not an f32, an int64 not a u64.
+//
+// Half precision: an f16[] or bf16[] parameter takes a []half.F16 or []half.BF16 (package
+// half: the 16 bits with exact conversions to float32 and round-to-nearest-even conversions
+// from it), or the raw bits as a []uint16; an f16 or bf16 scalar takes a half.F16 or
+// half.BF16, or a uint16. An f16 or bf16 result comes back as a half.F16 or half.BF16.
 //
 // Memory rule: an array argument is passed by reference, so the kernel reads and writes
 // the slice's backing array in place. For the duration of a call the loader pins every

@@ -11,11 +11,13 @@ import (
 	"strings"
 	"syscall"
 	"unsafe"
+
+	"github.com/simplang/simplang/half"
 )
 
 // Elem is a Go type that holds one element of a SimpLang array.
 type Elem interface {
-	float32 | float64 | int64 | int32 | int16 | int8 | bool
+	float32 | float64 | int64 | int32 | int16 | int8 | uint64 | uint32 | uint16 | uint8 | half.F16 | half.BF16 | bool
 }
 
 // Pages is the size of the pages that Map asks for.

@@ -139,8 +139,10 @@ func Count(w *frontend.While) *Counted {
 	default:
 		return nil
 	}
+	// The generators count in signed index arithmetic: loops with an unsigned counter or
+	// comparison (which may run beyond the signed range, or wrap) stay general while loops.
 	id, ok := stripConvert(iv).(*frontend.Ident)
-	if !ok || !id.Var.Type.IsInt() || !c.CmpType.IsInt() || id.Var.Type.Kind > c.CmpType.Kind {
+	if !ok || !signedInt(id.Var.Type) || !signedInt(c.CmpType) || id.Var.Type.Kind.Size() > c.CmpType.Kind.Size() {
 		return nil
 	}
 	c.Var, c.Bound = id.Var, bound
@@ -164,6 +166,8 @@ func Count(w *frontend.While) *Counted {
 	c.pos = w.Pos
 	return c
 }
+
+func signedInt(t frontend.Type) bool { return t.IsInt() && !t.IsUnsigned() }
 
 // increment returns step when s is `v = v + step`, `v = step + v` or `v += step` with a
 // constant step, and 0 otherwise.

@@ -40,6 +40,10 @@ func TestCounted(t *testing.T) {
 		{"bound changes", "var i = 0; var m = n; while (i < m) { m = m - 1; i = i + 1; }", false, 0, false},
 		{"bound loads", "var i = 0; while (i < c[0]) { a[i] = 1.0; i = i + 1; }", false, 0, false},
 		{"returns", "var i = 0; while (i < n) { if (a[i] > 0.0) { return; } i = i + 1; }", false, 0, false},
+		{"i16 counter, u8 bound", "i16 i = 0; u8 m = 200; while (i < m) { a[i] = 1.0; i = i + 1; }", true, 1, false},
+		{"u64 counter", "u64 i = 0; u64 m = 0xFFFFFFFFFFFFFFFA; while (i < m) { a[i] = 1.0; i = i + 1; }", false, 0, false},
+		{"u32 counter, i64 bound", "u32 i = 0; while (i < n) { a[i] = 1.0; i += 1; }", false, 0, false},
+		{"u8 counter", "u8 i = 0; while (i < 200) { a[i] = 1.0; i += 1; }", false, 0, false},
 		{"float counter", "var x = 0.0; while (x < 3.0) { x = x + 1.0; }", false, 0, false},
 		{"negative step", "var i = n; while (i > 0) { i = i - 1; }", false, 0, false},
 	} {

@@ -50,13 +50,13 @@ func addChecks(fn *frontend.Func, file string, sites *[]abi.Site, parallel map[*
 func (c *checker) wants(ix *frontend.Index) bool { return c != nil && !c.proven[ix] }
 
 // divides reports whether b is an integer division that needs a check: its divisor is not a
-// constant other than 0 and −1.
+// constant other than 0 and (for signed types) −1.
 func (c *checker) divides(b *frontend.Binary) bool {
 	if c == nil || (b.Op != frontend.QUO && b.Op != frontend.REM) || !b.T.IsInt() {
 		return false
 	}
 	k, ok := b.Y.(*frontend.Const)
-	return !ok || k.Int == 0 || k.Int == -1
+	return !ok || k.Int == 0 || k.Int == -1 && !b.T.IsUnsigned()
 }
 
 // report is the statement that reports a failure at site.
@@ -147,22 +147,26 @@ func (c *checker) store(x *expander, s *frontend.Assign, ix *frontend.Index) fro
 	return c.guard(ix, s)
 }
 
-// divide checks x / y and x % y on integers: a zero divisor reports and gives 0; −1 gives
-// −x and 0 without dividing (the one quotient that overflows, and traps on x86).
+// divide checks x / y and x % y on integers: a zero divisor reports and gives 0; for signed
+// types −1 gives −x and 0 without dividing (the one quotient that overflows, and traps on
+// x86).
 func (c *checker) divide(x *expander, b *frontend.Binary) frontend.Expr {
 	pos := b.OpPos
 	b.X, b.Y = x.save(b.X), x.save(b.Y)
 	r := frontend.Declare(pos, "quotient", frontend.Zero(pos, b.T))
 	zero := frontend.Zero(pos, b.T)
-	overflow := frontend.Expr(zero)
-	if b.Op == frontend.QUO {
-		overflow = frontend.NewBinary(frontend.SUB, frontend.Zero(pos, b.T), b.X)
-	}
 	site := c.site(abi.Site{Pos: c.position(pos), Kind: abi.DivideSite})
-	divided := &frontend.If{Pos: pos,
-		Cond: frontend.NewBinary(frontend.EQL, b.Y, frontend.IntConst(pos, b.T, -1)),
-		Then: block(pos, frontend.Set(use(r.Var), overflow)),
-		Else: block(pos, frontend.Set(use(r.Var), b))}
+	var divided frontend.Stmt = frontend.Set(use(r.Var), b)
+	if !b.T.IsUnsigned() {
+		overflow := frontend.Expr(zero)
+		if b.Op == frontend.QUO {
+			overflow = frontend.NewBinary(frontend.SUB, frontend.Zero(pos, b.T), b.X)
+		}
+		divided = &frontend.If{Pos: pos,
+			Cond: frontend.NewBinary(frontend.EQL, b.Y, frontend.IntConst(pos, b.T, -1)),
+			Then: block(pos, frontend.Set(use(r.Var), overflow)),
+			Else: block(pos, divided)}
+	}
 	x.pre = append(x.pre, r, &frontend.If{Pos: pos,
 		Cond: frontend.NewBinary(frontend.EQL, b.Y, zero),
 		Then: block(pos, c.report(pos, site, i64(pos, 0), i64(pos, 0))),

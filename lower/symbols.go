@@ -17,7 +17,8 @@ var runtimeSymbols = map[string]bool{
 	"omp_get_thread_num": true, "omp_get_num_threads": true, "omp_set_num_threads": true,
 	"sqrtf": true, "expf": true, "exp2f": true, "exp2": true, "logf": true, "sinf": true,
 	"cosf": true, "sincosf": true, "sincos": true, "powf": true, "ldexpf": true, "ldexp": true,
-	"fminf": true, "fmin": true, "fmaxf": true, "fmax": true,
+	"fminf": true, "fmin": true, "fmaxf": true, "fmax": true, "roundf": true, "floorf": true, "ceilf": true,
+	"__extendhfsf2": true, "__truncsfhf2": true, // f16 conversions without F16C
 	abi.TableSymbol: true, abi.SitesSymbol: true, abi.TakeErrorSymbol: true,
 	abi.SlotSymbol: true, abi.SetSlotSymbol: true, abi.ReportSymbol: true,
 }

@@ -11,6 +11,8 @@ func TestReservedSymbols(t *testing.T) {
 		{"fn expf(f32 x) -> f32 { return x; }", "function name expf is reserved"},
 		{"fn __kmpc_fork_call() {}", "function name __kmpc_fork_call is reserved"},
 		{"fn simplang_signatures() {}", "is reserved"},
+		{"fn roundf(f32 x) -> f32 { return x; }", "function name roundf is reserved"},
+		{"fn __truncsfhf2(f32 x) -> f16 { return x as f16; }", "function name __truncsfhf2 is reserved"},
 		{"fn f() {}\nfn _mlir_f() {}", "2:1: function name _mlir_f is the packed entry point of function f"},
 		{"fn exp(f64 x) -> f64 { return x; }\nfn g(f64[] a) { a = softmax(a, a, 4); }", "2:21: softmax on f64 calls the C function exp"},
 		{"fn sqrt(f64 x) -> f64 { return x; }\nfn g(f64[] a, f64[] w) { a = rmsnorm(a, w, a, 4, 0.1); }", "rmsnorm on f64 calls the C function sqrt"},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/half"
 )
 
 func (g *gen) expr(e frontend.Expr) value {
@@ -31,9 +32,12 @@ func (g *gen) expr(e frontend.Expr) value {
 			return value{v: g.not(x)}
 		}
 		r := g.fresh()
-		if t := e.X.Type(); t.IsFloat() {
+		switch t := e.X.Type(); {
+		case e.Op == frontend.TILDE:
+			g.op("%s = arith.xori %s, %s : %s", r, x, g.constInt(-1, t), typ(t))
+		case t.IsFloat():
 			g.op("%s = arith.negf %s : %s", r, x, typ(t))
-		} else {
+		default:
 			g.op("%s = arith.subi %s, %s : %s", r, g.constInt(0, t), x, typ(t))
 		}
 		return value{v: r}
@@ -90,16 +94,28 @@ func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y string) stri
 		g.op("%s = arith.%s %s, %s%s : %s", r, name, x, y, g.fastmath(), ty)
 		return r
 	}
-	if pred, ok := map[frontend.TokenKind]string{
+	preds := map[frontend.TokenKind]string{
 		frontend.EQL: "eq", frontend.NEQ: "ne", frontend.LSS: "slt", frontend.GTR: "sgt", frontend.LEQ: "sle", frontend.GEQ: "sge",
-	}[op]; ok {
+	}
+	names := map[frontend.TokenKind]string{
+		frontend.ADD: "addi", frontend.SUB: "subi", frontend.MUL: "muli", frontend.QUO: "divsi", frontend.REM: "remsi",
+		frontend.AND: "andi", frontend.OR: "ori", frontend.XOR: "xori", frontend.SHL: "shli", frontend.SHR: "shrsi",
+	}
+	if t.IsUnsigned() {
+		preds[frontend.LSS], preds[frontend.GTR], preds[frontend.LEQ], preds[frontend.GEQ] = "ult", "ugt", "ule", "uge"
+		names[frontend.QUO], names[frontend.REM], names[frontend.SHR] = "divui", "remui", "shrui"
+	}
+	if pred, ok := preds[op]; ok {
 		g.op("%s = arith.cmpi %s, %s, %s : %s", r, pred, x, y, ty)
 		return r
 	}
-	name := map[frontend.TokenKind]string{
-		frontend.ADD: "addi", frontend.SUB: "subi", frontend.MUL: "muli", frontend.QUO: "divsi", frontend.REM: "remsi",
-	}[op]
-	g.op("%s = arith.%s %s, %s : %s", r, name, x, y, ty)
+	if op == frontend.SHL || op == frontend.SHR {
+		// A count outside [0, width) gives an unspecified value, never poison: it is masked.
+		masked := g.fresh()
+		g.op("%s = arith.andi %s, %s : %s", masked, y, g.constInt(int64(8*t.Kind.Size()-1), t), ty)
+		y = masked
+	}
+	g.op("%s = arith.%s %s, %s : %s", r, names[op], x, y, ty)
 	return r
 }
 
@@ -134,29 +150,161 @@ func (g *gen) not(x string) string {
 	return r
 }
 
-// convert converts x from type from to type to (numeric scalars).
+// convert converts x from type from to type to (numeric scalars). Integers extend by the
+// source's signedness; float → integer truncates toward zero (narrow targets through i32 or
+// i64, so that a value out of their range wraps instead of being poison); f16 and bf16 go
+// through f32 (see fromHalf and toHalf).
 func (g *gen) convert(x string, from, to frontend.Type) string {
-	if from == to {
-		return x
-	}
-	var name string
 	switch {
+	case from == to:
+		return x
+	case from.IsHalf():
+		return g.convert(g.fromHalf(x, from), frontend.F32, to)
+	case to.IsHalf():
+		return g.toHalf(x, from, to)
 	case from.IsInt() && to.IsInt():
-		name = "extsi"
-		if from.Kind.Size() > to.Kind.Size() {
-			name = "trunci"
+		switch fs, ts := from.Kind.Size(), to.Kind.Size(); {
+		case fs == ts:
+			return x
+		case fs > ts:
+			return g.cast("trunci", x, from, to)
+		case from.IsUnsigned():
+			return g.cast("extui", x, from, to)
 		}
-	case from.IsInt() && to.IsFloat():
-		name = "sitofp"
-	case from.IsFloat() && to.IsInt():
-		name = "fptosi"
+		return g.cast("extsi", x, from, to)
+	case from.IsInt() && from.IsUnsigned():
+		return g.cast("uitofp", x, from, to)
+	case from.IsInt():
+		return g.cast("sitofp", x, from, to)
+	case to.Kind == abi.U64:
+		return g.cast("fptoui", x, from, to)
+	case to.IsInt() && to.Kind.Size() < 4:
+		return g.convert(g.cast("fptosi", x, from, frontend.Type{Kind: abi.I32}), frontend.Type{Kind: abi.I32}, to)
+	case to.Kind == abi.U32:
+		return g.convert(g.cast("fptosi", x, from, frontend.I64), frontend.I64, to)
+	case to.IsInt():
+		return g.cast("fptosi", x, from, to)
 	case from.Kind == abi.F32:
-		name = "extf"
-	default:
-		name = "truncf"
+		return g.cast("extf", x, from, to)
 	}
+	return g.cast("truncf", x, from, to)
+}
+
+// cast emits the arith conversion op name of x from type from to type to.
+func (g *gen) cast(name, x string, from, to frontend.Type) string {
 	r := g.fresh()
 	g.op("%s = arith.%s %s : %s to %s", r, name, x, typ(from), typ(to))
+	return r
+}
+
+// fromHalf widens the bits x of an f16 or bf16 value to f32, exactly: f16 through MLIR's f16
+// type, bf16 by moving its bits to the top of an f32.
+func (g *gen) fromHalf(x string, from frontend.Type) string {
+	r := g.fresh()
+	if from.Kind == abi.F16 {
+		h := g.fresh()
+		g.op("%s = arith.bitcast %s : i16 to f16", h, x)
+		g.op("%s = arith.extf %s : f16 to f32", r, h)
+		return r
+	}
+	wide, shifted := g.fresh(), g.fresh()
+	g.op("%s = arith.extui %s : i16 to i32", wide, x)
+	g.op("%s = arith.shli %s, %s : i32", shifted, wide, g.constInt(16, frontend.Type{Kind: abi.I32}))
+	g.op("%s = arith.bitcast %s : i32 to f32", r, shifted)
+	return r
+}
+
+// toHalf rounds x of type from to the bits of an f16 or bf16 value, to nearest even, once.
+// Integers go through f32 where that is exact or cannot change the result (f16, whose range
+// ends below 2^24; narrow integers) and through f64 otherwise (see stickyF64); f64 through a
+// round-to-odd f32.
+func (g *gen) toHalf(x string, from, to frontend.Type) string {
+	switch {
+	case from.IsInt() && to.Kind == abi.BF16 && from.Kind.Size() == 8:
+		return g.toHalf(g.stickyF64(x, from), frontend.F64, to)
+	case from.IsInt():
+		via := frontend.F32
+		if to.Kind == abi.BF16 && from.Kind.Size() > 2 {
+			via = frontend.F64
+		}
+		return g.toHalf(g.convert(x, from, via), via, to)
+	case from.Kind == abi.F64:
+		x = g.roundToOdd(x)
+	}
+	if to.Kind == abi.F16 {
+		h, r := g.fresh(), g.fresh()
+		g.op("%s = arith.truncf %s : f32 to f16", h, x)
+		g.op("%s = arith.bitcast %s : f16 to i16", r, h)
+		return r
+	}
+	// bf16: add 0x7FFF plus the lowest kept bit, keep the top 16 bits; NaN stays a NaN.
+	i32 := frontend.Type{Kind: abi.I32}
+	bits, lsb, bias, sum, top, quiet, nan, sel, r := g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh()
+	g.op("%s = arith.bitcast %s : f32 to i32", bits, x)
+	g.op("%s = arith.shrui %s, %s : i32", top, bits, g.constInt(16, i32))
+	g.op("%s = arith.andi %s, %s : i32", lsb, top, g.constInt(1, i32))
+	g.op("%s = arith.addi %s, %s : i32", bias, lsb, g.constInt(0x7FFF, i32))
+	g.op("%s = arith.addi %s, %s : i32", sum, bits, bias)
+	rounded := g.fresh()
+	g.op("%s = arith.shrui %s, %s : i32", rounded, sum, g.constInt(16, i32))
+	g.op("%s = arith.ori %s, %s : i32", quiet, top, g.constInt(0x40, i32))
+	g.op("%s = arith.cmpf uno, %s, %s : f32", nan, x, x)
+	g.op("%s = arith.select %s, %s, %s : i32", sel, nan, quiet, rounded)
+	g.op("%s = arith.trunci %s : i32 to i16", r, sel)
+	return r
+}
+
+// stickyF64 converts the 64-bit integer x to an f64 that rounds to the same bf16 value: exact
+// below 2^53; above, its 11 lowest magnitude bits, which f64 cannot hold, become one sticky
+// bit just above them (far below bf16's 8 significant bits), so that no rounding happens on
+// the way.
+func (g *gen) stickyF64(x string, from frontend.Type) string {
+	i64 := frontend.I64
+	mag, neg := x, ""
+	if !from.IsUnsigned() {
+		neg, mag = g.fresh(), g.fresh()
+		minus := g.fresh()
+		g.op("%s = arith.cmpi slt, %s, %s : i64", neg, x, g.constInt(0, i64))
+		g.op("%s = arith.subi %s, %s : i64", minus, g.constInt(0, i64), x)
+		g.op("%s = arith.select %s, %s, %s : i64", mag, neg, minus, x)
+	}
+	low, inexact, big, both, cleared, sticky, exact, f := g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh()
+	g.op("%s = arith.andi %s, %s : i64", low, mag, g.constInt(0x7FF, i64))
+	g.op("%s = arith.cmpi ne, %s, %s : i64", inexact, low, g.constInt(0, i64))
+	g.op("%s = arith.cmpi uge, %s, %s : i64", big, mag, g.constInt(1<<53, i64))
+	g.op("%s = arith.andi %s, %s : i1", both, inexact, big)
+	g.op("%s = arith.andi %s, %s : i64", cleared, mag, g.constInt(^0x7FF, i64))
+	g.op("%s = arith.ori %s, %s : i64", sticky, cleared, g.constInt(0x800, i64))
+	g.op("%s = arith.select %s, %s, %s : i64", exact, both, sticky, mag)
+	g.op("%s = arith.uitofp %s : i64 to f64", f, exact)
+	if neg == "" {
+		return f
+	}
+	minus, r := g.fresh(), g.fresh()
+	g.op("%s = arith.negf %s : f64", minus, f)
+	g.op("%s = arith.select %s, %s, %s : f64", r, neg, minus, f)
+	return r
+}
+
+// roundToOdd narrows f64 x to f32 rounding to odd (toward zero, then setting the lowest bit
+// when inexact), so that rounding the result once more to f16 or bf16 equals rounding x
+// directly. (It also keeps f64 → f16 off the compiler runtime's __truncdfhf2, whose ABI
+// differs between LLVM 14 and newer libgcc.)
+func (g *gen) roundToOdd(x string) string {
+	i32 := frontend.Type{Kind: abi.I32}
+	near, back, bits, ax, aback, over, inexact, dec, toward, odd, sel, r := g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh()
+	g.op("%s = arith.truncf %s : f64 to f32", near, x)
+	g.op("%s = arith.extf %s : f32 to f64", back, near)
+	g.op("%s = arith.bitcast %s : f32 to i32", bits, near)
+	g.op("%s = math.absf %s : f64", ax, x)
+	g.op("%s = math.absf %s : f64", aback, back)
+	g.op("%s = arith.cmpf ogt, %s, %s : f64", over, aback, ax)
+	g.op("%s = arith.cmpf une, %s, %s : f64", inexact, back, x)
+	g.op("%s = arith.extui %s : i1 to i32", dec, over)
+	g.op("%s = arith.subi %s, %s : i32", toward, bits, dec)
+	g.op("%s = arith.ori %s, %s : i32", odd, toward, g.constInt(1, i32))
+	g.op("%s = arith.select %s, %s, %s : i32", sel, inexact, odd, bits)
+	g.op("%s = arith.bitcast %s : i32 to f32", r, sel)
 	return r
 }
 
@@ -166,11 +314,25 @@ func (g *gen) constant(k *frontend.Const) string {
 		return g.constBool(k.Int != 0)
 	case k.T.IsInt():
 		return g.constInt(k.Int, k.T)
+	case k.T.Kind == abi.F16:
+		return g.constInt(int64(half.F16FromFloat64(k.Float)), k.T)
+	case k.T.Kind == abi.BF16:
+		return g.constInt(int64(half.BF16FromFloat64(k.Float)), k.T)
 	}
 	return g.constFloat(k.Float, k.T)
 }
 
+// constInt emits the integer constant with bits v of integer (or half) type t; MLIR writes
+// it as a signed value of t's width.
 func (g *gen) constInt(v int64, t frontend.Type) string {
+	switch t.Kind.Size() {
+	case 1:
+		v = int64(int8(v))
+	case 2:
+		v = int64(int16(v))
+	case 4:
+		v = int64(int32(v))
+	}
 	r := g.fresh()
 	g.op("%s = arith.constant %d : %s", r, v, typ(t))
 	return r
@@ -204,7 +366,7 @@ func (g *gen) zero(t frontend.Type) string {
 	switch {
 	case t == frontend.Bool:
 		return g.constBool(false)
-	case t.IsInt():
+	case t.IsInt() || t.IsHalf():
 		return g.constInt(0, t)
 	}
 	return g.constFloat(0, t)
@@ -325,11 +487,15 @@ func (g *gen) size(c *frontend.Call) string {
 // mathOp emits a scalar builtin.
 func (g *gen) mathOp(c *frontend.Call, args []string) string {
 	t := c.T
+	if c.Builtin == frontend.Abs && t.IsUnsigned() {
+		return args[0]
+	}
 	ty := typ(t)
 	r := g.fresh()
 	unary := map[frontend.Builtin]string{
 		frontend.Sqrt: "math.sqrt", frontend.Exp: "math.exp", frontend.Log: "math.log",
 		frontend.Sin: "math.sin", frontend.Cos: "math.cos",
+		frontend.Round: "math.round", frontend.Floor: "math.floor", frontend.Ceil: "math.ceil",
 	}
 	switch {
 	case unary[c.Builtin] != "":
@@ -341,10 +507,13 @@ func (g *gen) mathOp(c *frontend.Call, args []string) string {
 	case c.Builtin == frontend.Pow:
 		g.op("%s = math.powf %s, %s : %s", r, args[0], args[1], ty)
 	default: // min, max
-		name := map[bool]map[frontend.Builtin]string{
-			true:  {frontend.Min: "minnumf", frontend.Max: "maxnumf"},
-			false: {frontend.Min: "minsi", frontend.Max: "maxsi"},
-		}[t.IsFloat()][c.Builtin]
+		name := map[frontend.Builtin]string{frontend.Min: "minsi", frontend.Max: "maxsi"}[c.Builtin]
+		switch {
+		case t.IsFloat():
+			name = map[frontend.Builtin]string{frontend.Min: "minnumf", frontend.Max: "maxnumf"}[c.Builtin]
+		case t.IsUnsigned():
+			name = map[frontend.Builtin]string{frontend.Min: "minui", frontend.Max: "maxui"}[c.Builtin]
+		}
 		g.op("%s = arith.%s %s, %s : %s", r, name, args[0], args[1], ty)
 	}
 	return r

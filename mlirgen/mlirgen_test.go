@@ -100,7 +100,8 @@ func TestDeterministicWithLocations(t *testing.T) {
 // FuzzGenerate generates MLIR for every program the frontend accepts: generation must
 // succeed, whatever the program.
 func FuzzGenerate(f *testing.F) {
-	for _, path := range []string{"../conformance/testdata/parallel.sl", "../conformance/testdata/early_returns.sl", "../kernels/llama2.sl"} {
+	for _, path := range []string{"../conformance/testdata/parallel.sl", "../conformance/testdata/early_returns.sl", "../kernels/llama2.sl",
+		"../conformance/testdata/unsigned.sl", "../conformance/testdata/bits.sl", "../conformance/testdata/conversions.sl"} {
 		if src, err := os.ReadFile(path); err == nil {
 			f.Add(src)
 		}

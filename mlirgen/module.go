@@ -139,17 +139,20 @@ func typ(t frontend.Type) string {
 	return k
 }
 
+// scalar is the MLIR type of a scalar kind. Unsigned integers are signless integers of their
+// width (the operations carry the signedness); f16 and bf16 values are their 16 bits, i16, as
+// in memory and in the C ABI, converted where they are used (see convert).
 func scalar(k abi.Kind) string {
 	switch k {
 	case abi.Bool:
 		return "i1"
-	case abi.I8:
+	case abi.I8, abi.U8:
 		return "i8"
-	case abi.I16:
+	case abi.I16, abi.U16, abi.F16, abi.BF16:
 		return "i16"
-	case abi.I32:
+	case abi.I32, abi.U32:
 		return "i32"
-	case abi.I64:
+	case abi.I64, abi.U64:
 		return "i64"
 	case abi.F32:
 		return "f32"
