@@ -70,9 +70,6 @@ func F16FromFloat64(v float64) F16 {
 	}
 }
 
-// F16FromFloat32 rounds f to the nearest F16, ties to even.
-func F16FromFloat32(f float32) F16 { return F16FromFloat64(float64(f)) }
-
 // Float64 is h's value, exactly.
 func (h F16) Float64() float64 {
 	sign := 1.0
@@ -107,9 +104,6 @@ func BF16FromFloat64(v float64) BF16 {
 	}
 	return BF16(math.Float32bits(float32(r)) >> 16) // exact: r is a bfloat16 value
 }
-
-// BF16FromFloat32 rounds f to the nearest BF16, ties to even.
-func BF16FromFloat32(f float32) BF16 { return BF16FromFloat64(float64(f)) }
 
 // Float32 is b's value, exactly.
 func (b BF16) Float32() float32 { return math.Float32frombits(uint32(b) << 16) }

@@ -1,6 +1,10 @@
 package llama
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/simplang/simplang/half"
+)
 
 // ForwardQ is Forward on quantized weights: the same decode step, with the same checks, whose
 // only differences are the embedding lookup, which dequantizes the token's row by the
@@ -61,7 +65,7 @@ func (m qModel) matvec(out []float32, id matrix, l int, x []float32) {
 			row := make([]float32, cols)
 			for r := lo; r < hi; r++ {
 				for j := range row {
-					row[j] = FromBF16(t.BF16[e0+r*cols+j])
+					row[j] = half.BF16(t.BF16[e0+r*cols+j]).Float32()
 				}
 				matvecRows(out[r:r+1], row, x, 0, 1)
 			}
@@ -88,11 +92,11 @@ func (m qModel) matvec(out []float32, id matrix, l int, x []float32) {
 					}
 					ws = t.Scales[e/gs]
 				} else {
-					half := gs / 2
-					for i, b := range t.Q4[e/2 : e/2+half] {
-						isum += int32(xg[i])*(int32(b&15)-8) + int32(xg[i+half])*(int32(b>>4)-8)
+					hi := gs / 2 // where the high nibbles' elements start
+					for i, b := range t.Q4[e/2 : e/2+hi] {
+						isum += int32(xg[i])*(int32(b&15)-8) + int32(xg[i+hi])*(int32(b>>4)-8)
 					}
-					ws = FromF16(t.Half[e/gs])
+					ws = half.F16(t.Half[e/gs]).Float32()
 				}
 				// Explicit conversions: each product rounds to float32, never fused.
 				sum += float32(float32(float32(isum)*ws) * xs[g])

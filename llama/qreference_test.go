@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/simplang/simplang/half"
 )
 
 // TestForwardQAgainstF32 runs ForwardQ on quantized weights and Forward on the same weights
@@ -115,7 +117,7 @@ func TestQMatvec(t *testing.T) {
 						if j >= gs/2 {
 							b >>= 4
 						}
-						v, ws = int32(b&15)-8, FromF16(q.W2.Half[e/gs])
+						v, ws = int32(b&15)-8, half.F16(q.W2.Half[e/gs]).Float32()
 					}
 					isum += int32(xq[g*gs+j]) * v
 				}

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"unsafe"
+
+	"github.com/simplang/simplang/half"
 )
 
 // WeightType is how a model's matrices, token embedding and classifier are stored. The RMS-norm
@@ -50,9 +52,9 @@ const DefaultGroupSize = 32
 // elements starting at e0 is groups e0/GS … e0/GS + n/GS - 1. Only the fields of the type are
 // set:
 //
-//	BF16: w[e] = FromBF16(BF16[e])
+//	BF16: w[e] = half.BF16(BF16[e]).Float32()
 //	Q8:   w[e] = float32(Q8[e]) * Scales[e/GS]     Q8[e] in [-127, 127] (a file may hold -128)
-//	Q4:   w[e] = float32(int(n) - 8) * FromF16(Half[e/GS]),       n = nibble e of Q4
+//	Q4:   w[e] = float32(int(n) - 8) * half.F16(Half[e/GS]).Float32(),       n = nibble e of Q4
 //	      group g's GS/2 bytes are Q4[g*GS/2 : (g+1)*GS/2]; byte i of a group holds element i of
 //	      the group in its low nibble and element i + GS/2 in its high nibble (llama.cpp's
 //	      q4_0 order for GS = 32): for i = e mod GS,
@@ -342,8 +344,8 @@ func quantizeQ4(dst []uint8, w []float32) uint16 {
 			amax, mx = a, v
 		}
 	}
-	half := ToF16(mx / -8)
-	d := FromF16(half)
+	h := uint16(half.F16FromFloat32(mx / -8))
+	d := half.F16(h).Float32()
 	nibble := func(v float32) uint8 {
 		if d == 0 {
 			return 8
@@ -354,7 +356,7 @@ func quantizeQ4(dst []uint8, w []float32) uint16 {
 	for i := range n {
 		dst[i] = nibble(w[i]) | nibble(w[i+n])<<4
 	}
-	return half
+	return h
 }
 
 func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/simplang/simplang/half"
 )
 
 // quantCfg is a small configuration whose rows split into groups of 32: grouped-query, head
@@ -72,7 +74,7 @@ func TestQuantizeQ4Group(t *testing.T) {
 		t.Errorf("positive maximum: scale %#04x (want -0.5 = 0xb800), bytes %#02x, want 0x80 0x8f", h, got[:2])
 	}
 	// d = 0 / -8 is -0, as in llama.cpp.
-	if h := quantizeQ4(got, make([]float32, 32)); FromF16(h) != 0 || got[0] != 0x88 {
+	if h := quantizeQ4(got, make([]float32, 32)); half.F16(h).Float32() != 0 || got[0] != 0x88 {
 		t.Errorf("all-zero group: scale %#04x, byte %#02x, want zero and 0x88", h, got[0])
 	}
 }
@@ -172,7 +174,7 @@ func TestQuantizeLayout(t *testing.T) {
 		case Q4:
 			// i = 13 is in the upper half of the group: the high nibble of byte i - 8.
 			n := q.W2.Q4[g*8+i-8] >> 4
-			got = float32(int(n)-8) * FromF16(q.W2.Half[g])
+			got = float32(int(n)-8) * half.F16(q.W2.Half[g]).Float32()
 		}
 		dq, err := q.Dequantize(quantCfg)
 		if err != nil {
@@ -342,8 +344,8 @@ func TestQRandomize(t *testing.T) {
 			switch typ {
 			case BF16:
 				for i, v := range f32.W2 {
-					if q.W2.BF16[i] != ToBF16(v) {
-						t.Fatalf("w2[%d] = %#04x, want ToBF16(%v) = %#04x", i, q.W2.BF16[i], v, ToBF16(v))
+					if q.W2.BF16[i] != uint16(half.BF16FromFloat32(v)) {
+						t.Fatalf("w2[%d] = %#04x, want ToBF16(%v) = %#04x", i, q.W2.BF16[i], v, uint16(half.BF16FromFloat32(v)))
 					}
 				}
 			case Q8:

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/simplang/simplang/half"
 )
 
 // runParallel calls do(0) … do(n-1) on GOMAXPROCS goroutines, each call returning how many
@@ -135,7 +137,7 @@ func Quantize(cfg Config, w *Weights, t WeightType, groupSize int, alloc Allocat
 		switch t {
 		case BF16:
 			for j, v := range in {
-				out.BF16[p.start+j] = ToBF16(v)
+				out.BF16[p.start+j] = uint16(half.BF16FromFloat32(v))
 			}
 		case Q8:
 			for g := p.start; g < p.end; g += gs {
@@ -186,7 +188,7 @@ func (q *QWeights) dequantize(out []float32, t *QTensor, start int) {
 	switch q.Type {
 	case BF16:
 		for i := range out {
-			out[i] = FromBF16(t.BF16[start+i])
+			out[i] = half.BF16(t.BF16[start+i]).Float32()
 		}
 	case Q8:
 		for i := range out {
@@ -198,7 +200,7 @@ func (q *QWeights) dequantize(out []float32, t *QTensor, start int) {
 			e := start + i
 			g, j := e/gs, e%gs
 			b := t.Q4[g*gs/2+j%(gs/2)] >> (4 * (j / (gs / 2))) & 15
-			out[i] = float32(int(b)-8) * FromF16(t.Half[g])
+			out[i] = float32(int(b)-8) * half.F16(t.Half[g]).Float32()
 		}
 	}
 }
@@ -240,7 +242,7 @@ func (q *QWeights) Randomize(cfg Config, seed uint64, progress func(done, total 
 				part := buf[:min(len(buf), p.end-s)]
 				fillUniform(part, key, s)
 				for j, v := range part {
-					t.BF16[s+j] = ToBF16(v)
+					t.BF16[s+j] = uint16(half.BF16FromFloat32(v))
 				}
 			}
 		case Q8:
@@ -262,7 +264,7 @@ func (q *QWeights) Randomize(cfg Config, seed uint64, progress func(done, total 
 				if r&1 == 1 {
 					d = -d
 				}
-				t.Half[g] = ToF16(d)
+				t.Half[g] = uint16(half.F16FromFloat32(d))
 			}
 		}
 		return int64(p.end - p.start), nil

@@ -1,7 +1,8 @@
-package llama
+package half
 
 import (
 	"math"
+	"math/rand/v2"
 	"sort"
 	"testing"
 )
@@ -28,33 +29,33 @@ func TestBF16(t *testing.T) {
 		{"NaN whose payload is all below", 0x7F800001, 0x7FC0},
 		{"negative quiet NaN", 0xFFC00000, 0xFFC0},
 	} {
-		if got := ToBF16(math.Float32frombits(tt.in)); got != tt.want {
-			t.Errorf("%s: ToBF16(%#08x) = %#04x, want %#04x", tt.name, tt.in, got, tt.want)
+		if got := uint16(BF16FromFloat32(math.Float32frombits(tt.in))); got != tt.want {
+			t.Errorf("%s: uint16(BF16FromFloat32(%#08x)) = %#04x, want %#04x", tt.name, tt.in, got, tt.want)
 		}
 	}
 	// Widening is exact and rounding it back is the identity, for every non-NaN value.
 	for h := range 1 << 16 {
-		f := FromBF16(uint16(h))
+		f := BF16(uint16(h)).Float32()
 		if math.Float32bits(f) != uint32(h)<<16 {
-			t.Fatalf("FromBF16(%#04x) = %#08x", h, math.Float32bits(f))
+			t.Fatalf("BF16(%#04x).Float32() = %#08x", h, math.Float32bits(f))
 		}
-		if f == f && ToBF16(f) != uint16(h) {
-			t.Fatalf("ToBF16(FromBF16(%#04x)) = %#04x", h, ToBF16(f))
+		if f == f && uint16(BF16FromFloat32(f)) != uint16(h) {
+			t.Fatalf("uint16(BF16FromFloat32(BF16(%#04x).Float32())) = %#04x", h, uint16(BF16FromFloat32(f)))
 		}
 	}
 	// Against the definition: the nearer of the two neighbouring bfloat16 values (the
 	// differences are exact in float64), the even one on a tie.
-	r := uint64(1)
+	rng := rand.New(rand.NewPCG(1, 2))
 	for range 1 << 20 {
-		r = mix64(r)
+		r := rng.Uint64()
 		f := math.Float32frombits(uint32(r))
 		if f != f || math.IsInf(float64(f), 0) {
 			continue
 		}
 		lo := uint16(math.Float32bits(f) >> 16) // truncation: toward zero
 		hi := lo + 1
-		dlo := math.Abs(float64(f) - float64(FromBF16(lo)))
-		next := math.Abs(float64(FromBF16(hi)))
+		dlo := math.Abs(float64(f) - float64(BF16(lo).Float32()))
+		next := math.Abs(float64(BF16(hi).Float32()))
 		if math.IsInf(next, 1) {
 			next = 0x1p128 // overflow rounds as if the exponent went on
 		}
@@ -63,8 +64,8 @@ func TestBF16(t *testing.T) {
 		if dhi < dlo || dhi == dlo && lo&1 == 1 {
 			want = hi
 		}
-		if got := ToBF16(f); got != want {
-			t.Fatalf("ToBF16(%#08x) = %#04x, want %#04x", math.Float32bits(f), got, want)
+		if got := uint16(BF16FromFloat32(f)); got != want {
+			t.Fatalf("uint16(BF16FromFloat32(%#08x)) = %#04x, want %#04x", math.Float32bits(f), got, want)
 		}
 	}
 }
@@ -101,30 +102,30 @@ func TestF16(t *testing.T) {
 		{"far below", 0x1p-30, 0x0000},
 		{"float32 subnormal", 0x1p-140, 0x0000},
 	} {
-		if got := ToF16(tt.in); got != tt.want {
-			t.Errorf("%s: ToF16(%v) = %#04x, want %#04x", tt.name, tt.in, got, tt.want)
+		if got := uint16(F16FromFloat32(tt.in)); got != tt.want {
+			t.Errorf("%s: uint16(F16FromFloat32(%v)) = %#04x, want %#04x", tt.name, tt.in, got, tt.want)
 		}
 	}
 	// Every finite non-negative half, in increasing order of value and of bits.
 	var halves []float64
 	for h := range 0x7C00 {
-		f := FromF16(uint16(h))
+		f := F16(uint16(h)).Float32()
 		halves = append(halves, float64(f))
-		if ToF16(f) != uint16(h) || ToF16(-f) != uint16(h)|0x8000 {
-			t.Fatalf("ToF16(FromF16(%#04x)) = %#04x", h, ToF16(f))
+		if uint16(F16FromFloat32(f)) != uint16(h) || uint16(F16FromFloat32(-f)) != uint16(h)|0x8000 {
+			t.Fatalf("uint16(F16FromFloat32(F16(%#04x).Float32())) = %#04x", h, uint16(F16FromFloat32(f)))
 		}
 		if h > 0 && halves[h] <= halves[h-1] {
-			t.Fatalf("FromF16(%#04x) = %v is not above FromF16(%#04x) = %v", h, halves[h], h-1, halves[h-1])
+			t.Fatalf("F16(%#04x).Float32() = %v is not above F16(%#04x).Float32() = %v", h, halves[h], h-1, halves[h-1])
 		}
 	}
 	if halves[1] != 0x1p-24 || halves[0x3C00] != 1 || halves[0x7BFF] != 65504 {
-		t.Fatalf("FromF16: smallest subnormal %v, one %v, largest %v", halves[1], halves[0x3C00], halves[0x7BFF])
+		t.Fatalf("F16.Float32: smallest subnormal %v, one %v, largest %v", halves[1], halves[0x3C00], halves[0x7BFF])
 	}
 	// Against the definition: the nearest half by search, the even one on a tie, infinity
 	// from 65520 (where the next step, 65536, would be).
-	r := uint64(2)
+	rng := rand.New(rand.NewPCG(3, 4))
 	for range 1 << 20 {
-		r = mix64(r)
+		r := rng.Uint64()
 		// Exponents in and around the half range.
 		bits := uint32(r)&0x807FFFFF | uint32(r>>32%48+127-30)<<23
 		f := math.Float32frombits(bits)
@@ -149,8 +150,8 @@ func TestF16(t *testing.T) {
 		if f < 0 {
 			want |= 0x8000
 		}
-		if got := ToF16(f); got != want {
-			t.Fatalf("ToF16(%v = %#08x) = %#04x, want %#04x", f, bits, got, want)
+		if got := uint16(F16FromFloat32(f)); got != want {
+			t.Fatalf("uint16(F16FromFloat32(%v = %#08x)) = %#04x, want %#04x", f, bits, got, want)
 		}
 	}
 }

@@ -1,42 +1,42 @@
-package llama
+package half
 
 import "math"
 
-// ToBF16 rounds f to the nearest bfloat16 (the upper 16 bits of a float32), ties to even,
+// The conversions from float32 work on the bits: they round once, exactly as
+// F16FromFloat64 and BF16FromFloat64 would, and are fast enough to quantize a whole model.
+
+// BF16FromFloat32 rounds f to the nearest bfloat16 (the upper 16 bits of a float32), ties to even,
 // and returns its bits. Values beyond the largest bfloat16 round to infinity; a NaN stays a
 // (quiet) NaN with its sign.
-func ToBF16(f float32) uint16 {
+func BF16FromFloat32(f float32) BF16 {
 	b := math.Float32bits(f)
 	if f != f {
-		return uint16(b>>16) | 0x0040
+		return BF16(b>>16) | 0x0040
 	}
 	// Adding 0x7FFF rounds up exactly the remainders above half; the low bit of the result
 	// adds the last 1 for a tie whose upper half is odd. A carry into the exponent is right.
 	b += 0x7FFF + (b>>16)&1
-	return uint16(b >> 16)
+	return BF16(b >> 16)
 }
 
-// FromBF16 widens bfloat16 bits to the float32 of the same value (exact).
-func FromBF16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
-
-// ToF16 rounds f to the nearest IEEE 754 half-precision number, ties to even, and returns
+// F16FromFloat32 rounds f to the nearest IEEE 754 half-precision number, ties to even, and returns
 // its bits. Magnitudes from 65520 up round to infinity, those of 2^-25 and below to zero,
 // and those in between the normal halves' range to subnormal halves; a NaN stays a (quiet)
 // NaN with its sign.
-func ToF16(f float32) uint16 {
+func F16FromFloat32(f float32) F16 {
 	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000
 	exp := int(b >> 23 & 0xFF)
 	man := b & 0x7FFFFF
 	if exp == 0xFF {
 		if man != 0 {
-			return sign | 0x7E00
+			return F16(sign | 0x7E00)
 		}
-		return sign | 0x7C00
+		return F16(sign | 0x7C00)
 	}
 	e := exp - 127 + 15 // the half's biased exponent, if f is a normal half
 	if e >= 0x1F {
-		return sign | 0x7C00
+		return F16(sign | 0x7C00)
 	}
 	if e > 0 {
 		// Keep 10 of the 23 mantissa bits; a carry out of the mantissa steps the exponent,
@@ -46,7 +46,7 @@ func ToF16(f float32) uint16 {
 		if rem > 0x1000 || rem == 0x1000 && h&1 == 1 {
 			h++
 		}
-		return sign | uint16(h)
+		return F16(sign | uint16(h))
 	}
 	// A subnormal half k × 2^-24: f = m × 2^(exp-150) with the implicit bit in m, so
 	// k = m × 2^(e-14), a right shift by 14-e ≥ 14 bits. From 25 bits on, m < 2^24 is less
@@ -54,7 +54,7 @@ func ToF16(f float32) uint16 {
 	// normal half, which is also its encoding.
 	shift := uint(14 - e)
 	if shift > 24 {
-		return sign
+		return F16(sign)
 	}
 	m := man | 0x800000
 	k := m >> shift
@@ -62,23 +62,5 @@ func ToF16(f float32) uint16 {
 	if rem > half || rem == half && k&1 == 1 {
 		k++
 	}
-	return sign | uint16(k)
-}
-
-// FromF16 widens IEEE half bits to the float32 of the same value (exact).
-func FromF16(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1F
-	man := uint32(h) & 0x3FF
-	switch exp {
-	case 0x1F:
-		return math.Float32frombits(sign | 0x7F800000 | man<<13)
-	case 0:
-		v := float32(man) * 0x1p-24 // exact: at most 10 significant bits
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
+	return F16(sign | uint16(k))
 }
