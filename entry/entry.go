@@ -41,7 +41,7 @@ var i8Ptr = types.NewPointer(types.I8)
 
 // scalarType is the LLVM type of a scalar kind, as both generators pass it: unsigned kinds
 // as integers of their width, f16 and bf16 as their 16 bits.
-func scalarType(k abi.Kind) types.Type {
+func Type(k abi.Kind) types.Type {
 	switch k {
 	case abi.Bool:
 		return types.I1
@@ -66,7 +66,7 @@ func scalarType(k abi.Kind) types.Type {
 func params(f abi.Func) []types.Type {
 	var ts []types.Type
 	for _, p := range f.Params {
-		t := scalarType(p.Kind)
+		t := Type(p.Kind)
 		if p.Array {
 			ptr := types.NewPointer(t)
 			ts = append(ts, ptr, ptr, types.I64, types.I64, types.I64)
@@ -84,7 +84,7 @@ func packed(m *ir.Module, rt *runtime, f abi.Func) {
 	for _, t := range ts {
 		decl = append(decl, ir.NewParam("", t))
 	}
-	kernel := m.NewFunc(f.Name, scalarType(f.Result), decl...)
+	kernel := m.NewFunc(f.Name, Type(f.Result), decl...)
 
 	args := ir.NewParam("args", types.NewPointer(i8Ptr))
 	p := m.NewFunc(abi.PackedName(f.Name), types.I32, args)

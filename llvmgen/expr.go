@@ -11,6 +11,7 @@ import (
 	"github.com/llir/llvm/ir/value"
 
 	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/entry"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/half"
 )
@@ -67,7 +68,7 @@ func (g *gen) expr(e frontend.Expr) value.Value {
 	case *frontend.Call:
 		return g.call(e)[0]
 	case *frontend.Index:
-		return g.cur.NewLoad(scalarType(e.Type().Kind), g.address(e))
+		return g.cur.NewLoad(entry.Type(e.Type().Kind), g.address(e))
 	}
 	panic(fmt.Sprintf("unexpected scalar expression %T at %s", e, e.Position()))
 }
@@ -205,7 +206,7 @@ func (g *gen) not(x value.Value) value.Value {
 // i64, so that a value out of their range wraps instead of being poison); f16 and bf16 go
 // through float (see fromHalf and toHalf).
 func (g *gen) convert(x value.Value, from, to frontend.Type) value.Value {
-	t := scalarType(to.Kind)
+	t := entry.Type(to.Kind)
 	b := g.cur
 	i32 := frontend.Type{Kind: abi.I32}
 	switch {
@@ -348,7 +349,7 @@ func intConst(k abi.Kind, v int64) constant.Constant {
 	case 4:
 		v = int64(int32(v))
 	}
-	return constant.NewInt(scalarType(k).(*types.IntType), v)
+	return constant.NewInt(entry.Type(k).(*types.IntType), v)
 }
 
 func boolConst(b bool) constant.Constant {
@@ -391,7 +392,7 @@ func (g *gen) address(ix *frontend.Index) value.Value {
 
 // elem is the pointer to element idx (i64) of the array whose data starts at data.
 func (g *gen) elem(data value.Value, k abi.Kind, idx value.Value) value.Value {
-	p := g.cur.NewGetElementPtr(scalarType(k), data, idx)
+	p := g.cur.NewGetElementPtr(entry.Type(k), data, idx)
 	p.InBounds = true
 	return p
 }
@@ -413,7 +414,7 @@ func (g *gen) allocate(site *frontend.ArrayAlloc) operand {
 	bytes := b.NewMul(total, constant.NewInt(i64, int64(site.Elem.Size())))
 	rounded := b.NewAnd(b.NewAdd(bytes, constant.NewInt(i64, 63)), constant.NewInt(i64, -64)) // aligned_alloc wants a multiple of the alignment
 	raw := b.NewCall(g.declare("aligned_alloc", i8Ptr, i64, i64), constant.NewInt(i64, 64), rounded)
-	data := b.NewBitCast(raw, types.NewPointer(scalarType(site.Elem)))
+	data := b.NewBitCast(raw, types.NewPointer(entry.Type(site.Elem)))
 	a := operand{data, data, constant.NewInt(i64, 0), total, constant.NewInt(i64, 1)}
 	if len(ds) > 1 {
 		a = append(a, ds...)
@@ -446,9 +447,9 @@ func (g *gen) call(c *frontend.Call) operand {
 		var params []types.Type
 		for _, a := range c.Args {
 			args = append(args, g.expr(a))
-			params = append(params, scalarType(a.Type().Kind))
+			params = append(params, entry.Type(a.Type().Kind))
 		}
-		return operand{g.cur.NewCall(g.declare(c.Name, scalarType(c.T.Kind), params...), args...)}
+		return operand{g.cur.NewCall(g.declare(c.Name, entry.Type(c.T.Kind), params...), args...)}
 	default:
 		return operand{g.mathOp(c, func(i int) value.Value { return g.expr(c.Args[i]) })}
 	}
@@ -465,7 +466,7 @@ func (g *gen) call(c *frontend.Call) operand {
 
 // mathOp emits a scalar builtin through the LLVM intrinsics.
 func (g *gen) mathOp(c *frontend.Call, arg func(int) value.Value) value.Value {
-	t := scalarType(c.T.Kind)
+	t := entry.Type(c.T.Kind)
 	apply := func(name string, n int) value.Value {
 		args := make([]value.Value, n)
 		for i := range args {

@@ -31,7 +31,7 @@ import (
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
-	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/entry"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/lower"
 )
@@ -122,35 +122,12 @@ var (
 	i64   = types.I64
 )
 
-// scalarType is the LLVM type of a scalar kind. Unsigned integers are integers of their width
-// (the instructions carry the signedness); f16 and bf16 values are their 16 bits, i16, as in
-// memory and in the C ABI, converted where they are used (see convert).
-func scalarType(k abi.Kind) types.Type {
-	switch k {
-	case abi.Bool:
-		return types.I1
-	case abi.I8, abi.U8:
-		return types.I8
-	case abi.I16, abi.U16, abi.F16, abi.BF16:
-		return types.I16
-	case abi.I32, abi.U32:
-		return types.I32
-	case abi.I64, abi.U64:
-		return types.I64
-	case abi.F32:
-		return types.Float
-	case abi.F64:
-		return types.Double
-	}
-	return types.Void
-}
-
 // partTypes are the LLVM types of the parts of a value of type t (see operand).
 func partTypes(t frontend.Type) []types.Type {
 	if !t.IsArray() {
-		return []types.Type{scalarType(t.Kind)}
+		return []types.Type{entry.Type(t.Kind)}
 	}
-	p := types.NewPointer(scalarType(t.Kind))
+	p := types.NewPointer(entry.Type(t.Kind))
 	parts := []types.Type{p, p, i64, i64, i64}
 	for r := 0; r < t.Rank && t.Rank > 1; r++ {
 		parts = append(parts, i64)
@@ -163,17 +140,17 @@ func (g *gen) declareFunc(fn *frontend.Func) *ir.Func {
 	var params []*ir.Param
 	for _, p := range fn.Params {
 		if !p.Type.IsArray() {
-			params = append(params, ir.NewParam(p.Name, scalarType(p.Type.Kind)))
+			params = append(params, ir.NewParam(p.Name, entry.Type(p.Type.Kind)))
 			continue
 		}
-		ptr := types.NewPointer(scalarType(p.Type.Kind))
+		ptr := types.NewPointer(entry.Type(p.Type.Kind))
 		data := ir.NewParam(p.Name+".aligned", ptr)
 		data.Attrs = append(data.Attrs, enum.ParamAttrNoAlias) // SPEC §6: array parameters never overlap
 		params = append(params,
 			ir.NewParam(p.Name+".allocated", ptr), data,
 			ir.NewParam(p.Name+".offset", i64), ir.NewParam(p.Name+".size", i64), ir.NewParam(p.Name+".stride", i64))
 	}
-	f := g.mod.NewFunc(fn.Name, scalarType(fn.Result.Kind), params...)
+	f := g.mod.NewFunc(fn.Name, entry.Type(fn.Result.Kind), params...)
 	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind)
 	return f
 }
