@@ -27,9 +27,9 @@ type Counted struct {
 	// outermost such loop and it has an inner loop. Whether a run is worth a parallel region
 	// is decided when the loop starts: see Work.
 	Parallel bool
-	// InnerTrips, when not nil, is the trip count of the body's first inner loop, an
-	// expression that can be evaluated before the loop starts (it reads only variables the
-	// loop does not change). It has type CmpType of that inner loop.
+	// InnerTrips, when not nil, is the trip count of the body's first inner loop (times that
+	// of the first loop inside it, when it has one), an expression that can be evaluated
+	// before the loop starts (it reads only variables the loop does not change).
 	InnerTrips frontend.Expr
 	// Jam, when not nil, says how a parallel loop's iterations can run JamRows at a time.
 	Jam *Jam
@@ -283,6 +283,10 @@ func (in *Info) innerTrips(c *Counted) (frontend.Expr, int) {
 			}
 			if inner.Step > 1 {
 				trips = &frontend.Binary{Op: frontend.QUO, X: trips, Y: &frontend.Const{T: t, Int: inner.Step}, T: t}
+			}
+			// A loop inside that one multiplies the work (the elements of a row's groups).
+			if deeper, _ := in.innerTrips(inner); deeper != nil && Invariant(deeper, changing) {
+				return frontend.NewBinary(frontend.MUL, frontend.Conv(trips, frontend.I64), frontend.Conv(deeper, frontend.I64)), i
 			}
 			return trips, i
 		}

@@ -145,3 +145,32 @@ func TestJam(t *testing.T) {
 		})
 	}
 }
+
+// TestInnerTripsNested: the work of a row whose inner loop has a loop inside (the groups of
+// a quantized row and their elements) counts the elements: ng × gs.
+func TestInnerTripsNested(t *testing.T) {
+	c := analyze(t, `fn f(f32[] out, i8[] w, i64 rows, i64 ng, i64 gs) {
+var i = 0;
+while (i < rows) {
+    var s = 0.0;
+    var g = 0;
+    while (g < ng) {
+        var j = 0;
+        while (j < gs) {
+            s += w[(i * ng + g) * gs + j] as f32;
+            j = j + 1;
+        }
+        g = g + 1;
+    }
+    out[i] = s;
+    i = i + 1;
+}
+}`)
+	if c == nil || !c.Parallel {
+		t.Fatal("the row loop is not parallel")
+	}
+	b, ok := c.InnerTrips.(*frontend.Binary)
+	if !ok || b.Op != frontend.MUL {
+		t.Fatalf("InnerTrips = %#v, want groups × elements", c.InnerTrips)
+	}
+}
