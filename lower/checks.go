@@ -10,9 +10,10 @@ import (
 // performed (a read gives zero), an integer division by zero gives zero, and either reports
 // its site, index and size to the call's report (package entry's run time) and goes on.
 //
-// Checks cost little where it matters: an innermost counted loop whose accesses are affine in
-// its counter gets a fast twin, chosen when one test before the loop shows that every such
-// access stays in range (version); only the other twin checks each access.
+// Checks cost little where it matters: a counted loop whose accesses (with those of the
+// innermost loops in its body) are affine in the counters gets a fast twin, chosen when one
+// test before the loop shows that every such access stays in range (versionLoops); only the
+// other twin checks each access.
 type checker struct {
 	fn       *frontend.Func
 	sites    *[]abi.Site
