@@ -155,8 +155,12 @@ func humanCount(n int64) string {
 	return fmt.Sprintf("%.0fM", float64(n)/1e6)
 }
 
-// thousands formats a count with thousands separators, as the report's memory column.
+// thousands formats a count with thousands separators, as the report's memory column, and
+// one decimal below 10 (the KV cache of a short run is a fraction of a MB).
 func thousands(v float64) string {
+	if v < 10 {
+		return fmt.Sprintf("%.1f", v)
+	}
 	s := fmt.Sprintf("%.0f", v)
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
