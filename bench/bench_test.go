@@ -100,9 +100,10 @@ func TestRunModel(t *testing.T) {
 	if err != nil || !strings.Contains(string(data), `"fraction_of_ceiling"`) || !strings.Contains(string(data), `"weights":"q8","group_size":32`) {
 		t.Errorf("JSON %s (err %v)", data, err)
 	}
+	// The chart groups bars by model and weight type, a series per configuration.
 	c := report.chart()
-	if len(c.Series) != 9 || !strings.HasPrefix(c.Series[4].Name, "SimpLang q8, MLIR") {
-		t.Errorf("chart series %v", c.Series)
+	if !slices.Equal(c.Models, []string{"tiny f32", "tiny q8"}) || len(c.Series) != 5 || c.Series[0].Values[1] != q8.TokensPerSec {
+		t.Errorf("chart groups %v, series %v", c.Models, c.Series)
 	}
 }
 

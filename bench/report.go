@@ -186,33 +186,34 @@ func (r *Report) writeFiles(dir string) error {
 	return r.chart().writePNG(filepath.Join(dir, "throughput.png"))
 }
 
-// chart is the throughput per model of every configuration (weight type, backend, access,
-// pages and threads), beside the report's.
+// chart is the throughput of every configuration (backend, access, pages and threads) per
+// model and weight type, beside the report's (f32).
 func (r *Report) chart() chart {
 	c := chart{Title: "LLaMA 2 decode throughput (" + r.Machine + ")", YLabel: "tokens/s (log scale)"}
 	index := map[string]int{}
+	var baseValues []float64
 	for _, x := range r.Results {
-		if _, ok := index[x.Model]; !ok {
-			index[x.Model] = len(c.Models)
-			c.Models = append(c.Models, x.Model)
+		group := x.Model + " " + x.Weights
+		if _, ok := index[group]; !ok {
+			index[group] = len(c.Models)
+			c.Models = append(c.Models, group)
+			base := math.NaN()
+			if b, ok := baseline[x.Model]; ok && x.Weights == llama.F32.String() {
+				base = b.tokPerSec
+			}
+			baseValues = append(baseValues, base)
 		}
 	}
 	series := map[string]int{}
 	for _, x := range r.Results {
-		name := fmt.Sprintf("SimpLang %s, %s, %s, %s pages, %d thread(s)", x.Weights, strings.ToUpper(x.Backend), access(x.Checked), x.Pages, x.Threads)
+		name := fmt.Sprintf("SimpLang %s, %s, %s pages, %d thread(s)", strings.ToUpper(x.Backend), access(x.Checked), x.Pages, x.Threads)
 		if _, ok := series[name]; !ok {
 			series[name] = len(c.Series)
 			c.Series = append(c.Series, chartSeries{Name: name, Values: nanValues(len(c.Models))})
 		}
-		c.Series[series[name]].Values[index[x.Model]] = x.TokensPerSec
+		c.Series[series[name]].Values[index[x.Model+" "+x.Weights]] = x.TokensPerSec
 	}
-	base := chartSeries{Name: "report baseline", Values: nanValues(len(c.Models))}
-	for i, m := range c.Models {
-		if b, ok := baseline[m]; ok {
-			base.Values[i] = b.tokPerSec
-		}
-	}
-	c.Series = append(c.Series, base)
+	c.Series = append(c.Series, chartSeries{Name: "report baseline (f32)", Values: baseValues})
 	return c
 }
 
