@@ -14,13 +14,14 @@ import (
 	"github.com/simplang/simplang/loader"
 )
 
-// TestRunModel runs the benchmark's measurement on a tiny model with both backends (MLIR
-// checked, LLVM unchecked) and checks what the table reports.
+// TestRunModel runs the benchmark's measurement on a tiny model at f32 and q8 with both
+// backends (MLIR checked, LLVM unchecked) and checks what the table reports.
 func TestRunModel(t *testing.T) {
 	tools := kerneltest.Tools(t)
+	weights := []llama.WeightType{llama.F32, llama.Q8}
 	var builds []*build
 	for i, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		b, err := compileBuild(context.Background(), tools, backend, i == 0, newProgress(io.Discard))
+		b, err := compileBuild(context.Background(), tools, backend, i == 0, weights, newProgress(io.Discard))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,17 +33,20 @@ func TestRunModel(t *testing.T) {
 	for i := range probe {
 		probe[i] = 1
 	}
-	o := &options{pages: []loader.Pages{loader.SmallPages}, threads: []int{1, 2}, tokens: 5, warmup: 1, seed: 1, check: true}
-	results, skip, err := runModel(model, builds, map[loader.Pages][]float32{loader.SmallPages: probe}, o, newProgress(io.Discard))
-	if err != nil || skip != nil {
-		t.Fatalf("runModel: %v (skip %v)", err, skip)
+	o := &options{weights: weights, pages: []loader.Pages{loader.SmallPages}, threads: []int{1, 2}, tokens: 5, warmup: 1, seed: 1, check: true}
+	results, skips, err := runModel(model, builds, map[loader.Pages][]float32{loader.SmallPages: probe}, o, loader.AvailableMemory, newProgress(io.Discard))
+	if err != nil || skips != nil {
+		t.Fatalf("runModel: %v (skipped %v)", err, skips)
 	}
-	if len(results) != 4 {
-		t.Fatalf("%d results, want 2 backends × 2 thread counts", len(results))
+	if len(results) != 8 {
+		t.Fatalf("%d results, want 2 weight types × 2 backends × 2 thread counts", len(results))
 	}
-	for _, r := range results {
+	for i, r := range results {
+		if want := weights[i/4].String(); r.Weights != want {
+			t.Errorf("result %d: weights %s, want %s", i, r.Weights, want)
+		}
 		if !r.Finite || !r.Distinct || !r.RefChecked || r.RefError > 1e-4 || len(r.Steps) != 5 {
-			t.Errorf("%s %d threads: finite %v distinct %v reference %v (%g), %d steps", r.Backend, r.Threads, r.Finite, r.Distinct, r.RefChecked, r.RefError, len(r.Steps))
+			t.Errorf("%s %s %d threads: finite %v distinct %v reference %v (%g), %d steps", r.Weights, r.Backend, r.Threads, r.Finite, r.Distinct, r.RefChecked, r.RefError, len(r.Steps))
 		}
 		if r.TokensPerSec <= 0 || r.BandwidthGBs <= 0 || r.CeilingGBs <= 0 || r.Fraction <= 0 || r.GFLOPS <= 0 {
 			t.Errorf("%s %d threads: non-positive measurement %+v", r.Backend, r.Threads, r)
@@ -63,35 +67,111 @@ func TestRunModel(t *testing.T) {
 		}
 	}
 	// Greedy decoding is deterministic: both backends pick the same tokens.
-	for i, s := range results[0].Steps {
-		if results[2].Steps[i].Token != s.Token {
-			t.Errorf("step %d: mlir fed token %d, llvm %d", i, s.Token, results[2].Steps[i].Token)
+	for _, w := range []int{0, 4} {
+		for i, s := range results[w].Steps {
+			if results[w+2].Steps[i].Token != s.Token {
+				t.Errorf("%s step %d: mlir fed token %d, llvm %d", results[w].Weights, i, s.Token, results[w+2].Steps[i].Token)
+			}
 		}
 	}
+	// q8 reads about a quarter of f32's bytes per token (bandwidth ÷ throughput).
+	f32, q8 := results[0], results[4]
+	if f32.GroupSize != 0 || q8.GroupSize != llama.DefaultGroupSize {
+		t.Errorf("group sizes: f32 %d, q8 %d", f32.GroupSize, q8.GroupSize)
+	}
+	if perToken := func(r Result) float64 { return r.BandwidthGBs / r.TokensPerSec }; perToken(q8) >= perToken(f32)/2 {
+		t.Errorf("bytes per token: q8 %g GB, f32 %g GB", perToken(q8), perToken(f32))
+	}
+	if q8.MemoryMB >= f32.MemoryMB {
+		t.Errorf("memory: q8 %g MB, f32 %g MB", q8.MemoryMB, f32.MemoryMB)
+	}
 
-	report := &Report{Results: results, Skipped: []Skip{{Model: "7B", Params: 6738415616, EstimateGB: 29.1, AvailableGB: 24}}}
+	report := &Report{Results: results, Skipped: []Skip{
+		{Model: "7B", Params: 6738415616, Weights: "f32", EstimateGB: 27.0, AvailableGB: 24},
+		{Model: "8B", Params: 8030261248, Weights: "f32", EstimateGB: 32.2, AvailableGB: 100, Reason: "the f32 kernel rotates with RoPE base 10000, the model's is 500000"}}}
 	md := report.Markdown()
-	for _, want := range []string{"| LLaMA tiny |", "| mlir | checked | 4k | 2 |", "| llvm | unchecked | 4k | 1 |", "Skipped (exceeds the 24.0 GB available)", "✅ reference"} {
+	for _, want := range []string{"| LLaMA tiny | 0M | f32 | mlir | checked | 4k | 2 |", "| LLaMA tiny | 0M | q8/32 | llvm | unchecked | 4k | 1 |",
+		"| f32 | 27.0 GB | Skipped (exceeds the 24.0 GB available)", "Skipped (the f32 kernel rotates with RoPE base 10000", "✅ reference", "LLaMA tiny, q8/32:"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
 	data, err := json.Marshal(report)
-	if err != nil || !strings.Contains(string(data), `"fraction_of_ceiling"`) {
+	if err != nil || !strings.Contains(string(data), `"fraction_of_ceiling"`) || !strings.Contains(string(data), `"weights":"q8","group_size":32`) {
 		t.Errorf("JSON %s (err %v)", data, err)
+	}
+	// The chart groups bars by model and weight type, a series per configuration.
+	c := report.chart()
+	if !slices.Equal(c.Models, []string{"tiny f32", "tiny q8"}) || len(c.Series) != 5 || c.Series[0].Values[1] != q8.TokensPerSec {
+		t.Errorf("chart groups %v, series %v", c.Models, c.Series)
+	}
+}
+
+// TestSkip checks which weight types a model runs at: the memory of each type, with a KV
+// cache of the positions the run reaches, against the memory available, and the RoPE base
+// of the f32 kernel.
+func TestSkip(t *testing.T) {
+	o := &options{weights: []llama.WeightType{llama.F32, llama.Q8}, tokens: 10, warmup: 3, check: true}
+	preset := func(name string) llama.Named {
+		cfg, err := llama.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return llama.Named{Name: name, Config: cfg}
+	}
+	const gib = 1 << 30
+	m7, m8 := preset("7B"), preset("8B")
+	if s := skipOf(m7, llama.F32, o, 24*gib); s == nil || s.Reason != "" || s.Weights != "f32" || s.EstimateGB < 26 || s.EstimateGB > 28 {
+		t.Errorf("7B f32 on 24 GiB: %+v, want skipped for memory at about 27 GB", s)
+	}
+	if s := skipOf(m7, llama.Q8, o, 24*gib); s != nil {
+		t.Errorf("7B q8 on 24 GiB skipped: %+v", s)
+	}
+	if s := skipOf(m8, llama.Q8, o, 24*gib); s != nil {
+		t.Errorf("8B q8 on 24 GiB skipped: %+v", s)
+	}
+	if s := skipOf(m8, llama.F32, o, 24*gib); s == nil || s.Reason != "" {
+		t.Errorf("8B f32 on 24 GiB: %+v, want skipped for memory", s)
+	}
+	if s := skipOf(m8, llama.F32, o, 100*gib); s == nil || !strings.Contains(s.Reason, "RoPE base 10000") {
+		t.Errorf("8B f32 on 100 GiB: %+v, want skipped for its RoPE base", s)
+	}
+	// The KV cache holds the 10 positions the run reaches, not seq_len's 2048 (1 GiB at 7B).
+	if kv := runConfig(m7.Config, o).KVCacheBytes(); kv != 2*4*32*10*4096 {
+		t.Errorf("7B KV cache %d bytes", kv)
+	}
+
+	// runModel asks for the memory available before each weight type: a tiny model that fits
+	// at q8 but not at f32 runs at q8 only (here with no builds: weights and reference only).
+	tiny := llama.Named{Name: "tiny", Config: llama.Config{Dim: 64, HiddenDim: 128, NLayers: 2, NHeads: 4, NKVHeads: 2, VocabSize: 300, SeqLen: 16}}
+	cfg := runConfig(tiny.Config, o)
+	state := cfg.KVCacheBytes() + cfg.ActivationBytes()
+	avail := uint64(float64(cfg.TotalBytesOf(llama.Q8, 0)+state)/0.9) + 1
+	if float64(cfg.TotalBytesOf(llama.F32, 0)+state) <= 0.9*float64(avail) {
+		t.Fatalf("tiny fits at f32 in %d bytes", avail)
+	}
+	o.pages = []loader.Pages{loader.SmallPages}
+	calls := 0
+	results, skips, err := runModel(tiny, nil, nil, o, func() (uint64, error) { calls++; return avail, nil }, newProgress(io.Discard))
+	if err != nil || len(results) != 0 || len(skips) != 1 || skips[0].Weights != "f32" || calls != 2 {
+		t.Errorf("runModel with %d bytes: %d results, skipped %+v, %d calls, err %v", avail, len(results), skips, calls, err)
 	}
 }
 
 func TestParseFlags(t *testing.T) {
-	o, err := parseFlags([]string{"-models", "125M,3B", "-threads", "2", "-backend", "mlir,llvm", "-checks", "on,off", "-pages", "4k,huge"}, io.Discard)
+	o, err := parseFlags(nil, io.Discard)
+	if err != nil || !slices.Equal(o.weights, []llama.WeightType{llama.F32, llama.Q8}) {
+		t.Errorf("default weights %v (err %v), want f32, q8", o.weights, err)
+	}
+	o, err = parseFlags([]string{"-models", "125M,3B", "-weights", "q8", "-threads", "2", "-backend", "mlir,llvm", "-checks", "on,off", "-pages", "4k,huge"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(o.models) != 2 || o.models[1].Config.Dim != 2048 || len(o.backends) != 2 || o.threads[0] != 2 || len(o.checked) != 2 || !o.checked[0] || o.checked[1] ||
+	if len(o.models) != 2 || o.models[1].Config.Dim != 2048 || !slices.Equal(o.weights, []llama.WeightType{llama.Q8}) || len(o.backends) != 2 || o.threads[0] != 2 || len(o.checked) != 2 || !o.checked[0] || o.checked[1] ||
 		len(o.pages) != 2 || o.pages[0] != loader.SmallPages || o.pages[1] != loader.HugePages {
 		t.Errorf("parsed %+v", o)
 	}
-	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"-pages", "64k"}, {"extra"}} {
+	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"-pages", "64k"}, {"-weights", "q5"}, {"-weights", "bf16"}, {"-weights", "f32,q4"}, {"-weights", ""}, {"extra"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}

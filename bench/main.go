@@ -1,19 +1,23 @@
 // Command bench reproduces the LLaMA 2 benchmark of the SimpLang report
-// (../shared/seed-llama-results.md) with the compiled kernels/llama2.sl, and measures how
-// close decoding gets to this machine's memory bandwidth.
+// (../shared/seed-llama-results.md) with the compiled kernels/llama2.sl (f32 weights) and
+// kernels/llama2_q8.sl (q8 weights), and measures how close decoding gets to this machine's
+// memory bandwidth.
 //
-// For each model (by default the report's 125M, 500M, 1B and 3B, plus 7B, 8B and 30B, which
-// are skipped with their memory estimate when they do not fit this machine) it fills the
-// weights with random values uniform in ±0.01 from a fixed seed, then for each backend and
-// thread count: makes 3 warm-up calls, clears the KV cache and times a 10-token
-// autoregressive run (each next token is the argmax of the logits), measuring the machine's
-// read bandwidth with the same thread count before every token (the ceiling,
-// kernels/bandwidth.sl), and validates the outputs: finite, different at every position, and
-// equal to the pure-Go reference forward pass at position 0.
+// For each model (by default the report's 125M, 500M, 1B and 3B, plus 7B, 8B and 30B) and
+// each weight type (-weights; by default every type that has a kernel) that fits this
+// machine's memory, it fills the weights with random values of about ±0.01 from a fixed seed
+// (q8: random int8 values and group scales), then for each backend and thread count: makes 3
+// warm-up calls, clears the KV cache and times a 10-token autoregressive run (each next token
+// is the argmax of the logits), measuring the machine's read bandwidth with the same thread
+// count before every token (the ceiling, kernels/bandwidth.sl), and validates the outputs:
+// finite, different at every position, and equal to the pure-Go reference forward pass on
+// the same weights at position 0. A model at a weight type that does not fit, or that its
+// kernel cannot run (the f32 kernel's RoPE base is LLaMA 2's), is skipped with the reason.
 //
 //	go run ./bench                                  the report's table (markdown on stdout)
 //	go run ./bench -models 125M,1B -threads 2       a subset
 //	go run ./bench -backend mlir,llvm -models 125M  both backends side by side
+//	go run ./bench -weights q8 -models 7B,8B        q8 weights only
 //	go run ./bench -out results                     also write results/{table.md,results.json,throughput.png}
 //	go run ./bench -json                            JSON on stdout instead of markdown
 //
@@ -29,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +47,7 @@ import (
 // options are the command-line settings.
 type options struct {
 	models   []llama.Named
+	weights  []llama.WeightType
 	backends []compiler.Backend
 	checked  []bool // builds with checked array access, unchecked, or both
 	pages    []loader.Pages
@@ -77,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		names = append(names, p.Name)
 	}
 	models := fs.String("models", strings.Join(names, ","), "models to run, by the report's names")
+	weights := fs.String("weights", strings.Join(kernelTypes(), ","), "weight types to run each model at, comma-separated: "+strings.Join(kernelTypes(), ", "))
 	backends := fs.String("backend", "auto", "code generators to compare: mlir, llvm or auto, comma-separated")
 	checks := fs.String("checks", "on", "array access checks of the kernel: on, off, or on,off to compare the two builds")
 	pages := fs.String("pages", "huge", "pages for the weights and state: huge, 4k, or huge,4k side by side")
@@ -104,6 +111,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, err
 		}
 		o.models = append(o.models, llama.Named{Name: name, Config: cfg})
+	}
+	for _, name := range splitList(*weights) {
+		t, err := llama.ParseWeightType(name)
+		if err != nil {
+			return nil, fmt.Errorf("-weights: %v", err)
+		}
+		if _, ok := weightKernels[t]; !ok {
+			return nil, fmt.Errorf("-weights: no kernel decodes %v weights yet; the benchmark runs %s", t, strings.Join(kernelTypes(), ", "))
+		}
+		if !slices.Contains(o.weights, t) {
+			o.weights = append(o.weights, t)
+		}
 	}
 	for _, name := range splitList(*backends) {
 		b, err := compiler.ParseBackend(name)
@@ -135,14 +154,25 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.threads = append(o.threads, n)
 	}
 	switch {
-	case len(o.models) == 0 || len(o.backends) == 0 || len(o.checked) == 0 || len(o.pages) == 0 || len(o.threads) == 0:
-		return nil, fmt.Errorf("-models, -backend, -checks, -pages and -threads need at least one value each")
+	case len(o.models) == 0 || len(o.weights) == 0 || len(o.backends) == 0 || len(o.checked) == 0 || len(o.pages) == 0 || len(o.threads) == 0:
+		return nil, fmt.Errorf("-models, -weights, -backend, -checks, -pages and -threads need at least one value each")
 	case o.tokens < 2 || o.tokens > 100000:
 		return nil, fmt.Errorf("-tokens %d: need at least 2 (outputs must differ across positions)", o.tokens)
 	case o.warmup < 0:
 		return nil, fmt.Errorf("-warmup %d: cannot be negative", o.warmup)
 	}
 	return o, nil
+}
+
+// kernelTypes names the weight types that have a kernel, in the order of llama.WeightType.
+func kernelTypes() []string {
+	var names []string
+	for t := llama.F32; t <= llama.Q4; t++ {
+		if _, ok := weightKernels[t]; ok {
+			names = append(names, t.String())
+		}
+	}
+	return names
 }
 
 // defaultThreads is "1,N" for N cores: the serial figure and the full machine.
@@ -176,7 +206,7 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 			p.note("backend auto: using %v (%s)", chosen, why)
 		}
 		for _, checked := range o.checked {
-			bl, err := compileBuild(ctx, tools, chosen, checked, p)
+			bl, err := compileBuild(ctx, tools, chosen, checked, o.weights, p)
 			if err != nil {
 				return err
 			}
@@ -199,15 +229,12 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 		probes[pages] = probe
 	}
 	for _, m := range o.models {
-		results, skip, err := runModel(m, builds, probes, o, p)
+		results, skips, err := runModel(m, builds, probes, o, loader.AvailableMemory, p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.Name, err)
 		}
-		if skip != nil {
-			report.Skipped = append(report.Skipped, *skip)
-			continue
-		}
 		report.Results = append(report.Results, results...)
+		report.Skipped = append(report.Skipped, skips...)
 	}
 	if o.out != "" {
 		if err := report.writeFiles(o.out); err != nil {

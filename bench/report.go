@@ -36,20 +36,20 @@ var baseline = map[string]struct{ tokPerSec, msPerToken, gflops, gbs float64 }{
 // the validation checks and the speed-up over the baseline added.
 func (r *Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# LLaMA 2 decode benchmark: SimpLang kernels/llama2.sl\n\n")
-	fmt.Fprintf(&b, "**Date**: %s  \n**Machine**: %s  \n**Method**: random weights uniform in ±0.01 (seed %d), %d warm-up calls, then a %d-token autoregressive run (next token = argmax) on a cleared KV cache, f32.\n\n",
+	fmt.Fprintf(&b, "# LLaMA 2 decode benchmark: SimpLang kernels/llama2.sl (f32) and kernels/llama2_q8.sl (q8)\n\n")
+	fmt.Fprintf(&b, "**Date**: %s  \n**Machine**: %s  \n**Method**: random weights uniform in ±0.01 (seed %d), %d warm-up calls, then a %d-token autoregressive run (next token = argmax) on a cleared KV cache; weights in float32 (f32) or in int8 groups with one float32 scale each (q8).\n\n",
 		r.Date, r.Machine, r.Seed, r.Warmup, r.Tokens)
 
 	b.WriteString("## Results\n\n")
-	b.WriteString("| Model | Parameters | Backend | Access | Pages | Threads | Throughput | Time/Token | GFLOPS | Memory | KV Cache | Peak RSS | Bandwidth | Ceiling | of ceiling | vs. report | Checks |\n")
-	b.WriteString("|-------|-----------:|---------|--------|-------|--------:|-----------:|-----------:|-------:|-------:|---------:|---------:|----------:|--------:|-----------:|-----------:|--------|\n")
+	b.WriteString("| Model | Parameters | Weights | Backend | Access | Pages | Threads | Throughput | Time/Token | GFLOPS | Memory | KV Cache | Peak RSS | Bandwidth | Ceiling | of ceiling | vs. report | Checks |\n")
+	b.WriteString("|-------|-----------:|---------|---------|--------|-------|--------:|-----------:|-----------:|-------:|-------:|---------:|---------:|----------:|--------:|-----------:|-----------:|--------|\n")
 	for _, x := range r.Results {
 		speedup := "–"
 		if base, ok := baseline[x.Model]; ok {
 			speedup = fmt.Sprintf("%.1f×", x.TokensPerSec/base.tokPerSec)
 		}
-		fmt.Fprintf(&b, "| LLaMA %s | %s | %s | %s | %s | %d | %.3f tok/s | %.3f ms | %.3f | %s MB | %s MB | %s MB | %.2f GB/s | %.2f GB/s | %.0f%% | %s | %s |\n",
-			x.Model, humanCount(x.Params), x.Backend, access(x.Checked), x.Pages, x.Threads, x.TokensPerSec, x.MsPerToken, x.GFLOPS,
+		fmt.Fprintf(&b, "| LLaMA %s | %s | %s | %s | %s | %s | %d | %.3f tok/s | %.3f ms | %.3f | %s MB | %s MB | %s MB | %.2f GB/s | %.2f GB/s | %.0f%% | %s | %s |\n",
+			x.Model, humanCount(x.Params), weightsOf(x.Weights, x.GroupSize), x.Backend, access(x.Checked), x.Pages, x.Threads, x.TokensPerSec, x.MsPerToken, x.GFLOPS,
 			thousands(x.MemoryMB), thousands(x.KVCacheMB), thousands(x.PeakRSSMB), x.BandwidthGBs, x.CeilingGBs, 100*x.Fraction, speedup, checks(x))
 	}
 
@@ -61,21 +61,26 @@ func (r *Report) Markdown() string {
 	}
 
 	if len(r.Skipped) > 0 {
-		b.WriteString("\n### Skipped (memory)\n\n| Model | Parameters | Estimated Memory | Status |\n|-------|-----------:|-----------------:|--------|\n")
+		b.WriteString("\n### Skipped\n\n| Model | Parameters | Weights | Estimated Memory | Status |\n|-------|-----------:|---------|-----------------:|--------|\n")
 		for _, s := range r.Skipped {
-			fmt.Fprintf(&b, "| LLaMA %s | %s | %.1f GB | Skipped (exceeds the %.1f GB available) |\n", s.Model, humanCount(s.Params), s.EstimateGB, s.AvailableGB)
+			status := fmt.Sprintf("exceeds the %.1f GB available", s.AvailableGB)
+			if s.Reason != "" {
+				status = s.Reason
+			}
+			fmt.Fprintf(&b, "| LLaMA %s | %s | %s | %.1f GB | Skipped (%s) |\n", s.Model, humanCount(s.Params), s.Weights, s.EstimateGB, status)
 		}
 	}
 
 	if len(r.Results) > 0 {
-		b.WriteString("\n## Autoregressive generation (first configuration of each model)\n\n")
+		b.WriteString("\n## Autoregressive generation (first configuration of each model and weight type)\n\n")
 		seen := map[string]bool{}
 		for _, x := range r.Results {
-			if seen[x.Model] {
+			key := x.Model + " " + x.Weights
+			if seen[key] {
 				continue
 			}
-			seen[x.Model] = true
-			fmt.Fprintf(&b, "LLaMA %s:\n```\n", x.Model)
+			seen[key] = true
+			fmt.Fprintf(&b, "LLaMA %s, %s:\n```\n", x.Model, weightsOf(x.Weights, x.GroupSize))
 			for _, s := range x.Steps {
 				fmt.Fprintf(&b, "pos %d (token %d): %.9g  [%.2f ms, %.0f%% of %.1f GB/s]\n", s.Pos, s.Token, s.Logit0, s.Ms, 100*s.Fraction, s.CeilingGBs)
 			}
@@ -96,7 +101,9 @@ func (r *Report) Markdown() string {
   mat-vec (wq, wk, wv, wo, w1, w2, w3 for each layer, and the classifier) plus 4·n_layers·dim·(pos+1) for attention
   (norms, RoPE, softmax and SiLU are left out).
 - **Bandwidth** = Σ bytes read from memory over the timed positions ÷ time, a position reading every weight once,
-  one embedding row, the norm weights, and the cached keys and values of positions 0..pos.
+  one embedding row, the norm weights, and the cached keys and values of positions 0..pos, in the weights' layout:
+  q8 counts one byte per matrix and embedding element plus a 4-byte scale per group; norms and the KV cache
+  are float32 in every type.
 - **Ceiling** = this machine's read bandwidth with the same thread count, measured in the same run by
   kernels/bandwidth.sl: the better of two passes over 256 MiB right before every token and after the last, each
   token held against the mean of the measurements on either side of it (the machine's bandwidth drifts, so a ceiling measured
@@ -104,12 +111,22 @@ func (r *Report) Markdown() string {
   the timed tokens of a token's bytes ÷ the bytes its ceiling would have moved in its time: the bandwidth can swing
   within a second, so now and then a token and the probes around it see different states, which puts that token far
   from the others in either direction. Each token's ceiling and share are in results.json ("steps").
-- **Memory** = weights + KV cache + activations; **Peak RSS** is the process's measured peak resident memory
+- **Memory** = weights (in their type) + KV cache + activations, the cache and the attention scores holding only
+  the positions the run reaches; **Peak RSS** is the process's measured peak resident memory
   while the model ran (weights are on huge pages outside the Go heap).
 - **Checks**: finite logits at every position; logits that differ from one position to the next; and the
-  largest difference from the pure-Go reference forward pass at position 0, relative to the largest logit.
+  largest difference from the pure-Go reference forward pass at position 0 on the same weights (for q8, the
+  quantized reference llama.ForwardQ), relative to the largest logit.
 `)
 	return b.String()
+}
+
+// weightsOf names a weight type with its group size: f32, q8/32.
+func weightsOf(t string, groupSize int) string {
+	if groupSize == 0 {
+		return t
+	}
+	return fmt.Sprintf("%s/%d", t, groupSize)
 }
 
 // checks summarises the validation of one result.
@@ -138,8 +155,12 @@ func humanCount(n int64) string {
 	return fmt.Sprintf("%.0fM", float64(n)/1e6)
 }
 
-// thousands formats a count with thousands separators, as the report's memory column.
+// thousands formats a count with thousands separators, as the report's memory column, and
+// one decimal below 10 (the KV cache of a short run is a fraction of a MB).
 func thousands(v float64) string {
+	if v < 10 {
+		return fmt.Sprintf("%.1f", v)
+	}
 	s := fmt.Sprintf("%.0f", v)
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
@@ -165,14 +186,22 @@ func (r *Report) writeFiles(dir string) error {
 	return r.chart().writePNG(filepath.Join(dir, "throughput.png"))
 }
 
-// chart is the throughput per model of every configuration, beside the report's.
+// chart is the throughput of every configuration (backend, access, pages and threads) per
+// model and weight type, beside the report's (f32).
 func (r *Report) chart() chart {
 	c := chart{Title: "LLaMA 2 decode throughput (" + r.Machine + ")", YLabel: "tokens/s (log scale)"}
 	index := map[string]int{}
+	var baseValues []float64
 	for _, x := range r.Results {
-		if _, ok := index[x.Model]; !ok {
-			index[x.Model] = len(c.Models)
-			c.Models = append(c.Models, x.Model)
+		group := x.Model + " " + x.Weights
+		if _, ok := index[group]; !ok {
+			index[group] = len(c.Models)
+			c.Models = append(c.Models, group)
+			base := math.NaN()
+			if b, ok := baseline[x.Model]; ok && x.Weights == llama.F32.String() {
+				base = b.tokPerSec
+			}
+			baseValues = append(baseValues, base)
 		}
 	}
 	series := map[string]int{}
@@ -182,15 +211,9 @@ func (r *Report) chart() chart {
 			series[name] = len(c.Series)
 			c.Series = append(c.Series, chartSeries{Name: name, Values: nanValues(len(c.Models))})
 		}
-		c.Series[series[name]].Values[index[x.Model]] = x.TokensPerSec
+		c.Series[series[name]].Values[index[x.Model+" "+x.Weights]] = x.TokensPerSec
 	}
-	base := chartSeries{Name: "report baseline", Values: nanValues(len(c.Models))}
-	for i, m := range c.Models {
-		if b, ok := baseline[m]; ok {
-			base.Values[i] = b.tokPerSec
-		}
-	}
-	c.Series = append(c.Series, base)
+	c.Series = append(c.Series, chartSeries{Name: "report baseline (f32)", Values: baseValues})
 	return c
 }
 

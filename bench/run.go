@@ -20,12 +20,55 @@ import (
 	"github.com/simplang/simplang/toolchain"
 )
 
-// build is one backend's compiled kernels: the LLaMA 2 step, checked or not, and the
-// bandwidth probe.
+// kernel is a compiled decode step of one weight type: a *llamakernel.Kernel for f32, or a
+// quantized one (qKernel).
+type kernel interface {
+	Library() *loader.Library
+	Close() error
+}
+
+// qKernel is a compiled decode step on quantized weights, with the contract of
+// llama.ForwardQ.
+type qKernel interface {
+	kernel
+	Forward(cfg llama.Config, q *llama.QWeights, s *llama.State, token, pos int) ([]float32, error)
+}
+
+// kernelOf is how the benchmark compiles the decode step of one weight type.
+type kernelOf struct {
+	file    string // in package kernels
+	compile func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error)
+	// fixedTheta is the RoPE base the kernel always rotates with; 0 when it takes the model's.
+	fixedTheta float64
+}
+
+// weightKernels are the weight types that have a compiled decode step. A quantized type's kernel
+// is a qKernel.
+var weightKernels = map[llama.WeightType]kernelOf{
+	llama.F32: {file: llamakernel.File, fixedTheta: 10000, // llama2_forward keeps the report's arguments
+		compile: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
+			k, err := llamakernel.Compile(ctx, tools, opts)
+			if err != nil {
+				return nil, nil, err
+			}
+			return k, k.Object, nil
+		}},
+	llama.Q8: {file: llamakernel.FileQ8,
+		compile: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
+			k, err := llamakernel.CompileQ8(ctx, tools, opts)
+			if err != nil {
+				return nil, nil, err
+			}
+			return k, k.Object, nil
+		}},
+}
+
+// build is one backend's compiled kernels: the LLaMA 2 step of every weight type benchmarked,
+// checked or not, and the bandwidth probe.
 type build struct {
 	backend  compiler.Backend
 	checked  bool
-	kernel   *llamakernel.Kernel
+	kernels  map[llama.WeightType]kernel
 	probeLib *loader.Library
 	probe    *loader.Func
 }
@@ -36,36 +79,41 @@ var probeSignature = abi.Func{Name: "read_sum", Result: abi.F32, Params: []abi.P
 	{Name: "a", Kind: abi.F32, Array: true}, {Name: "partial", Kind: abi.F32, Array: true},
 	{Name: "chunks", Kind: abi.I64}, {Name: "chunk", Kind: abi.I64}}}
 
-func compileBuild(ctx context.Context, tools *toolchain.Tools, backend compiler.Backend, checked bool, p *progress) (*build, error) {
+// compileBuild compiles the decode step of every weight type in weights, and the probe.
+func compileBuild(ctx context.Context, tools *toolchain.Tools, backend compiler.Backend, checked bool, weights []llama.WeightType, p *progress) (*build, error) {
 	opts := compiler.Options{Backend: backend, Unchecked: !checked}
-	start := time.Now()
-	k, err := llamakernel.Compile(ctx, tools, opts)
-	if err != nil {
-		return nil, err
+	b := &build{backend: backend, checked: checked, kernels: map[llama.WeightType]kernel{}}
+	for _, t := range weights {
+		start := time.Now()
+		k, obj, err := weightKernels[t].compile(ctx, tools, opts)
+		if err != nil {
+			b.close()
+			return nil, err
+		}
+		b.kernels[t] = k
+		how := "compiled"
+		if obj.Cached {
+			how = "took from the build cache"
+		}
+		p.note("%s kernels/%s (%s) with the %v backend in %.2f s", how, weightKernels[t].file, access(checked), backend, time.Since(start).Seconds())
 	}
-	how := "compiled"
-	if k.Object.Cached {
-		how = "took from the build cache"
-	}
-	p.note("%s kernels/llama2.sl (%s) with the %v backend in %.2f s", how, access(checked), backend, time.Since(start).Seconds())
 	src, err := kernels.Source("bandwidth.sl")
 	if err != nil {
-		k.Close()
+		b.close()
 		return nil, err
 	}
 	// The probe measures the machine, not the checks: it is the same for every build.
 	lib, _, err := compiler.Load(ctx, tools, "kernels/bandwidth.sl", src, compiler.Options{Backend: backend, Unchecked: true})
 	if err != nil {
-		k.Close()
+		b.close()
 		return nil, err
 	}
-	probe, err := compiler.Lookup(lib, probeSignature)
-	if err != nil {
-		k.Close()
-		lib.Close()
+	b.probeLib = lib
+	if b.probe, err = compiler.Lookup(lib, probeSignature); err != nil {
+		b.close()
 		return nil, err
 	}
-	return &build{backend: backend, checked: checked, kernel: k, probeLib: lib, probe: probe}, nil
+	return b, nil
 }
 
 // access names a build's kind of array access.
@@ -77,13 +125,17 @@ func access(checked bool) string {
 }
 
 func (b *build) close() {
-	b.kernel.Close()
-	b.probeLib.Close()
+	for _, k := range b.kernels {
+		k.Close()
+	}
+	if b.probeLib != nil {
+		b.probeLib.Close()
+	}
 }
 
-// setThreads applies a thread count to both kernels.
-func (b *build) setThreads(n int) error {
-	if err := b.kernel.Library().SetThreads(n); err != nil {
+// setThreads applies a thread count to the kernel of weight type t and the probe.
+func (b *build) setThreads(t llama.WeightType, n int) error {
+	if err := b.kernels[t].Library().SetThreads(n); err != nil {
 		return err
 	}
 	return b.probeLib.SetThreads(n)
@@ -93,6 +145,8 @@ func (b *build) setThreads(n int) error {
 type Result struct {
 	Model        string  `json:"model"`
 	Params       int64   `json:"params"`
+	Weights      string  `json:"weights"`              // f32 or q8
+	GroupSize    int     `json:"group_size,omitempty"` // elements per scale of quantized weights
 	Backend      string  `json:"backend"`
 	Checked      bool    `json:"checked"` // array accesses checked (language §4.1)
 	Pages        string  `json:"pages"`   // where weights and state live: huge or 4k
@@ -101,7 +155,7 @@ type Result struct {
 	MsPerToken   float64 `json:"ms_per_token"`
 	GFLOPS       float64 `json:"gflops"`
 	MemoryMB     float64 `json:"memory_mb"`           // weights + KV cache + activations
-	KVCacheMB    float64 `json:"kv_cache_mb"`         // the whole cache, seq_len positions
+	KVCacheMB    float64 `json:"kv_cache_mb"`         // the cache of the positions the run reaches
 	PeakRSSMB    float64 `json:"peak_rss_mb"`         // the process's peak resident memory during the model's run
 	BandwidthGBs float64 `json:"bandwidth_gbs"`       // bytes the decode read ÷ its time
 	CeilingGBs   float64 `json:"ceiling_gbs"`         // measured read bandwidth, same thread count
@@ -125,12 +179,15 @@ type Step struct {
 	Fraction   float64 `json:"fraction_of_ceiling"`
 }
 
-// Skip is a model that does not fit this machine.
+// Skip is a model at a weight type that does not run here: it does not fit this machine's
+// memory, or (Reason) the weight type's kernel cannot run it.
 type Skip struct {
 	Model       string  `json:"model"`
 	Params      int64   `json:"params"`
-	EstimateGB  float64 `json:"estimate_gb"`
+	Weights     string  `json:"weights"`
+	EstimateGB  float64 `json:"estimate_gb"` // weights + KV cache + activations
 	AvailableGB float64 `json:"available_gb"`
+	Reason      string  `json:"reason,omitempty"` // why a model that fits is skipped
 }
 
 // firstToken starts every run, as the report's example did (token 50 at position 0).
@@ -143,46 +200,120 @@ const (
 	probeChunk  = 1 << 14
 )
 
-// runModel runs model m on every page size, under every build and thread count. It returns
-// a Skip instead when the model does not fit in the memory available.
-func runModel(m llama.Named, builds []*build, probes map[loader.Pages][]float32, o *options, p *progress) ([]Result, *Skip, error) {
-	cfg := m.Config
-	need := cfg.TotalBytes()
+// runConfig is cfg as the benchmark runs it: the KV cache and the attention scores hold only
+// the positions the run reaches (the warm-up's 0..warmup-1, then the timed run's
+// 0..tokens-1), which changes no logit, FLOP or byte read.
+func runConfig(cfg llama.Config, o *options) llama.Config {
+	cfg.SeqLen = min(cfg.SeqLen, max(o.warmup, o.tokens))
+	return cfg
+}
+
+// skipOf decides whether model m runs at weight type t with avail bytes of memory available.
+// It returns the Skip when the weights, KV cache and activations (and, with -check, the
+// reference's own state) take more than 90% of avail, or when t's kernel cannot run m; nil
+// when m runs.
+func skipOf(m llama.Named, t llama.WeightType, o *options, avail uint64) *Skip {
+	cfg := runConfig(m.Config, o)
+	total := cfg.TotalBytesOf(t, 0)
+	need := total
 	if o.check {
 		need += cfg.KVCacheBytes() + cfg.ActivationBytes() // the reference's own state
 	}
-	avail, err := loader.AvailableMemory()
-	if err != nil {
-		return nil, nil, err
-	}
+	s := &Skip{Model: m.Name, Params: cfg.Params(), Weights: t.String(), EstimateGB: gb(total), AvailableGB: gb(int64(avail))}
 	if float64(need) > 0.9*float64(avail) {
-		p.note("%s: skipped: needs %.1f GB, %.1f GB available", m.Name, gb(need), gb(int64(avail)))
-		return nil, &Skip{Model: m.Name, Params: cfg.Params(), EstimateGB: gb(cfg.TotalBytes()), AvailableGB: gb(int64(avail))}, nil
+		return s
 	}
+	if theta := weightKernels[t].fixedTheta; theta != 0 && cfg.Theta() != theta {
+		s.Reason = fmt.Sprintf("the %v kernel rotates with RoPE base %g, the model's is %g", t, theta, cfg.Theta())
+		return s
+	}
+	return nil
+}
+
+// runModel runs model m at every weight type, on every page size, under every build and
+// thread count. For each weight type at which m does not run it returns a Skip instead;
+// available tells the memory available then (loader.AvailableMemory).
+func runModel(m llama.Named, builds []*build, probes map[loader.Pages][]float32, o *options, available func() (uint64, error), p *progress) ([]Result, []Skip, error) {
 	var results []Result
-	for _, pages := range o.pages {
-		rs, err := runOnPages(m, pages, builds, probes[pages], o, p)
+	var skips []Skip
+	for _, t := range o.weights {
+		avail, err := available()
 		if err != nil {
 			return nil, nil, err
 		}
-		results = append(results, rs...)
+		if s := skipOf(m, t, o, avail); s != nil {
+			if s.Reason != "" {
+				p.note("%s %v: skipped: %s", m.Name, t, s.Reason)
+			} else {
+				p.note("%s %v: skipped: needs %.1f GB, %.1f GB available", m.Name, t, s.EstimateGB, s.AvailableGB)
+			}
+			skips = append(skips, *s)
+			continue
+		}
+		for _, pages := range o.pages {
+			rs, err := runOnPages(m, t, pages, builds, probes[pages], o, p)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%v: %w", t, err)
+			}
+			results = append(results, rs...)
+		}
 	}
-	return results, nil, nil
+	return results, skips, nil
 }
 
-// runOnPages runs model m with its weights and state on pages of one size.
-func runOnPages(m llama.Named, pages loader.Pages, builds []*build, probe []float32, o *options, p *progress) ([]Result, error) {
-	cfg := m.Config
-	resetPeakRSS()
-	mem := loader.Arena{Pages: pages}
-	defer mem.Free()
-	w, err := llama.NewWeights(cfg, mem.Floats)
+// decoder is a model's weights of one type, with the decode steps on them.
+type decoder struct {
+	weights   llama.WeightType
+	groupSize int // elements per scale of quantized weights; 0 for f32
+	// step is one decode step with k, the compiled kernel of the weights' type, and
+	// reference the same step by the pure-Go forward pass.
+	step      func(k kernel, s *llama.State, token, pos int) ([]float32, error)
+	reference func(s *llama.State, token, pos int) ([]float32, error)
+}
+
+// newDecoder allocates weights of type t for cfg from alloc and fills them with random
+// values from seed, reporting progress.
+func newDecoder(cfg llama.Config, t llama.WeightType, alloc llama.Allocator, seed uint64, progress func(done, total int64)) (*decoder, error) {
+	if t == llama.F32 {
+		w, err := llama.NewWeights(cfg, alloc)
+		if err != nil {
+			return nil, err
+		}
+		w.Randomize(seed, progress)
+		return &decoder{weights: t,
+			step: func(k kernel, s *llama.State, token, pos int) ([]float32, error) {
+				return k.(*llamakernel.Kernel).Forward(cfg, w, s, token, pos)
+			},
+			reference: func(s *llama.State, token, pos int) ([]float32, error) { return llama.Forward(cfg, w, s, token, pos) },
+		}, nil
+	}
+	q, err := llama.NewQWeights(cfg, t, 0, alloc)
 	if err != nil {
 		return nil, err
 	}
-	label := fmt.Sprintf("%s: random weights (%.0f MB, %v pages)", m.Name, mb(cfg.WeightBytes()), pages)
+	if err := q.Randomize(cfg, seed, progress); err != nil {
+		return nil, err
+	}
+	return &decoder{weights: t, groupSize: q.GroupSize,
+		step: func(k kernel, s *llama.State, token, pos int) ([]float32, error) {
+			return k.(qKernel).Forward(cfg, q, s, token, pos)
+		},
+		reference: func(s *llama.State, token, pos int) ([]float32, error) { return llama.ForwardQ(cfg, q, s, token, pos) },
+	}, nil
+}
+
+// runOnPages runs model m at weight type t with its weights and state on pages of one size.
+func runOnPages(m llama.Named, t llama.WeightType, pages loader.Pages, builds []*build, probe []float32, o *options, p *progress) ([]Result, error) {
+	cfg := runConfig(m.Config, o)
+	resetPeakRSS()
+	mem := loader.Arena{Pages: pages}
+	defer mem.Free()
+	label := fmt.Sprintf("%s: random %v weights (%.0f MB, %v pages)", m.Name, t, mb(cfg.WeightBytesOf(t, 0)), pages)
 	start := time.Now()
-	w.Randomize(o.seed, func(done, total int64) { p.bar(label, done, total) })
+	d, err := newDecoder(cfg, t, mem.Floats, o.seed, func(done, total int64) { p.bar(label, done, total) })
+	if err != nil {
+		return nil, err
+	}
 	p.done(label, time.Since(start))
 	s, err := llama.NewState(cfg, mem.Floats)
 	if err != nil {
@@ -190,25 +321,23 @@ func runOnPages(m llama.Named, pages loader.Pages, builds []*build, probe []floa
 	}
 	var reference []float32
 	if o.check {
-		label := m.Name + ": pure-Go reference at position 0"
+		label := fmt.Sprintf("%s %v: pure-Go reference at position 0", m.Name, t)
 		p.bar(label, 0, 1)
 		start := time.Now()
 		rs, err := llama.NewState(cfg, nil)
 		if err != nil {
 			return nil, err
 		}
-		logits, err := llama.Forward(cfg, w, rs, firstToken, 0)
-		if err != nil {
+		if reference, err = d.reference(rs, firstToken, 0); err != nil {
 			return nil, err
 		}
-		reference = append([]float32(nil), logits...)
 		p.done(label, time.Since(start))
 	}
 
 	var results []Result
 	for _, b := range builds {
 		for _, n := range o.threads {
-			r, err := measure(m, w, s, probe, b, n, reference, o, p)
+			r, err := measure(m.Name, cfg, d, s, probe, b, n, reference, o, p)
 			if err != nil {
 				return nil, err
 			}
@@ -220,18 +349,21 @@ func runOnPages(m llama.Named, pages loader.Pages, builds []*build, probe []floa
 	return results, nil
 }
 
-// measure times the decode of model m with build b on n threads.
-func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b *build, n int, reference []float32, o *options, p *progress) (Result, error) {
-	cfg := m.Config
+// measure times the decode of model name (configuration cfg) with weights d and build b on n
+// threads.
+func measure(name string, cfg llama.Config, d *decoder, s *llama.State, probe []float32, b *build, n int, reference []float32, o *options, p *progress) (Result, error) {
 	// OpenMP keeps the thread count per OS thread: run everything from this one.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if err := b.setThreads(n); err != nil {
+	if err := b.setThreads(d.weights, n); err != nil {
 		return Result{}, err
 	}
-	label := fmt.Sprintf("%s: %v, %s, %d thread(s)", m.Name, b.backend, access(b.checked), n)
-	r := Result{Model: m.Name, Params: cfg.Params(), Backend: b.backend.String(), Checked: b.checked, Threads: n,
-		MemoryMB: mb(cfg.TotalBytes()), KVCacheMB: mb(cfg.KVCacheBytes()), Finite: true, Distinct: true}
+	step := func(token, pos int) ([]float32, error) { return d.step(b.kernels[d.weights], s, token, pos) }
+	bytesAt := func(pos int) int64 { return cfg.BytesPerTokenOf(d.weights, d.groupSize, pos) }
+	label := fmt.Sprintf("%s %v: %v, %s, %d thread(s)", name, d.weights, b.backend, access(b.checked), n)
+	r := Result{Model: name, Params: cfg.Params(), Weights: d.weights.String(), GroupSize: d.groupSize,
+		Backend: b.backend.String(), Checked: b.checked, Threads: n,
+		MemoryMB: mb(cfg.TotalBytesOf(d.weights, d.groupSize)), KVCacheMB: mb(cfg.KVCacheBytes()), Finite: true, Distinct: true}
 
 	// The machine's bandwidth drifts while it runs (other tenants, the placement of its
 	// cores), so the ceiling is measured right before every token and once after the last:
@@ -250,7 +382,7 @@ func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b
 		if err := probeOnce(); err != nil {
 			return r, err
 		}
-		if _, err := b.kernel.Forward(cfg, w, s, firstToken, i%cfg.SeqLen); err != nil {
+		if _, err := step(firstToken, i%cfg.SeqLen); err != nil {
 			return r, err
 		}
 	}
@@ -272,7 +404,7 @@ func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b
 			return r, err
 		}
 		start := time.Now()
-		logits, err := b.kernel.Forward(cfg, w, s, token, pos)
+		logits, err := step(token, pos)
 		elapsed := time.Since(start)
 		if err != nil {
 			return r, err
@@ -280,7 +412,7 @@ func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b
 		total += elapsed
 		times = append(times, elapsed)
 		flops += cfg.FLOPsPerToken(pos)
-		bytes += cfg.BytesPerToken(pos)
+		bytes += bytesAt(pos)
 		r.Steps = append(r.Steps, Step{Pos: pos, Token: token, Logit0: logits[0], Ms: ms(elapsed)})
 		for _, v := range logits {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -316,7 +448,7 @@ func measure(m llama.Named, w *llama.Weights, s *llama.State, probe []float32, b
 		st := &r.Steps[i]
 		st.CeilingGBs = (probes[i] + probes[i+1]) / 2
 		could := st.CeilingGBs * 1e9 * t.Seconds()
-		st.Fraction = float64(cfg.BytesPerToken(st.Pos)) / could
+		st.Fraction = float64(bytesAt(st.Pos)) / could
 		reachable += could
 		fractions[i] = st.Fraction
 	}
