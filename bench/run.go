@@ -45,7 +45,7 @@ type kernelOf struct {
 // weightKernels are the weight types that have a compiled decode step. A quantized type's kernel
 // is a qKernel.
 var weightKernels = map[llama.WeightType]kernelOf{
-	llama.F32: {file: llamakernel.File, fixedTheta: 10000, // llama2_forward keeps the report's arguments
+	llama.F32: {file: llamakernel.File, fixedTheta: llamakernel.Theta,
 		compile: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
 			k, err := llamakernel.Compile(ctx, tools, opts)
 			if err != nil {

@@ -95,8 +95,9 @@ func (k *Kernel) Close() error {
 	return k.lib.Close()
 }
 
-// kernelTheta is the RoPE base kernels/llama2.sl computes its rotations with (rope_tables).
-const kernelTheta = 10000.0
+// Theta is the RoPE base kernels/llama2.sl rotates with (rope_tables): llama2_forward keeps
+// the report's 129 arguments, so the base is not one of them.
+const Theta = 10000.0
 
 // Forward runs one decode step with the compiled kernel, with the contract of llama.Forward:
 // it checks every buffer's size and the token and position before calling (the kernel itself
@@ -106,9 +107,9 @@ func (k *Kernel) Forward(cfg llama.Config, w *llama.Weights, s *llama.State, tok
 	if err := llama.CheckStep(cfg, w, s, token, pos); err != nil {
 		return nil, err
 	}
-	if cfg.Theta() != kernelTheta {
+	if cfg.Theta() != Theta {
 		// llama2_forward keeps the report's 129 arguments, so its RoPE base is fixed.
-		return nil, fmt.Errorf("llamakernel: %s rotates with RoPE base %g, but the model's is %g", FuncName, kernelTheta, cfg.Theta())
+		return nil, fmt.Errorf("llamakernel: %s rotates with RoPE base %g, but the model's is %g", FuncName, Theta, cfg.Theta())
 	}
 	r, err := k.fn.Call(w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls,
 		s.X, s.Xb, s.Xb2, s.Q, s.K, s.V, s.Att, s.Hb, s.Hb2, s.Logits, s.KeyCache, s.ValueCache,
