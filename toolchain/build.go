@@ -62,6 +62,11 @@ type BuildOptions struct {
 	OpenMP bool
 	// Route is how the LLVM IR becomes the object; AnyRoute prefers clang.
 	Route Route
+	// Debug keeps the source locations of an MLIR module (its ops' loc attributes) through
+	// mlir-opt and turns them into a DWARF line table: each llvm.func gets a debug scope
+	// named after its location's file. LLVM IR text needs nothing: the tools keep the debug
+	// metadata it carries, at every optimisation level.
+	Debug bool
 	// Extra are further LLVM IR modules (LLVM 14 syntax or newer) compiled into the same
 	// object, such as packed entry points written beside an MLIR module.
 	Extra []string
@@ -97,6 +102,11 @@ var passes = []string{
 	"--convert-to-llvm",
 	"--reconcile-unrealized-casts",
 }
+
+// debugPasses follow passes in a Debug build: they give every llvm.func a DISubprogram
+// scope (from its loc), and make mlir-opt write the locations, which it otherwise drops, so
+// that mlir-translate turns them into !dbg metadata.
+var debugPasses = []string{"--ensure-debug-info-scope-on-llvm-func", "--mlir-print-debuginfo"}
 
 // The file names of a build, relative to its work directory.
 const (
@@ -150,8 +160,12 @@ func (t *Tools) build(ctx context.Context, isMLIR bool, src string, opts BuildOp
 	var front []step // steps that make llFile
 	if isMLIR {
 		inputs = map[string]string{mlirFile: src}
+		args := append([]string{mlirFile}, passes...)
+		if opts.Debug {
+			args = append(args, debugPasses...)
+		}
 		front = []step{
-			{t.MLIROpt, append(append([]string{mlirFile}, passes...), "-o", loweredFile)},
+			{t.MLIROpt, append(args, "-o", loweredFile)},
 			{t.MLIRTranslate, []string{"--mlir-to-llvmir", loweredFile, "-o", llFile}},
 		}
 	}

@@ -2,8 +2,10 @@ package toolchain
 
 import (
 	"context"
+	"debug/dwarf"
 	"debug/elf"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -126,6 +128,80 @@ func TestBuildMLIR(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBuildMLIRDebug checks that Debug turns the locations of an MLIR module into a DWARF
+// line table, and that without it the object has no debug sections.
+func TestBuildMLIRDebug(t *testing.T) {
+	tools := findTools(t)
+	mlir := readTestdata(t, "dot.mlir") // the parser locates each op in kernel.mlir
+	res, err := tools.BuildMLIR(context.Background(), mlir, BuildOptions{Debug: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := lineTable(t, res.Path)
+	for _, want := range []string{"kernel.mlir:9", "kernel.mlir:10"} { // arith.mulf, arith.addf
+		if !lines[want] {
+			t.Errorf("the line table lacks %s; has %v", want, lines)
+		}
+	}
+	if res, err = tools.BuildMLIR(context.Background(), mlir, BuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if sections := debugSections(t, res.Path); len(sections) > 0 {
+		t.Errorf("built without Debug, the object has %v", sections)
+	}
+}
+
+// lineTable returns the "file:line" pairs of the DWARF line table of the object at path.
+func lineTable(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, err := f.DWARF()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	lines := map[string]bool{}
+	r := d.Reader()
+	for {
+		cu, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cu == nil {
+			return lines
+		}
+		lr, err := d.LineReader(cu)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e dwarf.LineEntry
+		for lr != nil && lr.Next(&e) == nil {
+			lines[fmt.Sprintf("%s:%d", e.File.Name, e.Line)] = true
+		}
+		r.SkipChildren()
+	}
+}
+
+// debugSections lists the .debug_* sections of the object at path.
+func debugSections(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var names []string
+	for _, s := range f.Sections {
+		if strings.HasPrefix(s.Name, ".debug_") {
+			names = append(names, s.Name)
+		}
+	}
+	return names
 }
 
 func TestBuildErrors(t *testing.T) {
@@ -272,6 +348,7 @@ func TestCacheKey(t *testing.T) {
 		{name: "march", src: ll, opts: BuildOptions{March: "x86-64"}},
 		{name: "openmp", src: ll, opts: BuildOptions{OpenMP: true}},
 		{name: "route", src: ll, opts: BuildOptions{Route: ViaOptLLC}},
+		{name: "debug: nothing to do for LLVM IR", src: ll, opts: BuildOptions{Debug: true}, hit: true},
 		{name: "extra module", src: ll, opts: BuildOptions{Extra: []string{"define void @g() {\n  ret void\n}\n"}}},
 		{name: "text", src: ll + "; changed\n"},
 		{name: "tool version", src: ll, clang: tools.Clang.Version + " (rebuilt)"},
