@@ -36,6 +36,9 @@ type Options struct {
 	// Unchecked leaves out the checks of array accesses and integer divisions (language
 	// §4.1), for code that has been validated.
 	Unchecked bool
+	// Debug asks the generators for the source positions that become a DWARF line table
+	// pointing into the .sl file (simpc -g); without it their text has none.
+	Debug bool
 }
 
 // File is a lowered file.

@@ -97,6 +97,26 @@ func TestDeterministicWithLocations(t *testing.T) {
 	}
 }
 
+// TestDebug checks what Debug adds for the line table: locations on the module (the compile
+// unit's file) and on the arguments, and the function's line in its location; without
+// Debug, none of these.
+func TestDebug(t *testing.T) {
+	for _, debug := range []bool{false, true} {
+		text := generate(t, "/src/dot.sl", dot, lower.Options{Debug: debug})
+		for _, want := range []string{
+			`%arg0: memref<?xf32> {llvm.noalias} loc("/src/dot.sl":1:14)`,
+			"\n  } loc(\"/src/dot.sl\":1:1)\n",
+		} {
+			if strings.Contains(text, want) != debug {
+				t.Errorf("Debug %v: has %q = %v:\n%s", debug, want, !debug, text)
+			}
+		}
+		if module := strings.HasSuffix(text, "\n} loc(\"/src/dot.sl\":1:1)\n"); module != debug {
+			t.Errorf("Debug %v: the module has a location: %v:\n%s", debug, module, text)
+		}
+	}
+}
+
 // FuzzGenerate generates MLIR for every program the frontend accepts: generation must
 // succeed, whatever the program.
 func FuzzGenerate(f *testing.F) {

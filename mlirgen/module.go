@@ -42,7 +42,12 @@ func Generate(f *lower.File) (text string, err error) {
 	for _, name := range slices.Sorted(maps.Keys(g.runtime)) {
 		g.printf("%s", g.runtime[name])
 	}
-	g.printf("}")
+	if g.opts.Debug {
+		// The module's location names the file of the DWARF compile unit.
+		g.printf("} %s", g.loc(frontend.Pos{Line: 1, Col: 1}))
+	} else {
+		g.printf("}")
+	}
 	return g.out.String(), nil
 }
 
@@ -99,7 +104,12 @@ func (g *gen) printf(format string, args ...any) {
 func (g *gen) op(format string, args ...any) {
 	g.out.WriteString(strings.Repeat("  ", g.indent))
 	fmt.Fprintf(&g.out, format, args...)
-	fmt.Fprintf(&g.out, " loc(\"%s\":%d:%d)\n", mlirString(g.file), g.pos.Line, g.pos.Col)
+	g.out.WriteString(" " + g.loc(g.pos) + "\n")
+}
+
+// loc is the location attribute of pos.
+func (g *gen) loc(pos frontend.Pos) string {
+	return fmt.Sprintf("loc(\"%s\":%d:%d)", mlirString(g.file), pos.Line, pos.Col)
 }
 
 // open writes a line that opens a region (no location: the op's location follows its
@@ -114,8 +124,7 @@ func (g *gen) open(format string, args ...any) {
 func (g *gen) close(suffix string) {
 	g.indent--
 	g.out.WriteString(strings.Repeat("  ", g.indent))
-	g.out.WriteString("}" + suffix)
-	fmt.Fprintf(&g.out, " loc(\"%s\":%d:%d)\n", mlirString(g.file), g.pos.Line, g.pos.Col)
+	g.out.WriteString("}" + suffix + " " + g.loc(g.pos) + "\n")
 }
 
 // mid writes a line between two regions of one op ("} else {", "} do {").
@@ -177,6 +186,11 @@ func (g *gen) function(fn *lower.Func) {
 		if p.Type.IsArray() {
 			attr = " {llvm.noalias}" // SPEC §6: array parameters never overlap
 		}
+		if g.opts.Debug {
+			// Else the argument's location is in the .mlir text, whose line numbers the
+			// line table would take for lines of the .sl file.
+			attr += " " + g.loc(p.Pos)
+		}
 		params = append(params, fmt.Sprintf("%s: %s%s", name, typ(p.Type), attr))
 	}
 	result := ""
@@ -196,6 +210,11 @@ func (g *gen) function(fn *lower.Func) {
 		g.pos = fn.Body.Rbrace
 		g.freeAll()
 		g.op("func.return")
+	}
+	if g.opts.Debug {
+		// The function's location gives its DISubprogram the line, and in mlir-opt 19 the
+		// column gives the scope line, the line of the prologue.
+		g.pos = frontend.Pos{Line: fn.Pos.Line, Col: fn.Pos.Line}
 	}
 	g.close("")
 }
