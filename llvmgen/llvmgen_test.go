@@ -192,3 +192,58 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestDebug checks the line table of Debug: every function, the outlined parallel bodies
+// too, has a DISubprogram, and every instruction after the entry block's allocas a location;
+// LLVM 14 and 19 accept the module. Without Debug the module has no debug metadata.
+func TestDebug(t *testing.T) {
+	src, err := os.ReadFile("../conformance/testdata/parallel.sl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, plain := generate(t, "parallel.sl", string(src), lower.Options{})
+	if strings.Contains(plain, "!dbg") || strings.Contains(plain, "!llvm") {
+		t.Error("without Debug, the module has debug metadata")
+	}
+	// The last function ends without a return: its last instructions are located at the
+	// end of the module.
+	_, ir := generate(t, "testdata/parallel.sl", string(src)+"\nfn last(f32[] a) {\n    a[0] = 1.0;\n}\n", lower.Options{Debug: true})
+	for _, want := range []string{
+		`!DIFile(filename: "parallel.sl", directory: "testdata")`,
+		`!{i32 2, !"Debug Info Version", i32 3}`,
+		`!{i32 2, !"Dwarf Version", i32 4}`,
+	} {
+		if !strings.Contains(ir, want) {
+			t.Errorf("the module lacks %s", want)
+		}
+	}
+	defines, entry := 0, false
+	for _, line := range strings.Split(ir, "\n") {
+		switch {
+		case strings.HasPrefix(line, "define "):
+			defines++
+			if !strings.Contains(line, "!dbg !") {
+				t.Errorf("function without a DISubprogram: %s", line)
+			}
+		case line == "0:":
+			entry = true // the allocas and the branch to the code
+		case regexp.MustCompile(`^\d+:$`).MatchString(line):
+			entry = false
+		case strings.HasPrefix(line, "\t") && !entry && !strings.Contains(line, ", !dbg !"):
+			t.Errorf("instruction without a location: %s", line)
+		}
+	}
+	if subprograms := strings.Count(ir, "= distinct !DISubprogram("); subprograms != defines || defines < 10 {
+		t.Errorf("%d functions, %d subprograms", defines, subprograms)
+	}
+	ll := filepath.Join(t.TempDir(), "parallel.ll")
+	if err := os.WriteFile(ll, []byte(ir), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	need(t, opt)
+	for _, opt := range opt {
+		if _, err := os.Stat(opt); err == nil {
+			run(t, opt, "-passes=verify", "-disable-output", ll)
+		}
+	}
+}

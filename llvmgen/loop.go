@@ -99,7 +99,7 @@ func (g *gen) parallel(pos frontend.Pos, lb, trips value.Value, step int64, caps
 	g.cur.NewCall(fork, append(head, args...)...)
 
 	outer := g.frame
-	g.begin(f)
+	g.begin(f, pos)
 	b := g.cur
 	tid := b.NewSExt(b.NewCall(g.declare("omp_get_thread_num", i32)), i64)
 	threads := b.NewSExt(b.NewCall(g.declare("omp_get_num_threads", i32)), i64)

@@ -20,6 +20,10 @@
 // the body is outlined into an internal function F.par.N that __kmpc_fork_call starts on
 // every thread, each taking a static share of the iterations. A module that calls __kmpc_fork_call must be linked with
 // libomp (-lomp).
+//
+// With lower.Options.Debug the module carries a DWARF line table (debug.go): every function
+// and outlined body has a DISubprogram, and every instruction the location of the statement
+// it comes from.
 package llvmgen
 
 import (
@@ -54,12 +58,16 @@ func Generate(f *lower.File) (text string, err error) {
 	}
 	g.mod.SourceFilename = f.Name
 	g.mod.TargetTriple = hostTriple()
+	if f.Options.Debug {
+		g.newDebug(f.Name)
+	}
 	for _, fn := range f.Funcs {
 		g.funcs[fn.Func] = g.declareFunc(fn.Func)
 	}
 	for _, fn := range f.Funcs {
 		g.function(fn)
 	}
+	g.flush() // the code emitted since the last change of position
 	return g.mod.String(), nil
 }
 
@@ -83,6 +91,7 @@ type gen struct {
 	funcs    map[*frontend.Func]*ir.Func
 	declared map[string]*ir.Func // external functions and intrinsics, by name
 	identT   types.Type          // libomp's ident_t, once a parallel loop needs it
+	dbg      *debug              // the line table, with lower.Options.Debug
 
 	// per SimpLang function
 	fn       *lower.Func
@@ -160,7 +169,7 @@ func (g *gen) function(fn *lower.Func) {
 	g.fn = fn
 	g.hoisted = map[*frontend.ArrayAlloc]operand{}
 	g.outlined = 0
-	g.begin(g.funcs[fn.Func])
+	g.begin(g.funcs[fn.Func], fn.Pos)
 	params := g.f.Params
 	for _, p := range fn.Params {
 		n := len(partTypes(p.Type))
@@ -172,6 +181,7 @@ func (g *gen) function(fn *lower.Func) {
 		g.define(p, parts)
 	}
 	for _, site := range fn.Hoisted {
+		g.locate(site.Pos)
 		a := g.allocate(site)
 		g.hoisted[site] = a
 		g.owned = append(g.owned, a[allocated])
@@ -180,6 +190,7 @@ func (g *gen) function(fn *lower.Func) {
 	if g.cur == nil {
 		return
 	}
+	g.locate(fn.Body.Rbrace)
 	g.freeAll()
 	if fn.Result == frontend.Void {
 		g.cur.NewRet(nil)
@@ -188,9 +199,12 @@ func (g *gen) function(fn *lower.Func) {
 	}
 }
 
-// begin starts emitting function f: an entry block for the allocas, then the code.
-func (g *gen) begin(f *ir.Func) {
+// begin starts emitting function f, whose source is at pos: an entry block for the
+// allocas, then the code.
+func (g *gen) begin(f *ir.Func, pos frontend.Pos) {
 	g.frame = frame{f: f, env: map[*frontend.Var][]*ir.InstAlloca{}}
+	g.subprogram(f, pos)
+	g.locate(pos)
 	g.entry = f.NewBlock("")
 	body := g.newBlock()
 	g.entry.NewBr(body)
@@ -207,6 +221,7 @@ func (g *gen) newBlock() *ir.Block {
 func (g *gen) start(b *ir.Block) {
 	g.f.Blocks = append(g.f.Blocks, b)
 	g.cur = b
+	g.opened(b)
 }
 
 // alloca allocates a stack slot in the entry block, where mem2reg can promote it.
