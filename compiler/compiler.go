@@ -85,6 +85,9 @@ type Options struct {
 	// Unchecked leaves out the checks of array accesses and integer divisions (simpc
 	// --unchecked), for validated code.
 	Unchecked bool
+	// Debug gives the object a DWARF line table pointing into the source file, under the
+	// name the caller gave it, so that perf and gdb show SimpLang lines (simpc -g).
+	Debug bool
 	// OptLevel is the tools' optimisation level (simpc -O0 … -O3); the zero value is -O3.
 	OptLevel toolchain.Level
 	// March is the CPU to generate code for (simpc --march); empty means "native".
@@ -101,7 +104,7 @@ type Options struct {
 
 // buildOptions are the options of the tool run.
 func (o Options) buildOptions() toolchain.BuildOptions {
-	return toolchain.BuildOptions{OptLevel: o.OptLevel, March: o.March, Route: o.Route, WorkDir: o.WorkDir, Output: o.Output}
+	return toolchain.BuildOptions{OptLevel: o.OptLevel, March: o.March, Route: o.Route, Debug: o.Debug, WorkDir: o.WorkDir, Output: o.Output}
 }
 
 // Object is a compiled SimpLang file.
@@ -115,13 +118,13 @@ type Object struct {
 // Generate parses, checks and lowers a SimpLang file and returns the code opts.Backend
 // generates for it, MLIR text or LLVM IR text, with the lowered file. Source errors come back
 // as a *frontend.ErrorList. The backend must not be AutoBackend (see Choose); only the
-// backend, StrictFP, Serial and Unchecked of opts matter here.
+// backend, StrictFP, Serial, Unchecked and Debug of opts matter here.
 func Generate(filename string, src []byte, opts Options) (string, *lower.File, error) {
 	f, err := frontend.Parse(filename, src)
 	if err != nil {
 		return "", nil, err
 	}
-	lowered, err := lower.Lower(f, lower.Options{StrictFP: opts.StrictFP, Serial: opts.Serial, Unchecked: opts.Unchecked})
+	lowered, err := lower.Lower(f, lower.Options{StrictFP: opts.StrictFP, Serial: opts.Serial, Unchecked: opts.Unchecked, Debug: opts.Debug})
 	if err != nil {
 		return "", nil, err
 	}

@@ -2,9 +2,13 @@ package compiler_test
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -177,4 +181,89 @@ func TestLoadAndLookup(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDebug builds twice.sl with Debug on each backend (and each route of the LLVM backend)
+// and reads the object's line table with llvm-dwarfdump: it names the source file under the
+// path given (directory and name), no other file, the lines of the loop, and no line beyond
+// the file's. Without Debug the object has no debug sections.
+func TestDebug(t *testing.T) {
+	tools := findTools(t)
+	tools.CacheDir = t.TempDir() // the objects are named by the temporary directory
+	dwarfdump := findDwarfdump(t, tools)
+	dir := t.TempDir()
+	name := filepath.Join(dir, "twice.sl")
+	row := regexp.MustCompile(`(?m)^0x[0-9a-f]+\s+(\d+)\s`)
+	for _, tc := range []struct {
+		name string
+		opts compiler.Options
+	}{
+		{"mlir", compiler.Options{Backend: compiler.MLIR}},
+		{"llvm via clang", compiler.Options{Backend: compiler.LLVM, Route: toolchain.ViaClang}},
+		{"llvm via opt+llc", compiler.Options{Backend: compiler.LLVM, Route: toolchain.ViaOptLLC}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := tc.opts
+			opts.Debug = true
+			obj, err := compiler.Compile(context.Background(), tools, name, []byte(twice), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(dwarfdump, "--debug-info", "--debug-line", obj.Path).CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", dwarfdump, err, out)
+			}
+			for _, want := range []string{"DW_AT_comp_dir\t(\"" + dir + "\")", `name: "twice.sl"`} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("llvm-dwarfdump does not show %s:\n%s", want, out)
+				}
+			}
+			if files := strings.Count(string(out), `name: "`); files != 1 {
+				t.Errorf("the line table names %d files, want twice.sl alone:\n%s", files, out)
+			}
+			lines := map[int]bool{}
+			for _, m := range row.FindAllStringSubmatch(string(out), -1) {
+				n, _ := strconv.Atoi(m[1])
+				lines[n] = true
+				if n > strings.Count(twice, "\n") {
+					t.Errorf("the line table has line %d, past the end of twice.sl", n)
+				}
+			}
+			for _, want := range []int{3, 4} { // the while, and the body's a[i] = a[i] * 2.0
+				if !lines[want] {
+					t.Errorf("the line table lacks line %d; has %v", want, lines)
+				}
+			}
+
+			obj, err = compiler.Compile(context.Background(), tools, name, []byte(twice), tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := elf.Open(obj.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			for _, s := range f.Sections {
+				if strings.HasPrefix(s.Name, ".debug_") {
+					t.Errorf("without Debug, the object has a section %s", s.Name)
+				}
+			}
+		})
+	}
+}
+
+// findDwarfdump finds llvm-dwarfdump beside the clang found, else on PATH, failing the test
+// when it is missing.
+func findDwarfdump(t *testing.T, tools *toolchain.Tools) string {
+	t.Helper()
+	path := filepath.Join(filepath.Dir(tools.Clang.Path), "llvm-dwarfdump")
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	path, err := exec.LookPath("llvm-dwarfdump")
+	if err != nil {
+		t.Fatalf("llvm-dwarfdump: %v (apt-get install llvm-19)", err)
+	}
+	return path
 }

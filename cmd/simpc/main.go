@@ -40,6 +40,8 @@ options:
   --unchecked    leave out the checks of array indices and integer divisors, for
                  validated code (an index out of range is then undefined, as in C)
   --march CPU    CPU to generate code for (default native)
+  -g             give the object a DWARF line table pointing into FILE.sl (under the
+                 name given), for perf, gdb and other tools that show source lines
   --keep DIR     keep the intermediate files of the build in DIR
   --version      show the external tools found
   -h, --help     show this help
@@ -123,6 +125,8 @@ func parseArgs(args []string) (*config, error) {
 			cfg.opts.Unchecked = true
 		case name == "march" && a != name:
 			cfg.opts.March, err = value()
+		case a == "-g":
+			cfg.opts.Debug = true
 		case name == "keep" && a != name:
 			cfg.opts.WorkDir, err = value()
 		case name == "version" && a != name:

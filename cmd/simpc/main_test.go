@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,7 +79,7 @@ func TestBuildAndEmit(t *testing.T) {
 	if err != nil || !strings.Contains(string(ll), "define float @twice(") {
 		t.Fatalf("--emit-llvm wrote %q (err %v)", ll, err)
 	}
-	for _, flags := range [][]string{nil, {"-O0"}, {"--strict-fp"}, {"--serial", "-O2"}, {"--unchecked"}, {"--backend", "llvm"}, {"--backend=llvm", "--strict-fp"}} {
+	for _, flags := range [][]string{nil, {"-O0"}, {"--strict-fp"}, {"--serial", "-O2"}, {"--unchecked"}, {"--backend", "llvm"}, {"--backend=llvm", "--strict-fp"}, {"-g"}, {"-g", "--backend", "llvm"}} {
 		so := filepath.Join(dir, "twice.so")
 		os.Remove(so)
 		args := append([]string{src, "-o", so}, flags...)
@@ -106,6 +107,42 @@ func TestBuildAndEmit(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "twice.so")); err != nil {
 		t.Errorf("default output: %v", err)
+	}
+}
+
+// TestDebugFlag checks that -g gives the object of each backend a line table (package
+// compiler tests what it holds) and the emitted text its debug locations.
+func TestDebugFlag(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "twice.sl")
+	if err := os.WriteFile(src, []byte(kernel), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, backend := range []string{"mlir", "llvm"} {
+		for _, debug := range []bool{false, true} {
+			so := filepath.Join(dir, backend+".so")
+			args := []string{src, "--backend", backend, "-o", so}
+			if debug {
+				args = append(args, "-g")
+			}
+			if code, _, stderr := simpc(args...); code != 0 {
+				t.Fatalf("simpc %v: exit %d: %s", args, code, stderr)
+			}
+			f, err := elf.Open(so)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if has := f.Section(".debug_line") != nil; has != debug {
+				t.Errorf("simpc %v: the object has a .debug_line section: %v", args, has)
+			}
+			f.Close()
+		}
+	}
+	for emit, want := range map[string]string{"--emit-mlir": `} loc("` + src + `":1:1)`, "--emit-llvm": "!dbg !"} {
+		code, stdout, stderr := simpc(src, emit, "-g", "-o", "-")
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("simpc %s -g: exit %d (%s), output lacks %q", emit, code, stderr, want)
+		}
 	}
 }
 
