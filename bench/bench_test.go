@@ -21,7 +21,7 @@ func TestRunModel(t *testing.T) {
 	weights := []llama.WeightType{llama.F32, llama.Q8}
 	var builds []*build
 	for i, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		b, err := compileBuild(context.Background(), tools, backend, i == 0, weights, newProgress(io.Discard))
+		b, err := compileBuild(context.Background(), tools, compiler.Options{Backend: backend, Unchecked: i != 0}, weights, newProgress(io.Discard))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,12 +163,12 @@ func TestParseFlags(t *testing.T) {
 	if err != nil || !slices.Equal(o.weights, []llama.WeightType{llama.F32, llama.Q8}) {
 		t.Errorf("default weights %v (err %v), want f32, q8", o.weights, err)
 	}
-	o, err = parseFlags([]string{"-models", "125M,3B", "-weights", "q8", "-threads", "2", "-backend", "mlir,llvm", "-checks", "on,off", "-pages", "4k,huge"}, io.Discard)
+	o, err = parseFlags([]string{"-models", "125M,3B", "-weights", "q8", "-threads", "2", "-backend", "mlir,llvm", "-checks", "on,off", "-pages", "4k,huge", "-g"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(o.models) != 2 || o.models[1].Config.Dim != 2048 || !slices.Equal(o.weights, []llama.WeightType{llama.Q8}) || len(o.backends) != 2 || o.threads[0] != 2 || len(o.checked) != 2 || !o.checked[0] || o.checked[1] ||
-		len(o.pages) != 2 || o.pages[0] != loader.SmallPages || o.pages[1] != loader.HugePages {
+		len(o.pages) != 2 || o.pages[0] != loader.SmallPages || o.pages[1] != loader.HugePages || !o.debug {
 		t.Errorf("parsed %+v", o)
 	}
 	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"-pages", "64k"}, {"-weights", "q5"}, {"-weights", "bf16"}, {"-weights", "f32,q4"}, {"-weights", ""}, {"extra"}} {

@@ -20,6 +20,7 @@
 //	go run ./bench -weights q8 -models 7B,8B        q8 weights only
 //	go run ./bench -out results                     also write results/{table.md,results.json,throughput.png}
 //	go run ./bench -json                            JSON on stdout instead of markdown
+//	go run ./bench -g -models 1B -threads 1         kernels with a line table, to profile
 //
 // Progress goes to standard error.
 package main
@@ -58,6 +59,7 @@ type options struct {
 	check    bool
 	json     bool
 	out      string
+	debug    bool
 }
 
 func main() {
@@ -94,6 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	check := fs.Bool("check", true, "compare position 0 with the pure-Go reference forward pass")
 	jsonOut := fs.Bool("json", false, "write the results as JSON on stdout instead of the markdown table")
 	out := fs.String("out", "", "directory to write table.md, results.json and throughput.png into")
+	debug := fs.Bool("g", false, "build the kernels with a line table into kernels/*.sl, for profilers (README: Profiling a kernel)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench [flags]\n\nRuns the LLaMA 2 decode benchmark and prints the results table.\n\n")
 		fs.PrintDefaults()
@@ -104,7 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags only; see -help)", fs.Arg(0))
 	}
-	o := &options{tokens: *tokens, warmup: *warmup, seed: *seed, check: *check, json: *jsonOut, out: *out}
+	o := &options{tokens: *tokens, warmup: *warmup, seed: *seed, check: *check, json: *jsonOut, out: *out, debug: *debug}
 	for _, name := range splitList(*models) {
 		cfg, err := llama.Preset(name)
 		if err != nil {
@@ -206,7 +209,7 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 			p.note("backend auto: using %v (%s)", chosen, why)
 		}
 		for _, checked := range o.checked {
-			bl, err := compileBuild(ctx, tools, chosen, checked, o.weights, p)
+			bl, err := compileBuild(ctx, tools, compiler.Options{Backend: chosen, Unchecked: !checked, Debug: o.debug}, o.weights, p)
 			if err != nil {
 				return err
 			}

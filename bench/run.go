@@ -79,9 +79,10 @@ var probeSignature = abi.Func{Name: "read_sum", Result: abi.F32, Params: []abi.P
 	{Name: "a", Kind: abi.F32, Array: true}, {Name: "partial", Kind: abi.F32, Array: true},
 	{Name: "chunks", Kind: abi.I64}, {Name: "chunk", Kind: abi.I64}}}
 
-// compileBuild compiles the decode step of every weight type in weights, and the probe.
-func compileBuild(ctx context.Context, tools *toolchain.Tools, backend compiler.Backend, checked bool, weights []llama.WeightType, p *progress) (*build, error) {
-	opts := compiler.Options{Backend: backend, Unchecked: !checked}
+// compileBuild compiles, with opts, the decode step of every weight type in weights, and the
+// probe.
+func compileBuild(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, weights []llama.WeightType, p *progress) (*build, error) {
+	backend, checked := opts.Backend, !opts.Unchecked
 	b := &build{backend: backend, checked: checked, kernels: map[llama.WeightType]kernel{}}
 	for _, t := range weights {
 		start := time.Now()
@@ -95,7 +96,7 @@ func compileBuild(ctx context.Context, tools *toolchain.Tools, backend compiler.
 		if obj.Cached {
 			how = "took from the build cache"
 		}
-		p.note("%s kernels/%s (%s) with the %v backend in %.2f s", how, weightKernels[t].file, access(checked), backend, time.Since(start).Seconds())
+		p.note("%s kernels/%s (%s) with the %v backend in %.2f s (%s)", how, weightKernels[t].file, access(checked), backend, time.Since(start).Seconds(), obj.Path)
 	}
 	src, err := kernels.Source("bandwidth.sl")
 	if err != nil {
