@@ -1,5 +1,5 @@
 // Package abi holds what the compiler and the loader must agree on: the kinds of values a
-// kernel takes and returns, how each parameter expands into C arguments (SPEC §6), and the
+// kernel takes and returns, how each parameter expands into C arguments (language §6), and the
 // signature table that every compiled object carries so that a loader can check a call
 // before making it.
 //

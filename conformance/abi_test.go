@@ -157,7 +157,7 @@ func TestArrayKernelsFromGo(t *testing.T) {
 }
 
 // cHarness calls the kernels from C as the report's harness did: directly with the expanded
-// arguments of SPEC §6 (five memref fields per array, scalars by value), and through the
+// arguments of language §6 (five memref fields per array, scalars by value), and through the
 // packed entries; it also prints the signature table.
 const cHarness = `#include <stdint.h>
 #include <stdio.h>
@@ -227,7 +227,7 @@ func TestKernelFromC(t *testing.T) {
 	}
 }
 
-// newKinds are kernels with unsigned and half-precision parameters and results (SPEC §6),
+// newKinds are kernels with unsigned and half-precision parameters and results (language §6),
 // called from C below.
 const newKinds = `
 // qdot dots 4-bit values packed two per byte (low nibble first, stored +8) with bf16 weights.

@@ -2,7 +2,7 @@ package frontend
 
 import "strings"
 
-// Builtin identifies a builtin function (SPEC §5).
+// Builtin identifies a builtin function (language §5).
 type Builtin int
 
 // The builtins. NoBuiltin marks a call of a function of the file.

@@ -253,7 +253,7 @@ func describeTarget(e Expr) string {
 }
 
 // store converts a value stored into an array element to the element type; unlike other
-// assignments this may narrow (SPEC §2, compatibility).
+// assignments this may narrow (language §2, compatibility).
 func (c *checker) store(e Expr, elem Type) Expr {
 	if k, ok := e.(*Const); ok && k.untyped {
 		return c.explicitConst(k, elem)

@@ -18,7 +18,7 @@ type Error struct {
 	line string // the source line, for the caret display
 }
 
-// Error renders the diagnostic as SPEC §7 asks: file:line:col: message, then the source line
+// Error renders the diagnostic as language §7 asks: file:line:col: message, then the source line
 // and a caret under the column.
 func (e *Error) Error() string {
 	var b strings.Builder

@@ -1,5 +1,5 @@
 // Package frontend turns SimpLang source into a typed syntax tree: a lexer, a recursive-descent
-// parser and a type checker, as SPEC.md defines the language.
+// parser and a type checker, as docs/language.md defines the language.
 //
 // Call Parse with a file name and its source. It returns the checked *File, ready for a code
 // generator, or an *ErrorList holding every diagnostic found (up to MaxErrors), each printed

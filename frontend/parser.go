@@ -313,7 +313,7 @@ func (p *parser) cond(keyword string) Expr {
 	return c
 }
 
-// Binary operator precedence, lowest first (SPEC §4, C's order).
+// Binary operator precedence, lowest first (language §4, C's order).
 func precedence(k TokenKind) int {
 	switch k {
 	case LOR:

@@ -56,7 +56,7 @@ func (t Type) String() string {
 }
 
 // promote is the type arithmetic on a value of type t is done in: f16 and bf16 values compute
-// in f32 (SPEC §2.1), every other type in itself.
+// in f32 (language §2.1), every other type in itself.
 func promote(t Type) Type {
 	if t.IsHalf() {
 		return F32
@@ -78,7 +78,7 @@ func widen(a, b Type) (Type, bool) {
 	return a, false
 }
 
-// widens reports whether a value of type from converts implicitly to type to (SPEC §2):
+// widens reports whether a value of type from converts implicitly to type to (language §2):
 // any type to itself; integers to f32 and f64; f16, bf16 and f32 to wider floats; integers
 // to wider integers of the same signedness; unsigned integers to wider signed ones. Nothing
 // widens to f16 or bf16, and no signed type to an unsigned one.

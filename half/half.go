@@ -1,4 +1,4 @@
-// Package half holds the two 16-bit floating-point storage formats of SimpLang (SPEC §2.1) on
+// Package half holds the two 16-bit floating-point storage formats of SimpLang (language §2.1) on
 // the Go side: F16 (IEEE 754 binary16) and BF16 (bfloat16, the top half of a float32). Each is
 // its 16 bits, exactly as a kernel stores it in memory and passes it through the C ABI
 // (uint16_t), so a []half.F16 or []half.BF16 can be handed to a kernel's f16[] or bf16[]

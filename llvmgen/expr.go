@@ -74,7 +74,7 @@ func (g *gen) expr(e frontend.Expr) value.Value {
 }
 
 // fastMath is the flag list for floating-point arithmetic: reassociation and contraction
-// (SPEC §4) unless strict.
+// (language §4) unless strict.
 func (g *gen) fastMath() []enum.FastMathFlag {
 	if g.opts.StrictFP {
 		return nil

@@ -144,7 +144,7 @@ func partTypes(t frontend.Type) []types.Type {
 	return parts
 }
 
-// declareFunc creates the LLVM function of fn with its expanded C signature (SPEC §6).
+// declareFunc creates the LLVM function of fn with its expanded C signature (language §6).
 func (g *gen) declareFunc(fn *frontend.Func) *ir.Func {
 	var params []*ir.Param
 	for _, p := range fn.Params {
@@ -154,7 +154,7 @@ func (g *gen) declareFunc(fn *frontend.Func) *ir.Func {
 		}
 		ptr := types.NewPointer(entry.Type(p.Type.Kind))
 		data := ir.NewParam(p.Name+".aligned", ptr)
-		data.Attrs = append(data.Attrs, enum.ParamAttrNoAlias) // SPEC §6: array parameters never overlap
+		data.Attrs = append(data.Attrs, enum.ParamAttrNoAlias) // language §6: array parameters never overlap
 		params = append(params,
 			ir.NewParam(p.Name+".allocated", ptr), data,
 			ir.NewParam(p.Name+".offset", i64), ir.NewParam(p.Name+".size", i64), ir.NewParam(p.Name+".stride", i64))

@@ -1,7 +1,7 @@
 // Package loader opens a shared object compiled by simpc and calls its kernels with Go
 // values, without cgo: the object is loaded with dlopen through github.com/ebitengine/purego,
 // each call is checked against the object's signature table (package abi) before anything
-// runs, and goes through the kernel's packed entry _mlir_F (SPEC §6).
+// runs, and goes through the kernel's packed entry _mlir_F (language §6).
 //
 //	lib, err := loader.Open("dot.so")
 //	if err != nil { … }

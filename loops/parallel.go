@@ -13,7 +13,7 @@ import (
 //     every other access to that array (through any variable that may refer to it) uses the
 //     very same index expression.
 //
-// Array parameters never overlap (SPEC §6), so arrays are told apart by the parameter or
+// Array parameters never overlap (language §6), so arrays are told apart by the parameter or
 // allocation site they come from.
 func (in *Info) independent(c *Counted) bool {
 	changing := map[*frontend.Var]bool{c.Var: true} // variables that differ between iterations

@@ -64,7 +64,7 @@ func (g *gen) expr(e frontend.Expr) value {
 }
 
 // fastmath is the flag list for floating-point arithmetic: reassociation and contraction
-// (SPEC §4) unless strict.
+// (language §4) unless strict.
 func (g *gen) fastmath() string {
 	if g.opts.StrictFP {
 		return ""

@@ -184,7 +184,7 @@ func (g *gen) function(fn *lower.Func) {
 		g.env[p] = value{v: name}
 		attr := ""
 		if p.Type.IsArray() {
-			attr = " {llvm.noalias}" // SPEC §6: array parameters never overlap
+			attr = " {llvm.noalias}" // language §6: array parameters never overlap
 		}
 		if g.opts.Debug {
 			// Else the argument's location is in the .mlir text, whose line numbers the

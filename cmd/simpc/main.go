@@ -24,7 +24,7 @@ import (
 const usage = `usage: simpc FILE.sl [options]
 
 Compiles a SimpLang file into a shared object whose functions are exported with the C ABI
-of SPEC §6 (and as packed _mlir_NAME entries for loaders such as package loader).
+of docs/language.md §6 (and as packed _mlir_NAME entries for loaders such as package loader).
 
 options:
   -o FILE        output file (default: FILE.so, or FILE.mlir / FILE.ll with --emit-*;

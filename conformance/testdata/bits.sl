@@ -1,4 +1,4 @@
-// Bit operations (SPEC §4): C's precedence, shifts, compound assignments, constant folding.
+// Bit operations (language §4): C's precedence, shifts, compound assignments, constant folding.
 // expect: precedence_bits() = 3
 // expect: precedence_folded() = 3
 // expect: shift_below_add() = 32

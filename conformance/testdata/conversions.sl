@@ -1,4 +1,4 @@
-// Rounding of every conversion (SPEC §2, §2.1, §5). Expected values worked out by hand from
+// Rounding of every conversion (language §2, §2.1, §5). Expected values worked out by hand from
 // the formats: f16 has 11 significant bits (spacing 2 in [2048, 4096), 4 in [4096, 8192),
 // subnormals are multiples of 2^-24, 65504 is the largest finite value and 65520 the tie
 // above it); bf16 has 8 (spacing 2^-7 in [1, 2), 2^17 in [2^24, 2^25)); f32 has 24.

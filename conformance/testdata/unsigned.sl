@@ -1,4 +1,4 @@
-// Unsigned types (SPEC §2): wrap-around, zero extension, unsigned division, comparison and
+// Unsigned types (language §2): wrap-around, zero extension, unsigned division, comparison and
 // shifts, hex literals, conversions with as, unsigned loop counters, min/max/abs.
 // expect: u8_wrap() = 44
 // expect: u16_square() = 1

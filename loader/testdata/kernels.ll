@@ -1,4 +1,4 @@
-; Kernels for the loader tests, written by hand in the form simpc produces (SPEC §6): each
+; Kernels for the loader tests, written by hand in the form simpc produces (language §6): each
 ; array parameter is five C arguments (allocated, aligned, offset, size, stride), scalars are
 ; passed by value, every function F has a packed entry _mlir_F(ptr args) where args[i] points
 ; to the i-th C argument and args[N] to the result slot (returning 0: no check failed), and
