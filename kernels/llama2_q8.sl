@@ -67,10 +67,11 @@ fn quantize_q8(i8[] xq, f32[] xs, f32[] x, i64 n, i64 gs) {
 // quantized input (xq, xs) of cols elements.
 fn matvec_q8(f32[] out, i8[] w, f32[] w_s, i64 w_off, i8[] xq, f32[] xs, i64 rows, i64 cols, i64 gs) {
     var ng = cols / gs;
+    var s_off = w_off / gs; // the first row's first scale (rows start at multiples of gs)
     var i = 0;
     while (i < rows) {
         var row = w_off + i * cols;
-        var srow = row / gs; // the row's first scale
+        var srow = s_off + i * ng; // the row's first scale, without a division per row
         var s = 0.0;
         var g = 0;
         while (g < ng) {
@@ -98,13 +99,15 @@ fn matvec2_q8(f32[] out1, i8[] w1, f32[] w1_s, i64 w1_off, i64 rows1,
               f32[] out2, i8[] w2, f32[] w2_s, i64 w2_off, i64 rows2,
               i8[] xq, f32[] xs, i64 cols, i64 gs) {
     var ng = cols / gs;
+    var s1_off = w1_off / gs;
+    var s2_off = w2_off / gs;
     var i = 0;
     while (i < rows1 + rows2) {
         var s = 0.0;
         var g = 0;
         if (i < rows1) {
             var row = w1_off + i * cols;
-            var srow = row / gs;
+            var srow = s1_off + i * ng;
             while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
@@ -118,7 +121,7 @@ fn matvec2_q8(f32[] out1, i8[] w1, f32[] w1_s, i64 w1_off, i64 rows1,
             out1[i] = s;
         } else {
             var row = w2_off + (i - rows1) * cols;
-            var srow = row / gs;
+            var srow = s2_off + (i - rows1) * ng;
             while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
@@ -140,13 +143,15 @@ fn matvec2_q8(f32[] out1, i8[] w1, f32[] w1_s, i64 w1_off, i64 rows1,
 fn qkv_q8(f32[] q, i8[] wq, f32[] wq_s, i64 q_off, f32[] k, i8[] wk, f32[] wk_s,
           f32[] v, i8[] wv, f32[] wv_s, i64 kv_off, i8[] xq, f32[] xs, i64 dim, i64 kv_dim, i64 gs) {
     var ng = dim / gs;
+    var sq_off = q_off / gs;
+    var skv_off = kv_off / gs;
     var i = 0;
     while (i < dim + 2 * kv_dim) {
         var s = 0.0;
         var g = 0;
         if (i < dim) {
             var row = q_off + i * dim;
-            var srow = row / gs;
+            var srow = sq_off + i * ng;
             while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
@@ -160,7 +165,7 @@ fn qkv_q8(f32[] q, i8[] wq, f32[] wq_s, i64 q_off, f32[] k, i8[] wk, f32[] wk_s,
             q[i] = s;
         } else if (i < dim + kv_dim) {
             var row = kv_off + (i - dim) * dim;
-            var srow = row / gs;
+            var srow = skv_off + (i - dim) * ng;
             while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
@@ -174,7 +179,7 @@ fn qkv_q8(f32[] q, i8[] wq, f32[] wq_s, i64 q_off, f32[] k, i8[] wk, f32[] wk_s,
             k[i - dim] = s;
         } else {
             var row = kv_off + (i - dim - kv_dim) * dim;
-            var srow = row / gs;
+            var srow = skv_off + (i - dim - kv_dim) * ng;
             while (g < ng) {
                 i32 isum = 0;
                 var j = 0;

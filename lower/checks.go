@@ -278,29 +278,30 @@ func (c *checker) rangeTest(w *frontend.While, l *loops.Counted) frontend.Expr {
 	start := map[*frontend.Var]frontend.Expr{} // inner counters' values where their loops start
 	var inner frontend.Expr
 	for _, s := range w.Body.Stmts {
-		for _, v := range frontend.Assigned(s) {
-			delete(start, v) // changed elsewhere than by the statements below
-		}
 		switch s := s.(type) {
 		case *frontend.VarDecl:
 			start[s.Var] = s.Init
+			continue
 		case *frontend.Assign:
 			if id, ok := s.Target.(*frontend.Ident); ok {
 				start[id.Var] = s.Value
-			}
-		case *frontend.While:
-			m := loops.Count(s)
-			first, known := start[m.Var]
-			if m == nil || hasLoop(s.Body.Stmts) || m.Step > smallFactor || !known ||
-				!loops.Invariant(first, changing) || !frontend.Harmless(first) ||
-				!loops.Invariant(m.Limit(), changing) || !frontend.Harmless(m.Limit()) {
 				continue
 			}
-			sp := t.span(m, frontend.Conv(first, frontend.I64))
-			ranges := c.prove(t, s.Body, []counter{outer, sp}, changingIn(s.Body, m.Var), changing, defs)
-			if ranges != nil {
-				inner = and(inner, frontend.NewBinary(frontend.LOR, frontend.NewBinary(frontend.LEQ, sp.trips, i64(t.pos, 0)), ranges))
+		case *frontend.While:
+			if m := loops.Count(s); m != nil && !hasLoop(s.Body.Stmts) && m.Step <= smallFactor {
+				first, known := start[m.Var]
+				if known && loops.Invariant(first, changing) && frontend.Harmless(first) &&
+					loops.Invariant(m.Limit(), changing) && frontend.Harmless(m.Limit()) {
+					sp := t.span(m, frontend.Conv(first, frontend.I64))
+					ranges := c.prove(t, s.Body, []counter{outer, sp}, changingIn(s.Body, m.Var), changing, defs)
+					if ranges != nil {
+						inner = and(inner, frontend.NewBinary(frontend.LOR, frontend.NewBinary(frontend.LEQ, sp.trips, i64(t.pos, 0)), ranges))
+					}
+				}
 			}
+		}
+		for _, v := range frontend.Assigned(s) {
+			delete(start, v) // changed by s: no longer a known start below
 		}
 	}
 	ranges := and(c.prove(t, w.Body, []counter{outer}, changing, changing, defs), inner)
