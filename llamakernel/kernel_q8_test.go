@@ -6,22 +6,11 @@ import (
 	"testing"
 
 	"github.com/simplang/simplang/compiler"
-	"github.com/simplang/simplang/internal/kerneltest"
-	"github.com/simplang/simplang/kernels"
 	"github.com/simplang/simplang/llama"
 )
 
 func compileKernelQ8(t *testing.T, opts compiler.Options) *KernelQ8 {
-	t.Helper()
-	src, err := kernels.Source(FileQ8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := NewQ8(kerneltest.Open(t, FileQ8, src, opts))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return openKernel(t, FileQ8, opts, NewQ8)
 }
 
 // q8Configs cover multi-head and grouped-query attention, head sizes other than 64, both

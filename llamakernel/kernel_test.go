@@ -10,6 +10,7 @@ import (
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/kernels"
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/toolchain"
 )
 
@@ -27,12 +28,18 @@ var kernelBuilds = []struct {
 }
 
 func compileKernel(t *testing.T, opts compiler.Options) *Kernel {
+	return openKernel(t, File, opts, New)
+}
+
+// openKernel compiles and opens kernels/file and binds it with bind, failing the test on any
+// error.
+func openKernel[K any](t *testing.T, file string, opts compiler.Options, bind func(*loader.Library) (K, error)) K {
 	t.Helper()
-	src, err := kernels.Source(File)
+	src, err := kernels.Source(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := New(kerneltest.Open(t, File, src, opts))
+	k, err := bind(kerneltest.Open(t, file, src, opts))
 	if err != nil {
 		t.Fatal(err)
 	}
