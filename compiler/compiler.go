@@ -17,6 +17,7 @@ package compiler
 import (
 	"context"
 	"fmt"
+	"golang.org/x/sys/cpu"
 
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/entry"
@@ -102,6 +103,10 @@ type Options struct {
 	Output string
 }
 
+// hostCPU reports whether the code is for the CPU it is compiled on (March empty or
+// native), so that the CPU's features decide code shapes.
+func (o Options) hostCPU() bool { return o.March == "" || o.March == "native" }
+
 // buildOptions are the options of the tool run.
 func (o Options) buildOptions() toolchain.BuildOptions {
 	return toolchain.BuildOptions{OptLevel: o.OptLevel, March: o.March, Route: o.Route, Debug: o.Debug, WorkDir: o.WorkDir, Output: o.Output}
@@ -124,7 +129,7 @@ func Generate(filename string, src []byte, opts Options) (string, *lower.File, e
 	if err != nil {
 		return "", nil, err
 	}
-	lowered, err := lower.Lower(f, lower.Options{StrictFP: opts.StrictFP, Serial: opts.Serial, Unchecked: opts.Unchecked, Debug: opts.Debug})
+	lowered, err := lower.Lower(f, lower.Options{StrictFP: opts.StrictFP, Serial: opts.Serial, Unchecked: opts.Unchecked, Debug: opts.Debug, AVX512BW: opts.hostCPU() && cpu.X86.HasAVX512BW})
 	if err != nil {
 		return "", nil, err
 	}

@@ -32,7 +32,13 @@ const (
 	Slot    // Slot(): where the calling thread reports failed checks, an address as i64
 	SetSlot // SetSlot(s): report this thread's failed checks to s; gives where it reported before
 	Report  // Report(slot, site, index, size): a failed check, at site (an i32 of the file's sites)
+	// Dot(a, i, b, j, n): Σ_{k<n} (a[i+k] as i32)·(b[j+k] as i32) over arrays of i8 or u8,
+	// an i32 (wrapping as the loop's sum would), for n ≥ 0 a multiple of DotChunk.
+	Dot
 )
+
+// DotChunk is how many elements of each array Dot takes at a time: one 256-bit load.
+const DotChunk = 32
 
 // builtinInfo describes a builtin's forms: the parameter names of its long form and how many
 // of them the short form takes.
@@ -67,6 +73,7 @@ var builtins = map[Builtin]builtinInfo{
 	Slot:    {"slot", nil, 0, 0, -1, true},
 	SetSlot: {"set_slot", []string{"slot"}, 1, 0, -1, true},
 	Report:  {"report", []string{"slot", "site", "index", "size"}, 4, 0, -1, true},
+	Dot:     {"dot", []string{"a", "i", "b", "j", "n"}, 5, 0, -1, true},
 }
 
 var builtinByName = func() map[string]Builtin {

@@ -440,6 +440,8 @@ func (g *gen) call(c *frontend.Call) operand {
 		return operand{g.operand(c.Args[0])[size]}
 	case frontend.Dim:
 		return operand{g.operand(c.Args[0])[dims+int(c.Args[1].(*frontend.Const).Int)]}
+	case frontend.Dot:
+		return operand{g.dot(c)}
 	case frontend.Slot, frontend.SetSlot, frontend.Report:
 		// A function of the run time of checked access, named by the lowering and defined
 		// beside the module (package entry).
@@ -462,6 +464,56 @@ func (g *gen) call(c *frontend.Call) operand {
 		args = append(args, v...)
 	}
 	return operand{g.cur.NewCall(g.funcs[c.Func], args...)}
+}
+
+// dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, each two
+// vector loads widened and multiplied, the products summed in pairs into 16 sums.
+func (g *gen) dot(c *frontend.Call) value.Value {
+	elem := types.I32
+	if g.opts.AVX512BW {
+		elem = types.I16 // vpmaddwd's operands
+	}
+	bytes, wide, sums := types.NewVector(frontend.DotChunk, types.I8), types.NewVector(frontend.DotChunk, elem), types.NewVector(frontend.DotChunk/2, types.I32)
+	var data, at [2]value.Value
+	for k, arg := range []int{0, 2} {
+		data[k], at[k] = g.operand(c.Args[arg])[aligned], g.expr(c.Args[arg+1])
+	}
+	chunks := g.cur.NewLShr(g.expr(c.Args[4]), constant.NewInt(i64, 5))
+	acc := g.alloca(sums)
+	g.cur.NewStore(constant.NewZeroInitializer(sums), acc)
+	g.loop(constant.NewInt(i64, 0), chunks, func(k value.Value) {
+		b := g.cur
+		off := b.NewMul(k, constant.NewInt(i64, frontend.DotChunk))
+		var w [2]value.Value
+		for i := range data {
+			p := b.NewBitCast(g.elem(data[i], abi.I8, b.NewAdd(at[i], off)), types.NewPointer(bytes))
+			v := b.NewLoad(bytes, p)
+			v.Align = 1
+			if c.Args[2*i].Type().Kind == abi.U8 {
+				w[i] = b.NewZExt(v, wide)
+			} else {
+				w[i] = b.NewSExt(v, wide)
+			}
+		}
+		var pairs value.Value
+		if g.opts.AVX512BW {
+			pairs = b.NewCall(g.declare("llvm.x86.avx512.pmaddw.d.512", sums, wide, wide), w[0], w[1])
+		} else {
+			prod := b.NewMul(w[0], w[1])
+			pairs = b.NewAdd(b.NewShuffleVector(prod, prod, lanes(0)), b.NewShuffleVector(prod, prod, lanes(1)))
+		}
+		b.NewStore(b.NewAdd(b.NewLoad(sums, acc), pairs), acc)
+	})
+	return g.cur.NewCall(g.declare("llvm.vector.reduce.add.v16i32", types.I32, sums), g.cur.NewLoad(sums, acc))
+}
+
+// lanes selects every second of 32 lanes, from first on.
+func lanes(first int64) constant.Constant {
+	l := make([]constant.Constant, frontend.DotChunk/2)
+	for i := range l {
+		l[i] = constant.NewInt(types.I32, first+2*int64(i))
+	}
+	return constant.NewVector(types.NewVector(frontend.DotChunk/2, types.I32), l...)
 }
 
 // mathOp emits a scalar builtin through the LLVM intrinsics.

@@ -11,6 +11,7 @@
 //   - unless Unchecked, array accesses and integer divisions are checked (checks.go): an
 //     innermost loop whose accesses are affine in its counter is tested once, before it, and
 //     runs unchecked when they stay in range; the other accesses test each time;
+//   - byte dot-product loops take whole chunks through the internal builtin Dot (dot.go);
 //   - local arrays whose sizes never change are allocated once at function entry (Hoisted);
 //   - function names that would clash with the C and OpenMP symbols of the compiled code
 //     are rejected (symbols.go).
@@ -36,6 +37,11 @@ type Options struct {
 	// Unchecked leaves out the checks of array accesses and integer divisions (language
 	// §4.1), for code that has been validated.
 	Unchecked bool
+	// AVX512BW says the target CPU has AVX-512 BW: Dot then multiplies with its pairwise
+	// multiply-add (vpmaddwd, which LLVM fuses with the running sum into vpdpwssd where the
+	// CPU has VNNI). Otherwise Dot is plain vector arithmetic that any target compiles, and
+	// that LLVM's reassociation leaves too scrambled for either instruction.
+	AVX512BW bool
 	// Debug asks the generators for the source positions that become a DWARF line table
 	// pointing into the .sl file (simpc -g); without it their text has none.
 	Debug bool
@@ -125,6 +131,7 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	if !f.Options.Unchecked {
 		addChecks(fn, f.Name, &f.Sites, parallel)
 	}
+	fn.Body.Stmts = fuseDots(fn.Body.Stmts)
 	lf := &Func{Func: fn, Hoisted: hoisted(fn), loops: map[*frontend.While]*Loop{}, roots: frontend.ArrayRoots(fn)}
 	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
 		if w, ok := n.(*frontend.While); ok {

@@ -3,6 +3,7 @@ package mlirgen
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/simplang/simplang/abi"
@@ -436,8 +437,11 @@ func (g *gen) fill(m string, site *frontend.ArrayAlloc) {
 // call emits a call of a function of the file or of a scalar builtin (the lowering turned the
 // array builtins into loops).
 func (g *gen) call(c *frontend.Call) value {
-	if c.Builtin == frontend.Len || c.Builtin == frontend.Dim {
+	switch c.Builtin {
+	case frontend.Len, frontend.Dim:
 		return value{v: g.size(c)}
+	case frontend.Dot:
+		return value{v: g.dot(c)}
 	}
 	var args, types []string
 	for _, a := range c.Args {
@@ -467,6 +471,62 @@ func (g *gen) call(c *frontend.Call) value {
 	r := g.fresh()
 	g.op("%s = func.call %s -> %s", r, callee, typ(c.T))
 	return value{v: r}
+}
+
+// dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, each two
+// vector loads widened and multiplied, the products summed in pairs into 16 sums.
+func (g *gen) dot(c *frontend.Call) string {
+	elem := "i32"
+	if g.opts.AVX512BW {
+		elem = "i16" // vpmaddwd's operands
+	}
+	var mem, at, ext [2]string
+	for k, arg := range []int{0, 2} {
+		mem[k] = g.expr(c.Args[arg]).v
+		at[k] = g.toIndex(g.expr(c.Args[arg+1]).v, frontend.I64)
+		ext[k] = "arith.extsi"
+		if c.Args[arg].Type().Kind == abi.U8 {
+			ext[k] = "arith.extui"
+		}
+	}
+	n := g.toIndex(g.expr(c.Args[4]).v, frontend.I64)
+	g.pos = c.Pos
+	zero, sums, acc, k := g.fresh(), g.fresh(), g.fresh(), g.fresh()
+	g.op("%s = arith.constant dense<0> : vector<16xi32>", zero)
+	g.open("%s = scf.for %s = %s to %s step %s iter_args(%s = %s) -> (vector<16xi32>) {", sums, k, g.constIndex(0), n, g.constIndex(frontend.DotChunk), acc, zero)
+	var wide [2]string
+	for i := range mem {
+		p, v := g.fresh(), g.fresh()
+		wide[i] = g.fresh()
+		g.op("%s = arith.addi %s, %s : index", p, at[i], k)
+		g.op("%s = vector.load %s[%s] : memref<?xi8>, vector<32xi8>", v, mem[i], p)
+		g.op("%s = %s %s : vector<32xi8> to vector<32x%s>", wide[i], ext[i], v, elem)
+	}
+	pairs, next := g.fresh(), g.fresh()
+	if g.opts.AVX512BW {
+		g.op("%s = llvm.call_intrinsic \"llvm.x86.avx512.pmaddw.d.512\"(%s, %s) : (vector<32xi16>, vector<32xi16>) -> vector<16xi32>", pairs, wide[0], wide[1])
+	} else {
+		prod, even, odd := g.fresh(), g.fresh(), g.fresh()
+		g.op("%s = arith.muli %s, %s : vector<32xi32>", prod, wide[0], wide[1])
+		g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", even, prod, prod, lanes(0))
+		g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", odd, prod, prod, lanes(1))
+		g.op("%s = arith.addi %s, %s : vector<16xi32>", pairs, even, odd)
+	}
+	g.op("%s = arith.addi %s, %s : vector<16xi32>", next, acc, pairs)
+	g.op("scf.yield %s : vector<16xi32>", next)
+	g.close("")
+	r := g.fresh()
+	g.op("%s = vector.reduction <add>, %s : vector<16xi32> into i32", r, sums)
+	return r
+}
+
+// lanes lists the 16 lanes of a 32-lane vector from first on, every second one.
+func lanes(first int) string {
+	l := make([]string, 16)
+	for i := range l {
+		l[i] = strconv.Itoa(first + 2*i)
+	}
+	return "[" + strings.Join(l, ", ") + "]"
 }
 
 // size evaluates Len(a), a's element count, or Dim(g, k), the size of dimension k of a local

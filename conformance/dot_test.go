@@ -1,0 +1,121 @@
+package conformance
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/simplang/simplang/compiler"
+	"github.com/simplang/simplang/internal/kerneltest"
+	"github.com/simplang/simplang/kernels"
+	"golang.org/x/sys/cpu"
+)
+
+// dotKernels are byte dot-product loops, which package lower runs a chunk of 32 at a time
+// (the internal builtin Dot) with the loop left for the rest. The results add the counter's
+// final value, which must be where the loop would have left it.
+const dotKernels = `
+fn dot_i8_u8(i8[] a, i64 ia, u8[] b, i64 ib, i64 from, i64 n) -> i32 {
+    i32 acc = 7;
+    var j = from;
+    while (j < n) {
+        acc += (a[ia + j] as i32) * (b[j + ib] as i32);
+        j = j + 1;
+    }
+    return acc + (j as i32);
+}
+
+fn dot_u8_u8(u8[] a, u8[] b, i64 n) -> i32 {
+    i32 acc = 0;
+    var j = 0;
+    while (j < n) {
+        acc = (b[j] as i32) * (a[j] as i32) + acc;
+        j = j + 1;
+    }
+    return acc;
+}
+`
+
+// TestByteDot checks the byte dot products against Go for lengths around the chunk size,
+// offsets and start values, with the extreme values of i8 and u8, on both backends, checked
+// and unchecked, and for a CPU without AVX-512 (the plain vector form of Dot).
+func TestByteDot(t *testing.T) {
+	configs := []compiler.Options{{}, {Unchecked: true}, {March: "x86-64-v3"}}
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		for _, base := range configs {
+			opts := base
+			opts.Backend = backend
+			t.Run(fmt.Sprintf("%v/unchecked=%v/march=%q", backend, opts.Unchecked, opts.March), func(t *testing.T) {
+				lib := kerneltest.Open(t, "dot.sl", []byte(dotKernels), opts)
+				mixed, unsigned := kerneltest.Func(t, lib, "dot_i8_u8"), kerneltest.Func(t, lib, "dot_u8_u8")
+				rng := rand.New(rand.NewPCG(1, 2))
+				const size = 300
+				a, b, c := make([]int8, size), make([]uint8, size), make([]uint8, size)
+				for i := range a {
+					a[i], b[i], c[i] = int8(rng.IntN(256)-128), uint8(rng.IntN(256)), uint8(rng.IntN(256))
+					if i%5 == 0 { // the extremes, whose products must not saturate or wrap
+						a[i], b[i], c[i] = -128, 255, 255
+					}
+				}
+				for _, n := range []int{0, 1, 31, 32, 33, 63, 64, 65, 100, 255} {
+					for _, off := range [][3]int{{0, 0, 0}, {3, 1, 0}, {0, 40, 5}, {17, 2, 40}} {
+						ia, ib, from := off[0], off[1], off[2]
+						want := int32(7)
+						j := from
+						for ; j < n; j++ {
+							want += int32(a[ia+j]) * int32(b[j+ib])
+						}
+						want += int32(j)
+						got := kerneltest.Call(t, mixed, a, int64(ia), b, int64(ib), int64(from), int64(n)).(int32)
+						if got != want {
+							t.Errorf("dot_i8_u8(ia=%d, ib=%d, from=%d, n=%d) = %d, want %d", ia, ib, from, n, got, want)
+						}
+					}
+					var want int32
+					for j := range n {
+						want += int32(c[j]) * int32(b[j])
+					}
+					if got := kerneltest.Call(t, unsigned, c, b, int64(n)).(int32); got != want {
+						t.Errorf("dot_u8_u8(n=%d) = %d, want %d", n, got, want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestQ8KernelUsesDotInstructions disassembles the q8 LLaMA kernel from both backends and
+// finds the CPU's int8 dot-product instructions: vpdpwssd where it has AVX-512 VNNI,
+// vpmaddwd where it has AVX-512 BW without VNNI.
+func TestQ8KernelUsesDotInstructions(t *testing.T) {
+	want := ""
+	switch {
+	case cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI:
+		want = "vpdpwssd"
+	case cpu.X86.HasAVX512BW:
+		want = "vpmaddwd"
+	default:
+		t.Skip("this CPU has no AVX-512 BW: the byte dot products are plain vector code")
+	}
+	src, err := kernels.Source("llama2_q8.sl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tool := objdump(t)
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		obj := kerneltest.Compile(t, "llama2_q8.sl", src, compiler.Options{Backend: backend})
+		n := 0
+		for _, insns := range disassemble(t, tool, obj.Path) {
+			for _, insn := range insns {
+				if strings.HasPrefix(insn, want) {
+					n++
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("%v: no %s in the compiled q8 kernel", backend, want)
+		}
+		t.Logf("%v: %d × %s", backend, n, want)
+	}
+}

@@ -1,0 +1,135 @@
+package lower
+
+import (
+	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/loops"
+)
+
+// Byte dot products. The group dot product of a quantized kernel is the innermost loop
+//
+//	while (j < n) { acc += (a[x + j] as i32) * (b[y + j] as i32); j = j + 1; }
+//
+// over arrays of bytes (i8 or u8), with an i32 acc. Its iterations are taken
+// frontend.DotChunk at a time by the internal builtin Dot, which the generators print as
+// vector loads widened to i32 whose products are summed in pairs into a vector of sums: the
+// shape from which LLVM selects vpdpwssd where the CPU has AVX-512 VNNI, and vpmaddwd
+// where it does not. LLVM's own vectorizer picks neither for the loop as written when the
+// group is short (it widens to i32 per element and reduces every group). The loop stays,
+// for the trips that do not fill a chunk. Integer sums wrap the same in any order, so this
+// holds under strict-fp too.
+
+// fuseDots puts Dot before every byte dot-product loop in list and the blocks inside it.
+func fuseDots(list []frontend.Stmt) []frontend.Stmt {
+	var out []frontend.Stmt
+	for _, s := range list {
+		switch s := s.(type) {
+		case *frontend.Block:
+			s.Stmts = fuseDots(s.Stmts)
+		case *frontend.If:
+			s.Then.Stmts = fuseDots(s.Then.Stmts)
+			if s.Else != nil { // a block or an if: fuseDots keeps it one statement
+				s.Else = fuseDots([]frontend.Stmt{s.Else})[0]
+			}
+		case *frontend.While:
+			s.Body.Stmts = fuseDots(s.Body.Stmts)
+			out = append(out, byteDot(s)...)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// byteDot returns the statements that do the whole chunks of w's iterations when w is a
+// byte dot-product loop (see above), leaving w the rest; nil for any other loop.
+func byteDot(w *frontend.While) []frontend.Stmt {
+	c := loops.Count(w)
+	if c == nil || c.Step != 1 || len(c.Body) == 0 || len(c.Body) > 2 || c.Var.Type != frontend.I64 || c.CmpType != frontend.I64 {
+		return nil
+	}
+	s, ok := c.Body[len(c.Body)-1].(*frontend.Assign)
+	if !ok || s.Op != frontend.ASSIGN {
+		return nil
+	}
+	acc, ok := s.Target.(*frontend.Ident)
+	if !ok || acc.Var.Type != frontend.I32 {
+		return nil
+	}
+	sum, ok := s.Value.(*frontend.Binary)
+	if !ok || sum.Op != frontend.ADD {
+		return nil
+	}
+	prod := sum.Y
+	if !isVar(sum.X, acc.Var) {
+		prod = sum.X
+		if !isVar(sum.Y, acc.Var) {
+			return nil
+		}
+	}
+	if len(c.Body) == 2 {
+		// acc += e is acc = acc + t after `var t = e` (package lower's flatten).
+		d, ok := c.Body[0].(*frontend.VarDecl)
+		if !ok || !isVar(prod, d.Var) {
+			return nil
+		}
+		prod = d.Init
+	}
+	mul, ok := prod.(*frontend.Binary)
+	if !ok || mul.Op != frontend.MUL {
+		return nil
+	}
+	a, ia := byteLoad(mul.X, c.Var, acc.Var)
+	b, ib := byteLoad(mul.Y, c.Var, acc.Var)
+	if a == nil || b == nil {
+		return nil
+	}
+	pos := w.Pos
+	// whole = trips − trips mod DotChunk; trips ≥ 0.
+	whole := frontend.NewBinary(frontend.AND, c.Trips(), frontend.IntConst(pos, frontend.I64, -frontend.DotChunk))
+	dot := frontend.NewBuiltin(pos, frontend.Dot, frontend.I32, a, ia, b, ib, whole)
+	return []frontend.Stmt{
+		frontend.Set(frontend.Use(pos, acc.Var), frontend.NewBinary(frontend.ADD, frontend.Use(pos, acc.Var), dot)),
+		frontend.Set(frontend.Use(pos, c.Var), frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), cloneExpr(whole))),
+	}
+}
+
+// byteLoad matches `a[x + j] as i32` (or a[j + x], a[j]) with a an array of i8 or u8 and x
+// an expression that reads neither j, acc nor memory; it returns a and the index (a copy, to
+// be evaluated where j holds its first value), or nil.
+func byteLoad(e frontend.Expr, j, acc *frontend.Var) (frontend.Expr, frontend.Expr) {
+	conv, ok := e.(*frontend.Convert)
+	if !ok || conv.T != frontend.I32 {
+		return nil, nil
+	}
+	ix, ok := conv.X.(*frontend.Index)
+	if !ok || len(ix.Indices) != 1 {
+		return nil, nil
+	}
+	arr, ok := ix.Array.(*frontend.Ident)
+	if !ok || (arr.Var.Type.Kind != abi.I8 && arr.Var.Type.Kind != abi.U8) {
+		return nil, nil
+	}
+	idx := ix.Indices[0]
+	if !isVar(idx, j) {
+		add, ok := idx.(*frontend.Binary)
+		if !ok || add.Op != frontend.ADD {
+			return nil, nil
+		}
+		x := add.X
+		if !isVar(add.Y, j) {
+			if x, ok = add.Y, isVar(add.X, j); !ok {
+				return nil, nil
+			}
+		}
+		if !frontend.Harmless(x) || !loops.Invariant(x, map[*frontend.Var]bool{j: true, acc: true}) {
+			return nil, nil
+		}
+	}
+	return cloneExpr(arr), cloneExpr(idx)
+}
+
+// isVar reports whether e is a use of v.
+func isVar(e frontend.Expr, v *frontend.Var) bool {
+	id, ok := e.(*frontend.Ident)
+	return ok && id.Var == v
+}

@@ -1,0 +1,49 @@
+package lower
+
+import (
+	"testing"
+
+	"github.com/simplang/simplang/frontend"
+)
+
+// TestByteDotRecognised counts the Dot calls lowering writes: one per byte dot-product loop,
+// checked or not, and none for loops that only look like one.
+func TestByteDotRecognised(t *testing.T) {
+	cases := []struct {
+		name, body string
+		dots       int
+	}{
+		{"i8 × i8", `i32 acc = 0; var j = 0; while (j < n) { acc += (a[j] as i32) * (b[j] as i32); j = j + 1; } return acc;`, 1},
+		{"offsets, reversed", `i32 acc = 0; var j = 2; while (j < n) { acc = (b[j + k] as i32) * (a[k * 3 + j] as i32) + acc; j += 1; } return acc;`, 1},
+		{"u8", `i32 acc = 0; var j = 0; while (j < n) { acc += (c[j] as i32) * (a[j] as i32); j = j + 1; } return acc;`, 1},
+		{"i64 sum", `i64 acc = 0; var j = 0; while (j < n) { acc += (a[j] as i64) * (b[j] as i64); j = j + 1; } return acc as i32;`, 0},
+		{"stride 2", `i32 acc = 0; var j = 0; while (j < n) { acc += (a[2 * j] as i32) * (b[j] as i32); j = j + 1; } return acc;`, 0},
+		{"step 2", `i32 acc = 0; var j = 0; while (j < n) { acc += (a[j] as i32) * (b[j] as i32); j = j + 2; } return acc;`, 0},
+		{"index reads memory", `i32 acc = 0; var j = 0; while (j < n) { acc += (a[(c[0] as i64) + j] as i32) * (b[j] as i32); j = j + 1; } return acc;`, 0},
+		{"i16 data", `i32 acc = 0; var j = 0; while (j < n) { acc += (d[j] as i32) * (b[j] as i32); j = j + 1; } return acc;`, 0},
+		{"more work", `i32 acc = 0; var j = 0; while (j < n) { acc += (a[j] as i32) * (b[j] as i32); b[j] = 0; j = j + 1; } return acc;`, 0},
+	}
+	for _, c := range cases {
+		for _, unchecked := range []bool{false, true} {
+			src := "fn f(i8[] a, i8[] b, u8[] c, i16[] d, i64 n, i64 k) -> i32 { " + c.body + " }"
+			f, err := frontend.Parse("dot.sl", []byte(src))
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			lf, err := Lower(f, Options{Unchecked: unchecked})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dots := 0
+			frontend.Inspect(lf.Funcs[0].Body, func(n frontend.Node) bool {
+				if call, ok := n.(*frontend.Call); ok && call.Builtin == frontend.Dot {
+					dots++
+				}
+				return true
+			})
+			if dots != c.dots {
+				t.Errorf("%s (unchecked %v): %d Dot calls, want %d", c.name, unchecked, dots, c.dots)
+			}
+		}
+	}
+}
