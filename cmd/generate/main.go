@@ -1,17 +1,28 @@
-// Command generate writes text with a LLaMA 2 model in the llama2.c checkpoint format,
-// running every decode step through the compiled SimpLang kernel (kernels/llama2.sl).
+// Command generate writes text with a LLaMA 2 model in one of llama2.c's checkpoint formats,
+// running every decode step through a compiled SimpLang kernel.
 //
 //	generate -checkpoint stories15M.bin -tokenizer tokenizer.bin -prompt "Once upon a time"
 //
-// The checkpoint is read into memory advised for huge pages, where the kernel streams it
-// fastest, and the file is not used after that. With -mmap, or when it would not fit in the
-// available memory next to the KV cache, the file is mapped instead, under a read lease that
-// makes a program writing or truncating it wait, and checked before every step: a file that
-// shrinks, or is about to, stops the run with an error rather than a SIGBUS.
+// The format is told by the file's first bytes. A legacy checkpoint (export.py --version 0,
+// float32, no magic) runs on kernels/llama2.sl. A version-2 export (export.py --version 2,
+// the Q8_0 file llama2.c's runq.c reads: the "ak42" magic, version 2, the group size in its
+// header) runs on the q8 kernel (kernels/llama2_q8.sl); other versions are refused. With
+// -quantize q8 (or q4), a float32 checkpoint is quantized at load time, in groups of 32, and
+// runs on that type's kernel; this build has no q4 kernel yet, and says so.
+//
+// A float32 checkpoint is read into memory advised for huge pages (-pages 4k: ordinary
+// pages), where the kernel streams it fastest, and the file is not used after that. With
+// -mmap, or when it would not fit in the available memory next to the KV cache, the file is
+// mapped instead, under a read lease that makes a program writing or truncating it wait, and
+// checked before every step: a file that shrinks, or is about to, stops the run with an error
+// rather than a SIGBUS. Quantized weights are always in memory: a version-2 file is read (its
+// layers interleave values and scales, where the kernel takes each tensor's layers one after
+// another, so it cannot run in place and -mmap is refused), and -quantize maps the float32 file
+// only to read it.
 //
 // The prompt and the generated text stream to standard output as they are produced, as
-// llama2.c's runner prints them; standard error gets the load time, the decode speed
-// ("achieved tok/s: N", llama2.c's line) and the resident memory.
+// llama2.c's runner prints them; standard error gets the load (or quantization) time, the
+// decode speed ("achieved tok/s: N", llama2.c's line) and the resident memory.
 // Sampling is greedy at temperature 0, otherwise softmax with the temperature and, when
 // 0 < topp < 1, nucleus (top-p) sampling; -seed makes a run repeatable.
 package main
