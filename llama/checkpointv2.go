@@ -43,6 +43,95 @@ type QCheckpoint struct {
 	SharedClassifier bool      // Weights.Wcls is Weights.TokenEmb
 }
 
+// HeaderV2 is what a llama2.c version-2 export says about itself, checked against the file's
+// length.
+type HeaderV2 struct {
+	Path             string // the file
+	Config           Config
+	SharedClassifier bool  // the classifier is the token embedding and is not stored
+	GroupSize        int   // elements per scale
+	Size             int64 // the file's length in bytes, exactly what the header describes
+}
+
+// HasExportMagic reports whether the file at path starts with "ak42", the magic of llama2.c's
+// newer exports (version 1 and 2, which OpenV2 tells apart), rather than the dim of a legacy
+// checkpoint (which would have to be 1,634,415,666 to look the same, and which the legacy
+// reader refuses). A file shorter than the magic has none, nor has anything but a regular
+// file (which the readers refuse).
+func HasExportMagic(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("checkpoint: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return false, nil
+	}
+	var b [4]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return false, nil
+		}
+		return false, fmt.Errorf("checkpoint %s: reading the first bytes: %w", path, err)
+	}
+	return binary.NativeEndian.Uint32(b[:]) == exportMagic, nil
+}
+
+// ReadHeaderV2 opens the llama2.c version-2 export at path and checks its header (as OpenV2
+// does) and that the file is exactly as long as the header says, without reading the weights.
+func ReadHeaderV2(path string) (HeaderV2, error) {
+	f, h, err := openV2(path)
+	if err != nil {
+		return HeaderV2{}, err
+	}
+	f.Close()
+	return h, nil
+}
+
+// openV2 opens the version-2 export at path and checks its header and length.
+func openV2(path string) (*os.File, HeaderV2, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, HeaderV2{}, err
+	}
+	h, err := readHeaderV2(f, path)
+	if err != nil {
+		f.Close()
+		return nil, HeaderV2{}, err
+	}
+	return f, h, nil
+}
+
+func readHeaderV2(f *os.File, path string) (HeaderV2, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return HeaderV2{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return HeaderV2{}, fmt.Errorf("checkpoint %s: not a regular file", path)
+	}
+	size := fi.Size()
+	if size < v2HeaderBytes {
+		return HeaderV2{}, fmt.Errorf("checkpoint %s: file is %d bytes, shorter than the %d-byte version-2 header", path, size, v2HeaderBytes)
+	}
+	var hdr [v2HeaderBytes]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+		return HeaderV2{}, fmt.Errorf("checkpoint %s: reading header: %w", path, err)
+	}
+	cfg, shared, gs, err := parseV2Header(hdr)
+	if err != nil {
+		return HeaderV2{}, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	want := v2FileSize(cfg, gs, shared)
+	switch {
+	case size < want:
+		return HeaderV2{}, fmt.Errorf("checkpoint %s: truncated: the version-2 header describes %d bytes but the file has %d (%d missing)", path, want, size, want-size)
+	case size > want:
+		return HeaderV2{}, fmt.Errorf("checkpoint %s: file is %d bytes longer than the %d bytes its version-2 header describes; the header is wrong", path, size-want, want)
+	}
+	return HeaderV2{Path: path, Config: cfg, SharedClassifier: shared, GroupSize: gs, Size: size}, nil
+}
+
 // OpenV2 reads the llama2.c version-2 export at path into Q8 weights allocated with alloc
 // (nil means make; see NewQWeights). It checks the header (magic, version, configuration,
 // classifier flag, and a group size that divides dim and hidden_dim) and that the file is
@@ -50,43 +139,28 @@ type QCheckpoint struct {
 // than mapped because its layers interleave values and scales, which the kernel's layout
 // stacks; reading into the final arrays is the one copy, and leaves no mapping to hold.
 func OpenV2(path string, alloc Allocator) (*QCheckpoint, error) {
-	f, err := os.Open(path)
+	return LoadV2(path, alloc, nil)
+}
+
+// LoadV2 is OpenV2 with progress: if progress is not nil it is called after every read of at
+// most 16 MiB with the bytes after the header read so far and their total. A file that
+// shrinks while it is read is an error. Nothing refers to the file after LoadV2 returns.
+func LoadV2(path string, alloc Allocator, progress func(done, total int64)) (*QCheckpoint, error) {
+	return loadV2(path, alloc, progress, loadChunk)
+}
+
+func loadV2(path string, alloc Allocator, progress func(done, total int64), chunk int) (*QCheckpoint, error) {
+	f, h, err := openV2(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("checkpoint %s: not a regular file", path)
-	}
-	size := fi.Size()
-	if size < v2HeaderBytes {
-		return nil, fmt.Errorf("checkpoint %s: file is %d bytes, shorter than the %d-byte version-2 header", path, size, v2HeaderBytes)
-	}
-	var hdr [v2HeaderBytes]byte
-	if _, err := f.ReadAt(hdr[:], 0); err != nil {
-		return nil, fmt.Errorf("checkpoint %s: reading header: %w", path, err)
-	}
-	cfg, shared, gs, err := parseV2Header(hdr)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	want := v2FileSize(cfg, gs, shared)
-	switch {
-	case size < want:
-		return nil, fmt.Errorf("checkpoint %s: truncated: the version-2 header describes %d bytes but the file has %d (%d missing)", path, want, size, want-size)
-	case size > want:
-		return nil, fmt.Errorf("checkpoint %s: file is %d bytes longer than the %d bytes its version-2 header describes; the header is wrong", path, size-want, want)
-	}
-
+	cfg, shared, gs := h.Config, h.SharedClassifier, h.GroupSize
 	q, err := newQWeights(cfg, Q8, gs, alloc, shared)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	r := &v2Reader{f: f, off: v2HeaderBytes}
+	r := &v2Reader{f: f, off: v2HeaderBytes, size: h.Size, chunk: chunk, progress: progress}
 	for _, b := range qNorms(cfg, q) {
 		r.read(b.name, floatBytes(*b.data))
 	}
@@ -111,21 +185,33 @@ func OpenV2(path string, alloc Allocator) (*QCheckpoint, error) {
 	return &QCheckpoint{Config: cfg, Weights: q, SharedClassifier: shared}, nil
 }
 
-// v2Reader reads consecutive parts of a file, keeping the first error.
+// v2Reader reads consecutive parts of a file of size bytes, chunk bytes at a time, keeping the
+// first error and reporting its progress.
 type v2Reader struct {
-	f   *os.File
-	off int64
-	err error
+	f        *os.File
+	off      int64
+	size     int64
+	chunk    int
+	progress func(done, total int64)
+	err      error
 }
 
 func (r *v2Reader) read(name string, dst []byte) {
-	if r.err != nil {
-		return
+	for len(dst) > 0 && r.err == nil {
+		part := dst[:min(len(dst), r.chunk)]
+		n, err := r.f.ReadAt(part, r.off)
+		switch {
+		case n < len(part) && (err == io.EOF || err == nil):
+			r.err = fmt.Errorf("reading %s: the file shrank to %d bytes while it was read (it had %d)", name, r.off+int64(n), r.size)
+		case n < len(part):
+			r.err = fmt.Errorf("reading %s at byte %d: %w", name, r.off, err)
+		}
+		r.off += int64(n)
+		dst = dst[n:]
+		if r.progress != nil && r.err == nil {
+			r.progress(r.off-v2HeaderBytes, r.size-v2HeaderBytes)
+		}
 	}
-	if _, err := r.f.ReadAt(dst, r.off); err != nil {
-		r.err = fmt.Errorf("reading %s at byte %d: %w", name, r.off, err)
-	}
-	r.off += int64(len(dst))
 }
 
 // parseV2Header decodes and validates a version-2 header: the configuration, the classifier

@@ -3,6 +3,7 @@ package llama
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -250,4 +251,70 @@ func FuzzOpenV2(f *testing.F) {
 			t.Fatal("the weights read write back to another file")
 		}
 	})
+}
+
+// TestLoadV2Progress reads an export in small chunks: the progress reaches the body's size
+// in steps, ReadHeaderV2 agrees with what was read, and a file that shrinks while it is read
+// is an error naming the file and the tensor.
+func TestLoadV2Progress(t *testing.T) {
+	q := randomQ8(t, quantCfg, 16, 3)
+	data := v2Bytes(t, quantCfg, q, false)
+	path := writeFile(t, data)
+	h, err := ReadHeaderV2(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (HeaderV2{Path: path, Config: quantCfg, GroupSize: 16, Size: int64(len(data))}); h != want {
+		t.Errorf("ReadHeaderV2 = %+v, want %+v", h, want)
+	}
+	var calls int
+	var last int64
+	ck, err := loadV2(path, nil, func(done, total int64) {
+		if done <= last || total != int64(len(data)-256) {
+			t.Fatalf("progress %d of %d after %d", done, total, last)
+		}
+		calls++
+		last = done
+	}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last != int64(len(data)-256) || calls < len(data)/1000 {
+		t.Errorf("progress ended at %d after %d calls, want %d in at least %d", last, calls, len(data)-256, len(data)/1000)
+	}
+	if diff := cmp.Diff(q, ck.Weights); diff != "" {
+		t.Errorf("weights read in chunks (-want +got):\n%s", diff)
+	}
+
+	_, err = loadV2(path, nil, func(done, total int64) {
+		if err := os.Truncate(path, 5000); err != nil {
+			t.Fatal(err)
+		}
+	}, 1000)
+	if err == nil || !strings.Contains(err.Error(), "checkpoint "+path+": reading ") || !strings.Contains(err.Error(), "the file shrank to 5000 bytes while it was read") {
+		t.Errorf("a file that shrinks while it is read: %v", err)
+	}
+}
+
+func TestHasExportMagic(t *testing.T) {
+	v2 := v2Bytes(t, quantCfg, randomQ8(t, quantCfg, 32, 1), true)
+	for _, tt := range []struct {
+		name string
+		data []byte
+		want bool
+	}{
+		{"version 2", v2, true},
+		{"magic only", v2[:4], true},
+		{"legacy", []byte{64, 0, 0, 0, 96, 0, 0, 0}, false},
+		{"short", v2[:3], false},
+		{"empty", nil, false},
+	} {
+		got, err := HasExportMagic(writeFile(t, tt.data))
+		if err != nil || got != tt.want {
+			t.Errorf("%s: HasExportMagic = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+	if _, err := HasExportMagic(filepath.Join(t.TempDir(), "missing.bin")); err == nil || !strings.Contains(err.Error(), "missing.bin") {
+		t.Errorf("missing file: %v", err)
+	}
 }

@@ -1,17 +1,28 @@
-// Command generate writes text with a LLaMA 2 model in the llama2.c checkpoint format,
-// running every decode step through the compiled SimpLang kernel (kernels/llama2.sl).
+// Command generate writes text with a LLaMA 2 model in one of llama2.c's checkpoint formats,
+// running every decode step through a compiled SimpLang kernel.
 //
 //	generate -checkpoint stories15M.bin -tokenizer tokenizer.bin -prompt "Once upon a time"
 //
-// The checkpoint is read into memory advised for huge pages, where the kernel streams it
-// fastest, and the file is not used after that. With -mmap, or when it would not fit in the
-// available memory next to the KV cache, the file is mapped instead, under a read lease that
-// makes a program writing or truncating it wait, and checked before every step: a file that
-// shrinks, or is about to, stops the run with an error rather than a SIGBUS.
+// The format is told by the file's first bytes. A legacy checkpoint (export.py --version 0,
+// float32, no magic) runs on kernels/llama2.sl. A version-2 export (export.py --version 2,
+// the Q8_0 file llama2.c's runq.c reads: the "ak42" magic, version 2, the group size in its
+// header) runs on the q8 kernel (kernels/llama2_q8.sl); other versions are refused. With
+// -quantize q8 (or q4), a float32 checkpoint is quantized at load time, in groups of 32, and
+// runs on that type's kernel; this build has no q4 kernel yet, and says so.
+//
+// A float32 checkpoint is read into memory advised for huge pages (-pages 4k: ordinary
+// pages), where the kernel streams it fastest, and the file is not used after that. With
+// -mmap, or when it would not fit in the available memory next to the KV cache, the file is
+// mapped instead, under a read lease that makes a program writing or truncating it wait, and
+// checked before every step: a file that shrinks, or is about to, stops the run with an error
+// rather than a SIGBUS. Quantized weights are always in memory: a version-2 file is read (its
+// layers interleave values and scales, where the kernel takes each tensor's layers one after
+// another, so it cannot run in place and -mmap is refused), and -quantize maps the float32 file
+// only to read it.
 //
 // The prompt and the generated text stream to standard output as they are produced, as
-// llama2.c's runner prints them; standard error gets the load time, the decode speed
-// ("achieved tok/s: N", llama2.c's line) and the resident memory.
+// llama2.c's runner prints them; standard error gets the load (or quantization) time, the
+// decode speed ("achieved tok/s: N", llama2.c's line) and the resident memory.
 // Sampling is greedy at temperature 0, otherwise softmax with the temperature and, when
 // 0 < topp < 1, nucleus (top-p) sampling; -seed makes a run repeatable.
 package main
@@ -44,6 +55,8 @@ type options struct {
 	backend               string
 	threads               int
 	mmap                  bool
+	pages                 loader.Pages     // where weights read into memory live: huge pages, or 4 KiB
+	quantize              llama.WeightType // F32: run the checkpoint's own type; Q8, Q4: quantize an f32 checkpoint
 }
 
 func main() {
@@ -74,7 +87,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Uint64Var(&o.seed, "seed", 0, "random seed for sampling; 0 takes one from the clock")
 	fs.StringVar(&o.backend, "backend", "auto", "code generator for the kernel: mlir, llvm or auto")
 	fs.IntVar(&o.threads, "threads", 0, "threads for the kernel's parallel loops; 0 uses OpenMP's default (all cores)")
-	fs.BoolVar(&o.mmap, "mmap", false, "map the checkpoint file instead of reading it into huge-page memory (for models larger than free memory; chosen on its own when the weights would not fit)")
+	fs.BoolVar(&o.mmap, "mmap", false, "map the checkpoint file instead of reading it into huge-page memory (for models larger than free memory; chosen on its own when the weights would not fit); float32 checkpoints only")
+	pages := fs.String("pages", "huge", "pages for the weights read into memory: huge (transparent huge pages) or 4k")
+	quantize := fs.String("quantize", "", "quantize a float32 checkpoint's weights at load time: q8 or q4 (groups of 32)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: generate -checkpoint FILE [-tokenizer FILE] [flags]\n\n")
 		fs.PrintDefaults()
@@ -92,6 +107,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	case o.threads < 0:
 		return nil, fmt.Errorf("-threads %d: cannot be negative", o.threads)
 	}
+	var err error
+	if o.pages, err = loader.ParsePages(*pages); err != nil {
+		return nil, fmt.Errorf("-pages: %v", err)
+	}
+	if *quantize != "" {
+		if o.quantize, err = llama.ParseWeightType(*quantize); err != nil || (o.quantize != llama.Q8 && o.quantize != llama.Q4) {
+			return nil, fmt.Errorf("-quantize %q: want q8 or q4", *quantize)
+		}
+	}
 	if o.seed == 0 {
 		o.seed = uint64(time.Now().UnixNano())
 	}
@@ -99,11 +123,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 }
 
 func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	hdr, err := llama.ReadHeader(o.checkpoint)
+	m, err := inspect(o)
 	if err != nil {
 		return err
 	}
-	cfg := hdr.Config
+	cfg := m.cfg
 	tok, err := tokenizer.Load(o.tokenizer, cfg.VocabSize)
 	if err != nil {
 		return err
@@ -123,13 +147,25 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if chosen, why := compiler.Choose(tools, backend); backend == compiler.AutoBackend && chosen != compiler.MLIR {
 		fmt.Fprintf(stderr, "generate: using the %v backend: %s\n", chosen, why)
 	}
-	kernel, err := llamakernel.Compile(ctx, tools, compiler.Options{Backend: backend})
-	if err != nil {
-		return err
+	opts := compiler.Options{Backend: backend}
+	var kernel *llamakernel.Kernel // float32 weights
+	var qkernel quantKernel        // quantized weights
+	var lib *loader.Library
+	if m.weights == llama.F32 {
+		if kernel, err = llamakernel.Compile(ctx, tools, opts); err != nil {
+			return err
+		}
+		defer kernel.Close()
+		lib = kernel.Library()
+	} else {
+		if qkernel, err = compileQuant(ctx, tools, opts, m.weights); err != nil {
+			return err
+		}
+		defer qkernel.Close()
+		lib = qkernel.Library()
 	}
-	defer kernel.Close()
 	if o.threads > 0 {
-		if err := kernel.Library().SetThreads(o.threads); err != nil {
+		if err := lib.SetThreads(o.threads); err != nil {
 			return err
 		}
 	}
@@ -146,29 +182,52 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if availErr == nil && uint64(stateBytes) > avail {
 		return fmt.Errorf("the KV cache and activations for %d positions need %.1f GB, but %.1f GB of memory is available: lower -steps", steps, gb(stateBytes), gb(int64(avail)))
 	}
-	mapFile, why := chooseMapping(o.mmap, hdr.Size, stateBytes, avail, availErr)
-	if why != "" {
-		fmt.Fprintf(stderr, "generate: %s\n", why)
-	}
 
-	// Weights and state on huge pages, where they stream faster than on 4 KiB pages.
-	mem := loader.Arena{Pages: loader.HugePages}
+	// Weights and state on huge pages (unless -pages 4k), where they stream faster than on
+	// 4 KiB pages.
+	mem := loader.Arena{Pages: o.pages}
 	defer mem.Free()
-	ckpt, err := openCheckpoint(hdr, mapFile, mem.Floats, stderr)
-	if err != nil {
-		return err
-	}
-	defer ckpt.Close()
-	if ckpt.Header != hdr {
-		return fmt.Errorf("checkpoint %s: the file changed while generate started (its header or length differ)", hdr.Path)
-	}
-	state, err := llama.NewState(run, mem.Floats)
-	if err != nil {
-		return err
+	var step func(token, pos int) ([]float32, error)
+	weightBytes := m.bytes
+	if m.weights == llama.F32 {
+		mapFile, why := chooseMapping(o.mmap, m.legacy.Size, stateBytes, avail, availErr)
+		if why != "" {
+			fmt.Fprintf(stderr, "generate: %s\n", why)
+		}
+		ckpt, err := openCheckpoint(m.legacy, mapFile, mem.Floats, o.pages, stderr)
+		if err != nil {
+			return err
+		}
+		defer ckpt.Close()
+		if ckpt.Header != m.legacy {
+			return changed(m.path)
+		}
+		state, err := llama.NewState(run, mem.Floats)
+		if err != nil {
+			return err
+		}
+		step = newStep(kernel, run, ckpt, state)
+	} else {
+		// Quantized weights are always in memory: a version-2 file's layout is not the
+		// kernel's, and -quantize makes new weights.
+		if availErr == nil && uint64(m.bytes+stateBytes) > avail {
+			return fmt.Errorf("the %v weights (%.1f GB) and the KV cache and activations (%.1f GB) would not fit in the %.1f GB of available memory: lower -steps, or free memory",
+				m.weights, gb(m.bytes), gb(stateBytes), gb(int64(avail)))
+		}
+		q, err := loadQuantized(m, mem.Floats, o.pages, stderr)
+		if err != nil {
+			return err
+		}
+		weightBytes = qBytes(q)
+		state, err := llama.NewState(run, mem.Floats)
+		if err != nil {
+			return err
+		}
+		step = func(token, pos int) ([]float32, error) { return qkernel.Forward(run, q, state, token, pos) }
 	}
 
 	out := bufio.NewWriter(stdout)
-	g, err := generate(run, newStep(kernel, run, ckpt, state), tok, sampler, o.prompt, steps, out)
+	g, err := generate(run, step, tok, sampler, o.prompt, steps, out)
 	if err != nil {
 		return err
 	}
@@ -179,10 +238,188 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "achieved tok/s: %f\n", float64(g.timed)/g.elapsed.Seconds())
 	}
 	if rss, peak, err := loader.ResidentMemory(); err == nil {
-		fmt.Fprintf(stderr, "generate: memory: %.1f MB resident, %.1f MB at the peak (checkpoint %.1f MB, KV cache %.1f MB)\n",
-			mb(int64(rss)), mb(int64(peak)), mb(hdr.Size), mb(run.KVCacheBytes()))
+		fmt.Fprintf(stderr, "generate: memory: %.1f MB resident, %.1f MB at the peak (%s weights %.1f MB, KV cache %.1f MB)\n",
+			mb(int64(rss)), mb(int64(peak)), m.weightName(), mb(weightBytes), mb(run.KVCacheBytes()))
 	}
 	return nil
+}
+
+// model is the checkpoint generate runs and the weights it runs it with.
+type model struct {
+	path      string
+	cfg       llama.Config
+	legacy    llama.Header     // a float32 (legacy) checkpoint, when v2 is nil
+	v2        *llama.HeaderV2  // a llama2.c version-2 export (q8)
+	weights   llama.WeightType // the kernel's: F32, the export's Q8, or -quantize's type
+	groupSize int              // of quantized weights
+	bytes     int64            // the weights' size in memory (an upper bound with -quantize)
+}
+
+// weightName is the weights' type, with its group size: "f32", "q8/32".
+func (m model) weightName() string {
+	if m.groupSize == 0 {
+		return m.weights.String()
+	}
+	return fmt.Sprintf("%v/%d", m.weights, m.groupSize)
+}
+
+// inspect reads the checkpoint's header, by its format: a file that starts with llama2.c's
+// "ak42" magic is a newer export (version 2, Q8_0, runs on the q8 kernel; the reader refuses
+// other versions), any other a legacy float32 checkpoint. It checks the options against it.
+func inspect(o *options) (model, error) {
+	isExport, err := llama.HasExportMagic(o.checkpoint)
+	if err != nil {
+		return model{}, err
+	}
+	if isExport {
+		h, err := llama.ReadHeaderV2(o.checkpoint)
+		if err != nil {
+			return model{}, err
+		}
+		switch {
+		case o.quantize != llama.F32:
+			return model{}, fmt.Errorf("-quantize %v: checkpoint %s is a llama2.c version-2 export, already q8 (groups of %d); -quantize takes a float32 checkpoint", o.quantize, h.Path, h.GroupSize)
+		case o.mmap:
+			return model{}, fmt.Errorf("-mmap: checkpoint %s is a llama2.c version-2 export, which cannot run where it lies in the file (its layers interleave values and scales, and the kernel takes each tensor's layers one after another): it is always read into memory; -pages 4k puts it on 4 KiB pages", h.Path)
+		}
+		return model{path: h.Path, cfg: h.Config, v2: &h, weights: llama.Q8, groupSize: h.GroupSize, bytes: h.Size - v2HeaderBytes}, nil
+	}
+	h, err := llama.ReadHeader(o.checkpoint)
+	if err != nil {
+		return model{}, err
+	}
+	m := model{path: h.Path, cfg: h.Config, legacy: h, weights: llama.F32, bytes: h.Size}
+	if o.quantize == llama.F32 {
+		return m, nil
+	}
+	if o.mmap {
+		return model{}, fmt.Errorf("-mmap and -quantize %v: the quantized weights are made in memory (the float32 file is mapped to read it in any case); -pages 4k puts them on 4 KiB pages", o.quantize)
+	}
+	if err := h.Config.ValidateWeights(o.quantize, 0); err != nil {
+		return model{}, fmt.Errorf("-quantize %v: checkpoint %s: %w", o.quantize, h.Path, err)
+	}
+	m.weights, m.groupSize = o.quantize, llama.DefaultGroupSize
+	m.bytes = h.Config.WeightBytesOf(o.quantize, 0)
+	return m, nil
+}
+
+// v2HeaderBytes is the length of a version-2 export's header.
+const v2HeaderBytes = 256
+
+func changed(path string) error {
+	return fmt.Errorf("checkpoint %s: the file changed while generate started (its header or length differ)", path)
+}
+
+// quantKernel is a compiled decode step on quantized weights.
+type quantKernel interface {
+	Forward(cfg llama.Config, q *llama.QWeights, s *llama.State, token, pos int) ([]float32, error)
+	Library() *loader.Library
+	Close() error
+}
+
+// compileQuant compiles the decode step on weights of type t: the one place that picks a
+// quantized kernel.
+func compileQuant(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, t llama.WeightType) (quantKernel, error) {
+	if t != llama.Q8 {
+		return nil, fmt.Errorf("%v weights: this build has no %v kernel (llamakernel compiles only the q8 one, kernels/llama2_q8.sl); -quantize q8 works", t, t)
+	}
+	k, err := llamakernel.CompileQ8(ctx, tools, opts)
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// qBytes is the size of q's arrays, a classifier shared with the embedding counted once.
+func qBytes(q *llama.QWeights) int64 {
+	n := 4 * int64(len(q.RmsAtt)+len(q.RmsFfn)+len(q.RmsFinal))
+	for _, t := range []*llama.QTensor{&q.TokenEmb, &q.Wq, &q.Wk, &q.Wv, &q.Wo, &q.W1, &q.W2, &q.W3, &q.Wcls} {
+		if t == &q.Wcls && sameTensor(q.Wcls, q.TokenEmb) {
+			continue
+		}
+		n += int64(len(t.BF16))*2 + int64(len(t.Q8)) + 4*int64(len(t.Scales)) + int64(len(t.Q4)) + 2*int64(len(t.Half))
+	}
+	return n
+}
+
+func sameTensor(a, b llama.QTensor) bool {
+	switch {
+	case len(a.Q8) > 0 && len(a.Q8) == len(b.Q8):
+		return &a.Q8[0] == &b.Q8[0]
+	case len(a.Q4) > 0 && len(a.Q4) == len(b.Q4):
+		return &a.Q4[0] == &b.Q4[0]
+	case len(a.BF16) > 0 && len(a.BF16) == len(b.BF16):
+		return &a.BF16[0] == &b.BF16[0]
+	}
+	return false
+}
+
+// loadQuantized reads a version-2 export into memory from alloc, or maps a float32 checkpoint
+// and quantizes it into memory from alloc (-quantize), and says how long it took on stderr.
+// Large files show their progress.
+func loadQuantized(m model, alloc llama.Allocator, pages loader.Pages, stderr io.Writer) (*llama.QWeights, error) {
+	start := time.Now()
+	if m.v2 != nil {
+		var p *loadProgress
+		var update func(done, total int64)
+		if m.v2.Size >= progressBytes {
+			p = newLoadProgress(stderr, m.path, start)
+			update = p.update
+		}
+		ck, err := llama.LoadV2(m.path, alloc, update)
+		if p != nil {
+			p.finish()
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ck.Config != m.cfg || ck.SharedClassifier != m.v2.SharedClassifier || ck.Weights.GroupSize != m.v2.GroupSize {
+			return nil, changed(m.path)
+		}
+		took := time.Since(start)
+		fmt.Fprintf(stderr, "generate: loaded %s (%.1f MB, llama2.c version-2 export: q8, groups of %d) into %s in %.2f s (%.2f GB/s)\n",
+			m.path, mb(m.v2.Size), m.groupSize, pagesPhrase(pages), took.Seconds(), gb(m.v2.Size)/took.Seconds())
+		return ck.Weights, nil
+	}
+
+	// The float32 file is mapped, not read: it is used once, and its pages are the page
+	// cache's, which can drop them again when the model is larger than memory.
+	ckpt, err := llama.Open(m.path)
+	if err != nil {
+		return nil, err
+	}
+	defer ckpt.Close()
+	if ckpt.Header != m.legacy {
+		return nil, changed(m.path)
+	}
+	if !ckpt.Leased() {
+		fmt.Fprintf(stderr, "generate: no lease on %s (open for writing elsewhere, another user's, or a file system without leases): a truncation while it is quantized would end generate with SIGBUS\n", m.path)
+	}
+	var p *loadProgress
+	var update func(done, total int64)
+	if m.legacy.Size >= progressBytes {
+		p = newProgress(stderr, fmt.Sprintf("quantizing %s to %v", m.path, m.weights), start)
+		update = func(done, total int64) { p.update(4*done, 4*total) } // elements to float32 bytes
+	}
+	q, err := llama.Quantize(m.cfg, ckpt.Weights, m.weights, m.groupSize, alloc, update)
+	if p != nil {
+		p.finish()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", m.path, err)
+	}
+	took := time.Since(start)
+	fmt.Fprintf(stderr, "generate: quantized %s (%.1f MB of float32, mapped) to %v, groups of %d (%.1f MB) in %s in %.2f s (%.2f GB/s of float32)\n",
+		m.path, mb(m.legacy.Size), m.weights, m.groupSize, mb(qBytes(q)), pagesPhrase(pages), took.Seconds(), gb(m.legacy.Size)/took.Seconds())
+	return q, nil
+}
+
+// pagesPhrase says where weights read into memory live.
+func pagesPhrase(p loader.Pages) string {
+	if p == loader.SmallPages {
+		return "memory on 4 KiB pages"
+	}
+	return "memory advised for huge pages"
 }
 
 // newStep returns the decode step of generate: the compiled kernel on the checkpoint's
@@ -220,7 +457,7 @@ const progressBytes = 1 << 30
 
 // openCheckpoint maps the checkpoint of hdr or reads it into memory from alloc, and says
 // which, how large and how long it took on stderr.
-func openCheckpoint(hdr llama.Header, mapFile bool, alloc llama.Allocator, stderr io.Writer) (*llama.Checkpoint, error) {
+func openCheckpoint(hdr llama.Header, mapFile bool, alloc llama.Allocator, pages loader.Pages, stderr io.Writer) (*llama.Checkpoint, error) {
 	start := time.Now()
 	if mapFile {
 		ckpt, err := llama.Open(hdr.Path)
@@ -247,8 +484,8 @@ func openCheckpoint(hdr llama.Header, mapFile bool, alloc llama.Allocator, stder
 		return nil, err
 	}
 	took := time.Since(start)
-	fmt.Fprintf(stderr, "generate: loaded %s (%.1f MB) into memory advised for huge pages in %.2f s (%.2f GB/s)\n",
-		hdr.Path, mb(hdr.Size), took.Seconds(), gb(hdr.Size)/took.Seconds())
+	fmt.Fprintf(stderr, "generate: loaded %s (%.1f MB) into %s in %.2f s (%.2f GB/s)\n",
+		hdr.Path, mb(hdr.Size), pagesPhrase(pages), took.Seconds(), gb(hdr.Size)/took.Seconds())
 	return ckpt, nil
 }
 
@@ -256,7 +493,7 @@ func openCheckpoint(hdr llama.Header, mapFile bool, alloc llama.Allocator, stder
 // most ten times a second on a terminal, or a line at 25, 50 and 75% when stderr is a log.
 type loadProgress struct {
 	w        io.Writer
-	path     string
+	what     string // "loading FILE"
 	start    time.Time
 	terminal bool
 	shown    time.Duration // terminal: when the line was last drawn, 0 before the first time
@@ -264,7 +501,12 @@ type loadProgress struct {
 }
 
 func newLoadProgress(w io.Writer, path string, start time.Time) *loadProgress {
-	p := &loadProgress{w: w, path: path, start: start}
+	return newProgress(w, "loading "+path, start)
+}
+
+// newProgress shows the progress of what ("loading FILE", "quantizing FILE to q8").
+func newProgress(w io.Writer, what string, start time.Time) *loadProgress {
+	p := &loadProgress{w: w, what: what, start: start}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			p.terminal = true
@@ -275,7 +517,7 @@ func newLoadProgress(w io.Writer, path string, start time.Time) *loadProgress {
 
 func (p *loadProgress) update(done, total int64) {
 	elapsed := time.Since(p.start)
-	line := fmt.Sprintf("loading %s: %d%% of %.1f GB, %.2f GB/s", p.path, 100*done/total, gb(total), gb(done)/elapsed.Seconds())
+	line := fmt.Sprintf("%s: %d%% of %.1f GB, %.2f GB/s", p.what, 100*done/total, gb(total), gb(done)/elapsed.Seconds())
 	if p.terminal {
 		if p.shown == 0 || elapsed-p.shown >= 100*time.Millisecond || done == total {
 			p.shown = elapsed

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +19,7 @@ import (
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/llamakernel"
+	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/tokenizer"
 )
 
@@ -26,17 +29,23 @@ const tokenizerPath = "../../../shared/llama2c/tokenizer.bin"
 // -checkpoint-out FILE), is where TestWriteCheckpoint leaves its model for manual runs;
 // checkpointPreset gives it the shape of one of the benchmark's models instead of the tiny
 // test model (-checkpoint-preset 125M: 125M parameters, 0.55 GB).
+// checkpointFormat v2 writes the same model quantized to q8 (groups of 32) as a llama2.c
+// version-2 export, which runq.c reads, instead of a float32 checkpoint.
 var (
 	checkpointOut    = flag.String("checkpoint-out", "", "write the test model to this file")
 	checkpointPreset = flag.String("checkpoint-preset", "", "shape of the written model: a benchmark preset (125M, 500M, 1B, 3B) instead of the tiny test model")
+	checkpointFormat = flag.String("checkpoint-format", "f32", "format of the written model: f32 (llama2.c legacy checkpoint) or v2 (llama2.c version-2 export, q8 in groups of 32)")
 )
 
 // testConfig is a tiny model with the real tokenizer's 32,000-token vocabulary.
 var testConfig = llama.Config{Dim: 48, HiddenDim: 128, NLayers: 2, NHeads: 4, NKVHeads: 2, VocabSize: 32000, SeqLen: 64}
 
-// writeCheckpoint writes a llama2.c checkpoint of cfg with random weights, scaled up from
-// ±0.01 to ±0.2 so that the next-token distribution is far from uniform.
-func writeCheckpoint(t *testing.T, path string, cfg llama.Config, shared bool) {
+// quantConfig is a tiny model whose dimensions are multiples of the default group size 32.
+var quantConfig = llama.Config{Dim: 64, HiddenDim: 160, NLayers: 2, NHeads: 4, NKVHeads: 2, VocabSize: 32000, SeqLen: 64}
+
+// testWeights returns random weights for cfg, scaled up from ±0.01 to ±0.2 so that the
+// next-token distribution is far from uniform.
+func testWeights(t *testing.T, cfg llama.Config) *llama.Weights {
 	t.Helper()
 	w, err := llama.NewWeights(cfg, nil)
 	if err != nil {
@@ -48,11 +57,33 @@ func writeCheckpoint(t *testing.T, path string, cfg llama.Config, shared bool) {
 			tensor[i] *= 20
 		}
 	}
+	return w
+}
+
+// writeCheckpoint writes a llama2.c checkpoint of cfg with the random weights of testWeights.
+func writeCheckpoint(t *testing.T, path string, cfg llama.Config, shared bool) {
+	t.Helper()
+	writeFile(t, path, func(f *os.File) error { return llama.Write(f, cfg, testWeights(t, cfg), shared) })
+}
+
+// writeV2Checkpoint writes the weights of writeCheckpoint quantized to q8 with groups of gs
+// as a llama2.c version-2 export, as llama2.c's export.py --version 2 would write them.
+func writeV2Checkpoint(t *testing.T, path string, cfg llama.Config, shared bool, gs int) {
+	t.Helper()
+	q, err := llama.Quantize(cfg, testWeights(t, cfg), llama.Q8, gs, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, func(f *os.File) error { return llama.WriteV2(f, cfg, q, shared) })
+}
+
+func writeFile(t *testing.T, path string, write func(*os.File) error) {
+	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := llama.Write(f, cfg, w, shared); err != nil {
+	if err := write(f); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
@@ -72,13 +103,30 @@ func TestWriteCheckpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	writeCheckpoint(t, path, cfg, false)
-	hdr, err := llama.ReadHeader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if hdr.Config != cfg || hdr.SharedClassifier {
-		t.Errorf("reopened checkpoint: config %+v shared %v", hdr.Config, hdr.SharedClassifier)
+	switch *checkpointFormat {
+	case "f32":
+		writeCheckpoint(t, path, cfg, false)
+		hdr, err := llama.ReadHeader(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Config != cfg || hdr.SharedClassifier {
+			t.Errorf("reopened checkpoint: config %+v shared %v", hdr.Config, hdr.SharedClassifier)
+		}
+	case "v2":
+		if *checkpointPreset == "" {
+			cfg = quantConfig
+		}
+		writeV2Checkpoint(t, path, cfg, false, llama.DefaultGroupSize)
+		hdr, err := llama.ReadHeaderV2(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Config != cfg || hdr.SharedClassifier || hdr.GroupSize != llama.DefaultGroupSize {
+			t.Errorf("reopened checkpoint: %+v", hdr)
+		}
+	default:
+		t.Fatalf("-checkpoint-format %q: want f32 or v2", *checkpointFormat)
 	}
 }
 
@@ -321,5 +369,233 @@ func TestBadInput(t *testing.T) {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}
+	}
+}
+
+// greedy generates greedily from "Once upon a time" for steps positions with step, as generate
+// does, and returns what it generated and printed.
+func greedy(t *testing.T, cfg llama.Config, tok *tokenizer.Tokenizer, steps int, step func(token, pos int) ([]float32, error)) (generation, string) {
+	t.Helper()
+	sampler, err := llama.NewSampler(cfg.VocabSize, 0, 0.9, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w := bufio.NewWriter(&out)
+	g, err := generate(cfg, step, tok, sampler, "Once upon a time", steps, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	return g, out.String()
+}
+
+// TestGreedyQuantizedMatchesReference runs generate greedily on version-2 exports (shared and
+// separate classifiers, groups of 16 and 32) and with -quantize q8 on a float32 checkpoint,
+// on both backends: the text must be exactly that of a greedy decode with the pure-Go
+// reference llama.ForwardQ on the same quantized weights.
+func TestGreedyQuantizedMatchesReference(t *testing.T) {
+	tok, err := tokenizer.Load(tokenizerPath, 32000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const steps = 40
+	dir := t.TempDir()
+	type model struct {
+		name     string
+		path     string
+		quantize llama.WeightType
+		ref      *llama.QWeights
+		cfg      llama.Config
+	}
+	var models []model
+	for _, tc := range []struct {
+		cfg    llama.Config
+		shared bool
+		gs     int
+	}{{testConfig, false, 16}, {quantConfig, true, 32}} {
+		path := filepath.Join(dir, "v2-"+strconv.Itoa(tc.gs)+".bin")
+		writeV2Checkpoint(t, path, tc.cfg, tc.shared, tc.gs)
+		ck, err := llama.OpenV2(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		models = append(models, model{"v2, groups of " + strconv.Itoa(tc.gs), path, llama.F32, ck.Weights, tc.cfg})
+	}
+	f32 := filepath.Join(dir, "f32.bin")
+	writeCheckpoint(t, f32, quantConfig, false)
+	ckpt, err := llama.Open(f32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := llama.Quantize(quantConfig, ckpt.Weights, llama.Q8, 0, nil, nil)
+	ckpt.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	models = append(models, model{"-quantize q8", f32, llama.Q8, q, quantConfig})
+
+	for _, m := range models {
+		s, err := llama.NewState(m.cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantText := greedy(t, m.cfg, tok, steps, func(token, pos int) ([]float32, error) {
+			return llama.ForwardQ(m.cfg, m.ref, s, token, pos)
+		})
+		if len(want.tokens) < 10 || !strings.HasPrefix(wantText, "Once upon a time") {
+			t.Fatalf("%s: the reference made only %d tokens: %q", m.name, len(want.tokens), wantText)
+		}
+		for _, backend := range []string{"mlir", "llvm"} {
+			var stdout, stderr bytes.Buffer
+			o := &options{checkpoint: m.path, tokenizer: tokenizerPath, temperature: 0, topp: 0.9, steps: steps,
+				prompt: "Once upon a time", seed: 1, backend: backend, threads: 2, quantize: m.quantize}
+			if err := run(context.Background(), o, &stdout, &stderr); err != nil {
+				t.Fatalf("%s, %s: %v", m.name, backend, err)
+			}
+			if stdout.String() != wantText {
+				t.Errorf("%s, %s: generate printed\n%q\nthe reference\n%q", m.name, backend, stdout.String(), wantText)
+			}
+		}
+	}
+}
+
+// TestRunQuantized checks what generate reports on stderr for a version-2 export and for
+// -quantize, on huge and on 4 KiB pages.
+func TestRunQuantized(t *testing.T) {
+	dir := t.TempDir()
+	v2 := filepath.Join(dir, "v2.bin")
+	writeV2Checkpoint(t, v2, testConfig, false, 16)
+	f32 := filepath.Join(dir, "f32.bin")
+	writeCheckpoint(t, f32, quantConfig, true)
+	for _, tc := range []struct {
+		name     string
+		path     string
+		quantize llama.WeightType
+		pages    loader.Pages
+		want     []string
+	}{
+		{"v2", v2, llama.F32, loader.HugePages, []string{"generate: loaded " + v2 + " (", "llama2.c version-2 export: q8, groups of 16) into memory advised for huge pages in ", "(q8/16 weights "}},
+		{"v2, 4k pages", v2, llama.F32, loader.SmallPages, []string{"into memory on 4 KiB pages in "}},
+		{"-quantize q8", f32, llama.Q8, loader.HugePages, []string{"generate: quantized " + f32 + " (", "MB of float32, mapped) to q8, groups of 32 (", "MB) in memory advised for huge pages in ", "(q8/32 weights "}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			o := &options{checkpoint: tc.path, tokenizer: tokenizerPath, temperature: 0.8, topp: 0.9, steps: 20, prompt: "Hello world",
+				seed: 7, backend: "auto", threads: 2, quantize: tc.quantize, pages: tc.pages}
+			if err := run(context.Background(), o, &stdout, &stderr); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(stdout.String(), "Hello world") {
+				t.Errorf("stdout %q", stdout.String())
+			}
+			for _, want := range append(tc.want, "achieved tok/s: ", "generate: memory: ") {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr %q lacks %q", stderr.String(), want)
+				}
+			}
+			if strings.Contains(stderr.String(), "loading ") || strings.Contains(stderr.String(), "quantizing ") {
+				t.Errorf("a small checkpoint showed its progress: %q", stderr.String())
+			}
+		})
+	}
+	// The memory line counts a shared classifier once: quantConfig at q8/32 is 2,530,432 bytes
+	// with a separate classifier, of which the classifier is 2,304,000.
+	q, err := llama.NewQWeights(quantConfig, llama.Q8, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := qBytes(q), quantConfig.WeightBytesOf(llama.Q8, 0); got != want {
+		t.Errorf("qBytes = %d, want WeightBytesOf's %d", got, want)
+	}
+	q.Wcls = q.TokenEmb
+	if got, want := qBytes(q), quantConfig.WeightBytesOf(llama.Q8, 0)-32000*64*(1+4.0/32); got != int64(want) {
+		t.Errorf("qBytes with a shared classifier = %d, want %d", got, int64(want))
+	}
+}
+
+// TestBadQuantizedInput gives generate broken version-2 exports and impossible -quantize and
+// -mmap requests: each is an error naming the file and the field, never a panic.
+func TestBadQuantizedInput(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.bin")
+	writeV2Checkpoint(t, good, testConfig, false, 16)
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	variant := func(name string, change func([]byte) []byte) string {
+		path := filepath.Join(dir, name+".bin")
+		if err := os.WriteFile(path, change(bytes.Clone(data)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	put := func(off int, v uint32) func([]byte) []byte {
+		return func(b []byte) []byte { binary.NativeEndian.PutUint32(b[off:], v); return b }
+	}
+	truncated := variant("truncated", func(b []byte) []byte { return b[:len(b)-100] })
+	headerOnly := variant("header-only", func(b []byte) []byte { return b[:256] })
+	shortHeader := variant("short-header", func(b []byte) []byte { return b[:100] })
+	longer := variant("longer", func(b []byte) []byte { return append(b, 1, 2, 3) })
+	moreLayers := variant("more-layers", put(16, 3))
+	version3 := variant("version3", put(4, 3))
+	version1 := variant("version1", put(4, 1))
+	group20 := variant("group20", put(37, 20))
+	group0 := variant("group0", put(37, 0))
+	small := filepath.Join(dir, "small.bin")
+	writeV2Checkpoint(t, small, llama.Config{Dim: 16, HiddenDim: 32, NLayers: 1, NHeads: 2, NKVHeads: 2, VocabSize: 512, SeqLen: 8}, true, 16)
+	f32 := filepath.Join(dir, "f32.bin") // dim 48: not a multiple of 32
+	writeCheckpoint(t, f32, testConfig, false)
+	f32q := filepath.Join(dir, "f32q.bin") // dims multiples of 32
+	writeCheckpoint(t, f32q, quantConfig, false)
+	nan := filepath.Join(dir, "nan.bin")
+	w := testWeights(t, quantConfig)
+	w.Wk[77] = float32(math.NaN())
+	writeFile(t, nan, func(f *os.File) error { return llama.Write(f, quantConfig, w, false) })
+
+	for _, tc := range []struct {
+		name string
+		o    options
+		want string
+	}{
+		{"truncated", options{checkpoint: truncated}, "checkpoint " + truncated + ": truncated: the version-2 header describes " + strconv.Itoa(len(data)) + " bytes but the file has " + strconv.Itoa(len(data)-100)},
+		{"header only", options{checkpoint: headerOnly}, "checkpoint " + headerOnly + ": truncated: the version-2 header describes"},
+		{"short header", options{checkpoint: shortHeader}, "checkpoint " + shortHeader + ": file is 100 bytes, shorter than the 256-byte version-2 header"},
+		{"longer than the header says", options{checkpoint: longer}, "checkpoint " + longer + ": file is 3 bytes longer than the " + strconv.Itoa(len(data)) + " bytes its version-2 header describes"},
+		{"header says more layers", options{checkpoint: moreLayers}, "checkpoint " + moreLayers + ": truncated: the version-2 header describes"},
+		{"unknown version", options{checkpoint: version3}, "checkpoint " + version3 + ": bad header: version is 3; only version 2 (Q8_0) is known"},
+		{"version 1", options{checkpoint: version1}, "checkpoint " + version1 + ": bad header: version is 1, the float32 export of llama2.c, which is not supported"},
+		{"group size not dividing dim", options{checkpoint: group20}, "checkpoint " + group20 + ": bad header: group_size: q8: dim 48 is not a multiple of the group size 20"},
+		{"zero group size", options{checkpoint: group0}, "checkpoint " + group0 + ": bad header: group_size is 0, must be positive"},
+		{"vocabulary mismatch", options{checkpoint: small, temperature: 1, topp: 0.9}, "has 32000 tokens but the model's vocabulary is 512"},
+		{"v2 with -mmap", options{checkpoint: good, mmap: true}, "-mmap: checkpoint " + good + " is a llama2.c version-2 export, which cannot run where it lies in the file"},
+		{"v2 with -quantize", options{checkpoint: good, quantize: llama.Q8}, "-quantize q8: checkpoint " + good + " is a llama2.c version-2 export, already q8 (groups of 16)"},
+		{"q4, dim not a multiple of 32", options{checkpoint: f32, quantize: llama.Q4}, "-quantize q4: checkpoint " + f32 + ": q4: dim 48 is not a multiple of the group size 32"},
+		{"q8, dim not a multiple of 32", options{checkpoint: f32, quantize: llama.Q8}, "-quantize q8: checkpoint " + f32 + ": q8: dim 48 is not a multiple of the group size 32"},
+		{"q4 kernel missing", options{checkpoint: f32q, quantize: llama.Q4, temperature: 1, topp: 0.9}, "q4 weights: this build has no q4 kernel"},
+		{"-quantize with -mmap", options{checkpoint: f32q, quantize: llama.Q8, mmap: true}, "-mmap and -quantize q8: the quantized weights are made in memory"},
+		{"NaN weight", options{checkpoint: nan, quantize: llama.Q8, temperature: 1, topp: 0.9}, "checkpoint " + nan + ": quantize: wk element 77 is NaN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.o.backend, tc.o.tokenizer, tc.o.steps = "auto", tokenizerPath, 8
+			err := run(context.Background(), &tc.o, &bytes.Buffer{}, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+	for _, args := range [][]string{
+		{"-checkpoint", good, "-quantize", "q5"},
+		{"-checkpoint", good, "-quantize", "f32"},
+		{"-checkpoint", good, "-quantize", "bf16"},
+		{"-checkpoint", good, "-pages", "2m"},
+	} {
+		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("parseFlags(%q) accepted", args)
+		}
+	}
+	if o, err := parseFlags([]string{"-checkpoint", good, "-quantize", "q4", "-pages", "4k"}, &bytes.Buffer{}); err != nil || o.quantize != llama.Q4 || o.pages != loader.SmallPages {
+		t.Errorf("parseFlags(-quantize q4 -pages 4k) = %+v, %v", o, err)
 	}
 }
