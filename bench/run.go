@@ -53,14 +53,20 @@ var weightKernels = map[llama.WeightType]kernelOf{
 			}
 			return k, k.Object, nil
 		}},
-	llama.Q8: {file: llamakernel.FileQ8,
-		compile: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
-			k, err := llamakernel.CompileQ8(ctx, tools, opts)
-			if err != nil {
-				return nil, nil, err
-			}
-			return k, k.Object, nil
-		}},
+}
+
+// The quantized types with a kernel (llamakernel.QTypes) decode through llamakernel.KernelQ.
+func init() {
+	for _, t := range llamakernel.QTypes() {
+		weightKernels[t] = kernelOf{file: llamakernel.FileQ(t),
+			compile: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
+				k, err := llamakernel.CompileQ(ctx, tools, opts, t)
+				if err != nil {
+					return nil, nil, err
+				}
+				return k, k.Object, nil
+			}}
+	}
 }
 
 // build is one backend's compiled kernels: the LLaMA 2 step of every weight type benchmarked,

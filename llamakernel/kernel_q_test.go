@@ -7,10 +7,12 @@ import (
 
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/loader"
 )
 
-func compileKernelQ8(t *testing.T, opts compiler.Options) *KernelQ8 {
-	return openKernel(t, FileQ8, opts, NewQ8)
+// compileKernelQ compiles and opens the decode step on weights of type wt.
+func compileKernelQ(t *testing.T, opts compiler.Options, wt llama.WeightType) *KernelQ {
+	return openKernel(t, FileQ(wt), opts, func(lib *loader.Library) (*KernelQ, error) { return NewQ(lib, wt) })
 }
 
 // q8Configs cover multi-head and grouped-query attention, head sizes other than 64, both
@@ -46,7 +48,7 @@ func randomQ8Model(t *testing.T, cfg llama.Config, gs int, seed uint64) *llama.Q
 // largest logit magnitude. The largest difference seen is logged.
 func TestKernelQ8MatchesReference(t *testing.T) {
 	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		k := compileKernelQ8(t, compiler.Options{Backend: backend})
+		k := compileKernelQ(t, compiler.Options{Backend: backend}, llama.Q8)
 		for _, qc := range q8Configs {
 			t.Run(backend.String()+"/"+qc.name, func(t *testing.T) {
 				cfg := qc.cfg
@@ -85,7 +87,7 @@ func relativeError(got, want []float32) float64 {
 }
 
 func TestKernelQ8RefusesBadInput(t *testing.T) {
-	k := compileKernelQ8(t, compiler.Options{Backend: compiler.MLIR})
+	k := compileKernelQ(t, compiler.Options{Backend: compiler.MLIR}, llama.Q8)
 	qc := q8Configs[0]
 	cfg := qc.cfg
 	q := randomQ8Model(t, cfg, qc.gs, 1)
@@ -125,13 +127,7 @@ func TestKernelQ8RefusesBadInput(t *testing.T) {
 	for i := range s.Logits {
 		s.Logits[i] = 42
 	}
-	r, err := k.fn.Call(q.TokenEmb.Q8, q.TokenEmb.Scales, q.RmsAtt, q.RmsFfn,
-		q.Wq.Q8, q.Wq.Scales, q.Wk.Q8, q.Wk.Scales, q.Wv.Q8, q.Wv.Scales, q.Wo.Q8, q.Wo.Scales,
-		q.W1.Q8, q.W1.Scales, q.W2.Q8, q.W2.Scales, q.W3.Q8, q.W3.Scales,
-		q.RmsFinal, q.Wcls.Q8, q.Wcls.Scales,
-		s.X, s.Xb, s.Xb2, s.Q, s.K, s.V, s.Att, s.Hb, s.Hb2, s.Logits, s.KeyCache, s.ValueCache,
-		1, 0, cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen,
-		48, cfg.Theta())
+	r, err := k.fn.Call(k.args(cfg, q, s, 1, 0, 48)...)
 	if err != nil {
 		t.Fatal(err)
 	}
