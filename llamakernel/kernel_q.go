@@ -26,7 +26,9 @@ type qKernel struct {
 
 // qKernels are the quantized weight types that have a kernel.
 var qKernels = map[llama.WeightType]qKernel{
-	llama.Q8: {file: "llama2_q8.sl", name: "llama2_q8_forward", values: abi.I8, scales: abi.F32},
+	llama.BF16: {file: "llama2_bf16.sl", name: "llama2_bf16_forward", values: abi.BF16},
+	llama.Q8:   {file: "llama2_q8.sl", name: "llama2_q8_forward", values: abi.I8, scales: abi.F32},
+	llama.Q4:   {file: "llama2_q4.sl", name: "llama2_q4_forward", values: abi.U8, scales: abi.F16},
 }
 
 // FileQ and FuncNameQ name the SimpLang decode step on weights of type t (package kernels),
