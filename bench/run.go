@@ -152,7 +152,7 @@ func (b *build) setThreads(t llama.WeightType, n int) error {
 type Result struct {
 	Model        string  `json:"model"`
 	Params       int64   `json:"params"`
-	Weights      string  `json:"weights"`              // f32 or q8
+	Weights      string  `json:"weights"`              // f32, bf16, q8 or q4
 	GroupSize    int     `json:"group_size,omitempty"` // elements per scale of quantized weights
 	Backend      string  `json:"backend"`
 	Checked      bool    `json:"checked"` // array accesses checked (language §4.1)
