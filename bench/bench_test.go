@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -14,11 +15,11 @@ import (
 	"github.com/simplang/simplang/loader"
 )
 
-// TestRunModel runs the benchmark's measurement on a tiny model at f32 and q8 with both
-// backends (MLIR checked, LLVM unchecked) and checks what the table reports.
+// TestRunModel runs the benchmark's measurement on a tiny model at f32, bf16, q8 and q4 with
+// both backends (MLIR checked, LLVM unchecked) and checks what the table reports.
 func TestRunModel(t *testing.T) {
 	tools := kerneltest.Tools(t)
-	weights := []llama.WeightType{llama.F32, llama.Q8}
+	weights := []llama.WeightType{llama.F32, llama.BF16, llama.Q8, llama.Q4}
 	var builds []*build
 	for i, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
 		b, err := compileBuild(context.Background(), tools, compiler.Options{Backend: backend, Unchecked: i != 0}, weights, newProgress(io.Discard))
@@ -38,8 +39,8 @@ func TestRunModel(t *testing.T) {
 	if err != nil || skips != nil {
 		t.Fatalf("runModel: %v (skipped %v)", err, skips)
 	}
-	if len(results) != 8 {
-		t.Fatalf("%d results, want 2 weight types × 2 backends × 2 thread counts", len(results))
+	if len(results) != 16 {
+		t.Fatalf("%d results, want 4 weight types × 2 backends × 2 thread counts", len(results))
 	}
 	for i, r := range results {
 		if want := weights[i/4].String(); r.Weights != want {
@@ -67,23 +68,36 @@ func TestRunModel(t *testing.T) {
 		}
 	}
 	// Greedy decoding is deterministic: both backends pick the same tokens.
-	for _, w := range []int{0, 4} {
+	for _, w := range []int{0, 4, 8, 12} {
 		for i, s := range results[w].Steps {
 			if results[w+2].Steps[i].Token != s.Token {
 				t.Errorf("%s step %d: mlir fed token %d, llvm %d", results[w].Weights, i, s.Token, results[w+2].Steps[i].Token)
 			}
 		}
 	}
-	// q8 reads about a quarter of f32's bytes per token (bandwidth ÷ throughput).
-	f32, q8 := results[0], results[4]
-	if f32.GroupSize != 0 || q8.GroupSize != llama.DefaultGroupSize {
-		t.Errorf("group sizes: f32 %d, q8 %d", f32.GroupSize, q8.GroupSize)
+	// Bytes per token (bandwidth ÷ throughput) and memory shrink from f32 to bf16 (about a
+	// half), q8 (about a quarter) and q4 (about an eighth), each the quantized layout's.
+	f32, bf16, q8, q4 := results[0], results[4], results[8], results[12]
+	if f32.GroupSize != 0 || bf16.GroupSize != 0 || q8.GroupSize != llama.DefaultGroupSize || q4.GroupSize != llama.DefaultGroupSize {
+		t.Errorf("group sizes: f32 %d, bf16 %d, q8 %d, q4 %d", f32.GroupSize, bf16.GroupSize, q8.GroupSize, q4.GroupSize)
 	}
-	if perToken := func(r Result) float64 { return r.BandwidthGBs / r.TokensPerSec }; perToken(q8) >= perToken(f32)/2 {
-		t.Errorf("bytes per token: q8 %g GB, f32 %g GB", perToken(q8), perToken(f32))
+	perToken := func(r Result) float64 { return r.BandwidthGBs / r.TokensPerSec }
+	cfg := runConfig(model.Config, o)
+	for _, r := range []Result{f32, bf16, q8, q4} {
+		wt, _ := llama.ParseWeightType(r.Weights)
+		var want int64
+		for pos := range o.tokens {
+			want += cfg.BytesPerTokenOf(wt, r.GroupSize, pos)
+		}
+		if got := perToken(r) * float64(o.tokens) * 1e9; math.Abs(got-float64(want)) > 1e-6*float64(want) {
+			t.Errorf("%s: %g bytes over the run, want %d", r.Weights, got, want)
+		}
 	}
-	if q8.MemoryMB >= f32.MemoryMB {
-		t.Errorf("memory: q8 %g MB, f32 %g MB", q8.MemoryMB, f32.MemoryMB)
+	if !(perToken(q4) < perToken(q8) && perToken(q8) < perToken(bf16) && perToken(bf16) < perToken(f32)/1.5) {
+		t.Errorf("bytes per token: f32 %g, bf16 %g, q8 %g, q4 %g GB", perToken(f32), perToken(bf16), perToken(q8), perToken(q4))
+	}
+	if !(q4.MemoryMB < q8.MemoryMB && q8.MemoryMB < bf16.MemoryMB && bf16.MemoryMB < f32.MemoryMB) {
+		t.Errorf("memory: f32 %g, bf16 %g, q8 %g, q4 %g MB", f32.MemoryMB, bf16.MemoryMB, q8.MemoryMB, q4.MemoryMB)
 	}
 
 	report := &Report{Results: results, Skipped: []Skip{
@@ -91,18 +105,20 @@ func TestRunModel(t *testing.T) {
 		{Model: "8B", Params: 8030261248, Weights: "f32", EstimateGB: 32.2, AvailableGB: 100, Reason: "the f32 kernel rotates with RoPE base 10000, the model's is 500000"}}}
 	md := report.Markdown()
 	for _, want := range []string{"| LLaMA tiny | 0M | f32 | mlir | checked | 4k | 2 |", "| LLaMA tiny | 0M | q8/32 | llvm | unchecked | 4k | 1 |",
+		"| LLaMA tiny | 0M | bf16 | mlir | checked | 4k | 1 |", "| LLaMA tiny | 0M | q4/32 | llvm | unchecked | 4k | 2 |", "LLaMA tiny, q4/32:",
 		"| f32 | 27.0 GB | Skipped (exceeds the 24.0 GB available)", "Skipped (the f32 kernel rotates with RoPE base 10000", "✅ reference", "LLaMA tiny, q8/32:"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
 	data, err := json.Marshal(report)
-	if err != nil || !strings.Contains(string(data), `"fraction_of_ceiling"`) || !strings.Contains(string(data), `"weights":"q8","group_size":32`) {
+	if err != nil || !strings.Contains(string(data), `"fraction_of_ceiling"`) || !strings.Contains(string(data), `"weights":"q8","group_size":32`) ||
+		!strings.Contains(string(data), `"weights":"q4","group_size":32`) || !strings.Contains(string(data), `"weights":"bf16","backend"`) {
 		t.Errorf("JSON %s (err %v)", data, err)
 	}
 	// The chart groups bars by model and weight type, a series per configuration.
 	c := report.chart()
-	if !slices.Equal(c.Models, []string{"tiny f32", "tiny q8"}) || len(c.Series) != 5 || c.Series[0].Values[1] != q8.TokensPerSec {
+	if !slices.Equal(c.Models, []string{"tiny f32", "tiny bf16", "tiny q8", "tiny q4"}) || len(c.Series) != 5 || c.Series[0].Values[2] != q8.TokensPerSec || c.Series[0].Values[3] != q4.TokensPerSec {
 		t.Errorf("chart groups %v, series %v", c.Models, c.Series)
 	}
 }
@@ -129,6 +145,19 @@ func TestSkip(t *testing.T) {
 	}
 	if s := skipOf(m8, llama.Q8, o, 24*gib); s != nil {
 		t.Errorf("8B q8 on 24 GiB skipped: %+v", s)
+	}
+	// 30B fits in 24 GiB at q4 (about 18 GB) and not at q8; 7B and 8B fit at bf16.
+	m30 := preset("30B")
+	if s := skipOf(m30, llama.Q4, o, 24*gib); s != nil {
+		t.Errorf("30B q4 on 24 GiB skipped: %+v", s)
+	}
+	if s := skipOf(m30, llama.Q8, o, 24*gib); s == nil || s.Reason != "" || s.EstimateGB < 30 {
+		t.Errorf("30B q8 on 24 GiB: %+v, want skipped for memory", s)
+	}
+	for _, m := range []llama.Named{m7, m8} {
+		if s := skipOf(m, llama.BF16, o, 24*gib); s != nil {
+			t.Errorf("%s bf16 on 24 GiB skipped: %+v", m.Name, s)
+		}
 	}
 	if s := skipOf(m8, llama.F32, o, 24*gib); s == nil || s.Reason != "" {
 		t.Errorf("8B f32 on 24 GiB: %+v, want skipped for memory", s)
@@ -160,8 +189,11 @@ func TestSkip(t *testing.T) {
 
 func TestParseFlags(t *testing.T) {
 	o, err := parseFlags(nil, io.Discard)
-	if err != nil || !slices.Equal(o.weights, []llama.WeightType{llama.F32, llama.Q8}) {
-		t.Errorf("default weights %v (err %v), want f32, q8", o.weights, err)
+	if err != nil || !slices.Equal(o.weights, []llama.WeightType{llama.F32, llama.BF16, llama.Q8, llama.Q4}) {
+		t.Errorf("default weights %v (err %v), want f32, bf16, q8, q4", o.weights, err)
+	}
+	if o, err := parseFlags([]string{"-weights", "q4,bf16,q4"}, io.Discard); err != nil || !slices.Equal(o.weights, []llama.WeightType{llama.Q4, llama.BF16}) {
+		t.Errorf("-weights q4,bf16,q4: %v (err %v)", o.weights, err)
 	}
 	o, err = parseFlags([]string{"-models", "125M,3B", "-weights", "q8", "-threads", "2", "-backend", "mlir,llvm", "-checks", "on,off", "-pages", "4k,huge", "-g"}, io.Discard)
 	if err != nil {
@@ -171,7 +203,7 @@ func TestParseFlags(t *testing.T) {
 		len(o.pages) != 2 || o.pages[0] != loader.SmallPages || o.pages[1] != loader.HugePages || !o.debug {
 		t.Errorf("parsed %+v", o)
 	}
-	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"-pages", "64k"}, {"-weights", "q5"}, {"-weights", "bf16"}, {"-weights", "f32,q4"}, {"-weights", ""}, {"extra"}} {
+	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"-pages", "64k"}, {"-weights", "q5"}, {"-weights", "f32,q5"}, {"-weights", ""}, {"extra"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}

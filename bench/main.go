@@ -1,23 +1,25 @@
 // Command bench reproduces the LLaMA 2 benchmark of the SimpLang report
-// (../shared/seed-llama-results.md) with the compiled kernels/llama2.sl (f32 weights) and
-// kernels/llama2_q8.sl (q8 weights), and measures how close decoding gets to this machine's
-// memory bandwidth.
+// (../shared/seed-llama-results.md) with the compiled kernels/llama2.sl (f32 weights) and the
+// quantized kernels/llama2_bf16.sl, llama2_q8.sl and llama2_q4.sl (bf16, q8 and q4 weights),
+// and measures how close decoding gets to this machine's memory bandwidth.
 //
 // For each model (by default the report's 125M, 500M, 1B and 3B, plus 7B, 8B and 30B) and
 // each weight type (-weights; by default every type that has a kernel) that fits this
-// machine's memory, it fills the weights with random values of about ±0.01 from a fixed seed
-// (q8: random int8 values and group scales), then for each backend and thread count: makes 3
-// warm-up calls, clears the KV cache and times a 10-token autoregressive run (each next token
-// is the argmax of the logits), measuring the machine's read bandwidth with the same thread
-// count before every token (the ceiling, kernels/bandwidth.sl), and validates the outputs:
-// finite, different at every position, and equal to the pure-Go reference forward pass on
-// the same weights at position 0. A model at a weight type that does not fit, or that its
+// machine's memory (so 7B and 8B at bf16 and q8, and 30B at q4, on a 24 GiB machine), it
+// fills the weights with random values of about ±0.01 from a fixed seed (bf16: those values
+// rounded; q8 and q4: random values and group scales), then for each backend and thread
+// count: makes 3 warm-up calls, clears the KV cache and times a 10-token autoregressive run
+// (each next token is the argmax of the logits), measuring the machine's read bandwidth with
+// the same thread count before every token (the ceiling, kernels/bandwidth.sl), and validates
+// the outputs: finite, different at every position, and equal to the pure-Go reference
+// forward pass on the same weights at position 0. A model at a weight type that does not fit, or that its
 // kernel cannot run (the f32 kernel's RoPE base is LLaMA 2's), is skipped with the reason.
 //
 //	go run ./bench                                  the report's table (markdown on stdout)
 //	go run ./bench -models 125M,1B -threads 2       a subset
 //	go run ./bench -backend mlir,llvm -models 125M  both backends side by side
 //	go run ./bench -weights q8 -models 7B,8B        q8 weights only
+//	go run ./bench -weights q4 -models 30B          30B in 4 bits (about 18 GB)
 //	go run ./bench -out results                     also write results/{table.md,results.json,throughput.png}
 //	go run ./bench -json                            JSON on stdout instead of markdown
 //	go run ./bench -g -models 1B -threads 1         kernels with a line table, to profile

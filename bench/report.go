@@ -36,8 +36,8 @@ var baseline = map[string]struct{ tokPerSec, msPerToken, gflops, gbs float64 }{
 // the validation checks and the speed-up over the baseline added.
 func (r *Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# LLaMA 2 decode benchmark: SimpLang kernels/llama2.sl (f32) and kernels/llama2_q8.sl (q8)\n\n")
-	fmt.Fprintf(&b, "**Date**: %s  \n**Machine**: %s  \n**Method**: random weights uniform in ±0.01 (seed %d), %d warm-up calls, then a %d-token autoregressive run (next token = argmax) on a cleared KV cache; weights in float32 (f32) or in int8 groups with one float32 scale each (q8).\n\n",
+	fmt.Fprintf(&b, "# LLaMA 2 decode benchmark: SimpLang kernels/llama2.sl (f32), llama2_bf16.sl (bf16), llama2_q8.sl (q8) and llama2_q4.sl (q4)\n\n")
+	fmt.Fprintf(&b, "**Date**: %s  \n**Machine**: %s  \n**Method**: random weights uniform in ±0.01 (seed %d), %d warm-up calls, then a %d-token autoregressive run (next token = argmax) on a cleared KV cache; weights in float32 (f32), bfloat16 (bf16), int8 groups with one float32 scale each (q8) or 4-bit groups, two values a byte, with one IEEE half scale each (q4).\n\n",
 		r.Date, r.Machine, r.Seed, r.Warmup, r.Tokens)
 
 	b.WriteString("## Results\n\n")
@@ -102,8 +102,8 @@ func (r *Report) Markdown() string {
   (norms, RoPE, softmax and SiLU are left out).
 - **Bandwidth** = Σ bytes read from memory over the timed positions ÷ time, a position reading every weight once,
   one embedding row, the norm weights, and the cached keys and values of positions 0..pos, in the weights' layout:
-  q8 counts one byte per matrix and embedding element plus a 4-byte scale per group; norms and the KV cache
-  are float32 in every type.
+  bf16 counts two bytes per matrix and embedding element, q8 one byte plus a 4-byte scale per group, q4 half a
+  byte plus a 2-byte scale per group; norms and the KV cache are float32 in every type.
 - **Ceiling** = this machine's read bandwidth with the same thread count, measured in the same run by
   kernels/bandwidth.sl: the better of two passes over 256 MiB right before every token and after the last, each
   token held against the mean of the measurements on either side of it (the machine's bandwidth drifts, so a ceiling measured
@@ -115,8 +115,8 @@ func (r *Report) Markdown() string {
   the positions the run reaches; **Peak RSS** is the process's measured peak resident memory
   while the model ran (weights are on huge pages outside the Go heap).
 - **Checks**: finite logits at every position; logits that differ from one position to the next; and the
-  largest difference from the pure-Go reference forward pass at position 0 on the same weights (for q8, the
-  quantized reference llama.ForwardQ), relative to the largest logit.
+  largest difference from the pure-Go reference forward pass at position 0 on the same weights (for bf16, q8
+  and q4, the quantized reference llama.ForwardQ), relative to the largest logit.
 `)
 	return b.String()
 }

@@ -53,14 +53,20 @@ var weightKernels = map[llama.WeightType]kernelOf{
 			}
 			return k, k.Object, nil
 		}},
-	llama.Q8: {file: llamakernel.FileQ8,
-		compile: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
-			k, err := llamakernel.CompileQ8(ctx, tools, opts)
-			if err != nil {
-				return nil, nil, err
-			}
-			return k, k.Object, nil
-		}},
+}
+
+// The quantized types with a kernel (llamakernel.QTypes) decode through llamakernel.KernelQ.
+func init() {
+	for _, t := range llamakernel.QTypes() {
+		weightKernels[t] = kernelOf{file: llamakernel.FileQ(t),
+			compile: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
+				k, err := llamakernel.CompileQ(ctx, tools, opts, t)
+				if err != nil {
+					return nil, nil, err
+				}
+				return k, k.Object, nil
+			}}
+	}
 }
 
 // build is one backend's compiled kernels: the LLaMA 2 step of every weight type benchmarked,
@@ -146,7 +152,7 @@ func (b *build) setThreads(t llama.WeightType, n int) error {
 type Result struct {
 	Model        string  `json:"model"`
 	Params       int64   `json:"params"`
-	Weights      string  `json:"weights"`              // f32 or q8
+	Weights      string  `json:"weights"`              // f32, bf16, q8 or q4
 	GroupSize    int     `json:"group_size,omitempty"` // elements per scale of quantized weights
 	Backend      string  `json:"backend"`
 	Checked      bool    `json:"checked"` // array accesses checked (language §4.1)

@@ -6,6 +6,10 @@
 //     transformer_block), each exported;
 //   - llama2_q8.sl: the same step on q8 weights (llama2_q8_forward: i8 values with f32 group
 //     scales, the group size and the RoPE base as parameters) and its pieces;
+//   - llama2_q4.sl: the same step on q4 weights (llama2_q4_forward: two 4-bit values per u8,
+//     llama.cpp's q4_0 nibble order, with f16 group scales) and its pieces;
+//   - llama2_bf16.sl: the same step on bf16 weights with f32 arithmetic (llama2_bf16_forward,
+//     the RoPE base a parameter) and its pieces;
 //   - rmsnorm.sl, softmax.sl, silu.sl: the small kernels, each written with loops and with the
 //     builtin, tested against Go;
 //   - bandwidth.sl: a memory-read kernel that measures the machine's streaming bandwidth.

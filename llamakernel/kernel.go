@@ -1,12 +1,18 @@
 // Package llamakernel binds the compiled SimpLang LLaMA 2 decode step (kernels/llama2.sl) to
 // package llama's model: it compiles and loads llama2_forward, checks its signature, and runs
 // a decode step on a llama.Config, llama.Weights and llama.State with the contract of
-// llama.Forward, the pure-Go reference it is tested against.
+// llama.Forward, the pure-Go reference it is tested against. KernelQ does the same for the
+// decode steps on quantized weights (kernels/llama2_bf16.sl, llama2_q8.sl, llama2_q4.sl) with
+// llama.QWeights and the contract of llama.ForwardQ.
 //
 //	k, err := llamakernel.Compile(ctx, tools, compiler.Options{})
 //	...
 //	defer k.Close()
 //	logits, err := k.Forward(cfg, w, s, token, pos)
+//
+//	kq, err := llamakernel.CompileQ(ctx, tools, compiler.Options{}, llama.Q4)
+//	...
+//	logits, err := kq.Forward(cfg, q, s, token, pos) // q.Type must be kq.Type
 package llamakernel
 
 import (

@@ -1,0 +1,207 @@
+package llamakernel
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/simplang/simplang/abi"
+	"github.com/simplang/simplang/compiler"
+	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/loader"
+	"github.com/simplang/simplang/toolchain"
+)
+
+// qKernel describes the SimpLang decode step of one quantized weight type: its file in
+// package kernels, its function, and how each quantized tensor is passed (its values' kind,
+// and its scales' kind, Void when the type has no scales). Every quantized kernel takes the
+// same arguments in the same order (llama2_q8.sl's): each tensor as its values and scales,
+// the f32 norms and run state, then token, pos, dim, hidden_dim, n_layers, n_heads,
+// n_kv_heads, vocab_size, seq_len, gs (only for types with groups) and the f64 RoPE base.
+type qKernel struct {
+	file, name     string
+	values, scales abi.Kind
+}
+
+// qKernels are the quantized weight types that have a kernel.
+var qKernels = map[llama.WeightType]qKernel{
+	llama.BF16: {file: "llama2_bf16.sl", name: "llama2_bf16_forward", values: abi.BF16},
+	llama.Q8:   {file: "llama2_q8.sl", name: "llama2_q8_forward", values: abi.I8, scales: abi.F32},
+	llama.Q4:   {file: "llama2_q4.sl", name: "llama2_q4_forward", values: abi.U8, scales: abi.F16},
+}
+
+// FileQ and FuncNameQ name the SimpLang decode step on weights of type t (package kernels),
+// or return "" when t has no quantized kernel.
+func FileQ(t llama.WeightType) string     { return qKernels[t].file }
+func FuncNameQ(t llama.WeightType) string { return qKernels[t].name }
+
+// QTypes lists the quantized weight types that have a kernel, in the order of
+// llama.WeightType.
+func QTypes() []llama.WeightType {
+	var ts []llama.WeightType
+	for t := llama.F32; t <= llama.Q4; t++ {
+		if _, ok := qKernels[t]; ok {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+func (q qKernel) grouped() bool { return q.scales != abi.Void }
+
+// signature is the kernel's: each quantized tensor as its values (and scales), the f32 norms
+// and run state, the i64 sizes (gs only with groups) and the f64 RoPE base, returning
+// logits[0].
+func (q qKernel) signature() abi.Func {
+	f := abi.Func{Name: q.name, Result: abi.F32}
+	array := func(kind abi.Kind, names ...string) {
+		for _, name := range names {
+			f.Params = append(f.Params, abi.Param{Name: name, Kind: kind, Array: true})
+		}
+	}
+	tensor := func(names ...string) {
+		for _, name := range names {
+			array(q.values, name)
+			if q.grouped() {
+				array(q.scales, name+"_s")
+			}
+		}
+	}
+	tensor("token_emb")
+	array(abi.F32, "rms_att_w", "rms_ffn_w")
+	tensor("wq", "wk", "wv", "wo", "w1", "w2", "w3")
+	array(abi.F32, "rms_final_w")
+	tensor("wcls")
+	array(abi.F32, "x", "xb", "xb2", "q", "k", "v", "att", "hb", "hb2", "logits", "key_cache", "value_cache")
+	ints := []string{"token", "pos", "dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"}
+	if q.grouped() {
+		ints = append(ints, "gs")
+	}
+	for _, name := range ints {
+		f.Params = append(f.Params, abi.Param{Name: name, Kind: abi.I64})
+	}
+	f.Params = append(f.Params, abi.Param{Name: "theta", Kind: abi.F64})
+	return f
+}
+
+// KernelQ is a compiled quantized decode step (llama2_q8_forward, …), loaded and ready to
+// decode with llama.QWeights of its Type.
+type KernelQ struct {
+	Type   llama.WeightType // the weights it decodes
+	lib    *loader.Library
+	fn     *loader.Func
+	Object *compiler.Object // what was compiled, and by which backend
+}
+
+// CompileQ compiles the decode step on weights of type t (kernels/llama2_q8.sl for q8, …)
+// with opts, or takes it from the build cache, and loads it.
+func CompileQ(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, t llama.WeightType) (*KernelQ, error) {
+	q, err := qKernelOf(t)
+	if err != nil {
+		return nil, err
+	}
+	lib, obj, err := load(ctx, tools, q.file, opts)
+	if err != nil {
+		return nil, err
+	}
+	k, err := NewQ(lib, t)
+	if err != nil {
+		lib.Close()
+		return nil, err
+	}
+	k.Object = obj
+	return k, nil
+}
+
+func qKernelOf(t llama.WeightType) (qKernel, error) {
+	q, ok := qKernels[t]
+	if !ok {
+		var names []string
+		for _, t := range QTypes() {
+			names = append(names, t.String())
+		}
+		return q, fmt.Errorf("llamakernel: no quantized kernel decodes %v weights; there are kernels for %s", t, strings.Join(names, ", "))
+	}
+	return q, nil
+}
+
+// NewQ finds the decode step on weights of type t in lib and checks that it has the expected
+// signature. The kernel does not own lib.
+func NewQ(lib *loader.Library, t llama.WeightType) (*KernelQ, error) {
+	q, err := qKernelOf(t)
+	if err != nil {
+		return nil, err
+	}
+	fn, err := compiler.Lookup(lib, q.signature())
+	if err != nil {
+		return nil, err
+	}
+	return &KernelQ{Type: t, lib: lib, fn: fn}, nil
+}
+
+// Library is the loaded object, e.g. to set its thread count.
+func (k *KernelQ) Library() *loader.Library { return k.lib }
+
+// Close unloads the object when the kernel was made by CompileQ.
+func (k *KernelQ) Close() error {
+	if k.Object == nil {
+		return nil
+	}
+	return k.lib.Close()
+}
+
+// Forward runs one decode step with the compiled kernel, with the contract of
+// llama.ForwardQ: it checks every buffer's size, the type and group size, and the token and
+// position before calling (the kernel itself would return NaN for a bad token, position or
+// group size and write nothing), and returns s.Logits. Weights of a type other than the
+// kernel's are refused.
+func (k *KernelQ) Forward(cfg llama.Config, q *llama.QWeights, s *llama.State, token, pos int) ([]float32, error) {
+	if q == nil {
+		return nil, fmt.Errorf("llamakernel: nil weights")
+	}
+	name := qKernels[k.Type].name
+	if q.Type != k.Type {
+		return nil, fmt.Errorf("llamakernel: %s takes %v weights, not %v", name, k.Type, q.Type)
+	}
+	if err := llama.CheckStepQ(cfg, q, s, token, pos); err != nil {
+		return nil, err
+	}
+	r, err := k.fn.Call(k.args(cfg, q, s, token, pos, q.GroupSize)...)
+	if err != nil {
+		return nil, err
+	}
+	if math.IsNaN(float64(r.(float32))) && !math.IsNaN(float64(s.Logits[0])) {
+		return nil, fmt.Errorf("llamakernel: %s refused token %d at position %d", name, token, pos)
+	}
+	return s.Logits, nil
+}
+
+// args are the kernel's arguments for one step on q (of the kernel's type), with group size
+// gs (passed only to kernels with groups).
+func (k *KernelQ) args(cfg llama.Config, q *llama.QWeights, s *llama.State, token, pos, gs int) []any {
+	var args []any
+	tensor := func(ts ...*llama.QTensor) {
+		for _, t := range ts {
+			switch k.Type {
+			case llama.BF16:
+				args = append(args, t.BF16)
+			case llama.Q8:
+				args = append(args, t.Q8, t.Scales)
+			case llama.Q4:
+				args = append(args, t.Q4, t.Half)
+			}
+		}
+	}
+	tensor(&q.TokenEmb)
+	args = append(args, q.RmsAtt, q.RmsFfn)
+	tensor(&q.Wq, &q.Wk, &q.Wv, &q.Wo, &q.W1, &q.W2, &q.W3)
+	args = append(args, q.RmsFinal)
+	tensor(&q.Wcls)
+	args = append(args, s.X, s.Xb, s.Xb2, s.Q, s.K, s.V, s.Att, s.Hb, s.Hb2, s.Logits, s.KeyCache, s.ValueCache,
+		token, pos, cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen)
+	if qKernels[k.Type].grouped() {
+		args = append(args, gs)
+	}
+	return append(args, cfg.Theta())
+}
