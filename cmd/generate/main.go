@@ -8,7 +8,7 @@
 // the Q8_0 file llama2.c's runq.c reads: the "ak42" magic, version 2, the group size in its
 // header) runs on the q8 kernel (kernels/llama2_q8.sl); other versions are refused. With
 // -quantize q8 (or q4), a float32 checkpoint is quantized at load time, in groups of 32, and
-// runs on that type's kernel; this build has no q4 kernel yet, and says so.
+// runs on that type's kernel (kernels/llama2_q8.sl, kernels/llama2_q4.sl).
 //
 // A float32 checkpoint is read into memory advised for huge pages (-pages 4k: ordinary
 // pages), where the kernel streams it fastest, and the file is not used after that. With
@@ -148,8 +148,8 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "generate: using the %v backend: %s\n", chosen, why)
 	}
 	opts := compiler.Options{Backend: backend}
-	var kernel *llamakernel.Kernel // float32 weights
-	var qkernel quantKernel        // quantized weights
+	var kernel *llamakernel.Kernel   // float32 weights
+	var qkernel *llamakernel.KernelQ // quantized weights
 	var lib *loader.Library
 	if m.weights == llama.F32 {
 		if kernel, err = llamakernel.Compile(ctx, tools, opts); err != nil {
@@ -158,7 +158,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		defer kernel.Close()
 		lib = kernel.Library()
 	} else {
-		if qkernel, err = compileQuant(ctx, tools, opts, m.weights); err != nil {
+		if qkernel, err = llamakernel.CompileQ(ctx, tools, opts, m.weights); err != nil {
 			return err
 		}
 		defer qkernel.Close()
@@ -308,26 +308,6 @@ const v2HeaderBytes = 256
 
 func changed(path string) error {
 	return fmt.Errorf("checkpoint %s: the file changed while generate started (its header or length differ)", path)
-}
-
-// quantKernel is a compiled decode step on quantized weights.
-type quantKernel interface {
-	Forward(cfg llama.Config, q *llama.QWeights, s *llama.State, token, pos int) ([]float32, error)
-	Library() *loader.Library
-	Close() error
-}
-
-// compileQuant compiles the decode step on weights of type t: the one place that picks a
-// quantized kernel.
-func compileQuant(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, t llama.WeightType) (quantKernel, error) {
-	if t != llama.Q8 {
-		return nil, fmt.Errorf("%v weights: this build has no %v kernel (llamakernel compiles only the q8 one, kernels/llama2_q8.sl); -quantize q8 works", t, t)
-	}
-	k, err := llamakernel.CompileQ8(ctx, tools, opts)
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
 }
 
 // qBytes is the size of q's arrays, a classifier shared with the embedding counted once.

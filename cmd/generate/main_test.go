@@ -428,12 +428,14 @@ func TestGreedyQuantizedMatchesReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := llama.Quantize(quantConfig, ckpt.Weights, llama.Q8, 0, nil, nil)
-	ckpt.Close()
-	if err != nil {
-		t.Fatal(err)
+	for _, wt := range []llama.WeightType{llama.Q8, llama.Q4} {
+		q, err := llama.Quantize(quantConfig, ckpt.Weights, wt, 0, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		models = append(models, model{"-quantize " + wt.String(), f32, wt, q, quantConfig})
 	}
-	models = append(models, model{"-quantize q8", f32, llama.Q8, q, quantConfig})
+	ckpt.Close()
 
 	for _, m := range models {
 		s, err := llama.NewState(m.cfg, nil)
@@ -573,7 +575,6 @@ func TestBadQuantizedInput(t *testing.T) {
 		{"v2 with -quantize", options{checkpoint: good, quantize: llama.Q8}, "-quantize q8: checkpoint " + good + " is a llama2.c version-2 export, already q8 (groups of 16)"},
 		{"q4, dim not a multiple of 32", options{checkpoint: f32, quantize: llama.Q4}, "-quantize q4: checkpoint " + f32 + ": q4: dim 48 is not a multiple of the group size 32"},
 		{"q8, dim not a multiple of 32", options{checkpoint: f32, quantize: llama.Q8}, "-quantize q8: checkpoint " + f32 + ": q8: dim 48 is not a multiple of the group size 32"},
-		{"q4 kernel missing", options{checkpoint: f32q, quantize: llama.Q4, temperature: 1, topp: 0.9}, "q4 weights: this build has no q4 kernel"},
 		{"-quantize with -mmap", options{checkpoint: f32q, quantize: llama.Q8, mmap: true}, "-mmap and -quantize q8: the quantized weights are made in memory"},
 		{"NaN weight", options{checkpoint: nan, quantize: llama.Q8, temperature: 1, topp: 0.9}, "checkpoint " + nan + ": quantize: wk element 77 is NaN"},
 	} {
