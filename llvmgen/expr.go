@@ -466,45 +466,81 @@ func (g *gen) call(c *frontend.Call) operand {
 	return operand{g.cur.NewCall(g.funcs[c.Func], args...)}
 }
 
-// dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, each two
-// vector loads widened and multiplied, the products summed in pairs into 16 sums.
-func (g *gen) dot(c *frontend.Call) value.Value {
+// bytes are the two arrays of a Dot or ScaledDot and where they start.
+type byteOperands struct {
+	data, at [2]value.Value
+	unsigned [2]bool
+}
+
+// byteArgs evaluates the arrays and starts of Dot(a, i, b, j, …) and ScaledDot.
+func (g *gen) byteArgs(c *frontend.Call) byteOperands {
+	var b byteOperands
+	for k, arg := range []int{0, 2} {
+		b.data[k], b.at[k] = g.operand(c.Args[arg])[aligned], g.expr(c.Args[arg+1])
+		b.unsigned[k] = c.Args[arg].Type().Kind == abi.U8
+	}
+	return b
+}
+
+// sums16 is the type of pairs: 16 lanes of i32.
+var sums16 = types.NewVector(frontend.DotChunk/2, types.I32)
+
+// pairs emits the products of the DotChunk bytes of each array from offset off, widened and
+// summed in pairs: a <16 x i32>.
+func (g *gen) pairs(b byteOperands, off value.Value) value.Value {
 	elem := types.I32
 	if g.opts.AVX512BW {
 		elem = types.I16 // vpmaddwd's operands
 	}
-	bytes, wide, sums := types.NewVector(frontend.DotChunk, types.I8), types.NewVector(frontend.DotChunk, elem), types.NewVector(frontend.DotChunk/2, types.I32)
-	var data, at [2]value.Value
-	for k, arg := range []int{0, 2} {
-		data[k], at[k] = g.operand(c.Args[arg])[aligned], g.expr(c.Args[arg+1])
-	}
-	chunks := g.cur.NewLShr(g.expr(c.Args[4]), constant.NewInt(i64, 5))
-	acc := g.alloca(sums)
-	g.cur.NewStore(constant.NewZeroInitializer(sums), acc)
-	g.loop(constant.NewInt(i64, 0), chunks, func(k value.Value) {
-		b := g.cur
-		off := b.NewMul(k, constant.NewInt(i64, frontend.DotChunk))
-		var w [2]value.Value
-		for i := range data {
-			p := b.NewBitCast(g.elem(data[i], abi.I8, b.NewAdd(at[i], off)), types.NewPointer(bytes))
-			v := b.NewLoad(bytes, p)
-			v.Align = 1
-			if c.Args[2*i].Type().Kind == abi.U8 {
-				w[i] = b.NewZExt(v, wide)
-			} else {
-				w[i] = b.NewSExt(v, wide)
-			}
-		}
-		var pairs value.Value
-		if g.opts.AVX512BW {
-			pairs = b.NewCall(g.declare("llvm.x86.avx512.pmaddw.d.512", sums, wide, wide), w[0], w[1])
+	chunk, wide := types.NewVector(frontend.DotChunk, types.I8), types.NewVector(frontend.DotChunk, elem)
+	var w [2]value.Value
+	for i := range b.data {
+		p := g.cur.NewBitCast(g.elem(b.data[i], abi.I8, g.cur.NewAdd(b.at[i], off)), types.NewPointer(chunk))
+		v := g.cur.NewLoad(chunk, p)
+		v.Align = 1
+		if b.unsigned[i] {
+			w[i] = g.cur.NewZExt(v, wide)
 		} else {
-			prod := b.NewMul(w[0], w[1])
-			pairs = b.NewAdd(b.NewShuffleVector(prod, prod, lanes(0)), b.NewShuffleVector(prod, prod, lanes(1)))
+			w[i] = g.cur.NewSExt(v, wide)
 		}
-		b.NewStore(b.NewAdd(b.NewLoad(sums, acc), pairs), acc)
+	}
+	if g.opts.AVX512BW {
+		return g.cur.NewCall(g.declare("llvm.x86.avx512.pmaddw.d.512", sums16, wide, wide), w[0], w[1])
+	}
+	prod := g.cur.NewMul(w[0], w[1])
+	return g.cur.NewAdd(g.cur.NewShuffleVector(prod, prod, lanes(0)), g.cur.NewShuffleVector(prod, prod, lanes(1)))
+}
+
+// dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, adding
+// their pairs into 16 sums, then the sum of those.
+func (g *gen) dot(c *frontend.Call) value.Value {
+	b := g.byteArgs(c)
+	chunks := g.cur.NewLShr(g.expr(c.Args[4]), constant.NewInt(i64, 5))
+	acc := g.alloca(sums16)
+	g.cur.NewStore(constant.NewZeroInitializer(sums16), acc)
+	g.loop(constant.NewInt(i64, 0), chunks, func(k value.Value) {
+		pairs := g.pairs(b, g.cur.NewMul(k, constant.NewInt(i64, frontend.DotChunk)))
+		g.cur.NewStore(g.cur.NewAdd(g.cur.NewLoad(sums16, acc), pairs), acc)
 	})
-	return g.cur.NewCall(g.declare("llvm.vector.reduce.add.v16i32", types.I32, sums), g.cur.NewLoad(sums, acc))
+	return g.cur.NewCall(g.declare("llvm.vector.reduce.add.v16i32", types.I32, sums16), g.cur.NewLoad(sums16, acc))
+}
+
+// laneType is the type of a variable of lower.Loop.Lanes inside its loop.
+var laneType = types.NewVector(frontend.DotChunk/2, types.Float)
+
+// scaledDot adds ScaledDot(a, i, b, j, scale) to the lanes sums: each pair of products, as
+// f32, times the scale.
+func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
+	pairs := g.pairs(g.byteArgs(c), constant.NewInt(i64, 0))
+	scale := g.expr(c.Args[4])
+	f := g.cur.NewSIToFP(pairs, laneType)
+	one := g.cur.NewInsertElement(constant.NewUndef(laneType), scale, constant.NewInt(types.I32, 0))
+	splat := g.cur.NewShuffleVector(one, constant.NewUndef(laneType), constant.NewZeroInitializer(sums16))
+	prod := g.cur.NewFMul(f, splat)
+	prod.FastMathFlags = g.fastMath()
+	sum := g.cur.NewFAdd(sums, prod)
+	sum.FastMathFlags = g.fastMath()
+	return sum
 }
 
 // lanes selects every second of 32 lanes, from first on.

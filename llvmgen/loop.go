@@ -25,6 +25,23 @@ func (g *gen) whileLoop(w *frontend.While) {
 	g.start(exit)
 }
 
+// laneLoop emits a loop whose l.Lanes variables it holds as partial sums (laneType) in slots
+// of their own, from zero; after the loop each variable gets their total added.
+func (g *gen) laneLoop(w *frontend.While, l *lower.Loop) {
+	for _, v := range l.Lanes {
+		slot := g.alloca(laneType)
+		g.cur.NewStore(constant.NewZeroInitializer(laneType), slot)
+		g.lanes[v] = slot
+	}
+	g.whileLoop(w)
+	for _, v := range l.Lanes {
+		total := g.cur.NewCall(g.declare("llvm.vector.reduce.fadd.v16f32", types.Float, types.Float, laneType), g.loadVar(v)[0], g.cur.NewLoad(laneType, g.lanes[v]))
+		total.FastMathFlags = g.fastMath()
+		g.assignVar(v, operand{total})
+		delete(g.lanes, v)
+	}
+}
+
 // parallelLoop runs the iterations of loop l on the threads of an OpenMP team, then sets its
 // counter to l.Final. The variables the body reads from outside (l.Captured) are passed to
 // the outlined body, which keeps its own copies.

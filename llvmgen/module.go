@@ -108,6 +108,7 @@ type frame struct {
 	entry *ir.Block // holds the allocas, and nothing else
 	cur   *ir.Block // where instructions go; nil after a return (unreachable code)
 	env   map[*frontend.Var][]*ir.InstAlloca
+	lanes map[*frontend.Var]*ir.InstAlloca // the variables of a lower.Loop.Lanes inside their loop
 	live  []value.Value // local arrays to free when their block ends, innermost last
 	owned []value.Value // arrays allocated at function entry, freed on return
 }
@@ -202,7 +203,7 @@ func (g *gen) function(fn *lower.Func) {
 // begin starts emitting function f, whose source is at pos: an entry block for the
 // allocas, then the code.
 func (g *gen) begin(f *ir.Func, pos frontend.Pos) {
-	g.frame = frame{f: f, env: map[*frontend.Var][]*ir.InstAlloca{}}
+	g.frame = frame{f: f, env: map[*frontend.Var][]*ir.InstAlloca{}, lanes: map[*frontend.Var]*ir.InstAlloca{}}
 	g.subprogram(f, pos)
 	g.locate(pos)
 	g.entry = f.NewBlock("")

@@ -38,9 +38,12 @@ func (g *gen) stmt(s frontend.Stmt) {
 	case *frontend.If:
 		g.ifStmt(s)
 	case *frontend.While:
-		if l := g.fn.Loop(s); l != nil && l.Parallel {
+		switch l := g.fn.Loop(s); {
+		case l != nil && l.Parallel:
 			g.parallelLoop(s, l)
-		} else {
+		case l != nil && len(l.Lanes) > 0:
+			g.laneLoop(s, l)
+		default:
 			g.whileLoop(s)
 		}
 	case *frontend.Return:
@@ -52,6 +55,10 @@ func (g *gen) stmt(s frontend.Stmt) {
 func (g *gen) assign(s *frontend.Assign) {
 	switch t := s.Target.(type) {
 	case *frontend.Ident:
+		if slot := g.lanes[t.Var]; slot != nil { // s = s + ScaledDot(…)
+			g.cur.NewStore(g.scaledDot(s.Value.(*frontend.Binary).Y.(*frontend.Call), g.cur.NewLoad(laneType, slot)), slot)
+			return
+		}
 		g.assignVar(t.Var, g.operand(s.Value))
 	case *frontend.Index:
 		ptr := g.address(t)

@@ -40,9 +40,16 @@ func fuseDots(list []frontend.Stmt) []frontend.Stmt {
 	return out
 }
 
-// byteDot returns the statements that do the whole chunks of w's iterations when w is a
-// byte dot-product loop (see above), leaving w the rest; nil for any other loop.
-func byteDot(w *frontend.While) []frontend.Stmt {
+// dotLoop is a byte dot-product loop: acc += (a[ia] as i32) * (b[ib] as i32) for the
+// counter from its value before the loop.
+type dotLoop struct {
+	*loops.Counted
+	acc          *frontend.Var
+	a, ia, b, ib frontend.Expr
+}
+
+// matchDot recognises a byte dot-product loop (see above); nil for any other loop.
+func matchDot(w *frontend.While) *dotLoop {
 	c := loops.Count(w)
 	if c == nil || c.Step != 1 || len(c.Body) == 0 || len(c.Body) > 2 || c.Var.Type != frontend.I64 || c.CmpType != frontend.I64 {
 		return nil
@@ -83,19 +90,37 @@ func byteDot(w *frontend.While) []frontend.Stmt {
 	if a == nil || b == nil {
 		return nil
 	}
+	return &dotLoop{Counted: c, acc: acc.Var, a: a, ia: ia, b: b, ib: ib}
+}
+
+// byteDot returns the statements that do the whole chunks of w's iterations when w is a
+// byte dot-product loop (see above), leaving w the rest; nil for any other loop.
+func byteDot(w *frontend.While) []frontend.Stmt {
+	d := matchDot(w)
+	if d == nil {
+		return nil
+	}
+	c, acc, a, ia, b, ib := d.Counted, d.acc, d.a, d.ia, d.b, d.ib
 	pos := w.Pos
 	// whole = trips − trips mod DotChunk; trips ≥ 0.
 	whole := frontend.NewBinary(frontend.AND, c.Trips(), frontend.IntConst(pos, frontend.I64, -frontend.DotChunk))
-	dot := frontend.NewBuiltin(pos, frontend.Dot, frontend.I32, a, ia, b, ib, whole)
+	add := func(n frontend.Expr) frontend.Stmt {
+		dot := frontend.NewBuiltin(pos, frontend.Dot, frontend.I32, cloneExpr(a), cloneExpr(ia), cloneExpr(b), cloneExpr(ib), n)
+		return frontend.Set(frontend.Use(pos, acc), frontend.NewBinary(frontend.ADD, frontend.Use(pos, acc), dot))
+	}
+	// A group of one chunk (q8 and q4 blocks of 32) gets a Dot of constant length, which
+	// the generators' chunk loop reduces to straight-line code.
+	chunk := frontend.IntConst(pos, frontend.I64, frontend.DotChunk)
 	return []frontend.Stmt{
-		frontend.Set(frontend.Use(pos, acc.Var), frontend.NewBinary(frontend.ADD, frontend.Use(pos, acc.Var), dot)),
+		&frontend.If{Pos: pos, Cond: frontend.NewBinary(frontend.EQL, whole, chunk),
+			Then: block(pos, add(cloneExpr(chunk))), Else: block(pos, add(cloneExpr(whole)))},
 		frontend.Set(frontend.Use(pos, c.Var), frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), cloneExpr(whole))),
 	}
 }
 
 // byteLoad matches `a[x + j] as i32` (or a[j + x], a[j]) with a an array of i8 or u8 and x
-// an expression that reads neither j, acc nor memory; it returns a and the index (a copy, to
-// be evaluated where j holds its first value), or nil.
+// an expression that reads neither j, acc nor memory; it returns a and the index (to be
+// evaluated where j holds its first value; the caller copies them), or nil.
 func byteLoad(e frontend.Expr, j, acc *frontend.Var) (frontend.Expr, frontend.Expr) {
 	conv, ok := e.(*frontend.Convert)
 	if !ok || conv.T != frontend.I32 {
@@ -125,7 +150,7 @@ func byteLoad(e frontend.Expr, j, acc *frontend.Var) (frontend.Expr, frontend.Ex
 			return nil, nil
 		}
 	}
-	return cloneExpr(arr), cloneExpr(idx)
+	return arr, idx
 }
 
 // isVar reports whether e is a use of v.

@@ -11,7 +11,9 @@
 //   - unless Unchecked, array accesses and integer divisions are checked (checks.go): an
 //     innermost loop whose accesses are affine in its counter is tested once, before it, and
 //     runs unchecked when they stay in range; the other accesses test each time;
-//   - byte dot-product loops take whole chunks through the internal builtin Dot (dot.go);
+//   - byte dot-product loops take whole chunks through the internal builtin Dot (dot.go),
+//     and the loops that scale and sum such dot products group by group keep their sums in
+//     vector lanes (ScaledDot, lanes.go);
 //   - local arrays whose sizes never change are allocated once at function entry (Hoisted);
 //   - function names that would clash with the C and OpenMP symbols of the compiled code
 //     are rejected (symbols.go).
@@ -90,6 +92,10 @@ type Loop struct {
 	// Limit is the exclusive bound, in CmpType; Final the counter's value after the loop.
 	// Both are evaluated with the counter holding its value from before the loop.
 	Limit, Final frontend.Expr
+	// Lanes are f32 variables that the body updates only by `s = s + ScaledDot(…)` (see
+	// lanes.go): the generator holds each as DotChunk/2 partial sums through the loop, from
+	// zero, and adds their total to the variable after it.
+	Lanes []*frontend.Var
 	// Captured are, for a parallel loop, the variables declared outside its body that the
 	// body reads (it assigns none of them): what a region on other threads must be given.
 	Captured []Capture
@@ -131,12 +137,16 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	if !f.Options.Unchecked {
 		addChecks(fn, f.Name, &f.Sites, parallel)
 	}
+	lanes := map[*frontend.While][]*frontend.Var{}
+	if !f.Options.StrictFP {
+		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes)
+	}
 	fn.Body.Stmts = fuseDots(fn.Body.Stmts)
 	lf := &Func{Func: fn, Hoisted: hoisted(fn), loops: map[*frontend.While]*Loop{}, roots: frontend.ArrayRoots(fn)}
 	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
 		if w, ok := n.(*frontend.While); ok {
 			if c := loops.Count(w); c != nil {
-				l := &Loop{Counted: c, Parallel: parallel[w], Limit: c.Limit(), Final: c.Final()}
+				l := &Loop{Counted: c, Parallel: parallel[w], Limit: c.Limit(), Final: c.Final(), Lanes: lanes[w]}
 				if l.Parallel {
 					l.Captured = lf.captured(l)
 				}

@@ -473,50 +473,84 @@ func (g *gen) call(c *frontend.Call) value {
 	return value{v: r}
 }
 
-// dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, each two
-// vector loads widened and multiplied, the products summed in pairs into 16 sums.
-func (g *gen) dot(c *frontend.Call) string {
+// bytes are the two arrays of a Dot or ScaledDot and where they start.
+type byteOperands struct {
+	mem, at  [2]string
+	unsigned [2]bool
+}
+
+// byteArgs evaluates the arrays and starts of Dot(a, i, b, j, …) and ScaledDot.
+func (g *gen) byteArgs(c *frontend.Call) byteOperands {
+	var b byteOperands
+	for k, arg := range []int{0, 2} {
+		b.mem[k] = g.expr(c.Args[arg]).v
+		b.at[k] = g.toIndex(g.expr(c.Args[arg+1]).v, frontend.I64)
+		b.unsigned[k] = c.Args[arg].Type().Kind == abi.U8
+	}
+	g.pos = c.Pos
+	return b
+}
+
+// pairs emits the products of the DotChunk bytes of each array from offset k (an index),
+// widened and summed in pairs: a vector<16xi32>.
+func (g *gen) pairs(b byteOperands, k string) string {
 	elem := "i32"
 	if g.opts.AVX512BW {
 		elem = "i16" // vpmaddwd's operands
 	}
-	var mem, at, ext [2]string
-	for k, arg := range []int{0, 2} {
-		mem[k] = g.expr(c.Args[arg]).v
-		at[k] = g.toIndex(g.expr(c.Args[arg+1]).v, frontend.I64)
-		ext[k] = "arith.extsi"
-		if c.Args[arg].Type().Kind == abi.U8 {
-			ext[k] = "arith.extui"
-		}
-	}
-	n := g.toIndex(g.expr(c.Args[4]).v, frontend.I64)
-	g.pos = c.Pos
-	zero, sums, acc, k := g.fresh(), g.fresh(), g.fresh(), g.fresh()
-	g.op("%s = arith.constant dense<0> : vector<16xi32>", zero)
-	g.open("%s = scf.for %s = %s to %s step %s iter_args(%s = %s) -> (vector<16xi32>) {", sums, k, g.constIndex(0), n, g.constIndex(frontend.DotChunk), acc, zero)
 	var wide [2]string
-	for i := range mem {
+	for i := range b.mem {
 		p, v := g.fresh(), g.fresh()
 		wide[i] = g.fresh()
-		g.op("%s = arith.addi %s, %s : index", p, at[i], k)
-		g.op("%s = vector.load %s[%s] : memref<?xi8>, vector<32xi8>", v, mem[i], p)
-		g.op("%s = %s %s : vector<32xi8> to vector<32x%s>", wide[i], ext[i], v, elem)
+		ext := "arith.extsi"
+		if b.unsigned[i] {
+			ext = "arith.extui"
+		}
+		g.op("%s = arith.addi %s, %s : index", p, b.at[i], k)
+		g.op("%s = vector.load %s[%s] : memref<?xi8>, vector<32xi8>", v, b.mem[i], p)
+		g.op("%s = %s %s : vector<32xi8> to vector<32x%s>", wide[i], ext, v, elem)
 	}
-	pairs, next := g.fresh(), g.fresh()
+	r := g.fresh()
 	if g.opts.AVX512BW {
-		g.op("%s = llvm.call_intrinsic \"llvm.x86.avx512.pmaddw.d.512\"(%s, %s) : (vector<32xi16>, vector<32xi16>) -> vector<16xi32>", pairs, wide[0], wide[1])
-	} else {
-		prod, even, odd := g.fresh(), g.fresh(), g.fresh()
-		g.op("%s = arith.muli %s, %s : vector<32xi32>", prod, wide[0], wide[1])
-		g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", even, prod, prod, lanes(0))
-		g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", odd, prod, prod, lanes(1))
-		g.op("%s = arith.addi %s, %s : vector<16xi32>", pairs, even, odd)
+		g.op("%s = llvm.call_intrinsic \"llvm.x86.avx512.pmaddw.d.512\"(%s, %s) : (vector<32xi16>, vector<32xi16>) -> vector<16xi32>", r, wide[0], wide[1])
+		return r
 	}
-	g.op("%s = arith.addi %s, %s : vector<16xi32>", next, acc, pairs)
+	prod, even, odd := g.fresh(), g.fresh(), g.fresh()
+	g.op("%s = arith.muli %s, %s : vector<32xi32>", prod, wide[0], wide[1])
+	g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", even, prod, prod, lanes(0))
+	g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", odd, prod, prod, lanes(1))
+	g.op("%s = arith.addi %s, %s : vector<16xi32>", r, even, odd)
+	return r
+}
+
+// dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, adding
+// their pairs into 16 sums, then the sum of those.
+func (g *gen) dot(c *frontend.Call) string {
+	b := g.byteArgs(c)
+	n := g.toIndex(g.expr(c.Args[4]).v, frontend.I64)
+	zero, sums, acc, k, next := g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh()
+	g.op("%s = arith.constant dense<0> : vector<16xi32>", zero)
+	g.open("%s = scf.for %s = %s to %s step %s iter_args(%s = %s) -> (vector<16xi32>) {", sums, k, g.constIndex(0), n, g.constIndex(frontend.DotChunk), acc, zero)
+	g.op("%s = arith.addi %s, %s : vector<16xi32>", next, acc, g.pairs(b, k))
 	g.op("scf.yield %s : vector<16xi32>", next)
 	g.close("")
 	r := g.fresh()
 	g.op("%s = vector.reduction <add>, %s : vector<16xi32> into i32", r, sums)
+	return r
+}
+
+// laneType is the type of a variable of lower.Loop.Lanes inside its loop.
+const laneType = "vector<16xf32>"
+
+// scaledDot adds ScaledDot(a, i, b, j, scale) to the lanes sums: each pair of products, as
+// f32, times the scale.
+func (g *gen) scaledDot(c *frontend.Call, sums string) string {
+	b := g.byteArgs(c)
+	scale := g.expr(c.Args[4]).v
+	f, splat, r := g.fresh(), g.fresh(), g.fresh()
+	g.op("%s = arith.sitofp %s : vector<16xi32> to %s", f, g.pairs(b, g.constIndex(0)), laneType)
+	g.op("%s = vector.broadcast %s : f32 to %s", splat, scale, laneType)
+	g.op("%s = vector.fma %s, %s, %s : %s", r, f, splat, sums, laneType)
 	return r
 }
 

@@ -15,6 +15,13 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 	lb := g.toIndex(g.convert(g.env[iv].v, iv.Type, l.CmpType), l.CmpType)
 	ub := g.toIndex(g.expr(l.Limit).v, l.CmpType)
 	step := g.constIndex(l.Step)
+	before := map[*frontend.Var]value{}
+	for _, v := range l.Lanes {
+		before[v] = g.env[v]
+		zero := g.fresh()
+		g.op("%s = arith.constant dense<0.0> : %s", zero, laneType)
+		g.env[v] = value{v: zero, lanes: true}
+	}
 	var vars []*frontend.Var
 	for _, v := range g.carried(l.Body...) {
 		if v != iv && !l.Parallel {
@@ -49,6 +56,12 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 	g.env = outer
 	g.bind(vars, refs)
 	g.env[iv] = g.expr(l.Final)
+	for _, v := range l.Lanes {
+		total, sum := g.fresh(), g.fresh()
+		g.op("%s = vector.reduction <add>, %s %s: %s into f32", total, g.env[v].v, g.fastmath(), laneType)
+		g.op("%s = arith.addf %s, %s %s: f32", sum, before[v].v, total, g.fastmath())
+		g.env[v] = value{v: sum}
+	}
 }
 
 // whileLoop emits a general loop as scf.while carrying the variables the body assigns.

@@ -91,8 +91,9 @@ type allocation struct{ v, elem string }
 // value is the SSA form of a variable or expression: the value itself and, for an array of
 // rank r > 1, the sizes of its r dimensions (as index values), to flatten and check indices.
 type value struct {
-	v    string
-	dims []string
+	v     string
+	dims  []string
+	lanes bool // a variable of lower.Loop.Lanes inside its loop: laneType partial sums
 }
 
 func (g *gen) printf(format string, args ...any) {

@@ -50,6 +50,10 @@ func (g *gen) stmt(s frontend.Stmt) {
 func (g *gen) assign(s *frontend.Assign) {
 	switch t := s.Target.(type) {
 	case *frontend.Ident:
+		if sums := g.env[t.Var]; sums.lanes { // s = s + ScaledDot(…)
+			g.env[t.Var] = value{v: g.scaledDot(s.Value.(*frontend.Binary).Y.(*frontend.Call), sums.v), lanes: true}
+			return
+		}
 		g.env[t.Var] = g.expr(s.Value)
 	case *frontend.Index:
 		m, idx := g.address(t)
@@ -95,7 +99,11 @@ func (g *gen) parts(vars []*frontend.Var) (vals, types []string) {
 	for _, v := range vars {
 		val := g.env[v]
 		vals = append(vals, val.v)
-		types = append(types, typ(v.Type))
+		if val.lanes {
+			types = append(types, laneType)
+		} else {
+			types = append(types, typ(v.Type))
+		}
 		for _, d := range val.dims {
 			vals = append(vals, d)
 			types = append(types, "index")
@@ -108,7 +116,7 @@ func (g *gen) parts(vars []*frontend.Var) (vals, types []string) {
 func (g *gen) bind(vars []*frontend.Var, vals []string) {
 	i := 0
 	for _, v := range vars {
-		val := value{v: vals[i]}
+		val := value{v: vals[i], lanes: g.env[v].lanes}
 		i++
 		if v.Type.Rank > 1 {
 			val.dims = vals[i : i+v.Type.Rank]

@@ -1,0 +1,253 @@
+package lower
+
+import (
+	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/loops"
+)
+
+// Scaled group dot products. The row loop of a quantized mat-vec sums, group by group, a
+// byte dot product times the group's scales:
+//
+//	while (g < n) {
+//	    i32 isum = 0; var j = 0;
+//	    while (j < gs) { isum += (x[g*gs + j] as i32) * (w[row + g*gs + j] as i32); j = j + 1; }
+//	    s += (isum as f32) * w_s[srow + g] * x_s[g];
+//	    g = g + 1;
+//	}
+//
+// (or several such groups side by side, as unroll-and-jam leaves them). Reducing each group's
+// products to one i32 before scaling it costs more than the products. When every group is one
+// chunk (gs = DotChunk, tested before the loop), the loop becomes
+//
+//	while (g < n) { var j = 0; s = s + ScaledDot(x, g*gs + j, w, row + g*gs + j, w_s[…] * x_s[g]); g = g + 1; }
+//
+// with s listed in the loop's Lanes: the generators keep s as DotChunk/2 partial sums through
+// the loop, each adding its pair of products times the scale, and add them up after it. The
+// integer sums are exact either way (|isum| < 2^24, exact in f32); only the order of the f32
+// additions changes, which fast-math allows and strict-fp does not. Other group sizes run
+// the loop as it was (with Dot, dot.go).
+
+// laneUnit is one group sum of such a loop's body.
+type laneUnit struct {
+	j         *frontend.VarDecl // the dot loop's counter
+	dot       *frontend.While
+	a, ia     frontend.Expr // the dot's operands, read with j at its first value
+	b, ib     frontend.Expr
+	scale     frontend.Expr // the factors of the group's sum other than isum, multiplied
+	s         *frontend.Var // the f32 sum
+	sumAssign *frontend.Assign
+}
+
+// laneDots rewrites, in list and the blocks inside it, the loops of scaled group dot products
+// (see above), recording each new loop's lane sums in lanes.
+func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var) []frontend.Stmt {
+	for i, s := range list {
+		switch s := s.(type) {
+		case *frontend.Block:
+			s.Stmts = laneDots(s.Stmts, lanes)
+		case *frontend.If:
+			s.Then.Stmts = laneDots(s.Then.Stmts, lanes)
+			if s.Else != nil {
+				s.Else = laneDots([]frontend.Stmt{s.Else}, lanes)[0]
+			}
+		case *frontend.While:
+			if units := laneUnits(s); units != nil {
+				list[i] = laneLoop(s, units, lanes)
+			} else {
+				s.Body.Stmts = laneDots(s.Body.Stmts, lanes)
+			}
+		}
+	}
+	return list
+}
+
+// laneLoop returns `if (every group is one chunk) { the loop on lanes } else { w }`.
+func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*frontend.Var) frontend.Stmt {
+	pos := w.Pos
+	chunk := frontend.IntConst(pos, frontend.I64, frontend.DotChunk)
+	// The trip count of the first dot loop, its counter at its first value; the units
+	// count alike (checked by laneUnits).
+	first := frontend.Declare(pos, "group_first", cloneExpr(units[0].j.Init))
+	c := cloner{rename: map[*frontend.Var]*frontend.Var{units[0].j.Var: first.Var}}
+	trips := c.expr(loops.Count(units[0].dot).Trips())
+
+	onLanes := twin(w)
+	units = laneUnits(onLanes)
+	var body []frontend.Stmt
+	var sums []*frontend.Var
+	for _, u := range units {
+		dot := frontend.NewBuiltin(pos, frontend.ScaledDot, frontend.F32, cloneExpr(u.a), cloneExpr(u.ia), cloneExpr(u.b), cloneExpr(u.ib), u.scale)
+		add := frontend.Set(frontend.Use(pos, u.s), frontend.NewBinary(frontend.ADD, frontend.Use(pos, u.s), dot))
+		body = append(body, u.j, add)
+		sums = append(sums, u.s)
+	}
+	onLanes.Body.Stmts = append(body, onLanes.Body.Stmts[len(onLanes.Body.Stmts)-1]) // and the increment
+	lanes[onLanes] = sums
+	return block(pos, first, &frontend.If{Pos: pos, Cond: frontend.NewBinary(frontend.EQL, trips, chunk),
+		Then: block(pos, onLanes), Else: block(pos, w)})
+}
+
+// laneUnits matches a loop whose body is made only of group sums (see above), all with the
+// same dot-loop trip count that does not change in the loop; nil for any other loop.
+func laneUnits(w *frontend.While) []laneUnit {
+	c := loops.Count(w)
+	if c == nil || len(c.Body) == 0 || len(c.Body)%5 != 0 {
+		return nil
+	}
+	changing := map[*frontend.Var]bool{c.Var: true}
+	for _, s := range c.Body {
+		for _, v := range frontend.Assigned(s) {
+			changing[v] = true
+		}
+	}
+	var units []laneUnit
+	for k := 0; k < len(c.Body); k += 5 {
+		u, ok := laneUnitOf(c.Body[k:k+5], changing)
+		if !ok {
+			return nil
+		}
+		if len(units) > 0 && !sameTrips(units[0], u) {
+			return nil
+		}
+		units = append(units, u)
+	}
+	// Each sum is the only statement of the body that reads or writes its variable.
+	uses := map[*frontend.Var]int{}
+	for _, s := range c.Body {
+		frontend.Inspect(s, func(n frontend.Node) bool {
+			if id, ok := n.(*frontend.Ident); ok {
+				uses[id.Var]++
+			}
+			return true
+		})
+	}
+	for _, u := range units {
+		if uses[u.s] != 2 {
+			return nil
+		}
+	}
+	return units
+}
+
+// laneUnitOf matches `i32 isum = 0; var j = J; while (j < n) { isum += … }; var t = isum as
+// f32 · …; s = s + t;` with J and n fixed in the loop.
+func laneUnitOf(stmts []frontend.Stmt, changing map[*frontend.Var]bool) (laneUnit, bool) {
+	var u laneUnit
+	acc, ok := stmts[0].(*frontend.VarDecl)
+	if !ok || acc.Var.Type != frontend.I32 || !isZero(acc.Init) {
+		return u, false
+	}
+	if u.j, ok = stmts[1].(*frontend.VarDecl); !ok || !loops.Invariant(u.j.Init, changing) || !frontend.Harmless(u.j.Init) {
+		return u, false
+	}
+	if u.dot, ok = stmts[2].(*frontend.While); !ok {
+		return u, false
+	}
+	d := matchDot(u.dot)
+	if d == nil || d.Var != u.j.Var || d.acc != acc.Var || !loops.Invariant(d.Bound, changing) {
+		return u, false
+	}
+	u.a, u.ia, u.b, u.ib = d.a, d.ia, d.b, d.ib
+	t, ok := stmts[3].(*frontend.VarDecl)
+	if !ok || t.Var.Type != frontend.F32 {
+		return u, false
+	}
+	if u.scale = withoutFactor(t.Init, acc.Var); u.scale == nil {
+		return u, false
+	}
+	if u.sumAssign, ok = stmts[4].(*frontend.Assign); !ok || u.sumAssign.Op != frontend.ASSIGN {
+		return u, false
+	}
+	target, ok := u.sumAssign.Target.(*frontend.Ident)
+	add, isAdd := u.sumAssign.Value.(*frontend.Binary)
+	if !ok || target.Var.Type != frontend.F32 || !isAdd || add.Op != frontend.ADD ||
+		!isVar(add.X, target.Var) || !isVar(add.Y, t.Var) {
+		return u, false
+	}
+	u.s = target.Var
+	return u, true
+}
+
+// sameTrips reports whether two units' dot loops start and end alike.
+func sameTrips(x, y laneUnit) bool {
+	cx, cy := loops.Count(x.dot), loops.Count(y.dot)
+	return sameExpr(x.j.Init, y.j.Init) && sameExpr(cx.Limit(), cy.Limit())
+}
+
+// withoutFactor returns the product e of f32 factors with the factor `acc as f32` taken out
+// (1 when it was the only one), or nil when e is not such a product or reads acc elsewhere.
+func withoutFactor(e frontend.Expr, acc *frontend.Var) frontend.Expr {
+	var factors []frontend.Expr
+	var collect func(e frontend.Expr)
+	collect = func(e frontend.Expr) {
+		if b, ok := e.(*frontend.Binary); ok && b.Op == frontend.MUL && b.T == frontend.F32 {
+			collect(b.X)
+			collect(b.Y)
+			return
+		}
+		factors = append(factors, e)
+	}
+	collect(e)
+	var rest frontend.Expr
+	found := 0
+	for _, f := range factors {
+		if conv, ok := f.(*frontend.Convert); ok && isVar(conv.X, acc) {
+			found++
+			continue
+		}
+		if readsVar(f, acc) {
+			return nil
+		}
+		if rest == nil {
+			rest = f
+		} else {
+			rest = frontend.NewBinary(frontend.MUL, rest, f)
+		}
+	}
+	if found != 1 {
+		return nil
+	}
+	if rest == nil {
+		rest = frontend.FloatConst(e.Position(), frontend.F32, 1)
+	}
+	return rest
+}
+
+// readsVar reports whether e uses v.
+func readsVar(e frontend.Expr, v *frontend.Var) bool {
+	found := false
+	frontend.Inspect(e, func(n frontend.Node) bool {
+		found = found || isVar(asExpr(n), v)
+		return !found
+	})
+	return found
+}
+
+func asExpr(n frontend.Node) frontend.Expr {
+	e, _ := n.(frontend.Expr)
+	return e
+}
+
+func isZero(e frontend.Expr) bool {
+	k, ok := e.(*frontend.Const)
+	return ok && k.T.IsInt() && k.Int == 0
+}
+
+// sameExpr reports whether x and y are the same expression of constants, variables and
+// operators.
+func sameExpr(x, y frontend.Expr) bool {
+	switch x := x.(type) {
+	case *frontend.Const:
+		k, ok := y.(*frontend.Const)
+		return ok && k.T == x.T && k.Int == x.Int && k.Float == x.Float
+	case *frontend.Ident:
+		return isVar(y, x.Var)
+	case *frontend.Convert:
+		c, ok := y.(*frontend.Convert)
+		return ok && c.T == x.T && sameExpr(x.X, c.X)
+	case *frontend.Binary:
+		b, ok := y.(*frontend.Binary)
+		return ok && b.Op == x.Op && b.T == x.T && sameExpr(x.X, b.X) && sameExpr(x.Y, b.Y)
+	}
+	return false
+}
