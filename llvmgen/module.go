@@ -109,8 +109,8 @@ type frame struct {
 	cur   *ir.Block // where instructions go; nil after a return (unreachable code)
 	env   map[*frontend.Var][]*ir.InstAlloca
 	lanes map[*frontend.Var]*ir.InstAlloca // the variables of a lower.Loop.Lanes inside their loop
-	live  []value.Value // local arrays to free when their block ends, innermost last
-	owned []value.Value // arrays allocated at function entry, freed on return
+	live  []value.Value                    // local arrays to free when their block ends, innermost last
+	owned []value.Value                    // arrays allocated at function entry, freed on return
 }
 
 // An operand is an evaluated expression: one value for a scalar; for an array the five memref
