@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -117,5 +118,119 @@ func TestQ8KernelUsesDotInstructions(t *testing.T) {
 			t.Errorf("%v: no %s in the compiled q8 kernel", backend, want)
 		}
 		t.Logf("%v: %d × %s", backend, n, want)
+	}
+}
+
+// groupKernels are the row loops of q8 and q4 mat-vecs: per group of gs, an i32 dot product
+// times the group's scale. With gs = 32 package lower keeps the sums in vector lanes
+// (ScaledDot, ScaledNibbleDot); other group sizes run the loops as written.
+const groupKernels = `
+fn rows_q8(f32[] out, i8[] w, f32[] w_s, i8[] x, f32[] x_s, i64 rows, i64 cols, i64 gs) {
+    var i = 0;
+    while (i < rows) {
+        var s = 0.0;
+        var g = 0;
+        while (g < cols / gs) {
+            i32 isum = 0;
+            var j = 0;
+            while (j < gs) {
+                isum += (x[g * gs + j] as i32) * (w[i * cols + g * gs + j] as i32);
+                j = j + 1;
+            }
+            s += (isum as f32) * w_s[i * (cols / gs) + g] * x_s[g];
+            g = g + 1;
+        }
+        out[i] = s;
+        i = i + 1;
+    }
+}
+
+fn rows_q4(f32[] out, u8[] w, f32[] w_s, i8[] x, f32[] x_s, i64 rows, i64 cols, i64 gs) {
+    var hg = gs / 2;
+    var hc = cols / 2;
+    var i = 0;
+    while (i < rows) {
+        var row = i * hc;
+        var s = 0.0;
+        var g = 0;
+        while (g < cols / gs) {
+            i32 isum = 0;
+            var j = 0;
+            while (j < hg) {
+                var b = w[row + g * hg + j];
+                isum += (x[g * gs + j] as i32) * ((b & 15) as i32 - 8) +
+                        (x[g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
+                j = j + 1;
+            }
+            s += (isum as f32) * w_s[i * (cols / gs) + g] * x_s[g];
+            g = g + 1;
+        }
+        out[i] = s;
+        i = i + 1;
+    }
+}
+`
+
+// TestGroupDots checks the q8 and q4 row loops against Go, with the extreme values, for group
+// sizes 32 (on lanes) and 16 and 64 (as written), on both backends, checked and unchecked.
+func TestGroupDots(t *testing.T) {
+	const rows, cols = 5, 192
+	rng := rand.New(rand.NewPCG(3, 4))
+	x, w8, w4 := make([]int8, cols), make([]int8, rows*cols), make([]uint8, rows*cols/2)
+	for i := range x {
+		x[i] = int8(rng.IntN(256) - 128)
+	}
+	for i := range w8 {
+		w8[i] = int8(rng.IntN(256) - 128)
+	}
+	for i := range w4 {
+		w4[i] = uint8(rng.IntN(256))
+	}
+	x[7], w8[7], w4[3] = -128, -128, 0x0F // extremes: −128·−128, nibbles −8 and 7
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		for _, unchecked := range []bool{false, true} {
+			lib := kerneltest.Open(t, "groups.sl", []byte(groupKernels), compiler.Options{Backend: backend, Unchecked: unchecked})
+			for _, gs := range []int{16, 32, 64} {
+				ng := cols / gs
+				ws, xs := make([]float32, rows*ng), make([]float32, ng)
+				for i := range ws {
+					ws[i] = float32(rng.Float64()) / 64
+				}
+				for i := range xs {
+					xs[i] = float32(rng.Float64()) / 64
+				}
+				for _, q4 := range []bool{false, true} {
+					name, weights := "rows_q8", any(w8)
+					if q4 {
+						name, weights = "rows_q4", any(w4)
+					}
+					out := make([]float32, rows)
+					kerneltest.Call(t, kerneltest.Func(t, lib, name), out, weights, ws, x, xs, int64(rows), int64(cols), int64(gs))
+					for i := range rows {
+						want := 0.0
+						for g := range ng {
+							isum := 0
+							for j := range gs {
+								wv := 0
+								if q4 {
+									b := w4[i*cols/2+g*gs/2+j%(gs/2)]
+									wv = int(b&15) - 8
+									if j >= gs/2 {
+										wv = int(b>>4) - 8
+									}
+								} else {
+									wv = int(w8[i*cols+g*gs+j])
+								}
+								isum += int(x[g*gs+j]) * wv
+							}
+							want += float64(isum) * float64(ws[i*ng+g]) * float64(xs[g])
+						}
+						if d := math.Abs(float64(out[i]) - want); d > 1e-5*math.Max(1, math.Abs(want)) {
+							t.Errorf("%v unchecked=%v %s gs=%d: row %d = %g, want %g", backend, unchecked, name, gs, i, out[i], want)
+						}
+					}
+				}
+			}
+		}
 	}
 }

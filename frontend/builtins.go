@@ -38,6 +38,9 @@ const (
 	// ScaledDot(a, i, b, j, scale): Dot(a, i, b, j, DotChunk) as f32 · scale, f32. It stands
 	// only as `s = s + ScaledDot(…)` in the body of a loop whose lower.Loop lists s in Lanes.
 	ScaledDot
+	// ScaledNibbleDot(x, i, w, j, scale) is ScaledDot with w of u8 holding q4 nibbles: the
+	// chunk's elements are ((w[j+k] & 15) − 8) for k < DotChunk/2, then ((w[j+k] >> 4) − 8).
+	ScaledNibbleDot
 )
 
 // DotChunk is how many elements of each array Dot takes at a time: one 256-bit load.
@@ -55,29 +58,30 @@ type builtinInfo struct {
 }
 
 var builtins = map[Builtin]builtinInfo{
-	Rmsnorm:   {"rmsnorm", []string{"in", "w", "out", "n", "eps", "w_off"}, 5, 3, 2, false},
-	Softmax:   {"softmax", []string{"in", "out", "n", "in_off", "out_off"}, 3, 2, 1, false},
-	Silu:      {"silu", []string{"in", "out", "n"}, 3, 2, 1, false},
-	Matmul:    {"matmul", []string{"A", "B", "C", "m", "k", "n", "a_off", "b_off", "c_off"}, 6, 3, 2, false},
-	Sqrt:      {"sqrt", []string{"x"}, 1, 0, -1, false},
-	Exp:       {"exp", []string{"x"}, 1, 0, -1, false},
-	Log:       {"log", []string{"x"}, 1, 0, -1, false},
-	Sin:       {"sin", []string{"x"}, 1, 0, -1, false},
-	Cos:       {"cos", []string{"x"}, 1, 0, -1, false},
-	Abs:       {"abs", []string{"x"}, 1, 0, -1, false},
-	Pow:       {"pow", []string{"x", "y"}, 2, 0, -1, false},
-	Min:       {"min", []string{"x", "y"}, 2, 0, -1, false},
-	Max:       {"max", []string{"x", "y"}, 2, 0, -1, false},
-	Round:     {"round", []string{"x"}, 1, 0, -1, false},
-	Floor:     {"floor", []string{"x"}, 1, 0, -1, false},
-	Ceil:      {"ceil", []string{"x"}, 1, 0, -1, false},
-	Len:       {"len", []string{"a"}, 1, 1, -1, true},
-	Dim:       {"dim", []string{"g", "k"}, 2, 1, -1, true},
-	Slot:      {"slot", nil, 0, 0, -1, true},
-	SetSlot:   {"set_slot", []string{"slot"}, 1, 0, -1, true},
-	Report:    {"report", []string{"slot", "site", "index", "size"}, 4, 0, -1, true},
-	Dot:       {"dot", []string{"a", "i", "b", "j", "n"}, 5, 0, -1, true},
-	ScaledDot: {"scaled_dot", []string{"a", "i", "b", "j", "scale"}, 5, 0, -1, true},
+	Rmsnorm:         {"rmsnorm", []string{"in", "w", "out", "n", "eps", "w_off"}, 5, 3, 2, false},
+	Softmax:         {"softmax", []string{"in", "out", "n", "in_off", "out_off"}, 3, 2, 1, false},
+	Silu:            {"silu", []string{"in", "out", "n"}, 3, 2, 1, false},
+	Matmul:          {"matmul", []string{"A", "B", "C", "m", "k", "n", "a_off", "b_off", "c_off"}, 6, 3, 2, false},
+	Sqrt:            {"sqrt", []string{"x"}, 1, 0, -1, false},
+	Exp:             {"exp", []string{"x"}, 1, 0, -1, false},
+	Log:             {"log", []string{"x"}, 1, 0, -1, false},
+	Sin:             {"sin", []string{"x"}, 1, 0, -1, false},
+	Cos:             {"cos", []string{"x"}, 1, 0, -1, false},
+	Abs:             {"abs", []string{"x"}, 1, 0, -1, false},
+	Pow:             {"pow", []string{"x", "y"}, 2, 0, -1, false},
+	Min:             {"min", []string{"x", "y"}, 2, 0, -1, false},
+	Max:             {"max", []string{"x", "y"}, 2, 0, -1, false},
+	Round:           {"round", []string{"x"}, 1, 0, -1, false},
+	Floor:           {"floor", []string{"x"}, 1, 0, -1, false},
+	Ceil:            {"ceil", []string{"x"}, 1, 0, -1, false},
+	Len:             {"len", []string{"a"}, 1, 1, -1, true},
+	Dim:             {"dim", []string{"g", "k"}, 2, 1, -1, true},
+	Slot:            {"slot", nil, 0, 0, -1, true},
+	SetSlot:         {"set_slot", []string{"slot"}, 1, 0, -1, true},
+	Report:          {"report", []string{"slot", "site", "index", "size"}, 4, 0, -1, true},
+	Dot:             {"dot", []string{"a", "i", "b", "j", "n"}, 5, 0, -1, true},
+	ScaledDot:       {"scaled_dot", []string{"a", "i", "b", "j", "scale"}, 5, 0, -1, true},
+	ScaledNibbleDot: {"scaled_nibble_dot", []string{"x", "i", "w", "j", "scale"}, 5, 0, -1, true},
 }
 
 var builtinByName = func() map[string]Builtin {

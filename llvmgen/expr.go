@@ -470,6 +470,7 @@ func (g *gen) call(c *frontend.Call) operand {
 type byteOperands struct {
 	data, at [2]value.Value
 	unsigned [2]bool
+	nibbles  bool // the second holds q4 nibbles (ScaledNibbleDot)
 }
 
 // byteArgs evaluates the arrays and starts of Dot(a, i, b, j, …) and ScaledDot.
@@ -479,6 +480,7 @@ func (g *gen) byteArgs(c *frontend.Call) byteOperands {
 		b.data[k], b.at[k] = g.operand(c.Args[arg])[aligned], g.expr(c.Args[arg+1])
 		b.unsigned[k] = c.Args[arg].Type().Kind == abi.U8
 	}
+	b.nibbles = c.Builtin == frontend.ScaledNibbleDot
 	return b
 }
 
@@ -495,8 +497,12 @@ func (g *gen) pairs(b byteOperands, off value.Value) value.Value {
 	chunk, wide := types.NewVector(frontend.DotChunk, types.I8), types.NewVector(frontend.DotChunk, elem)
 	var w [2]value.Value
 	for i := range b.data {
-		p := g.cur.NewBitCast(g.elem(b.data[i], abi.I8, g.cur.NewAdd(b.at[i], off)), types.NewPointer(chunk))
-		v := g.cur.NewLoad(chunk, p)
+		at := g.elem(b.data[i], abi.I8, g.cur.NewAdd(b.at[i], off))
+		if i == 1 && b.nibbles {
+			w[i] = g.cur.NewSExt(g.nibbles(at), wide)
+			continue
+		}
+		v := g.cur.NewLoad(chunk, g.cur.NewBitCast(at, types.NewPointer(chunk)))
 		v.Align = 1
 		if b.unsigned[i] {
 			w[i] = g.cur.NewZExt(v, wide)
@@ -509,6 +515,30 @@ func (g *gen) pairs(b byteOperands, off value.Value) value.Value {
 	}
 	prod := g.cur.NewMul(w[0], w[1])
 	return g.cur.NewAdd(g.cur.NewShuffleVector(prod, prod, lanes(0)), g.cur.NewShuffleVector(prod, prod, lanes(1)))
+}
+
+// nibbles loads the DotChunk/2 bytes at p and gives their DotChunk q4 values: the low
+// nibbles, then the high ones, each less 8.
+func (g *gen) nibbles(p value.Value) value.Value {
+	half := types.NewVector(frontend.DotChunk/2, types.I8)
+	v := g.cur.NewLoad(half, g.cur.NewBitCast(p, types.NewPointer(half)))
+	v.Align = 1
+	splat := func(t *types.VectorType, k int64) constant.Constant {
+		elems := make([]constant.Constant, t.Len)
+		for i := range elems {
+			elems[i] = constant.NewInt(types.I8, k)
+		}
+		return constant.NewVector(t, elems...)
+	}
+	lo := g.cur.NewAnd(v, splat(half, 15))
+	hi := g.cur.NewLShr(v, splat(half, 4))
+	order := make([]constant.Constant, frontend.DotChunk)
+	for i := range order {
+		order[i] = constant.NewInt(types.I32, int64(i))
+	}
+	all := types.NewVector(frontend.DotChunk, types.I8)
+	cat := g.cur.NewShuffleVector(lo, hi, constant.NewVector(types.NewVector(frontend.DotChunk, types.I32), order...))
+	return g.cur.NewSub(cat, splat(all, 8))
 }
 
 // dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, adding

@@ -46,12 +46,13 @@ type dotLoop struct {
 	*loops.Counted
 	acc          *frontend.Var
 	a, ia, b, ib frontend.Expr
+	nibbles      bool // b holds q4 nibbles (see nibbleDot); the loop runs over half a chunk
 }
 
 // matchDot recognises a byte dot-product loop (see above); nil for any other loop.
 func matchDot(w *frontend.While) *dotLoop {
 	c := loops.Count(w)
-	if c == nil || c.Step != 1 || len(c.Body) == 0 || len(c.Body) > 2 || c.Var.Type != frontend.I64 || c.CmpType != frontend.I64 {
+	if c == nil || c.Step != 1 || len(c.Body) == 0 || len(c.Body) > 3 || c.Var.Type != frontend.I64 || c.CmpType != frontend.I64 {
 		return nil
 	}
 	s, ok := c.Body[len(c.Body)-1].(*frontend.Assign)
@@ -73,13 +74,24 @@ func matchDot(w *frontend.While) *dotLoop {
 			return nil
 		}
 	}
-	if len(c.Body) == 2 {
+	if len(c.Body) >= 2 {
 		// acc += e is acc = acc + t after `var t = e` (package lower's flatten).
-		d, ok := c.Body[0].(*frontend.VarDecl)
+		d, ok := c.Body[len(c.Body)-2].(*frontend.VarDecl)
 		if !ok || !isVar(prod, d.Var) {
 			return nil
 		}
 		prod = d.Init
+	}
+	if len(c.Body) == 3 {
+		load, ok := c.Body[0].(*frontend.VarDecl)
+		if !ok {
+			return nil
+		}
+		x, ix, w, iw := nibbleDot(c, acc.Var, load, prod)
+		if x == nil {
+			return nil
+		}
+		return &dotLoop{Counted: c, acc: acc.Var, a: x, ia: ix, b: w, ib: iw, nibbles: true}
 	}
 	mul, ok := prod.(*frontend.Binary)
 	if !ok || mul.Op != frontend.MUL {
@@ -97,7 +109,7 @@ func matchDot(w *frontend.While) *dotLoop {
 // byte dot-product loop (see above), leaving w the rest; nil for any other loop.
 func byteDot(w *frontend.While) []frontend.Stmt {
 	d := matchDot(w)
-	if d == nil {
+	if d == nil || d.nibbles {
 		return nil
 	}
 	c, acc, a, ia, b, ib := d.Counted, d.acc, d.a, d.ia, d.b, d.ib
@@ -126,7 +138,12 @@ func byteLoad(e frontend.Expr, j, acc *frontend.Var) (frontend.Expr, frontend.Ex
 	if !ok || conv.T != frontend.I32 {
 		return nil, nil
 	}
-	ix, ok := conv.X.(*frontend.Index)
+	return byteElem(conv.X, j, acc)
+}
+
+// byteElem matches `a[x + j]` as byteLoad does, without the conversion.
+func byteElem(e frontend.Expr, j, acc *frontend.Var) (frontend.Expr, frontend.Expr) {
+	ix, ok := e.(*frontend.Index)
 	if !ok || len(ix.Indices) != 1 {
 		return nil, nil
 	}
@@ -135,22 +152,105 @@ func byteLoad(e frontend.Expr, j, acc *frontend.Var) (frontend.Expr, frontend.Ex
 		return nil, nil
 	}
 	idx := ix.Indices[0]
-	if !isVar(idx, j) {
-		add, ok := idx.(*frontend.Binary)
-		if !ok || add.Op != frontend.ADD {
-			return nil, nil
-		}
-		x := add.X
-		if !isVar(add.Y, j) {
-			if x, ok = add.Y, isVar(add.X, j); !ok {
-				return nil, nil
-			}
-		}
-		if !frontend.Harmless(x) || !loops.Invariant(x, map[*frontend.Var]bool{j: true, acc: true}) {
-			return nil, nil
-		}
+	if x := offsetOf(idx, j); x == nil || !frontend.Harmless(x) || !loops.Invariant(x, map[*frontend.Var]bool{j: true, acc: true}) {
+		return nil, nil
 	}
 	return arr, idx
+}
+
+// offsetOf returns x when idx is x + j or j + x, 0 when it is j, and nil otherwise.
+func offsetOf(idx frontend.Expr, j *frontend.Var) frontend.Expr {
+	if isVar(idx, j) {
+		return frontend.IntConst(idx.Position(), frontend.I64, 0)
+	}
+	add, ok := idx.(*frontend.Binary)
+	switch {
+	case !ok || add.Op != frontend.ADD:
+		return nil
+	case isVar(add.Y, j):
+		return add.X
+	case isVar(add.X, j):
+		return add.Y
+	}
+	return nil
+}
+
+// nibbleDot matches the body of a q4 group loop over its n = gs/2 bytes,
+//
+//	var b = w[y + j];
+//	var t = (x[z + j] as i32) * ((b & 15) as i32 - 8) + (x[z + n + j] as i32) * ((b >> 4) as i32 - 8);
+//
+// (either product first, either factor first): byte j of the group holds element j in its
+// low nibble and element j + n in its high one, each biased by 8 (llama.cpp's q4_0). It
+// returns x, z + j, w, y + j, or nil.
+func nibbleDot(c *loops.Counted, acc *frontend.Var, load *frontend.VarDecl, prod frontend.Expr) (x, ix, w, iw frontend.Expr) {
+	if w, iw = byteElem(load.Init, c.Var, acc); w == nil || w.Type().Kind != abi.U8 {
+		return nil, nil, nil, nil
+	}
+	sum, ok := prod.(*frontend.Binary)
+	if !ok || sum.Op != frontend.ADD {
+		return nil, nil, nil, nil
+	}
+	var xs [2]frontend.Expr
+	var idxs [2]frontend.Expr
+	var halves [2]bool
+	for k, term := range []frontend.Expr{sum.X, sum.Y} {
+		mul, ok := term.(*frontend.Binary)
+		if !ok || mul.Op != frontend.MUL {
+			return nil, nil, nil, nil
+		}
+		for _, pair := range [][2]frontend.Expr{{mul.X, mul.Y}, {mul.Y, mul.X}} {
+			half, ok := nibble(pair[1], load.Var)
+			if a, i := byteLoad(pair[0], c.Var, acc); ok && a != nil {
+				xs[k], idxs[k], halves[k] = a, i, half
+				break
+			}
+		}
+		if xs[k] == nil {
+			return nil, nil, nil, nil
+		}
+	}
+	if halves[0] == halves[1] || !sameExpr(xs[0], xs[1]) {
+		return nil, nil, nil, nil
+	}
+	lo, hi := idxs[0], idxs[1]
+	if halves[0] {
+		lo, hi = hi, lo
+	}
+	// hi must be (z + n) + j for lo = z + j, with n the trip count.
+	z, zn := offsetOf(lo, c.Var), offsetOf(hi, c.Var)
+	plus, ok := zn.(*frontend.Binary)
+	if !ok || plus.Op != frontend.ADD || !sameExpr(plus.X, z) || !sameExpr(plus.Y, c.Bound) {
+		return nil, nil, nil, nil
+	}
+	return xs[0], lo, w, iw
+}
+
+// nibble matches `(b & 15) as i32 - 8` (high false) or `(b >> 4) as i32 - 8` (high true).
+func nibble(e frontend.Expr, b *frontend.Var) (high, ok bool) {
+	sub, ok := e.(*frontend.Binary)
+	if !ok || sub.Op != frontend.SUB || !isConst(sub.Y, 8) {
+		return false, false
+	}
+	conv, ok := sub.X.(*frontend.Convert)
+	if !ok || conv.T != frontend.I32 {
+		return false, false
+	}
+	op, ok := conv.X.(*frontend.Binary)
+	switch {
+	case !ok || !isVar(op.X, b):
+		return false, false
+	case op.Op == frontend.AND && isConst(op.Y, 15):
+		return false, true
+	case op.Op == frontend.SHR && isConst(op.Y, 4):
+		return true, true
+	}
+	return false, false
+}
+
+func isConst(e frontend.Expr, v int64) bool {
+	k, ok := e.(*frontend.Const)
+	return ok && k.T.IsInt() && k.Int == v
 }
 
 // isVar reports whether e is a use of v.

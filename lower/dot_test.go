@@ -1,6 +1,7 @@
 package lower
 
 import (
+	"os"
 	"testing"
 
 	"github.com/simplang/simplang/frontend"
@@ -43,6 +44,49 @@ func TestByteDotRecognised(t *testing.T) {
 			})
 			if dots != c.dots {
 				t.Errorf("%s (unchecked %v): %d Dot calls, want %d", c.name, unchecked, dots, c.dots)
+			}
+		}
+	}
+}
+
+// TestLanesInQuantizedKernels finds the lane sums in the q8 and q4 kernels' mat-vecs (every
+// loop of group sums gets a ScaledDot or ScaledNibbleDot version), and none under strict-fp,
+// where they would change the order of the f32 additions.
+func TestLanesInQuantizedKernels(t *testing.T) {
+	for _, k := range []struct {
+		file string
+		dot  frontend.Builtin
+	}{{"../kernels/llama2_q8.sl", frontend.ScaledDot}, {"../kernels/llama2_q4.sl", frontend.ScaledNibbleDot}} {
+		src, err := os.ReadFile(k.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, strict := range []bool{false, true} {
+			f, err := frontend.Parse(k.file, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lf, err := Lower(f, Options{StrictFP: strict})
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls, lanes := 0, 0
+			for _, fn := range lf.Funcs {
+				frontend.Inspect(fn.Body, func(n frontend.Node) bool {
+					if c, ok := n.(*frontend.Call); ok && c.Builtin == k.dot {
+						calls++
+					}
+					if w, ok := n.(*frontend.While); ok && fn.Loop(w) != nil {
+						lanes += len(fn.Loop(w).Lanes)
+					}
+					return true
+				})
+			}
+			if strict && (calls != 0 || lanes != 0) {
+				t.Errorf("%s, strict-fp: %d %v calls and %d lane sums, want none", k.file, calls, k.dot, lanes)
+			}
+			if !strict && (calls == 0 || calls != lanes) {
+				t.Errorf("%s: %d %v calls for %d lane sums, want one each and some", k.file, calls, k.dot, lanes)
 			}
 		}
 	}

@@ -36,6 +36,7 @@ type laneUnit struct {
 	scale     frontend.Expr // the factors of the group's sum other than isum, multiplied
 	s         *frontend.Var // the f32 sum
 	sumAssign *frontend.Assign
+	nibbles   bool // b holds q4 nibbles: each of the dot's DotChunk/2 trips does two elements
 }
 
 // laneDots rewrites, in list and the blocks inside it, the loops of scaled group dot products
@@ -65,6 +66,10 @@ func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var) [
 func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*frontend.Var) frontend.Stmt {
 	pos := w.Pos
 	chunk := frontend.IntConst(pos, frontend.I64, frontend.DotChunk)
+	builtin := frontend.ScaledDot
+	if units[0].nibbles {
+		chunk.Int, builtin = frontend.DotChunk/2, frontend.ScaledNibbleDot
+	}
 	// The trip count of the first dot loop, its counter at its first value; the units
 	// count alike (checked by laneUnits).
 	first := frontend.Declare(pos, "group_first", cloneExpr(units[0].j.Init))
@@ -76,7 +81,7 @@ func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*
 	var body []frontend.Stmt
 	var sums []*frontend.Var
 	for _, u := range units {
-		dot := frontend.NewBuiltin(pos, frontend.ScaledDot, frontend.F32, cloneExpr(u.a), cloneExpr(u.ia), cloneExpr(u.b), cloneExpr(u.ib), u.scale)
+		dot := frontend.NewBuiltin(pos, builtin, frontend.F32, cloneExpr(u.a), cloneExpr(u.ia), cloneExpr(u.b), cloneExpr(u.ib), u.scale)
 		add := frontend.Set(frontend.Use(pos, u.s), frontend.NewBinary(frontend.ADD, frontend.Use(pos, u.s), dot))
 		body = append(body, u.j, add)
 		sums = append(sums, u.s)
@@ -147,7 +152,7 @@ func laneUnitOf(stmts []frontend.Stmt, changing map[*frontend.Var]bool) (laneUni
 	if d == nil || d.Var != u.j.Var || d.acc != acc.Var || !loops.Invariant(d.Bound, changing) {
 		return u, false
 	}
-	u.a, u.ia, u.b, u.ib = d.a, d.ia, d.b, d.ib
+	u.a, u.ia, u.b, u.ib, u.nibbles = d.a, d.ia, d.b, d.ib, d.nibbles
 	t, ok := stmts[3].(*frontend.VarDecl)
 	if !ok || t.Var.Type != frontend.F32 {
 		return u, false
@@ -171,7 +176,7 @@ func laneUnitOf(stmts []frontend.Stmt, changing map[*frontend.Var]bool) (laneUni
 // sameTrips reports whether two units' dot loops start and end alike.
 func sameTrips(x, y laneUnit) bool {
 	cx, cy := loops.Count(x.dot), loops.Count(y.dot)
-	return sameExpr(x.j.Init, y.j.Init) && sameExpr(cx.Limit(), cy.Limit())
+	return x.nibbles == y.nibbles && sameExpr(x.j.Init, y.j.Init) && sameExpr(cx.Limit(), cy.Limit())
 }
 
 // withoutFactor returns the product e of f32 factors with the factor `acc as f32` taken out

@@ -477,6 +477,7 @@ func (g *gen) call(c *frontend.Call) value {
 type byteOperands struct {
 	mem, at  [2]string
 	unsigned [2]bool
+	nibbles  bool // the second holds q4 nibbles (ScaledNibbleDot)
 }
 
 // byteArgs evaluates the arrays and starts of Dot(a, i, b, j, …) and ScaledDot.
@@ -487,6 +488,7 @@ func (g *gen) byteArgs(c *frontend.Call) byteOperands {
 		b.at[k] = g.toIndex(g.expr(c.Args[arg+1]).v, frontend.I64)
 		b.unsigned[k] = c.Args[arg].Type().Kind == abi.U8
 	}
+	b.nibbles = c.Builtin == frontend.ScaledNibbleDot
 	g.pos = c.Pos
 	return b
 }
@@ -507,7 +509,11 @@ func (g *gen) pairs(b byteOperands, k string) string {
 			ext = "arith.extui"
 		}
 		g.op("%s = arith.addi %s, %s : index", p, b.at[i], k)
-		g.op("%s = vector.load %s[%s] : memref<?xi8>, vector<32xi8>", v, b.mem[i], p)
+		if i == 1 && b.nibbles {
+			v, ext = g.nibbles(b.mem[i], p), "arith.extsi"
+		} else {
+			g.op("%s = vector.load %s[%s] : memref<?xi8>, vector<32xi8>", v, b.mem[i], p)
+		}
 		g.op("%s = %s %s : vector<32xi8> to vector<32x%s>", wide[i], ext, v, elem)
 	}
 	r := g.fresh()
@@ -520,6 +526,25 @@ func (g *gen) pairs(b byteOperands, k string) string {
 	g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", even, prod, prod, lanes(0))
 	g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", odd, prod, prod, lanes(1))
 	g.op("%s = arith.addi %s, %s : vector<16xi32>", r, even, odd)
+	return r
+}
+
+// nibbles loads the DotChunk/2 bytes of m from p and gives their DotChunk q4 values: the low
+// nibbles, then the high ones, each less 8.
+func (g *gen) nibbles(m, p string) string {
+	v, c15, c4, c8, lo, hi, cat, r := g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh()
+	g.op("%s = vector.load %s[%s] : memref<?xi8>, vector<16xi8>", v, m, p)
+	g.op("%s = arith.constant dense<15> : vector<16xi8>", c15)
+	g.op("%s = arith.constant dense<4> : vector<16xi8>", c4)
+	g.op("%s = arith.constant dense<8> : vector<32xi8>", c8)
+	g.op("%s = arith.andi %s, %s : vector<16xi8>", lo, v, c15)
+	g.op("%s = arith.shrui %s, %s : vector<16xi8>", hi, v, c4)
+	all := make([]string, frontend.DotChunk)
+	for i := range all {
+		all[i] = strconv.Itoa(i)
+	}
+	g.op("%s = vector.shuffle %s, %s [%s] : vector<16xi8>, vector<16xi8>", cat, lo, hi, strings.Join(all, ", "))
+	g.op("%s = arith.subi %s, %s : vector<32xi8>", r, cat, c8)
 	return r
 }
 
