@@ -116,7 +116,10 @@ func (r *Report) Markdown() string {
   while the model ran (weights are on huge pages outside the Go heap).
 - **Checks**: finite logits at every position; logits that differ from one position to the next; and the
   largest difference from the pure-Go reference forward pass at position 0 on the same weights (for bf16, q8
-  and q4, the quantized reference llama.ForwardQ), relative to the largest logit.
+  and q4, the quantized reference llama.ForwardQ), relative to the largest logit: within 1e-4 for f32 and
+  bf16, 1e-2 for q8 and q4. Those quantize each activation vector to int8, and the kernel's reassociated
+  sums can put an activation on the other side of a rounding boundary of the int8 grid, which moves the
+  logits by up to about 1e-2 of the largest; without such a flip they agree within 1e-6.
 `)
 	return b.String()
 }
@@ -142,9 +145,19 @@ func checks(x Result) string {
 	mark(x.Finite, "finite")
 	mark(x.Distinct, "differ by position")
 	if x.RefChecked {
-		mark(x.RefError < 1e-4, fmt.Sprintf("reference (%.1e)", x.RefError))
+		mark(x.RefError < refTolerance(x.Weights), fmt.Sprintf("reference (%.1e)", x.RefError))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// refTolerance is the largest reference error, relative to the largest logit, that a result
+// of weights (as in Result.Weights) passes with: for q8 and q4 it allows one activation
+// quantized to the neighbouring int8 value (see the report's notes).
+func refTolerance(weights string) float64 {
+	if strings.HasPrefix(weights, "q") {
+		return 1e-2
+	}
+	return 1e-4
 }
 
 // humanCount writes a parameter count as the report does (125M, 1.0B).
