@@ -76,6 +76,9 @@ type options struct {
 	minTime time.Duration
 	blas    string
 	opts    compiler.Options
+	// source is the SimpLang file of the kernels, named sourceName.
+	source     []byte
+	sourceName string
 }
 
 func main() {
@@ -89,6 +92,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "timings per side; the table shows their median")
 	flag.DurationVar(&o.minTime, "min-time", 200*time.Millisecond, "shortest time of one timing (repeating the product)")
 	flag.StringVar(&o.blas, "blas", DefaultBLAS, "the OpenBLAS shared object")
+	sl := flag.String("source", "", "time the functions gemm_nn, gemm_nt, gemm_builtin of this .sl file instead of gemm.sl's")
 	flag.Parse()
 	fail := func(err error) {
 		fmt.Fprintln(os.Stderr, "gemm:", err)
@@ -123,6 +127,13 @@ func main() {
 		fail(err)
 	}
 	o.opts = compiler.Options{Backend: b, StrictFP: *strict, Unchecked: *unchecked}
+	o.source, o.sourceName = source, "cmd/gemm/gemm.sl"
+	if *sl != "" {
+		if o.source, err = os.ReadFile(*sl); err != nil {
+			fail(err)
+		}
+		o.sourceName = *sl
+	}
 	if err := run(os.Stdout, os.Stderr, o); err != nil {
 		fmt.Fprintln(os.Stderr, "gemm:", err)
 		os.Exit(1)
@@ -145,12 +156,12 @@ func run(out, progress io.Writer, o options) error {
 		return err
 	}
 	start := time.Now()
-	lib, obj, err := compiler.Load(context.Background(), tools, "cmd/gemm/gemm.sl", source, o.opts)
+	lib, obj, err := compiler.Load(context.Background(), tools, o.sourceName, o.source, o.opts)
 	if err != nil {
 		return err
 	}
 	defer lib.Close()
-	fmt.Fprintf(progress, "compiled gemm.sl with the %s backend in %.2f s (%s)\n", obj.Backend, time.Since(start).Seconds(), obj.Path)
+	fmt.Fprintf(progress, "compiled %s with the %s backend in %.2f s (%s)\n", o.sourceName, obj.Backend, time.Since(start).Seconds(), obj.Path)
 	bl, blasErr := openBLAS(o.blas)
 	if blasErr != nil {
 		fmt.Fprintln(progress, "gemm:", blasErr)

@@ -78,7 +78,7 @@ func TestMissingBLAS(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, progress bytes.Buffer
-	err = run(&out, &progress, options{shapes: []shape{sh}, threads: []int{1}, kernels: kernels, rounds: 1, minTime: time.Millisecond, blas: "/nonexistent/libopenblas.so.0"})
+	err = run(&out, &progress, options{shapes: []shape{sh}, threads: []int{1}, kernels: kernels, rounds: 1, minTime: time.Millisecond, blas: "/nonexistent/libopenblas.so.0", source: source, sourceName: "gemm.sl"})
 	if err != nil {
 		t.Fatalf("run without OpenBLAS: %v", err)
 	}
