@@ -131,9 +131,21 @@ func Lower(f *frontend.File, opts Options) (*File, error) {
 }
 
 func (f *File) lowerFunc(fn *frontend.Func) *Func {
-	fn.Body.Stmts = expandBuiltins(fn.Body.Stmts)
+	fn.Body.Stmts = expandBuiltins(fn.Body.Stmts, !f.Options.StrictFP)
 	flagReturns(fn)
-	parallel := parallelize(fn.Body, loops.Analyze(fn, !f.Options.Serial))
+	tiledRows := map[*frontend.While]bool{}
+	if !f.Options.StrictFP {
+		fn.Body.Stmts = tileGEMMs(fn.Body.Stmts, frontend.ArrayRoots(fn), tiledRows, false)
+	}
+	info := loops.Analyze(fn, !f.Options.Serial)
+	parallel := parallelize(fn.Body, info)
+	if !f.Options.Serial {
+		for w := range tiledRows {
+			if c := info.Counted(w); c == nil || !c.Parallel {
+				parallel[w] = true
+			}
+		}
+	}
 	if !f.Options.Unchecked {
 		addChecks(fn, f.Name, &f.Sites, parallel)
 	}

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the external tools SimpLang builds with, from Debian packages: MLIR 19
 # (mlir-opt, mlir-translate), clang 19, LLVM 19's opt and llc (the route without clang,
-# which the tests exercise) and LLVM's OpenMP runtime.
+# which the tests exercise), LLVM's OpenMP runtime, and OpenBLAS (libopenblas0-pthread), which
+# cmd/gemm compares its matrix products with (it runs without, saying so).
 #
 # Safe to run again: when the tools are present it does nothing. Installing needs root,
 # or sudo.
 set -euo pipefail
 
-packages=(mlir-19-tools clang-19 libomp-19-dev llvm-19)
+packages=(mlir-19-tools clang-19 libomp-19-dev llvm-19 libopenblas0-pthread)
 prefix=/usr/lib/llvm-19
 needed=("$prefix/bin/mlir-opt" "$prefix/bin/mlir-translate" "$prefix/bin/clang"
 	"$prefix/bin/opt" "$prefix/bin/llc" "$prefix/lib/libomp.so")
@@ -17,10 +18,11 @@ missing() {
 	for f in "${needed[@]}"; do
 		[[ -e $f ]] || echo "$f"
 	done
+	compgen -G '/usr/lib/*/libopenblas.so.0' >/dev/null || echo libopenblas.so.0
 }
 
 if [[ -z $(missing) ]]; then
-	echo "install-toolchain: MLIR 19, clang 19, opt/llc 19 and libomp are already in $prefix; nothing to do"
+	echo "install-toolchain: MLIR 19, clang 19, opt/llc 19 and libomp are already in $prefix, and OpenBLAS is installed; nothing to do"
 	exit 0
 fi
 
