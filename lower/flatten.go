@@ -12,13 +12,11 @@ import "github.com/simplang/simplang/frontend"
 type expander struct {
 	pre    []frontend.Stmt
 	checks *checker // nil: no checks
-	// reassociate lets matmul add each product to C as it goes (see builder.matmulFast).
-	reassociate bool
 }
 
 // expandBuiltins rewrites the array builtins of a statement list.
-func expandBuiltins(list []frontend.Stmt, reassociate bool) []frontend.Stmt {
-	x := expander{reassociate: reassociate}
+func expandBuiltins(list []frontend.Stmt) []frontend.Stmt {
+	var x expander
 	return x.stmts(list)
 }
 

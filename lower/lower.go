@@ -131,7 +131,7 @@ func Lower(f *frontend.File, opts Options) (*File, error) {
 }
 
 func (f *File) lowerFunc(fn *frontend.Func) *Func {
-	fn.Body.Stmts = expandBuiltins(fn.Body.Stmts, !f.Options.StrictFP)
+	fn.Body.Stmts = expandBuiltins(fn.Body.Stmts)
 	flagReturns(fn)
 	tiledRows := map[*frontend.While]bool{}
 	if !f.Options.StrictFP {
