@@ -12,8 +12,7 @@ import (
 //	i = 0; while (i < M) { var p = 0; while (p < K) { var j = 0; while (j < N) {
 //	    C[X] += A[Y] * B[Z]; j = j + 1; } p = p + 1; } i = i + 1; }
 //
-// (the two inner loops in either order; the matmul builtin expands to it when floating point
-// may be reassociated) becomes register-blocked code: a block of gemmMR×gemmNR elements of C
+// (the two inner loops in either order) becomes register-blocked code: a block of gemmMR×gemmNR elements of C
 // is summed in as many scalar locals, which LLVM keeps in vector registers, over a stretch of
 // p, and then added to C. Which block shape depends on the layout the indices show:
 //
@@ -142,6 +141,26 @@ func nestedLoop(w *frontend.While) (*loops.Counted, *frontend.While) {
 	return c, inner
 }
 
+// fuseProduct turns a body `var t = e; C[X] = C[X] + t; j = j + 1`, which flatten.go makes of
+// `C[X] += e`, back into `C[X] = C[X] + e; j = j + 1`: the same, since e reads no C[X]
+// written in between (a load and a product have no effects).
+func fuseProduct(body *frontend.Block) {
+	if len(body.Stmts) != 3 {
+		return
+	}
+	d, ok := body.Stmts[0].(*frontend.VarDecl)
+	set, isSet := body.Stmts[1].(*frontend.Assign)
+	if !ok || !isSet || set.Op != frontend.ASSIGN {
+		return
+	}
+	sum, ok := set.Value.(*frontend.Binary)
+	if !ok || sum.Op != frontend.ADD || !isVar(sum.Y, d.Var) || readsVar(sum.X, d.Var) || readsVar(set.Target, d.Var) {
+		return
+	}
+	sum.Y = d.Init
+	body.Stmts = body.Stmts[1:]
+}
+
 func matchGEMM(before frontend.Stmt, w *frontend.While, roots frontend.Roots) *gemmNest {
 	g := &gemmNest{outer: w}
 	var ok bool
@@ -156,7 +175,11 @@ func matchGEMM(before frontend.Stmt, w *frontend.While, roots frontend.Roots) *g
 		return nil
 	}
 	in, inLoop := nestedLoop(midLoop)
-	if in == nil || len(inLoop.Body.Stmts) != 2 {
+	if in == nil {
+		return nil
+	}
+	fuseProduct(inLoop.Body)
+	if len(inLoop.Body.Stmts) != 2 {
 		return nil
 	}
 	// The expansion of compound assignments (flatten.go) has made `C[X] += A[Y] * B[Z]` into
