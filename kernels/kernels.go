@@ -4,6 +4,10 @@
 //   - llama2.sl: the LLaMA 2 decode step (llama2_forward, 24 arrays and 9 integers) and the
 //     pieces it is made of (matvec, matvec2, qkv, rope_tables, rope, attention, swiglu,
 //     transformer_block), each exported;
+//   - llama2_prefill.sl: the LLaMA 2 prefill on f32 weights (llama2_prefill: T tokens at
+//     positions pos … pos+T−1 in one call, the projections written as the transposed-B
+//     matrix product that the compiler tiles, the KV cache filled for every token, the logits
+//     of the last one) and its pieces;
 //   - llama2_q8.sl: the same step on q8 weights (llama2_q8_forward: i8 values with f32 group
 //     scales, the group size and the RoPE base as parameters) and its pieces;
 //   - llama2_q4.sl: the same step on q4 weights (llama2_q4_forward: two 4-bit values per u8,

@@ -3,7 +3,9 @@
 // a decode step on a llama.Config, llama.Weights and llama.State with the contract of
 // llama.Forward, the pure-Go reference it is tested against. KernelQ does the same for the
 // decode steps on quantized weights (kernels/llama2_bf16.sl, llama2_q8.sl, llama2_q4.sl) with
-// llama.QWeights and the contract of llama.ForwardQ.
+// llama.QWeights and the contract of llama.ForwardQ. Prefill runs kernels/llama2_prefill.sl:
+// a whole prompt (or a chunk of it) in one call, with the contract of as many calls of
+// Forward, its projections matrix–matrix products.
 //
 //	k, err := llamakernel.Compile(ctx, tools, compiler.Options{})
 //	...
@@ -13,6 +15,10 @@
 //	kq, err := llamakernel.CompileQ(ctx, tools, compiler.Options{}, llama.Q4)
 //	...
 //	logits, err := kq.Forward(cfg, q, s, token, pos) // q.Type must be kq.Type
+//
+//	p, err := llamakernel.CompilePrefill(ctx, tools, compiler.Options{})
+//	b, err := llamakernel.NewBatch(cfg, 128, nil)     // scratch for up to 128 tokens a call
+//	logits, err := p.Forward(cfg, w, s, b, prompt, 0) // prompt []int at positions 0, 1, …
 package llamakernel
 
 import (

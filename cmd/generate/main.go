@@ -20,9 +20,17 @@
 // another, so it cannot run in place and -mmap is refused), and -quantize maps the float32 file
 // only to read it.
 //
+// With float32 weights the prompt goes through the prefill kernel (kernels/llama2_prefill.sl),
+// up to 128 tokens a call, its projections matrix–matrix products; -prefill=false feeds it
+// through the decode step one token at a time, as llama2.c does. Either way the text is the
+// same: the prefill leaves the logits of the last prompt token, which the first sampled token
+// is drawn from, and the KV cache of every prompt position.
+//
 // The prompt and the generated text stream to standard output as they are produced, as
 // llama2.c's runner prints them; standard error gets the load (or quantization) time, the
-// decode speed ("achieved tok/s: N", llama2.c's line) and the resident memory.
+// prompt speed of a prefill ("prompt tok/s: N"), the decode speed ("achieved tok/s: N",
+// llama2.c's line: the steps after the first, prompt included, without a prefill; every
+// decode step after a prefill) and the resident memory.
 // Sampling is greedy at temperature 0, otherwise softmax with the temperature and, when
 // 0 < topp < 1, nucleus (top-p) sampling; -seed makes a run repeatable.
 package main
@@ -55,6 +63,7 @@ type options struct {
 	backend               string
 	threads               int
 	mmap                  bool
+	prefill               bool             // the prompt through the prefill kernel (float32 weights)
 	pages                 loader.Pages     // where weights read into memory live: huge pages, or 4 KiB
 	quantize              llama.WeightType // F32: run the checkpoint's own type; Q8, Q4: quantize an f32 checkpoint
 }
@@ -88,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.backend, "backend", "auto", "code generator for the kernel: mlir, llvm or auto")
 	fs.IntVar(&o.threads, "threads", 0, "threads for the kernel's parallel loops; 0 uses OpenMP's default (all cores)")
 	fs.BoolVar(&o.mmap, "mmap", false, "map the checkpoint file instead of reading it into huge-page memory (for models larger than free memory; chosen on its own when the weights would not fit); float32 checkpoints only")
+	fs.BoolVar(&o.prefill, "prefill", true, "feed the prompt through the prefill kernel, many tokens a call (float32 weights); false: one decode step per prompt token")
 	pages := fs.String("pages", "huge", "pages for the weights read into memory: huge (transparent huge pages) or 4k")
 	quantize := fs.String("quantize", "", "quantize a float32 checkpoint's weights at load time: q8 or q4 (groups of 32)")
 	fs.Usage = func() {
@@ -149,6 +159,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	opts := compiler.Options{Backend: backend}
 	var kernel *llamakernel.Kernel   // float32 weights
+	var pkernel *llamakernel.Prefill // float32 weights, the prompt
 	var qkernel *llamakernel.KernelQ // quantized weights
 	var lib *loader.Library
 	if m.weights == llama.F32 {
@@ -157,6 +168,17 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		}
 		defer kernel.Close()
 		lib = kernel.Library()
+		if o.prefill {
+			if pkernel, err = llamakernel.CompilePrefill(ctx, tools, opts); err != nil {
+				return err
+			}
+			defer pkernel.Close()
+			if o.threads > 0 {
+				if err := pkernel.Library().SetThreads(o.threads); err != nil {
+					return err
+				}
+			}
+		}
 	} else {
 		if qkernel, err = llamakernel.CompileQ(ctx, tools, opts, m.weights); err != nil {
 			return err
@@ -178,6 +200,9 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	run := cfg
 	run.SeqLen = steps
 	stateBytes := run.KVCacheBytes() + run.ActivationBytes()
+	if pkernel != nil {
+		stateBytes += batchBytes(run, min(steps, prefillBatch))
+	}
 	avail, availErr := loader.AvailableMemory()
 	if availErr == nil && uint64(stateBytes) > avail {
 		return fmt.Errorf("the KV cache and activations for %d positions need %.1f GB, but %.1f GB of memory is available: lower -steps", steps, gb(stateBytes), gb(int64(avail)))
@@ -188,6 +213,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	mem := loader.Arena{Pages: o.pages}
 	defer mem.Free()
 	var step func(token, pos int) ([]float32, error)
+	var prefill func(tokens []int) ([]float32, error) // nil: the prompt goes through step
 	weightBytes := m.bytes
 	if m.weights == llama.F32 {
 		mapFile, why := chooseMapping(o.mmap, m.legacy.Size, stateBytes, avail, availErr)
@@ -207,6 +233,9 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return err
 		}
 		step = newStep(kernel, run, ckpt, state)
+		if pkernel != nil {
+			prefill = newPrefill(pkernel, run, ckpt, state, mem.Floats)
+		}
 	} else {
 		// Quantized weights are always in memory: a version-2 file's layout is not the
 		// kernel's, and -quantize makes new weights.
@@ -227,12 +256,15 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 
 	out := bufio.NewWriter(stdout)
-	g, err := generate(run, step, tok, sampler, o.prompt, steps, out)
+	g, err := generate(run, step, prefill, tok, sampler, o.prompt, steps, out)
 	if err != nil {
 		return err
 	}
 	if err := out.Flush(); err != nil {
 		return err
+	}
+	if g.prompted > 0 {
+		fmt.Fprintf(stderr, "prompt tok/s: %f (%d tokens)\n", float64(g.prompted)/g.promptElapsed.Seconds(), g.prompted)
 	}
 	if g.timed > 0 {
 		fmt.Fprintf(stderr, "achieved tok/s: %f\n", float64(g.timed)/g.elapsed.Seconds())
@@ -415,6 +447,35 @@ func newStep(kernel *llamakernel.Kernel, cfg llama.Config, ckpt *llama.Checkpoin
 	}
 }
 
+// prefillBatch is the most prompt tokens one call of the prefill kernel takes.
+const prefillBatch = 128
+
+// batchBytes is the size of a prefill batch of n tokens for cfg (llamakernel.Batch).
+func batchBytes(cfg llama.Config, n int) int64 {
+	return 4 * int64(n) * int64(4*cfg.Dim+2*cfg.KVDim()+cfg.SeqLen+2*cfg.HiddenDim)
+}
+
+// newPrefill returns the prompt step of generate: the compiled prefill kernel on the
+// checkpoint's weights, from position 0, in calls of up to prefillBatch tokens, with its
+// scratch allocated from alloc at the first call. A mapped checkpoint's file is checked first,
+// as newStep does.
+func newPrefill(p *llamakernel.Prefill, cfg llama.Config, ckpt *llama.Checkpoint, state *llama.State, alloc llama.Allocator) func(tokens []int) ([]float32, error) {
+	var batch *llamakernel.Batch
+	return func(tokens []int) ([]float32, error) {
+		if err := ckpt.CheckSize(); err != nil {
+			return nil, err
+		}
+		if batch == nil {
+			b, err := llamakernel.NewBatch(cfg, min(max(len(tokens), 1), prefillBatch), alloc)
+			if err != nil {
+				return nil, err
+			}
+			batch = b
+		}
+		return p.Forward(cfg, ckpt.Weights, state, batch, tokens, 0)
+	}
+}
+
 // chooseMapping decides whether to map the checkpoint file (-mmap) rather than read it into
 // memory: when asked to, or when its size in bytes and the run state's would not fit the
 // available memory. It returns the reason when it chose without being asked, or when it could
@@ -523,27 +584,48 @@ func mb(bytes int64) float64 { return float64(bytes) / 1e6 }
 
 // generation is what one run produced.
 type generation struct {
-	tokens  []int         // every token fed to the model, the prompt's first
-	timed   int           // steps after the first, which llama2.c leaves out of its speed
-	elapsed time.Duration // their time
+	tokens        []int         // every token fed to the model, the prompt's first
+	timed         int           // decode steps: after a prefill all, else those after the first, which llama2.c leaves out of its speed
+	elapsed       time.Duration // their time
+	prompted      int           // prompt tokens fed through the prefill
+	promptElapsed time.Duration // its time
 }
 
 // generate runs the model from the prompt for up to steps positions (all of seq_len when 0
 // or more than seq_len), streaming each piece of text to out as llama2.c's generate loop does: the prompt
 // is forced token by token, then tokens are sampled; a BOS token ends the text.
-func generate(cfg llama.Config, step func(token, pos int) ([]float32, error), tok *tokenizer.Tokenizer,
-	sampler *llama.Sampler, prompt string, steps int, out *bufio.Writer) (generation, error) {
+// With prefill (nil: none) the prompt's positions, at most steps of them, go through prefill
+// in one call, which returns the logits after the last of them; step runs the positions
+// after it. The tokens and the text are those of feeding the prompt through step.
+func generate(cfg llama.Config, step func(token, pos int) ([]float32, error), prefill func(tokens []int) ([]float32, error),
+	tok *tokenizer.Tokenizer, sampler *llama.Sampler, prompt string, steps int, out *bufio.Writer) (generation, error) {
 	if steps == 0 || steps > cfg.SeqLen {
 		steps = cfg.SeqLen
 	}
 	promptTokens := tok.Encode(prompt, true, false)
 	g := generation{tokens: []int{promptTokens[0]}}
 	token := promptTokens[0]
+	var logits []float32
+	prefilled := 0 // positions 0 … prefilled−1 are done, and logits are those of the last
+	if prefill != nil && steps > 0 {
+		n := min(len(promptTokens), steps)
+		start := time.Now()
+		var err error
+		if logits, err = prefill(promptTokens[:n]); err != nil {
+			return g, err
+		}
+		g.prompted, g.promptElapsed, prefilled = n, time.Since(start), n
+	}
+	// The speed leaves out the first step (slower: llama2.c does so), or, after a prefill,
+	// counts every decode step.
+	first := max(prefilled-1, 0)
 	var start time.Time
 	for pos := 0; pos < steps; pos++ {
-		logits, err := step(token, pos)
-		if err != nil {
-			return g, err
+		if pos >= prefilled {
+			var err error
+			if logits, err = step(token, pos); err != nil {
+				return g, err
+			}
 		}
 		next := 0
 		if pos+1 < len(promptTokens) {
@@ -560,9 +642,9 @@ func generate(cfg llama.Config, step func(token, pos int) ([]float32, error), to
 		}
 		g.tokens = append(g.tokens, next)
 		token = next
-		if pos == 0 {
-			start = time.Now() // the first step is slower: leave it out, as llama2.c does
-		} else {
+		if pos == first {
+			start = time.Now()
+		} else if pos > first {
 			g.timed++
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -161,7 +162,7 @@ func TestGreedyMatchesReference(t *testing.T) {
 				}
 				var out bytes.Buffer
 				w := bufio.NewWriter(&out)
-				g, err := generate(ckpt.Config, step, tok, sampler, "Once upon a time", 40, w)
+				g, err := generate(ckpt.Config, step, nil, tok, sampler, "Once upon a time", 40, w)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -198,18 +199,91 @@ func TestGreedyMatchesReference(t *testing.T) {
 	}
 }
 
+// TestGreedyPrefillUnchanged generates greedily with the prompt fed through the prefill
+// kernel and through the decode step, on both backends: the tokens and the text must be the
+// same, also when -steps ends inside the prompt.
+func TestGreedyPrefillUnchanged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "model.bin")
+	writeCheckpoint(t, path, testConfig, false)
+	ckpt, err := llama.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ckpt.Close()
+	cfg := ckpt.Config
+	tok, err := tokenizer.Load(tokenizerPath, cfg.VocabSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../../kernels/llama2.sl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	psrc, err := os.ReadFile("../../kernels/llama2_prefill.sl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prompt = "Once upon a time, there was a little girl named Lily who loved to play outside"
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		k, err := llamakernel.New(kerneltest.Open(t, "llama2.sl", src, compiler.Options{Backend: backend}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := llamakernel.NewPrefill(kerneltest.Open(t, "llama2_prefill.sl", psrc, compiler.Options{Backend: backend}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gen := func(steps int, withPrefill bool) (generation, string) {
+			state, err := llama.NewState(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var prefill func(tokens []int) ([]float32, error)
+			if withPrefill {
+				prefill = newPrefill(p, cfg, ckpt, state, nil)
+			}
+			sampler, err := llama.NewSampler(cfg.VocabSize, 0, 0.9, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			w := bufio.NewWriter(&out)
+			g, err := generate(cfg, newStep(k, cfg, ckpt, state), prefill, tok, sampler, prompt, steps, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Flush()
+			return g, out.String()
+		}
+		promptLen := len(tok.Encode(prompt, true, false))
+		for _, steps := range []int{40, promptLen, promptLen + 1, 3, 1} {
+			got, text := gen(steps, true)
+			want, wantText := gen(steps, false)
+			if !slices.Equal(got.tokens, want.tokens) || text != wantText {
+				t.Fatalf("%v, %d steps: with the prefill %v %q, without %v %q", backend, steps, got.tokens, text, want.tokens, wantText)
+			}
+			if wantPrompted := min(steps, promptLen); got.prompted != wantPrompted || want.prompted != 0 {
+				t.Errorf("%v, %d steps: %d tokens prefilled, want %d", backend, steps, got.prompted, wantPrompted)
+			}
+			if steps == 40 && (len(got.tokens) <= promptLen || got.timed != steps-promptLen) {
+				t.Errorf("%v: %d tokens, %d decode steps timed, for a prompt of %d", backend, len(got.tokens), got.timed, promptLen)
+			}
+		}
+	}
+}
+
 func TestRun(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "model.bin")
 	writeCheckpoint(t, path, testConfig, false)
 	var stdout, stderr bytes.Buffer
-	o := &options{checkpoint: path, tokenizer: tokenizerPath, temperature: 0.8, topp: 0.9, steps: 30, prompt: "Hello world", seed: 7, backend: "auto", threads: 2}
+	o := &options{checkpoint: path, tokenizer: tokenizerPath, temperature: 0.8, topp: 0.9, steps: 30, prompt: "Hello world", seed: 7, backend: "auto", threads: 2, prefill: true}
 	if err := run(context.Background(), o, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(stdout.String(), "Hello world") {
 		t.Errorf("stdout %q", stdout.String())
 	}
-	for _, want := range []string{"generate: loaded " + path, "achieved tok/s: ", "generate: memory: "} {
+	for _, want := range []string{"generate: loaded " + path, "prompt tok/s: ", "achieved tok/s: ", "generate: memory: "} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr %q lacks %q", stderr.String(), want)
 		}
@@ -217,18 +291,22 @@ func TestRun(t *testing.T) {
 	if strings.Contains(stderr.String(), "loading ") {
 		t.Errorf("a small checkpoint showed its progress: %q", stderr.String())
 	}
-	// The same seed gives the same text, from the mapped file too.
-	for _, mmap := range []bool{false, true} {
-		o.mmap = mmap
+	// The same seed gives the same text, from the mapped file too, and with the prompt fed
+	// through the decode step.
+	for _, c := range []struct{ mmap, prefill bool }{{false, true}, {true, true}, {false, false}} {
+		o.mmap, o.prefill = c.mmap, c.prefill
 		var again, log bytes.Buffer
 		if err := run(context.Background(), o, &again, &log); err != nil {
 			t.Fatal(err)
 		}
 		if again.String() != stdout.String() {
-			t.Errorf("mmap %v: same seed, different text:\n%q\n%q", mmap, stdout.String(), again.String())
+			t.Errorf("mmap %v, prefill %v: same seed, different text:\n%q\n%q", c.mmap, c.prefill, stdout.String(), again.String())
 		}
-		if mmap && !strings.Contains(log.String(), "generate: mapped "+path) {
+		if c.mmap && !strings.Contains(log.String(), "generate: mapped "+path) {
 			t.Errorf("-mmap: stderr %q does not say the file is mapped", log.String())
+		}
+		if strings.Contains(log.String(), "prompt tok/s: ") != c.prefill {
+			t.Errorf("prefill %v: stderr %q", c.prefill, log.String())
 		}
 	}
 }
@@ -382,7 +460,7 @@ func greedy(t *testing.T, cfg llama.Config, tok *tokenizer.Tokenizer, steps int,
 	}
 	var out bytes.Buffer
 	w := bufio.NewWriter(&out)
-	g, err := generate(cfg, step, tok, sampler, "Once upon a time", steps, w)
+	g, err := generate(cfg, step, nil, tok, sampler, "Once upon a time", steps, w)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,250 @@
+package llamakernel
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/simplang/simplang/compiler"
+	"github.com/simplang/simplang/llama"
+)
+
+// prefillBuilds are the backends the prefill must match the decode steps on (the GEMM tiling
+// happens on both; under StrictFP nothing is tiled).
+var prefillBuilds = []struct {
+	name string
+	opts compiler.Options
+}{
+	{"mlir", compiler.Options{Backend: compiler.MLIR}},
+	{"llvm", compiler.Options{Backend: compiler.LLVM}},
+}
+
+func compilePrefill(t *testing.T, opts compiler.Options) *Prefill {
+	return openKernel(t, FilePrefill, opts, NewPrefill)
+}
+
+func newTestBatch(t *testing.T, cfg llama.Config, maxTokens int) *Batch {
+	t.Helper()
+	b, err := NewBatch(cfg, maxTokens, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// promptTokens are n tokens of cfg's vocabulary, starting from position from.
+func promptTokens(cfg llama.Config, from, n int) []int {
+	tokens := make([]int, n)
+	for i := range tokens {
+		tokens[i] = ((from+i)*31 + 5) % cfg.VocabSize
+	}
+	return tokens
+}
+
+// compareMax reports the first element of got further than tol × max|want| from want, or "".
+func compareMax(what string, got, want []float32, tol float64) string {
+	var scale float64
+	for _, w := range want {
+		scale = math.Max(scale, math.Abs(float64(w)))
+	}
+	if scale == 0 {
+		return what + ": the reference is all zero"
+	}
+	for i := range want {
+		if d := math.Abs(float64(got[i]) - float64(want[i])); !(d <= tol*scale) {
+			return fmt.Sprintf("%s[%d] = %v, reference %v (difference %.3g, allowed %.3g)", what, i, got[i], want[i], d, tol*scale)
+		}
+	}
+	return ""
+}
+
+// TestPrefillMatchesDecode feeds prompts through llama2_prefill, in one call and in chunks
+// (a second call starting at a nonzero position, and batches smaller than the prompt), and
+// checks the logits and both KV caches against as many decode steps of the Go reference:
+// within 1e-4 of the largest logit and of the largest cache value.
+func TestPrefillMatchesDecode(t *testing.T) {
+	for _, b := range prefillBuilds {
+		p := compilePrefill(t, b.opts)
+		for _, rc := range referenceConfigs {
+			cfg := rc.cfg
+			w := randomModel(t, cfg, 11, 0.3)
+			// chunks are the prompt's calls of Forward; maxTokens the batch size (0: the largest
+			// chunk).
+			for _, tc := range []struct {
+				chunks    []int
+				maxTokens int
+			}{
+				{[]int{1}, 0},
+				{[]int{3}, 0},
+				{[]int{7}, 0},
+				{[]int{cfg.SeqLen}, 0}, // the whole cache, at least two row blocks of the GEMMs
+				{[]int{3, 4}, 0},       // the second call at pos 3
+				{[]int{1, 5, 1}, 0},
+				{[]int{7}, 2},                 // chunks of 2, 2, 2, 1 inside Forward
+				{[]int{5, cfg.SeqLen - 5}, 4}, // to the end of the cache in chunks of 4
+			} {
+				name := fmt.Sprintf("%s/%s/T=%v", b.name, rc.name, tc.chunks)
+				if tc.maxTokens > 0 {
+					name += fmt.Sprintf("/batch=%d", tc.maxTokens)
+				}
+				t.Run(name, func(t *testing.T) {
+					maxTokens := tc.maxTokens
+					if maxTokens == 0 {
+						maxTokens = slices.Max(tc.chunks)
+					}
+					batch := newTestBatch(t, cfg, maxTokens)
+					ps, rs := newTestState(t, cfg), newTestState(t, cfg)
+					pos := 0
+					for _, n := range tc.chunks {
+						tokens := promptTokens(cfg, pos, n)
+						got, err := p.Forward(cfg, w, ps, batch, tokens, pos)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var want []float32
+						for i, token := range tokens {
+							if want, err = llama.Forward(cfg, w, rs, token, pos+i); err != nil {
+								t.Fatal(err)
+							}
+						}
+						if msg := compareMax("logit", got, want, 1e-4); msg != "" {
+							t.Fatalf("after %d tokens at pos %d: %s", n, pos, msg)
+						}
+						if msg := compareMax("key_cache", ps.KeyCache, rs.KeyCache, 1e-4); msg != "" {
+							t.Fatalf("after %d tokens at pos %d: %s", n, pos, msg)
+						}
+						if msg := compareMax("value_cache", ps.ValueCache, rs.ValueCache, 1e-4); msg != "" {
+							t.Fatalf("after %d tokens at pos %d: %s", n, pos, msg)
+						}
+						pos += n
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestPrefillThenDecode continues with the compiled decode step after a prefill: the logits
+// of the following positions match the reference's, so the cache the prefill left is the one
+// the decode step reads.
+func TestPrefillThenDecode(t *testing.T) {
+	p := compilePrefill(t, prefillBuilds[0].opts)
+	k := compileKernel(t, prefillBuilds[0].opts)
+	rc := referenceConfigs[1] // grouped-query attention
+	cfg := rc.cfg
+	w := randomModel(t, cfg, 5, 0.3)
+	ps, rs := newTestState(t, cfg), newTestState(t, cfg)
+	prompt := promptTokens(cfg, 0, 6)
+	if _, err := p.Forward(cfg, w, ps, newTestBatch(t, cfg, 6), prompt, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i, token := range prompt {
+		if _, err := llama.Forward(cfg, w, rs, token, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for pos := len(prompt); pos < cfg.SeqLen; pos++ {
+		token := (pos*7 + 1) % cfg.VocabSize
+		got, err := k.Forward(cfg, w, ps, token, pos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := llama.Forward(cfg, w, rs, token, pos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg := compareMax("logit", got, want, 1e-4); msg != "" {
+			t.Fatalf("decode at pos %d after the prefill: %s", pos, msg)
+		}
+	}
+}
+
+// TestPrefillRefusesBadInput checks that Forward refuses an empty batch, a batch that would
+// run past seq_len, a negative position, a bad token anywhere in the batch and short buffers,
+// and writes neither the caches nor the logits; and that the kernel itself returns NaN and
+// writes nothing when called with such arguments.
+func TestPrefillRefusesBadInput(t *testing.T) {
+	for _, b := range prefillBuilds {
+		p := compilePrefill(t, b.opts)
+		cfg := referenceConfigs[0].cfg
+		w := randomModel(t, cfg, 1, 0.3)
+		s := newTestState(t, cfg)
+		batch := newTestBatch(t, cfg, 4)
+		// A cache already holding two positions, and logits of a marker value.
+		if _, err := p.Forward(cfg, w, s, batch, []int{1, 2}, 0); err != nil {
+			t.Fatal(err)
+		}
+		for i := range s.Logits {
+			s.Logits[i] = 42
+		}
+		keys, values := slices.Clone(s.KeyCache), slices.Clone(s.ValueCache)
+		untouched := func(t *testing.T) {
+			t.Helper()
+			if !slices.Equal(s.KeyCache, keys) || !slices.Equal(s.ValueCache, values) {
+				t.Error("the KV cache was written")
+			}
+			if slices.ContainsFunc(s.Logits, func(v float32) bool { return v != 42 }) {
+				t.Error("the logits were written")
+			}
+		}
+		for _, tc := range []struct {
+			name   string
+			tokens []int
+			pos    int
+			mutate func(s *llama.State, b *Batch)
+			want   string
+		}{
+			{"T = 0", nil, 2, nil, "no tokens"},
+			{"past seq_len", []int{1, 2, 3}, cfg.SeqLen - 2, nil, "runs past seq_len 16"},
+			{"pos = seq_len", []int{1}, cfg.SeqLen, nil, "position 16 out of range"},
+			{"negative pos", []int{1, 2}, -1, nil, "position -1 out of range"},
+			{"token = vocab", []int{1, cfg.VocabSize, 2}, 2, nil, "token 97 (prompt position 1) out of range"},
+			{"negative token", []int{1, 2, -3}, 2, nil, "token -3 (prompt position 2)"},
+			{"first token bad", []int{cfg.VocabSize + 1}, 2, nil, "token 98 out of range"},
+			{"short cache", []int{1}, 2, func(s *llama.State, b *Batch) { s.KeyCache = s.KeyCache[:10] }, "key_cache has 10 elements"},
+			{"short batch", []int{1}, 2, func(s *llama.State, b *Batch) { b.Hb = b.Hb[:5] }, "batch: hb has 5 elements"},
+		} {
+			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
+				s2, b2 := *s, *batch
+				if tc.mutate != nil {
+					tc.mutate(&s2, &b2)
+				}
+				if _, err := p.Forward(cfg, w, &s2, &b2, tc.tokens, tc.pos); err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("err = %v, want it to mention %q", err, tc.want)
+				}
+				untouched(t)
+			})
+		}
+
+		// The kernel itself: T < 1, past seq_len, negative pos and a bad last token give NaN and
+		// write nothing.
+		d, h := cfg.Dim, cfg.HiddenDim
+		for _, tc := range []struct {
+			name   string
+			tokens []int64
+			n, pos int
+		}{
+			{"T = 0", []int64{1}, 0, 2},
+			{"T = -1", []int64{1}, -1, 2},
+			{"past seq_len", []int64{1, 2, 3}, 3, cfg.SeqLen - 2},
+			{"negative pos", []int64{1}, 1, -1},
+			{"bad last token", []int64{1, 2, int64(cfg.VocabSize)}, 3, 2},
+		} {
+			t.Run(b.name+"/kernel/"+tc.name, func(t *testing.T) {
+				r, err := p.fn.Call(w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls,
+					batch.X, batch.Xb, batch.Xb2, batch.Q, batch.K, batch.V, batch.Att, batch.Hb, batch.Hb2,
+					s.Logits, s.KeyCache, s.ValueCache,
+					tc.tokens, tc.n, tc.pos, d, h, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen, cfg.Theta())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !math.IsNaN(float64(r.(float32))) {
+					t.Errorf("kernel returned %v, want NaN", r)
+				}
+				untouched(t)
+			})
+		}
+	}
+}
