@@ -188,13 +188,14 @@ func (x *expander) save(e frontend.Expr) frontend.Expr {
 func (x *expander) needs(e frontend.Expr) bool {
 	found := false
 	frontend.Inspect(e, func(n frontend.Node) bool {
+		// found stays set: a later sibling that needs nothing must not clear it.
 		switch n := n.(type) {
 		case *frontend.Call:
-			found = n.Builtin.Output() >= 0
+			found = found || n.Builtin.Output() >= 0
 		case *frontend.Index:
-			found = x.checks.wants(n)
+			found = found || x.checks.wants(n)
 		case *frontend.Binary:
-			found = x.checks.divides(n)
+			found = found || x.checks.divides(n)
 		}
 		return !found
 	})
