@@ -32,6 +32,10 @@ func (x *expander) arrayBuiltin(c *frontend.Call) frontend.Expr {
 	case frontend.Silu:
 		loops = b.silu(args[0], args[1], args[2])
 	case frontend.Matmul:
+		if x.byRows != nil && apart(x.byRows, args[2], args[0]) && apart(x.byRows, args[2], args[1]) {
+			loops = b.matmulByRows(args[0], args[1], args[2], args[3], args[4], args[5], offset(6), offset(7), offset(8))
+			break
+		}
 		loops = b.matmul(args[0], args[1], args[2], args[3], args[4], args[5], offset(6), offset(7), offset(8))
 	}
 	x.pre = append(x.pre, loops...)
@@ -140,4 +144,28 @@ func (b *builder) matmul(a, bm, c, m, k, n, aOff, bOff, cOff frontend.Expr) []fr
 		})
 		return append([]frontend.Stmt{aRowDecl, cRowDecl}, cols...)
 	})
+}
+
+// matmulByRows is matmul adding each product to C as it goes, in the order i, p, j: the plain
+// nest that tileGEMMs makes blocked code of. It sums each element in another order than
+// matmul's dot products, so it is only for fast math, and only where C shares memory with
+// neither A nor B (C's sums would otherwise feed the products).
+func (b *builder) matmulByRows(a, bm, c, m, k, n, aOff, bOff, cOff frontend.Expr) []frontend.Stmt {
+	return b.loop(m, func(i frontend.Expr) []frontend.Stmt {
+		return b.loop(k, func(p frontend.Expr) []frontend.Stmt {
+			return b.loop(n, func(j frontend.Expr) []frontend.Stmt {
+				x := frontend.Elem(a, add(add(aOff, mul(i, k)), p))
+				y := frontend.Elem(bm, add(add(bOff, mul(p, n)), j))
+				cij := func() frontend.Expr { return frontend.Elem(c, add(add(cOff, mul(i, n)), j)) }
+				return []frontend.Stmt{frontend.Set(cij(), add(cij(), mul(x, y)))}
+			})
+		})
+	})
+}
+
+// apart reports whether array expressions x and y are variables that cannot share memory.
+func apart(roots frontend.Roots, x, y frontend.Expr) bool {
+	vx, okx := x.(*frontend.Ident)
+	vy, oky := y.(*frontend.Ident)
+	return okx && oky && !roots.MayAlias(vx.Var, vy.Var)
 }

@@ -12,11 +12,15 @@ import "github.com/simplang/simplang/frontend"
 type expander struct {
 	pre    []frontend.Stmt
 	checks *checker // nil: no checks
+	// byRows, when not nil, lets a matmul whose output shares memory with neither input
+	// add each product to C as it goes (builder.matmulByRows), as fast math allows: the
+	// roots of the function's arrays.
+	byRows frontend.Roots
 }
 
-// expandBuiltins rewrites the array builtins of a statement list.
-func expandBuiltins(list []frontend.Stmt) []frontend.Stmt {
-	var x expander
+// expandBuiltins rewrites the array builtins of a statement list; byRows as in expander.
+func expandBuiltins(list []frontend.Stmt, byRows frontend.Roots) []frontend.Stmt {
+	x := expander{byRows: byRows}
 	return x.stmts(list)
 }
 

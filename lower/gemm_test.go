@@ -6,9 +6,10 @@ import (
 	"github.com/simplang/simplang/frontend"
 )
 
-// TestGEMMRecognised counts the loops of lowered matrix products: the plain nest and its
-// transposed-B form become blocked code (more loops, and the row blocks parallel), under
-// fast math only; a nest whose C is also an input stays as written.
+// TestGEMMRecognised counts the loops of lowered matrix products: the plain nest, its
+// transposed-B form and the matmul builtin become blocked code (more loops, and the row
+// blocks parallel), under fast math only; a nest or a matmul whose C is also an input stays
+// as written.
 func TestGEMMRecognised(t *testing.T) {
 	const nn = `fn f(f32[] A, f32[] B, f32[] C, i64 m, i64 k, i64 n) {
     var i = 0;
@@ -25,6 +26,8 @@ func TestGEMMRecognised(t *testing.T) {
     while (i < m) { var p = 0; while (p < k) { var j = 0; while (j < n) {
         A[i * n + j] += A[i * k + p] * B[p * n + j]; j = j + 1; } p = p + 1; } i = i + 1; }
 }`
+	const builtin = `fn f(f32[] A, f32[] B, f32[] C, i64 m, i64 k, i64 n) { C = matmul(A, B, C, m, k, n); }`
+	const builtinAliased = `fn f(f32[] A, f32[] B, i64 m, i64 k, i64 n) { A = matmul(A, B, A, m, k, n); }`
 	count := func(src string, opts Options) int {
 		f, err := frontend.Parse("gemm.sl", []byte(src))
 		if err != nil {
@@ -47,7 +50,8 @@ func TestGEMMRecognised(t *testing.T) {
 		name  string
 		src   string
 		tiled bool
-	}{{"nn", nn, true}, {"nt", nt, true}, {"C is an input", aliased, false}} {
+	}{{"nn", nn, true}, {"nt", nt, true}, {"C is an input", aliased, false},
+		{"matmul", builtin, true}, {"matmul into an input", builtinAliased, false}} {
 		fast, strict := count(c.src, Options{}), count(c.src, Options{StrictFP: true})
 		if (fast > strict) != c.tiled {
 			t.Errorf("%s: %d loops with fast math, %d strict: tiled %v, want %v", c.name, fast, strict, fast > strict, c.tiled)

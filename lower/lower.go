@@ -131,7 +131,11 @@ func Lower(f *frontend.File, opts Options) (*File, error) {
 }
 
 func (f *File) lowerFunc(fn *frontend.Func) *Func {
-	fn.Body.Stmts = expandBuiltins(fn.Body.Stmts)
+	var byRows frontend.Roots
+	if !f.Options.StrictFP {
+		byRows = frontend.ArrayRoots(fn)
+	}
+	fn.Body.Stmts = expandBuiltins(fn.Body.Stmts, byRows)
 	flagReturns(fn)
 	tiledRows := map[*frontend.While]bool{}
 	if !f.Options.StrictFP {
