@@ -3,9 +3,11 @@ package lower
 import "github.com/simplang/simplang/frontend"
 
 // cloner copies statements and expressions. A variable declared in what it copies gets a
-// fresh variable in the copy; a variable in rename is replaced by its entry there.
+// fresh variable in the copy; a variable in rename is replaced by its entry there, one in
+// subst by a copy of its expression.
 type cloner struct {
 	rename map[*frontend.Var]*frontend.Var
+	subst  map[*frontend.Var]frontend.Expr // variables read as a copy of an expression instead
 }
 
 func cloneExpr(e frontend.Expr) frontend.Expr {
@@ -65,6 +67,9 @@ func (c *cloner) expr(e frontend.Expr) frontend.Expr {
 	case nil:
 		return nil
 	case *frontend.Ident:
+		if x, ok := c.subst[e.Var]; ok {
+			return cloneExpr(x)
+		}
 		n := *e
 		if v, ok := c.rename[e.Var]; ok {
 			n.Var = v

@@ -398,16 +398,21 @@ func (b *gemmBuilder) microKernel(i0, j0 *frontend.Var, mr, nr int64, p0, p1 fro
 	g := b.g
 	var stmts []frontend.Stmt
 	is := make([]*frontend.Var, mr)
-	js := make([]*frontend.Var, nr)
 	for r := range is {
 		var d *frontend.VarDecl
 		d, is[r] = b.counter(g.i, add(use(i0), b.int(int64(r))))
 		stmts = append(stmts, d)
 	}
-	for t := range js {
-		var d *frontend.VarDecl
-		d, js[t] = b.counter(g.j, add(use(j0), b.int(int64(t))))
-		stmts = append(stmts, d)
+	// column t's access to an array at index e (which reads j): from (p·n + j0) + t LLVM sees
+	// a row's 16 loads of B side by side; from p·n + j_t, or p·n + (j0 + t), it vectorizes
+	// the loop over p instead, with gathers. So where j is a term of the index, t is added last.
+	column := func(e frontend.Expr, t int, rename map[*frontend.Var]*frontend.Var) frontend.Expr {
+		if unitIn(e, g.j.Var) {
+			c := cloner{rename: rename, subst: map[*frontend.Var]frontend.Expr{g.j.Var: frontend.Conv(use(j0), g.j.Var.Type)}}
+			return add(c.expr(e), frontend.IntConst(b.pos, e.Type(), int64(t)))
+		}
+		c := cloner{rename: rename, subst: map[*frontend.Var]frontend.Expr{g.j.Var: frontend.Conv(add(use(j0), b.int(int64(t))), g.j.Var.Type)}}
+		return c.expr(e)
 	}
 	elem := g.c.Type()
 	acc := make([][]*frontend.Var, mr)
@@ -431,9 +436,9 @@ func (b *gemmBuilder) microKernel(i0, j0 *frontend.Var, mr, nr int64, p0, p1 fro
 		}
 		bs := make([]*frontend.Var, nr)
 		for t := range bs {
-			c := cloner{rename: map[*frontend.Var]*frontend.Var{g.j.Var: js[t], g.p.Var: p}}
+			at := column(g.b.Indices[0], t, map[*frontend.Var]*frontend.Var{g.p.Var: p})
 			var d *frontend.VarDecl
-			d, bs[t] = b.decl(fmt.Sprintf("b_%d", t), c.expr(g.b))
+			d, bs[t] = b.decl(fmt.Sprintf("b_%d", t), frontend.Elem(cloneExpr(g.b.Array), at))
 			body = append(body, d)
 		}
 		for r := range as {
@@ -445,9 +450,12 @@ func (b *gemmBuilder) microKernel(i0, j0 *frontend.Var, mr, nr int64, p0, p1 fro
 	})
 	stmts = append(stmts, loop...)
 	for r := range is {
-		for t := range js {
-			c := cloner{rename: map[*frontend.Var]*frontend.Var{g.i.Var: is[r], g.j.Var: js[t]}}
-			stmts = append(stmts, frontend.Set(c.expr(g.c), add(c.expr(g.c), use(acc[r][t]))))
+		for t := 0; t < int(nr); t++ {
+			rename := map[*frontend.Var]*frontend.Var{g.i.Var: is[r]}
+			cij := func() frontend.Expr {
+				return frontend.Elem(cloneExpr(g.c.Array), column(g.c.Indices[0], t, rename))
+			}
+			stmts = append(stmts, frontend.Set(cij(), add(cij(), use(acc[r][t]))))
 		}
 	}
 	return stmts
