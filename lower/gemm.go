@@ -20,7 +20,7 @@ import (
 //     side by side in vectors; p runs in stretches of gemmKC and columns in panels of gemmNC
 //     so that the part of B in use stays in the caches;
 //   - "nt" (p counts contiguously in Y and Z: B is N×K, the layout of weights): 4×4 blocks of
-//     dot products, vectorized along p.
+//     dot products, vectorized along p, over stretches of gemmKC of p.
 //
 // The row blocks run in parallel. Rows and columns left over after the last whole block run
 // the original statement in the original loops. Only the order of the additions into each
@@ -489,19 +489,26 @@ func (b *gemmBuilder) panels(parallel map[*frontend.While]bool, mb, nb, k *front
 	return append([]frontend.Stmt{npDecl, nsDecl}, loop...)
 }
 
-// dotBlocks is the "nt" layout: the row blocks in parallel, each over the column blocks,
-// each block gemmDotMR×gemmDotNR dot products over the whole of p.
+// dotBlocks is the "nt" layout: for each stretch of gemmKC of p, the row blocks in parallel,
+// each over the column blocks, each block gemmDotMR×gemmDotNR dot products over the stretch
+// (so that the block's rows of A stay in L1 while the rows of B go by).
 func (b *gemmBuilder) dotBlocks(parallel map[*frontend.While]bool, mb, nb, k *frontend.Var) []frontend.Stmt {
-	rows, loop := b.loop("ib", b.int(0), use(mb), func(ib *frontend.Var) []frontend.Stmt {
-		i0Decl, i0 := b.decl("i_first", mul(use(ib), b.int(gemmDotMR)))
-		_, cols := b.loop("jb", b.int(0), use(nb), func(jb *frontend.Var) []frontend.Stmt {
-			j0Decl, j0 := b.decl("j_first", mul(use(jb), b.int(gemmDotNR)))
-			return append([]frontend.Stmt{j0Decl}, b.microKernel(i0, j0, gemmDotMR, gemmDotNR, b.int(0), use(k))...)
+	nsDecl, ns := b.decl("gemm_stretches", frontend.NewBinary(frontend.QUO, add(use(k), b.int(gemmKC-1)), b.int(gemmKC)))
+	_, stretches := b.loop("stretch", b.int(0), use(ns), func(s *frontend.Var) []frontend.Stmt {
+		p0Decl, p0 := b.decl("p_first", mul(use(s), b.int(gemmKC)))
+		p1Decl, p1 := b.decl("p_end", b.min(add(use(p0), b.int(gemmKC)), use(k)))
+		rows, loop := b.loop("ib", b.int(0), use(mb), func(ib *frontend.Var) []frontend.Stmt {
+			i0Decl, i0 := b.decl("i_first", mul(use(ib), b.int(gemmDotMR)))
+			_, cols := b.loop("jb", b.int(0), use(nb), func(jb *frontend.Var) []frontend.Stmt {
+				j0Decl, j0 := b.decl("j_first", mul(use(jb), b.int(gemmDotNR)))
+				return append([]frontend.Stmt{j0Decl}, b.microKernel(i0, j0, gemmDotMR, gemmDotNR, use(p0), use(p1))...)
+			})
+			return append([]frontend.Stmt{i0Decl}, cols...)
 		})
-		return append([]frontend.Stmt{i0Decl}, cols...)
+		parallel[rows] = true
+		return append([]frontend.Stmt{p0Decl, p1Decl}, loop...)
 	})
-	parallel[rows] = true
-	return loop
+	return append([]frontend.Stmt{nsDecl}, stretches...)
 }
 
 // sameAccess reports whether x is an element access to the same array at the same index
