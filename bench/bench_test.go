@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -16,13 +17,14 @@ import (
 )
 
 // TestRunModel runs the benchmark's measurement on a tiny model at f32, bf16, q8 and q4 with
-// both backends (MLIR checked, LLVM unchecked) and checks what the table reports.
+// both backends (MLIR checked, LLVM unchecked), with an 8-token prompt, and checks what the
+// table reports.
 func TestRunModel(t *testing.T) {
 	tools := kerneltest.Tools(t)
 	weights := []llama.WeightType{llama.F32, llama.BF16, llama.Q8, llama.Q4}
 	var builds []*build
 	for i, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		b, err := compileBuild(context.Background(), tools, compiler.Options{Backend: backend, Unchecked: i != 0}, weights, newProgress(io.Discard))
+		b, err := compileBuild(context.Background(), tools, compiler.Options{Backend: backend, Unchecked: i != 0}, weights, true, newProgress(io.Discard))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,7 +36,7 @@ func TestRunModel(t *testing.T) {
 	for i := range probe {
 		probe[i] = 1
 	}
-	o := &options{weights: weights, pages: []loader.Pages{loader.SmallPages}, threads: []int{1, 2}, tokens: 5, warmup: 1, seed: 1, check: true}
+	o := &options{weights: weights, pages: []loader.Pages{loader.SmallPages}, threads: []int{1, 2}, tokens: 5, prompt: 8, warmup: 1, seed: 1, check: true}
 	results, skips, err := runModel(model, builds, map[loader.Pages][]float32{loader.SmallPages: probe}, o, loader.AvailableMemory, newProgress(io.Discard))
 	if err != nil || skips != nil {
 		t.Fatalf("runModel: %v (skipped %v)", err, skips)
@@ -67,6 +69,28 @@ func TestRunModel(t *testing.T) {
 			t.Errorf("%s %d threads: fraction %g is not the median of the 5 tokens' (%d below, %d above)", r.Backend, r.Threads, r.Fraction, below, above)
 		}
 	}
+	// Prompt processing: measured for f32 (8 tokens, 3 timed calls), its prefill of the 5
+	// decoded tokens equal to the decode step's logits; absent for the quantized types.
+	for _, r := range results {
+		if r.Weights == "f32" {
+			if r.PromptTokens != 8 || !(r.PromptTokensPerSec > 0) || len(r.PromptRunsMs) != promptRuns || r.PromptNote != "" ||
+				math.Abs(r.PromptRatio-r.PromptTokensPerSec/r.TokensPerSec) > 1e-9*r.PromptRatio ||
+				math.Abs(r.PromptTokensPerSec-8000/r.PromptMs) > 1e-9*r.PromptTokensPerSec {
+				t.Errorf("f32 %s %d threads: prompt %d tokens, %g tok/s (%g ms, runs %v), pp ÷ tg %g, note %q",
+					r.Backend, r.Threads, r.PromptTokens, r.PromptTokensPerSec, r.PromptMs, r.PromptRunsMs, r.PromptRatio, r.PromptNote)
+			}
+			if !r.PromptChecked || r.PromptError > 1e-4 {
+				t.Errorf("f32 %s %d threads: prefill against the decode: checked %v, error %g", r.Backend, r.Threads, r.PromptChecked, r.PromptError)
+			}
+			// The KV cache holds the prompt's 8 positions.
+			if want := mb(runConfig(model.Config, llama.F32, o).KVCacheBytes()); r.KVCacheMB != want || want != mb(2*4*2*8*32) {
+				t.Errorf("f32 KV cache %g MB, want %g", r.KVCacheMB, want)
+			}
+		} else if r.PromptTokens != 0 || r.PromptTokensPerSec != 0 || r.PromptRatio != 0 || r.PromptChecked ||
+			r.PromptNote != "no prefill kernel for "+r.Weights+" weights yet" {
+			t.Errorf("%s %s: prompt %d tokens, %g tok/s, checked %v, note %q", r.Weights, r.Backend, r.PromptTokens, r.PromptTokensPerSec, r.PromptChecked, r.PromptNote)
+		}
+	}
 	// Greedy decoding is deterministic: both backends pick the same tokens.
 	for _, w := range []int{0, 4, 8, 12} {
 		for i, s := range results[w].Steps {
@@ -82,9 +106,9 @@ func TestRunModel(t *testing.T) {
 		t.Errorf("group sizes: f32 %d, bf16 %d, q8 %d, q4 %d", f32.GroupSize, bf16.GroupSize, q8.GroupSize, q4.GroupSize)
 	}
 	perToken := func(r Result) float64 { return r.BandwidthGBs / r.TokensPerSec }
-	cfg := runConfig(model.Config, o)
 	for _, r := range []Result{f32, bf16, q8, q4} {
 		wt, _ := llama.ParseWeightType(r.Weights)
+		cfg := runConfig(model.Config, wt, o)
 		var want int64
 		for pos := range o.tokens {
 			want += cfg.BytesPerTokenOf(wt, r.GroupSize, pos)
@@ -100,13 +124,14 @@ func TestRunModel(t *testing.T) {
 		t.Errorf("memory: f32 %g, bf16 %g, q8 %g, q4 %g MB", f32.MemoryMB, bf16.MemoryMB, q8.MemoryMB, q4.MemoryMB)
 	}
 
-	report := &Report{Results: results, Skipped: []Skip{
+	report := &Report{Prompt: 8, Results: results, Skipped: []Skip{
 		{Model: "7B", Params: 6738415616, Weights: "f32", EstimateGB: 27.0, AvailableGB: 24},
 		{Model: "8B", Params: 8030261248, Weights: "f32", EstimateGB: 32.2, AvailableGB: 100, Reason: "the f32 kernel rotates with RoPE base 10000, the model's is 500000"}}}
 	md := report.Markdown()
 	for _, want := range []string{"| LLaMA tiny | 0M | f32 | mlir | checked | 4k | 2 |", "| LLaMA tiny | 0M | q8/32 | llvm | unchecked | 4k | 1 |",
 		"| LLaMA tiny | 0M | bf16 | mlir | checked | 4k | 1 |", "| LLaMA tiny | 0M | q4/32 | llvm | unchecked | 4k | 2 |", "LLaMA tiny, q4/32:",
-		"| f32 | 27.0 GB | Skipped (exceeds the 24.0 GB available)", "Skipped (the f32 kernel rotates with RoPE base 10000", "✅ reference", "LLaMA tiny, q8/32:"} {
+		"| f32 | 27.0 GB | Skipped (exceeds the 24.0 GB available)", "Skipped (the f32 kernel rotates with RoPE base 10000", "✅ reference", "LLaMA tiny, q8/32:",
+		"✅ prefill (", "prompt of 8 tokens (positions 0-7): ", "| Prompt | pp ÷ tg |", "then, for f32 weights, prompt processing: 8 tokens"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -115,6 +140,23 @@ func TestRunModel(t *testing.T) {
 	if err != nil || !strings.Contains(string(data), `"fraction_of_ceiling"`) || !strings.Contains(string(data), `"weights":"q8","group_size":32`) ||
 		!strings.Contains(string(data), `"weights":"q4","group_size":32`) || !strings.Contains(string(data), `"weights":"bf16","backend"`) {
 		t.Errorf("JSON %s (err %v)", data, err)
+	}
+	// Each row's prompt cells and JSON: a figure for f32, "—" and a note for the others.
+	for _, r := range results {
+		md := (&Report{Results: []Result{r}}).Markdown()
+		data, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js := string(data)
+		if r.Weights == "f32" {
+			cells := fmt.Sprintf("| %s tok/s | %.1f× |", thousands(r.PromptTokensPerSec), r.PromptRatio)
+			if !strings.Contains(md, cells) || !strings.Contains(js, `"prompt_tokens_per_s":`) || !strings.Contains(js, `"pp_over_tg":`) || strings.Contains(js, `"prompt_note"`) {
+				t.Errorf("f32 row lacks %q or its JSON fields:\n%s\n%s", cells, md, js)
+			}
+		} else if !strings.Contains(md, "ms | — | — |") || strings.Contains(js, `"prompt_tokens_per_s"`) || !strings.Contains(js, `"prompt_note":"no prefill kernel for `) {
+			t.Errorf("%s row: want — cells and a prompt_note in its JSON:\n%s\n%s", r.Weights, md, js)
+		}
 	}
 	// The chart groups bars by model and weight type, a series per configuration.
 	c := report.chart()
@@ -166,14 +208,27 @@ func TestSkip(t *testing.T) {
 		t.Errorf("8B f32 on 100 GiB: %+v, want skipped for its RoPE base", s)
 	}
 	// The KV cache holds the 10 positions the run reaches, not seq_len's 2048 (1 GiB at 7B).
-	if kv := runConfig(m7.Config, o).KVCacheBytes(); kv != 2*4*32*10*4096 {
+	if kv := runConfig(m7.Config, llama.F32, o).KVCacheBytes(); kv != 2*4*32*10*4096 {
 		t.Errorf("7B KV cache %d bytes", kv)
+	}
+	// With a prompt of 128 tokens, f32 (which has a prefill kernel) holds its 128 positions,
+	// q8 still the 10 the decode reaches; a prompt longer than seq_len is cut to it.
+	op := *o
+	op.prompt = 128
+	if kv := runConfig(m7.Config, llama.F32, &op).KVCacheBytes(); kv != 2*4*32*128*4096 {
+		t.Errorf("7B f32 KV cache with a 128-token prompt: %d bytes", kv)
+	}
+	if kv := runConfig(m7.Config, llama.Q8, &op).KVCacheBytes(); kv != 2*4*32*10*4096 {
+		t.Errorf("7B q8 KV cache with a 128-token prompt: %d bytes", kv)
+	}
+	if n := promptLen(llama.Config{SeqLen: 16}, llama.F32, &op); n != 16 {
+		t.Errorf("128-token prompt with seq_len 16: %d tokens", n)
 	}
 
 	// runModel asks for the memory available before each weight type: a tiny model that fits
 	// at q8 but not at f32 runs at q8 only (here with no builds: weights and reference only).
 	tiny := llama.Named{Name: "tiny", Config: llama.Config{Dim: 64, HiddenDim: 128, NLayers: 2, NHeads: 4, NKVHeads: 2, VocabSize: 300, SeqLen: 16}}
-	cfg := runConfig(tiny.Config, o)
+	cfg := runConfig(tiny.Config, llama.Q8, o)
 	state := cfg.KVCacheBytes() + cfg.ActivationBytes()
 	avail := uint64(float64(cfg.TotalBytesOf(llama.Q8, 0)+state)/0.9) + 1
 	if float64(cfg.TotalBytesOf(llama.F32, 0)+state) <= 0.9*float64(avail) {
@@ -192,6 +247,12 @@ func TestParseFlags(t *testing.T) {
 	if err != nil || !slices.Equal(o.weights, []llama.WeightType{llama.F32, llama.BF16, llama.Q8, llama.Q4}) {
 		t.Errorf("default weights %v (err %v), want f32, bf16, q8, q4", o.weights, err)
 	}
+	if o.prompt != 128 {
+		t.Errorf("default -prompt %d, want 128", o.prompt)
+	}
+	if o, err := parseFlags([]string{"-prompt", "0"}, io.Discard); err != nil || o.prompt != 0 {
+		t.Errorf("-prompt 0: %v (err %v)", o, err)
+	}
 	if o, err := parseFlags([]string{"-weights", "q4,bf16,q4"}, io.Discard); err != nil || !slices.Equal(o.weights, []llama.WeightType{llama.Q4, llama.BF16}) {
 		t.Errorf("-weights q4,bf16,q4: %v (err %v)", o.weights, err)
 	}
@@ -203,7 +264,7 @@ func TestParseFlags(t *testing.T) {
 		len(o.pages) != 2 || o.pages[0] != loader.SmallPages || o.pages[1] != loader.HugePages || !o.debug {
 		t.Errorf("parsed %+v", o)
 	}
-	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"-pages", "64k"}, {"-weights", "q5"}, {"-weights", "f32,q5"}, {"-weights", ""}, {"extra"}} {
+	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"-pages", "64k"}, {"-weights", "q5"}, {"-weights", "f32,q5"}, {"-weights", ""}, {"-prompt", "-1"}, {"extra"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}
@@ -236,6 +297,50 @@ func TestReferenceTolerance(t *testing.T) {
 		got := checks(Result{Weights: c.weights, Finite: true, Distinct: true, RefChecked: true, RefError: c.err})
 		if strings.Contains(got, "✅ reference") != c.pass {
 			t.Errorf("%s with error %g: %q, want pass %v", c.weights, c.err, got, c.pass)
+		}
+	}
+}
+
+// TestPromptWhole runs a prompt as long as the tiny model's seq_len (-prompt 128 cut to 16)
+// and a decode run of as many tokens: the prefill's logits after the whole prompt, the timed
+// one's tokens, equal the decode step's at its last position within 1e-4. q8 has no prompt
+// figure; with -prompt 0 no prefill is compiled and f32 has none either.
+func TestPromptWhole(t *testing.T) {
+	tools := kerneltest.Tools(t)
+	weights := []llama.WeightType{llama.F32, llama.Q8}
+	model := llama.Named{Name: "tiny", Config: llama.Config{Dim: 64, HiddenDim: 128, NLayers: 2, NHeads: 4, NKVHeads: 2, VocabSize: 300, SeqLen: 16}}
+	probe := make([]float32, 1<<20)
+	for i := range probe {
+		probe[i] = 1
+	}
+	probes := map[loader.Pages][]float32{loader.SmallPages: probe}
+	for _, prompt := range []int{128, 0} {
+		b, err := compileBuild(context.Background(), tools, compiler.Options{Backend: compiler.MLIR}, weights, prompt > 0, newProgress(io.Discard))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.close()
+		if (b.prefill != nil) != (prompt > 0) {
+			t.Errorf("-prompt %d: prefill compiled: %v", prompt, b.prefill != nil)
+		}
+		o := &options{weights: weights, pages: []loader.Pages{loader.SmallPages}, threads: []int{2}, tokens: 16, prompt: prompt, warmup: 1, seed: 3, check: true}
+		results, skips, err := runModel(model, []*build{b}, probes, o, loader.AvailableMemory, newProgress(io.Discard))
+		if err != nil || skips != nil || len(results) != 2 {
+			t.Fatalf("-prompt %d: runModel: %d results, err %v (skipped %v)", prompt, len(results), err, skips)
+		}
+		f32, q8 := results[0], results[1]
+		if prompt > 0 {
+			if f32.PromptTokens != 16 || !(f32.PromptTokensPerSec > 0) || !f32.PromptChecked || f32.PromptError > 1e-4 || !f32.Finite {
+				t.Errorf("f32 prompt: %d tokens, %g tok/s, checked %v, error %g, finite %v", f32.PromptTokens, f32.PromptTokensPerSec, f32.PromptChecked, f32.PromptError, f32.Finite)
+			}
+			if !strings.Contains(checks(f32), "✅ prefill") {
+				t.Errorf("f32 checks %q", checks(f32))
+			}
+		} else if f32.PromptTokens != 0 || f32.PromptTokensPerSec != 0 || f32.PromptChecked || f32.PromptNote != "not measured (-prompt 0)" {
+			t.Errorf("f32 with -prompt 0: %+v", f32)
+		}
+		if q8.PromptTokensPerSec != 0 || q8.PromptChecked || q8.PromptNote == "" || strings.Contains(checks(q8), "prefill") {
+			t.Errorf("q8 with -prompt %d: %g tok/s, checked %v, note %q", prompt, q8.PromptTokensPerSec, q8.PromptChecked, q8.PromptNote)
 		}
 	}
 }

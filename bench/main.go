@@ -12,8 +12,14 @@
 // (each next token is the argmax of the logits), measuring the machine's read bandwidth with
 // the same thread count before every token (the ceiling, kernels/bandwidth.sl), and validates
 // the outputs: finite, different at every position, and equal to the pure-Go reference
-// forward pass on the same weights at position 0. A model at a weight type that does not fit, or that its
-// kernel cannot run (the f32 kernel's RoPE base is LLaMA 2's), is skipped with the reason.
+// forward pass on the same weights at position 0. With f32 weights it also times prompt
+// processing (-prompt, 128 tokens by default; 0 turns it off): the prefill kernel
+// (kernels/llama2_prefill.sl) feeds T tokens from position 0 on a cleared KV cache in one
+// call, the median of 3 calls after a warm-up, reported as prompt tokens/s and its ratio to
+// the decode's (pp ÷ tg); its logits after the decode run's tokens are checked against the
+// decode step's. Quantized weights have no prefill kernel yet: their prompt cell is "—". A
+// model at a weight type that does not fit, or that its kernel cannot run (the f32 kernel's
+// RoPE base is LLaMA 2's), is skipped with the reason.
 //
 //	go run ./bench                                  the report's table (markdown on stdout)
 //	go run ./bench -models 125M,1B -threads 2       a subset
@@ -22,6 +28,7 @@
 //	go run ./bench -weights q4 -models 30B          30B in 4 bits (about 18 GB)
 //	go run ./bench -out results                     also write results/{table.md,results.json,throughput.png}
 //	go run ./bench -json                            JSON on stdout instead of markdown
+//	go run ./bench -prompt 0                        decode only, no prompt processing
 //	go run ./bench -g -models 1B -threads 1         kernels with a line table, to profile
 //
 // Progress goes to standard error.
@@ -56,6 +63,7 @@ type options struct {
 	pages    []loader.Pages
 	threads  []int
 	tokens   int
+	prompt   int // tokens of the timed prefill (f32 weights); 0: none
 	warmup   int
 	seed     uint64
 	check    bool
@@ -93,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	pages := fs.String("pages", "huge", "pages for the weights and state: huge, 4k, or huge,4k side by side")
 	threads := fs.String("threads", defaultThreads(), "thread counts to run each model with, comma-separated")
 	tokens := fs.Int("tokens", 10, "tokens in the timed autoregressive run")
+	prompt := fs.Int("prompt", 128, "tokens of the timed prompt processing (the f32 prefill kernel, from position 0); 0 turns it off")
 	warmup := fs.Int("warmup", 3, "warm-up calls before the timed run")
 	seed := fs.Uint64("seed", 42, "seed of the random weights")
 	check := fs.Bool("check", true, "compare position 0 with the pure-Go reference forward pass")
@@ -100,7 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	out := fs.String("out", "", "directory to write table.md, results.json and throughput.png into")
 	debug := fs.Bool("g", false, "build the kernels with a line table into kernels/*.sl, for profilers (README: Profiling a kernel)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: go run ./bench [flags]\n\nRuns the LLaMA 2 decode benchmark and prints the results table.\n\n")
+		fmt.Fprintf(stderr, "usage: go run ./bench [flags]\n\nRuns the LLaMA 2 decode benchmark (and, with f32 weights, prompt processing) and prints the results table.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -109,7 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags only; see -help)", fs.Arg(0))
 	}
-	o := &options{tokens: *tokens, warmup: *warmup, seed: *seed, check: *check, json: *jsonOut, out: *out, debug: *debug}
+	o := &options{tokens: *tokens, prompt: *prompt, warmup: *warmup, seed: *seed, check: *check, json: *jsonOut, out: *out, debug: *debug}
 	for _, name := range splitList(*models) {
 		cfg, err := llama.Preset(name)
 		if err != nil {
@@ -163,6 +172,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-models, -weights, -backend, -checks, -pages and -threads need at least one value each")
 	case o.tokens < 2 || o.tokens > 100000:
 		return nil, fmt.Errorf("-tokens %d: need at least 2 (outputs must differ across positions)", o.tokens)
+	case o.prompt < 0 || o.prompt > 100000:
+		return nil, fmt.Errorf("-prompt %d: want 0 (off) to 100000 tokens", o.prompt)
 	case o.warmup < 0:
 		return nil, fmt.Errorf("-warmup %d: cannot be negative", o.warmup)
 	}
@@ -203,7 +214,7 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 	if err != nil {
 		return err
 	}
-	report := &Report{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: describeMachine(), Seed: o.seed, Tokens: o.tokens, Warmup: o.warmup}
+	report := &Report{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: describeMachine(), Seed: o.seed, Tokens: o.tokens, Prompt: o.prompt, Warmup: o.warmup}
 	var builds []*build
 	for _, b := range o.backends {
 		chosen, why := compiler.Choose(tools, b)
@@ -211,7 +222,7 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 			p.note("backend auto: using %v (%s)", chosen, why)
 		}
 		for _, checked := range o.checked {
-			bl, err := compileBuild(ctx, tools, compiler.Options{Backend: chosen, Unchecked: !checked, Debug: o.debug}, o.weights, p)
+			bl, err := compileBuild(ctx, tools, compiler.Options{Backend: chosen, Unchecked: !checked, Debug: o.debug}, o.weights, o.prompt > 0, p)
 			if err != nil {
 				return err
 			}

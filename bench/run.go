@@ -70,13 +70,39 @@ func init() {
 }
 
 // build is one backend's compiled kernels: the LLaMA 2 step of every weight type benchmarked,
-// checked or not, and the bandwidth probe.
+// checked or not, the f32 prefill and the bandwidth probe.
 type build struct {
 	backend  compiler.Backend
 	checked  bool
 	kernels  map[llama.WeightType]kernel
+	prefill  *llamakernel.Prefill // nil when no prompt is timed (-prompt 0, or no f32 weights)
 	probeLib *loader.Library
 	probe    *loader.Func
+}
+
+// hasPrefill reports whether weights of type t have a prefill kernel (the prompt in one call):
+// f32 only for now.
+func hasPrefill(t llama.WeightType) bool { return t == llama.F32 }
+
+// promptLen is the number of tokens of the timed prompt of model configuration cfg (its own
+// seq_len, before runConfig) at weight type t: o.prompt, at most seq_len, and 0 when t has no
+// prefill kernel.
+func promptLen(cfg llama.Config, t llama.WeightType, o *options) int {
+	if !hasPrefill(t) {
+		return 0
+	}
+	return min(o.prompt, cfg.SeqLen)
+}
+
+// Prompt processing: a warm-up prefill, then the median of promptRuns timed ones.
+const (
+	promptWarmup = 1
+	promptRuns   = 3
+)
+
+// batchBytes is the size of a prefill batch of n tokens for cfg (llamakernel.Batch).
+func batchBytes(cfg llama.Config, n int) int64 {
+	return 4 * int64(n) * int64(4*cfg.Dim+2*cfg.KVDim()+cfg.SeqLen+2*cfg.HiddenDim)
 }
 
 // probeSignature is the bandwidth probe's (kernels/bandwidth.sl): read_sum sums a in chunks
@@ -85,9 +111,9 @@ var probeSignature = abi.Func{Name: "read_sum", Result: abi.F32, Params: []abi.P
 	{Name: "a", Kind: abi.F32, Array: true}, {Name: "partial", Kind: abi.F32, Array: true},
 	{Name: "chunks", Kind: abi.I64}, {Name: "chunk", Kind: abi.I64}}}
 
-// compileBuild compiles, with opts, the decode step of every weight type in weights, and the
-// probe.
-func compileBuild(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, weights []llama.WeightType, p *progress) (*build, error) {
+// compileBuild compiles, with opts, the decode step of every weight type in weights, with
+// prompt the prefill kernel of those that have one, and the probe.
+func compileBuild(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, weights []llama.WeightType, prompt bool, p *progress) (*build, error) {
 	backend, checked := opts.Backend, !opts.Unchecked
 	b := &build{backend: backend, checked: checked, kernels: map[llama.WeightType]kernel{}}
 	for _, t := range weights {
@@ -103,6 +129,20 @@ func compileBuild(ctx context.Context, tools *toolchain.Tools, opts compiler.Opt
 			how = "took from the build cache"
 		}
 		p.note("%s kernels/%s (%s) with the %v backend in %.2f s (%s)", how, weightKernels[t].file, access(checked), backend, time.Since(start).Seconds(), obj.Path)
+		if prompt && hasPrefill(t) {
+			start := time.Now()
+			pk, err := llamakernel.CompilePrefill(ctx, tools, opts)
+			if err != nil {
+				b.close()
+				return nil, err
+			}
+			b.prefill = pk
+			how := "compiled"
+			if pk.Object.Cached {
+				how = "took from the build cache"
+			}
+			p.note("%s kernels/%s (%s) with the %v backend in %.2f s (%s)", how, llamakernel.FilePrefill, access(checked), backend, time.Since(start).Seconds(), pk.Object.Path)
+		}
 	}
 	src, err := kernels.Source("bandwidth.sl")
 	if err != nil {
@@ -135,15 +175,24 @@ func (b *build) close() {
 	for _, k := range b.kernels {
 		k.Close()
 	}
+	if b.prefill != nil {
+		b.prefill.Close()
+	}
 	if b.probeLib != nil {
 		b.probeLib.Close()
 	}
 }
 
-// setThreads applies a thread count to the kernel of weight type t and the probe.
+// setThreads applies a thread count to the kernel of weight type t (and its prefill) and the
+// probe.
 func (b *build) setThreads(t llama.WeightType, n int) error {
 	if err := b.kernels[t].Library().SetThreads(n); err != nil {
 		return err
+	}
+	if b.prefill != nil && hasPrefill(t) {
+		if err := b.prefill.Library().SetThreads(n); err != nil {
+			return err
+		}
 	}
 	return b.probeLib.SetThreads(n)
 }
@@ -172,6 +221,22 @@ type Result struct {
 	RefChecked   bool    `json:"reference_checked"`
 	RefError     float64 `json:"reference_error"` // max |kernel − reference| ÷ max |reference| at position 0
 	Steps        []Step  `json:"steps"`
+
+	// Prompt processing (f32 weights): PromptTokens tokens from position 0 on a cleared KV
+	// cache in one prefill call; PromptTokensPerSec is PromptTokens ÷ the median of the
+	// timed calls (PromptRunsMs), PromptRatio that ÷ TokensPerSec (pp ÷ tg). Without a
+	// prefill they are zero and PromptNote says why.
+	PromptTokens       int       `json:"prompt_tokens,omitempty"`
+	PromptTokensPerSec float64   `json:"prompt_tokens_per_s,omitempty"`
+	PromptMs           float64   `json:"prompt_ms,omitempty"`
+	PromptRunsMs       []float64 `json:"prompt_runs_ms,omitempty"`
+	PromptRatio        float64   `json:"pp_over_tg,omitempty"`
+	PromptNote         string    `json:"prompt_note,omitempty"`
+	// PromptChecked: a prefill of the decode run's first min(tokens, prompt) tokens was
+	// compared with the decode step's logits at the last of them; PromptError is the largest
+	// difference ÷ the largest decode logit.
+	PromptChecked bool    `json:"prompt_checked,omitempty"`
+	PromptError   float64 `json:"prompt_error,omitempty"`
 }
 
 // Step is one decoded position, as the report's example output shows them.
@@ -207,11 +272,12 @@ const (
 	probeChunk  = 1 << 14
 )
 
-// runConfig is cfg as the benchmark runs it: the KV cache and the attention scores hold only
-// the positions the run reaches (the warm-up's 0..warmup-1, then the timed run's
-// 0..tokens-1), which changes no logit, FLOP or byte read.
-func runConfig(cfg llama.Config, o *options) llama.Config {
-	cfg.SeqLen = min(cfg.SeqLen, max(o.warmup, o.tokens))
+// runConfig is cfg as the benchmark runs it at weight type t: the KV cache and the attention
+// scores hold only the positions the run reaches (the warm-up's 0..warmup-1, the timed run's
+// 0..tokens-1 and, for a type with a prefill kernel, the prompt's 0..prompt-1), which changes
+// no logit, FLOP or byte read.
+func runConfig(cfg llama.Config, t llama.WeightType, o *options) llama.Config {
+	cfg.SeqLen = min(cfg.SeqLen, max(o.warmup, o.tokens, promptLen(cfg, t, o)))
 	return cfg
 }
 
@@ -220,9 +286,9 @@ func runConfig(cfg llama.Config, o *options) llama.Config {
 // reference's own state) take more than 90% of avail, or when t's kernel cannot run m; nil
 // when m runs.
 func skipOf(m llama.Named, t llama.WeightType, o *options, avail uint64) *Skip {
-	cfg := runConfig(m.Config, o)
+	cfg := runConfig(m.Config, t, o)
 	total := cfg.TotalBytesOf(t, 0)
-	need := total
+	need := total + batchBytes(cfg, promptLen(m.Config, t, o)) // the prefill's batch
 	if o.check {
 		need += cfg.KVCacheBytes() + cfg.ActivationBytes() // the reference's own state
 	}
@@ -276,6 +342,9 @@ type decoder struct {
 	// reference the same step by the pure-Go forward pass.
 	step      func(k kernel, s *llama.State, token, pos int) ([]float32, error)
 	reference func(s *llama.State, token, pos int) ([]float32, error)
+	// prefill feeds tokens from position pos through p in batch b; nil when the weights'
+	// type has no prefill kernel.
+	prefill func(p *llamakernel.Prefill, s *llama.State, b *llamakernel.Batch, tokens []int, pos int) ([]float32, error)
 }
 
 // newDecoder allocates weights of type t for cfg from alloc and fills them with random
@@ -292,6 +361,9 @@ func newDecoder(cfg llama.Config, t llama.WeightType, alloc llama.Allocator, see
 				return k.(*llamakernel.Kernel).Forward(cfg, w, s, token, pos)
 			},
 			reference: func(s *llama.State, token, pos int) ([]float32, error) { return llama.Forward(cfg, w, s, token, pos) },
+			prefill: func(p *llamakernel.Prefill, s *llama.State, b *llamakernel.Batch, tokens []int, pos int) ([]float32, error) {
+				return p.Forward(cfg, w, s, b, tokens, pos)
+			},
 		}, nil
 	}
 	q, err := llama.NewQWeights(cfg, t, 0, alloc)
@@ -311,7 +383,7 @@ func newDecoder(cfg llama.Config, t llama.WeightType, alloc llama.Allocator, see
 
 // runOnPages runs model m at weight type t with its weights and state on pages of one size.
 func runOnPages(m llama.Named, t llama.WeightType, pages loader.Pages, builds []*build, probe []float32, o *options, p *progress) ([]Result, error) {
-	cfg := runConfig(m.Config, o)
+	cfg := runConfig(m.Config, t, o)
 	resetPeakRSS()
 	mem := loader.Arena{Pages: pages}
 	defer mem.Free()
@@ -325,6 +397,13 @@ func runOnPages(m llama.Named, t llama.WeightType, pages loader.Pages, builds []
 	s, err := llama.NewState(cfg, mem.Floats)
 	if err != nil {
 		return nil, err
+	}
+	// The prefill's batch, on the same pages as the weights and the KV cache.
+	var batch *llamakernel.Batch
+	if n := promptLen(m.Config, t, o); n > 0 {
+		if batch, err = llamakernel.NewBatch(cfg, n, mem.Floats); err != nil {
+			return nil, err
+		}
 	}
 	var reference []float32
 	if o.check {
@@ -344,7 +423,7 @@ func runOnPages(m llama.Named, t llama.WeightType, pages loader.Pages, builds []
 	var results []Result
 	for _, b := range builds {
 		for _, n := range o.threads {
-			r, err := measure(m.Name, cfg, d, s, probe, b, n, reference, o, p)
+			r, err := measure(m.Name, cfg, d, s, batch, probe, b, n, reference, o, p)
 			if err != nil {
 				return nil, err
 			}
@@ -357,8 +436,8 @@ func runOnPages(m llama.Named, t llama.WeightType, pages loader.Pages, builds []
 }
 
 // measure times the decode of model name (configuration cfg) with weights d and build b on n
-// threads.
-func measure(name string, cfg llama.Config, d *decoder, s *llama.State, probe []float32, b *build, n int, reference []float32, o *options, p *progress) (Result, error) {
+// threads, and with batch (nil: none) the prompt processing.
+func measure(name string, cfg llama.Config, d *decoder, s *llama.State, batch *llamakernel.Batch, probe []float32, b *build, n int, reference []float32, o *options, p *progress) (Result, error) {
 	// OpenMP keeps the thread count per OS thread: run everything from this one.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -399,6 +478,12 @@ func measure(name string, cfg llama.Config, d *decoder, s *llama.State, probe []
 	var total time.Duration
 	var flops, bytes int64
 	var previous []float32
+	// The decode's logits at the last position the prompt check's prefill covers.
+	checkLen := o.tokens
+	if batch != nil {
+		checkLen = min(o.tokens, batch.MaxTokens)
+	}
+	var decodeAtCheck []float32
 	var times []time.Duration
 	token := firstToken
 	greedy, err := llama.NewSampler(cfg.VocabSize, 0, 0, 0)
@@ -433,6 +518,9 @@ func measure(name string, cfg llama.Config, d *decoder, s *llama.State, probe []
 			r.RefChecked = true
 			r.RefError = relativeError(logits, reference)
 		}
+		if pos == checkLen-1 {
+			decodeAtCheck = slices.Clone(logits)
+		}
 		previous = append(previous[:0], logits...)
 		token = greedy.Sample(logits)
 	}
@@ -461,7 +549,76 @@ func measure(name string, cfg llama.Config, d *decoder, s *llama.State, probe []
 	}
 	r.CeilingGBs = reachable / seconds / 1e9
 	r.Fraction = median(fractions)
+
+	switch {
+	case o.prompt == 0:
+		r.PromptNote = "not measured (-prompt 0)"
+	case d.prefill == nil || batch == nil || b.prefill == nil:
+		r.PromptNote = fmt.Sprintf("no prefill kernel for %v weights yet", d.weights)
+	default:
+		if err := measurePrompt(&r, cfg, d, s, batch, b, decodeAtCheck, label, p); err != nil {
+			return r, err
+		}
+	}
 	return r, nil
+}
+
+// measurePrompt times prompt processing with build b's prefill kernel into r: batch.MaxTokens
+// tokens from position 0 on a cleared KV cache, promptWarmup calls and then the median of
+// promptRuns timed ones. First it checks the prefill against the decode run r.Steps: a prefill
+// of the tokens the decode was fed at positions 0 … len(decoded)−1 must leave decoded, the
+// decode step's logits at the last of them.
+func measurePrompt(r *Result, cfg llama.Config, d *decoder, s *llama.State, batch *llamakernel.Batch, b *build, decoded []float32, label string, p *progress) error {
+	n := batch.MaxTokens
+	// The prompt: the decode run's tokens, then a fixed sequence. Which tokens they are
+	// changes nothing of the time.
+	tokens := make([]int, n)
+	for i := range tokens {
+		if i < len(r.Steps) {
+			tokens[i] = r.Steps[i].Token
+		} else {
+			tokens[i] = (firstToken + 31*i) % cfg.VocabSize
+		}
+	}
+	label += fmt.Sprintf(" prompt of %d tokens", n)
+	p.bar(label, 0, promptWarmup+promptRuns)
+	if decoded != nil {
+		s.Reset()
+		logits, err := d.prefill(b.prefill, s, batch, tokens[:min(len(r.Steps), n)], 0)
+		if err != nil {
+			return err
+		}
+		r.PromptChecked = true
+		r.PromptError = relativeError(logits, decoded)
+	}
+	var times []float64
+	for i := range promptWarmup + promptRuns {
+		p.bar(label, int64(i), promptWarmup+promptRuns)
+		s.Reset()
+		start := time.Now()
+		logits, err := d.prefill(b.prefill, s, batch, tokens, 0)
+		elapsed := time.Since(start)
+		if err != nil {
+			return err
+		}
+		for _, v := range logits {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				r.Finite = false
+			}
+		}
+		if i >= promptWarmup {
+			times = append(times, elapsed.Seconds())
+			r.PromptRunsMs = append(r.PromptRunsMs, 1000*elapsed.Seconds())
+		}
+	}
+	s.Reset()
+	mid := median(times)
+	p.done(label, time.Duration(mid*float64(time.Second)))
+	r.PromptTokens = n
+	r.PromptMs = 1000 * mid
+	r.PromptTokensPerSec = float64(n) / mid
+	r.PromptRatio = r.PromptTokensPerSec / r.TokensPerSec
+	return nil
 }
 
 // median returns the middle value of xs (the mean of the two middle ones for an even count),
