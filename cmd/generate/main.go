@@ -372,16 +372,9 @@ func sameTensor(a, b llama.QTensor) bool {
 func loadQuantized(m model, alloc llama.Allocator, pages loader.Pages, stderr io.Writer) (*llama.QWeights, error) {
 	start := time.Now()
 	if m.v2 != nil {
-		var p *loadProgress
-		var update func(done, total int64)
-		if m.v2.Size >= progressBytes {
-			p = newLoadProgress(stderr, m.path, start)
-			update = p.update
-		}
+		update, finish := loadingProgress(stderr, m.path, m.v2.Size, start)
 		ck, err := llama.LoadV2(m.path, alloc, update)
-		if p != nil {
-			p.finish()
-		}
+		finish()
 		if err != nil {
 			return nil, err
 		}
@@ -511,16 +504,9 @@ func openCheckpoint(hdr llama.Header, mapFile bool, alloc llama.Allocator, pages
 		}
 		return ckpt, nil
 	}
-	var p *loadProgress
-	var update func(done, total int64)
-	if hdr.Size >= progressBytes {
-		p = newLoadProgress(stderr, hdr.Path, start)
-		update = p.update
-	}
+	update, finish := loadingProgress(stderr, hdr.Path, hdr.Size, start)
 	ckpt, err := llama.Load(hdr.Path, alloc, update)
-	if p != nil {
-		p.finish()
-	}
+	finish()
 	if err != nil {
 		return nil, err
 	}
@@ -541,8 +527,14 @@ type loadProgress struct {
 	quarter  int64         // log: the last quarter printed
 }
 
-func newLoadProgress(w io.Writer, path string, start time.Time) *loadProgress {
-	return newProgress(w, "loading "+path, start)
+// loadingProgress shows the progress of reading size bytes of path, from progressBytes on:
+// the callback for the reader (nil for smaller files) and what ends the display.
+func loadingProgress(w io.Writer, path string, size int64, start time.Time) (update func(done, total int64), finish func()) {
+	if size < progressBytes {
+		return nil, func() {}
+	}
+	p := newProgress(w, "loading "+path, start)
+	return p.update, p.finish
 }
 
 // newProgress shows the progress of what ("loading FILE", "quantizing FILE to q8").

@@ -339,7 +339,7 @@ func TestChooseMapping(t *testing.T) {
 
 func TestLoadProgress(t *testing.T) {
 	var log bytes.Buffer
-	p := newLoadProgress(&log, "big.bin", time.Now().Add(-time.Second))
+	p := newProgress(&log, "loading big.bin", time.Now().Add(-time.Second))
 	for done := int64(0); done <= 100; done += 10 {
 		p.update(done<<20, 100<<20)
 	}
@@ -349,12 +349,15 @@ func TestLoadProgress(t *testing.T) {
 		t.Errorf("progress in a log: %q, want lines at 30, 50 and 80%%", lines)
 	}
 	var term bytes.Buffer
-	p = newLoadProgress(&term, "big.bin", time.Now())
+	p = newProgress(&term, "loading big.bin", time.Now())
 	p.terminal = true
 	p.update(50, 100)
 	p.update(60, 100) // within 0.1 s of the last: not drawn
 	p.update(100, 100)
 	p.finish()
+	if update, _ := loadingProgress(&term, "small.bin", progressBytes-1, time.Now()); update != nil {
+		t.Errorf("a file under %d bytes shows progress", progressBytes)
+	}
 	if got := term.String(); strings.Count(got, "\r") != 3 || strings.Contains(got, "60%") || !strings.Contains(got, "\rloading big.bin: 100% of ") || !strings.HasSuffix(got, "\r\033[K") {
 		t.Errorf("progress on a terminal: %q", got)
 	}
