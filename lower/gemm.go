@@ -475,8 +475,10 @@ func (b *gemmBuilder) panels(parallel map[*frontend.While]bool, mb, nb, k *front
 			p1Decl, p1 := b.decl("p_end", b.min(add(use(p0), b.int(gemmKC)), use(k)))
 			rows, rowLoop := b.loop("ib", b.int(0), use(mb), func(ib *frontend.Var) []frontend.Stmt {
 				i0Decl, i0 := b.decl("i_first", mul(use(ib), b.int(gemmMR)))
-				_, cols := b.loop("jb", use(jbs), use(jbe), func(jb *frontend.Var) []frontend.Stmt {
-					j0Decl, j0 := b.decl("j_first", mul(use(jb), b.int(gemmNR)))
+				// jb counts from 0, so that loops.Count sees the row blocks' inner trip count
+				// and deems them worth threads.
+				_, cols := b.loop("jb", b.int(0), frontend.NewBinary(frontend.SUB, use(jbe), use(jbs)), func(jb *frontend.Var) []frontend.Stmt {
+					j0Decl, j0 := b.decl("j_first", mul(add(use(jbs), use(jb)), b.int(gemmNR)))
 					return append([]frontend.Stmt{j0Decl}, b.microKernel(i0, j0, gemmMR, gemmNR, use(p0), use(p1))...)
 				})
 				return append([]frontend.Stmt{i0Decl}, cols...)

@@ -142,12 +142,18 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 		fn.Body.Stmts = tileGEMMs(fn.Body.Stmts, frontend.ArrayRoots(fn), tiledRows, false)
 	}
 	info := loops.Analyze(fn, !f.Options.Serial)
+	// The row blocks of a tiled product run on threads without a run-time test of their
+	// work: loops' estimate cannot see the blocks' stretches of p, which start from a
+	// variable, and would keep them serial.
+	for w := range tiledRows {
+		if c := info.Counted(w); c != nil {
+			c.Parallel = false
+		}
+	}
 	parallel := parallelize(fn.Body, info)
 	if !f.Options.Serial {
 		for w := range tiledRows {
-			if c := info.Counted(w); c == nil || !c.Parallel {
-				parallel[w] = true
-			}
+			parallel[w] = true
 		}
 	}
 	if !f.Options.Unchecked {

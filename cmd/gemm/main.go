@@ -212,6 +212,7 @@ func run(out, progress io.Writer, o options) error {
 					slices.Reverse(order)
 				}
 				for _, s := range order {
+					time.Sleep(settle)
 					s.gf = append(s.gf, sh.flops()/timeIt(s.time, o.minTime)/1e9)
 				}
 				if len(errs) > 0 {
@@ -238,6 +239,11 @@ func run(out, progress io.Writer, o options) error {
 	}
 	return nil
 }
+
+// settle is the pause before each timing. Both libraries' worker threads spin for a while
+// after their work (libomp for KMP_BLOCKTIME, 200 ms; OpenBLAS's for its thread timeout): a
+// timing started right after the other side's would share the cores with them.
+const settle = 300 * time.Millisecond
 
 // timeIt returns the seconds one call of f takes: a first call that takes at least min is
 // the answer; otherwise, after it (a warm-up), f repeats for at least min.
