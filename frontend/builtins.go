@@ -41,6 +41,12 @@ const (
 	// ScaledNibbleDot(x, i, w, j, scale) is ScaledDot with w of u8 holding q4 nibbles: the
 	// chunk's elements are ((w[j+k] & 15) − 8) for k < DotChunk/2, then ((w[j+k] >> 4) − 8).
 	ScaledNibbleDot
+	// Bits(x): the bits of a float or half x as the unsigned integer of its size.
+	Bits
+	// FromBits(b): the float or half (the call's type) whose bits are the unsigned b.
+	FromBits
+	// Select(c, x, y): x when c, else y; both are evaluated.
+	Select
 )
 
 // DotChunk is how many elements of each array Dot takes at a time: one 256-bit load.
@@ -82,6 +88,9 @@ var builtins = map[Builtin]builtinInfo{
 	Dot:             {"dot", []string{"a", "i", "b", "j", "n"}, 5, 0, -1, true},
 	ScaledDot:       {"scaled_dot", []string{"a", "i", "b", "j", "scale"}, 5, 0, -1, true},
 	ScaledNibbleDot: {"scaled_nibble_dot", []string{"x", "i", "w", "j", "scale"}, 5, 0, -1, true},
+	Bits:            {"bits", []string{"x"}, 1, 0, -1, true},
+	FromBits:        {"from_bits", []string{"b"}, 1, 0, -1, true},
+	Select:          {"select", []string{"c", "x", "y"}, 3, 0, -1, true},
 }
 
 var builtinByName = func() map[string]Builtin {

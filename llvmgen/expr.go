@@ -203,8 +203,8 @@ func (g *gen) not(x value.Value) value.Value {
 
 // convert converts x from type from to type to (numeric scalars). Integers extend by the
 // source's signedness; float → integer truncates toward zero (narrow targets through i32 or
-// i64, so that a value out of their range wraps instead of being poison); f16 and bf16 go
-// through float (see fromHalf and toHalf).
+// i64, so that a value out of their range wraps instead of being poison). Of the half
+// conversions only f16 ↔ float reach here (package lower writes out the others).
 func (g *gen) convert(x value.Value, from, to frontend.Type) value.Value {
 	t := entry.Type(to.Kind)
 	b := g.cur
@@ -212,10 +212,10 @@ func (g *gen) convert(x value.Value, from, to frontend.Type) value.Value {
 	switch {
 	case from == to:
 		return x
-	case from.IsHalf():
-		return g.convert(g.fromHalf(x, from), frontend.F32, to)
-	case to.IsHalf():
-		return g.toHalf(x, from, to)
+	case from.IsHalf(): // f16 → float: the lowering writes out the other half conversions
+		return b.NewFPExt(b.NewBitCast(x, types.Half), types.Float)
+	case to.IsHalf(): // float → f16
+		return b.NewBitCast(b.NewFPTrunc(x, types.Half), types.I16)
 	case from.IsInt() && to.IsInt():
 		switch fs, ts := from.Kind.Size(), to.Kind.Size(); {
 		case fs == ts:
@@ -242,86 +242,6 @@ func (g *gen) convert(x value.Value, from, to frontend.Type) value.Value {
 		return b.NewFPExt(x, t)
 	}
 	return b.NewFPTrunc(x, t)
-}
-
-// fromHalf widens the bits x of an f16 or bf16 value to float, exactly: f16 through LLVM's
-// half type, bf16 by moving its bits to the top of a float.
-func (g *gen) fromHalf(x value.Value, from frontend.Type) value.Value {
-	b := g.cur
-	if from.Kind == abi.F16 {
-		return b.NewFPExt(b.NewBitCast(x, types.Half), types.Float)
-	}
-	return b.NewBitCast(b.NewShl(b.NewZExt(x, types.I32), constant.NewInt(types.I32, 16)), types.Float)
-}
-
-// toHalf rounds x of type from to the bits of an f16 or bf16 value, to nearest even, once.
-// Integers go through float where that is exact or cannot change the result (f16, whose range
-// ends below 2^24; narrow integers) and through double otherwise (see stickyF64); double
-// through a round-to-odd float.
-func (g *gen) toHalf(x value.Value, from, to frontend.Type) value.Value {
-	switch {
-	case from.IsInt() && to.Kind == abi.BF16 && from.Kind.Size() == 8:
-		return g.toHalf(g.stickyF64(x, from), frontend.F64, to)
-	case from.IsInt():
-		via := frontend.F32
-		if to.Kind == abi.BF16 && from.Kind.Size() > 2 {
-			via = frontend.F64
-		}
-		return g.toHalf(g.convert(x, from, via), via, to)
-	case from.Kind == abi.F64:
-		x = g.roundToOdd(x)
-	}
-	b := g.cur
-	if to.Kind == abi.F16 {
-		return b.NewBitCast(b.NewFPTrunc(x, types.Half), types.I16)
-	}
-	// bf16: add 0x7FFF plus the lowest kept bit, keep the top 16 bits; NaN stays a NaN.
-	i32 := func(v int64) constant.Constant { return constant.NewInt(types.I32, v) }
-	bits := b.NewBitCast(x, types.I32)
-	top := b.NewLShr(bits, i32(16))
-	rounded := b.NewLShr(b.NewAdd(bits, b.NewAdd(b.NewAnd(top, i32(1)), i32(0x7FFF))), i32(16))
-	nan := b.NewFCmp(enum.FPredUNO, x, x)
-	return b.NewTrunc(b.NewSelect(nan, b.NewOr(top, i32(0x40)), rounded), types.I16)
-}
-
-// stickyF64 converts the 64-bit integer x to a double that rounds to the same bf16 value:
-// exact below 2^53; above, its 11 lowest magnitude bits, which a double cannot hold, become
-// one sticky bit just above them (far below bf16's 8 significant bits), so that no rounding
-// happens on the way.
-func (g *gen) stickyF64(x value.Value, from frontend.Type) value.Value {
-	b := g.cur
-	i64c := func(v int64) constant.Constant { return constant.NewInt(types.I64, v) }
-	mag := x
-	var neg value.Value
-	if !from.IsUnsigned() {
-		neg = b.NewICmp(enum.IPredSLT, x, i64c(0))
-		mag = b.NewSelect(neg, b.NewSub(i64c(0), x), x)
-	}
-	inexact := b.NewICmp(enum.IPredNE, b.NewAnd(mag, i64c(0x7FF)), i64c(0))
-	big := b.NewICmp(enum.IPredUGE, mag, i64c(1<<53))
-	sticky := b.NewOr(b.NewAnd(mag, i64c(^0x7FF)), i64c(0x800))
-	f := value.Value(b.NewUIToFP(b.NewSelect(b.NewAnd(inexact, big), sticky, mag), types.Double))
-	if neg != nil {
-		f = b.NewSelect(neg, b.NewFNeg(f), f)
-	}
-	return f
-}
-
-// roundToOdd narrows double x to float rounding to odd (toward zero, then setting the lowest
-// bit when inexact), so that rounding the result once more to f16 or bf16 equals rounding x
-// directly. (It also keeps double → half off the compiler runtime's __truncdfhf2, whose ABI
-// differs between LLVM 14 and newer libgcc.)
-func (g *gen) roundToOdd(x value.Value) value.Value {
-	b := g.cur
-	near := b.NewFPTrunc(x, types.Float)
-	back := b.NewFPExt(near, types.Double)
-	bits := b.NewBitCast(near, types.I32)
-	fabs := g.intrinsic("fabs", types.Double, 1)
-	over := b.NewFCmp(enum.FPredOGT, b.NewCall(fabs, back), b.NewCall(fabs, x))
-	toward := b.NewSub(bits, b.NewZExt(over, types.I32))
-	inexact := b.NewFCmp(enum.FPredUNE, back, x)
-	odd := b.NewSelect(inexact, b.NewOr(toward, constant.NewInt(types.I32, 1)), bits)
-	return b.NewBitCast(odd, types.Float)
 }
 
 func constantOf(k *frontend.Const) constant.Constant {
@@ -442,6 +362,14 @@ func (g *gen) call(c *frontend.Call) operand {
 		return operand{g.operand(c.Args[0])[dims+int(c.Args[1].(*frontend.Const).Int)]}
 	case frontend.Dot:
 		return operand{g.dot(c)}
+	case frontend.Bits, frontend.FromBits:
+		x, t := g.expr(c.Args[0]), entry.Type(c.T.Kind)
+		if x.Type().Equal(t) {
+			return operand{x} // a half's bits are its value here
+		}
+		return operand{g.cur.NewBitCast(x, t)}
+	case frontend.Select:
+		return operand{g.cur.NewSelect(g.expr(c.Args[0]), g.expr(c.Args[1]), g.expr(c.Args[2]))}
 	case frontend.Slot, frontend.SetSlot, frontend.Report:
 		// A function of the run time of checked access, named by the lowering and defined
 		// beside the module (package entry).

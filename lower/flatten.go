@@ -16,6 +16,9 @@ type expander struct {
 	// add each product to C as it goes (builder.matmulByRows), as fast math allows: the
 	// roots of the function's arrays.
 	byRows frontend.Roots
+	// halves writes out the conversions from and to f16 and bf16 that the generators leave
+	// to the lowering (half.go).
+	halves bool
 }
 
 // expandBuiltins rewrites the array builtins of a statement list; byRows as in expander.
@@ -200,6 +203,8 @@ func (x *expander) needs(e frontend.Expr) bool {
 			found = found || x.checks.wants(n)
 		case *frontend.Binary:
 			found = found || x.checks.divides(n)
+		case *frontend.Convert:
+			found = found || x.halves && halfConversion(n)
 		}
 		return !found
 	})
@@ -234,6 +239,9 @@ func (x *expander) expr(e frontend.Expr) frontend.Expr {
 		e.X = x.expr(e.X)
 	case *frontend.Convert:
 		e.X = x.expr(e.X)
+		if x.halves && halfConversion(e) {
+			return x.half(e)
+		}
 	case *frontend.Index:
 		ops := x.exprs(append([]frontend.Expr{e.Array}, e.Indices...))
 		e.Array, e.Indices = ops[0], ops[1:]

@@ -14,6 +14,8 @@
 //   - byte dot-product loops take whole chunks through the internal builtin Dot (dot.go),
 //     and the loops that scale and sum such dot products group by group keep their sums in
 //     vector lanes (ScaledDot, lanes.go);
+//   - conversions from and to f16 and bf16, other than between f16 and f32, become integer
+//     and f32 code (half.go);
 //   - local arrays whose sizes never change are allocated once at function entry (Hoisted);
 //   - function names that would clash with the C and OpenMP symbols of the compiled code
 //     are rejected (symbols.go).
@@ -164,6 +166,8 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes)
 	}
 	fn.Body.Stmts = fuseDots(fn.Body.Stmts)
+	halves := expander{halves: true}
+	fn.Body.Stmts = halves.stmts(fn.Body.Stmts)
 	lf := &Func{Func: fn, Hoisted: hoisted(fn), loops: map[*frontend.While]*Loop{}, roots: frontend.ArrayRoots(fn)}
 	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
 		if w, ok := n.(*frontend.While); ok {

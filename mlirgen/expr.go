@@ -153,16 +153,22 @@ func (g *gen) not(x string) string {
 
 // convert converts x from type from to type to (numeric scalars). Integers extend by the
 // source's signedness; float → integer truncates toward zero (narrow targets through i32 or
-// i64, so that a value out of their range wraps instead of being poison); f16 and bf16 go
-// through f32 (see fromHalf and toHalf).
+// i64, so that a value out of their range wraps instead of being poison). Of the half
+// conversions only f16 ↔ f32 reach here (package lower writes out the others).
 func (g *gen) convert(x string, from, to frontend.Type) string {
 	switch {
 	case from == to:
 		return x
-	case from.IsHalf():
-		return g.convert(g.fromHalf(x, from), frontend.F32, to)
-	case to.IsHalf():
-		return g.toHalf(x, from, to)
+	case from.IsHalf(): // f16 → f32: the lowering writes out the other half conversions
+		h, r := g.fresh(), g.fresh()
+		g.op("%s = arith.bitcast %s : i16 to f16", h, x)
+		g.op("%s = arith.extf %s : f16 to f32", r, h)
+		return r
+	case to.IsHalf(): // f32 → f16
+		h, r := g.fresh(), g.fresh()
+		g.op("%s = arith.truncf %s : f32 to f16", h, x)
+		g.op("%s = arith.bitcast %s : f16 to i16", r, h)
+		return r
 	case from.IsInt() && to.IsInt():
 		switch fs, ts := from.Kind.Size(), to.Kind.Size(); {
 		case fs == ts:
@@ -195,117 +201,6 @@ func (g *gen) convert(x string, from, to frontend.Type) string {
 func (g *gen) cast(name, x string, from, to frontend.Type) string {
 	r := g.fresh()
 	g.op("%s = arith.%s %s : %s to %s", r, name, x, typ(from), typ(to))
-	return r
-}
-
-// fromHalf widens the bits x of an f16 or bf16 value to f32, exactly: f16 through MLIR's f16
-// type, bf16 by moving its bits to the top of an f32.
-func (g *gen) fromHalf(x string, from frontend.Type) string {
-	r := g.fresh()
-	if from.Kind == abi.F16 {
-		h := g.fresh()
-		g.op("%s = arith.bitcast %s : i16 to f16", h, x)
-		g.op("%s = arith.extf %s : f16 to f32", r, h)
-		return r
-	}
-	wide, shifted := g.fresh(), g.fresh()
-	g.op("%s = arith.extui %s : i16 to i32", wide, x)
-	g.op("%s = arith.shli %s, %s : i32", shifted, wide, g.constInt(16, frontend.Type{Kind: abi.I32}))
-	g.op("%s = arith.bitcast %s : i32 to f32", r, shifted)
-	return r
-}
-
-// toHalf rounds x of type from to the bits of an f16 or bf16 value, to nearest even, once.
-// Integers go through f32 where that is exact or cannot change the result (f16, whose range
-// ends below 2^24; narrow integers) and through f64 otherwise (see stickyF64); f64 through a
-// round-to-odd f32.
-func (g *gen) toHalf(x string, from, to frontend.Type) string {
-	switch {
-	case from.IsInt() && to.Kind == abi.BF16 && from.Kind.Size() == 8:
-		return g.toHalf(g.stickyF64(x, from), frontend.F64, to)
-	case from.IsInt():
-		via := frontend.F32
-		if to.Kind == abi.BF16 && from.Kind.Size() > 2 {
-			via = frontend.F64
-		}
-		return g.toHalf(g.convert(x, from, via), via, to)
-	case from.Kind == abi.F64:
-		x = g.roundToOdd(x)
-	}
-	if to.Kind == abi.F16 {
-		h, r := g.fresh(), g.fresh()
-		g.op("%s = arith.truncf %s : f32 to f16", h, x)
-		g.op("%s = arith.bitcast %s : f16 to i16", r, h)
-		return r
-	}
-	// bf16: add 0x7FFF plus the lowest kept bit, keep the top 16 bits; NaN stays a NaN.
-	i32 := frontend.Type{Kind: abi.I32}
-	bits, lsb, bias, sum, top, quiet, nan, sel, r := g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh()
-	g.op("%s = arith.bitcast %s : f32 to i32", bits, x)
-	g.op("%s = arith.shrui %s, %s : i32", top, bits, g.constInt(16, i32))
-	g.op("%s = arith.andi %s, %s : i32", lsb, top, g.constInt(1, i32))
-	g.op("%s = arith.addi %s, %s : i32", bias, lsb, g.constInt(0x7FFF, i32))
-	g.op("%s = arith.addi %s, %s : i32", sum, bits, bias)
-	rounded := g.fresh()
-	g.op("%s = arith.shrui %s, %s : i32", rounded, sum, g.constInt(16, i32))
-	g.op("%s = arith.ori %s, %s : i32", quiet, top, g.constInt(0x40, i32))
-	g.op("%s = arith.cmpf uno, %s, %s : f32", nan, x, x)
-	g.op("%s = arith.select %s, %s, %s : i32", sel, nan, quiet, rounded)
-	g.op("%s = arith.trunci %s : i32 to i16", r, sel)
-	return r
-}
-
-// stickyF64 converts the 64-bit integer x to an f64 that rounds to the same bf16 value: exact
-// below 2^53; above, its 11 lowest magnitude bits, which f64 cannot hold, become one sticky
-// bit just above them (far below bf16's 8 significant bits), so that no rounding happens on
-// the way.
-func (g *gen) stickyF64(x string, from frontend.Type) string {
-	i64 := frontend.I64
-	mag, neg := x, ""
-	if !from.IsUnsigned() {
-		neg, mag = g.fresh(), g.fresh()
-		minus := g.fresh()
-		g.op("%s = arith.cmpi slt, %s, %s : i64", neg, x, g.constInt(0, i64))
-		g.op("%s = arith.subi %s, %s : i64", minus, g.constInt(0, i64), x)
-		g.op("%s = arith.select %s, %s, %s : i64", mag, neg, minus, x)
-	}
-	low, inexact, big, both, cleared, sticky, exact, f := g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh()
-	g.op("%s = arith.andi %s, %s : i64", low, mag, g.constInt(0x7FF, i64))
-	g.op("%s = arith.cmpi ne, %s, %s : i64", inexact, low, g.constInt(0, i64))
-	g.op("%s = arith.cmpi uge, %s, %s : i64", big, mag, g.constInt(1<<53, i64))
-	g.op("%s = arith.andi %s, %s : i1", both, inexact, big)
-	g.op("%s = arith.andi %s, %s : i64", cleared, mag, g.constInt(^0x7FF, i64))
-	g.op("%s = arith.ori %s, %s : i64", sticky, cleared, g.constInt(0x800, i64))
-	g.op("%s = arith.select %s, %s, %s : i64", exact, both, sticky, mag)
-	g.op("%s = arith.uitofp %s : i64 to f64", f, exact)
-	if neg == "" {
-		return f
-	}
-	minus, r := g.fresh(), g.fresh()
-	g.op("%s = arith.negf %s : f64", minus, f)
-	g.op("%s = arith.select %s, %s, %s : f64", r, neg, minus, f)
-	return r
-}
-
-// roundToOdd narrows f64 x to f32 rounding to odd (toward zero, then setting the lowest bit
-// when inexact), so that rounding the result once more to f16 or bf16 equals rounding x
-// directly. (It also keeps f64 → f16 off the compiler runtime's __truncdfhf2, whose ABI
-// differs between LLVM 14 and newer libgcc.)
-func (g *gen) roundToOdd(x string) string {
-	i32 := frontend.Type{Kind: abi.I32}
-	near, back, bits, ax, aback, over, inexact, dec, toward, odd, sel, r := g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh()
-	g.op("%s = arith.truncf %s : f64 to f32", near, x)
-	g.op("%s = arith.extf %s : f32 to f64", back, near)
-	g.op("%s = arith.bitcast %s : f32 to i32", bits, near)
-	g.op("%s = math.absf %s : f64", ax, x)
-	g.op("%s = math.absf %s : f64", aback, back)
-	g.op("%s = arith.cmpf ogt, %s, %s : f64", over, aback, ax)
-	g.op("%s = arith.cmpf une, %s, %s : f64", inexact, back, x)
-	g.op("%s = arith.extui %s : i1 to i32", dec, over)
-	g.op("%s = arith.subi %s, %s : i32", toward, bits, dec)
-	g.op("%s = arith.ori %s, %s : i32", odd, toward, g.constInt(1, i32))
-	g.op("%s = arith.select %s, %s, %s : i32", sel, inexact, odd, bits)
-	g.op("%s = arith.bitcast %s : i32 to f32", r, sel)
 	return r
 }
 
@@ -442,6 +337,19 @@ func (g *gen) call(c *frontend.Call) value {
 		return value{v: g.size(c)}
 	case frontend.Dot:
 		return value{v: g.dot(c)}
+	case frontend.Bits, frontend.FromBits:
+		x, from := g.expr(c.Args[0]).v, scalar(c.Args[0].Type().Kind)
+		if from == scalar(c.T.Kind) {
+			return value{v: x} // a half's bits are its value here
+		}
+		r := g.fresh()
+		g.op("%s = arith.bitcast %s : %s to %s", r, x, from, scalar(c.T.Kind))
+		return value{v: r}
+	case frontend.Select:
+		cond, x, y := g.expr(c.Args[0]).v, g.expr(c.Args[1]).v, g.expr(c.Args[2]).v
+		r := g.fresh()
+		g.op("%s = arith.select %s, %s, %s : %s", r, cond, x, y, typ(c.T))
+		return value{v: r}
 	}
 	var args, types []string
 	for _, a := range c.Args {
