@@ -63,10 +63,11 @@ func randomQModel(t *testing.T, cfg llama.Config, wt llama.WeightType, gs int, s
 // 1e-2 of the largest (README, "Quantized weights": 7B at q8). Even --strict-fp does not
 // avoid it: the kernels' rmsnorm, softmax and attention sums are f32 where the reference's
 // are not all. On these small models at q4 that happened at some position of some
-// configuration for 4 of the seeds 1-12 (at q8 for none); with seed 2 it happens nowhere,
-// for every type and backend. TestKernelQ4MatVecsExact checks the q4 arithmetic itself
-// without that luck: bit for bit under --strict-fp.
-const referenceSeed = 2
+// configuration for 4 of the seeds 1-12 (at q8 for none). Which seeds depends on how LLVM
+// vectorizes the sums: with 512-bit vectors (toolchain, 2026-12-01) seed 2 flips one q8
+// activation, seeds 1 and 4 none, for every type and backend. TestKernelQ4MatVecsExact checks
+// the q4 arithmetic itself without that luck: bit for bit under --strict-fp.
+const referenceSeed = 1
 
 // TestKernelQMatchesReference runs each compiled quantized kernel (llama2_bf16_forward,
 // llama2_q8_forward, llama2_q4_forward) and llama.ForwardQ side by side over ten positions
