@@ -2,6 +2,7 @@ package lower
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/simplang/simplang/frontend"
@@ -88,6 +89,40 @@ func TestLanesInQuantizedKernels(t *testing.T) {
 			if !strict && (calls == 0 || calls != lanes) {
 				t.Errorf("%s: %d %v calls for %d lane sums, want one each and some", k.file, calls, k.dot, lanes)
 			}
+		}
+	}
+}
+
+// TestLanesNeedPlainScale checks that a group sum whose scale reads the dot loop's counter
+// (which the lanes form leaves at its first value) is not rewritten.
+func TestLanesNeedPlainScale(t *testing.T) {
+	const body = `var s = 0.0; var g = 0;
+    while (g < n) { i32 isum = 0; var j = 0;
+        while (j < 32) { isum += (a[g * 32 + j] as i32) * (b[g * 32 + j] as i32); j = j + 1; }
+        s += (isum as f32) * SCALE; g = g + 1; }
+    return s;`
+	for _, c := range []struct {
+		scale string
+		lanes int
+	}{{"w[g]", 1}, {"(j as f32)", 0}} {
+		src := "fn f(i8[] a, i8[] b, f32[] w, i64 n) -> f32 { " + strings.ReplaceAll(body, "SCALE", c.scale) + " }"
+		f, err := frontend.Parse("lanes.sl", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lf, err := Lower(f, Options{Unchecked: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lanes := 0
+		frontend.Inspect(lf.Funcs[0].Body, func(n frontend.Node) bool {
+			if w, ok := n.(*frontend.While); ok && lf.Funcs[0].Loop(w) != nil {
+				lanes += len(lf.Funcs[0].Loop(w).Lanes)
+			}
+			return true
+		})
+		if lanes != c.lanes {
+			t.Errorf("scale %s: %d lane sums, want %d", c.scale, lanes, c.lanes)
 		}
 	}
 }

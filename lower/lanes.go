@@ -157,7 +157,9 @@ func laneUnitOf(stmts []frontend.Stmt, changing map[*frontend.Var]bool) (laneUni
 	if !ok || t.Var.Type != frontend.F32 {
 		return u, false
 	}
-	if u.scale = withoutFactor(t.Init, acc.Var); u.scale == nil {
+	// The scale must not read the dot loop's counter: the rewritten loop leaves it at its
+	// first value.
+	if u.scale = withoutFactor(t.Init, acc.Var); u.scale == nil || readsVar(u.scale, u.j.Var) {
 		return u, false
 	}
 	if u.sumAssign, ok = stmts[4].(*frontend.Assign); !ok || u.sumAssign.Op != frontend.ASSIGN {
