@@ -104,7 +104,7 @@ func TestLanesNeedPlainScale(t *testing.T) {
 	for _, c := range []struct {
 		scale string
 		lanes int
-	}{{"w[g]", 1}, {"(j as f32)", 0}} {
+	}{{"w[g]", 1}, {"w[g] * (j as f32)", 0}} {
 		src := "fn f(i8[] a, i8[] b, f32[] w, i64 n) -> f32 { " + strings.ReplaceAll(body, "SCALE", c.scale) + " }"
 		f, err := frontend.Parse("lanes.sl", []byte(src))
 		if err != nil {
