@@ -116,6 +116,17 @@ func laneUnits(w *frontend.While) []laneUnit {
 		}
 		units = append(units, u)
 	}
+	// No scale reads a unit's own variables (isum, j, t), which the rewritten loop drops or
+	// leaves at their first values.
+	for _, u := range units {
+		for k := 0; k < len(c.Body); k += 5 {
+			for _, st := range c.Body[k : k+4] {
+				if d, ok := st.(*frontend.VarDecl); ok && readsVar(u.scale, d.Var) {
+					return nil
+				}
+			}
+		}
+	}
 	// Each sum is the only statement of the body that reads or writes its variable.
 	uses := map[*frontend.Var]int{}
 	for _, s := range c.Body {
@@ -157,9 +168,7 @@ func laneUnitOf(stmts []frontend.Stmt, changing map[*frontend.Var]bool) (laneUni
 	if !ok || t.Var.Type != frontend.F32 {
 		return u, false
 	}
-	// The scale must not read the dot loop's counter: the rewritten loop leaves it at its
-	// first value.
-	if u.scale = withoutFactor(t.Init, acc.Var); u.scale == nil || readsVar(u.scale, u.j.Var) {
+	if u.scale = withoutFactor(t.Init, acc.Var); u.scale == nil {
 		return u, false
 	}
 	if u.sumAssign, ok = stmts[4].(*frontend.Assign); !ok || u.sumAssign.Op != frontend.ASSIGN {
