@@ -351,10 +351,7 @@ func Write(w io.Writer, cfg Config, weights *Weights, shared bool) error {
 
 // writeFloats writes s in the host's byte order.
 func writeFloats(w io.Writer, s []float32) error {
-	if len(s) == 0 {
-		return nil
-	}
-	_, err := w.Write(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 4*len(s)))
+	_, err := w.Write(floatBytes(s))
 	return err
 }
 

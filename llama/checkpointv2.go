@@ -155,29 +155,14 @@ func loadV2(path string, alloc Allocator, progress func(done, total int64), chun
 		return nil, err
 	}
 	defer f.Close()
-	cfg, shared, gs := h.Config, h.SharedClassifier, h.GroupSize
-	q, err := newQWeights(cfg, Q8, gs, alloc, shared)
+	cfg, shared := h.Config, h.SharedClassifier
+	q, err := newQWeights(cfg, Q8, h.GroupSize, alloc, shared)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	r := &v2Reader{f: f, off: v2HeaderBytes, size: h.Size, chunk: chunk, progress: progress}
-	for _, b := range qNorms(cfg, q) {
-		r.read(b.name, floatBytes(*b.data))
-	}
-	for _, b := range qTensors(cfg, q) {
-		if shared && b.t == &q.Wcls {
-			continue
-		}
-		// Per layer (the embedding and classifier are one "layer"): values, then scales.
-		layers := 1
-		if len(b.shape) == 3 {
-			layers = b.shape[0]
-		}
-		n := int(b.len()) / layers
-		for l := range layers {
-			r.read(b.name, int8Bytes(b.t.Q8[l*n:(l+1)*n]))
-			r.read(b.name, floatBytes(b.t.Scales[l*n/gs:(l+1)*n/gs]))
-		}
+	for _, p := range v2Parts(cfg, q, shared) {
+		r.read(p.name, p.data)
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, r.err)
@@ -296,10 +281,27 @@ func WriteV2(w io.Writer, cfg Config, q *QWeights, shared bool) error {
 	if _, err := w.Write(hdr[:]); err != nil {
 		return err
 	}
-	for _, b := range qNorms(cfg, q) {
-		if err := writeFloats(w, *b.data); err != nil {
+	for _, p := range v2Parts(cfg, q, shared) {
+		if _, err := w.Write(p.data); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// v2Part is a run of a version-2 file after its header: the memory of q that it fills.
+type v2Part struct {
+	name string
+	data []byte
+}
+
+// v2Parts lists the body of a version-2 file in order: the float32 norms, then each quantized
+// tensor layer by layer (the embedding and classifier are one layer), its int8 values, then
+// its float32 group scales; the classifier not at all when shared.
+func v2Parts(cfg Config, q *QWeights, shared bool) []v2Part {
+	var parts []v2Part
+	for _, b := range qNorms(cfg, q) {
+		parts = append(parts, v2Part{b.name, floatBytes(*b.data)})
 	}
 	gs := q.GroupSize
 	for _, b := range qTensors(cfg, q) {
@@ -312,15 +314,11 @@ func WriteV2(w io.Writer, cfg Config, q *QWeights, shared bool) error {
 		}
 		n := int(b.len()) / layers
 		for l := range layers {
-			if _, err := w.Write(int8Bytes(b.t.Q8[l*n : (l+1)*n])); err != nil {
-				return err
-			}
-			if err := writeFloats(w, b.t.Scales[l*n/gs:(l+1)*n/gs]); err != nil {
-				return err
-			}
+			parts = append(parts, v2Part{b.name, int8Bytes(b.t.Q8[l*n : (l+1)*n])},
+				v2Part{b.name, floatBytes(b.t.Scales[l*n/gs : (l+1)*n/gs])})
 		}
 	}
-	return nil
+	return parts
 }
 
 // floatBytes is s seen as bytes, in the host's order.
