@@ -57,49 +57,69 @@ func ReadHeader(path string) (Header, error) {
 
 // openFile opens the checkpoint at path and checks its header and length.
 func openFile(path string) (*os.File, Header, error) {
-	f, err := os.Open(path)
+	var hdr [headerBytes]byte
+	f, size, err := openChecked(path, hdr[:], "")
 	if err != nil {
-		return nil, Header{}, fmt.Errorf("checkpoint: %w", err)
+		return nil, Header{}, err
 	}
-	h, err := readHeader(f, path)
+	h, err := func() (Header, error) {
+		cfg, shared, err := parseHeader(hdr)
+		if err != nil {
+			return Header{}, err
+		}
+		want, err := fileSize(cfg, shared)
+		if err != nil {
+			return Header{}, err
+		}
+		return Header{Path: path, Config: cfg, SharedClassifier: shared, Size: size}, checkLength(size, want, "", "not a llama2.c legacy checkpoint, or the header is wrong")
+	}()
 	if err != nil {
 		f.Close()
-		return nil, Header{}, err
+		return nil, Header{}, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	return f, h, nil
 }
 
-func readHeader(f *os.File, path string) (Header, error) {
-	fi, err := f.Stat()
+// openChecked opens the checkpoint at path, which must be a regular file of at least
+// len(hdr) bytes, and reads its first len(hdr) bytes into hdr; kind names the header in
+// errors ("", "version-2 "). It returns the open file and its size.
+func openChecked(path string, hdr []byte, kind string) (*os.File, int64, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return Header{}, fmt.Errorf("checkpoint: %w", err)
+		return nil, 0, fmt.Errorf("checkpoint: %w", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return Header{}, fmt.Errorf("checkpoint %s: not a regular file", path)
-	}
-	size := fi.Size()
-	if size < headerBytes {
-		return Header{}, fmt.Errorf("checkpoint %s: file is %d bytes, shorter than the %d-byte header", path, size, headerBytes)
-	}
-	var hdr [headerBytes]byte
-	if _, err := f.ReadAt(hdr[:], 0); err != nil {
-		return Header{}, fmt.Errorf("checkpoint %s: reading header: %w", path, err)
-	}
-	cfg, shared, err := parseHeader(hdr)
+	size, err := func() (int64, error) {
+		fi, err := f.Stat()
+		switch {
+		case err != nil:
+			return 0, err
+		case !fi.Mode().IsRegular():
+			return 0, errors.New("not a regular file")
+		case fi.Size() < int64(len(hdr)):
+			return 0, fmt.Errorf("file is %d bytes, shorter than the %d-byte %sheader", fi.Size(), len(hdr), kind)
+		}
+		if _, err := f.ReadAt(hdr, 0); err != nil {
+			return 0, fmt.Errorf("reading header: %w", err)
+		}
+		return fi.Size(), nil
+	}()
 	if err != nil {
-		return Header{}, fmt.Errorf("checkpoint %s: %w", path, err)
+		f.Close()
+		return nil, 0, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	want, err := fileSize(cfg, shared)
-	if err != nil {
-		return Header{}, fmt.Errorf("checkpoint %s: %w", path, err)
-	}
+	return f, size, nil
+}
+
+// checkLength says how a file of size bytes differs from the want bytes its header describes
+// (kind as in openChecked; longer is what to suspect of a file that is longer), or nil.
+func checkLength(size, want int64, kind, longer string) error {
 	switch {
 	case size < want:
-		return Header{}, fmt.Errorf("checkpoint %s: truncated: the header describes %d bytes but the file has %d (%d missing)", path, want, size, want-size)
+		return fmt.Errorf("truncated: the %sheader describes %d bytes but the file has %d (%d missing)", kind, want, size, want-size)
 	case size > want:
-		return Header{}, fmt.Errorf("checkpoint %s: file is %d bytes longer than the %d bytes its header describes; not a llama2.c legacy checkpoint, or the header is wrong", path, size-want, want)
+		return fmt.Errorf("file is %d bytes longer than the %d bytes its %sheader describes; %s", size-want, want, kind, longer)
 	}
-	return Header{Path: path, Config: cfg, SharedClassifier: shared, Size: size}, nil
+	return nil
 }
 
 // Open maps the llama2.c checkpoint at path read-only and copies nothing; the Weights point

@@ -90,46 +90,20 @@ func ReadHeaderV2(path string) (HeaderV2, error) {
 
 // openV2 opens the version-2 export at path and checks its header and length.
 func openV2(path string) (*os.File, HeaderV2, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, HeaderV2{}, err
-	}
-	h, err := readHeaderV2(f, path)
-	if err != nil {
-		f.Close()
-		return nil, HeaderV2{}, err
-	}
-	return f, h, nil
-}
-
-func readHeaderV2(f *os.File, path string) (HeaderV2, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return HeaderV2{}, err
-	}
-	if !fi.Mode().IsRegular() {
-		return HeaderV2{}, fmt.Errorf("checkpoint %s: not a regular file", path)
-	}
-	size := fi.Size()
-	if size < v2HeaderBytes {
-		return HeaderV2{}, fmt.Errorf("checkpoint %s: file is %d bytes, shorter than the %d-byte version-2 header", path, size, v2HeaderBytes)
-	}
 	var hdr [v2HeaderBytes]byte
-	if _, err := f.ReadAt(hdr[:], 0); err != nil {
-		return HeaderV2{}, fmt.Errorf("checkpoint %s: reading header: %w", path, err)
+	f, size, err := openChecked(path, hdr[:], "version-2 ")
+	if err != nil {
+		return nil, HeaderV2{}, err
 	}
 	cfg, shared, gs, err := parseV2Header(hdr)
+	if err == nil {
+		err = checkLength(size, v2FileSize(cfg, gs, shared), "version-2 ", "the header is wrong")
+	}
 	if err != nil {
-		return HeaderV2{}, fmt.Errorf("checkpoint %s: %w", path, err)
+		f.Close()
+		return nil, HeaderV2{}, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	want := v2FileSize(cfg, gs, shared)
-	switch {
-	case size < want:
-		return HeaderV2{}, fmt.Errorf("checkpoint %s: truncated: the version-2 header describes %d bytes but the file has %d (%d missing)", path, want, size, want-size)
-	case size > want:
-		return HeaderV2{}, fmt.Errorf("checkpoint %s: file is %d bytes longer than the %d bytes its version-2 header describes; the header is wrong", path, size-want, want)
-	}
-	return HeaderV2{Path: path, Config: cfg, SharedClassifier: shared, GroupSize: gs, Size: size}, nil
+	return f, HeaderV2{Path: path, Config: cfg, SharedClassifier: shared, GroupSize: gs, Size: size}, nil
 }
 
 // OpenV2 reads the llama2.c version-2 export at path into Q8 weights allocated with alloc
