@@ -50,6 +50,20 @@ func (k Kind) String() string {
 }
 
 // Size is the size of one value in bytes (bool is one byte, as C's _Bool).
+// Signed is the integer with bits v in k's width read as a signed value of that width: how
+// the LLVM and MLIR texts write a constant of k (unsigned kinds included).
+func (k Kind) Signed(v int64) int64 {
+	switch k.Size() {
+	case 1:
+		return int64(int8(v))
+	case 2:
+		return int64(int16(v))
+	case 4:
+		return int64(int32(v))
+	}
+	return v
+}
+
 func (k Kind) Size() int {
 	switch k {
 	case Bool, I8, U8:

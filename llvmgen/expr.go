@@ -261,15 +261,7 @@ func constantOf(k *frontend.Const) constant.Constant {
 // intConst is the constant with bits v of integer kind k, written as a signed value of k's
 // width.
 func intConst(k abi.Kind, v int64) constant.Constant {
-	switch k.Size() {
-	case 1:
-		v = int64(int8(v))
-	case 2:
-		v = int64(int16(v))
-	case 4:
-		v = int64(int32(v))
-	}
-	return constant.NewInt(entry.Type(k).(*types.IntType), v)
+	return constant.NewInt(entry.Type(k).(*types.IntType), k.Signed(v))
 }
 
 func boolConst(b bool) constant.Constant {

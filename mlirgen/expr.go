@@ -221,14 +221,7 @@ func (g *gen) constant(k *frontend.Const) string {
 // constInt emits the integer constant with bits v of integer (or half) type t; MLIR writes
 // it as a signed value of t's width.
 func (g *gen) constInt(v int64, t frontend.Type) string {
-	switch t.Kind.Size() {
-	case 1:
-		v = int64(int8(v))
-	case 2:
-		v = int64(int16(v))
-	case 4:
-		v = int64(int32(v))
-	}
+	v = t.Kind.Signed(v)
 	r := g.fresh()
 	g.op("%s = arith.constant %d : %s", r, v, typ(t))
 	return r
