@@ -1078,9 +1078,24 @@ func TestCheckCallsAndParallelDivision(t *testing.T) {
 				}
 			}
 			out.check(t, "divide_rows out")
+
 			d.s()[cols-1] = 1
 			if _, err := call("divide_rows", out.s(), in.s(), d.s(), rows, cols); err != nil {
 				t.Errorf("divide_rows without zeros: %v", err)
+			}
+
+			// Only the last row divides by zero: the last thread fails, in a called function.
+			byRow := i64s(rows, func(i int) int64 { return 1 })
+			byRow.s()[rows-1] = 0
+			_, err = call("divide_rows_by_call", out.s(), in.s(), byRow.s(), rows, cols)
+			var ce2 *loader.CheckError
+			if want := s.at(t, "quotient", "return a / b;", "/", 0) + ": quotient: integer division by zero"; !errors.As(err, &ce2) || ce2.Func != "divide_rows_by_call" || err.Error() != want {
+				t.Errorf("divide_rows_by_call: got %v, want a CheckError of call divide_rows_by_call: %q", err, want)
+			}
+			out.check(t, "divide_rows_by_call out")
+			byRow.s()[rows-1] = 1
+			if _, err := call("divide_rows_by_call", out.s(), in.s(), byRow.s(), rows, cols); err != nil {
+				t.Errorf("divide_rows_by_call without zeros: %v", err)
 			}
 		})
 	}

@@ -32,10 +32,12 @@ func addChecks(fn *frontend.Func, file string, sites *[]abi.Site, parallel map[*
 	if c.slot == nil {
 		return
 	}
-	// Parallel loop bodies run on other threads: their failures go to this call's report,
-	// and each thread reports where it did before once the body is done.
+	// Parallel loop bodies run on other threads. Their own checks report to this call's slot;
+	// functions they call find it through the thread's redirect, set for the body and
+	// restored after it. A body without calls needs no redirect (it would cost two calls
+	// per iteration).
 	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
-		if w, ok := n.(*frontend.While); ok && parallel[w] {
+		if w, ok := n.(*frontend.While); ok && parallel[w] && callsFunction(w.Body) {
 			prev := frontend.Declare(w.Pos, "previous_slot", runtimeCall(w.Pos, frontend.SetSlot, abi.SetSlotSymbol, frontend.I64, use(c.slot.Var)))
 			restore := &frontend.ExprStmt{X: runtimeCall(w.Pos, frontend.SetSlot, abi.SetSlotSymbol, frontend.I64, use(prev.Var))}
 			last := len(w.Body.Stmts) - 1 // the counter's increment stays last
@@ -45,6 +47,18 @@ func addChecks(fn *frontend.Func, file string, sites *[]abi.Site, parallel map[*
 		return true
 	})
 	fn.Body.Stmts = append([]frontend.Stmt{c.slot}, fn.Body.Stmts...)
+}
+
+// callsFunction reports whether b calls a SimpLang function.
+func callsFunction(b *frontend.Block) bool {
+	found := false
+	frontend.Inspect(b, func(n frontend.Node) bool {
+		if c, ok := n.(*frontend.Call); ok && c.Func != nil {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // wants reports whether access ix needs a check (a nil checker checks nothing).

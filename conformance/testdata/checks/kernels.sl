@@ -246,6 +246,26 @@ fn outer(f32[] a, i64 k) {
     store1(a, k, 2.0);
 }
 
+// The rows run in parallel and call a function with a check; row i divides by d[i]. A
+// failure on another thread reaches the call through that thread's redirect.
+fn quotient(i64 a, i64 b) -> i64 {
+    return a / b;
+}
+
+fn divide_rows_by_call(i64[] out, i64[] a, i64[] d, i64 rows, i64 cols) {
+    var i = 0;
+    while (i < rows) {
+        var s = 0;
+        var j = 0;
+        while (j < cols) {
+            s += quotient(a[i * cols + j], d[i]);
+            j = j + 1;
+        }
+        out[i] = s;
+        i = i + 1;
+    }
+}
+
 fn divide_rows(i64[] out, i64[] a, i64[] d, i64 rows, i64 cols) {
     var i = 0;
     while (i < rows) {
