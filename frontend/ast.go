@@ -189,6 +189,9 @@ type ArrayAlloc struct {
 	Pos  Pos
 	Elem abi.Kind
 	Dims []Expr
+	// Scratch marks an array the lowering made for its own use and writes before it reads
+	// it: it is not zeroed.
+	Scratch bool
 }
 
 func (e *Ident) Position() Pos      { return e.Pos }

@@ -22,12 +22,14 @@ func (g *gen) operand(e frontend.Expr) operand {
 	case *frontend.Ident:
 		return g.loadVar(e.Var)
 	case *frontend.ArrayAlloc:
-		if a, ok := g.hoisted[e]; ok {
-			g.fill(a, e.Elem)
-			return a
+		a, ok := g.hoisted[e]
+		if !ok {
+			a = g.allocate(e)
+			g.live = append(g.live, a[allocated])
 		}
-		a := g.allocate(e)
-		g.live = append(g.live, a[allocated])
+		if !e.Scratch {
+			g.fill(a, e.Elem)
+		}
 		return a
 	case *frontend.Call:
 		return g.call(e)
@@ -309,7 +311,7 @@ func (g *gen) elem(data value.Value, k abi.Kind, idx value.Value) value.Value {
 	return p
 }
 
-// allocate allocates the memory of a local array, zero-filled and 64-byte aligned.
+// allocate allocates the memory of a local array, 64-byte aligned.
 func (g *gen) allocate(site *frontend.ArrayAlloc) operand {
 	b := g.cur
 	var ds []value.Value
@@ -331,7 +333,6 @@ func (g *gen) allocate(site *frontend.ArrayAlloc) operand {
 	if len(ds) > 1 {
 		a = append(a, ds...)
 	}
-	g.fill(a, site.Elem)
 	return a
 }
 

@@ -91,7 +91,7 @@ func (c *cloner) expr(e frontend.Expr) frontend.Expr {
 	case *frontend.Index:
 		return &frontend.Index{Array: c.expr(e.Array), Lbrack: e.Lbrack, Indices: c.exprs(e.Indices)}
 	case *frontend.ArrayAlloc:
-		return &frontend.ArrayAlloc{Pos: e.Pos, Elem: e.Elem, Dims: c.exprs(e.Dims)}
+		return &frontend.ArrayAlloc{Pos: e.Pos, Elem: e.Elem, Dims: c.exprs(e.Dims), Scratch: e.Scratch}
 	}
 	panic("lower: cannot clone expression")
 }

@@ -295,6 +295,7 @@ func unitIn(e frontend.Expr, v *frontend.Var) bool {
 type gemmBuilder struct {
 	g   *gemmNest
 	pos frontend.Pos
+	n   *frontend.Var // the number of columns
 }
 
 func (b *gemmBuilder) int(v int64) frontend.Expr { return frontend.IntConst(b.pos, frontend.I64, v) }
@@ -367,6 +368,7 @@ func (g *gemmNest) tiled(parallel map[*frontend.While]bool) frontend.Stmt {
 	mDecl, m := b.decl("gemm_m", maxZero(g.i.Limit()))
 	kDecl, k := b.decl("gemm_k", maxZero(g.p.Limit()))
 	nDecl, n := b.decl("gemm_n", maxZero(g.j.Limit()))
+	b.n = n
 	stmts := []frontend.Stmt{mDecl, kDecl, nDecl}
 	mr, nr := int64(gemmMR), int64(gemmNR)
 	if g.transposed {
@@ -392,9 +394,24 @@ func (g *gemmNest) tiled(parallel map[*frontend.While]bool) frontend.Stmt {
 	return block(b.pos, stmts...)
 }
 
+// column is index e (which reads j) for column t of the block from column j0, with the
+// variables of rename: from (p·n + j0) + t LLVM sees a row's 16 loads side by side; from
+// p·n + j_t, or p·n + (j0 + t), it vectorizes the loop over p instead, with gathers. So
+// where j is a term of the index, t is added last.
+func (b *gemmBuilder) column(e frontend.Expr, j0 *frontend.Var, t int, rename map[*frontend.Var]*frontend.Var) frontend.Expr {
+	j := b.g.j.Var
+	if unitIn(e, j) {
+		c := cloner{rename: rename, subst: map[*frontend.Var]frontend.Expr{j: frontend.Conv(use(j0), j.Type)}}
+		return add(c.expr(e), frontend.IntConst(b.pos, e.Type(), int64(t)))
+	}
+	c := cloner{rename: rename, subst: map[*frontend.Var]frontend.Expr{j: frontend.Conv(add(use(j0), b.int(int64(t))), j.Type)}}
+	return c.expr(e)
+}
+
 // microKernel sums the block of rows i0 … i0+mr−1 and columns j0 … j0+nr−1 over p in
-// [p0, p1) and adds it to C.
-func (b *gemmBuilder) microKernel(i0, j0 *frontend.Var, mr, nr int64, p0, p1 frontend.Expr) []frontend.Stmt {
+// [p0, p1) and adds it to C. bAt(pv, p, t) is the element of B in row p and column t of
+// the block, pv the row as an i64 and p the copy of the source's counter.
+func (b *gemmBuilder) microKernel(i0, j0 *frontend.Var, mr, nr int64, p0, p1 frontend.Expr, bAt func(pv, p *frontend.Var, t int) frontend.Expr) []frontend.Stmt {
 	g := b.g
 	var stmts []frontend.Stmt
 	is := make([]*frontend.Var, mr)
@@ -402,17 +419,6 @@ func (b *gemmBuilder) microKernel(i0, j0 *frontend.Var, mr, nr int64, p0, p1 fro
 		var d *frontend.VarDecl
 		d, is[r] = b.counter(g.i, add(use(i0), b.int(int64(r))))
 		stmts = append(stmts, d)
-	}
-	// column t's access to an array at index e (which reads j): from (p·n + j0) + t LLVM sees
-	// a row's 16 loads of B side by side; from p·n + j_t, or p·n + (j0 + t), it vectorizes
-	// the loop over p instead, with gathers. So where j is a term of the index, t is added last.
-	column := func(e frontend.Expr, t int, rename map[*frontend.Var]*frontend.Var) frontend.Expr {
-		if unitIn(e, g.j.Var) {
-			c := cloner{rename: rename, subst: map[*frontend.Var]frontend.Expr{g.j.Var: frontend.Conv(use(j0), g.j.Var.Type)}}
-			return add(c.expr(e), frontend.IntConst(b.pos, e.Type(), int64(t)))
-		}
-		c := cloner{rename: rename, subst: map[*frontend.Var]frontend.Expr{g.j.Var: frontend.Conv(add(use(j0), b.int(int64(t))), g.j.Var.Type)}}
-		return c.expr(e)
 	}
 	elem := g.c.Type()
 	acc := make([][]*frontend.Var, mr)
@@ -436,9 +442,8 @@ func (b *gemmBuilder) microKernel(i0, j0 *frontend.Var, mr, nr int64, p0, p1 fro
 		}
 		bs := make([]*frontend.Var, nr)
 		for t := range bs {
-			at := column(g.b.Indices[0], t, map[*frontend.Var]*frontend.Var{g.p.Var: p})
 			var d *frontend.VarDecl
-			d, bs[t] = b.decl(fmt.Sprintf("b_%d", t), frontend.Elem(cloneExpr(g.b.Array), at))
+			d, bs[t] = b.decl(fmt.Sprintf("b_%d", t), bAt(pv, p, t))
 			body = append(body, d)
 		}
 		for r := range as {
@@ -453,7 +458,7 @@ func (b *gemmBuilder) microKernel(i0, j0 *frontend.Var, mr, nr int64, p0, p1 fro
 		for t := 0; t < int(nr); t++ {
 			rename := map[*frontend.Var]*frontend.Var{g.i.Var: is[r]}
 			cij := func() frontend.Expr {
-				return frontend.Elem(cloneExpr(g.c.Array), column(g.c.Indices[0], t, rename))
+				return frontend.Elem(cloneExpr(g.c.Array), b.column(g.c.Indices[0], j0, t, rename))
 			}
 			stmts = append(stmts, frontend.Set(cij(), add(cij(), use(acc[r][t]))))
 		}
@@ -461,34 +466,69 @@ func (b *gemmBuilder) microKernel(i0, j0 *frontend.Var, mr, nr int64, p0, p1 fro
 	return stmts
 }
 
+// inPlace reads B where it is, for the block from column j0.
+func (b *gemmBuilder) inPlace(j0 *frontend.Var) func(pv, p *frontend.Var, t int) frontend.Expr {
+	return func(_, p *frontend.Var, t int) frontend.Expr {
+		return frontend.Elem(cloneExpr(b.g.b.Array), b.column(b.g.b.Indices[0], j0, t, map[*frontend.Var]*frontend.Var{b.g.p.Var: p}))
+	}
+}
+
 // panels is the "nn" layout: for each panel of gemmNC columns, each stretch of gemmKC of p,
-// the row blocks in parallel, each over the column blocks of the panel.
+// the part of B in use is first copied (packed) so that each column block's rows follow one
+// another: pack[(jb·gemmKC + p − p_first)·gemmNR + t]. Then the row blocks, in parallel, each
+// run over the column blocks of the panel. Read in place, a column block's successive rows
+// of B lie a row of B apart: from 1024 columns on, each is on another 4 KiB page and in the
+// same L1 set, and the micro-kernel waits on the TLB and on L2.
 func (b *gemmBuilder) panels(parallel map[*frontend.While]bool, mb, nb, k *frontend.Var) []frontend.Stmt {
+	g := b.g
 	perPanel := int64(gemmNC / gemmNR)
 	npDecl, np := b.decl("gemm_panels", frontend.NewBinary(frontend.QUO, add(use(nb), b.int(perPanel-1)), b.int(perPanel)))
 	nsDecl, ns := b.decl("gemm_stretches", frontend.NewBinary(frontend.QUO, add(use(k), b.int(gemmKC-1)), b.int(gemmKC)))
+	packDecl, pack := b.decl("gemm_pack", &frontend.ArrayAlloc{Pos: b.pos, Elem: g.b.Type().Kind, Dims: []frontend.Expr{b.int(gemmKC * gemmNC)}, Scratch: true})
+	// The packed rows are gemmNR apart whenever there is a column block, but the stride is
+	// written min(n, gemmNR): with a constant stride LLVM vectorizes the loops over p, with
+	// gathers and scatters, instead of a row's gemmNR elements side by side.
+	strideDecl, stride := b.decl("gemm_pack_stride", b.min(use(b.n), b.int(gemmNR)))
+	packed := func(jb, p, p0 *frontend.Var, t int) frontend.Expr {
+		row := add(mul(use(jb), b.int(gemmKC)), frontend.NewBinary(frontend.SUB, use(p), use(p0)))
+		return frontend.Elem(use(pack), add(mul(row, use(stride)), b.int(int64(t))))
+	}
 	_, loop := b.loop("panel", b.int(0), use(np), func(panel *frontend.Var) []frontend.Stmt {
 		jbsDecl, jbs := b.decl("jb_first", mul(use(panel), b.int(perPanel)))
 		jbeDecl, jbe := b.decl("jb_end", b.min(add(use(jbs), b.int(perPanel)), use(nb)))
 		_, stretches := b.loop("stretch", b.int(0), use(ns), func(s *frontend.Var) []frontend.Stmt {
 			p0Decl, p0 := b.decl("p_first", mul(use(s), b.int(gemmKC)))
 			p1Decl, p1 := b.decl("p_end", b.min(add(use(p0), b.int(gemmKC)), use(k)))
+			// jb counts from 0 in both loops, so that loops.Count sees their inner trip counts.
+			blocks := frontend.NewBinary(frontend.SUB, use(jbe), use(jbs))
+			copies, copyLoop := b.loop("pack_p", use(p0), use(p1), func(pv *frontend.Var) []frontend.Stmt {
+				pd, p := b.counter(g.p, use(pv))
+				_, cols := b.loop("jb", b.int(0), blocks, func(jb *frontend.Var) []frontend.Stmt {
+					j0Decl, j0 := b.decl("j_first", mul(add(use(jbs), use(jb)), b.int(gemmNR)))
+					body := []frontend.Stmt{j0Decl}
+					for t := 0; t < gemmNR; t++ {
+						body = append(body, frontend.Set(packed(jb, pv, p0, t), b.inPlace(j0)(pv, p, t)))
+					}
+					return body
+				})
+				return append([]frontend.Stmt{pd}, cols...)
+			})
+			parallel[copies] = true
 			rows, rowLoop := b.loop("ib", b.int(0), use(mb), func(ib *frontend.Var) []frontend.Stmt {
 				i0Decl, i0 := b.decl("i_first", mul(use(ib), b.int(gemmMR)))
-				// jb counts from 0, so that loops.Count sees the row blocks' inner trip count
-				// and deems them worth threads.
 				_, cols := b.loop("jb", b.int(0), frontend.NewBinary(frontend.SUB, use(jbe), use(jbs)), func(jb *frontend.Var) []frontend.Stmt {
 					j0Decl, j0 := b.decl("j_first", mul(add(use(jbs), use(jb)), b.int(gemmNR)))
-					return append([]frontend.Stmt{j0Decl}, b.microKernel(i0, j0, gemmMR, gemmNR, use(p0), use(p1))...)
+					bAt := func(pv, _ *frontend.Var, t int) frontend.Expr { return packed(jb, pv, p0, t) }
+					return append([]frontend.Stmt{j0Decl}, b.microKernel(i0, j0, gemmMR, gemmNR, use(p0), use(p1), bAt)...)
 				})
 				return append([]frontend.Stmt{i0Decl}, cols...)
 			})
 			parallel[rows] = true
-			return append([]frontend.Stmt{p0Decl, p1Decl}, rowLoop...)
+			return append(append([]frontend.Stmt{p0Decl, p1Decl}, copyLoop...), rowLoop...)
 		})
 		return append([]frontend.Stmt{jbsDecl, jbeDecl}, stretches...)
 	})
-	return append([]frontend.Stmt{npDecl, nsDecl}, loop...)
+	return append([]frontend.Stmt{npDecl, nsDecl, packDecl, strideDecl}, loop...)
 }
 
 // dotBlocks is the "nt" layout: for each stretch of gemmKC of p, the row blocks in parallel,
@@ -503,7 +543,7 @@ func (b *gemmBuilder) dotBlocks(parallel map[*frontend.While]bool, mb, nb, k *fr
 			i0Decl, i0 := b.decl("i_first", mul(use(ib), b.int(gemmDotMR)))
 			_, cols := b.loop("jb", b.int(0), use(nb), func(jb *frontend.Var) []frontend.Stmt {
 				j0Decl, j0 := b.decl("j_first", mul(use(jb), b.int(gemmDotNR)))
-				return append([]frontend.Stmt{j0Decl}, b.microKernel(i0, j0, gemmDotMR, gemmDotNR, use(p0), use(p1))...)
+				return append([]frontend.Stmt{j0Decl}, b.microKernel(i0, j0, gemmDotMR, gemmDotNR, use(p0), use(p1), b.inPlace(j0))...)
 			})
 			return append([]frontend.Stmt{i0Decl}, cols...)
 		})

@@ -52,13 +52,14 @@ func (g *gen) expr(e frontend.Expr) value {
 		g.op("%s = memref.load %s[%s] : %s", r, m, idx, typ(e.Array.Type()))
 		return value{v: r}
 	case *frontend.ArrayAlloc:
-		if a, ok := g.hoisted[e]; ok {
-			g.fill(a.v, e)
-			return a
+		a, ok := g.hoisted[e]
+		if !ok {
+			a = g.allocate(e)
+			g.live = append(g.live, allocation{a.v, scalar(e.Elem)})
 		}
-		a := g.allocate(e)
-		g.live = append(g.live, allocation{a.v, scalar(e.Elem)})
-		g.fill(a.v, e)
+		if !e.Scratch {
+			g.fill(a.v, e)
+		}
 		return a
 	}
 	panic(fmt.Sprintf("mlirgen: unexpected expression %T", e))

@@ -57,7 +57,7 @@ func TestCountedLoop(t *testing.T) {
 
 // TestParallelLoops checks where scf.parallel appears: for loops with independent iterations
 // (each guarded by the work test, with a serial twin; those of loops.Jam's shape with a
-// jammed twin too) and matmul rows, never with Serial.
+// jammed twin too) and matmul rows with the packing of b, never with Serial.
 func TestParallelLoops(t *testing.T) {
 	src, err := os.ReadFile("../conformance/testdata/parallel.sl")
 	if err != nil {
@@ -69,7 +69,7 @@ func TestParallelLoops(t *testing.T) {
 		opts      lower.Options
 		parallel  int
 	}{
-		{"parallel", string(src), lower.Options{}, 6 + 5}, // 5 of them jammed
+		{"parallel", string(src), lower.Options{}, 7 + 5}, // 5 of them jammed, 1 packing matmul_check's b
 		{"serial", string(src), lower.Options{Serial: true}, 0},
 		{"aliased matmul", aliased, lower.Options{}, 0},
 	} {

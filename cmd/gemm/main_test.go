@@ -33,7 +33,8 @@ func naive(a, b, c []float32, m, k, n int, transB bool) (want, bound []float64) 
 	return want, bound
 }
 
-// TestKernelsMatchGo runs every kernel of gemm.sl on odd sizes, square and not, on both
+// TestKernelsMatchGo runs every kernel of gemm.sl on odd sizes, square and not, and on one
+// that spans several of the tiles' stretches and panels, on both
 // backends, fast and strict floating point, at 1 and 2 threads, against a naive product.
 func TestKernelsMatchGo(t *testing.T) {
 	sizes := []int{1, 7, 33, 127}
@@ -42,6 +43,8 @@ func TestKernelsMatchGo(t *testing.T) {
 		shapes = append(shapes, [3]int{s, s, s})
 	}
 	shapes = append(shapes, [3]int{7, 33, 127}, [3]int{127, 1, 33}, [3]int{33, 127, 7}, [3]int{1, 127, 7})
+	// More than one stretch of p (256) and panel of columns (256), the last ones partial.
+	shapes = append(shapes, [3]int{37, 300, 530})
 	for _, opts := range []compiler.Options{{Backend: compiler.MLIR}, {Backend: compiler.LLVM}, {Backend: compiler.MLIR, StrictFP: true}, {Backend: compiler.LLVM, Unchecked: true}} {
 		lib := kerneltest.Open(t, "gemm.sl", source, opts)
 		for _, threads := range []int{1, 2} {
