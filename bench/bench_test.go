@@ -163,6 +163,15 @@ func TestRunModel(t *testing.T) {
 	if !slices.Equal(c.Models, []string{"tiny f32", "tiny bf16", "tiny q8", "tiny q4"}) || len(c.Series) != 5 || c.Series[0].Values[2] != q8.TokensPerSec || c.Series[0].Values[3] != q4.TokensPerSec {
 		t.Errorf("chart groups %v, series %v", c.Models, c.Series)
 	}
+	// The prompt chart: the same groups, the f32 row's prompt throughput.
+	pc, ok := report.promptChart()
+	if !ok || !slices.Equal(pc.Models, c.Models) || len(pc.Series) != len(c.Series)-1 || pc.Series[0].Values[0] != report.Results[0].PromptTokensPerSec {
+		t.Errorf("prompt chart (%v): groups %v, series %v", ok, pc.Models, pc.Series)
+	}
+	report.Prompt = 0
+	if _, ok := report.promptChart(); ok {
+		t.Error("a run without prompts has a prompt chart")
+	}
 }
 
 // TestSkip checks which weight types a model runs at: the memory of each type, with a KV

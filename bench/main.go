@@ -27,6 +27,7 @@
 //	go run ./bench -weights q8 -models 7B,8B        q8 weights only
 //	go run ./bench -weights q4 -models 30B          30B in 4 bits (about 18 GB)
 //	go run ./bench -out results                     also write results/{table.md,results.json,throughput.png}
+//	                                                (and prompt.png with -prompt)
 //	go run ./bench -json                            JSON on stdout instead of markdown
 //	go run ./bench -prompt 0                        decode only, no prompt processing
 //	go run ./bench -g -models 1B -threads 1         kernels with a line table, to profile
@@ -106,7 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	seed := fs.Uint64("seed", 42, "seed of the random weights")
 	check := fs.Bool("check", true, "compare position 0 with the pure-Go reference forward pass")
 	jsonOut := fs.Bool("json", false, "write the results as JSON on stdout instead of the markdown table")
-	out := fs.String("out", "", "directory to write table.md, results.json and throughput.png into")
+	out := fs.String("out", "", "directory to write table.md, results.json and throughput.png (and prompt.png with -prompt) into")
 	debug := fs.Bool("g", false, "build the kernels with a line table into kernels/*.sl, for profilers (README: Profiling a kernel)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench [flags]\n\nRuns the LLaMA 2 decode benchmark (and, with f32 weights, prompt processing) and prints the results table.\n\n")
@@ -256,7 +257,14 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 		if err := report.writeFiles(o.out); err != nil {
 			return err
 		}
-		p.note("wrote %s", strings.Join([]string{filepath.Join(o.out, "table.md"), filepath.Join(o.out, "results.json"), filepath.Join(o.out, "throughput.png")}, ", "))
+		files := []string{"table.md", "results.json", "throughput.png"}
+		if _, ok := report.promptChart(); ok {
+			files = append(files, "prompt.png")
+		}
+		for i, f := range files {
+			files[i] = filepath.Join(o.out, f)
+		}
+		p.note("wrote %s", strings.Join(files, ", "))
 	}
 	if o.json {
 		enc := json.NewEncoder(stdout)

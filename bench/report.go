@@ -215,7 +215,8 @@ func thousands(v float64) string {
 	return s
 }
 
-// writeFiles writes table.md, results.json and throughput.png into dir.
+// writeFiles writes table.md, results.json and throughput.png into dir, and prompt.png when
+// the run timed prompts.
 func (r *Report) writeFiles(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -230,38 +231,61 @@ func (r *Report) writeFiles(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(data, '\n'), 0o644); err != nil {
 		return err
 	}
-	return r.chart().writePNG(filepath.Join(dir, "throughput.png"))
+	if err := r.chart().writePNG(filepath.Join(dir, "throughput.png")); err != nil {
+		return err
+	}
+	if c, ok := r.promptChart(); ok {
+		return c.writePNG(filepath.Join(dir, "prompt.png"))
+	}
+	return nil
 }
 
-// chart is the throughput of every configuration (backend, access, pages and threads) per
-// model and weight type, beside the report's (f32).
+// chart is the decode throughput of every configuration (backend, access, pages and
+// threads) per model and weight type, beside the report's (f32).
 func (r *Report) chart() chart {
-	c := chart{Title: "LLaMA 2 decode throughput (" + r.Machine + ")", YLabel: "tokens/s (log scale)"}
+	c, groups := r.configChart("LLaMA 2 decode throughput ("+r.Machine+")", func(x *Result) float64 { return x.TokensPerSec })
+	base := nanValues(len(groups))
+	for i, x := range groups {
+		if b, ok := baseline[x.Model]; ok && x.Weights == llama.F32.String() {
+			base[i] = b.tokPerSec
+		}
+	}
+	c.Series = append(c.Series, chartSeries{Name: "report baseline (f32)", Values: base})
+	return c
+}
+
+// promptChart is the prompt processing throughput of every configuration per model and
+// weight type, or false when the run timed no prompt.
+func (r *Report) promptChart() (chart, bool) {
+	c, _ := r.configChart(fmt.Sprintf("LLaMA 2 prompt processing, %d tokens a call (%s)", r.Prompt, r.Machine), func(x *Result) float64 { return x.PromptTokensPerSec })
+	return c, r.Prompt > 0 && c.validate() == nil
+}
+
+// configChart has a bar group per model and weight type (groups holds the first result of
+// each) and a series per configuration, of value(result).
+func (r *Report) configChart(title string, value func(*Result) float64) (c chart, groups []*Result) {
+	c = chart{Title: title, YLabel: "tokens/s (log scale)"}
 	index := map[string]int{}
-	var baseValues []float64
-	for _, x := range r.Results {
+	series := map[string]int{}
+	for i := range r.Results {
+		x := &r.Results[i]
 		group := x.Model + " " + x.Weights
 		if _, ok := index[group]; !ok {
 			index[group] = len(c.Models)
 			c.Models = append(c.Models, group)
-			base := math.NaN()
-			if b, ok := baseline[x.Model]; ok && x.Weights == llama.F32.String() {
-				base = b.tokPerSec
+			groups = append(groups, x)
+			for k := range c.Series {
+				c.Series[k].Values = append(c.Series[k].Values, math.NaN())
 			}
-			baseValues = append(baseValues, base)
 		}
-	}
-	series := map[string]int{}
-	for _, x := range r.Results {
 		name := fmt.Sprintf("SimpLang %s, %s, %s pages, %d thread(s)", strings.ToUpper(x.Backend), access(x.Checked), x.Pages, x.Threads)
 		if _, ok := series[name]; !ok {
 			series[name] = len(c.Series)
 			c.Series = append(c.Series, chartSeries{Name: name, Values: nanValues(len(c.Models))})
 		}
-		c.Series[series[name]].Values[index[x.Model+" "+x.Weights]] = x.TokensPerSec
+		c.Series[series[name]].Values[index[group]] = value(x)
 	}
-	c.Series = append(c.Series, chartSeries{Name: "report baseline (f32)", Values: baseValues})
-	return c
+	return c, groups
 }
 
 func nanValues(n int) []float64 {
