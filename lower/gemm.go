@@ -35,6 +35,7 @@ import (
 const (
 	gemmMR, gemmNR, gemmKC, gemmNC = 6, 16, 256, 256
 	gemmDotMR, gemmDotNR           = 4, 4
+	gemmDotRowsInL2                = 512 // rows of A whose stretch of gemmKC fits in L2 (512 KiB of f32)
 )
 
 // gemmNest is a recognised nest.
@@ -378,7 +379,7 @@ func (g *gemmNest) tiled(parallel map[*frontend.While]bool) frontend.Stmt {
 	nbDecl, nb := b.decl("gemm_nb", frontend.NewBinary(frontend.QUO, use(n), b.int(nr)))
 	stmts = append(stmts, mbDecl, nbDecl)
 	if g.transposed {
-		stmts = append(stmts, b.dotBlocks(parallel, mb, nb, k)...)
+		stmts = append(stmts, b.dotBlocks(parallel, m, mb, nb, k)...)
 	} else {
 		stmts = append(stmts, b.panels(parallel, mb, nb, k)...)
 	}
@@ -531,24 +532,35 @@ func (b *gemmBuilder) panels(parallel map[*frontend.While]bool, mb, nb, k *front
 	return append([]frontend.Stmt{npDecl, nsDecl, packDecl, strideDecl}, loop...)
 }
 
-// dotBlocks is the "nt" layout: for each stretch of gemmKC of p, the row blocks in parallel,
-// each over the column blocks, each block gemmDotMR×gemmDotNR dot products over the stretch
-// (so that the block's rows of A stay in L1 while the rows of B go by).
-func (b *gemmBuilder) dotBlocks(parallel map[*frontend.While]bool, mb, nb, k *frontend.Var) []frontend.Stmt {
+// dotBlocks is the "nt" layout: for each stretch of gemmKC of p, blocks of gemmDotMR×gemmDotNR
+// dot products over the stretch, in one of two orders. With at most gemmDotRowsInL2 rows
+// (the prompt of a prefill against a weight matrix), the column blocks run in parallel,
+// each over every row block: the stretch of A stays in L2 and B is read once. With more, the
+// row blocks run in parallel, each over every column block, so that a row block's stretch of
+// A stays in L1 while the rows of B go by (the other order then reads A from memory for
+// every column block: 0.55 of OpenBLAS at 2048², against 0.86).
+func (b *gemmBuilder) dotBlocks(parallel map[*frontend.While]bool, m, mb, nb, k *frontend.Var) []frontend.Stmt {
 	nsDecl, ns := b.decl("gemm_stretches", frontend.NewBinary(frontend.QUO, add(use(k), b.int(gemmKC-1)), b.int(gemmKC)))
 	_, stretches := b.loop("stretch", b.int(0), use(ns), func(s *frontend.Var) []frontend.Stmt {
 		p0Decl, p0 := b.decl("p_first", mul(use(s), b.int(gemmKC)))
 		p1Decl, p1 := b.decl("p_end", b.min(add(use(p0), b.int(gemmKC)), use(k)))
-		rows, loop := b.loop("ib", b.int(0), use(mb), func(ib *frontend.Var) []frontend.Stmt {
+		dots := func(ib, jb *frontend.Var) []frontend.Stmt {
 			i0Decl, i0 := b.decl("i_first", mul(use(ib), b.int(gemmDotMR)))
-			_, cols := b.loop("jb", b.int(0), use(nb), func(jb *frontend.Var) []frontend.Stmt {
-				j0Decl, j0 := b.decl("j_first", mul(use(jb), b.int(gemmDotNR)))
-				return append([]frontend.Stmt{j0Decl}, b.microKernel(i0, j0, gemmDotMR, gemmDotNR, use(p0), use(p1), b.inPlace(j0))...)
-			})
-			return append([]frontend.Stmt{i0Decl}, cols...)
+			j0Decl, j0 := b.decl("j_first", mul(use(jb), b.int(gemmDotNR)))
+			return append([]frontend.Stmt{i0Decl, j0Decl}, b.microKernel(i0, j0, gemmDotMR, gemmDotNR, use(p0), use(p1), b.inPlace(j0))...)
+		}
+		byCols, colsFirst := b.loop("jb", b.int(0), use(nb), func(jb *frontend.Var) []frontend.Stmt {
+			_, rows := b.loop("ib", b.int(0), use(mb), func(ib *frontend.Var) []frontend.Stmt { return dots(ib, jb) })
+			return rows
 		})
-		parallel[rows] = true
-		return append([]frontend.Stmt{p0Decl, p1Decl}, loop...)
+		byRows, rowsFirst := b.loop("ib", b.int(0), use(mb), func(ib *frontend.Var) []frontend.Stmt {
+			_, cols := b.loop("jb", b.int(0), use(nb), func(jb *frontend.Var) []frontend.Stmt { return dots(ib, jb) })
+			return cols
+		})
+		parallel[byCols], parallel[byRows] = true, true
+		few := frontend.NewBinary(frontend.LEQ, use(m), b.int(gemmDotRowsInL2))
+		choice := &frontend.If{Pos: b.pos, Cond: few, Then: block(b.pos, colsFirst...), Else: block(b.pos, rowsFirst...)}
+		return []frontend.Stmt{p0Decl, p1Decl, choice}
 	})
 	return append([]frontend.Stmt{nsDecl}, stretches...)
 }

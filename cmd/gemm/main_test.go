@@ -43,8 +43,9 @@ func TestKernelsMatchGo(t *testing.T) {
 		shapes = append(shapes, [3]int{s, s, s})
 	}
 	shapes = append(shapes, [3]int{7, 33, 127}, [3]int{127, 1, 33}, [3]int{33, 127, 7}, [3]int{1, 127, 7})
-	// More than one stretch of p (256) and panel of columns (256), the last ones partial.
-	shapes = append(shapes, [3]int{37, 300, 530})
+	// More than one stretch of p (256) and panel of columns (256), the last ones partial; and
+	// more rows than the transposed product takes column blocks first for (512).
+	shapes = append(shapes, [3]int{37, 300, 530}, [3]int{515, 40, 37})
 	for _, opts := range []compiler.Options{{Backend: compiler.MLIR}, {Backend: compiler.LLVM}, {Backend: compiler.MLIR, StrictFP: true}, {Backend: compiler.LLVM, Unchecked: true}} {
 		lib := kerneltest.Open(t, "gemm.sl", source, opts)
 		for _, threads := range []int{1, 2} {
