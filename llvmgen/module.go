@@ -21,9 +21,9 @@
 // every thread, each taking a static share of the iterations. A module that calls __kmpc_fork_call must be linked with
 // libomp (-lomp).
 //
-// With lower.Options.Debug the module carries a DWARF line table (debug.go): every function
-// and outlined body has a DISubprogram, and every instruction the location of the statement
-// it comes from.
+// With lower.Options.Debug the module carries a DWARF line table (package linetable): every
+// function and outlined body has a DISubprogram, and every instruction the location of the
+// statement it comes from.
 package llvmgen
 
 import (
@@ -37,6 +37,7 @@ import (
 
 	"github.com/simplang/simplang/entry"
 	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/linetable"
 	"github.com/simplang/simplang/lower"
 )
 
@@ -59,7 +60,7 @@ func Generate(f *lower.File) (text string, err error) {
 	g.mod.SourceFilename = f.Name
 	g.mod.TargetTriple = hostTriple()
 	if f.Options.Debug {
-		g.newDebug(f.Name)
+		g.lines = linetable.New(g.mod, f.Name)
 	}
 	for _, fn := range f.Funcs {
 		g.funcs[fn.Func] = g.declareFunc(fn.Func)
@@ -67,7 +68,7 @@ func Generate(f *lower.File) (text string, err error) {
 	for _, fn := range f.Funcs {
 		g.function(fn)
 	}
-	g.flush() // the code emitted since the last change of position
+	g.lines.Flush() // the code emitted since the last change of position
 	return g.mod.String(), nil
 }
 
@@ -91,7 +92,7 @@ type gen struct {
 	funcs    map[*frontend.Func]*ir.Func
 	declared map[string]*ir.Func // external functions and intrinsics, by name
 	identT   types.Type          // libomp's ident_t, once a parallel loop needs it
-	dbg      *debug              // the line table, with lower.Options.Debug
+	lines    *linetable.Table    // with lower.Options.Debug; nil does nothing
 
 	// per SimpLang function
 	fn       *lower.Func
@@ -182,7 +183,7 @@ func (g *gen) function(fn *lower.Func) {
 		g.define(p, parts)
 	}
 	for _, site := range fn.Hoisted {
-		g.locate(site.Pos)
+		g.lines.Locate(site.Pos)
 		a := g.allocate(site)
 		g.hoisted[site] = a
 		g.owned = append(g.owned, a[allocated])
@@ -191,7 +192,7 @@ func (g *gen) function(fn *lower.Func) {
 	if g.cur == nil {
 		return
 	}
-	g.locate(fn.Body.Rbrace)
+	g.lines.Locate(fn.Body.Rbrace)
 	g.freeAll()
 	if fn.Result == frontend.Void {
 		g.cur.NewRet(nil)
@@ -204,8 +205,8 @@ func (g *gen) function(fn *lower.Func) {
 // allocas, then the code.
 func (g *gen) begin(f *ir.Func, pos frontend.Pos) {
 	g.frame = frame{f: f, env: map[*frontend.Var][]*ir.InstAlloca{}, lanes: map[*frontend.Var]*ir.InstAlloca{}}
-	g.subprogram(f, pos)
-	g.locate(pos)
+	g.lines.Func(f, pos)
+	g.lines.Locate(pos)
 	g.entry = f.NewBlock("")
 	body := g.newBlock()
 	g.entry.NewBr(body)
@@ -222,7 +223,7 @@ func (g *gen) newBlock() *ir.Block {
 func (g *gen) start(b *ir.Block) {
 	g.f.Blocks = append(g.f.Blocks, b)
 	g.cur = b
-	g.opened(b)
+	g.lines.Opened(b)
 }
 
 // alloca allocates a stack slot in the entry block, where mem2reg can promote it.

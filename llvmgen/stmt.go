@@ -25,7 +25,7 @@ func (g *gen) stmts(list []frontend.Stmt) {
 }
 
 func (g *gen) stmt(s frontend.Stmt) {
-	defer g.locate(g.locate(s.Position()))
+	defer g.lines.Locate(g.lines.Locate(s.Position()))
 	switch s := s.(type) {
 	case *frontend.VarDecl:
 		g.define(s.Var, g.operand(s.Init))
