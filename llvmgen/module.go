@@ -16,10 +16,9 @@
 // zero-filled) freed when their block ends and on every return; the lowering's hoisted
 // arrays are allocated once at function entry.
 //
-// The loops the lowering made parallel run across threads through LLVM's OpenMP runtime:
-// the body is outlined into an internal function F.par.N that __kmpc_fork_call starts on
-// every thread, each taking a static share of the iterations. A module that calls __kmpc_fork_call must be linked with
-// libomp (-lomp).
+// The loops the lowering made parallel run across threads through LLVM's OpenMP runtime
+// (package omp): the body is outlined into an internal function F.par.N that
+// __kmpc_fork_call starts on every thread, each taking a static share of the iterations.
 //
 // With lower.Options.Debug the module carries a DWARF line table (package linetable): every
 // function and outlined body has a DISubprogram, and every instruction the location of the
@@ -91,7 +90,6 @@ type gen struct {
 	mod      *ir.Module
 	funcs    map[*frontend.Func]*ir.Func
 	declared map[string]*ir.Func // external functions and intrinsics, by name
-	identT   types.Type          // libomp's ident_t, once a parallel loop needs it
 	lines    *linetable.Table    // with lower.Options.Debug; nil does nothing
 
 	// per SimpLang function
