@@ -3,6 +3,7 @@ package llvmgen
 import (
 	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/constant"
@@ -14,6 +15,7 @@ import (
 	"github.com/simplang/simplang/entry"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/half"
+	"github.com/simplang/simplang/lower"
 )
 
 // operand evaluates an expression of any type.
@@ -82,95 +84,71 @@ func (g *gen) fastMath() []enum.FastMathFlag {
 	return []enum.FastMathFlag{enum.FastMathFlagReassoc, enum.FastMathFlagContract}
 }
 
+// binaryOps and casts make the instruction of each of lower's operations on two operands and
+// of its conversions.
 var (
-	floatPreds = map[frontend.TokenKind]enum.FPred{
-		frontend.EQL: enum.FPredOEQ, frontend.NEQ: enum.FPredUNE, frontend.LSS: enum.FPredOLT,
-		frontend.GTR: enum.FPredOGT, frontend.LEQ: enum.FPredOLE, frontend.GEQ: enum.FPredOGE,
+	binaryOps = map[lower.Op]func(x, y value.Value) ir.Instruction{
+		lower.Add: binary(ir.NewAdd), lower.Sub: binary(ir.NewSub), lower.Mul: binary(ir.NewMul),
+		lower.SDiv: binary(ir.NewSDiv), lower.UDiv: binary(ir.NewUDiv), lower.SRem: binary(ir.NewSRem), lower.URem: binary(ir.NewURem),
+		lower.And: binary(ir.NewAnd), lower.Or: binary(ir.NewOr), lower.Xor: binary(ir.NewXor),
+		lower.Shl: binary(ir.NewShl), lower.AShr: binary(ir.NewAShr), lower.LShr: binary(ir.NewLShr),
+		lower.FAdd: binary(ir.NewFAdd), lower.FSub: binary(ir.NewFSub), lower.FMul: binary(ir.NewFMul),
+		lower.FDiv: binary(ir.NewFDiv), lower.FRem: binary(ir.NewFRem),
 	}
-	intPreds = map[frontend.TokenKind]enum.IPred{
-		frontend.EQL: enum.IPredEQ, frontend.NEQ: enum.IPredNE, frontend.LSS: enum.IPredSLT,
-		frontend.GTR: enum.IPredSGT, frontend.LEQ: enum.IPredSLE, frontend.GEQ: enum.IPredSGE,
-	}
-	unsignedPreds = map[frontend.TokenKind]enum.IPred{
-		frontend.EQL: enum.IPredEQ, frontend.NEQ: enum.IPredNE, frontend.LSS: enum.IPredULT,
-		frontend.GTR: enum.IPredUGT, frontend.LEQ: enum.IPredULE, frontend.GEQ: enum.IPredUGE,
+	casts = map[lower.Op]func(x value.Value, t types.Type) ir.Instruction{
+		lower.Trunc: cast(ir.NewTrunc), lower.ZExt: cast(ir.NewZExt), lower.SExt: cast(ir.NewSExt),
+		lower.UIToFP: cast(ir.NewUIToFP), lower.SIToFP: cast(ir.NewSIToFP), lower.FPToUI: cast(ir.NewFPToUI),
+		lower.FPToSI: cast(ir.NewFPToSI), lower.FPExt: cast(ir.NewFPExt), lower.FPTrunc: cast(ir.NewFPTrunc),
 	}
 )
 
+func binary[I ir.Instruction](f func(x, y value.Value) I) func(x, y value.Value) ir.Instruction {
+	return func(x, y value.Value) ir.Instruction { return f(x, y) }
+}
+
+func cast[I ir.Instruction](f func(x value.Value, t types.Type) I) func(x value.Value, t types.Type) ir.Instruction {
+	return func(x value.Value, t types.Type) ir.Instruction { return f(x, t) }
+}
+
+// The comparison predicates, by the names lower.Predicate gives them.
+var (
+	intPreds   = predicates(enum.IPredEQ, enum.IPredULT)
+	floatPreds = predicates(enum.FPredFalse, enum.FPredUNO)
+)
+
+func predicates[P interface {
+	~uint8
+	String() string
+}](first, last P) map[string]P {
+	m := map[string]P{}
+	for p := first; p <= last; p++ {
+		m[p.String()] = p
+	}
+	return m
+}
+
+// emit appends inst to the current block; a float operation gets the fast-math flags. (Each
+// of llir's float instruction types has a FastMathFlags field, but no method sets it.)
+func (g *gen) emit(inst ir.Instruction) value.Value {
+	if flags := reflect.ValueOf(inst).Elem().FieldByName("FastMathFlags"); flags.IsValid() {
+		flags.Set(reflect.ValueOf(g.fastMath()))
+	}
+	g.cur.Insts = append(g.cur.Insts, inst)
+	return inst.(value.Value)
+}
+
 // binaryOp emits x op y for operands of type t (comparisons yield i1).
 func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y value.Value) value.Value {
-	b := g.cur
-	if t.IsFloat() {
-		if pred, ok := floatPreds[op]; ok {
-			return b.NewFCmp(pred, x, y)
-		}
-		fm := g.fastMath()
-		switch op {
-		case frontend.ADD:
-			r := b.NewFAdd(x, y)
-			r.FastMathFlags = fm
-			return r
-		case frontend.SUB:
-			r := b.NewFSub(x, y)
-			r.FastMathFlags = fm
-			return r
-		case frontend.MUL:
-			r := b.NewFMul(x, y)
-			r.FastMathFlags = fm
-			return r
-		case frontend.QUO:
-			r := b.NewFDiv(x, y)
-			r.FastMathFlags = fm
-			return r
-		case frontend.REM:
-			r := b.NewFRem(x, y)
-			r.FastMathFlags = fm
-			return r
-		}
-	}
-	preds := intPreds
-	if t.IsUnsigned() {
-		preds = unsignedPreds
-	}
-	if pred, ok := preds[op]; ok { // also == and != on bool
-		return b.NewICmp(pred, x, y)
-	}
-	if op == frontend.SHL || op == frontend.SHR {
+	switch pred := lower.Predicate(op, t); {
+	case pred != "" && t.IsFloat():
+		return g.cur.NewFCmp(floatPreds[pred], x, y)
+	case pred != "":
+		return g.cur.NewICmp(intPreds[pred], x, y)
+	case op == frontend.SHL || op == frontend.SHR:
 		// A count outside [0, width) gives an unspecified value, never poison: it is masked.
-		y = b.NewAnd(y, constant.NewInt(x.Type().(*types.IntType), int64(8*t.Kind.Size()-1)))
+		y = g.cur.NewAnd(y, constant.NewInt(x.Type().(*types.IntType), int64(8*t.Kind.Size()-1)))
 	}
-	switch op {
-	case frontend.ADD:
-		return b.NewAdd(x, y)
-	case frontend.SUB:
-		return b.NewSub(x, y)
-	case frontend.MUL:
-		return b.NewMul(x, y)
-	case frontend.AND:
-		return b.NewAnd(x, y)
-	case frontend.OR:
-		return b.NewOr(x, y)
-	case frontend.XOR:
-		return b.NewXor(x, y)
-	case frontend.SHL:
-		return b.NewShl(x, y)
-	}
-	unsigned := t.IsUnsigned()
-	switch {
-	case op == frontend.QUO && unsigned:
-		return b.NewUDiv(x, y)
-	case op == frontend.QUO:
-		return b.NewSDiv(x, y)
-	case op == frontend.REM && unsigned:
-		return b.NewURem(x, y)
-	case op == frontend.REM:
-		return b.NewSRem(x, y)
-	case op == frontend.SHR && unsigned:
-		return b.NewLShr(x, y)
-	case op == frontend.SHR:
-		return b.NewAShr(x, y)
-	}
-	panic(fmt.Sprintf("unexpected operator %s on %s", op, t))
+	return g.emit(binaryOps[lower.BinaryOp(op, t)](x, y))
 }
 
 // shortCircuit emits x && y (or x || y when or): y is evaluated only when it decides the
@@ -201,47 +179,21 @@ func (g *gen) not(x value.Value) value.Value {
 	return g.cur.NewXor(x, constant.True)
 }
 
-// convert converts x from type from to type to (numeric scalars). Integers extend by the
-// source's signedness; float → integer truncates toward zero (narrow targets through i32 or
-// i64, so that a value out of their range wraps instead of being poison). Of the half
-// conversions only f16 ↔ float reach here (package lower writes out the others).
+// convert converts x from type from to type to (numeric scalars), by lower.Conversion. The
+// half f16 is its 16 bits here, an i16, converted through LLVM's half.
 func (g *gen) convert(x value.Value, from, to frontend.Type) value.Value {
-	t := entry.Type(to.Kind)
 	b := g.cur
-	i32 := frontend.Type{Kind: abi.I32}
-	switch {
-	case from == to:
-		return x
-	case from.IsHalf(): // f16 → float: the lowering writes out the other half conversions
-		return b.NewFPExt(b.NewBitCast(x, types.Half), types.Float)
-	case to.IsHalf(): // float → f16
-		return b.NewBitCast(b.NewFPTrunc(x, types.Half), types.I16)
-	case from.IsInt() && to.IsInt():
-		switch fs, ts := from.Kind.Size(), to.Kind.Size(); {
-		case fs == ts:
-			return x
-		case fs > ts:
-			return b.NewTrunc(x, t)
-		case from.IsUnsigned():
-			return b.NewZExt(x, t)
+	for _, c := range lower.Conversion(from, to) {
+		switch c.Op {
+		case lower.HalfToF32:
+			x = b.NewFPExt(b.NewBitCast(x, types.Half), types.Float)
+		case lower.F32ToHalf:
+			x = b.NewBitCast(b.NewFPTrunc(x, types.Half), types.I16)
+		default:
+			x = g.emit(casts[c.Op](x, entry.Type(c.To.Kind)))
 		}
-		return b.NewSExt(x, t)
-	case from.IsInt() && from.IsUnsigned():
-		return b.NewUIToFP(x, t)
-	case from.IsInt():
-		return b.NewSIToFP(x, t)
-	case to.Kind == abi.U64:
-		return b.NewFPToUI(x, t)
-	case to.IsInt() && to.Kind.Size() < 4:
-		return g.convert(b.NewFPToSI(x, types.I32), i32, to)
-	case to.Kind == abi.U32:
-		return g.convert(b.NewFPToSI(x, types.I64), frontend.I64, to)
-	case to.IsInt():
-		return b.NewFPToSI(x, t)
-	case from.Kind == abi.F32:
-		return b.NewFPExt(x, t)
 	}
-	return b.NewFPTrunc(x, t)
+	return x
 }
 
 func constantOf(k *frontend.Const) constant.Constant {
@@ -486,11 +438,7 @@ func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
 	f := g.cur.NewSIToFP(pairs, laneType)
 	one := g.cur.NewInsertElement(constant.NewUndef(laneType), scale, constant.NewInt(types.I32, 0))
 	splat := g.cur.NewShuffleVector(one, constant.NewUndef(laneType), constant.NewZeroInitializer(sums16))
-	prod := g.cur.NewFMul(f, splat)
-	prod.FastMathFlags = g.fastMath()
-	sum := g.cur.NewFAdd(sums, prod)
-	sum.FastMathFlags = g.fastMath()
-	return sum
+	return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(f, splat))))
 }
 
 // lanes selects every second of 32 lanes, from first on.
@@ -505,39 +453,20 @@ func lanes(first int64) constant.Constant {
 // mathOp emits a scalar builtin through the LLVM intrinsics.
 func (g *gen) mathOp(c *frontend.Call, arg func(int) value.Value) value.Value {
 	t := entry.Type(c.T.Kind)
-	apply := func(name string, n int) value.Value {
-		args := make([]value.Value, n)
-		for i := range args {
-			args[i] = arg(i)
-		}
-		return g.cur.NewCall(g.intrinsic(name, t, n), args...)
-	}
-	unary := map[frontend.Builtin]string{
-		frontend.Sqrt: "sqrt", frontend.Exp: "exp", frontend.Log: "log", frontend.Sin: "sin", frontend.Cos: "cos",
-		frontend.Round: "round", frontend.Floor: "floor", frontend.Ceil: "ceil",
-	}
-	switch {
-	case unary[c.Builtin] != "":
-		return apply(unary[c.Builtin], 1)
-	case c.Builtin == frontend.Pow:
-		return apply("pow", 2)
-	case c.Builtin == frontend.Abs && c.T.IsUnsigned():
+	switch op := lower.MathOp(c.Builtin, c.T); op {
+	case "":
 		return arg(0)
-	case c.Builtin == frontend.Abs && c.T.IsFloat():
-		return apply("fabs", 1)
-	case c.Builtin == frontend.Abs:
+	case lower.Abs:
 		// is_int_min_poison false: abs of the most negative value wraps to itself.
 		abs := g.declare("llvm.abs."+suffix(t), t, t, types.I1)
 		return g.cur.NewCall(abs, arg(0), constant.False)
+	default:
+		args := make([]value.Value, len(c.Args))
+		for i := range args {
+			args[i] = arg(i)
+		}
+		return g.cur.NewCall(g.intrinsic(string(op), t, len(args)), args...)
 	}
-	name := map[frontend.Builtin]string{frontend.Min: "smin", frontend.Max: "smax"}[c.Builtin]
-	switch {
-	case c.T.IsFloat():
-		name = map[frontend.Builtin]string{frontend.Min: "minnum", frontend.Max: "maxnum"}[c.Builtin]
-	case c.T.IsUnsigned():
-		name = map[frontend.Builtin]string{frontend.Min: "umin", frontend.Max: "umax"}[c.Builtin]
-	}
-	return apply(name, 2)
 }
 
 // suffix names type t in an overloaded intrinsic's name (llvm.exp.f32, llvm.smax.i64).

@@ -36,9 +36,8 @@ func (g *gen) laneLoop(w *frontend.While, l *lower.Loop) {
 	}
 	g.whileLoop(w)
 	for _, v := range l.Lanes {
-		total := g.cur.NewCall(g.declare("llvm.vector.reduce.fadd.v16f32", types.Float, types.Float, laneType), g.loadVar(v)[0], g.cur.NewLoad(laneType, g.lanes[v]))
-		total.FastMathFlags = g.fastMath()
-		g.assignVar(v, operand{total})
+		reduce := g.declare("llvm.vector.reduce.fadd.v16f32", types.Float, types.Float, laneType)
+		g.assignVar(v, operand{g.emit(ir.NewCall(reduce, g.loadVar(v)[0], g.cur.NewLoad(laneType, g.lanes[v])))})
 		delete(g.lanes, v)
 	}
 }

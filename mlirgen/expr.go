@@ -9,6 +9,7 @@ import (
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/half"
+	"github.com/simplang/simplang/lower"
 )
 
 func (g *gen) expr(e frontend.Expr) value {
@@ -73,41 +74,33 @@ func (g *gen) fastmath() string {
 	return " fastmath<reassoc,contract>"
 }
 
+// ops names the MLIR operation of each of lower's operations.
+var ops = map[lower.Op]string{
+	lower.Add: "arith.addi", lower.Sub: "arith.subi", lower.Mul: "arith.muli", lower.SDiv: "arith.divsi", lower.UDiv: "arith.divui",
+	lower.SRem: "arith.remsi", lower.URem: "arith.remui", lower.And: "arith.andi", lower.Or: "arith.ori", lower.Xor: "arith.xori",
+	lower.Shl: "arith.shli", lower.AShr: "arith.shrsi", lower.LShr: "arith.shrui",
+	lower.FAdd: "arith.addf", lower.FSub: "arith.subf", lower.FMul: "arith.mulf", lower.FDiv: "arith.divf", lower.FRem: "arith.remf",
+
+	lower.Trunc: "arith.trunci", lower.ZExt: "arith.extui", lower.SExt: "arith.extsi", lower.UIToFP: "arith.uitofp",
+	lower.SIToFP: "arith.sitofp", lower.FPToUI: "arith.fptoui", lower.FPToSI: "arith.fptosi", lower.FPExt: "arith.extf",
+	lower.FPTrunc: "arith.truncf",
+
+	lower.Sqrt: "math.sqrt", lower.Exp: "math.exp", lower.Log: "math.log", lower.Sin: "math.sin", lower.Cos: "math.cos",
+	lower.Round: "math.round", lower.Floor: "math.floor", lower.Ceil: "math.ceil", lower.Pow: "math.powf",
+	lower.FAbs: "math.absf", lower.Abs: "math.absi", lower.SMin: "arith.minsi", lower.SMax: "arith.maxsi",
+	lower.UMin: "arith.minui", lower.UMax: "arith.maxui", lower.MinNum: "arith.minnumf", lower.MaxNum: "arith.maxnumf",
+}
+
 // binaryOp emits x op y for operands of type t (comparisons yield i1).
 func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y string) string {
 	r := g.fresh()
 	ty := typ(t)
-	if t == frontend.Bool {
-		pred := map[frontend.TokenKind]string{frontend.EQL: "eq", frontend.NEQ: "ne"}[op]
-		g.op("%s = arith.cmpi %s, %s, %s : i1", r, pred, x, y)
-		return r
-	}
-	if t.IsFloat() {
-		if pred, ok := map[frontend.TokenKind]string{
-			frontend.EQL: "oeq", frontend.NEQ: "une", frontend.LSS: "olt", frontend.GTR: "ogt", frontend.LEQ: "ole", frontend.GEQ: "oge",
-		}[op]; ok {
-			g.op("%s = arith.cmpf %s, %s, %s : %s", r, pred, x, y, ty)
-			return r
+	if pred := lower.Predicate(op, t); pred != "" {
+		cmp := "arith.cmpi"
+		if t.IsFloat() {
+			cmp = "arith.cmpf"
 		}
-		name := map[frontend.TokenKind]string{
-			frontend.ADD: "addf", frontend.SUB: "subf", frontend.MUL: "mulf", frontend.QUO: "divf", frontend.REM: "remf",
-		}[op]
-		g.op("%s = arith.%s %s, %s%s : %s", r, name, x, y, g.fastmath(), ty)
-		return r
-	}
-	preds := map[frontend.TokenKind]string{
-		frontend.EQL: "eq", frontend.NEQ: "ne", frontend.LSS: "slt", frontend.GTR: "sgt", frontend.LEQ: "sle", frontend.GEQ: "sge",
-	}
-	names := map[frontend.TokenKind]string{
-		frontend.ADD: "addi", frontend.SUB: "subi", frontend.MUL: "muli", frontend.QUO: "divsi", frontend.REM: "remsi",
-		frontend.AND: "andi", frontend.OR: "ori", frontend.XOR: "xori", frontend.SHL: "shli", frontend.SHR: "shrsi",
-	}
-	if t.IsUnsigned() {
-		preds[frontend.LSS], preds[frontend.GTR], preds[frontend.LEQ], preds[frontend.GEQ] = "ult", "ugt", "ule", "uge"
-		names[frontend.QUO], names[frontend.REM], names[frontend.SHR] = "divui", "remui", "shrui"
-	}
-	if pred, ok := preds[op]; ok {
-		g.op("%s = arith.cmpi %s, %s, %s : %s", r, pred, x, y, ty)
+		g.op("%s = %s %s, %s, %s : %s", r, cmp, pred, x, y, ty)
 		return r
 	}
 	if op == frontend.SHL || op == frontend.SHR {
@@ -116,7 +109,11 @@ func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y string) stri
 		g.op("%s = arith.andi %s, %s : %s", masked, y, g.constInt(int64(8*t.Kind.Size()-1), t), ty)
 		y = masked
 	}
-	g.op("%s = arith.%s %s, %s : %s", r, names[op], x, y, ty)
+	flags := ""
+	if t.IsFloat() {
+		flags = g.fastmath()
+	}
+	g.op("%s = %s %s, %s%s : %s", r, ops[lower.BinaryOp(op, t)], x, y, flags, ty)
 	return r
 }
 
@@ -151,56 +148,27 @@ func (g *gen) not(x string) string {
 	return r
 }
 
-// convert converts x from type from to type to (numeric scalars). Integers extend by the
-// source's signedness; float → integer truncates toward zero (narrow targets through i32 or
-// i64, so that a value out of their range wraps instead of being poison). Of the half
-// conversions only f16 ↔ f32 reach here (package lower writes out the others).
+// convert converts x from type from to type to (numeric scalars), by lower.Conversion. The
+// half f16 is its 16 bits here, an i16, converted through MLIR's f16.
 func (g *gen) convert(x string, from, to frontend.Type) string {
-	switch {
-	case from == to:
-		return x
-	case from.IsHalf(): // f16 → f32: the lowering writes out the other half conversions
-		h, r := g.fresh(), g.fresh()
-		g.op("%s = arith.bitcast %s : i16 to f16", h, x)
-		g.op("%s = arith.extf %s : f16 to f32", r, h)
-		return r
-	case to.IsHalf(): // f32 → f16
-		h, r := g.fresh(), g.fresh()
-		g.op("%s = arith.truncf %s : f32 to f16", h, x)
-		g.op("%s = arith.bitcast %s : f16 to i16", r, h)
-		return r
-	case from.IsInt() && to.IsInt():
-		switch fs, ts := from.Kind.Size(), to.Kind.Size(); {
-		case fs == ts:
-			return x
-		case fs > ts:
-			return g.cast("trunci", x, from, to)
-		case from.IsUnsigned():
-			return g.cast("extui", x, from, to)
+	for _, c := range lower.Conversion(from, to) {
+		switch c.Op {
+		case lower.HalfToF32:
+			x = g.cast("arith.extf", g.cast("arith.bitcast", x, "i16", "f16"), "f16", "f32")
+		case lower.F32ToHalf:
+			x = g.cast("arith.bitcast", g.cast("arith.truncf", x, "f32", "f16"), "f16", "i16")
+		default:
+			x = g.cast(ops[c.Op], x, typ(from), typ(c.To))
 		}
-		return g.cast("extsi", x, from, to)
-	case from.IsInt() && from.IsUnsigned():
-		return g.cast("uitofp", x, from, to)
-	case from.IsInt():
-		return g.cast("sitofp", x, from, to)
-	case to.Kind == abi.U64:
-		return g.cast("fptoui", x, from, to)
-	case to.IsInt() && to.Kind.Size() < 4:
-		return g.convert(g.cast("fptosi", x, from, frontend.Type{Kind: abi.I32}), frontend.Type{Kind: abi.I32}, to)
-	case to.Kind == abi.U32:
-		return g.convert(g.cast("fptosi", x, from, frontend.I64), frontend.I64, to)
-	case to.IsInt():
-		return g.cast("fptosi", x, from, to)
-	case from.Kind == abi.F32:
-		return g.cast("extf", x, from, to)
+		from = c.To
 	}
-	return g.cast("truncf", x, from, to)
+	return x
 }
 
-// cast emits the arith conversion op name of x from type from to type to.
-func (g *gen) cast(name, x string, from, to frontend.Type) string {
+// cast emits the conversion op of x from type from to type to.
+func (g *gen) cast(op, x, from, to string) string {
 	r := g.fresh()
-	g.op("%s = arith.%s %s : %s to %s", r, name, x, typ(from), typ(to))
+	g.op("%s = %s %s : %s to %s", r, op, x, from, to)
 	return r
 }
 
@@ -250,27 +218,12 @@ func (g *gen) constIndex(v int64) string {
 	return r
 }
 
-// zero is the zero value of scalar type t.
-func (g *gen) zero(t frontend.Type) string {
-	switch {
-	case t == frontend.Bool:
-		return g.constBool(false)
-	case t.IsInt() || t.IsHalf():
-		return g.constInt(0, t)
-	}
-	return g.constFloat(0, t)
-}
-
 func (g *gen) toIndex(x string, t frontend.Type) string {
-	r := g.fresh()
-	g.op("%s = arith.index_cast %s : %s to index", r, x, typ(t))
-	return r
+	return g.cast("arith.index_cast", x, typ(t), "index")
 }
 
 func (g *gen) fromIndex(x string, t frontend.Type) string {
-	r := g.fresh()
-	g.op("%s = arith.index_cast %s : index to %s", r, x, typ(t))
-	return r
+	return g.cast("arith.index_cast", x, "index", typ(t))
 }
 
 // address evaluates an element access to its memref and flat (row-major) index.
@@ -315,7 +268,7 @@ func (g *gen) fill(m string, site *frontend.ArrayAlloc) {
 	g.pos = site.Pos
 	n := g.fresh()
 	g.op("%s = memref.dim %s, %s : memref<?x%s>", n, m, g.constIndex(0), scalar(site.Elem))
-	zero := g.zero(frontend.Type{Kind: site.Elem})
+	zero := g.constant(frontend.Zero(site.Pos, frontend.Type{Kind: site.Elem}))
 	i := g.fresh()
 	g.open("scf.for %s = %s to %s step %s {", i, g.constIndex(0), n, g.constIndex(1))
 	g.op("memref.store %s, %s[%s] : memref<?x%s>", zero, m, i, scalar(site.Elem))
@@ -331,13 +284,11 @@ func (g *gen) call(c *frontend.Call) value {
 	case frontend.Dot:
 		return value{v: g.dot(c)}
 	case frontend.Bits, frontend.FromBits:
-		x, from := g.expr(c.Args[0]).v, scalar(c.Args[0].Type().Kind)
-		if from == scalar(c.T.Kind) {
+		x, from, to := g.expr(c.Args[0]).v, scalar(c.Args[0].Type().Kind), scalar(c.T.Kind)
+		if from == to {
 			return value{v: x} // a half's bits are its value here
 		}
-		r := g.fresh()
-		g.op("%s = arith.bitcast %s : %s to %s", r, x, from, scalar(c.T.Kind))
-		return value{v: r}
+		return value{v: g.cast("arith.bitcast", x, from, to)}
 	case frontend.Select:
 		cond, x, y := g.expr(c.Args[0]).v, g.expr(c.Args[1]).v, g.expr(c.Args[2]).v
 		r := g.fresh()
@@ -506,35 +457,11 @@ func (g *gen) size(c *frontend.Call) string {
 
 // mathOp emits a scalar builtin.
 func (g *gen) mathOp(c *frontend.Call, args []string) string {
-	t := c.T
-	if c.Builtin == frontend.Abs && t.IsUnsigned() {
+	op := lower.MathOp(c.Builtin, c.T)
+	if op == "" {
 		return args[0]
 	}
-	ty := typ(t)
 	r := g.fresh()
-	unary := map[frontend.Builtin]string{
-		frontend.Sqrt: "math.sqrt", frontend.Exp: "math.exp", frontend.Log: "math.log",
-		frontend.Sin: "math.sin", frontend.Cos: "math.cos",
-		frontend.Round: "math.round", frontend.Floor: "math.floor", frontend.Ceil: "math.ceil",
-	}
-	switch {
-	case unary[c.Builtin] != "":
-		g.op("%s = %s %s : %s", r, unary[c.Builtin], args[0], ty)
-	case c.Builtin == frontend.Abs && t.IsFloat():
-		g.op("%s = math.absf %s : %s", r, args[0], ty)
-	case c.Builtin == frontend.Abs:
-		g.op("%s = math.absi %s : %s", r, args[0], ty)
-	case c.Builtin == frontend.Pow:
-		g.op("%s = math.powf %s, %s : %s", r, args[0], args[1], ty)
-	default: // min, max
-		name := map[frontend.Builtin]string{frontend.Min: "minsi", frontend.Max: "maxsi"}[c.Builtin]
-		switch {
-		case t.IsFloat():
-			name = map[frontend.Builtin]string{frontend.Min: "minnumf", frontend.Max: "maxnumf"}[c.Builtin]
-		case t.IsUnsigned():
-			name = map[frontend.Builtin]string{frontend.Min: "minui", frontend.Max: "maxui"}[c.Builtin]
-		}
-		g.op("%s = arith.%s %s, %s : %s", r, name, args[0], args[1], ty)
-	}
+	g.op("%s = %s %s : %s", r, ops[op], strings.Join(args, ", "), typ(c.T))
 	return r
 }
