@@ -49,9 +49,7 @@ func (g *gen) expr(e frontend.Expr) value {
 		return g.call(e)
 	case *frontend.Index:
 		m, idx := g.address(e)
-		r := g.fresh()
-		g.op("%s = memref.load %s[%s] : %s", r, m, idx, typ(e.Array.Type()))
-		return value{v: r}
+		return value{v: g.def("memref.load %s[%s] : %s", m, idx, typ(e.Array.Type()))}
 	case *frontend.ArrayAlloc:
 		if a, ok := g.hoisted[e]; ok {
 			g.fill(a.v, e)
@@ -167,9 +165,7 @@ func (g *gen) convert(x string, from, to frontend.Type) string {
 
 // cast emits the conversion op of x from type from to type to.
 func (g *gen) cast(op, x, from, to string) string {
-	r := g.fresh()
-	g.op("%s = %s %s : %s to %s", r, op, x, from, to)
-	return r
+	return g.def("%s %s : %s to %s", op, x, from, to)
 }
 
 func (g *gen) constant(k *frontend.Const) string {
@@ -190,32 +186,23 @@ func (g *gen) constant(k *frontend.Const) string {
 // it as a signed value of t's width.
 func (g *gen) constInt(v int64, t frontend.Type) string {
 	v = t.Kind.Signed(v)
-	r := g.fresh()
-	g.op("%s = arith.constant %d : %s", r, v, typ(t))
-	return r
+	return g.def("arith.constant %d : %s", v, typ(t))
 }
 
 // constFloat writes the exact bits of v as a hexadecimal float literal.
 func (g *gen) constFloat(v float64, t frontend.Type) string {
-	r := g.fresh()
 	if t.Kind == abi.F32 {
-		g.op("%s = arith.constant 0x%08X : f32", r, math.Float32bits(float32(v)))
-	} else {
-		g.op("%s = arith.constant 0x%016X : f64", r, math.Float64bits(v))
+		return g.def("arith.constant 0x%08X : f32", math.Float32bits(float32(v)))
 	}
-	return r
+	return g.def("arith.constant 0x%016X : f64", math.Float64bits(v))
 }
 
 func (g *gen) constBool(b bool) string {
-	r := g.fresh()
-	g.op("%s = arith.constant %t", r, b)
-	return r
+	return g.def("arith.constant %t", b)
 }
 
 func (g *gen) constIndex(v int64) string {
-	r := g.fresh()
-	g.op("%s = arith.constant %d : index", r, v)
-	return r
+	return g.def("arith.constant %d : index", v)
 }
 
 func (g *gen) toIndex(x string, t frontend.Type) string {
@@ -250,13 +237,10 @@ func (g *gen) allocate(site *frontend.ArrayAlloc) value {
 		if total == "" {
 			total = n
 		} else {
-			p := g.fresh()
-			g.op("%s = arith.muli %s, %s : index", p, total, n)
-			total = p
+			total = g.def("arith.muli %s, %s : index", total, n)
 		}
 	}
-	m := g.fresh()
-	g.op("%s = memref.alloc(%s) {alignment = 64 : i64} : memref<?x%s>", m, total, scalar(site.Elem))
+	m := g.def("memref.alloc(%s) {alignment = 64 : i64} : memref<?x%s>", total, scalar(site.Elem))
 	if len(dims) == 1 {
 		dims = nil // a one-dimensional array's size is its memref's
 	}
@@ -291,9 +275,7 @@ func (g *gen) call(c *frontend.Call) value {
 		return value{v: g.cast("arith.bitcast", x, from, to)}
 	case frontend.Select:
 		cond, x, y := g.expr(c.Args[0]).v, g.expr(c.Args[1]).v, g.expr(c.Args[2]).v
-		r := g.fresh()
-		g.op("%s = arith.select %s, %s, %s : %s", r, cond, x, y, typ(c.T))
-		return value{v: r}
+		return value{v: g.def("arith.select %s, %s, %s : %s", cond, x, y, typ(c.T))}
 	}
 	var args, types []string
 	for _, a := range c.Args {
@@ -320,9 +302,7 @@ func (g *gen) call(c *frontend.Call) value {
 		g.op("func.call %s -> ()", callee)
 		return value{}
 	}
-	r := g.fresh()
-	g.op("%s = func.call %s -> %s", r, callee, typ(c.T))
-	return value{v: r}
+	return value{v: g.def("func.call %s -> %s", callee, typ(c.T))}
 }
 
 // bytes are the two arrays of a Dot or ScaledDot and where they start.
@@ -411,9 +391,7 @@ func (g *gen) dot(c *frontend.Call) string {
 	g.op("%s = arith.addi %s, %s : vector<16xi32>", next, acc, g.pairs(b, k))
 	g.op("scf.yield %s : vector<16xi32>", next)
 	g.close("")
-	r := g.fresh()
-	g.op("%s = vector.reduction <add>, %s : vector<16xi32> into i32", r, sums)
-	return r
+	return g.def("vector.reduction <add>, %s : vector<16xi32> into i32", sums)
 }
 
 // laneType is the type of a variable of lower.Loop.Lanes inside its loop.
@@ -461,7 +439,5 @@ func (g *gen) mathOp(c *frontend.Call, args []string) string {
 	if op == "" {
 		return args[0]
 	}
-	r := g.fresh()
-	g.op("%s = %s %s : %s", r, ops[op], strings.Join(args, ", "), typ(c.T))
-	return r
+	return g.def("%s %s : %s", ops[op], strings.Join(args, ", "), typ(c.T))
 }

@@ -135,6 +135,15 @@ func (g *gen) mid(text string) {
 	g.out.WriteByte('\n')
 }
 
+// def writes an operation that defines one value, "%r = " and then format, and returns %r.
+// (The operands are evaluated first: an operation whose name must come before theirs
+// takes a fresh name itself.)
+func (g *gen) def(format string, args ...any) string {
+	r := g.fresh()
+	g.op("%s = "+format, append([]any{r}, args...)...)
+	return r
+}
+
 func (g *gen) fresh() string {
 	g.ids++
 	return fmt.Sprintf("%%%d", g.ids)
@@ -153,23 +162,13 @@ func typ(t frontend.Type) string {
 // width (the operations carry the signedness); f16 and bf16 values are their 16 bits, i16, as
 // in memory and in the C ABI, converted where they are used (see convert).
 func scalar(k abi.Kind) string {
-	switch k {
-	case abi.Bool:
+	switch {
+	case k == abi.Bool:
 		return "i1"
-	case abi.I8, abi.U8:
-		return "i8"
-	case abi.I16, abi.U16, abi.F16, abi.BF16:
-		return "i16"
-	case abi.I32, abi.U32:
-		return "i32"
-	case abi.I64, abi.U64:
-		return "i64"
-	case abi.F32:
-		return "f32"
-	case abi.F64:
-		return "f64"
+	case k == abi.F32 || k == abi.F64:
+		return fmt.Sprintf("f%d", 8*k.Size())
 	}
-	return "none"
+	return fmt.Sprintf("i%d", 8*k.Size())
 }
 
 // function emits fn as a public func.func.
