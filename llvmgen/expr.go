@@ -14,7 +14,6 @@ import (
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/entry"
 	"github.com/simplang/simplang/frontend"
-	"github.com/simplang/simplang/half"
 	"github.com/simplang/simplang/lower"
 )
 
@@ -197,20 +196,17 @@ func (g *gen) convert(x value.Value, from, to frontend.Type) value.Value {
 }
 
 func constantOf(k *frontend.Const) constant.Constant {
+	bits, isInt := lower.IntBits(k)
 	switch {
 	case k.T == frontend.Bool:
-		return boolConst(k.Int != 0)
-	case k.T.IsInt():
-		return intConst(k.T.Kind, k.Int)
-	case k.T.Kind == abi.F16:
-		return intConst(abi.I16, int64(half.F16FromFloat64(k.Float)))
-	case k.T.Kind == abi.BF16:
-		return intConst(abi.I16, int64(half.BF16FromFloat64(k.Float)))
+		return boolConst(bits != 0)
+	case isInt:
+		return intConst(k.T.Kind, bits)
 	}
 	return floatConst(k.T.Kind, k.Float)
 }
 
-// intConst is the constant with bits v of integer kind k, written as a signed value of k's
+// intConst is the constant with bits v of integer (or half) kind k, written as a signed value of k's
 // width.
 func intConst(k abi.Kind, v int64) constant.Constant {
 	return constant.NewInt(entry.Type(k).(*types.IntType), k.Signed(v))

@@ -3,11 +3,24 @@ package lower
 import (
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/half"
 )
 
 // The operations. Both generators print the same machine operation for an operator, a
 // conversion or a scalar builtin, each in its own syntax; which operation a node needs
 // (by its operands' class and signedness) is decided here, once.
+
+// IntBits is the integer that a constant of type bool, integer, f16 or bf16 is written as (in
+// both generators an f16 or bf16 value is its 16 bits), or false for an f32 or f64 constant.
+func IntBits(k *frontend.Const) (bits int64, ok bool) {
+	switch k.T.Kind {
+	case abi.F16:
+		return int64(half.F16FromFloat64(k.Float)), true
+	case abi.BF16:
+		return int64(half.BF16FromFloat64(k.Float)), true
+	}
+	return k.Int, !k.T.IsFloat()
+}
 
 // Op is a machine operation, named as LLVM IR names it: the instruction, or for the scalar
 // builtins the intrinsic llvm.NAME.T. Each generator maps it to its own syntax.

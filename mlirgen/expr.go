@@ -8,7 +8,6 @@ import (
 
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
-	"github.com/simplang/simplang/half"
 	"github.com/simplang/simplang/lower"
 )
 
@@ -169,15 +168,12 @@ func (g *gen) cast(op, x, from, to string) string {
 }
 
 func (g *gen) constant(k *frontend.Const) string {
+	bits, isInt := lower.IntBits(k)
 	switch {
 	case k.T == frontend.Bool:
-		return g.constBool(k.Int != 0)
-	case k.T.IsInt():
-		return g.constInt(k.Int, k.T)
-	case k.T.Kind == abi.F16:
-		return g.constInt(int64(half.F16FromFloat64(k.Float)), k.T)
-	case k.T.Kind == abi.BF16:
-		return g.constInt(int64(half.BF16FromFloat64(k.Float)), k.T)
+		return g.constBool(bits != 0)
+	case isInt:
+		return g.constInt(bits, k.T)
 	}
 	return g.constFloat(k.Float, k.T)
 }
@@ -364,20 +360,18 @@ func (g *gen) pairs(b byteOperands, k string) string {
 // nibbles loads the DotChunk/2 bytes of m from p and gives their DotChunk q4 values: the low
 // nibbles, then the high ones, each less 8.
 func (g *gen) nibbles(m, p string) string {
-	v, c15, c4, c8, lo, hi, cat, r := g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh()
-	g.op("%s = vector.load %s[%s] : memref<?xi8>, vector<16xi8>", v, m, p)
-	g.op("%s = arith.constant dense<15> : vector<16xi8>", c15)
-	g.op("%s = arith.constant dense<4> : vector<16xi8>", c4)
-	g.op("%s = arith.constant dense<8> : vector<32xi8>", c8)
-	g.op("%s = arith.andi %s, %s : vector<16xi8>", lo, v, c15)
-	g.op("%s = arith.shrui %s, %s : vector<16xi8>", hi, v, c4)
+	v := g.def("vector.load %s[%s] : memref<?xi8>, vector<16xi8>", m, p)
+	c15 := g.def("arith.constant dense<15> : vector<16xi8>")
+	c4 := g.def("arith.constant dense<4> : vector<16xi8>")
+	c8 := g.def("arith.constant dense<8> : vector<32xi8>")
+	lo := g.def("arith.andi %s, %s : vector<16xi8>", v, c15)
+	hi := g.def("arith.shrui %s, %s : vector<16xi8>", v, c4)
 	all := make([]string, frontend.DotChunk)
 	for i := range all {
 		all[i] = strconv.Itoa(i)
 	}
-	g.op("%s = vector.shuffle %s, %s [%s] : vector<16xi8>, vector<16xi8>", cat, lo, hi, strings.Join(all, ", "))
-	g.op("%s = arith.subi %s, %s : vector<32xi8>", r, cat, c8)
-	return r
+	cat := g.def("vector.shuffle %s, %s [%s] : vector<16xi8>, vector<16xi8>", lo, hi, strings.Join(all, ", "))
+	return g.def("arith.subi %s, %s : vector<32xi8>", cat, c8)
 }
 
 // dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, adding
