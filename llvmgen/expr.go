@@ -111,20 +111,14 @@ func cast[I ir.Instruction](f func(x value.Value, t types.Type) I) func(x value.
 
 // The comparison predicates, by the names lower.Predicate gives them.
 var (
-	intPreds   = predicates(enum.IPredEQ, enum.IPredULT)
-	floatPreds = predicates(enum.FPredFalse, enum.FPredUNO)
-)
-
-func predicates[P interface {
-	~uint8
-	String() string
-}](first, last P) map[string]P {
-	m := map[string]P{}
-	for p := first; p <= last; p++ {
-		m[p.String()] = p
+	intPreds = map[string]enum.IPred{
+		"eq": enum.IPredEQ, "ne": enum.IPredNE, "slt": enum.IPredSLT, "sgt": enum.IPredSGT, "sle": enum.IPredSLE,
+		"sge": enum.IPredSGE, "ult": enum.IPredULT, "ugt": enum.IPredUGT, "ule": enum.IPredULE, "uge": enum.IPredUGE,
 	}
-	return m
-}
+	floatPreds = map[string]enum.FPred{
+		"oeq": enum.FPredOEQ, "une": enum.FPredUNE, "olt": enum.FPredOLT, "ogt": enum.FPredOGT, "ole": enum.FPredOLE, "oge": enum.FPredOGE,
+	}
+)
 
 // emit appends inst to the current block; a float operation gets the fast-math flags. (Each
 // of llir's float instruction types has a FastMathFlags field, but no method sets it.)

@@ -135,7 +135,7 @@ func (g *gen) shortCircuit(x string, y frontend.Expr, or bool) string {
 	g.op("scf.yield %s : i1", g.expr(y).v)
 	g.mid("} else {")
 	g.op("scf.yield %s : i1", g.constBool(or))
-	g.close("")
+	g.close()
 	return refs[0]
 }
 
@@ -252,7 +252,7 @@ func (g *gen) fill(m string, site *frontend.ArrayAlloc) {
 	i := g.fresh()
 	g.open("scf.for %s = %s to %s step %s {", i, g.constIndex(0), n, g.constIndex(1))
 	g.op("memref.store %s, %s[%s] : memref<?x%s>", zero, m, i, scalar(site.Elem))
-	g.close("")
+	g.close()
 }
 
 // call emits a call of a function of the file or of a scalar builtin (the lowering turned the
@@ -384,7 +384,7 @@ func (g *gen) dot(c *frontend.Call) string {
 	g.open("%s = scf.for %s = %s to %s step %s iter_args(%s = %s) -> (vector<16xi32>) {", sums, k, g.constIndex(0), n, g.constIndex(frontend.DotChunk), acc, zero)
 	g.op("%s = arith.addi %s, %s : vector<16xi32>", next, acc, g.pairs(b, k))
 	g.op("scf.yield %s : vector<16xi32>", next)
-	g.close("")
+	g.close()
 	return g.def("vector.reduction <add>, %s : vector<16xi32> into i32", sums)
 }
 

@@ -50,7 +50,7 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 	} else {
 		g.yield(vars)
 	}
-	g.close("")
+	g.close()
 	g.env = outer
 	g.bind(vars, refs)
 	g.env[iv] = g.expr(l.Final)
@@ -90,7 +90,7 @@ func (g *gen) whileLoop(w *frontend.While) {
 	g.stmts(w.Body.Stmts)
 	g.pos = w.Pos
 	g.yield(vars)
-	g.close("")
+	g.close()
 	g.env = outer
 	g.bind(vars, refs)
 }

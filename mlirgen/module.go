@@ -103,9 +103,7 @@ func (g *gen) printf(format string, args ...any) {
 
 // op writes one operation line at the current indentation with the current location.
 func (g *gen) op(format string, args ...any) {
-	g.out.WriteString(strings.Repeat("  ", g.indent))
-	fmt.Fprintf(&g.out, format, args...)
-	g.out.WriteString(" " + g.loc(g.pos) + "\n")
+	g.line(g.indent, fmt.Sprintf(format, args...)+" "+g.loc(g.pos))
 }
 
 // loc is the location attribute of pos.
@@ -116,23 +114,21 @@ func (g *gen) loc(pos frontend.Pos) string {
 // open writes a line that opens a region (no location: the op's location follows its
 // closing brace), and close ends it.
 func (g *gen) open(format string, args ...any) {
-	g.out.WriteString(strings.Repeat("  ", g.indent))
-	fmt.Fprintf(&g.out, format, args...)
-	g.out.WriteByte('\n')
+	g.line(g.indent, fmt.Sprintf(format, args...))
 	g.indent++
 }
 
-func (g *gen) close(suffix string) {
+func (g *gen) close() {
 	g.indent--
-	g.out.WriteString(strings.Repeat("  ", g.indent))
-	g.out.WriteString("}" + suffix + " " + g.loc(g.pos) + "\n")
+	g.line(g.indent, "} "+g.loc(g.pos))
 }
 
 // mid writes a line between two regions of one op ("} else {", "} do {").
-func (g *gen) mid(text string) {
-	g.out.WriteString(strings.Repeat("  ", g.indent-1))
-	g.out.WriteString(text)
-	g.out.WriteByte('\n')
+func (g *gen) mid(text string) { g.line(g.indent-1, text) }
+
+// line writes one line of text, indented depth levels.
+func (g *gen) line(depth int, text string) {
+	g.out.WriteString(strings.Repeat("  ", depth) + text + "\n")
 }
 
 // def writes an operation that defines one value, "%r = " and then format, and returns %r.
@@ -216,7 +212,7 @@ func (g *gen) function(fn *lower.Func) {
 		// column gives the scope line, the line of the prologue.
 		g.pos = frontend.Pos{Line: fn.Pos.Line, Col: fn.Pos.Line}
 	}
-	g.close("")
+	g.close()
 }
 
 // freeAll frees every local array before the function returns.

@@ -179,7 +179,7 @@ func (g *gen) ifStmt(s *frontend.If) {
 		}
 		g.yield(vars)
 	}
-	g.close("")
+	g.close()
 	g.env = outer
 	g.bind(vars, refs)
 }
