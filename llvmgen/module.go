@@ -26,7 +26,6 @@
 package llvmgen
 
 import (
-	"fmt"
 	"runtime"
 
 	"github.com/llir/llvm/ir"
@@ -42,13 +41,7 @@ import (
 
 // Generate returns the LLVM IR module for f.
 func Generate(f *lower.File) (text string, err error) {
-	defer func() {
-		// The generator trusts the checked tree; a tree that breaks its invariants must not
-		// crash the caller.
-		if r := recover(); r != nil {
-			text, err = "", fmt.Errorf("llvmgen: internal error on %s (was it checked by frontend.Parse?): %v", f.Name, r)
-		}
-	}()
+	defer f.Recover("llvmgen", &err)
 	g := &gen{
 		opts:     f.Options,
 		file:     f.Name,

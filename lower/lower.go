@@ -26,6 +26,8 @@
 package lower
 
 import (
+	"fmt"
+
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/loops"
@@ -70,6 +72,15 @@ func (f *File) Signatures() []abi.Func {
 		}
 	}
 	return sigs
+}
+
+// Recover, deferred by a code generator, turns its panic into the error *err. A generator
+// trusts the lowered tree; a tree that breaks its invariants is a bug there or here, reported
+// as an error rather than a crash of the caller.
+func (f *File) Recover(generator string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s: internal error on %s: %v", generator, f.Name, r)
+	}
 }
 
 // Func is a lowered function: its body holds only returns at its top level and no array

@@ -27,13 +27,7 @@ import (
 
 // Generate returns the MLIR module for f.
 func Generate(f *lower.File) (text string, err error) {
-	defer func() {
-		// The generator trusts the checked tree; a tree that breaks its invariants is a bug
-		// here, reported as an error rather than a crash of the caller.
-		if r := recover(); r != nil {
-			text, err = "", fmt.Errorf("mlirgen: internal error on %s: %v", f.Name, r)
-		}
-	}()
+	defer f.Recover("mlirgen", &err)
 	g := &gen{opts: f.Options, file: f.Name, runtime: map[string]string{}}
 	g.printf("module {")
 	for _, fn := range f.Funcs {
