@@ -376,7 +376,7 @@ func (g *gen) pairs(b byteOperands, off value.Value) value.Value {
 		return g.cur.NewCall(g.declare("llvm.x86.avx512.pmaddw.d.512", sums16, wide, wide), w[0], w[1])
 	}
 	prod := g.cur.NewMul(w[0], w[1])
-	return g.cur.NewAdd(g.cur.NewShuffleVector(prod, prod, lanes(0)), g.cur.NewShuffleVector(prod, prod, lanes(1)))
+	return g.cur.NewAdd(g.cur.NewShuffleVector(prod, prod, lanes(0, 2)), g.cur.NewShuffleVector(prod, prod, lanes(1, 2)))
 }
 
 // nibbles loads the DotChunk/2 bytes at p and gives their DotChunk q4 values: the low
@@ -394,13 +394,8 @@ func (g *gen) nibbles(p value.Value) value.Value {
 	}
 	lo := g.cur.NewAnd(v, splat(half, 15))
 	hi := g.cur.NewLShr(v, splat(half, 4))
-	order := make([]constant.Constant, frontend.DotChunk)
-	for i := range order {
-		order[i] = constant.NewInt(types.I32, int64(i))
-	}
-	all := types.NewVector(frontend.DotChunk, types.I8)
-	cat := g.cur.NewShuffleVector(lo, hi, constant.NewVector(types.NewVector(frontend.DotChunk, types.I32), order...))
-	return g.cur.NewSub(cat, splat(all, 8))
+	cat := g.cur.NewShuffleVector(lo, hi, lanes(0, 1))
+	return g.cur.NewSub(cat, splat(types.NewVector(frontend.DotChunk, types.I8), 8))
 }
 
 // dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, adding
@@ -431,13 +426,13 @@ func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
 	return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(f, splat))))
 }
 
-// lanes selects every second of 32 lanes, from first on.
-func lanes(first int64) constant.Constant {
-	l := make([]constant.Constant, frontend.DotChunk/2)
-	for i := range l {
-		l[i] = constant.NewInt(types.I32, first+2*int64(i))
+// lanes is the shuffle mask lower.Lanes(first, step).
+func lanes(first, step int) constant.Constant {
+	var mask []constant.Constant
+	for _, l := range lower.Lanes(first, step) {
+		mask = append(mask, constant.NewInt(types.I32, int64(l)))
 	}
-	return constant.NewVector(types.NewVector(frontend.DotChunk/2, types.I32), l...)
+	return constant.NewVector(types.NewVector(uint64(len(mask)), types.I32), mask...)
 }
 
 // mathOp emits a scalar builtin through the LLVM intrinsics.

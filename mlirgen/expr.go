@@ -351,8 +351,8 @@ func (g *gen) pairs(b byteOperands, k string) string {
 	}
 	prod, even, odd := g.fresh(), g.fresh(), g.fresh()
 	g.op("%s = arith.muli %s, %s : vector<32xi32>", prod, wide[0], wide[1])
-	g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", even, prod, prod, lanes(0))
-	g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", odd, prod, prod, lanes(1))
+	g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", even, prod, prod, lanes(0, 2))
+	g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", odd, prod, prod, lanes(1, 2))
 	g.op("%s = arith.addi %s, %s : vector<16xi32>", r, even, odd)
 	return r
 }
@@ -366,11 +366,7 @@ func (g *gen) nibbles(m, p string) string {
 	c8 := g.def("arith.constant dense<8> : vector<32xi8>")
 	lo := g.def("arith.andi %s, %s : vector<16xi8>", v, c15)
 	hi := g.def("arith.shrui %s, %s : vector<16xi8>", v, c4)
-	all := make([]string, frontend.DotChunk)
-	for i := range all {
-		all[i] = strconv.Itoa(i)
-	}
-	cat := g.def("vector.shuffle %s, %s [%s] : vector<16xi8>, vector<16xi8>", lo, hi, strings.Join(all, ", "))
+	cat := g.def("vector.shuffle %s, %s %s : vector<16xi8>, vector<16xi8>", lo, hi, lanes(0, 1))
 	return g.def("arith.subi %s, %s : vector<32xi8>", cat, c8)
 }
 
@@ -403,13 +399,13 @@ func (g *gen) scaledDot(c *frontend.Call, sums string) string {
 	return r
 }
 
-// lanes lists the 16 lanes of a 32-lane vector from first on, every second one.
-func lanes(first int) string {
-	l := make([]string, 16)
-	for i := range l {
-		l[i] = strconv.Itoa(first + 2*i)
+// lanes writes the shuffle mask lower.Lanes(first, step).
+func lanes(first, step int) string {
+	var mask []string
+	for _, l := range lower.Lanes(first, step) {
+		mask = append(mask, strconv.Itoa(l))
 	}
-	return "[" + strings.Join(l, ", ") + "]"
+	return "[" + strings.Join(mask, ", ") + "]"
 }
 
 // size evaluates Len(a), a's element count, or Dim(g, k), the size of dimension k of a local
