@@ -18,7 +18,9 @@
 //     and f32 code (half.go);
 //   - local arrays whose sizes never change are allocated once at function entry (Hoisted);
 //   - function names that would clash with the C and OpenMP symbols of the compiled code
-//     are rejected (symbols.go).
+//     are rejected (symbols.go);
+//   - the machine operation each operator, conversion and scalar builtin needs is chosen
+//     once, in LLVM's names, for both generators to print in their syntax (ops.go).
 //
 // Call Lower with a file from frontend.Parse; it rewrites the file's function bodies in
 // place. The result is still a frontend tree, with the same meaning: a generator walks
