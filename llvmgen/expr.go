@@ -435,41 +435,21 @@ func lanes(first, step int) constant.Constant {
 	return constant.NewVector(types.NewVector(uint64(len(mask)), types.I32), mask...)
 }
 
-// mathOp emits a scalar builtin through the LLVM intrinsics.
+// mathOp emits a scalar builtin as the overloaded LLVM intrinsic llvm.OP.T, with OP its
+// lower.MathOp and T the lower.TypeName of its result (llvm.exp.f32, llvm.smax.i64).
 func (g *gen) mathOp(c *frontend.Call, arg func(int) value.Value) value.Value {
-	t := entry.Type(c.T.Kind)
-	switch op := lower.MathOp(c.Builtin, c.T); op {
-	case "":
+	op := lower.MathOp(c.Builtin, c.T)
+	if op == "" {
 		return arg(0)
-	case lower.Abs:
+	}
+	t, name := entry.Type(c.T.Kind), "llvm."+string(op)+"."+lower.TypeName(c.T.Kind)
+	if op == lower.Abs {
 		// is_int_min_poison false: abs of the most negative value wraps to itself.
-		abs := g.declare("llvm.abs."+suffix(t), t, t, types.I1)
-		return g.cur.NewCall(abs, arg(0), constant.False)
-	default:
-		args := make([]value.Value, len(c.Args))
-		for i := range args {
-			args[i] = arg(i)
-		}
-		return g.cur.NewCall(g.intrinsic(string(op), t, len(args)), args...)
+		return g.cur.NewCall(g.declare(name, t, t, types.I1), arg(0), constant.False)
 	}
-}
-
-// suffix names type t in an overloaded intrinsic's name (llvm.exp.f32, llvm.smax.i64).
-func suffix(t types.Type) string {
-	switch t {
-	case types.Float:
-		return "f32"
-	case types.Double:
-		return "f64"
+	args, params := make([]value.Value, len(c.Args)), make([]types.Type, len(c.Args))
+	for i := range args {
+		args[i], params[i] = arg(i), t
 	}
-	return t.LLString()
-}
-
-// intrinsic declares the overloaded LLVM intrinsic llvm.NAME.T taking n values of type t.
-func (g *gen) intrinsic(name string, t types.Type, n int) *ir.Func {
-	params := make([]types.Type, n)
-	for i := range params {
-		params[i] = t
-	}
-	return g.declare("llvm."+name+"."+suffix(t), t, params...)
+	return g.cur.NewCall(g.declare(name, t, params...), args...)
 }

@@ -1,6 +1,8 @@
 package lower
 
 import (
+	"fmt"
+
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/half"
@@ -9,6 +11,21 @@ import (
 // The operations. Both generators print the same machine operation for an operator, a
 // conversion or a scalar builtin, each in its own syntax; which operation a node needs
 // (by its operands' class and signedness) is decided here, once.
+
+// TypeName is the type of a scalar of kind k as MLIR names it, and as the names of LLVM's
+// overloaded intrinsics end (llvm.exp.f32): i1 for bool, f32, f64, and otherwise the
+// integer of the kind's width. Unsigned integers are signless there (the operations carry
+// the signedness); f16 and bf16 values are their 16 bits, as in memory and in the C ABI,
+// converted where they are used (see Conversion).
+func TypeName(k abi.Kind) string {
+	switch {
+	case k == abi.Bool:
+		return "i1"
+	case k == abi.F32 || k == abi.F64:
+		return fmt.Sprintf("f%d", 8*k.Size())
+	}
+	return fmt.Sprintf("i%d", 8*k.Size())
+}
 
 // IntBits is the integer that a constant of type bool, integer, f16 or bf16 is written as (in
 // both generators an f16 or bf16 value is its 16 bits), or false for an f32 or f64 constant.

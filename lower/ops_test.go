@@ -50,6 +50,14 @@ func TestOps(t *testing.T) {
 	}
 }
 
+func TestTypeName(t *testing.T) {
+	for k, want := range map[abi.Kind]string{abi.Bool: "i1", abi.U8: "i8", abi.BF16: "i16", abi.I32: "i32", abi.U64: "i64", abi.F32: "f32", abi.F64: "f64"} {
+		if got := TypeName(k); got != want {
+			t.Errorf("TypeName(%v) = %q, want %q", k, got, want)
+		}
+	}
+}
+
 func TestConversion(t *testing.T) {
 	u32, u64, i8 := frontend.Type{Kind: abi.U32}, frontend.Type{Kind: abi.U64}, frontend.Type{Kind: abi.I8}
 	f16 := frontend.Type{Kind: abi.F16}

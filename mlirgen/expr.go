@@ -55,7 +55,7 @@ func (g *gen) expr(e frontend.Expr) value {
 			return a
 		}
 		a := g.allocate(e)
-		g.live = append(g.live, allocation{a.v, scalar(e.Elem)})
+		g.live = append(g.live, allocation{a.v, lower.TypeName(e.Elem)})
 		g.fill(a.v, e)
 		return a
 	}
@@ -236,7 +236,7 @@ func (g *gen) allocate(site *frontend.ArrayAlloc) value {
 			total = g.def("arith.muli %s, %s : index", total, n)
 		}
 	}
-	m := g.def("memref.alloc(%s) {alignment = 64 : i64} : memref<?x%s>", total, scalar(site.Elem))
+	m := g.def("memref.alloc(%s) {alignment = 64 : i64} : memref<?x%s>", total, lower.TypeName(site.Elem))
 	if len(dims) == 1 {
 		dims = nil // a one-dimensional array's size is its memref's
 	}
@@ -247,11 +247,11 @@ func (g *gen) allocate(site *frontend.ArrayAlloc) value {
 func (g *gen) fill(m string, site *frontend.ArrayAlloc) {
 	g.pos = site.Pos
 	n := g.fresh()
-	g.op("%s = memref.dim %s, %s : memref<?x%s>", n, m, g.constIndex(0), scalar(site.Elem))
+	g.op("%s = memref.dim %s, %s : memref<?x%s>", n, m, g.constIndex(0), lower.TypeName(site.Elem))
 	zero := g.constant(frontend.Zero(site.Pos, frontend.Type{Kind: site.Elem}))
 	i := g.fresh()
 	g.open("scf.for %s = %s to %s step %s {", i, g.constIndex(0), n, g.constIndex(1))
-	g.op("memref.store %s, %s[%s] : memref<?x%s>", zero, m, i, scalar(site.Elem))
+	g.op("memref.store %s, %s[%s] : memref<?x%s>", zero, m, i, lower.TypeName(site.Elem))
 	g.close()
 }
 
@@ -264,7 +264,7 @@ func (g *gen) call(c *frontend.Call) value {
 	case frontend.Dot:
 		return value{v: g.dot(c)}
 	case frontend.Bits, frontend.FromBits:
-		x, from, to := g.expr(c.Args[0]).v, scalar(c.Args[0].Type().Kind), scalar(c.T.Kind)
+		x, from, to := g.expr(c.Args[0]).v, lower.TypeName(c.Args[0].Type().Kind), lower.TypeName(c.T.Kind)
 		if from == to {
 			return value{v: x} // a half's bits are its value here
 		}

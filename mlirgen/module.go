@@ -20,7 +20,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/lower"
 )
@@ -139,26 +138,14 @@ func (g *gen) fresh() string {
 	return fmt.Sprintf("%%%d", g.ids)
 }
 
-// typ is the MLIR type of a SimpLang type; arrays of any rank are flat memrefs.
+// typ is the MLIR type of a SimpLang type (lower.TypeName of a scalar); arrays of any rank
+// are flat memrefs.
 func typ(t frontend.Type) string {
-	k := scalar(t.Kind)
+	k := lower.TypeName(t.Kind)
 	if t.IsArray() {
 		return "memref<?x" + k + ">"
 	}
 	return k
-}
-
-// scalar is the MLIR type of a scalar kind. Unsigned integers are signless integers of their
-// width (the operations carry the signedness); f16 and bf16 values are their 16 bits, i16, as
-// in memory and in the C ABI, converted where they are used (see convert).
-func scalar(k abi.Kind) string {
-	switch {
-	case k == abi.Bool:
-		return "i1"
-	case k == abi.F32 || k == abi.F64:
-		return fmt.Sprintf("f%d", 8*k.Size())
-	}
-	return fmt.Sprintf("i%d", 8*k.Size())
 }
 
 // function emits fn as a public func.func.
@@ -193,7 +180,7 @@ func (g *gen) function(fn *lower.Func) {
 		g.pos = site.Pos
 		a := g.allocate(site)
 		g.hoisted[site] = a
-		g.entry = append(g.entry, allocation{a.v, scalar(site.Elem)})
+		g.entry = append(g.entry, allocation{a.v, lower.TypeName(site.Elem)})
 	}
 	g.stmts(fn.Body.Stmts)
 	if !g.terminated { // a function without a result can end without a return
