@@ -403,7 +403,7 @@ func (g *gen) nibbles(p value.Value) value.Value {
 func (g *gen) dot(c *frontend.Call) value.Value {
 	b := g.byteArgs(c)
 	chunks := g.cur.NewLShr(g.expr(c.Args[4]), constant.NewInt(i64, 5))
-	acc := g.alloca(sums16)
+	acc := g.entry.NewAlloca(sums16)
 	g.cur.NewStore(constant.NewZeroInitializer(sums16), acc)
 	g.loop(constant.NewInt(i64, 0), chunks, func(k value.Value) {
 		pairs := g.pairs(b, g.cur.NewMul(k, constant.NewInt(i64, frontend.DotChunk)))

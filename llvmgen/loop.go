@@ -30,7 +30,7 @@ func (g *gen) whileLoop(w *frontend.While) {
 // of their own, from zero; after the loop each variable gets their total added.
 func (g *gen) laneLoop(w *frontend.While, l *lower.Loop) {
 	for _, v := range l.Lanes {
-		slot := g.alloca(laneType)
+		slot := g.entry.NewAlloca(laneType)
 		g.cur.NewStore(constant.NewZeroInitializer(laneType), slot)
 		g.lanes[v] = slot
 	}

@@ -97,7 +97,7 @@ type gen struct {
 // loop body outlined from one.
 type frame struct {
 	f     *ir.Func
-	entry *ir.Block // holds the allocas, and nothing else
+	entry *ir.Block // holds the allocas (stack slots, which mem2reg promotes), and nothing else
 	cur   *ir.Block // where instructions go; nil after a return (unreachable code)
 	env   map[*frontend.Var][]*ir.InstAlloca
 	lanes map[*frontend.Var]*ir.InstAlloca // the variables of a lower.Loop.Lanes inside their loop
@@ -217,17 +217,12 @@ func (g *gen) start(b *ir.Block) {
 	g.lines.Opened(b)
 }
 
-// alloca allocates a stack slot in the entry block, where mem2reg can promote it.
-func (g *gen) alloca(t types.Type) *ir.InstAlloca {
-	return g.entry.NewAlloca(t)
-}
-
 // define gives variable v its slots (once) and stores its value.
 func (g *gen) define(v *frontend.Var, parts operand) {
 	slots, ok := g.env[v]
 	if !ok {
 		for _, t := range partTypes(v.Type) {
-			slots = append(slots, g.alloca(t))
+			slots = append(slots, g.entry.NewAlloca(t))
 		}
 		g.env[v] = slots
 	}

@@ -28,19 +28,19 @@ import (
 func Generate(f *lower.File) (text string, err error) {
 	defer f.Recover("mlirgen", &err)
 	g := &gen{opts: f.Options, file: f.Name, runtime: map[string]string{}}
-	g.printf("module {")
+	g.line(0, "module {")
 	for _, fn := range f.Funcs {
 		g.function(fn)
 	}
 	for _, name := range slices.Sorted(maps.Keys(g.runtime)) {
-		g.printf("%s", g.runtime[name])
+		g.line(0, g.runtime[name])
 	}
+	end := "}"
 	if g.opts.Debug {
 		// The module's location names the file of the DWARF compile unit.
-		g.printf("} %s", g.loc(frontend.Pos{Line: 1, Col: 1}))
-	} else {
-		g.printf("}")
+		end += " " + g.loc(frontend.Pos{Line: 1, Col: 1})
 	}
+	g.line(0, end)
 	return g.out.String(), nil
 }
 
@@ -87,11 +87,6 @@ type value struct {
 	v     string
 	dims  []string
 	lanes bool // a variable of lower.Loop.Lanes inside its loop: laneType partial sums
-}
-
-func (g *gen) printf(format string, args ...any) {
-	fmt.Fprintf(&g.out, format, args...)
-	g.out.WriteByte('\n')
 }
 
 // op writes one operation line at the current indentation with the current location.
