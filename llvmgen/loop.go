@@ -22,7 +22,7 @@ func (g *gen) whileLoop(w *frontend.While) {
 	g.cur.NewCondBr(g.expr(w.Cond), body, exit)
 	g.start(body)
 	g.stmts(w.Body.Stmts)
-	g.branch(head)
+	g.cur.NewBr(head)
 	g.start(exit)
 }
 
