@@ -63,16 +63,12 @@ func (g *gen) assign(s *frontend.Assign) {
 
 // ret leaves the function: after lowering, every return is a statement of the function body.
 func (g *gen) ret(s *frontend.Return) {
-	var v string
+	op := "func.return"
 	if s.Value != nil {
-		v = g.expr(s.Value).v
+		op += fmt.Sprintf(" %s : %s", g.expr(s.Value).v, typ(g.fn.Result))
 	}
 	g.freeAll()
-	if s.Value != nil {
-		g.op("func.return %s : %s", v, typ(g.fn.Result))
-	} else {
-		g.op("func.return")
-	}
+	g.op("%s", op)
 	g.terminated = true
 }
 
