@@ -44,15 +44,10 @@ func (g *gen) expr(e frontend.Expr) value.Value {
 	case *frontend.Ident:
 		return g.loadVar(e.Var)[0]
 	case *frontend.Binary:
-		switch e.Op {
-		case frontend.LAND:
-			return g.shortCircuit(g.expr(e.X), e.Y, false)
-		case frontend.LOR:
-			return g.shortCircuit(g.expr(e.X), e.Y, true)
+		if e.Op == frontend.LAND || e.Op == frontend.LOR {
+			return g.shortCircuit(g.expr(e.X), e.Y, e.Op == frontend.LOR)
 		}
-		x := g.expr(e.X)
-		y := g.expr(e.Y)
-		return g.binaryOp(e.Op, e.X.Type(), x, y)
+		return g.binaryOp(e.Op, e.X.Type(), g.expr(e.X), g.expr(e.Y))
 	case *frontend.Unary:
 		x := g.expr(e.X)
 		switch {

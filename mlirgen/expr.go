@@ -18,15 +18,10 @@ func (g *gen) expr(e frontend.Expr) value {
 	case *frontend.Ident:
 		return g.env[e.Var]
 	case *frontend.Binary:
-		switch e.Op {
-		case frontend.LAND:
-			return value{v: g.shortCircuit(g.expr(e.X).v, e.Y, false)}
-		case frontend.LOR:
-			return value{v: g.shortCircuit(g.expr(e.X).v, e.Y, true)}
+		if e.Op == frontend.LAND || e.Op == frontend.LOR {
+			return value{v: g.shortCircuit(g.expr(e.X).v, e.Y, e.Op == frontend.LOR)}
 		}
-		x := g.expr(e.X).v
-		y := g.expr(e.Y).v
-		return value{v: g.binaryOp(e.Op, e.X.Type(), x, y)}
+		return value{v: g.binaryOp(e.Op, e.X.Type(), g.expr(e.X).v, g.expr(e.Y).v)}
 	case *frontend.Unary:
 		x := g.expr(e.X).v
 		if e.Op == frontend.NOT {
