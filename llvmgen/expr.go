@@ -52,7 +52,7 @@ func (g *gen) expr(e frontend.Expr) value.Value {
 		x := g.expr(e.X)
 		switch {
 		case e.Op == frontend.NOT:
-			return g.not(x)
+			return g.cur.NewXor(x, constant.True)
 		case e.Op == frontend.TILDE:
 			return g.cur.NewXor(x, constant.NewInt(x.Type().(*types.IntType), -1))
 		case e.X.Type().IsFloat():
@@ -161,10 +161,6 @@ func (g *gen) shortCircuit(x value.Value, y frontend.Expr, or bool) value.Value 
 	rhsEnd.NewBr(join)
 	g.start(join)
 	return join.NewPhi(ir.NewIncoming(boolConst(or), from), ir.NewIncoming(yv, rhsEnd))
-}
-
-func (g *gen) not(x value.Value) value.Value {
-	return g.cur.NewXor(x, constant.True)
 }
 
 // convert converts x from type from to type to (numeric scalars), by lower.Conversion. The
