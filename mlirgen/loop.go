@@ -2,6 +2,7 @@ package mlirgen
 
 import (
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/simplang/simplang/frontend"
@@ -20,12 +21,8 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 		before[v] = g.env[v]
 		g.env[v] = value{v: g.def("arith.constant dense<0.0> : %s", laneType), lanes: true}
 	}
-	var vars []*frontend.Var
-	for _, v := range g.carried(l.Body...) {
-		if v != iv && !l.Parallel {
-			vars = append(vars, v)
-		}
-	}
+	// A parallel loop carries nothing (its iterations are independent), no loop its counter.
+	vars := slices.DeleteFunc(g.carried(l.Body...), func(v *frontend.Var) bool { return v == iv || l.Parallel })
 	outer := maps.Clone(g.env)
 	ivName := g.fresh()
 	var refs []string
