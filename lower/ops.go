@@ -8,9 +8,10 @@ import (
 	"github.com/simplang/simplang/half"
 )
 
-// The operations. Both generators print the same machine operation for an operator, a
-// conversion or a scalar builtin, each in its own syntax; which operation a node needs
-// (by its operands' class and signedness) is decided here, once.
+// Types and operations. Both generators hold a scalar as the same machine type and print the
+// same machine operation for an operator, a conversion or a scalar builtin, each in its own
+// syntax; which type and which operation a node needs (by its class and signedness) is
+// decided here, once.
 
 // TypeName is the type of a scalar of kind k as MLIR names it, and as the names of LLVM's
 // overloaded intrinsics end (llvm.exp.f32): i1 for bool, f32, f64, and otherwise the
