@@ -3,6 +3,7 @@ package llvmgen
 import (
 	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/constant"
@@ -13,7 +14,7 @@ import (
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/entry"
 	"github.com/simplang/simplang/frontend"
-	"github.com/simplang/simplang/half"
+	"github.com/simplang/simplang/lower"
 )
 
 // operand evaluates an expression of any type.
@@ -45,20 +46,15 @@ func (g *gen) expr(e frontend.Expr) value.Value {
 	case *frontend.Ident:
 		return g.loadVar(e.Var)[0]
 	case *frontend.Binary:
-		switch e.Op {
-		case frontend.LAND:
-			return g.shortCircuit(g.expr(e.X), e.Y, false)
-		case frontend.LOR:
-			return g.shortCircuit(g.expr(e.X), e.Y, true)
+		if e.Op == frontend.LAND || e.Op == frontend.LOR {
+			return g.shortCircuit(g.expr(e.X), e.Y, e.Op == frontend.LOR)
 		}
-		x := g.expr(e.X)
-		y := g.expr(e.Y)
-		return g.binaryOp(e.Op, e.X.Type(), x, y)
+		return g.binaryOp(e.Op, e.X.Type(), g.expr(e.X), g.expr(e.Y))
 	case *frontend.Unary:
 		x := g.expr(e.X)
 		switch {
 		case e.Op == frontend.NOT:
-			return g.not(x)
+			return g.cur.NewXor(x, constant.True)
 		case e.Op == frontend.TILDE:
 			return g.cur.NewXor(x, constant.NewInt(x.Type().(*types.IntType), -1))
 		case e.X.Type().IsFloat():
@@ -84,95 +80,65 @@ func (g *gen) fastMath() []enum.FastMathFlag {
 	return []enum.FastMathFlag{enum.FastMathFlagReassoc, enum.FastMathFlagContract}
 }
 
+// binaryOps and casts make the instruction of each of lower's operations on two operands and
+// of its conversions.
 var (
-	floatPreds = map[frontend.TokenKind]enum.FPred{
-		frontend.EQL: enum.FPredOEQ, frontend.NEQ: enum.FPredUNE, frontend.LSS: enum.FPredOLT,
-		frontend.GTR: enum.FPredOGT, frontend.LEQ: enum.FPredOLE, frontend.GEQ: enum.FPredOGE,
+	binaryOps = map[lower.Op]func(x, y value.Value) ir.Instruction{
+		lower.Add: binary(ir.NewAdd), lower.Sub: binary(ir.NewSub), lower.Mul: binary(ir.NewMul),
+		lower.SDiv: binary(ir.NewSDiv), lower.UDiv: binary(ir.NewUDiv), lower.SRem: binary(ir.NewSRem), lower.URem: binary(ir.NewURem),
+		lower.And: binary(ir.NewAnd), lower.Or: binary(ir.NewOr), lower.Xor: binary(ir.NewXor),
+		lower.Shl: binary(ir.NewShl), lower.AShr: binary(ir.NewAShr), lower.LShr: binary(ir.NewLShr),
+		lower.FAdd: binary(ir.NewFAdd), lower.FSub: binary(ir.NewFSub), lower.FMul: binary(ir.NewFMul),
+		lower.FDiv: binary(ir.NewFDiv), lower.FRem: binary(ir.NewFRem),
 	}
-	intPreds = map[frontend.TokenKind]enum.IPred{
-		frontend.EQL: enum.IPredEQ, frontend.NEQ: enum.IPredNE, frontend.LSS: enum.IPredSLT,
-		frontend.GTR: enum.IPredSGT, frontend.LEQ: enum.IPredSLE, frontend.GEQ: enum.IPredSGE,
-	}
-	unsignedPreds = map[frontend.TokenKind]enum.IPred{
-		frontend.EQL: enum.IPredEQ, frontend.NEQ: enum.IPredNE, frontend.LSS: enum.IPredULT,
-		frontend.GTR: enum.IPredUGT, frontend.LEQ: enum.IPredULE, frontend.GEQ: enum.IPredUGE,
+	casts = map[lower.Op]func(x value.Value, t types.Type) ir.Instruction{
+		lower.Trunc: cast(ir.NewTrunc), lower.ZExt: cast(ir.NewZExt), lower.SExt: cast(ir.NewSExt),
+		lower.UIToFP: cast(ir.NewUIToFP), lower.SIToFP: cast(ir.NewSIToFP), lower.FPToUI: cast(ir.NewFPToUI),
+		lower.FPToSI: cast(ir.NewFPToSI), lower.FPExt: cast(ir.NewFPExt), lower.FPTrunc: cast(ir.NewFPTrunc),
 	}
 )
 
+func binary[I ir.Instruction](f func(x, y value.Value) I) func(x, y value.Value) ir.Instruction {
+	return func(x, y value.Value) ir.Instruction { return f(x, y) }
+}
+
+func cast[I ir.Instruction](f func(x value.Value, t types.Type) I) func(x value.Value, t types.Type) ir.Instruction {
+	return func(x value.Value, t types.Type) ir.Instruction { return f(x, t) }
+}
+
+// The comparison predicates, by the names lower.Predicate gives them.
+var (
+	intPreds = map[string]enum.IPred{
+		"eq": enum.IPredEQ, "ne": enum.IPredNE, "slt": enum.IPredSLT, "sgt": enum.IPredSGT, "sle": enum.IPredSLE,
+		"sge": enum.IPredSGE, "ult": enum.IPredULT, "ugt": enum.IPredUGT, "ule": enum.IPredULE, "uge": enum.IPredUGE,
+	}
+	floatPreds = map[string]enum.FPred{
+		"oeq": enum.FPredOEQ, "une": enum.FPredUNE, "olt": enum.FPredOLT, "ogt": enum.FPredOGT, "ole": enum.FPredOLE, "oge": enum.FPredOGE,
+	}
+)
+
+// emit appends inst to the current block; a float operation gets the fast-math flags. (Each
+// of llir's float instruction types has a FastMathFlags field, but no method sets it.)
+func (g *gen) emit(inst ir.Instruction) value.Value {
+	if flags := reflect.ValueOf(inst).Elem().FieldByName("FastMathFlags"); flags.IsValid() {
+		flags.Set(reflect.ValueOf(g.fastMath()))
+	}
+	g.cur.Insts = append(g.cur.Insts, inst)
+	return inst.(value.Value)
+}
+
 // binaryOp emits x op y for operands of type t (comparisons yield i1).
 func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y value.Value) value.Value {
-	b := g.cur
-	if t.IsFloat() {
-		if pred, ok := floatPreds[op]; ok {
-			return b.NewFCmp(pred, x, y)
-		}
-		fm := g.fastMath()
-		switch op {
-		case frontend.ADD:
-			r := b.NewFAdd(x, y)
-			r.FastMathFlags = fm
-			return r
-		case frontend.SUB:
-			r := b.NewFSub(x, y)
-			r.FastMathFlags = fm
-			return r
-		case frontend.MUL:
-			r := b.NewFMul(x, y)
-			r.FastMathFlags = fm
-			return r
-		case frontend.QUO:
-			r := b.NewFDiv(x, y)
-			r.FastMathFlags = fm
-			return r
-		case frontend.REM:
-			r := b.NewFRem(x, y)
-			r.FastMathFlags = fm
-			return r
-		}
-	}
-	preds := intPreds
-	if t.IsUnsigned() {
-		preds = unsignedPreds
-	}
-	if pred, ok := preds[op]; ok { // also == and != on bool
-		return b.NewICmp(pred, x, y)
-	}
-	if op == frontend.SHL || op == frontend.SHR {
+	switch pred := lower.Predicate(op, t); {
+	case pred != "" && t.IsFloat():
+		return g.cur.NewFCmp(floatPreds[pred], x, y)
+	case pred != "":
+		return g.cur.NewICmp(intPreds[pred], x, y)
+	case op == frontend.SHL || op == frontend.SHR:
 		// A count outside [0, width) gives an unspecified value, never poison: it is masked.
-		y = b.NewAnd(y, constant.NewInt(x.Type().(*types.IntType), int64(8*t.Kind.Size()-1)))
+		y = g.cur.NewAnd(y, constant.NewInt(x.Type().(*types.IntType), int64(8*t.Kind.Size()-1)))
 	}
-	switch op {
-	case frontend.ADD:
-		return b.NewAdd(x, y)
-	case frontend.SUB:
-		return b.NewSub(x, y)
-	case frontend.MUL:
-		return b.NewMul(x, y)
-	case frontend.AND:
-		return b.NewAnd(x, y)
-	case frontend.OR:
-		return b.NewOr(x, y)
-	case frontend.XOR:
-		return b.NewXor(x, y)
-	case frontend.SHL:
-		return b.NewShl(x, y)
-	}
-	unsigned := t.IsUnsigned()
-	switch {
-	case op == frontend.QUO && unsigned:
-		return b.NewUDiv(x, y)
-	case op == frontend.QUO:
-		return b.NewSDiv(x, y)
-	case op == frontend.REM && unsigned:
-		return b.NewURem(x, y)
-	case op == frontend.REM:
-		return b.NewSRem(x, y)
-	case op == frontend.SHR && unsigned:
-		return b.NewLShr(x, y)
-	case op == frontend.SHR:
-		return b.NewAShr(x, y)
-	}
-	panic(fmt.Sprintf("unexpected operator %s on %s", op, t))
+	return g.emit(binaryOps[lower.BinaryOp(op, t)](x, y))
 }
 
 // shortCircuit emits x && y (or x || y when or): y is evaluated only when it decides the
@@ -199,68 +165,35 @@ func (g *gen) shortCircuit(x value.Value, y frontend.Expr, or bool) value.Value 
 	return join.NewPhi(ir.NewIncoming(boolConst(or), from), ir.NewIncoming(yv, rhsEnd))
 }
 
-func (g *gen) not(x value.Value) value.Value {
-	return g.cur.NewXor(x, constant.True)
-}
-
-// convert converts x from type from to type to (numeric scalars). Integers extend by the
-// source's signedness; float → integer truncates toward zero (narrow targets through i32 or
-// i64, so that a value out of their range wraps instead of being poison). Of the half
-// conversions only f16 ↔ float reach here (package lower writes out the others).
+// convert converts x from type from to type to (numeric scalars), by lower.Conversion. The
+// half f16 is its 16 bits here, an i16, converted through LLVM's half.
 func (g *gen) convert(x value.Value, from, to frontend.Type) value.Value {
-	t := entry.Type(to.Kind)
 	b := g.cur
-	i32 := frontend.Type{Kind: abi.I32}
-	switch {
-	case from == to:
-		return x
-	case from.IsHalf(): // f16 → float: the lowering writes out the other half conversions
-		return b.NewFPExt(b.NewBitCast(x, types.Half), types.Float)
-	case to.IsHalf(): // float → f16
-		return b.NewBitCast(b.NewFPTrunc(x, types.Half), types.I16)
-	case from.IsInt() && to.IsInt():
-		switch fs, ts := from.Kind.Size(), to.Kind.Size(); {
-		case fs == ts:
-			return x
-		case fs > ts:
-			return b.NewTrunc(x, t)
-		case from.IsUnsigned():
-			return b.NewZExt(x, t)
+	for _, c := range lower.Conversion(from, to) {
+		switch c.Op {
+		case lower.HalfToF32:
+			x = b.NewFPExt(b.NewBitCast(x, types.Half), types.Float)
+		case lower.F32ToHalf:
+			x = b.NewBitCast(b.NewFPTrunc(x, types.Half), types.I16)
+		default:
+			x = g.emit(casts[c.Op](x, entry.Type(c.To.Kind)))
 		}
-		return b.NewSExt(x, t)
-	case from.IsInt() && from.IsUnsigned():
-		return b.NewUIToFP(x, t)
-	case from.IsInt():
-		return b.NewSIToFP(x, t)
-	case to.Kind == abi.U64:
-		return b.NewFPToUI(x, t)
-	case to.IsInt() && to.Kind.Size() < 4:
-		return g.convert(b.NewFPToSI(x, types.I32), i32, to)
-	case to.Kind == abi.U32:
-		return g.convert(b.NewFPToSI(x, types.I64), frontend.I64, to)
-	case to.IsInt():
-		return b.NewFPToSI(x, t)
-	case from.Kind == abi.F32:
-		return b.NewFPExt(x, t)
 	}
-	return b.NewFPTrunc(x, t)
+	return x
 }
 
 func constantOf(k *frontend.Const) constant.Constant {
+	bits, isInt := lower.IntBits(k)
 	switch {
 	case k.T == frontend.Bool:
-		return boolConst(k.Int != 0)
-	case k.T.IsInt():
-		return intConst(k.T.Kind, k.Int)
-	case k.T.Kind == abi.F16:
-		return intConst(abi.I16, int64(half.F16FromFloat64(k.Float)))
-	case k.T.Kind == abi.BF16:
-		return intConst(abi.I16, int64(half.BF16FromFloat64(k.Float)))
+		return boolConst(bits != 0)
+	case isInt:
+		return intConst(k.T.Kind, bits)
 	}
 	return floatConst(k.T.Kind, k.Float)
 }
 
-// intConst is the constant with bits v of integer kind k, written as a signed value of k's
+// intConst is the constant with bits v of integer (or half) kind k, written as a signed value of k's
 // width.
 func intConst(k abi.Kind, v int64) constant.Constant {
 	return constant.NewInt(entry.Type(k).(*types.IntType), k.Signed(v))
@@ -435,7 +368,7 @@ func (g *gen) pairs(b byteOperands, off value.Value) value.Value {
 		return g.cur.NewCall(g.declare("llvm.x86.avx512.pmaddw.d.512", sums16, wide, wide), w[0], w[1])
 	}
 	prod := g.cur.NewMul(w[0], w[1])
-	return g.cur.NewAdd(g.cur.NewShuffleVector(prod, prod, lanes(0)), g.cur.NewShuffleVector(prod, prod, lanes(1)))
+	return g.cur.NewAdd(g.cur.NewShuffleVector(prod, prod, lanes(0, 2)), g.cur.NewShuffleVector(prod, prod, lanes(1, 2)))
 }
 
 // nibbles loads the DotChunk/2 bytes at p and gives their DotChunk q4 values: the low
@@ -453,13 +386,8 @@ func (g *gen) nibbles(p value.Value) value.Value {
 	}
 	lo := g.cur.NewAnd(v, splat(half, 15))
 	hi := g.cur.NewLShr(v, splat(half, 4))
-	order := make([]constant.Constant, frontend.DotChunk)
-	for i := range order {
-		order[i] = constant.NewInt(types.I32, int64(i))
-	}
-	all := types.NewVector(frontend.DotChunk, types.I8)
-	cat := g.cur.NewShuffleVector(lo, hi, constant.NewVector(types.NewVector(frontend.DotChunk, types.I32), order...))
-	return g.cur.NewSub(cat, splat(all, 8))
+	cat := g.cur.NewShuffleVector(lo, hi, lanes(0, 1))
+	return g.cur.NewSub(cat, splat(types.NewVector(frontend.DotChunk, types.I8), 8))
 }
 
 // dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, adding
@@ -467,7 +395,7 @@ func (g *gen) nibbles(p value.Value) value.Value {
 func (g *gen) dot(c *frontend.Call) value.Value {
 	b := g.byteArgs(c)
 	chunks := g.cur.NewLShr(g.expr(c.Args[4]), constant.NewInt(i64, 5))
-	acc := g.alloca(sums16)
+	acc := g.entry.NewAlloca(sums16)
 	g.cur.NewStore(constant.NewZeroInitializer(sums16), acc)
 	g.loop(constant.NewInt(i64, 0), chunks, func(k value.Value) {
 		pairs := g.pairs(b, g.cur.NewMul(k, constant.NewInt(i64, frontend.DotChunk)))
@@ -487,76 +415,33 @@ func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
 	f := g.cur.NewSIToFP(pairs, laneType)
 	one := g.cur.NewInsertElement(constant.NewUndef(laneType), scale, constant.NewInt(types.I32, 0))
 	splat := g.cur.NewShuffleVector(one, constant.NewUndef(laneType), constant.NewZeroInitializer(sums16))
-	prod := g.cur.NewFMul(f, splat)
-	prod.FastMathFlags = g.fastMath()
-	sum := g.cur.NewFAdd(sums, prod)
-	sum.FastMathFlags = g.fastMath()
-	return sum
+	return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(f, splat))))
 }
 
-// lanes selects every second of 32 lanes, from first on.
-func lanes(first int64) constant.Constant {
-	l := make([]constant.Constant, frontend.DotChunk/2)
-	for i := range l {
-		l[i] = constant.NewInt(types.I32, first+2*int64(i))
+// lanes is the shuffle mask lower.Lanes(first, step).
+func lanes(first, step int) constant.Constant {
+	var mask []constant.Constant
+	for _, l := range lower.Lanes(first, step) {
+		mask = append(mask, constant.NewInt(types.I32, int64(l)))
 	}
-	return constant.NewVector(types.NewVector(frontend.DotChunk/2, types.I32), l...)
+	return constant.NewVector(types.NewVector(uint64(len(mask)), types.I32), mask...)
 }
 
-// mathOp emits a scalar builtin through the LLVM intrinsics.
+// mathOp emits a scalar builtin as the overloaded LLVM intrinsic llvm.OP.T, with OP its
+// lower.MathOp and T the lower.TypeName of its result (llvm.exp.f32, llvm.smax.i64).
 func (g *gen) mathOp(c *frontend.Call, arg func(int) value.Value) value.Value {
-	t := entry.Type(c.T.Kind)
-	apply := func(name string, n int) value.Value {
-		args := make([]value.Value, n)
-		for i := range args {
-			args[i] = arg(i)
-		}
-		return g.cur.NewCall(g.intrinsic(name, t, n), args...)
-	}
-	unary := map[frontend.Builtin]string{
-		frontend.Sqrt: "sqrt", frontend.Exp: "exp", frontend.Log: "log", frontend.Sin: "sin", frontend.Cos: "cos",
-		frontend.Round: "round", frontend.Floor: "floor", frontend.Ceil: "ceil",
-	}
-	switch {
-	case unary[c.Builtin] != "":
-		return apply(unary[c.Builtin], 1)
-	case c.Builtin == frontend.Pow:
-		return apply("pow", 2)
-	case c.Builtin == frontend.Abs && c.T.IsUnsigned():
+	op := lower.MathOp(c.Builtin, c.T)
+	if op == "" {
 		return arg(0)
-	case c.Builtin == frontend.Abs && c.T.IsFloat():
-		return apply("fabs", 1)
-	case c.Builtin == frontend.Abs:
+	}
+	t, name := entry.Type(c.T.Kind), "llvm."+string(op)+"."+lower.TypeName(c.T.Kind)
+	if op == lower.Abs {
 		// is_int_min_poison false: abs of the most negative value wraps to itself.
-		abs := g.declare("llvm.abs."+suffix(t), t, t, types.I1)
-		return g.cur.NewCall(abs, arg(0), constant.False)
+		return g.cur.NewCall(g.declare(name, t, t, types.I1), arg(0), constant.False)
 	}
-	name := map[frontend.Builtin]string{frontend.Min: "smin", frontend.Max: "smax"}[c.Builtin]
-	switch {
-	case c.T.IsFloat():
-		name = map[frontend.Builtin]string{frontend.Min: "minnum", frontend.Max: "maxnum"}[c.Builtin]
-	case c.T.IsUnsigned():
-		name = map[frontend.Builtin]string{frontend.Min: "umin", frontend.Max: "umax"}[c.Builtin]
+	args, params := make([]value.Value, len(c.Args)), make([]types.Type, len(c.Args))
+	for i := range args {
+		args[i], params[i] = arg(i), t
 	}
-	return apply(name, 2)
-}
-
-// suffix names type t in an overloaded intrinsic's name (llvm.exp.f32, llvm.smax.i64).
-func suffix(t types.Type) string {
-	switch t {
-	case types.Float:
-		return "f32"
-	case types.Double:
-		return "f64"
-	}
-	return t.LLString()
-}
-
-// intrinsic declares the overloaded LLVM intrinsic llvm.NAME.T taking n values of type t.
-func (g *gen) intrinsic(name string, t types.Type, n int) *ir.Func {
-	params := make([]types.Type, n)
-	for i := range params {
-		params[i] = t
-	}
-	return g.declare("llvm."+name+"."+suffix(t), t, params...)
+	return g.cur.NewCall(g.declare(name, t, params...), args...)
 }

@@ -16,18 +16,16 @@
 // zero-filled) freed when their block ends and on every return; the lowering's hoisted
 // arrays are allocated once at function entry.
 //
-// The loops the lowering made parallel run across threads through LLVM's OpenMP runtime:
-// the body is outlined into an internal function F.par.N that __kmpc_fork_call starts on
-// every thread, each taking a static share of the iterations. A module that calls __kmpc_fork_call must be linked with
-// libomp (-lomp).
+// The loops the lowering made parallel run across threads through LLVM's OpenMP runtime
+// (package omp): the body is outlined into an internal function F.par.N that
+// __kmpc_fork_call starts on every thread, each taking a static share of the iterations.
 //
-// With lower.Options.Debug the module carries a DWARF line table (debug.go): every function
-// and outlined body has a DISubprogram, and every instruction the location of the statement
-// it comes from.
+// With lower.Options.Debug the module carries a DWARF line table (package linetable): every
+// function and outlined body has a DISubprogram, and every instruction the location of the
+// statement it comes from.
 package llvmgen
 
 import (
-	"fmt"
 	"runtime"
 
 	"github.com/llir/llvm/ir"
@@ -37,18 +35,13 @@ import (
 
 	"github.com/simplang/simplang/entry"
 	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/linetable"
 	"github.com/simplang/simplang/lower"
 )
 
 // Generate returns the LLVM IR module for f.
 func Generate(f *lower.File) (text string, err error) {
-	defer func() {
-		// The generator trusts the checked tree; a tree that breaks its invariants must not
-		// crash the caller.
-		if r := recover(); r != nil {
-			text, err = "", fmt.Errorf("llvmgen: internal error on %s (was it checked by frontend.Parse?): %v", f.Name, r)
-		}
-	}()
+	defer f.Recover("llvmgen", &err)
 	g := &gen{
 		opts:     f.Options,
 		file:     f.Name,
@@ -59,7 +52,7 @@ func Generate(f *lower.File) (text string, err error) {
 	g.mod.SourceFilename = f.Name
 	g.mod.TargetTriple = hostTriple()
 	if f.Options.Debug {
-		g.newDebug(f.Name)
+		g.lines = linetable.New(g.mod, f.Name)
 	}
 	for _, fn := range f.Funcs {
 		g.funcs[fn.Func] = g.declareFunc(fn.Func)
@@ -67,7 +60,7 @@ func Generate(f *lower.File) (text string, err error) {
 	for _, fn := range f.Funcs {
 		g.function(fn)
 	}
-	g.flush() // the code emitted since the last change of position
+	g.lines.Flush() // the code emitted since the last change of position
 	return g.mod.String(), nil
 }
 
@@ -90,8 +83,7 @@ type gen struct {
 	mod      *ir.Module
 	funcs    map[*frontend.Func]*ir.Func
 	declared map[string]*ir.Func // external functions and intrinsics, by name
-	identT   types.Type          // libomp's ident_t, once a parallel loop needs it
-	dbg      *debug              // the line table, with lower.Options.Debug
+	lines    *linetable.Table    // with lower.Options.Debug; nil does nothing
 
 	// per SimpLang function
 	fn       *lower.Func
@@ -105,7 +97,7 @@ type gen struct {
 // loop body outlined from one.
 type frame struct {
 	f     *ir.Func
-	entry *ir.Block // holds the allocas, and nothing else
+	entry *ir.Block // holds the allocas (stack slots, which mem2reg promotes), and nothing else
 	cur   *ir.Block // where instructions go; nil after a return (unreachable code)
 	env   map[*frontend.Var][]*ir.InstAlloca
 	lanes map[*frontend.Var]*ir.InstAlloca // the variables of a lower.Loop.Lanes inside their loop
@@ -182,7 +174,7 @@ func (g *gen) function(fn *lower.Func) {
 		g.define(p, parts)
 	}
 	for _, site := range fn.Hoisted {
-		g.locate(site.Pos)
+		g.lines.Locate(site.Pos)
 		a := g.allocate(site)
 		g.hoisted[site] = a
 		g.owned = append(g.owned, a[allocated])
@@ -191,7 +183,7 @@ func (g *gen) function(fn *lower.Func) {
 	if g.cur == nil {
 		return
 	}
-	g.locate(fn.Body.Rbrace)
+	g.lines.Locate(fn.Body.Rbrace)
 	g.freeAll()
 	if fn.Result == frontend.Void {
 		g.cur.NewRet(nil)
@@ -204,8 +196,8 @@ func (g *gen) function(fn *lower.Func) {
 // allocas, then the code.
 func (g *gen) begin(f *ir.Func, pos frontend.Pos) {
 	g.frame = frame{f: f, env: map[*frontend.Var][]*ir.InstAlloca{}, lanes: map[*frontend.Var]*ir.InstAlloca{}}
-	g.subprogram(f, pos)
-	g.locate(pos)
+	g.lines.Func(f, pos)
+	g.lines.Locate(pos)
 	g.entry = f.NewBlock("")
 	body := g.newBlock()
 	g.entry.NewBr(body)
@@ -222,12 +214,7 @@ func (g *gen) newBlock() *ir.Block {
 func (g *gen) start(b *ir.Block) {
 	g.f.Blocks = append(g.f.Blocks, b)
 	g.cur = b
-	g.opened(b)
-}
-
-// alloca allocates a stack slot in the entry block, where mem2reg can promote it.
-func (g *gen) alloca(t types.Type) *ir.InstAlloca {
-	return g.entry.NewAlloca(t)
+	g.lines.Opened(b)
 }
 
 // define gives variable v its slots (once) and stores its value.
@@ -235,7 +222,7 @@ func (g *gen) define(v *frontend.Var, parts operand) {
 	slots, ok := g.env[v]
 	if !ok {
 		for _, t := range partTypes(v.Type) {
-			slots = append(slots, g.alloca(t))
+			slots = append(slots, g.entry.NewAlloca(t))
 		}
 		g.env[v] = slots
 	}

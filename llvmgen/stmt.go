@@ -1,7 +1,6 @@
 package llvmgen
 
 import (
-	"github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
@@ -25,7 +24,7 @@ func (g *gen) stmts(list []frontend.Stmt) {
 }
 
 func (g *gen) stmt(s frontend.Stmt) {
-	defer g.locate(g.locate(s.Position()))
+	defer g.lines.Locate(g.lines.Locate(s.Position()))
 	switch s := s.(type) {
 	case *frontend.VarDecl:
 		g.define(s.Var, g.operand(s.Init))
@@ -89,6 +88,8 @@ func (g *gen) free(list []value.Value) {
 	}
 }
 
+// ifStmt emits branches to the blocks of then and else, which both end at a join (they hold
+// no return: the lowering left every return at the function's top level).
 func (g *gen) ifStmt(s *frontend.If) {
 	cond := g.expr(s.Cond)
 	then, join := g.newBlock(), g.newBlock()
@@ -99,25 +100,11 @@ func (g *gen) ifStmt(s *frontend.If) {
 	g.cur.NewCondBr(cond, then, otherwise)
 	g.start(then)
 	g.stmts(s.Then.Stmts)
-	reached := g.branch(join)
+	g.cur.NewBr(join)
 	if s.Else != nil {
 		g.start(otherwise)
 		g.stmt(s.Else)
-		reached = g.branch(join) || reached
-	} else {
-		reached = true
+		g.cur.NewBr(join)
 	}
-	if reached {
-		g.start(join)
-	}
-}
-
-// branch ends the current block with a branch to b and reports whether it was reachable.
-func (g *gen) branch(b *ir.Block) bool {
-	if g.cur == nil {
-		return false
-	}
-	g.cur.NewBr(b)
-	g.cur = nil
-	return true
+	g.start(join)
 }

@@ -258,3 +258,15 @@ func isVar(e frontend.Expr, v *frontend.Var) bool {
 	id, ok := e.(*frontend.Ident)
 	return ok && id.Var == v
 }
+
+// Lanes lists the lanes of a DotChunk-lane vector from lane first on, every step-th: the
+// shuffles both generators write for Dot. Its pairs add the even lanes of the products to
+// the odd ones (Lanes(0, 2), Lanes(1, 2)); ScaledNibbleDot joins the low and the high
+// nibbles into one vector (Lanes(0, 1) of the two halves).
+func Lanes(first, step int) []int {
+	var l []int
+	for i := first; i < frontend.DotChunk; i += step {
+		l = append(l, i)
+	}
+	return l
+}

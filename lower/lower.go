@@ -18,7 +18,9 @@
 //     and f32 code (half.go);
 //   - local arrays whose sizes never change are allocated once at function entry (Hoisted);
 //   - function names that would clash with the C and OpenMP symbols of the compiled code
-//     are rejected (symbols.go).
+//     are rejected (symbols.go);
+//   - the machine operation each operator, conversion and scalar builtin needs is chosen
+//     once, in LLVM's names, for both generators to print in their syntax (ops.go).
 //
 // Call Lower with a file from frontend.Parse; it rewrites the file's function bodies in
 // place. The result is still a frontend tree, with the same meaning: a generator walks
@@ -26,6 +28,8 @@
 package lower
 
 import (
+	"fmt"
+
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/loops"
@@ -70,6 +74,15 @@ func (f *File) Signatures() []abi.Func {
 		}
 	}
 	return sigs
+}
+
+// Recover, deferred by a code generator, turns its panic into the error *err. A generator
+// trusts the lowered tree; a tree that breaks its invariants is a bug there or here, reported
+// as an error rather than a crash of the caller.
+func (f *File) Recover(generator string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s: internal error on %s: %v", generator, f.Name, r)
+	}
 }
 
 // Func is a lowered function: its body holds only returns at its top level and no array

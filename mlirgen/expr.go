@@ -8,7 +8,7 @@ import (
 
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
-	"github.com/simplang/simplang/half"
+	"github.com/simplang/simplang/lower"
 )
 
 func (g *gen) expr(e frontend.Expr) value {
@@ -18,15 +18,10 @@ func (g *gen) expr(e frontend.Expr) value {
 	case *frontend.Ident:
 		return g.env[e.Var]
 	case *frontend.Binary:
-		switch e.Op {
-		case frontend.LAND:
-			return value{v: g.shortCircuit(g.expr(e.X).v, e.Y, false)}
-		case frontend.LOR:
-			return value{v: g.shortCircuit(g.expr(e.X).v, e.Y, true)}
+		if e.Op == frontend.LAND || e.Op == frontend.LOR {
+			return value{v: g.shortCircuit(g.expr(e.X).v, e.Y, e.Op == frontend.LOR)}
 		}
-		x := g.expr(e.X).v
-		y := g.expr(e.Y).v
-		return value{v: g.binaryOp(e.Op, e.X.Type(), x, y)}
+		return value{v: g.binaryOp(e.Op, e.X.Type(), g.expr(e.X).v, g.expr(e.Y).v)}
 	case *frontend.Unary:
 		x := g.expr(e.X).v
 		if e.Op == frontend.NOT {
@@ -48,14 +43,12 @@ func (g *gen) expr(e frontend.Expr) value {
 		return g.call(e)
 	case *frontend.Index:
 		m, idx := g.address(e)
-		r := g.fresh()
-		g.op("%s = memref.load %s[%s] : %s", r, m, idx, typ(e.Array.Type()))
-		return value{v: r}
+		return value{v: g.def("memref.load %s[%s] : %s", m, idx, typ(e.Array.Type()))}
 	case *frontend.ArrayAlloc:
 		a, ok := g.hoisted[e]
 		if !ok {
 			a = g.allocate(e)
-			g.live = append(g.live, allocation{a.v, scalar(e.Elem)})
+			g.live = append(g.live, allocation{a.v, lower.TypeName(e.Elem)})
 		}
 		if !e.Scratch {
 			g.fill(a.v, e)
@@ -74,41 +67,33 @@ func (g *gen) fastmath() string {
 	return " fastmath<reassoc,contract>"
 }
 
+// ops names the MLIR operation of each of lower's operations.
+var ops = map[lower.Op]string{
+	lower.Add: "arith.addi", lower.Sub: "arith.subi", lower.Mul: "arith.muli", lower.SDiv: "arith.divsi", lower.UDiv: "arith.divui",
+	lower.SRem: "arith.remsi", lower.URem: "arith.remui", lower.And: "arith.andi", lower.Or: "arith.ori", lower.Xor: "arith.xori",
+	lower.Shl: "arith.shli", lower.AShr: "arith.shrsi", lower.LShr: "arith.shrui",
+	lower.FAdd: "arith.addf", lower.FSub: "arith.subf", lower.FMul: "arith.mulf", lower.FDiv: "arith.divf", lower.FRem: "arith.remf",
+
+	lower.Trunc: "arith.trunci", lower.ZExt: "arith.extui", lower.SExt: "arith.extsi", lower.UIToFP: "arith.uitofp",
+	lower.SIToFP: "arith.sitofp", lower.FPToUI: "arith.fptoui", lower.FPToSI: "arith.fptosi", lower.FPExt: "arith.extf",
+	lower.FPTrunc: "arith.truncf",
+
+	lower.Sqrt: "math.sqrt", lower.Exp: "math.exp", lower.Log: "math.log", lower.Sin: "math.sin", lower.Cos: "math.cos",
+	lower.Round: "math.round", lower.Floor: "math.floor", lower.Ceil: "math.ceil", lower.Pow: "math.powf",
+	lower.FAbs: "math.absf", lower.Abs: "math.absi", lower.SMin: "arith.minsi", lower.SMax: "arith.maxsi",
+	lower.UMin: "arith.minui", lower.UMax: "arith.maxui", lower.MinNum: "arith.minnumf", lower.MaxNum: "arith.maxnumf",
+}
+
 // binaryOp emits x op y for operands of type t (comparisons yield i1).
 func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y string) string {
 	r := g.fresh()
 	ty := typ(t)
-	if t == frontend.Bool {
-		pred := map[frontend.TokenKind]string{frontend.EQL: "eq", frontend.NEQ: "ne"}[op]
-		g.op("%s = arith.cmpi %s, %s, %s : i1", r, pred, x, y)
-		return r
-	}
-	if t.IsFloat() {
-		if pred, ok := map[frontend.TokenKind]string{
-			frontend.EQL: "oeq", frontend.NEQ: "une", frontend.LSS: "olt", frontend.GTR: "ogt", frontend.LEQ: "ole", frontend.GEQ: "oge",
-		}[op]; ok {
-			g.op("%s = arith.cmpf %s, %s, %s : %s", r, pred, x, y, ty)
-			return r
+	if pred := lower.Predicate(op, t); pred != "" {
+		cmp := "arith.cmpi"
+		if t.IsFloat() {
+			cmp = "arith.cmpf"
 		}
-		name := map[frontend.TokenKind]string{
-			frontend.ADD: "addf", frontend.SUB: "subf", frontend.MUL: "mulf", frontend.QUO: "divf", frontend.REM: "remf",
-		}[op]
-		g.op("%s = arith.%s %s, %s%s : %s", r, name, x, y, g.fastmath(), ty)
-		return r
-	}
-	preds := map[frontend.TokenKind]string{
-		frontend.EQL: "eq", frontend.NEQ: "ne", frontend.LSS: "slt", frontend.GTR: "sgt", frontend.LEQ: "sle", frontend.GEQ: "sge",
-	}
-	names := map[frontend.TokenKind]string{
-		frontend.ADD: "addi", frontend.SUB: "subi", frontend.MUL: "muli", frontend.QUO: "divsi", frontend.REM: "remsi",
-		frontend.AND: "andi", frontend.OR: "ori", frontend.XOR: "xori", frontend.SHL: "shli", frontend.SHR: "shrsi",
-	}
-	if t.IsUnsigned() {
-		preds[frontend.LSS], preds[frontend.GTR], preds[frontend.LEQ], preds[frontend.GEQ] = "ult", "ugt", "ule", "uge"
-		names[frontend.QUO], names[frontend.REM], names[frontend.SHR] = "divui", "remui", "shrui"
-	}
-	if pred, ok := preds[op]; ok {
-		g.op("%s = arith.cmpi %s, %s, %s : %s", r, pred, x, y, ty)
+		g.op("%s = %s %s, %s, %s : %s", r, cmp, pred, x, y, ty)
 		return r
 	}
 	if op == frontend.SHL || op == frontend.SHR {
@@ -117,7 +102,11 @@ func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y string) stri
 		g.op("%s = arith.andi %s, %s : %s", masked, y, g.constInt(int64(8*t.Kind.Size()-1), t), ty)
 		y = masked
 	}
-	g.op("%s = arith.%s %s, %s : %s", r, names[op], x, y, ty)
+	flags := ""
+	if t.IsFloat() {
+		flags = g.fastmath()
+	}
+	g.op("%s = %s %s, %s%s : %s", r, ops[lower.BinaryOp(op, t)], x, y, flags, ty)
 	return r
 }
 
@@ -142,7 +131,7 @@ func (g *gen) shortCircuit(x string, y frontend.Expr, or bool) string {
 	g.op("scf.yield %s : i1", g.expr(y).v)
 	g.mid("} else {")
 	g.op("scf.yield %s : i1", g.constBool(or))
-	g.close("")
+	g.close()
 	return refs[0]
 }
 
@@ -152,69 +141,35 @@ func (g *gen) not(x string) string {
 	return r
 }
 
-// convert converts x from type from to type to (numeric scalars). Integers extend by the
-// source's signedness; float → integer truncates toward zero (narrow targets through i32 or
-// i64, so that a value out of their range wraps instead of being poison). Of the half
-// conversions only f16 ↔ f32 reach here (package lower writes out the others).
+// convert converts x from type from to type to (numeric scalars), by lower.Conversion. The
+// half f16 is its 16 bits here, an i16, converted through MLIR's f16.
 func (g *gen) convert(x string, from, to frontend.Type) string {
-	switch {
-	case from == to:
-		return x
-	case from.IsHalf(): // f16 → f32: the lowering writes out the other half conversions
-		h, r := g.fresh(), g.fresh()
-		g.op("%s = arith.bitcast %s : i16 to f16", h, x)
-		g.op("%s = arith.extf %s : f16 to f32", r, h)
-		return r
-	case to.IsHalf(): // f32 → f16
-		h, r := g.fresh(), g.fresh()
-		g.op("%s = arith.truncf %s : f32 to f16", h, x)
-		g.op("%s = arith.bitcast %s : f16 to i16", r, h)
-		return r
-	case from.IsInt() && to.IsInt():
-		switch fs, ts := from.Kind.Size(), to.Kind.Size(); {
-		case fs == ts:
-			return x
-		case fs > ts:
-			return g.cast("trunci", x, from, to)
-		case from.IsUnsigned():
-			return g.cast("extui", x, from, to)
+	for _, c := range lower.Conversion(from, to) {
+		switch c.Op {
+		case lower.HalfToF32:
+			x = g.cast("arith.extf", g.cast("arith.bitcast", x, "i16", "f16"), "f16", "f32")
+		case lower.F32ToHalf:
+			x = g.cast("arith.bitcast", g.cast("arith.truncf", x, "f32", "f16"), "f16", "i16")
+		default:
+			x = g.cast(ops[c.Op], x, typ(from), typ(c.To))
 		}
-		return g.cast("extsi", x, from, to)
-	case from.IsInt() && from.IsUnsigned():
-		return g.cast("uitofp", x, from, to)
-	case from.IsInt():
-		return g.cast("sitofp", x, from, to)
-	case to.Kind == abi.U64:
-		return g.cast("fptoui", x, from, to)
-	case to.IsInt() && to.Kind.Size() < 4:
-		return g.convert(g.cast("fptosi", x, from, frontend.Type{Kind: abi.I32}), frontend.Type{Kind: abi.I32}, to)
-	case to.Kind == abi.U32:
-		return g.convert(g.cast("fptosi", x, from, frontend.I64), frontend.I64, to)
-	case to.IsInt():
-		return g.cast("fptosi", x, from, to)
-	case from.Kind == abi.F32:
-		return g.cast("extf", x, from, to)
+		from = c.To
 	}
-	return g.cast("truncf", x, from, to)
+	return x
 }
 
-// cast emits the arith conversion op name of x from type from to type to.
-func (g *gen) cast(name, x string, from, to frontend.Type) string {
-	r := g.fresh()
-	g.op("%s = arith.%s %s : %s to %s", r, name, x, typ(from), typ(to))
-	return r
+// cast emits the conversion op of x from type from to type to.
+func (g *gen) cast(op, x, from, to string) string {
+	return g.def("%s %s : %s to %s", op, x, from, to)
 }
 
 func (g *gen) constant(k *frontend.Const) string {
+	bits, isInt := lower.IntBits(k)
 	switch {
 	case k.T == frontend.Bool:
-		return g.constBool(k.Int != 0)
-	case k.T.IsInt():
-		return g.constInt(k.Int, k.T)
-	case k.T.Kind == abi.F16:
-		return g.constInt(int64(half.F16FromFloat64(k.Float)), k.T)
-	case k.T.Kind == abi.BF16:
-		return g.constInt(int64(half.BF16FromFloat64(k.Float)), k.T)
+		return g.constBool(bits != 0)
+	case isInt:
+		return g.constInt(bits, k.T)
 	}
 	return g.constFloat(k.Float, k.T)
 }
@@ -223,55 +178,31 @@ func (g *gen) constant(k *frontend.Const) string {
 // it as a signed value of t's width.
 func (g *gen) constInt(v int64, t frontend.Type) string {
 	v = t.Kind.Signed(v)
-	r := g.fresh()
-	g.op("%s = arith.constant %d : %s", r, v, typ(t))
-	return r
+	return g.def("arith.constant %d : %s", v, typ(t))
 }
 
 // constFloat writes the exact bits of v as a hexadecimal float literal.
 func (g *gen) constFloat(v float64, t frontend.Type) string {
-	r := g.fresh()
 	if t.Kind == abi.F32 {
-		g.op("%s = arith.constant 0x%08X : f32", r, math.Float32bits(float32(v)))
-	} else {
-		g.op("%s = arith.constant 0x%016X : f64", r, math.Float64bits(v))
+		return g.def("arith.constant 0x%08X : f32", math.Float32bits(float32(v)))
 	}
-	return r
+	return g.def("arith.constant 0x%016X : f64", math.Float64bits(v))
 }
 
 func (g *gen) constBool(b bool) string {
-	r := g.fresh()
-	g.op("%s = arith.constant %t", r, b)
-	return r
+	return g.def("arith.constant %t", b)
 }
 
 func (g *gen) constIndex(v int64) string {
-	r := g.fresh()
-	g.op("%s = arith.constant %d : index", r, v)
-	return r
-}
-
-// zero is the zero value of scalar type t.
-func (g *gen) zero(t frontend.Type) string {
-	switch {
-	case t == frontend.Bool:
-		return g.constBool(false)
-	case t.IsInt() || t.IsHalf():
-		return g.constInt(0, t)
-	}
-	return g.constFloat(0, t)
+	return g.def("arith.constant %d : index", v)
 }
 
 func (g *gen) toIndex(x string, t frontend.Type) string {
-	r := g.fresh()
-	g.op("%s = arith.index_cast %s : %s to index", r, x, typ(t))
-	return r
+	return g.cast("arith.index_cast", x, typ(t), "index")
 }
 
 func (g *gen) fromIndex(x string, t frontend.Type) string {
-	r := g.fresh()
-	g.op("%s = arith.index_cast %s : index to %s", r, x, typ(t))
-	return r
+	return g.cast("arith.index_cast", x, "index", typ(t))
 }
 
 // address evaluates an element access to its memref and flat (row-major) index.
@@ -298,13 +229,10 @@ func (g *gen) allocate(site *frontend.ArrayAlloc) value {
 		if total == "" {
 			total = n
 		} else {
-			p := g.fresh()
-			g.op("%s = arith.muli %s, %s : index", p, total, n)
-			total = p
+			total = g.def("arith.muli %s, %s : index", total, n)
 		}
 	}
-	m := g.fresh()
-	g.op("%s = memref.alloc(%s) {alignment = 64 : i64} : memref<?x%s>", m, total, scalar(site.Elem))
+	m := g.def("memref.alloc(%s) {alignment = 64 : i64} : memref<?x%s>", total, lower.TypeName(site.Elem))
 	if len(dims) == 1 {
 		dims = nil // a one-dimensional array's size is its memref's
 	}
@@ -315,12 +243,12 @@ func (g *gen) allocate(site *frontend.ArrayAlloc) value {
 func (g *gen) fill(m string, site *frontend.ArrayAlloc) {
 	g.pos = site.Pos
 	n := g.fresh()
-	g.op("%s = memref.dim %s, %s : memref<?x%s>", n, m, g.constIndex(0), scalar(site.Elem))
-	zero := g.zero(frontend.Type{Kind: site.Elem})
+	g.op("%s = memref.dim %s, %s : memref<?x%s>", n, m, g.constIndex(0), lower.TypeName(site.Elem))
+	zero := g.constant(frontend.Zero(site.Pos, frontend.Type{Kind: site.Elem}))
 	i := g.fresh()
 	g.open("scf.for %s = %s to %s step %s {", i, g.constIndex(0), n, g.constIndex(1))
-	g.op("memref.store %s, %s[%s] : memref<?x%s>", zero, m, i, scalar(site.Elem))
-	g.close("")
+	g.op("memref.store %s, %s[%s] : memref<?x%s>", zero, m, i, lower.TypeName(site.Elem))
+	g.close()
 }
 
 // call emits a call of a function of the file or of a scalar builtin (the lowering turned the
@@ -332,18 +260,14 @@ func (g *gen) call(c *frontend.Call) value {
 	case frontend.Dot:
 		return value{v: g.dot(c)}
 	case frontend.Bits, frontend.FromBits:
-		x, from := g.expr(c.Args[0]).v, scalar(c.Args[0].Type().Kind)
-		if from == scalar(c.T.Kind) {
+		x, from, to := g.expr(c.Args[0]).v, lower.TypeName(c.Args[0].Type().Kind), lower.TypeName(c.T.Kind)
+		if from == to {
 			return value{v: x} // a half's bits are its value here
 		}
-		r := g.fresh()
-		g.op("%s = arith.bitcast %s : %s to %s", r, x, from, scalar(c.T.Kind))
-		return value{v: r}
+		return value{v: g.cast("arith.bitcast", x, from, to)}
 	case frontend.Select:
 		cond, x, y := g.expr(c.Args[0]).v, g.expr(c.Args[1]).v, g.expr(c.Args[2]).v
-		r := g.fresh()
-		g.op("%s = arith.select %s, %s, %s : %s", r, cond, x, y, typ(c.T))
-		return value{v: r}
+		return value{v: g.def("arith.select %s, %s, %s : %s", cond, x, y, typ(c.T))}
 	}
 	var args, types []string
 	for _, a := range c.Args {
@@ -370,9 +294,7 @@ func (g *gen) call(c *frontend.Call) value {
 		g.op("func.call %s -> ()", callee)
 		return value{}
 	}
-	r := g.fresh()
-	g.op("%s = func.call %s -> %s", r, callee, typ(c.T))
-	return value{v: r}
+	return value{v: g.def("func.call %s -> %s", callee, typ(c.T))}
 }
 
 // bytes are the two arrays of a Dot or ScaledDot and where they start.
@@ -425,8 +347,8 @@ func (g *gen) pairs(b byteOperands, k string) string {
 	}
 	prod, even, odd := g.fresh(), g.fresh(), g.fresh()
 	g.op("%s = arith.muli %s, %s : vector<32xi32>", prod, wide[0], wide[1])
-	g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", even, prod, prod, lanes(0))
-	g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", odd, prod, prod, lanes(1))
+	g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", even, prod, prod, lanes(0, 2))
+	g.op("%s = vector.shuffle %s, %s %s : vector<32xi32>, vector<32xi32>", odd, prod, prod, lanes(1, 2))
 	g.op("%s = arith.addi %s, %s : vector<16xi32>", r, even, odd)
 	return r
 }
@@ -434,20 +356,14 @@ func (g *gen) pairs(b byteOperands, k string) string {
 // nibbles loads the DotChunk/2 bytes of m from p and gives their DotChunk q4 values: the low
 // nibbles, then the high ones, each less 8.
 func (g *gen) nibbles(m, p string) string {
-	v, c15, c4, c8, lo, hi, cat, r := g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh(), g.fresh()
-	g.op("%s = vector.load %s[%s] : memref<?xi8>, vector<16xi8>", v, m, p)
-	g.op("%s = arith.constant dense<15> : vector<16xi8>", c15)
-	g.op("%s = arith.constant dense<4> : vector<16xi8>", c4)
-	g.op("%s = arith.constant dense<8> : vector<32xi8>", c8)
-	g.op("%s = arith.andi %s, %s : vector<16xi8>", lo, v, c15)
-	g.op("%s = arith.shrui %s, %s : vector<16xi8>", hi, v, c4)
-	all := make([]string, frontend.DotChunk)
-	for i := range all {
-		all[i] = strconv.Itoa(i)
-	}
-	g.op("%s = vector.shuffle %s, %s [%s] : vector<16xi8>, vector<16xi8>", cat, lo, hi, strings.Join(all, ", "))
-	g.op("%s = arith.subi %s, %s : vector<32xi8>", r, cat, c8)
-	return r
+	v := g.def("vector.load %s[%s] : memref<?xi8>, vector<16xi8>", m, p)
+	c15 := g.def("arith.constant dense<15> : vector<16xi8>")
+	c4 := g.def("arith.constant dense<4> : vector<16xi8>")
+	c8 := g.def("arith.constant dense<8> : vector<32xi8>")
+	lo := g.def("arith.andi %s, %s : vector<16xi8>", v, c15)
+	hi := g.def("arith.shrui %s, %s : vector<16xi8>", v, c4)
+	cat := g.def("vector.shuffle %s, %s %s : vector<16xi8>, vector<16xi8>", lo, hi, lanes(0, 1))
+	return g.def("arith.subi %s, %s : vector<32xi8>", cat, c8)
 }
 
 // dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, adding
@@ -460,10 +376,8 @@ func (g *gen) dot(c *frontend.Call) string {
 	g.open("%s = scf.for %s = %s to %s step %s iter_args(%s = %s) -> (vector<16xi32>) {", sums, k, g.constIndex(0), n, g.constIndex(frontend.DotChunk), acc, zero)
 	g.op("%s = arith.addi %s, %s : vector<16xi32>", next, acc, g.pairs(b, k))
 	g.op("scf.yield %s : vector<16xi32>", next)
-	g.close("")
-	r := g.fresh()
-	g.op("%s = vector.reduction <add>, %s : vector<16xi32> into i32", r, sums)
-	return r
+	g.close()
+	return g.def("vector.reduction <add>, %s : vector<16xi32> into i32", sums)
 }
 
 // laneType is the type of a variable of lower.Loop.Lanes inside its loop.
@@ -481,13 +395,13 @@ func (g *gen) scaledDot(c *frontend.Call, sums string) string {
 	return r
 }
 
-// lanes lists the 16 lanes of a 32-lane vector from first on, every second one.
-func lanes(first int) string {
-	l := make([]string, 16)
-	for i := range l {
-		l[i] = strconv.Itoa(first + 2*i)
+// lanes writes the shuffle mask lower.Lanes(first, step).
+func lanes(first, step int) string {
+	var mask []string
+	for _, l := range lower.Lanes(first, step) {
+		mask = append(mask, strconv.Itoa(l))
 	}
-	return "[" + strings.Join(l, ", ") + "]"
+	return "[" + strings.Join(mask, ", ") + "]"
 }
 
 // size evaluates Len(a), a's element count, or Dim(g, k), the size of dimension k of a local
@@ -507,35 +421,9 @@ func (g *gen) size(c *frontend.Call) string {
 
 // mathOp emits a scalar builtin.
 func (g *gen) mathOp(c *frontend.Call, args []string) string {
-	t := c.T
-	if c.Builtin == frontend.Abs && t.IsUnsigned() {
+	op := lower.MathOp(c.Builtin, c.T)
+	if op == "" {
 		return args[0]
 	}
-	ty := typ(t)
-	r := g.fresh()
-	unary := map[frontend.Builtin]string{
-		frontend.Sqrt: "math.sqrt", frontend.Exp: "math.exp", frontend.Log: "math.log",
-		frontend.Sin: "math.sin", frontend.Cos: "math.cos",
-		frontend.Round: "math.round", frontend.Floor: "math.floor", frontend.Ceil: "math.ceil",
-	}
-	switch {
-	case unary[c.Builtin] != "":
-		g.op("%s = %s %s : %s", r, unary[c.Builtin], args[0], ty)
-	case c.Builtin == frontend.Abs && t.IsFloat():
-		g.op("%s = math.absf %s : %s", r, args[0], ty)
-	case c.Builtin == frontend.Abs:
-		g.op("%s = math.absi %s : %s", r, args[0], ty)
-	case c.Builtin == frontend.Pow:
-		g.op("%s = math.powf %s, %s : %s", r, args[0], args[1], ty)
-	default: // min, max
-		name := map[frontend.Builtin]string{frontend.Min: "minsi", frontend.Max: "maxsi"}[c.Builtin]
-		switch {
-		case t.IsFloat():
-			name = map[frontend.Builtin]string{frontend.Min: "minnumf", frontend.Max: "maxnumf"}[c.Builtin]
-		case t.IsUnsigned():
-			name = map[frontend.Builtin]string{frontend.Min: "minui", frontend.Max: "maxui"}[c.Builtin]
-		}
-		g.op("%s = arith.%s %s, %s : %s", r, name, args[0], args[1], ty)
-	}
-	return r
+	return g.def("%s %s : %s", ops[op], strings.Join(args, ", "), typ(c.T))
 }

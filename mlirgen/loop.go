@@ -2,6 +2,7 @@ package mlirgen
 
 import (
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/simplang/simplang/frontend"
@@ -18,16 +19,10 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 	before := map[*frontend.Var]value{}
 	for _, v := range l.Lanes {
 		before[v] = g.env[v]
-		zero := g.fresh()
-		g.op("%s = arith.constant dense<0.0> : %s", zero, laneType)
-		g.env[v] = value{v: zero, lanes: true}
+		g.env[v] = value{v: g.def("arith.constant dense<0.0> : %s", laneType), lanes: true}
 	}
-	var vars []*frontend.Var
-	for _, v := range g.carried(l.Body...) {
-		if v != iv && !l.Parallel {
-			vars = append(vars, v)
-		}
-	}
+	// A parallel loop carries nothing (its iterations are independent), no loop its counter.
+	vars := slices.DeleteFunc(g.carried(l.Body...), func(v *frontend.Var) bool { return v == iv || l.Parallel })
 	outer := maps.Clone(g.env)
 	ivName := g.fresh()
 	var refs []string
@@ -40,7 +35,7 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 		vals, types := g.parts(vars)
 		var def string
 		def, refs = g.results(len(vals))
-		args, binding := g.regionArgs(vals)
+		args, binding := g.regionArgs(vals, " = ")
 		g.open("%sscf.for %s = %s to %s step %s iter_args(%s) -> (%s) {", def, ivName, lb, ub, step, binding, strings.Join(types, ", "))
 		g.bind(vars, args)
 	}
@@ -52,15 +47,13 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 	} else {
 		g.yield(vars)
 	}
-	g.close("")
+	g.close()
 	g.env = outer
 	g.bind(vars, refs)
 	g.env[iv] = g.expr(l.Final)
 	for _, v := range l.Lanes {
-		total, sum := g.fresh(), g.fresh()
-		g.op("%s = vector.reduction <add>, %s %s: %s into f32", total, g.env[v].v, g.fastmath(), laneType)
-		g.op("%s = arith.addf %s, %s %s: f32", sum, before[v].v, total, g.fastmath())
-		g.env[v] = value{v: sum}
+		total := g.def("vector.reduction <add>, %s %s: %s into f32", g.env[v].v, g.fastmath(), laneType)
+		g.env[v] = value{v: g.def("arith.addf %s, %s %s: f32", before[v].v, total, g.fastmath())}
 	}
 }
 
@@ -73,7 +66,7 @@ func (g *gen) whileLoop(w *frontend.While) {
 		def, refs = g.results(len(vals))
 	}
 	outer := maps.Clone(g.env)
-	before, binding := g.regionArgs(vals)
+	before, binding := g.regionArgs(vals, " = ")
 	tlist := strings.Join(types, ", ")
 	g.open("%sscf.while (%s) : (%s) -> (%s) {", def, binding, tlist, tlist)
 	g.bind(vars, before)
@@ -85,21 +78,16 @@ func (g *gen) whileLoop(w *frontend.While) {
 		g.op("scf.condition(%s)", cond)
 	}
 	g.mid("} do {")
-	after := make([]string, len(vals))
-	decl := make([]string, len(vals))
-	for i := range vals {
-		after[i] = g.fresh()
-		decl[i] = after[i] + ": " + types[i]
-	}
+	after, decl := g.regionArgs(types, ": ")
 	if len(vals) > 0 {
-		g.mid("^bb0(" + strings.Join(decl, ", ") + "):")
+		g.mid("^bb0(" + decl + "):")
 	}
 	g.env = maps.Clone(outer)
 	g.bind(vars, after)
 	g.stmts(w.Body.Stmts)
 	g.pos = w.Pos
 	g.yield(vars)
-	g.close("")
+	g.close()
 	g.env = outer
 	g.bind(vars, refs)
 }

@@ -20,34 +20,27 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/lower"
 )
 
 // Generate returns the MLIR module for f.
 func Generate(f *lower.File) (text string, err error) {
-	defer func() {
-		// The generator trusts the checked tree; a tree that breaks its invariants is a bug
-		// here, reported as an error rather than a crash of the caller.
-		if r := recover(); r != nil {
-			text, err = "", fmt.Errorf("mlirgen: internal error on %s: %v", f.Name, r)
-		}
-	}()
+	defer f.Recover("mlirgen", &err)
 	g := &gen{opts: f.Options, file: f.Name, runtime: map[string]string{}}
-	g.printf("module {")
+	g.line(0, "module {")
 	for _, fn := range f.Funcs {
 		g.function(fn)
 	}
 	for _, name := range slices.Sorted(maps.Keys(g.runtime)) {
-		g.printf("%s", g.runtime[name])
+		g.line(0, g.runtime[name])
 	}
+	end := "}"
 	if g.opts.Debug {
 		// The module's location names the file of the DWARF compile unit.
-		g.printf("} %s", g.loc(frontend.Pos{Line: 1, Col: 1}))
-	} else {
-		g.printf("}")
+		end += " " + g.loc(frontend.Pos{Line: 1, Col: 1})
 	}
+	g.line(0, end)
 	return g.out.String(), nil
 }
 
@@ -96,16 +89,9 @@ type value struct {
 	lanes bool // a variable of lower.Loop.Lanes inside its loop: laneType partial sums
 }
 
-func (g *gen) printf(format string, args ...any) {
-	fmt.Fprintf(&g.out, format, args...)
-	g.out.WriteByte('\n')
-}
-
 // op writes one operation line at the current indentation with the current location.
 func (g *gen) op(format string, args ...any) {
-	g.out.WriteString(strings.Repeat("  ", g.indent))
-	fmt.Fprintf(&g.out, format, args...)
-	g.out.WriteString(" " + g.loc(g.pos) + "\n")
+	g.line(g.indent, fmt.Sprintf(format, args...)+" "+g.loc(g.pos))
 }
 
 // loc is the location attribute of pos.
@@ -116,23 +102,30 @@ func (g *gen) loc(pos frontend.Pos) string {
 // open writes a line that opens a region (no location: the op's location follows its
 // closing brace), and close ends it.
 func (g *gen) open(format string, args ...any) {
-	g.out.WriteString(strings.Repeat("  ", g.indent))
-	fmt.Fprintf(&g.out, format, args...)
-	g.out.WriteByte('\n')
+	g.line(g.indent, fmt.Sprintf(format, args...))
 	g.indent++
 }
 
-func (g *gen) close(suffix string) {
+func (g *gen) close() {
 	g.indent--
-	g.out.WriteString(strings.Repeat("  ", g.indent))
-	g.out.WriteString("}" + suffix + " " + g.loc(g.pos) + "\n")
+	g.line(g.indent, "} "+g.loc(g.pos))
 }
 
 // mid writes a line between two regions of one op ("} else {", "} do {").
-func (g *gen) mid(text string) {
-	g.out.WriteString(strings.Repeat("  ", g.indent-1))
-	g.out.WriteString(text)
-	g.out.WriteByte('\n')
+func (g *gen) mid(text string) { g.line(g.indent-1, text) }
+
+// line writes one line of text, indented depth levels.
+func (g *gen) line(depth int, text string) {
+	g.out.WriteString(strings.Repeat("  ", depth) + text + "\n")
+}
+
+// def writes an operation that defines one value, "%r = " and then format, and returns %r.
+// (The operands are evaluated first: an operation whose name must come before theirs
+// takes a fresh name itself.)
+func (g *gen) def(format string, args ...any) string {
+	r := g.fresh()
+	g.op("%s = "+format, append([]any{r}, args...)...)
+	return r
 }
 
 func (g *gen) fresh() string {
@@ -140,36 +133,14 @@ func (g *gen) fresh() string {
 	return fmt.Sprintf("%%%d", g.ids)
 }
 
-// typ is the MLIR type of a SimpLang type; arrays of any rank are flat memrefs.
+// typ is the MLIR type of a SimpLang type (lower.TypeName of a scalar); arrays of any rank
+// are flat memrefs.
 func typ(t frontend.Type) string {
-	k := scalar(t.Kind)
+	k := lower.TypeName(t.Kind)
 	if t.IsArray() {
 		return "memref<?x" + k + ">"
 	}
 	return k
-}
-
-// scalar is the MLIR type of a scalar kind. Unsigned integers are signless integers of their
-// width (the operations carry the signedness); f16 and bf16 values are their 16 bits, i16, as
-// in memory and in the C ABI, converted where they are used (see convert).
-func scalar(k abi.Kind) string {
-	switch k {
-	case abi.Bool:
-		return "i1"
-	case abi.I8, abi.U8:
-		return "i8"
-	case abi.I16, abi.U16, abi.F16, abi.BF16:
-		return "i16"
-	case abi.I32, abi.U32:
-		return "i32"
-	case abi.I64, abi.U64:
-		return "i64"
-	case abi.F32:
-		return "f32"
-	case abi.F64:
-		return "f64"
-	}
-	return "none"
 }
 
 // function emits fn as a public func.func.
@@ -204,7 +175,7 @@ func (g *gen) function(fn *lower.Func) {
 		g.pos = site.Pos
 		a := g.allocate(site)
 		g.hoisted[site] = a
-		g.entry = append(g.entry, allocation{a.v, scalar(site.Elem)})
+		g.entry = append(g.entry, allocation{a.v, lower.TypeName(site.Elem)})
 	}
 	g.stmts(fn.Body.Stmts)
 	if !g.terminated { // a function without a result can end without a return
@@ -217,7 +188,7 @@ func (g *gen) function(fn *lower.Func) {
 		// column gives the scope line, the line of the prologue.
 		g.pos = frontend.Pos{Line: fn.Pos.Line, Col: fn.Pos.Line}
 	}
-	g.close("")
+	g.close()
 }
 
 // freeAll frees every local array before the function returns.

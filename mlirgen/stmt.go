@@ -63,16 +63,12 @@ func (g *gen) assign(s *frontend.Assign) {
 
 // ret leaves the function: after lowering, every return is a statement of the function body.
 func (g *gen) ret(s *frontend.Return) {
-	var v string
+	op := "func.return"
 	if s.Value != nil {
-		v = g.expr(s.Value).v
+		op += fmt.Sprintf(" %s : %s", g.expr(s.Value).v, typ(g.fn.Result))
 	}
 	g.freeAll()
-	if s.Value != nil {
-		g.op("func.return %s : %s", v, typ(g.fn.Result))
-	} else {
-		g.op("func.return")
-	}
+	g.op("%s", op)
 	g.terminated = true
 }
 
@@ -126,13 +122,14 @@ func (g *gen) bind(vars []*frontend.Var, vals []string) {
 	}
 }
 
-// regionArgs names a fresh block argument for each of inits and returns them with the
-// "%a = init, …" list that binds them in scf.for iter_args or scf.while.
-func (g *gen) regionArgs(inits []string) (args []string, binding string) {
-	pairs := make([]string, len(inits))
-	for i, v := range inits {
+// regionArgs names a fresh block argument for each of list and returns them with the list
+// "%a<sep>item, …": with sep " = " and initial values, their binding in scf.for iter_args or
+// scf.while; with sep ": " and types, their declaration in a block.
+func (g *gen) regionArgs(list []string, sep string) (args []string, text string) {
+	pairs := make([]string, len(list))
+	for i, item := range list {
 		args = append(args, g.fresh())
-		pairs[i] = args[i] + " = " + v
+		pairs[i] = args[i] + sep + item
 	}
 	return args, strings.Join(pairs, ", ")
 }
@@ -155,8 +152,10 @@ func (g *gen) yield(vars []*frontend.Var) {
 	g.op("scf.yield %s : %s", strings.Join(vals, ", "), strings.Join(types, ", "))
 }
 
-// branches emits `scf.if cond` whose regions run then and otherwise, yielding vars.
-func (g *gen) branches(cond string, vars []*frontend.Var, then, otherwise func()) {
+// ifStmt emits scf.if yielding the variables either branch assigns.
+func (g *gen) ifStmt(s *frontend.If) {
+	cond := g.expr(s.Cond).v
+	vars := g.carried(s.Then, s.Else)
 	outer := maps.Clone(g.env)
 	_, types := g.parts(vars)
 	def, refs := "", []string(nil)
@@ -166,27 +165,17 @@ func (g *gen) branches(cond string, vars []*frontend.Var, then, otherwise func()
 	} else {
 		g.open("scf.if %s {", cond)
 	}
-	then()
+	g.stmts(s.Then.Stmts)
 	g.yield(vars)
 	g.env = maps.Clone(outer)
-	if otherwise != nil || len(types) > 0 {
+	if s.Else != nil || len(types) > 0 {
 		g.mid("} else {")
-		if otherwise != nil {
-			otherwise()
+		if s.Else != nil {
+			g.stmt(s.Else)
 		}
 		g.yield(vars)
 	}
-	g.close("")
+	g.close()
 	g.env = outer
 	g.bind(vars, refs)
-}
-
-func (g *gen) ifStmt(s *frontend.If) {
-	cond := g.expr(s.Cond).v
-	vars := g.carried(s.Then, s.Else)
-	var otherwise func()
-	if s.Else != nil {
-		otherwise = func() { g.stmts([]frontend.Stmt{s.Else}) }
-	}
-	g.branches(cond, vars, func() { g.stmts(s.Then.Stmts) }, otherwise)
 }
