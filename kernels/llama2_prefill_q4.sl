@@ -15,9 +15,10 @@
 // and, as for decode, logits [vocab_size], key_cache, value_cache [n_layers][seq_len][kv_dim].
 // tokens holds the T = n_tokens tokens; gs is the group size, theta the RoPE base.
 //
-// A projection writes row i's T results side by side (yt[i·T + t], a local array): rows
-// running on different threads then write apart, in the layout the loop analysis accepts;
-// to_tokens copies them back to one row per token.
+// A projection (matmul_q4) runs four tokens at a time against each row and writes the
+// results row by row of the weights, one array for each token of a block (y_k[i·nb + b]):
+// rows running on different threads then write apart, in the layout the loop analysis
+// accepts; to_tokens copies them back to one row per token.
 //
 // Returns logits[0]. T < 1, a batch that would run past the cache (pos + T > seq_len), a
 // negative pos, a token out of range or a group size that is odd or does not divide dim and
@@ -62,12 +63,12 @@ fn quantize_q8(i8[] xq, f32[] xs, f32[] x, i64 n, i64 gs) {
     }
 }
 
-// matmul_q4: yt[i·m + t] = Σ_g (Σ_j xq[t·cols + g·gs + j] · (n_j - 8)) · w_s[e/gs + g] · xs[t·ng + g]
-// with e = w_off + i·cols, n_j the 4-bit value of element e + g·gs + j and ng = cols / gs, for
-// i < rows and t < m: the q4 rows from element w_off against the m quantized inputs (xq, xs)
-// of cols elements each. Byte j of a group (gs/2 bytes from the row's byte e/2 + g·gs/2)
-// holds the group's element j in its low nibble and element gs/2 + j in its high nibble.
-fn matmul_q4(f32[] yt, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i64 m, i64 rows, i64 cols, i64 gs) {
+// matvec_q4: out[i] = Σ_g (Σ_j xq[g·gs + j] · (n_j - 8)) · w_s[e/gs + g] · xs[g] with
+// e = w_off + i·cols and n_j the 4-bit value of element e + g·gs + j, for i < rows:
+// llama2_q4.sl's mat-vec, for the classifier of the last token. Byte j of a group (gs/2 bytes
+// from the row's byte e/2 + g·gs/2) holds the group's element j in its low nibble and element
+// gs/2 + j in its high nibble.
+fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i64 rows, i64 cols, i64 gs) {
     var ng = cols / gs;
     var hg = gs / 2;        // bytes per group
     var hc = cols / 2;      // bytes per row
@@ -77,175 +78,137 @@ fn matmul_q4(f32[] yt, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i64 m, i
     while (i < rows) {
         var row = b_off + i * hc;  // the row's first byte
         var srow = s_off + i * ng; // the row's first scale, without a division per row
-        var t = 0;
-        while (t < m) {
-            var xo = t * cols; // token t's values
-            var so = t * ng;   // and scales
-            var s = 0.0;
-            var g = 0;
-            while (g < ng) {
-                i32 isum = 0;
-                var j = 0;
-                while (j < hg) {
-                    var b = w[row + g * hg + j];
-                    isum += (xq[xo + g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                            (xq[xo + g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
-                    j = j + 1;
-                }
-                s += (isum as f32) * w_s[srow + g] * xs[so + g];
-                g = g + 1;
+        var s = 0.0;
+        var g = 0;
+        while (g < ng) {
+            i32 isum = 0;
+            var j = 0;
+            while (j < hg) {
+                var b = w[row + g * hg + j];
+                isum += (xq[g * gs + j] as i32) * ((b & 15) as i32 - 8) +
+                        (xq[g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
+                j = j + 1;
             }
-            yt[i * m + t] = s;
-            t = t + 1;
+            s += (isum as f32) * w_s[srow + g] * xs[g];
+            g = g + 1;
         }
+        out[i] = s;
         i = i + 1;
     }
 }
 
-// The projections that read the same input run as one loop over the rows of all their
-// matrices, as in llama2_q4.sl.
-
-// matmul2_q4: rows 0 … rows1−1 of yt are w1·x (rows1 rows from w1_off), rows rows1 … the
-// next rows2 are w2·x (rows2 rows from w2_off), for the m inputs (xq, xs), as matmul_q4.
-fn matmul2_q4(f32[] yt, u8[] w1, f16[] w1_s, i64 w1_off, i64 rows1, u8[] w2, f16[] w2_s, i64 w2_off, i64 rows2,
-              i8[] xq, f32[] xs, i64 m, i64 cols, i64 gs) {
+// matmul_q4 runs the q4 rows from element w_off (rows of cols elements) against the quantized
+// inputs (xq, xs) of the tokens, four tokens at a time: for token t = 4b + k of the nb blocks,
+// y_k[i·nb + b] is matvec_q4's sum of row i for token t's input (xq from t·cols, xs from
+// t·ng, ng = cols / gs). The four sums of a block are independent: side by side they share
+// the row's loads, and none waits for another's last multiply-add, as one sum alone would for
+// each of its groups. xq and xs hold 4·nb tokens (those past the prompt's are computed and not
+// used).
+fn matmul_q4(f32[] y0, f32[] y1, f32[] y2, f32[] y3, u8[] w, f16[] w_s, i64 w_off,
+             i8[] xq, f32[] xs, i64 nb, i64 rows, i64 cols, i64 gs) {
     var ng = cols / gs;
     var hg = gs / 2;
     var hc = cols / 2;
-    var b1_off = w1_off / 2;
-    var b2_off = w2_off / 2;
-    var s1_off = w1_off / gs;
-    var s2_off = w2_off / gs;
+    var b_off = w_off / 2;
+    var s_off = w_off / gs;
     var i = 0;
-    while (i < rows1 + rows2) {
-        var t = 0;
-        while (t < m) {
-            var xo = t * cols;
-            var so = t * ng;
-            var s = 0.0;
+    while (i < rows) {
+        var row = b_off + i * hc;
+        var srow = s_off + i * ng;
+        var blk = 0;
+        while (blk < nb) {
+            var x0 = 4 * blk * cols; // the block's tokens' values
+            var x1 = x0 + cols;
+            var x2 = x1 + cols;
+            var x3 = x2 + cols;
+            var c0 = 4 * blk * ng;   // and scales
+            var c1 = c0 + ng;
+            var c2 = c1 + ng;
+            var c3 = c2 + ng;
+            var s0 = 0.0;
+            var s1 = 0.0;
+            var s2 = 0.0;
+            var s3 = 0.0;
             var g = 0;
-            if (i < rows1) {
-                var row = b1_off + i * hc;
-                var srow = s1_off + i * ng;
-                while (g < ng) {
-                    i32 isum = 0;
-                    var j = 0;
-                    while (j < hg) {
-                        var b = w1[row + g * hg + j];
-                        isum += (xq[xo + g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                                (xq[xo + g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
-                        j = j + 1;
-                    }
-                    s += (isum as f32) * w1_s[srow + g] * xs[so + g];
-                    g = g + 1;
+            while (g < ng) {
+                i32 isum0 = 0;
+                var j0 = 0;
+                while (j0 < hg) {
+                    var b0 = w[row + g * hg + j0];
+                    isum0 += (xq[x0 + g * gs + j0] as i32) * ((b0 & 15) as i32 - 8) +
+                             (xq[x0 + g * gs + hg + j0] as i32) * ((b0 >> 4) as i32 - 8);
+                    j0 = j0 + 1;
                 }
-            } else {
-                var row = b2_off + (i - rows1) * hc;
-                var srow = s2_off + (i - rows1) * ng;
-                while (g < ng) {
-                    i32 isum = 0;
-                    var j = 0;
-                    while (j < hg) {
-                        var b = w2[row + g * hg + j];
-                        isum += (xq[xo + g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                                (xq[xo + g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
-                        j = j + 1;
-                    }
-                    s += (isum as f32) * w2_s[srow + g] * xs[so + g];
-                    g = g + 1;
+                s0 += (isum0 as f32) * w_s[srow + g] * xs[c0 + g];
+                i32 isum1 = 0;
+                var j1 = 0;
+                while (j1 < hg) {
+                    var b1 = w[row + g * hg + j1];
+                    isum1 += (xq[x1 + g * gs + j1] as i32) * ((b1 & 15) as i32 - 8) +
+                             (xq[x1 + g * gs + hg + j1] as i32) * ((b1 >> 4) as i32 - 8);
+                    j1 = j1 + 1;
                 }
+                s1 += (isum1 as f32) * w_s[srow + g] * xs[c1 + g];
+                i32 isum2 = 0;
+                var j2 = 0;
+                while (j2 < hg) {
+                    var b2 = w[row + g * hg + j2];
+                    isum2 += (xq[x2 + g * gs + j2] as i32) * ((b2 & 15) as i32 - 8) +
+                             (xq[x2 + g * gs + hg + j2] as i32) * ((b2 >> 4) as i32 - 8);
+                    j2 = j2 + 1;
+                }
+                s2 += (isum2 as f32) * w_s[srow + g] * xs[c2 + g];
+                i32 isum3 = 0;
+                var j3 = 0;
+                while (j3 < hg) {
+                    var b3 = w[row + g * hg + j3];
+                    isum3 += (xq[x3 + g * gs + j3] as i32) * ((b3 & 15) as i32 - 8) +
+                             (xq[x3 + g * gs + hg + j3] as i32) * ((b3 >> 4) as i32 - 8);
+                    j3 = j3 + 1;
+                }
+                s3 += (isum3 as f32) * w_s[srow + g] * xs[c3 + g];
+                g = g + 1;
             }
-            yt[i * m + t] = s;
-            t = t + 1;
+            y0[i * nb + blk] = s0;
+            y1[i * nb + blk] = s1;
+            y2[i * nb + blk] = s2;
+            y3[i * nb + blk] = s3;
+            blk = blk + 1;
         }
         i = i + 1;
     }
 }
 
-// qkv_q4: rows 0 … dim−1 of yt are wq·x (from q_off), the next kv_dim rows wk·x and the
-// kv_dim after them wv·x (both from kv_off), for the m inputs (xq, xs), as matmul_q4.
-fn qkv_q4(f32[] yt, u8[] wq, f16[] wq_s, i64 q_off, u8[] wk, f16[] wk_s, u8[] wv, f16[] wv_s, i64 kv_off,
-          i8[] xq, f32[] xs, i64 m, i64 dim, i64 kv_dim, i64 gs) {
-    var ng = dim / gs;
-    var hg = gs / 2;
-    var hd = dim / 2;
-    var bq_off = q_off / 2;
-    var bkv_off = kv_off / 2;
-    var sq_off = q_off / gs;
-    var skv_off = kv_off / gs;
-    var i = 0;
-    while (i < dim + 2 * kv_dim) {
-        var t = 0;
-        while (t < m) {
-            var xo = t * dim;
-            var so = t * ng;
-            var s = 0.0;
-            var g = 0;
-            if (i < dim) {
-                var row = bq_off + i * hd;
-                var srow = sq_off + i * ng;
-                while (g < ng) {
-                    i32 isum = 0;
-                    var j = 0;
-                    while (j < hg) {
-                        var b = wq[row + g * hg + j];
-                        isum += (xq[xo + g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                                (xq[xo + g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
-                        j = j + 1;
-                    }
-                    s += (isum as f32) * wq_s[srow + g] * xs[so + g];
-                    g = g + 1;
-                }
-            } else if (i < dim + kv_dim) {
-                var row = bkv_off + (i - dim) * hd;
-                var srow = skv_off + (i - dim) * ng;
-                while (g < ng) {
-                    i32 isum = 0;
-                    var j = 0;
-                    while (j < hg) {
-                        var b = wk[row + g * hg + j];
-                        isum += (xq[xo + g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                                (xq[xo + g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
-                        j = j + 1;
-                    }
-                    s += (isum as f32) * wk_s[srow + g] * xs[so + g];
-                    g = g + 1;
-                }
-            } else {
-                var row = bkv_off + (i - dim - kv_dim) * hd;
-                var srow = skv_off + (i - dim - kv_dim) * ng;
-                while (g < ng) {
-                    i32 isum = 0;
-                    var j = 0;
-                    while (j < hg) {
-                        var b = wv[row + g * hg + j];
-                        isum += (xq[xo + g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                                (xq[xo + g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
-                        j = j + 1;
-                    }
-                    s += (isum as f32) * wv_s[srow + g] * xs[so + g];
-                    g = g + 1;
-                }
-            }
-            yt[i * m + t] = s;
-            t = t + 1;
-        }
-        i = i + 1;
-    }
-}
-
-// to_tokens: out[t·rows + i] = yt[(r0 + i)·m + t] for t < m, i < rows: rows r0 … r0+rows−1
-// of a projection's results, one row per token.
-fn to_tokens(f32[] out, f32[] yt, i64 r0, i64 rows, i64 m) {
+// to_tokens: out[t·rows + i] = y_k[i·nb + b] for t = 4b + k < m and i < rows: matmul_q4's
+// results, one row per token.
+fn to_tokens(f32[] out, f32[] y0, f32[] y1, f32[] y2, f32[] y3, i64 nb, i64 rows, i64 m) {
     var t = 0;
     while (t < m) {
+        var b = t / 4;
+        f32[] y = y0;
+        if (t % 4 == 1) {
+            y = y1;
+        } else if (t % 4 == 2) {
+            y = y2;
+        } else if (t % 4 == 3) {
+            y = y3;
+        }
         var i = 0;
         while (i < rows) {
-            out[t * rows + i] = yt[(r0 + i) * m + t];
+            out[t * rows + i] = y[i * nb + b];
             i = i + 1;
         }
         t = t + 1;
     }
+}
+
+// project_q4: out (m rows of rows elements) = the q4 rows from w_off times each of the m
+// quantized inputs (xq, xs) of cols elements, through matmul_q4 (y0 … y3 its scratch).
+fn project_q4(f32[] out, f32[] y0, f32[] y1, f32[] y2, f32[] y3, u8[] w, f16[] w_s, i64 w_off,
+              i8[] xq, f32[] xs, i64 m, i64 rows, i64 cols, i64 gs) {
+    var nb = (m + 3) / 4;
+    matmul_q4(y0, y1, y2, y3, w, w_s, w_off, xq, xs, nb, rows, cols, gs);
+    to_tokens(out, y0, y1, y2, y3, nb, rows, m);
 }
 
 // rmsnorm_rows: out[t·n + i] = w[w_off + i] · x[t·n + i] / sqrt(mean_i x[t·n + i]² + 1e-5)
@@ -391,26 +354,27 @@ fn swiglu(f32[] hb, f32[] hb2, i64 n) {
 
 // prefill_block_q4 runs layer l on the m rows of x (positions pos …): rmsnorm, q/k/v
 // projections, rotary embedding, the rows' keys and values into the cache, attention, output
-// projection, residual, then rmsnorm, SwiGLU feed-forward, down projection, residual. yt
-// (m × max(dim + 2·kv_dim, 2·hidden_dim)) takes each projection's results; xq and xs
-// (m × max(dim, hidden_dim) values, one scale per group of them) its quantized input.
+// projection, residual, then rmsnorm, SwiGLU feed-forward, down projection, residual. xq and
+// xs (m rounded up to a multiple of 4, times max(dim, hidden_dim) values and one scale per
+// group of them) hold each projection's quantized input, y0 … y3 (m/4 rounded up, times
+// max(dim, hidden_dim)) its results.
 fn prefill_block_q4(f32[] rms_att_w, f32[] rms_ffn_w,
                     u8[] wq, f16[] wq_s, u8[] wk, f16[] wk_s, u8[] wv, f16[] wv_s, u8[] wo, f16[] wo_s,
                     u8[] w1, f16[] w1_s, u8[] w2, f16[] w2_s, u8[] w3, f16[] w3_s,
                     f32[] x, f32[] xb, f32[] xb2, f32[] q, f32[] k, f32[] v, f32[] att,
                     f32[] hb, f32[] hb2, f32[] key_cache, f32[] value_cache, f32[] rope_cos, f32[] rope_sin,
-                    f32[] yt, i8[] xq, f32[] xs,
+                    i8[] xq, f32[] xs, f32[] y0, f32[] y1, f32[] y2, f32[] y3,
                     i64 l, i64 pos, i64 m, i64 dim, i64 hidden_dim, i64 n_heads, i64 n_kv_heads, i64 seq_len, i64 gs) {
     var head_size = dim / n_heads;
     var kv_dim = head_size * n_kv_heads;
+    var h = hidden_dim;
 
     // attention: rmsnorm, q/k/v projections, rotary embedding
     rmsnorm_rows(xb, x, rms_att_w, l * dim, m, dim);
     quantize_q8(xq, xs, xb, m * dim, gs);
-    qkv_q4(yt, wq, wq_s, l * dim * dim, wk, wk_s, wv, wv_s, l * kv_dim * dim, xq, xs, m, dim, kv_dim, gs);
-    to_tokens(q, yt, 0, dim, m);
-    to_tokens(k, yt, dim, kv_dim, m);
-    to_tokens(v, yt, dim + kv_dim, kv_dim, m);
+    project_q4(q, y0, y1, y2, y3, wq, wq_s, l * dim * dim, xq, xs, m, dim, dim, gs);
+    project_q4(k, y0, y1, y2, y3, wk, wk_s, l * kv_dim * dim, xq, xs, m, kv_dim, dim, gs);
+    project_q4(v, y0, y1, y2, y3, wv, wv_s, l * kv_dim * dim, xq, xs, m, kv_dim, dim, gs);
     rope_rows(q, k, rope_cos, rope_sin, m, dim, kv_dim, head_size);
 
     // the rows' keys and values into the cache: positions pos … pos+m−1 are contiguous
@@ -426,21 +390,17 @@ fn prefill_block_q4(f32[] rms_att_w, f32[] rms_ffn_w,
     // attention over positions 0 … pos+t for row t, output projection, residual
     attention_rows(xb, q, att, key_cache, value_cache, layer_off, pos, m, n_heads, n_kv_heads, head_size, seq_len);
     quantize_q8(xq, xs, xb, m * dim, gs);
-    matmul_q4(yt, wo, wo_s, l * dim * dim, xq, xs, m, dim, dim, gs);
-    to_tokens(xb2, yt, 0, dim, m);
+    project_q4(xb2, y0, y1, y2, y3, wo, wo_s, l * dim * dim, xq, xs, m, dim, dim, gs);
     add(x, xb2, m * dim);
 
     // feed-forward: rmsnorm, SwiGLU (silu(w1·x) · (w3·x)), down projection, residual
     rmsnorm_rows(xb, x, rms_ffn_w, l * dim, m, dim);
     quantize_q8(xq, xs, xb, m * dim, gs);
-    matmul2_q4(yt, w1, w1_s, l * hidden_dim * dim, hidden_dim, w3, w3_s, l * hidden_dim * dim, hidden_dim,
-               xq, xs, m, dim, gs);
-    to_tokens(hb, yt, 0, hidden_dim, m);
-    to_tokens(hb2, yt, hidden_dim, hidden_dim, m);
-    swiglu(hb, hb2, m * hidden_dim);
-    quantize_q8(xq, xs, hb, m * hidden_dim, gs);
-    matmul_q4(yt, w2, w2_s, l * dim * hidden_dim, xq, xs, m, dim, hidden_dim, gs);
-    to_tokens(xb, yt, 0, dim, m);
+    project_q4(hb, y0, y1, y2, y3, w1, w1_s, l * h * dim, xq, xs, m, h, dim, gs);
+    project_q4(hb2, y0, y1, y2, y3, w3, w3_s, l * h * dim, xq, xs, m, h, dim, gs);
+    swiglu(hb, hb2, m * h);
+    quantize_q8(xq, xs, hb, m * h, gs);
+    project_q4(xb, y0, y1, y2, y3, w2, w2_s, l * dim * h, xq, xs, m, dim, h, gs);
     add(x, xb, m * dim);
 }
 
@@ -492,18 +452,23 @@ fn llama2_prefill_q4(u8[] token_emb, f16[] token_emb_s, f32[] rms_att_w, f32[] r
     var rope_sin = array<f32>([n_tokens * head_size]);
     rope_tables_rows(rope_cos, rope_sin, pos, n_tokens, head_size, theta);
 
-    // each projection's results (row by row of the weights), and its input quantized
-    var kv_dim = head_size * n_kv_heads;
-    var yt = array<f32>([n_tokens * max(dim + 2 * kv_dim, 2 * hidden_dim)]);
-    var xq = array<i8>([n_tokens * max(dim, hidden_dim)]);
-    var xs = array<f32>([n_tokens * (max(dim, hidden_dim) / gs)]);
+    // each projection's input quantized, for the tokens rounded up to blocks of four, and its
+    // results (matmul_q4)
+    var nb = (n_tokens + 3) / 4;
+    var n = max(dim, hidden_dim);
+    var xq = array<i8>([4 * nb * n]);
+    var xs = array<f32>([4 * nb * (n / gs)]);
+    var y0 = array<f32>([nb * n]);
+    var y1 = array<f32>([nb * n]);
+    var y2 = array<f32>([nb * n]);
+    var y3 = array<f32>([nb * n]);
 
     var l = 0;
     while (l < n_layers) {
         prefill_block_q4(rms_att_w, rms_ffn_w, wq, wq_s, wk, wk_s, wv, wv_s, wo, wo_s,
                          w1, w1_s, w2, w2_s, w3, w3_s,
                          x, xb, xb2, q, k, v, att, hb, hb2, key_cache, value_cache, rope_cos, rope_sin,
-                         yt, xq, xs, l, pos, n_tokens, dim, hidden_dim, n_heads, n_kv_heads, seq_len, gs);
+                         xq, xs, y0, y1, y2, y3, l, pos, n_tokens, dim, hidden_dim, n_heads, n_kv_heads, seq_len, gs);
         l = l + 1;
     }
 
@@ -516,6 +481,6 @@ fn llama2_prefill_q4(u8[] token_emb, f16[] token_emb_s, f32[] rms_att_w, f32[] r
     }
     xb = rmsnorm(xb, rms_final_w, xb, dim, 0.00001);
     quantize_q8(xq, xs, xb, dim, gs);
-    matmul_q4(logits, wcls, wcls_s, 0, xq, xs, 1, vocab_size, dim, gs);
+    matvec_q4(logits, wcls, wcls_s, 0, xq, xs, vocab_size, dim, gs);
     return logits[0];
 }
