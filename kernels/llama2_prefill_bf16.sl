@@ -16,7 +16,10 @@
 //
 // A projection writes row i's T results side by side (yt[i·T + t], a local array): rows
 // running on different threads then write apart, in the layout the loop analysis accepts;
-// to_tokens copies them back to one row per token.
+// to_tokens copies them back to one row per token. The row runs against one token at a time:
+// its f32 sum vectorizes with several accumulators of its own. (Four tokens side by side, as
+// the q8 and q4 prefills run them, measured slower at 125M: about 320 against 375 prompt
+// tokens/s on 2 threads.)
 //
 // Returns logits[0]. T < 1, a batch that would run past the cache (pos + T > seq_len), a
 // negative pos or a token out of range returns NaN and writes nothing.
