@@ -69,26 +69,23 @@ func TestRunModel(t *testing.T) {
 			t.Errorf("%s %d threads: fraction %g is not the median of the 5 tokens' (%d below, %d above)", r.Backend, r.Threads, r.Fraction, below, above)
 		}
 	}
-	// Prompt processing: measured for f32 (8 tokens, 3 timed calls), its prefill of the 5
-	// decoded tokens equal to the decode step's logits; absent for the quantized types.
+	// Prompt processing, at every weight type: 8 tokens, 3 timed calls; the prefill of the 5
+	// decoded tokens leaves the decode step's logits (on this model within 1e-4 at q8 and q4
+	// too: no int8 activation rounds differently).
 	for _, r := range results {
-		if r.Weights == "f32" {
-			if r.PromptTokens != 8 || !(r.PromptTokensPerSec > 0) || len(r.PromptRunsMs) != promptRuns || r.PromptNote != "" ||
-				math.Abs(r.PromptRatio-r.PromptTokensPerSec/r.TokensPerSec) > 1e-9*r.PromptRatio ||
-				math.Abs(r.PromptTokensPerSec-8000/r.PromptMs) > 1e-9*r.PromptTokensPerSec {
-				t.Errorf("f32 %s %d threads: prompt %d tokens, %g tok/s (%g ms, runs %v), pp ÷ tg %g, note %q",
-					r.Backend, r.Threads, r.PromptTokens, r.PromptTokensPerSec, r.PromptMs, r.PromptRunsMs, r.PromptRatio, r.PromptNote)
-			}
-			if !r.PromptChecked || r.PromptError > 1e-4 {
-				t.Errorf("f32 %s %d threads: prefill against the decode: checked %v, error %g", r.Backend, r.Threads, r.PromptChecked, r.PromptError)
-			}
-			// The KV cache holds the prompt's 8 positions.
-			if want := mb(runConfig(model.Config, llama.F32, o).KVCacheBytes()); r.KVCacheMB != want || want != mb(2*4*2*8*32) {
-				t.Errorf("f32 KV cache %g MB, want %g", r.KVCacheMB, want)
-			}
-		} else if r.PromptTokens != 0 || r.PromptTokensPerSec != 0 || r.PromptRatio != 0 || r.PromptChecked ||
-			r.PromptNote != "no prefill kernel for "+r.Weights+" weights yet" {
-			t.Errorf("%s %s: prompt %d tokens, %g tok/s, checked %v, note %q", r.Weights, r.Backend, r.PromptTokens, r.PromptTokensPerSec, r.PromptChecked, r.PromptNote)
+		if r.PromptTokens != 8 || !(r.PromptTokensPerSec > 0) || len(r.PromptRunsMs) != promptRuns || r.PromptNote != "" ||
+			math.Abs(r.PromptRatio-r.PromptTokensPerSec/r.TokensPerSec) > 1e-9*r.PromptRatio ||
+			math.Abs(r.PromptTokensPerSec-8000/r.PromptMs) > 1e-9*r.PromptTokensPerSec {
+			t.Errorf("%s %s %d threads: prompt %d tokens, %g tok/s (%g ms, runs %v), pp ÷ tg %g, note %q",
+				r.Weights, r.Backend, r.Threads, r.PromptTokens, r.PromptTokensPerSec, r.PromptMs, r.PromptRunsMs, r.PromptRatio, r.PromptNote)
+		}
+		if !r.PromptChecked || r.PromptError > 1e-4 {
+			t.Errorf("%s %s %d threads: prefill against the decode: checked %v, error %g", r.Weights, r.Backend, r.Threads, r.PromptChecked, r.PromptError)
+		}
+		// The KV cache holds the prompt's 8 positions.
+		wt, _ := llama.ParseWeightType(r.Weights)
+		if want := mb(runConfig(model.Config, wt, o).KVCacheBytes()); r.KVCacheMB != want || want != mb(2*4*2*8*32) {
+			t.Errorf("%s KV cache %g MB, want %g", r.Weights, r.KVCacheMB, want)
 		}
 	}
 	// Greedy decoding is deterministic: both backends pick the same tokens.
@@ -131,7 +128,7 @@ func TestRunModel(t *testing.T) {
 	for _, want := range []string{"| LLaMA tiny | 0M | f32 | mlir | checked | 4k | 2 |", "| LLaMA tiny | 0M | q8/32 | llvm | unchecked | 4k | 1 |",
 		"| LLaMA tiny | 0M | bf16 | mlir | checked | 4k | 1 |", "| LLaMA tiny | 0M | q4/32 | llvm | unchecked | 4k | 2 |", "LLaMA tiny, q4/32:",
 		"| f32 | 27.0 GB | Skipped (exceeds the 24.0 GB available)", "Skipped (the f32 kernel rotates with RoPE base 10000", "✅ reference", "LLaMA tiny, q8/32:",
-		"✅ prefill (", "prompt of 8 tokens (positions 0-7): ", "| Prompt | pp ÷ tg |", "then, for f32 weights, prompt processing: 8 tokens"} {
+		"✅ prefill (", "prompt of 8 tokens (positions 0-7): ", "| Prompt | pp ÷ tg |", "then prompt processing: 8 tokens"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -141,18 +138,18 @@ func TestRunModel(t *testing.T) {
 		!strings.Contains(string(data), `"weights":"q4","group_size":32`) || !strings.Contains(string(data), `"weights":"bf16","backend"`) {
 		t.Errorf("JSON %s (err %v)", data, err)
 	}
-	// Each row's prompt cells and JSON: a figure for f32, "—" and a note for the others.
-	for _, r := range results {
+	// Each row's prompt cells and JSON: a figure; "—" and a note for a row without one.
+	for _, r := range append(slices.Clone(results), Result{Weights: "q8", PromptNote: "no prefill kernel for q8 weights yet"}) {
 		md := (&Report{Results: []Result{r}}).Markdown()
 		data, err := json.Marshal(r)
 		if err != nil {
 			t.Fatal(err)
 		}
 		js := string(data)
-		if r.Weights == "f32" {
+		if r.PromptTokensPerSec > 0 {
 			cells := fmt.Sprintf("| %s tok/s | %.1f× |", thousands(r.PromptTokensPerSec), r.PromptRatio)
 			if !strings.Contains(md, cells) || !strings.Contains(js, `"prompt_tokens_per_s":`) || !strings.Contains(js, `"pp_over_tg":`) || strings.Contains(js, `"prompt_note"`) {
-				t.Errorf("f32 row lacks %q or its JSON fields:\n%s\n%s", cells, md, js)
+				t.Errorf("%s row lacks %q or its JSON fields:\n%s\n%s", r.Weights, cells, md, js)
 			}
 		} else if !strings.Contains(md, "ms | — | — |") || strings.Contains(js, `"prompt_tokens_per_s"`) || !strings.Contains(js, `"prompt_note":"no prefill kernel for `) {
 			t.Errorf("%s row: want — cells and a prompt_note in its JSON:\n%s\n%s", r.Weights, md, js)
@@ -220,14 +217,14 @@ func TestSkip(t *testing.T) {
 	if kv := runConfig(m7.Config, llama.F32, o).KVCacheBytes(); kv != 2*4*32*10*4096 {
 		t.Errorf("7B KV cache %d bytes", kv)
 	}
-	// With a prompt of 128 tokens, f32 (which has a prefill kernel) holds its 128 positions,
-	// q8 still the 10 the decode reaches; a prompt longer than seq_len is cut to it.
+	// With a prompt of 128 tokens, f32 and q8 (every type has a prefill kernel) hold its 128
+	// positions; a prompt longer than seq_len is cut to it.
 	op := *o
 	op.prompt = 128
 	if kv := runConfig(m7.Config, llama.F32, &op).KVCacheBytes(); kv != 2*4*32*128*4096 {
 		t.Errorf("7B f32 KV cache with a 128-token prompt: %d bytes", kv)
 	}
-	if kv := runConfig(m7.Config, llama.Q8, &op).KVCacheBytes(); kv != 2*4*32*10*4096 {
+	if kv := runConfig(m7.Config, llama.Q8, &op).KVCacheBytes(); kv != 2*4*32*128*4096 {
 		t.Errorf("7B q8 KV cache with a 128-token prompt: %d bytes", kv)
 	}
 	if n := promptLen(llama.Config{SeqLen: 16}, llama.F32, &op); n != 16 {
@@ -295,16 +292,16 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-// TestReferenceTolerance checks the reference check's bounds: 1e-4 for f32 and bf16; 5e-2 for
-// q8 and q4, whose int8 activations may round the other way.
+// TestReferenceTolerance checks the bounds of the reference and prefill checks: 1e-4 for f32
+// and bf16; 5e-2 for q8 and q4, whose int8 activations may round the other way.
 func TestReferenceTolerance(t *testing.T) {
 	for _, c := range []struct {
 		weights string
 		err     float64
 		pass    bool
 	}{{"f32", 5e-5, true}, {"f32", 2e-4, false}, {"bf16", 2e-4, false}, {"q8/32", 1.4e-2, true}, {"q4/32", 0.1, false}} {
-		got := checks(Result{Weights: c.weights, Finite: true, Distinct: true, RefChecked: true, RefError: c.err})
-		if strings.Contains(got, "✅ reference") != c.pass {
+		got := checks(Result{Weights: c.weights, Finite: true, Distinct: true, RefChecked: true, RefError: c.err, PromptChecked: true, PromptError: c.err})
+		if strings.Contains(got, "✅ reference") != c.pass || strings.Contains(got, "✅ prefill") != c.pass {
 			t.Errorf("%s with error %g: %q, want pass %v", c.weights, c.err, got, c.pass)
 		}
 	}
@@ -312,8 +309,8 @@ func TestReferenceTolerance(t *testing.T) {
 
 // TestPromptWhole runs a prompt as long as the tiny model's seq_len (-prompt 128 cut to 16)
 // and a decode run of as many tokens: the prefill's logits after the whole prompt, the timed
-// one's tokens, equal the decode step's at its last position within 1e-4. q8 has no prompt
-// figure; with -prompt 0 no prefill is compiled and f32 has none either.
+// one's tokens, equal the decode step's at its last position within 1e-4, for f32 and q8; with
+// -prompt 0 no prefill is compiled and neither has a prompt figure.
 func TestPromptWhole(t *testing.T) {
 	tools := kerneltest.Tools(t)
 	weights := []llama.WeightType{llama.F32, llama.Q8}
@@ -329,27 +326,25 @@ func TestPromptWhole(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.close()
-		if (b.prefill != nil) != (prompt > 0) {
-			t.Errorf("-prompt %d: prefill compiled: %v", prompt, b.prefill != nil)
+		if want := map[bool]int{true: 2, false: 0}[prompt > 0]; len(b.prefills) != want {
+			t.Errorf("-prompt %d: %d prefills compiled, want %d", prompt, len(b.prefills), want)
 		}
 		o := &options{weights: weights, pages: []loader.Pages{loader.SmallPages}, threads: []int{2}, tokens: 16, prompt: prompt, warmup: 1, seed: 3, check: true}
 		results, skips, err := runModel(model, []*build{b}, probes, o, loader.AvailableMemory, newProgress(io.Discard))
 		if err != nil || skips != nil || len(results) != 2 {
 			t.Fatalf("-prompt %d: runModel: %d results, err %v (skipped %v)", prompt, len(results), err, skips)
 		}
-		f32, q8 := results[0], results[1]
-		if prompt > 0 {
-			if f32.PromptTokens != 16 || !(f32.PromptTokensPerSec > 0) || !f32.PromptChecked || f32.PromptError > 1e-4 || !f32.Finite {
-				t.Errorf("f32 prompt: %d tokens, %g tok/s, checked %v, error %g, finite %v", f32.PromptTokens, f32.PromptTokensPerSec, f32.PromptChecked, f32.PromptError, f32.Finite)
+		for _, r := range results {
+			if prompt > 0 {
+				if r.PromptTokens != 16 || !(r.PromptTokensPerSec > 0) || !r.PromptChecked || r.PromptError > 1e-4 || !r.Finite {
+					t.Errorf("%s prompt: %d tokens, %g tok/s, checked %v, error %g, finite %v", r.Weights, r.PromptTokens, r.PromptTokensPerSec, r.PromptChecked, r.PromptError, r.Finite)
+				}
+				if !strings.Contains(checks(r), "✅ prefill") {
+					t.Errorf("%s checks %q", r.Weights, checks(r))
+				}
+			} else if r.PromptTokens != 0 || r.PromptTokensPerSec != 0 || r.PromptChecked || r.PromptNote != "not measured (-prompt 0)" || strings.Contains(checks(r), "prefill") {
+				t.Errorf("%s with -prompt 0: %+v", r.Weights, r)
 			}
-			if !strings.Contains(checks(f32), "✅ prefill") {
-				t.Errorf("f32 checks %q", checks(f32))
-			}
-		} else if f32.PromptTokens != 0 || f32.PromptTokensPerSec != 0 || f32.PromptChecked || f32.PromptNote != "not measured (-prompt 0)" {
-			t.Errorf("f32 with -prompt 0: %+v", f32)
-		}
-		if q8.PromptTokensPerSec != 0 || q8.PromptChecked || q8.PromptNote == "" || strings.Contains(checks(q8), "prefill") {
-			t.Errorf("q8 with -prompt %d: %g tok/s, checked %v, note %q", prompt, q8.PromptTokensPerSec, q8.PromptChecked, q8.PromptNote)
 		}
 	}
 }

@@ -12,12 +12,12 @@
 // (each next token is the argmax of the logits), measuring the machine's read bandwidth with
 // the same thread count before every token (the ceiling, kernels/bandwidth.sl), and validates
 // the outputs: finite, different at every position, and equal to the pure-Go reference
-// forward pass on the same weights at position 0. With f32 weights it also times prompt
-// processing (-prompt, 128 tokens by default; 0 turns it off): the prefill kernel
-// (kernels/llama2_prefill.sl) feeds T tokens from position 0 on a cleared KV cache in one
-// call, the median of 3 calls after a warm-up, reported as prompt tokens/s and its ratio to
-// the decode's (pp ÷ tg); its logits after the decode run's tokens are checked against the
-// decode step's. Quantized weights have no prefill kernel yet: their prompt cell is "—". A
+// forward pass on the same weights at position 0. It also times prompt processing (-prompt,
+// 128 tokens by default; 0 turns it off): the weights' prefill kernel (kernels/llama2_prefill.sl,
+// llama2_prefill_bf16.sl, llama2_prefill_q8.sl, llama2_prefill_q4.sl) feeds T tokens from
+// position 0 on a cleared KV cache in one call, the median of 3 calls after a warm-up,
+// reported as prompt tokens/s and its ratio to the decode's (pp ÷ tg); its logits after the
+// decode run's tokens are checked against the decode step's. A
 // model at a weight type that does not fit, or that its kernel cannot run (the f32 kernel's
 // RoPE base is LLaMA 2's), is skipped with the reason.
 //
@@ -64,7 +64,7 @@ type options struct {
 	pages    []loader.Pages
 	threads  []int
 	tokens   int
-	prompt   int // tokens of the timed prefill (f32 weights); 0: none
+	prompt   int // tokens of the timed prefill; 0: none
 	warmup   int
 	seed     uint64
 	check    bool
@@ -102,7 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	pages := fs.String("pages", "huge", "pages for the weights and state: huge, 4k, or huge,4k side by side")
 	threads := fs.String("threads", defaultThreads(), "thread counts to run each model with, comma-separated")
 	tokens := fs.Int("tokens", 10, "tokens in the timed autoregressive run")
-	prompt := fs.Int("prompt", 128, "tokens of the timed prompt processing (the f32 prefill kernel, from position 0); 0 turns it off")
+	prompt := fs.Int("prompt", 128, "tokens of the timed prompt processing (the weights' prefill kernel, from position 0); 0 turns it off")
 	warmup := fs.Int("warmup", 3, "warm-up calls before the timed run")
 	seed := fs.Uint64("seed", 42, "seed of the random weights")
 	check := fs.Bool("check", true, "compare position 0 with the pure-Go reference forward pass")
@@ -110,7 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	out := fs.String("out", "", "directory to write table.md, results.json and throughput.png (and prompt.png with -prompt) into")
 	debug := fs.Bool("g", false, "build the kernels with a line table into kernels/*.sl, for profilers (README: Profiling a kernel)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: go run ./bench [flags]\n\nRuns the LLaMA 2 decode benchmark (and, with f32 weights, prompt processing) and prints the results table.\n\n")
+		fmt.Fprintf(stderr, "usage: go run ./bench [flags]\n\nRuns the LLaMA 2 decode benchmark (and prompt processing) and prints the results table.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -34,12 +34,20 @@ type qKernel interface {
 	Forward(cfg llama.Config, q *llama.QWeights, s *llama.State, token, pos int) ([]float32, error)
 }
 
-// kernelOf is how the benchmark compiles the decode step of one weight type.
+// compileFunc compiles (or takes from the build cache) and loads one kernel.
+type compileFunc func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error)
+
+// kernelOf is how the benchmark compiles the decode step and the prefill of one weight type.
 type kernelOf struct {
 	file    string // in package kernels
-	compile func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error)
+	compile compileFunc
 	// fixedTheta is the RoPE base the kernel always rotates with; 0 when it takes the model's.
 	fixedTheta float64
+	// prefillFile and compilePrefill are the type's prefill kernel (the prompt in one call): a
+	// *llamakernel.Prefill for f32, a *llamakernel.PrefillQ for the quantized types; nil when
+	// the type has none.
+	prefillFile    string
+	compilePrefill compileFunc
 }
 
 // weightKernels are the weight types that have a compiled decode step. A quantized type's kernel
@@ -52,10 +60,19 @@ var weightKernels = map[llama.WeightType]kernelOf{
 				return nil, nil, err
 			}
 			return k, k.Object, nil
+		},
+		prefillFile: llamakernel.FilePrefill,
+		compilePrefill: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
+			p, err := llamakernel.CompilePrefill(ctx, tools, opts)
+			if err != nil {
+				return nil, nil, err
+			}
+			return p, p.Object, nil
 		}},
 }
 
-// The quantized types with a kernel (llamakernel.QTypes) decode through llamakernel.KernelQ.
+// The quantized types with a kernel (llamakernel.QTypes) decode through llamakernel.KernelQ
+// and prefill through llamakernel.PrefillQ.
 func init() {
 	for _, t := range llamakernel.QTypes() {
 		weightKernels[t] = kernelOf{file: llamakernel.FileQ(t),
@@ -65,24 +82,31 @@ func init() {
 					return nil, nil, err
 				}
 				return k, k.Object, nil
+			},
+			prefillFile: llamakernel.FilePrefillQ(t),
+			compilePrefill: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
+				p, err := llamakernel.CompilePrefillQ(ctx, tools, opts, t)
+				if err != nil {
+					return nil, nil, err
+				}
+				return p, p.Object, nil
 			}}
 	}
 }
 
 // build is one backend's compiled kernels: the LLaMA 2 step of every weight type benchmarked,
-// checked or not, the f32 prefill and the bandwidth probe.
+// checked or not, their prefills and the bandwidth probe.
 type build struct {
 	backend  compiler.Backend
 	checked  bool
 	kernels  map[llama.WeightType]kernel
-	prefill  *llamakernel.Prefill // nil when no prompt is timed (-prompt 0, or no f32 weights)
+	prefills map[llama.WeightType]kernel // empty when no prompt is timed (-prompt 0)
 	probeLib *loader.Library
 	probe    *loader.Func
 }
 
-// hasPrefill reports whether weights of type t have a prefill kernel (the prompt in one call):
-// f32 only for now.
-func hasPrefill(t llama.WeightType) bool { return t == llama.F32 }
+// hasPrefill reports whether weights of type t have a prefill kernel (the prompt in one call).
+func hasPrefill(t llama.WeightType) bool { return weightKernels[t].compilePrefill != nil }
 
 // promptLen is the number of tokens of the timed prompt of model configuration cfg (its own
 // seq_len, before runConfig) at weight type t: o.prompt, at most seq_len, and 0 when t has no
@@ -115,7 +139,7 @@ var probeSignature = abi.Func{Name: "read_sum", Result: abi.F32, Params: []abi.P
 // prompt the prefill kernel of those that have one, and the probe.
 func compileBuild(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, weights []llama.WeightType, prompt bool, p *progress) (*build, error) {
 	backend, checked := opts.Backend, !opts.Unchecked
-	b := &build{backend: backend, checked: checked, kernels: map[llama.WeightType]kernel{}}
+	b := &build{backend: backend, checked: checked, kernels: map[llama.WeightType]kernel{}, prefills: map[llama.WeightType]kernel{}}
 	for _, t := range weights {
 		start := time.Now()
 		k, obj, err := weightKernels[t].compile(ctx, tools, opts)
@@ -131,17 +155,17 @@ func compileBuild(ctx context.Context, tools *toolchain.Tools, opts compiler.Opt
 		p.note("%s kernels/%s (%s) with the %v backend in %.2f s (%s)", how, weightKernels[t].file, access(checked), backend, time.Since(start).Seconds(), obj.Path)
 		if prompt && hasPrefill(t) {
 			start := time.Now()
-			pk, err := llamakernel.CompilePrefill(ctx, tools, opts)
+			pk, obj, err := weightKernels[t].compilePrefill(ctx, tools, opts)
 			if err != nil {
 				b.close()
 				return nil, err
 			}
-			b.prefill = pk
+			b.prefills[t] = pk
 			how := "compiled"
-			if pk.Object.Cached {
+			if obj.Cached {
 				how = "took from the build cache"
 			}
-			p.note("%s kernels/%s (%s) with the %v backend in %.2f s (%s)", how, llamakernel.FilePrefill, access(checked), backend, time.Since(start).Seconds(), pk.Object.Path)
+			p.note("%s kernels/%s (%s) with the %v backend in %.2f s (%s)", how, weightKernels[t].prefillFile, access(checked), backend, time.Since(start).Seconds(), obj.Path)
 		}
 	}
 	src, err := kernels.Source("bandwidth.sl")
@@ -175,8 +199,8 @@ func (b *build) close() {
 	for _, k := range b.kernels {
 		k.Close()
 	}
-	if b.prefill != nil {
-		b.prefill.Close()
+	for _, p := range b.prefills {
+		p.Close()
 	}
 	if b.probeLib != nil {
 		b.probeLib.Close()
@@ -189,8 +213,8 @@ func (b *build) setThreads(t llama.WeightType, n int) error {
 	if err := b.kernels[t].Library().SetThreads(n); err != nil {
 		return err
 	}
-	if b.prefill != nil && hasPrefill(t) {
-		if err := b.prefill.Library().SetThreads(n); err != nil {
+	if p := b.prefills[t]; p != nil {
+		if err := p.Library().SetThreads(n); err != nil {
 			return err
 		}
 	}
@@ -222,7 +246,7 @@ type Result struct {
 	RefError     float64 `json:"reference_error"` // max |kernel − reference| ÷ max |reference| at position 0
 	Steps        []Step  `json:"steps"`
 
-	// Prompt processing (f32 weights): PromptTokens tokens from position 0 on a cleared KV
+	// Prompt processing: PromptTokens tokens from position 0 on a cleared KV
 	// cache in one prefill call; PromptTokensPerSec is PromptTokens ÷ the median of the
 	// timed calls (PromptRunsMs), PromptRatio that ÷ TokensPerSec (pp ÷ tg). Without a
 	// prefill they are zero and PromptNote says why.
@@ -342,9 +366,9 @@ type decoder struct {
 	// reference the same step by the pure-Go forward pass.
 	step      func(k kernel, s *llama.State, token, pos int) ([]float32, error)
 	reference func(s *llama.State, token, pos int) ([]float32, error)
-	// prefill feeds tokens from position pos through p in batch b; nil when the weights'
-	// type has no prefill kernel.
-	prefill func(p *llamakernel.Prefill, s *llama.State, b *llamakernel.Batch, tokens []int, pos int) ([]float32, error)
+	// prefill feeds tokens from position pos through p, the compiled prefill of the weights'
+	// type, in batch b.
+	prefill func(p kernel, s *llama.State, b *llamakernel.Batch, tokens []int, pos int) ([]float32, error)
 }
 
 // newDecoder allocates weights of type t for cfg from alloc and fills them with random
@@ -361,8 +385,8 @@ func newDecoder(cfg llama.Config, t llama.WeightType, alloc llama.Allocator, see
 				return k.(*llamakernel.Kernel).Forward(cfg, w, s, token, pos)
 			},
 			reference: func(s *llama.State, token, pos int) ([]float32, error) { return llama.Forward(cfg, w, s, token, pos) },
-			prefill: func(p *llamakernel.Prefill, s *llama.State, b *llamakernel.Batch, tokens []int, pos int) ([]float32, error) {
-				return p.Forward(cfg, w, s, b, tokens, pos)
+			prefill: func(p kernel, s *llama.State, b *llamakernel.Batch, tokens []int, pos int) ([]float32, error) {
+				return p.(*llamakernel.Prefill).Forward(cfg, w, s, b, tokens, pos)
 			},
 		}, nil
 	}
@@ -378,6 +402,9 @@ func newDecoder(cfg llama.Config, t llama.WeightType, alloc llama.Allocator, see
 			return k.(qKernel).Forward(cfg, q, s, token, pos)
 		},
 		reference: func(s *llama.State, token, pos int) ([]float32, error) { return llama.ForwardQ(cfg, q, s, token, pos) },
+		prefill: func(p kernel, s *llama.State, b *llamakernel.Batch, tokens []int, pos int) ([]float32, error) {
+			return p.(*llamakernel.PrefillQ).Forward(cfg, q, s, b, tokens, pos)
+		},
 	}, nil
 }
 
@@ -553,7 +580,7 @@ func measure(name string, cfg llama.Config, d *decoder, s *llama.State, batch *l
 	switch {
 	case o.prompt == 0:
 		r.PromptNote = "not measured (-prompt 0)"
-	case d.prefill == nil || batch == nil || b.prefill == nil:
+	case batch == nil || b.prefills[d.weights] == nil:
 		r.PromptNote = fmt.Sprintf("no prefill kernel for %v weights yet", d.weights)
 	default:
 		if err := measurePrompt(&r, cfg, d, s, batch, b, decodeAtCheck, label, p); err != nil {
@@ -584,7 +611,7 @@ func measurePrompt(r *Result, cfg llama.Config, d *decoder, s *llama.State, batc
 	p.bar(label, 0, promptWarmup+promptRuns)
 	if decoded != nil {
 		s.Reset()
-		logits, err := d.prefill(b.prefill, s, batch, tokens[:min(len(r.Steps), n)], 0)
+		logits, err := d.prefill(b.prefills[d.weights], s, batch, tokens[:min(len(r.Steps), n)], 0)
 		if err != nil {
 			return err
 		}
@@ -596,7 +623,7 @@ func measurePrompt(r *Result, cfg llama.Config, d *decoder, s *llama.State, batc
 		p.bar(label, int64(i), promptWarmup+promptRuns)
 		s.Reset()
 		start := time.Now()
-		logits, err := d.prefill(b.prefill, s, batch, tokens, 0)
+		logits, err := d.prefill(b.prefills[d.weights], s, batch, tokens, 0)
 		elapsed := time.Since(start)
 		if err != nil {
 			return err

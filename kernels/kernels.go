@@ -14,6 +14,10 @@
 //     llama.cpp's q4_0 nibble order, with f16 group scales) and its pieces;
 //   - llama2_bf16.sl: the same step on bf16 weights with f32 arithmetic (llama2_bf16_forward,
 //     the RoPE base a parameter) and its pieces;
+//   - llama2_prefill_bf16.sl, llama2_prefill_q8.sl, llama2_prefill_q4.sl: the prefill on
+//     those weights (llama2_prefill_bf16, …: T tokens in one call with the arithmetic of T
+//     decode steps of the same type, each weight row read once per batch and run against
+//     the T tokens' inputs) and their pieces;
 //   - rmsnorm.sl, softmax.sl, silu.sl: the small kernels, each written with loops and with the
 //     builtin, tested against Go;
 //   - bandwidth.sl: a memory-read kernel that measures the machine's streaming bandwidth.

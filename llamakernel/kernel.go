@@ -5,7 +5,9 @@
 // decode steps on quantized weights (kernels/llama2_bf16.sl, llama2_q8.sl, llama2_q4.sl) with
 // llama.QWeights and the contract of llama.ForwardQ. Prefill runs kernels/llama2_prefill.sl:
 // a whole prompt (or a chunk of it) in one call, with the contract of as many calls of
-// Forward, its projections matrix–matrix products.
+// Forward, its projections matrix–matrix products; PrefillQ does the same on quantized weights
+// (kernels/llama2_prefill_bf16.sl, llama2_prefill_q8.sl, llama2_prefill_q4.sl) with the
+// contract of as many calls of KernelQ.Forward.
 //
 //	k, err := llamakernel.Compile(ctx, tools, compiler.Options{})
 //	...
@@ -19,6 +21,9 @@
 //	p, err := llamakernel.CompilePrefill(ctx, tools, compiler.Options{})
 //	b, err := llamakernel.NewBatch(cfg, 128, nil)     // scratch for up to 128 tokens a call
 //	logits, err := p.Forward(cfg, w, s, b, prompt, 0) // prompt []int at positions 0, 1, …
+//
+//	pq, err := llamakernel.CompilePrefillQ(ctx, tools, compiler.Options{}, llama.Q8)
+//	logits, err := pq.Forward(cfg, q, s, b, prompt, 0) // q.Type must be pq.Type
 package llamakernel
 
 import (

@@ -13,28 +13,39 @@ import (
 	"github.com/simplang/simplang/toolchain"
 )
 
-// qKernel describes the SimpLang decode step of one quantized weight type: its file in
-// package kernels, its function, and how each quantized tensor is passed (its values' kind,
-// and its scales' kind, Void when the type has no scales). Every quantized kernel takes the
-// same arguments in the same order (llama2_q8.sl's): each tensor as its values and scales,
-// the f32 norms and run state, then token, pos, dim, hidden_dim, n_layers, n_heads,
-// n_kv_heads, vocab_size, seq_len, gs (only for types with groups) and the f64 RoPE base.
+// qKernel describes the SimpLang kernels of one quantized weight type: the files in package
+// kernels and the functions of its decode step and its prefill, and how each quantized
+// tensor is passed (its values' kind, and its scales' kind, Void when the type has no
+// scales). Every quantized decode step takes the same arguments in the same order
+// (llama2_q8.sl's): each tensor as its values and scales, the f32 norms and run state, then
+// token, pos, dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len, gs (only
+// for types with groups) and the f64 RoPE base. Every prefill takes the same with the i64[]
+// tokens after the run state and n_tokens in place of token, as llama2_prefill.sl.
 type qKernel struct {
-	file, name     string
-	values, scales abi.Kind
+	file, name               string
+	prefillFile, prefillName string
+	values, scales           abi.Kind
 }
 
 // qKernels are the quantized weight types that have a kernel.
 var qKernels = map[llama.WeightType]qKernel{
-	llama.BF16: {file: "llama2_bf16.sl", name: "llama2_bf16_forward", values: abi.BF16},
-	llama.Q8:   {file: "llama2_q8.sl", name: "llama2_q8_forward", values: abi.I8, scales: abi.F32},
-	llama.Q4:   {file: "llama2_q4.sl", name: "llama2_q4_forward", values: abi.U8, scales: abi.F16},
+	llama.BF16: {file: "llama2_bf16.sl", name: "llama2_bf16_forward",
+		prefillFile: "llama2_prefill_bf16.sl", prefillName: "llama2_prefill_bf16", values: abi.BF16},
+	llama.Q8: {file: "llama2_q8.sl", name: "llama2_q8_forward",
+		prefillFile: "llama2_prefill_q8.sl", prefillName: "llama2_prefill_q8", values: abi.I8, scales: abi.F32},
+	llama.Q4: {file: "llama2_q4.sl", name: "llama2_q4_forward",
+		prefillFile: "llama2_prefill_q4.sl", prefillName: "llama2_prefill_q4", values: abi.U8, scales: abi.F16},
 }
 
 // FileQ and FuncNameQ name the SimpLang decode step on weights of type t (package kernels),
 // or return "" when t has no quantized kernel.
 func FileQ(t llama.WeightType) string     { return qKernels[t].file }
 func FuncNameQ(t llama.WeightType) string { return qKernels[t].name }
+
+// FilePrefillQ and FuncNamePrefillQ name the SimpLang prefill on weights of type t (package
+// kernels), or return "" when t has no quantized kernel.
+func FilePrefillQ(t llama.WeightType) string     { return qKernels[t].prefillFile }
+func FuncNamePrefillQ(t llama.WeightType) string { return qKernels[t].prefillName }
 
 // QTypes lists the quantized weight types that have a kernel, in the order of
 // llama.WeightType.
@@ -50,11 +61,17 @@ func QTypes() []llama.WeightType {
 
 func (q qKernel) grouped() bool { return q.scales != abi.Void }
 
-// signature is the kernel's: each quantized tensor as its values (and scales), the f32 norms
-// and run state, the i64 sizes (gs only with groups) and the f64 RoPE base, returning
+// signature is the decode step's: each quantized tensor as its values (and scales), the f32
+// norms and run state, the i64 sizes (gs only with groups) and the f64 RoPE base, returning
 // logits[0].
-func (q qKernel) signature() abi.Func {
-	f := abi.Func{Name: q.name, Result: abi.F32}
+func (q qKernel) signature() abi.Func { return q.signatureOf(q.name, false) }
+
+// prefillSignature is the prefill's: the decode step's with the i64[] tokens after the run
+// state and n_tokens in place of token.
+func (q qKernel) prefillSignature() abi.Func { return q.signatureOf(q.prefillName, true) }
+
+func (q qKernel) signatureOf(name string, prefill bool) abi.Func {
+	f := abi.Func{Name: name, Result: abi.F32}
 	array := func(kind abi.Kind, names ...string) {
 		for _, name := range names {
 			f.Params = append(f.Params, abi.Param{Name: name, Kind: kind, Array: true})
@@ -75,6 +92,10 @@ func (q qKernel) signature() abi.Func {
 	tensor("wcls")
 	array(abi.F32, "x", "xb", "xb2", "q", "k", "v", "att", "hb", "hb2", "logits", "key_cache", "value_cache")
 	ints := []string{"token", "pos", "dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"}
+	if prefill {
+		array(abi.I64, "tokens")
+		ints[0] = "n_tokens"
+	}
 	if q.grouped() {
 		ints = append(ints, "gs")
 	}
@@ -180,16 +201,24 @@ func (k *KernelQ) Forward(cfg llama.Config, q *llama.QWeights, s *llama.State, t
 // args are the kernel's arguments for one step on q (of the kernel's type), with group size
 // gs (passed only to kernels with groups).
 func (k *KernelQ) args(cfg llama.Config, q *llama.QWeights, s *llama.State, token, pos, gs int) []any {
+	args := weightArgsQ(k.Type, q)
+	args = append(args, s.X, s.Xb, s.Xb2, s.Q, s.K, s.V, s.Att, s.Hb, s.Hb2, s.Logits, s.KeyCache, s.ValueCache, token, pos)
+	return append(args, sizeArgsQ(k.Type, cfg, gs)...)
+}
+
+// weightArgsQ are the arguments of the weights q to a kernel of type t: every tensor as its
+// values (and scales), and the norms, in the kernels' order.
+func weightArgsQ(t llama.WeightType, q *llama.QWeights) []any {
 	var args []any
 	tensor := func(ts ...*llama.QTensor) {
-		for _, t := range ts {
-			switch k.Type {
+		for _, qt := range ts {
+			switch t {
 			case llama.BF16:
-				args = append(args, t.BF16)
+				args = append(args, qt.BF16)
 			case llama.Q8:
-				args = append(args, t.Q8, t.Scales)
+				args = append(args, qt.Q8, qt.Scales)
 			case llama.Q4:
-				args = append(args, t.Q4, t.Half)
+				args = append(args, qt.Q4, qt.Half)
 			}
 		}
 	}
@@ -198,9 +227,14 @@ func (k *KernelQ) args(cfg llama.Config, q *llama.QWeights, s *llama.State, toke
 	tensor(&q.Wq, &q.Wk, &q.Wv, &q.Wo, &q.W1, &q.W2, &q.W3)
 	args = append(args, q.RmsFinal)
 	tensor(&q.Wcls)
-	args = append(args, s.X, s.Xb, s.Xb2, s.Q, s.K, s.V, s.Att, s.Hb, s.Hb2, s.Logits, s.KeyCache, s.ValueCache,
-		token, pos, cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen)
-	if qKernels[k.Type].grouped() {
+	return args
+}
+
+// sizeArgsQ are the last arguments of a kernel of type t, after token (or n_tokens) and pos:
+// the model's sizes, the group size gs for a type with groups, and the RoPE base.
+func sizeArgsQ(t llama.WeightType, cfg llama.Config, gs int) []any {
+	args := []any{cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen}
+	if qKernels[t].grouped() {
 		args = append(args, gs)
 	}
 	return append(args, cfg.Theta())

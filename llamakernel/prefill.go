@@ -171,10 +171,26 @@ func (b *Batch) check(cfg llama.Config) error {
 // It checks everything before the first call and then writes nothing on error: every buffer's
 // size, an empty batch, a batch that would run past seq_len, a negative pos and every token.
 func (p *Prefill) Forward(cfg llama.Config, w *llama.Weights, s *llama.State, b *Batch, tokens []int, pos int) ([]float32, error) {
+	check := func(token int) error { return llama.CheckStep(cfg, w, s, token, pos) }
+	return runPrefill(cfg, s, b, tokens, pos, FuncNamePrefill, check, func(rows []any, chunk []int64, at int) (any, error) {
+		args := append([]any{w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls}, rows...)
+		args = append(args, s.Logits, s.KeyCache, s.ValueCache, chunk, len(chunk), at)
+		return p.fn.Call(append(args, cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen, cfg.Theta())...)
+	})
+}
+
+// runPrefill is the Forward of every prefill kernel (name): checkStep checks the weights, the
+// state and the first token at pos as a decode step would, and call runs the kernel on one
+// chunk of tokens at position at, with rows, the batch's nine buffers cut to the chunk's
+// rows, in the kernel's order (x … hb2). Before the first call it checks the rest: an empty
+// batch, a batch past seq_len, every token and the batch's buffers, so that nothing is written
+// on error.
+func runPrefill(cfg llama.Config, s *llama.State, b *Batch, tokens []int, pos int, name string,
+	checkStep func(token int) error, call func(rows []any, chunk []int64, at int) (any, error)) ([]float32, error) {
 	if len(tokens) == 0 {
 		return nil, errors.New("llamakernel: prefill of no tokens")
 	}
-	if err := llama.CheckStep(cfg, w, s, tokens[0], pos); err != nil {
+	if err := checkStep(tokens[0]); err != nil {
 		return nil, err
 	}
 	if pos > cfg.SeqLen-len(tokens) {
@@ -192,19 +208,18 @@ func (p *Prefill) Forward(cfg llama.Config, w *llama.Weights, s *llama.State, b 
 	for i, t := range tokens {
 		ids[i] = int64(t)
 	}
-	d, kv, h := cfg.Dim, cfg.KVDim(), cfg.HiddenDim
 	for start := 0; start < len(ids); start += b.MaxTokens {
 		chunk := ids[start:min(start+b.MaxTokens, len(ids))]
-		m := len(chunk)
-		r, err := p.fn.Call(w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls,
-			b.X[:m*d], b.Xb[:m*d], b.Xb2[:m*d], b.Q[:m*d], b.K[:m*kv], b.V[:m*kv], b.Att[:m*cfg.SeqLen],
-			b.Hb[:m*h], b.Hb2[:m*h], s.Logits, s.KeyCache, s.ValueCache,
-			chunk, m, pos+start, d, h, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen, cfg.Theta())
+		var rows []any
+		for _, buf := range batchBuffers(cfg, b) {
+			rows = append(rows, (*buf.data)[:len(chunk)*buf.width])
+		}
+		r, err := call(rows, chunk, pos+start)
 		if err != nil {
 			return nil, err
 		}
 		if math.IsNaN(float64(r.(float32))) && !math.IsNaN(float64(s.Logits[0])) {
-			return nil, fmt.Errorf("llamakernel: %s refused %d tokens at position %d", FuncNamePrefill, m, pos+start)
+			return nil, fmt.Errorf("llamakernel: %s refused %d tokens at position %d", name, len(chunk), pos+start)
 		}
 	}
 	return s.Logits, nil

@@ -20,11 +20,12 @@
 // another, so it cannot run in place and -mmap is refused), and -quantize maps the float32 file
 // only to read it.
 //
-// With float32 weights the prompt goes through the prefill kernel (kernels/llama2_prefill.sl),
-// up to 128 tokens a call, its projections matrix–matrix products; -prefill=false feeds it
-// through the decode step one token at a time, as llama2.c does. Either way the text is the
-// same: the prefill leaves the logits of the last prompt token, which the first sampled token
-// is drawn from, and the KV cache of every prompt position.
+// The prompt goes through the weights' prefill kernel (kernels/llama2_prefill.sl for float32,
+// its projections matrix–matrix products; llama2_prefill_q8.sl, llama2_prefill_q4.sl for
+// quantized weights, each weight row against every prompt token), up to 128 tokens a call;
+// -prefill=false feeds it through the decode step one token at a time, as llama2.c does.
+// Either way the text is the same: the prefill leaves the logits of the last prompt token,
+// which the first sampled token is drawn from, and the KV cache of every prompt position.
 //
 // The prompt and the generated text stream to standard output as they are produced, as
 // llama2.c's runner prints them; standard error gets the load (or quantization) time, the
@@ -63,7 +64,7 @@ type options struct {
 	backend               string
 	threads               int
 	mmap                  bool
-	prefill               bool             // the prompt through the prefill kernel (float32 weights)
+	prefill               bool             // the prompt through the prefill kernel
 	pages                 loader.Pages     // where weights read into memory live: huge pages, or 4 KiB
 	quantize              llama.WeightType // F32: run the checkpoint's own type; Q8, Q4: quantize an f32 checkpoint
 }
@@ -97,7 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.backend, "backend", "auto", "code generator for the kernel: mlir, llvm or auto")
 	fs.IntVar(&o.threads, "threads", 0, "threads for the kernel's parallel loops; 0 uses OpenMP's default (all cores)")
 	fs.BoolVar(&o.mmap, "mmap", false, "map the checkpoint file instead of reading it into huge-page memory (for models larger than free memory; chosen on its own when the weights would not fit); float32 checkpoints only")
-	fs.BoolVar(&o.prefill, "prefill", true, "feed the prompt through the prefill kernel, many tokens a call (float32 weights); false: one decode step per prompt token")
+	fs.BoolVar(&o.prefill, "prefill", true, "feed the prompt through the prefill kernel, many tokens a call; false: one decode step per prompt token")
 	pages := fs.String("pages", "huge", "pages for the weights read into memory: huge (transparent huge pages) or 4k")
 	quantize := fs.String("quantize", "", "quantize a float32 checkpoint's weights at load time: q8 or q4 (groups of 32)")
 	fs.Usage = func() {
@@ -158,9 +159,10 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "generate: using the %v backend: %s\n", chosen, why)
 	}
 	opts := compiler.Options{Backend: backend}
-	var kernel *llamakernel.Kernel   // float32 weights
-	var pkernel *llamakernel.Prefill // float32 weights, the prompt
-	var qkernel *llamakernel.KernelQ // quantized weights
+	var kernel *llamakernel.Kernel     // float32 weights
+	var pkernel *llamakernel.Prefill   // float32 weights, the prompt
+	var qkernel *llamakernel.KernelQ   // quantized weights
+	var pqkernel *llamakernel.PrefillQ // quantized weights, the prompt
 	var lib *loader.Library
 	if m.weights == llama.F32 {
 		if kernel, err = llamakernel.Compile(ctx, tools, opts); err != nil {
@@ -185,6 +187,17 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		}
 		defer qkernel.Close()
 		lib = qkernel.Library()
+		if o.prefill {
+			if pqkernel, err = llamakernel.CompilePrefillQ(ctx, tools, opts, m.weights); err != nil {
+				return err
+			}
+			defer pqkernel.Close()
+			if o.threads > 0 {
+				if err := pqkernel.Library().SetThreads(o.threads); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	if o.threads > 0 {
 		if err := lib.SetThreads(o.threads); err != nil {
@@ -200,7 +213,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	run := cfg
 	run.SeqLen = steps
 	stateBytes := run.KVCacheBytes() + run.ActivationBytes()
-	if pkernel != nil {
+	if o.prefill {
 		stateBytes += batchBytes(run, min(steps, prefillBatch))
 	}
 	avail, availErr := loader.AvailableMemory()
@@ -253,6 +266,11 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return err
 		}
 		step = func(token, pos int) ([]float32, error) { return qkernel.Forward(run, q, state, token, pos) }
+		if pqkernel != nil {
+			prefill = batched(run, mem.Floats, func(b *llamakernel.Batch, tokens []int) ([]float32, error) {
+				return pqkernel.Forward(run, q, state, b, tokens, 0)
+			})
+		}
 	}
 
 	out := bufio.NewWriter(stdout)
@@ -448,16 +466,24 @@ func batchBytes(cfg llama.Config, n int) int64 {
 	return 4 * int64(n) * int64(4*cfg.Dim+2*cfg.KVDim()+cfg.SeqLen+2*cfg.HiddenDim)
 }
 
-// newPrefill returns the prompt step of generate: the compiled prefill kernel on the
-// checkpoint's weights, from position 0, in calls of up to prefillBatch tokens, with its
-// scratch allocated from alloc at the first call. A mapped checkpoint's file is checked first,
-// as newStep does.
+// newPrefill returns the prompt step of generate on float32 weights: the compiled prefill
+// kernel on the checkpoint's weights, through batched. A mapped checkpoint's file is checked
+// first, as newStep does.
 func newPrefill(p *llamakernel.Prefill, cfg llama.Config, ckpt *llama.Checkpoint, state *llama.State, alloc llama.Allocator) func(tokens []int) ([]float32, error) {
-	var batch *llamakernel.Batch
-	return func(tokens []int) ([]float32, error) {
+	return batched(cfg, alloc, func(b *llamakernel.Batch, tokens []int) ([]float32, error) {
 		if err := ckpt.CheckSize(); err != nil {
 			return nil, err
 		}
+		return p.Forward(cfg, ckpt.Weights, state, b, tokens, 0)
+	})
+}
+
+// batched returns the prompt step of generate: forward, a compiled prefill from position 0
+// (which runs its tokens in calls of up to the batch's size), with a batch of up to
+// prefillBatch tokens allocated from alloc at the first call.
+func batched(cfg llama.Config, alloc llama.Allocator, forward func(b *llamakernel.Batch, tokens []int) ([]float32, error)) func(tokens []int) ([]float32, error) {
+	var batch *llamakernel.Batch
+	return func(tokens []int) ([]float32, error) {
 		if batch == nil {
 			b, err := llamakernel.NewBatch(cfg, min(max(len(tokens), 1), prefillBatch), alloc)
 			if err != nil {
@@ -465,7 +491,7 @@ func newPrefill(p *llamakernel.Prefill, cfg llama.Config, ckpt *llama.Checkpoint
 			}
 			batch = b
 		}
-		return p.Forward(cfg, ckpt.Weights, state, batch, tokens, 0)
+		return forward(batch, tokens)
 	}
 }
 

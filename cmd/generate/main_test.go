@@ -473,8 +473,9 @@ func greedy(t *testing.T, cfg llama.Config, tok *tokenizer.Tokenizer, steps int,
 
 // TestGreedyQuantizedMatchesReference runs generate greedily on version-2 exports (shared and
 // separate classifiers, groups of 16 and 32) and with -quantize q8 on a float32 checkpoint,
-// on both backends: the text must be exactly that of a greedy decode with the pure-Go
-// reference llama.ForwardQ on the same quantized weights.
+// on both backends, with the prompt fed through the decode step and through the prefill: the
+// text must be exactly that of a greedy decode with the pure-Go reference llama.ForwardQ on
+// the same quantized weights.
 func TestGreedyQuantizedMatchesReference(t *testing.T) {
 	tok, err := tokenizer.Load(tokenizerPath, 32000)
 	if err != nil {
@@ -530,21 +531,23 @@ func TestGreedyQuantizedMatchesReference(t *testing.T) {
 			t.Fatalf("%s: the reference made only %d tokens: %q", m.name, len(want.tokens), wantText)
 		}
 		for _, backend := range []string{"mlir", "llvm"} {
-			var stdout, stderr bytes.Buffer
-			o := &options{checkpoint: m.path, tokenizer: tokenizerPath, temperature: 0, topp: 0.9, steps: steps,
-				prompt: "Once upon a time", seed: 1, backend: backend, threads: 2, quantize: m.quantize}
-			if err := run(context.Background(), o, &stdout, &stderr); err != nil {
-				t.Fatalf("%s, %s: %v", m.name, backend, err)
-			}
-			if stdout.String() != wantText {
-				t.Errorf("%s, %s: generate printed\n%q\nthe reference\n%q", m.name, backend, stdout.String(), wantText)
+			for _, prefill := range []bool{false, true} {
+				var stdout, stderr bytes.Buffer
+				o := &options{checkpoint: m.path, tokenizer: tokenizerPath, temperature: 0, topp: 0.9, steps: steps,
+					prompt: "Once upon a time", seed: 1, backend: backend, threads: 2, quantize: m.quantize, prefill: prefill}
+				if err := run(context.Background(), o, &stdout, &stderr); err != nil {
+					t.Fatalf("%s, %s, prefill %v: %v", m.name, backend, prefill, err)
+				}
+				if stdout.String() != wantText {
+					t.Errorf("%s, %s, prefill %v: generate printed\n%q\nthe reference\n%q", m.name, backend, prefill, stdout.String(), wantText)
+				}
 			}
 		}
 	}
 }
 
 // TestRunQuantized checks what generate reports on stderr for a version-2 export and for
-// -quantize, on huge and on 4 KiB pages.
+// -quantize, on huge and on 4 KiB pages, the prompt going through the prefill.
 func TestRunQuantized(t *testing.T) {
 	dir := t.TempDir()
 	v2 := filepath.Join(dir, "v2.bin")
@@ -565,14 +568,14 @@ func TestRunQuantized(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			o := &options{checkpoint: tc.path, tokenizer: tokenizerPath, temperature: 0.8, topp: 0.9, steps: 20, prompt: "Hello world",
-				seed: 7, backend: "auto", threads: 2, quantize: tc.quantize, pages: tc.pages}
+				seed: 7, backend: "auto", threads: 2, quantize: tc.quantize, pages: tc.pages, prefill: true}
 			if err := run(context.Background(), o, &stdout, &stderr); err != nil {
 				t.Fatal(err)
 			}
 			if !strings.HasPrefix(stdout.String(), "Hello world") {
 				t.Errorf("stdout %q", stdout.String())
 			}
-			for _, want := range append(tc.want, "achieved tok/s: ", "generate: memory: ") {
+			for _, want := range append(tc.want, "prompt tok/s: ", "achieved tok/s: ", "generate: memory: ") {
 				if !strings.Contains(stderr.String(), want) {
 					t.Errorf("stderr %q lacks %q", stderr.String(), want)
 				}
