@@ -61,29 +61,29 @@ func Type(k abi.Kind) types.Type {
 	return types.Void
 }
 
-// params are the LLVM types of f's expanded C arguments: the five memref fields (T*
-// allocated, T* aligned, i64 offset, i64 size, i64 stride) per array, each scalar by value.
-func params(f abi.Func) []types.Type {
-	var ts []types.Type
+// Params are f's expanded C arguments, named after its parameters: the five memref fields
+// (T* allocated, T* aligned, i64 offset, i64 size, i64 stride) per array, each scalar by
+// value. The aligned pointer is noalias: array parameters never overlap (language §6).
+func Params(f abi.Func) []*ir.Param {
+	var ps []*ir.Param
 	for _, p := range f.Params {
 		t := Type(p.Kind)
-		if p.Array {
-			ptr := types.NewPointer(t)
-			ts = append(ts, ptr, ptr, types.I64, types.I64, types.I64)
-		} else {
-			ts = append(ts, t)
+		if !p.Array {
+			ps = append(ps, ir.NewParam(p.Name, t))
+			continue
 		}
+		ptr := types.NewPointer(t)
+		data := ir.NewParam(p.Name+".aligned", ptr)
+		data.Attrs = append(data.Attrs, enum.ParamAttrNoAlias)
+		ps = append(ps, ir.NewParam(p.Name+".allocated", ptr), data,
+			ir.NewParam(p.Name+".offset", types.I64), ir.NewParam(p.Name+".size", types.I64), ir.NewParam(p.Name+".stride", types.I64))
 	}
-	return ts
+	return ps
 }
 
 // packed defines _mlir_F for f, declaring F.
 func packed(m *ir.Module, rt *runtime, f abi.Func) {
-	ts := params(f)
-	var decl []*ir.Param
-	for _, t := range ts {
-		decl = append(decl, ir.NewParam("", t))
-	}
+	decl := Params(f)
 	kernel := m.NewFunc(f.Name, Type(f.Result), decl...)
 
 	args := ir.NewParam("args", types.NewPointer(i8Ptr))
@@ -96,13 +96,13 @@ func packed(m *ir.Module, rt *runtime, f abi.Func) {
 		ptr.InBounds = true
 		return b.NewLoad(i8Ptr, ptr)
 	}
-	vals := make([]value.Value, len(ts))
-	for i, t := range ts {
-		vals[i] = b.NewLoad(t, b.NewBitCast(slot(i), types.NewPointer(t)))
+	vals := make([]value.Value, len(decl))
+	for i, d := range decl {
+		vals[i] = b.NewLoad(d.Typ, b.NewBitCast(slot(i), types.NewPointer(d.Typ)))
 	}
 	r := b.NewCall(kernel, vals...)
 	if f.Result != abi.Void {
-		b.NewStore(r, b.NewBitCast(slot(len(ts)), types.NewPointer(r.Type())))
+		b.NewStore(r, b.NewBitCast(slot(len(decl)), types.NewPointer(r.Type())))
 	}
 	b.NewRet(rt.failed(b))
 }

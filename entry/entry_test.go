@@ -21,9 +21,9 @@ func TestModule(t *testing.T) {
 	for _, want := range []string{
 		`@simplang_signatures = constant [`,
 		`c"fn dot(f32[] a, i64 n) -> f32\0Afn fill(i8[] out, bool on)\0Afn q(u8[] p, bf16[] w, f16 s, u64 n) -> u32\0A\00"`,
-		`declare float @dot(float* %0, float* %1, i64 %2, i64 %3, i64 %4, i64 %5)`,
-		`declare void @fill(i8* %0, i8* %1, i64 %2, i64 %3, i64 %4, i1 %5)`,
-		`declare i32 @q(i8* %0, i8* %1, i64 %2, i64 %3, i64 %4, i16* %5, i16* %6, i64 %7, i64 %8, i64 %9, i16 %10, i64 %11)`,
+		`declare float @dot(float* %a.allocated, float* noalias %a.aligned, i64 %a.offset, i64 %a.size, i64 %a.stride, i64 %n)`,
+		`declare void @fill(i8* %out.allocated, i8* noalias %out.aligned, i64 %out.offset, i64 %out.size, i64 %out.stride, i1 %on)`,
+		`declare i32 @q(i8* %p.allocated, i8* noalias %p.aligned, i64 %p.offset, i64 %p.size, i64 %p.stride, i16* %w.allocated, i16* noalias %w.aligned, i64 %w.offset, i64 %w.size, i64 %w.stride, i16 %s, i64 %n)`,
 		`@simplang_sites = constant [`,
 		`c"d.sl:3:9\09dot\09index\09a\090\0A\00"`,
 		`define i32 @_mlir_dot(i8** %args)`,

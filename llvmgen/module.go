@@ -139,20 +139,7 @@ func partTypes(t frontend.Type) []types.Type {
 
 // declareFunc creates the LLVM function of fn with its expanded C signature (language §6).
 func (g *gen) declareFunc(fn *frontend.Func) *ir.Func {
-	var params []*ir.Param
-	for _, p := range fn.Params {
-		if !p.Type.IsArray() {
-			params = append(params, ir.NewParam(p.Name, entry.Type(p.Type.Kind)))
-			continue
-		}
-		ptr := types.NewPointer(entry.Type(p.Type.Kind))
-		data := ir.NewParam(p.Name+".aligned", ptr)
-		data.Attrs = append(data.Attrs, enum.ParamAttrNoAlias) // language §6: array parameters never overlap
-		params = append(params,
-			ir.NewParam(p.Name+".allocated", ptr), data,
-			ir.NewParam(p.Name+".offset", i64), ir.NewParam(p.Name+".size", i64), ir.NewParam(p.Name+".stride", i64))
-	}
-	f := g.mod.NewFunc(fn.Name, entry.Type(fn.Result.Kind), params...)
+	f := g.mod.NewFunc(fn.Name, entry.Type(fn.Result.Kind), entry.Params(fn.Signature())...)
 	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind)
 	return f
 }
