@@ -63,36 +63,13 @@ func TestPrefillQMatchesDecode(t *testing.T) {
 							name += fmt.Sprintf("/batch=%d", tc.maxTokens)
 						}
 						t.Run(name, func(t *testing.T) {
-							maxTokens := tc.maxTokens
-							if maxTokens == 0 {
-								maxTokens = slices.Max(tc.chunks)
+							prefill := func(s *llama.State, b *Batch, tokens []int, pos int) ([]float32, error) {
+								return p.Forward(cfg, q, s, b, tokens, pos)
 							}
-							batch := newTestBatch(t, cfg, maxTokens)
-							ps, ds := newTestState(t, cfg), newTestState(t, cfg)
-							pos := 0
-							for _, n := range tc.chunks {
-								tokens := promptTokens(cfg, pos, n)
-								got, err := p.Forward(cfg, q, ps, batch, tokens, pos)
-								if err != nil {
-									t.Fatal(err)
-								}
-								var want []float32
-								for i, token := range tokens {
-									if want, err = k.Forward(cfg, q, ds, token, pos+i); err != nil {
-										t.Fatal(err)
-									}
-								}
-								for _, c := range []struct {
-									what      string
-									got, want []float32
-								}{{"logit", got, want}, {"key_cache", ps.KeyCache, ds.KeyCache}, {"value_cache", ps.ValueCache, ds.ValueCache}} {
-									if msg := compareMax(c.what, c.got, c.want, 1e-4); msg != "" {
-										t.Fatalf("after %d tokens at pos %d: %s", n, pos, msg)
-									}
-								}
-								worst = max(worst, relativeError(got, want))
-								pos += n
+							decode := func(s *llama.State, token, pos int) ([]float32, error) {
+								return k.Forward(cfg, q, s, token, pos)
 							}
+							worst = max(worst, matchDecode(t, cfg, tc.chunks, tc.maxTokens, prefill, decode))
 						})
 					}
 					t.Logf("%s: largest logit difference %.3g of the largest logit", qc.name, worst)

@@ -60,6 +60,47 @@ func compareMax(what string, got, want []float32, tol float64) string {
 	return ""
 }
 
+// matchDecode feeds a prompt in chunks (the calls of prefill, with batches of maxTokens; 0:
+// the largest chunk) and the same tokens one at a time through decode, each on a state of
+// its own, and fails unless after every chunk the logits and both KV caches agree within
+// 1e-4 of their largest values. It returns the largest logit difference relative to the
+// largest logit.
+func matchDecode(t *testing.T, cfg llama.Config, chunks []int, maxTokens int,
+	prefill func(s *llama.State, b *Batch, tokens []int, pos int) ([]float32, error),
+	decode func(s *llama.State, token, pos int) ([]float32, error)) float64 {
+	t.Helper()
+	if maxTokens == 0 {
+		maxTokens = slices.Max(chunks)
+	}
+	batch := newTestBatch(t, cfg, maxTokens)
+	ps, ds := newTestState(t, cfg), newTestState(t, cfg)
+	pos, worst := 0, 0.0
+	for _, n := range chunks {
+		tokens := promptTokens(cfg, pos, n)
+		got, err := prefill(ps, batch, tokens, pos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []float32
+		for i, token := range tokens {
+			if want, err = decode(ds, token, pos+i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			what      string
+			got, want []float32
+		}{{"logit", got, want}, {"key_cache", ps.KeyCache, ds.KeyCache}, {"value_cache", ps.ValueCache, ds.ValueCache}} {
+			if msg := compareMax(c.what, c.got, c.want, 1e-4); msg != "" {
+				t.Fatalf("after %d tokens at pos %d: %s", n, pos, msg)
+			}
+		}
+		worst = max(worst, relativeError(got, want))
+		pos += n
+	}
+	return worst
+}
+
 // TestPrefillMatchesDecode feeds prompts through llama2_prefill, in one call and in chunks
 // (a second call starting at a nonzero position, and batches smaller than the prompt), and
 // checks the logits and both KV caches against as many decode steps of the Go reference:
@@ -90,36 +131,13 @@ func TestPrefillMatchesDecode(t *testing.T) {
 					name += fmt.Sprintf("/batch=%d", tc.maxTokens)
 				}
 				t.Run(name, func(t *testing.T) {
-					maxTokens := tc.maxTokens
-					if maxTokens == 0 {
-						maxTokens = slices.Max(tc.chunks)
+					prefill := func(s *llama.State, b *Batch, tokens []int, pos int) ([]float32, error) {
+						return p.Forward(cfg, w, s, b, tokens, pos)
 					}
-					batch := newTestBatch(t, cfg, maxTokens)
-					ps, rs := newTestState(t, cfg), newTestState(t, cfg)
-					pos := 0
-					for _, n := range tc.chunks {
-						tokens := promptTokens(cfg, pos, n)
-						got, err := p.Forward(cfg, w, ps, batch, tokens, pos)
-						if err != nil {
-							t.Fatal(err)
-						}
-						var want []float32
-						for i, token := range tokens {
-							if want, err = llama.Forward(cfg, w, rs, token, pos+i); err != nil {
-								t.Fatal(err)
-							}
-						}
-						if msg := compareMax("logit", got, want, 1e-4); msg != "" {
-							t.Fatalf("after %d tokens at pos %d: %s", n, pos, msg)
-						}
-						if msg := compareMax("key_cache", ps.KeyCache, rs.KeyCache, 1e-4); msg != "" {
-							t.Fatalf("after %d tokens at pos %d: %s", n, pos, msg)
-						}
-						if msg := compareMax("value_cache", ps.ValueCache, rs.ValueCache, 1e-4); msg != "" {
-							t.Fatalf("after %d tokens at pos %d: %s", n, pos, msg)
-						}
-						pos += n
+					decode := func(s *llama.State, token, pos int) ([]float32, error) {
+						return llama.Forward(cfg, w, s, token, pos)
 					}
+					matchDecode(t, cfg, tc.chunks, tc.maxTokens, prefill, decode)
 				})
 			}
 		}
