@@ -46,9 +46,6 @@ func (g *gen) expr(e frontend.Expr) value.Value {
 	case *frontend.Ident:
 		return g.loadVar(e.Var)[0]
 	case *frontend.Binary:
-		if e.Op == frontend.LAND || e.Op == frontend.LOR {
-			return g.shortCircuit(g.expr(e.X), e.Y, e.Op == frontend.LOR)
-		}
 		return g.binaryOp(e.Op, e.X.Type(), g.expr(e.X), g.expr(e.Y))
 	case *frontend.Unary:
 		x := g.expr(e.X)
@@ -141,30 +138,6 @@ func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y value.Value)
 	return g.emit(binaryOps[lower.BinaryOp(op, t)](x, y))
 }
 
-// shortCircuit emits x && y (or x || y when or): y is evaluated only when it decides the
-// result, unless it is cheap and cannot trap, in which case both are evaluated.
-func (g *gen) shortCircuit(x value.Value, y frontend.Expr, or bool) value.Value {
-	if frontend.Harmless(y) {
-		if or {
-			return g.cur.NewOr(x, g.expr(y))
-		}
-		return g.cur.NewAnd(x, g.expr(y))
-	}
-	from := g.cur
-	rhs, join := g.newBlock(), g.newBlock()
-	if or {
-		from.NewCondBr(x, join, rhs)
-	} else {
-		from.NewCondBr(x, rhs, join)
-	}
-	g.start(rhs)
-	yv := g.expr(y)
-	rhsEnd := g.cur
-	rhsEnd.NewBr(join)
-	g.start(join)
-	return join.NewPhi(ir.NewIncoming(boolConst(or), from), ir.NewIncoming(yv, rhsEnd))
-}
-
 // convert converts x from type from to type to (numeric scalars), by lower.Conversion. The
 // half f16 is its 16 bits here, an i16, converted through LLVM's half.
 func (g *gen) convert(x value.Value, from, to frontend.Type) value.Value {
@@ -183,12 +156,8 @@ func (g *gen) convert(x value.Value, from, to frontend.Type) value.Value {
 }
 
 func constantOf(k *frontend.Const) constant.Constant {
-	bits, isInt := lower.IntBits(k)
-	switch {
-	case k.T == frontend.Bool:
-		return boolConst(bits != 0)
-	case isInt:
-		return intConst(k.T.Kind, bits)
+	if bits, isInt := lower.IntBits(k); isInt {
+		return intConst(k.T.Kind, bits) // a bool's 1 prints as true
 	}
 	return floatConst(k.T.Kind, k.Float)
 }
@@ -197,13 +166,6 @@ func constantOf(k *frontend.Const) constant.Constant {
 // width.
 func intConst(k abi.Kind, v int64) constant.Constant {
 	return constant.NewInt(entry.Type(k).(*types.IntType), k.Signed(v))
-}
-
-func boolConst(b bool) constant.Constant {
-	if b {
-		return constant.True
-	}
-	return constant.False
 }
 
 // exactFloat is a float constant written as its exact bits: llir's own float constants print

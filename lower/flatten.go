@@ -19,6 +19,9 @@ type expander struct {
 	// halves writes out the conversions from and to f16 and bf16 that the generators leave
 	// to the lowering (half.go).
 	halves bool
+	// shortCircuits writes out each && and || whose right operand is not frontend.Harmless
+	// (`t = x; if (t) { t = y; }`), so that the generators evaluate both operands of the rest.
+	shortCircuits bool
 }
 
 // expandBuiltins rewrites the array builtins of a statement list; byRows as in expander.
@@ -202,7 +205,7 @@ func (x *expander) needs(e frontend.Expr) bool {
 		case *frontend.Index:
 			found = found || x.checks.wants(n)
 		case *frontend.Binary:
-			found = found || x.checks.divides(n)
+			found = found || x.checks.divides(n) || x.shortCircuits && shortCircuit(n)
 		case *frontend.Convert:
 			found = found || x.halves && halfConversion(n)
 		}
@@ -211,13 +214,19 @@ func (x *expander) needs(e frontend.Expr) bool {
 	return found
 }
 
+// shortCircuit reports whether b is an && or || whose right operand may be evaluated only
+// when it decides the result.
+func shortCircuit(b *frontend.Binary) bool {
+	return (b.Op == frontend.LAND || b.Op == frontend.LOR) && !frontend.Harmless(b.Y)
+}
+
 func (x *expander) expr(e frontend.Expr) frontend.Expr {
 	if e == nil || !x.needs(e) {
 		return e
 	}
 	switch e := e.(type) {
 	case *frontend.Binary:
-		if (e.Op == frontend.LAND || e.Op == frontend.LOR) && x.needs(e.Y) {
+		if (e.Op == frontend.LAND || e.Op == frontend.LOR) && (x.needs(e.Y) || x.shortCircuits && shortCircuit(e)) {
 			// x && y: t = x; if (t) { t = y; }   (x || y: if (!t))
 			t := frontend.Declare(e.OpPos, "cond", x.expr(e.X))
 			x.pre = append(x.pre, t)

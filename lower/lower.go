@@ -5,6 +5,9 @@
 //     them, so that their loops are analysed, vectorized and parallelized like any other;
 //   - a return inside an if, a loop or a block becomes a flag the code after it tests
 //     (returns.go), so every return is a statement of the function body itself;
+//   - an && or || whose right operand could trap or has effects (not frontend.Harmless)
+//     becomes `t = x; if (t) { t = y; }` (flatten.go): the generators evaluate both
+//     operands of the others;
 //   - loops with independent iterations (package loops) become the code that chooses, when
 //     the loop starts, between running it serially, on threads, or jammed on threads
 //     (parallel.go); the generators only mark the loops of Func.Loop as parallel;
@@ -179,8 +182,8 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes)
 	}
 	fn.Body.Stmts = fuseDots(fn.Body.Stmts)
-	halves := expander{halves: true}
-	fn.Body.Stmts = halves.stmts(fn.Body.Stmts)
+	last := expander{halves: true, shortCircuits: true}
+	fn.Body.Stmts = last.stmts(fn.Body.Stmts)
 	lf := &Func{Func: fn, Hoisted: hoisted(fn), loops: map[*frontend.While]*Loop{}, roots: frontend.ArrayRoots(fn)}
 	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
 		if w, ok := n.(*frontend.While); ok {

@@ -70,6 +70,7 @@ var (
 	intOps = map[frontend.TokenKind]Op{
 		frontend.ADD: Add, frontend.SUB: Sub, frontend.MUL: Mul, frontend.QUO: SDiv, frontend.REM: SRem,
 		frontend.AND: And, frontend.OR: Or, frontend.XOR: Xor, frontend.SHL: Shl, frontend.SHR: AShr,
+		frontend.LAND: And, frontend.LOR: Or, // the lowering left their right operands harmless
 	}
 	unsignedOps = map[frontend.TokenKind]Op{frontend.QUO: UDiv, frontend.REM: URem, frontend.SHR: LShr}
 	floatOps    = map[frontend.TokenKind]Op{
@@ -81,7 +82,8 @@ var (
 )
 
 // BinaryOp is the operation of x op y on two operands of type t, for an arithmetic or bit
-// operator (not a comparison, && or ||).
+// operator, or && and || (evaluating both operands: the lowering leaves them only where the
+// right one is frontend.Harmless), not a comparison.
 func BinaryOp(op frontend.TokenKind, t frontend.Type) Op {
 	if t.IsFloat() {
 		return floatOps[op]

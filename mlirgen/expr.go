@@ -18,9 +18,6 @@ func (g *gen) expr(e frontend.Expr) value {
 	case *frontend.Ident:
 		return g.env[e.Var]
 	case *frontend.Binary:
-		if e.Op == frontend.LAND || e.Op == frontend.LOR {
-			return value{v: g.shortCircuit(g.expr(e.X).v, e.Y, e.Op == frontend.LOR)}
-		}
 		return value{v: g.binaryOp(e.Op, e.X.Type(), g.expr(e.X).v, g.expr(e.Y).v)}
 	case *frontend.Unary:
 		x := g.expr(e.X).v
@@ -108,31 +105,6 @@ func (g *gen) binaryOp(op frontend.TokenKind, t frontend.Type, x, y string) stri
 	}
 	g.op("%s = %s %s, %s%s : %s", r, ops[lower.BinaryOp(op, t)], x, y, flags, ty)
 	return r
-}
-
-// shortCircuit emits x && y (or x || y when or): y is evaluated only when it decides the
-// result, unless it is cheap and cannot trap, in which case both are evaluated.
-func (g *gen) shortCircuit(x string, y frontend.Expr, or bool) string {
-	if frontend.Harmless(y) {
-		r := g.fresh()
-		name := "andi"
-		if or {
-			name = "ori"
-		}
-		g.op("%s = arith.%s %s, %s : i1", r, name, x, g.expr(y).v)
-		return r
-	}
-	cond := x
-	if or {
-		cond = g.not(x)
-	}
-	def, refs := g.results(1)
-	g.open("%sscf.if %s -> (i1) {", def, cond)
-	g.op("scf.yield %s : i1", g.expr(y).v)
-	g.mid("} else {")
-	g.op("scf.yield %s : i1", g.constBool(or))
-	g.close()
-	return refs[0]
 }
 
 func (g *gen) not(x string) string {
