@@ -44,6 +44,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/simplang/simplang/compiler"
@@ -134,6 +135,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 }
 
 func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	// OpenMP keeps a team of worker threads per OS thread that calls it, and they spin for a
+	// while after each parallel loop: kernel calls from changing threads leave several teams
+	// competing for the cores. Every call comes from this one.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	m, err := inspect(o)
 	if err != nil {
 		return err
