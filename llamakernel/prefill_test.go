@@ -60,6 +60,24 @@ func compareMax(what string, got, want []float32, tol float64) string {
 	return ""
 }
 
+// marked sets the logits of s to a marker value and returns a check that neither they nor
+// the KV cache have been written since.
+func marked(s *llama.State) func(t *testing.T) {
+	for i := range s.Logits {
+		s.Logits[i] = 42
+	}
+	keys, values := slices.Clone(s.KeyCache), slices.Clone(s.ValueCache)
+	return func(t *testing.T) {
+		t.Helper()
+		if !slices.Equal(s.KeyCache, keys) || !slices.Equal(s.ValueCache, values) {
+			t.Error("the KV cache was written")
+		}
+		if slices.ContainsFunc(s.Logits, func(v float32) bool { return v != 42 }) {
+			t.Error("the logits were written")
+		}
+	}
+}
+
 // matchDecode feeds a prompt in chunks (the calls of prefill, with batches of maxTokens; 0:
 // the largest chunk) and the same tokens one at a time through decode, each on a state of
 // its own, and fails unless after every chunk the logits and both KV caches agree within
@@ -194,19 +212,7 @@ func TestPrefillRefusesBadInput(t *testing.T) {
 		if _, err := p.Forward(cfg, w, s, batch, []int{1, 2}, 0); err != nil {
 			t.Fatal(err)
 		}
-		for i := range s.Logits {
-			s.Logits[i] = 42
-		}
-		keys, values := slices.Clone(s.KeyCache), slices.Clone(s.ValueCache)
-		untouched := func(t *testing.T) {
-			t.Helper()
-			if !slices.Equal(s.KeyCache, keys) || !slices.Equal(s.ValueCache, values) {
-				t.Error("the KV cache was written")
-			}
-			if slices.ContainsFunc(s.Logits, func(v float32) bool { return v != 42 }) {
-				t.Error("the logits were written")
-			}
-		}
+		untouched := marked(s)
 		for _, tc := range []struct {
 			name   string
 			tokens []int
