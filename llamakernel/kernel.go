@@ -46,10 +46,25 @@ const (
 )
 
 // Kernel is the compiled llama2_forward, loaded and ready to decode.
-type Kernel struct {
+type Kernel struct{ binding }
+
+// binding is a kernel function looked up in a loaded object. The kernel types of this
+// package embed it.
+type binding struct {
 	lib    *loader.Library
 	fn     *loader.Func
-	Object *compiler.Object // what was compiled, and by which backend
+	Object *compiler.Object // what was compiled, and by which backend; nil when the caller loaded it
+}
+
+// Library is the loaded object, e.g. to set its thread count.
+func (b *binding) Library() *loader.Library { return b.lib }
+
+// Close unloads the object when the kernel compiled and loaded it itself (Object is set).
+func (b *binding) Close() error {
+	if b.Object == nil {
+		return nil
+	}
+	return b.lib.Close()
 }
 
 // Compile compiles kernels/llama2.sl with opts (or takes it from the build cache) and loads
@@ -98,18 +113,7 @@ func New(lib *loader.Library) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Kernel{lib: lib, fn: fn}, nil
-}
-
-// Library is the loaded object, e.g. to set its thread count.
-func (k *Kernel) Library() *loader.Library { return k.lib }
-
-// Close unloads the object when the kernel was made by Compile.
-func (k *Kernel) Close() error {
-	if k.Object == nil {
-		return nil
-	}
-	return k.lib.Close()
+	return &Kernel{binding{lib: lib, fn: fn}}, nil
 }
 
 // Theta is the RoPE base kernels/llama2.sl rotates with (rope_tables): llama2_forward keeps

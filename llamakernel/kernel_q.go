@@ -109,10 +109,8 @@ func (q qKernel) signatureOf(name string, prefill bool) abi.Func {
 // KernelQ is a compiled quantized decode step (llama2_q8_forward, …), loaded and ready to
 // decode with llama.QWeights of its Type.
 type KernelQ struct {
-	Type   llama.WeightType // the weights it decodes
-	lib    *loader.Library
-	fn     *loader.Func
-	Object *compiler.Object // what was compiled, and by which backend
+	Type llama.WeightType // the weights it decodes
+	binding
 }
 
 // CompileQ compiles the decode step on weights of type t (kernels/llama2_q8.sl for q8, …)
@@ -158,18 +156,7 @@ func NewQ(lib *loader.Library, t llama.WeightType) (*KernelQ, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &KernelQ{Type: t, lib: lib, fn: fn}, nil
-}
-
-// Library is the loaded object, e.g. to set its thread count.
-func (k *KernelQ) Library() *loader.Library { return k.lib }
-
-// Close unloads the object when the kernel was made by CompileQ.
-func (k *KernelQ) Close() error {
-	if k.Object == nil {
-		return nil
-	}
-	return k.lib.Close()
+	return &KernelQ{Type: t, binding: binding{lib: lib, fn: fn}}, nil
 }
 
 // Forward runs one decode step with the compiled kernel, with the contract of

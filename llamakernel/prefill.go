@@ -41,11 +41,7 @@ var signaturePrefill = func() abi.Func {
 }()
 
 // Prefill is the compiled llama2_prefill, loaded and ready to feed prompts through the model.
-type Prefill struct {
-	lib    *loader.Library
-	fn     *loader.Func
-	Object *compiler.Object // what was compiled, and by which backend
-}
+type Prefill struct{ binding }
 
 // CompilePrefill compiles kernels/llama2_prefill.sl with opts (or takes it from the build
 // cache) and loads it.
@@ -70,18 +66,7 @@ func NewPrefill(lib *loader.Library) (*Prefill, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Prefill{lib: lib, fn: fn}, nil
-}
-
-// Library is the loaded object, e.g. to set its thread count.
-func (p *Prefill) Library() *loader.Library { return p.lib }
-
-// Close unloads the object when the kernel was made by CompilePrefill.
-func (p *Prefill) Close() error {
-	if p.Object == nil {
-		return nil
-	}
-	return p.lib.Close()
+	return &Prefill{binding{lib: lib, fn: fn}}, nil
 }
 
 // Batch holds the run buffers of a prefill of up to MaxTokens tokens: the decode step's

@@ -16,10 +16,8 @@ import (
 // with the arithmetic of T calls of the decode step of the same type (KernelQ), each weight
 // row read once per batch.
 type PrefillQ struct {
-	Type   llama.WeightType // the weights it runs on
-	lib    *loader.Library
-	fn     *loader.Func
-	Object *compiler.Object // what was compiled, and by which backend
+	Type llama.WeightType // the weights it runs on
+	binding
 }
 
 // CompilePrefillQ compiles the prefill on weights of type t (kernels/llama2_prefill_q8.sl for
@@ -53,18 +51,7 @@ func NewPrefillQ(lib *loader.Library, t llama.WeightType) (*PrefillQ, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PrefillQ{Type: t, lib: lib, fn: fn}, nil
-}
-
-// Library is the loaded object, e.g. to set its thread count.
-func (p *PrefillQ) Library() *loader.Library { return p.lib }
-
-// Close unloads the object when the kernel was made by CompilePrefillQ.
-func (p *PrefillQ) Close() error {
-	if p.Object == nil {
-		return nil
-	}
-	return p.lib.Close()
+	return &PrefillQ{Type: t, binding: binding{lib: lib, fn: fn}}, nil
 }
 
 // Forward is Prefill.Forward on quantized weights: it feeds tokens through the model at

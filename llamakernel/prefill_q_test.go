@@ -1,7 +1,6 @@
 package llamakernel
 
 import (
-	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -57,11 +56,7 @@ func TestPrefillQMatchesDecode(t *testing.T) {
 						{[]int{3, 4}, 0}, // the second call at pos 3
 						{[]int{7}, 2},    // chunks of 2, 2, 2, 1 inside Forward
 					} {
-						name := fmt.Sprintf("%s/T=%v", qc.name, tc.chunks)
-						if tc.maxTokens > 0 {
-							name += fmt.Sprintf("/batch=%d", tc.maxTokens)
-						}
-						t.Run(name, func(t *testing.T) {
+						t.Run(chunksName(qc.name, tc.chunks, tc.maxTokens), func(t *testing.T) {
 							prefill := func(s *llama.State, b *Batch, tokens []int, pos int) ([]float32, error) {
 								return p.Forward(cfg, q, s, b, tokens, pos)
 							}

@@ -60,6 +60,16 @@ func compareMax(what string, got, want []float32, tol float64) string {
 	return ""
 }
 
+// chunksName names a subtest of prefix feeding a prompt in chunks with batches of
+// maxTokens (0: the largest chunk).
+func chunksName(prefix string, chunks []int, maxTokens int) string {
+	name := fmt.Sprintf("%s/T=%v", prefix, chunks)
+	if maxTokens > 0 {
+		name += fmt.Sprintf("/batch=%d", maxTokens)
+	}
+	return name
+}
+
 // marked sets the logits of s to a marker value and returns a check that neither they nor
 // the KV cache have been written since.
 func marked(s *llama.State) func(t *testing.T) {
@@ -144,11 +154,7 @@ func TestPrefillMatchesDecode(t *testing.T) {
 				{[]int{7}, 2},                 // chunks of 2, 2, 2, 1 inside Forward
 				{[]int{5, cfg.SeqLen - 5}, 4}, // to the end of the cache in chunks of 4
 			} {
-				name := fmt.Sprintf("%s/%s/T=%v", b.name, rc.name, tc.chunks)
-				if tc.maxTokens > 0 {
-					name += fmt.Sprintf("/batch=%d", tc.maxTokens)
-				}
-				t.Run(name, func(t *testing.T) {
+				t.Run(chunksName(b.name+"/"+rc.name, tc.chunks, tc.maxTokens), func(t *testing.T) {
 					prefill := func(s *llama.State, b *Batch, tokens []int, pos int) ([]float32, error) {
 						return p.Forward(cfg, w, s, b, tokens, pos)
 					}
