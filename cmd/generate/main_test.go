@@ -62,6 +62,20 @@ func testWeights(t *testing.T, cfg llama.Config) *llama.Weights {
 }
 
 // writeCheckpoint writes a llama2.c checkpoint of cfg with the random weights of testWeights.
+// openTestCheckpoint writes a checkpoint of testConfig (with a shared classifier or not) into
+// a temporary file and opens it, to be closed when the test ends.
+func openTestCheckpoint(t *testing.T, shared bool) (*llama.Checkpoint, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "model.bin")
+	writeCheckpoint(t, path, testConfig, shared)
+	ckpt, err := llama.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ckpt.Close() })
+	return ckpt, path
+}
+
 func writeCheckpoint(t *testing.T, path string, cfg llama.Config, shared bool) {
 	t.Helper()
 	writeFile(t, path, func(f *os.File) error { return llama.Write(f, cfg, testWeights(t, cfg), shared) })
@@ -135,13 +149,7 @@ func TestWriteCheckpoint(t *testing.T) {
 // reference forward pass: the two must pick the same token at every step.
 func TestGreedyMatchesReference(t *testing.T) {
 	for _, shared := range []bool{false, true} {
-		path := filepath.Join(t.TempDir(), "model.bin")
-		writeCheckpoint(t, path, testConfig, shared)
-		ckpt, err := llama.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ckpt.Close()
+		ckpt, _ := openTestCheckpoint(t, shared)
 		tok, err := tokenizer.Load(tokenizerPath, ckpt.Config.VocabSize)
 		if err != nil {
 			t.Fatal(err)
@@ -203,13 +211,7 @@ func TestGreedyMatchesReference(t *testing.T) {
 // kernel and through the decode step, on both backends: the tokens and the text must be the
 // same, also when -steps ends inside the prompt.
 func TestGreedyPrefillUnchanged(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "model.bin")
-	writeCheckpoint(t, path, testConfig, false)
-	ckpt, err := llama.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ckpt.Close()
+	ckpt, _ := openTestCheckpoint(t, false)
 	cfg := ckpt.Config
 	tok, err := tokenizer.Load(tokenizerPath, cfg.VocabSize)
 	if err != nil {
@@ -367,13 +369,7 @@ func TestLoadProgress(t *testing.T) {
 // with an error naming the file, and the truncation must wait until the file is closed, where
 // reading the weights would raise SIGBUS.
 func TestMappedFileShrinks(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "model.bin")
-	writeCheckpoint(t, path, testConfig, false)
-	ckpt, err := llama.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ckpt.Close()
+	ckpt, path := openTestCheckpoint(t, false)
 	src, err := os.ReadFile("../../kernels/llama2.sl")
 	if err != nil {
 		t.Fatal(err)
