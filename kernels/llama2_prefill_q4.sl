@@ -30,8 +30,9 @@
 // values 0. On a batch of rows of a multiple of gs elements each, row t's groups are those
 // of the row alone: its values from xq[t·n_row], its scales from xs[t·n_row/gs].
 fn quantize_q8(i8[] xq, f32[] xs, f32[] x, i64 n, i64 gs) {
+    var ng = n / gs;
     var g = 0;
-    while (g < n / gs) {
+    while (g < ng) {
         var base = g * gs;
         var amax = 0.0;
         var j = 0;
@@ -41,22 +42,14 @@ fn quantize_q8(i8[] xq, f32[] xs, f32[] x, i64 n, i64 gs) {
         }
         var scale = amax / 127.0;
         xs[g] = scale;
+        // an all-zero group divides by 1 instead of 0, which gives its values 0
+        var divisor = scale;
+        if (scale == 0.0) {
+            divisor = 1.0;
+        }
         j = 0;
         while (j < gs) {
-            i32 r = 0;
-            if (scale != 0.0) {
-                // round half away from zero: truncate, then step away from zero when the
-                // remainder (exact in f32 for |v| ≤ 127) is at least one half.
-                var v = x[base + j] / scale;
-                r = v as i32;
-                var rest = v - (r as f32);
-                if (rest >= 0.5) {
-                    r = r + 1;
-                } else if (rest <= -0.5) {
-                    r = r - 1;
-                }
-            }
-            xq[base + j] = r;
+            xq[base + j] = round(x[base + j] / divisor); // |x / scale| ≤ 127: an exact i8
             j = j + 1;
         }
         g = g + 1;
