@@ -129,7 +129,8 @@ func Generate(filename string, src []byte, opts Options) (string, *lower.File, e
 	if err != nil {
 		return "", nil, err
 	}
-	lowered, err := lower.Lower(f, lower.Options{StrictFP: opts.StrictFP, Serial: opts.Serial, Unchecked: opts.Unchecked, Debug: opts.Debug, AVX512BW: opts.hostCPU() && cpu.X86.HasAVX512BW})
+	lowered, err := lower.Lower(f, lower.Options{StrictFP: opts.StrictFP, Serial: opts.Serial, Unchecked: opts.Unchecked, Debug: opts.Debug, AVX512BW: opts.hostCPU() && cpu.X86.HasAVX512BW,
+		AVX512VNNI: opts.hostCPU() && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI})
 	if err != nil {
 		return "", nil, err
 	}

@@ -86,58 +86,63 @@ func TestByteDot(t *testing.T) {
 	}
 }
 
-// TestQ8KernelUsesDotInstructions disassembles the q8 LLaMA kernel from both backends and
-// finds the CPU's int8 dot-product instructions: vpdpwssd where it has AVX-512 VNNI,
-// vpmaddwd where it has AVX-512 BW without VNNI.
-func TestQ8KernelUsesDotInstructions(t *testing.T) {
+// TestQuantizedKernelsUseDotInstructions disassembles the q8 and q4 LLaMA kernels from both
+// backends and finds the CPU's int8 dot-product instructions: vpdpbusd (two groups of bytes
+// at once) where it has AVX-512 VNNI, vpmaddwd where it has AVX-512 BW without VNNI.
+func TestQuantizedKernelsUseDotInstructions(t *testing.T) {
 	want := ""
 	switch {
 	case cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI:
-		want = "vpdpwssd"
+		want = "vpdpbusd"
 	case cpu.X86.HasAVX512BW:
 		want = "vpmaddwd"
 	default:
 		t.Skip("this CPU has no AVX-512 BW: the byte dot products are plain vector code")
 	}
-	src, err := kernels.Source("llama2_q8.sl")
-	if err != nil {
-		t.Fatal(err)
-	}
 	tool := objdump(t)
-	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		obj := kerneltest.Compile(t, "llama2_q8.sl", src, compiler.Options{Backend: backend})
-		n := 0
-		for _, insns := range disassemble(t, tool, obj.Path) {
-			for _, insn := range insns {
-				if strings.HasPrefix(insn, want) {
-					n++
+	for _, name := range []string{"llama2_q8.sl", "llama2_q4.sl"} {
+		src, err := kernels.Source(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+			obj := kerneltest.Compile(t, name, src, compiler.Options{Backend: backend})
+			n := 0
+			for _, insns := range disassemble(t, tool, obj.Path) {
+				for _, insn := range insns {
+					if strings.HasPrefix(insn, want) {
+						n++
+					}
 				}
 			}
+			if n == 0 {
+				t.Errorf("%s, %v: no %s in the compiled kernel", name, backend, want)
+			}
+			t.Logf("%s, %v: %d × %s", name, backend, n, want)
 		}
-		if n == 0 {
-			t.Errorf("%v: no %s in the compiled q8 kernel", backend, want)
-		}
-		t.Logf("%v: %d × %s", backend, n, want)
 	}
 }
 
 // groupKernels are the row loops of q8 and q4 mat-vecs: per group of gs, an i32 dot product
 // times the group's scale. With gs = 32 package lower keeps the sums in vector lanes
-// (ScaledDot, ScaledNibbleDot); other group sizes run the loops as written.
+// (ScaledDot, ScaledNibbleDot; with AVX-512 VNNI two groups at a time, ScaledDotPair and
+// ScaledNibbleDotPair, and the loop as written for a group left over); other group sizes run
+// the loops as written.
 const groupKernels = `
 fn rows_q8(f32[] out, i8[] w, f32[] w_s, i8[] x, f32[] x_s, i64 rows, i64 cols, i64 gs) {
+    var ng = cols / gs;
     var i = 0;
     while (i < rows) {
         var s = 0.0;
         var g = 0;
-        while (g < cols / gs) {
+        while (g < ng) {
             i32 isum = 0;
             var j = 0;
             while (j < gs) {
                 isum += (x[g * gs + j] as i32) * (w[i * cols + g * gs + j] as i32);
                 j = j + 1;
             }
-            s += (isum as f32) * w_s[i * (cols / gs) + g] * x_s[g];
+            s += (isum as f32) * w_s[i * ng + g] * x_s[g];
             g = g + 1;
         }
         out[i] = s;
@@ -146,6 +151,7 @@ fn rows_q8(f32[] out, i8[] w, f32[] w_s, i8[] x, f32[] x_s, i64 rows, i64 cols, 
 }
 
 fn rows_q4(f32[] out, u8[] w, f32[] w_s, i8[] x, f32[] x_s, i64 rows, i64 cols, i64 gs) {
+    var ng = cols / gs;
     var hg = gs / 2;
     var hc = cols / 2;
     var i = 0;
@@ -153,7 +159,7 @@ fn rows_q4(f32[] out, u8[] w, f32[] w_s, i8[] x, f32[] x_s, i64 rows, i64 cols, 
         var row = i * hc;
         var s = 0.0;
         var g = 0;
-        while (g < cols / gs) {
+        while (g < ng) {
             i32 isum = 0;
             var j = 0;
             while (j < hg) {
@@ -162,7 +168,7 @@ fn rows_q4(f32[] out, u8[] w, f32[] w_s, i8[] x, f32[] x_s, i64 rows, i64 cols, 
                         (x[g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
                 j = j + 1;
             }
-            s += (isum as f32) * w_s[i * (cols / gs) + g] * x_s[g];
+            s += (isum as f32) * w_s[i * ng + g] * x_s[g];
             g = g + 1;
         }
         out[i] = s;
@@ -172,9 +178,17 @@ fn rows_q4(f32[] out, u8[] w, f32[] w_s, i8[] x, f32[] x_s, i64 rows, i64 cols, 
 `
 
 // TestGroupDots checks the q8 and q4 row loops against Go, with the extreme values, for group
-// sizes 32 (on lanes) and 16 and 64 (as written), on both backends, checked and unchecked.
+// sizes 32 (on lanes) and 16 and 64 (as written), on both backends, checked and unchecked,
+// for this CPU and for one without AVX-512 (lanes without pairs), and for an even and an odd
+// number of groups per row (192 and 224 columns).
 func TestGroupDots(t *testing.T) {
-	const rows, cols = 5, 192
+	for _, cols := range []int{192, 224} {
+		t.Run(fmt.Sprint(cols), func(t *testing.T) { testGroupDots(t, cols) })
+	}
+}
+
+func testGroupDots(t *testing.T, cols int) {
+	const rows = 5
 	rng := rand.New(rand.NewPCG(3, 4))
 	x, w8, w4 := make([]int8, cols), make([]int8, rows*cols), make([]uint8, rows*cols/2)
 	for i := range x {
@@ -188,8 +202,9 @@ func TestGroupDots(t *testing.T) {
 	}
 	x[7], w8[7], w4[3] = -128, -128, 0x0F // extremes: −128·−128, nibbles −8 and 7
 	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		for _, unchecked := range []bool{false, true} {
-			lib := kerneltest.Open(t, "groups.sl", []byte(groupKernels), compiler.Options{Backend: backend, Unchecked: unchecked})
+		for _, opts := range []compiler.Options{{}, {Unchecked: true}, {March: "x86-64-v3"}} {
+			opts.Backend = backend
+			lib := kerneltest.Open(t, "groups.sl", []byte(groupKernels), opts)
 			for _, gs := range []int{16, 32, 64} {
 				ng := cols / gs
 				ws, xs := make([]float32, rows*ng), make([]float32, ng)
@@ -226,7 +241,7 @@ func TestGroupDots(t *testing.T) {
 							want += float64(isum) * float64(ws[i*ng+g]) * float64(xs[g])
 						}
 						if d := math.Abs(float64(out[i]) - want); d > 1e-5*math.Max(1, math.Abs(want)) {
-							t.Errorf("%v unchecked=%v %s gs=%d: row %d = %g, want %g", backend, unchecked, name, gs, i, out[i], want)
+							t.Errorf("%v unchecked=%v march=%q %s gs=%d: row %d = %g, want %g", backend, opts.Unchecked, opts.March, name, gs, i, out[i], want)
 						}
 					}
 				}

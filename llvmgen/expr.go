@@ -339,17 +339,10 @@ func (g *gen) nibbles(p value.Value) value.Value {
 	half := types.NewVector(frontend.DotChunk/2, types.I8)
 	v := g.cur.NewLoad(half, g.cur.NewBitCast(p, types.NewPointer(half)))
 	v.Align = 1
-	splat := func(t *types.VectorType, k int64) constant.Constant {
-		elems := make([]constant.Constant, t.Len)
-		for i := range elems {
-			elems[i] = constant.NewInt(types.I8, k)
-		}
-		return constant.NewVector(t, elems...)
-	}
-	lo := g.cur.NewAnd(v, splat(half, 15))
-	hi := g.cur.NewLShr(v, splat(half, 4))
+	lo := g.cur.NewAnd(v, splatBytes(frontend.DotChunk/2, 15))
+	hi := g.cur.NewLShr(v, splatBytes(frontend.DotChunk/2, 4))
 	cat := g.cur.NewShuffleVector(lo, hi, lanes(0, 1))
-	return g.cur.NewSub(cat, splat(types.NewVector(frontend.DotChunk, types.I8), 8))
+	return g.cur.NewSub(cat, splatBytes(frontend.DotChunk, 8))
 }
 
 // dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, adding
@@ -372,6 +365,9 @@ var laneType = types.NewVector(frontend.DotChunk/2, types.Float)
 // scaledDot adds ScaledDot(a, i, b, j, scale) to the lanes sums: each pair of products, as
 // f32, times the scale.
 func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
+	if c.Builtin == frontend.ScaledDotPair || c.Builtin == frontend.ScaledNibbleDotPair {
+		return g.pairDot(c, sums)
+	}
 	pairs := g.pairs(g.byteArgs(c), constant.NewInt(i64, 0))
 	scale := g.expr(c.Args[4])
 	f := g.cur.NewSIToFP(pairs, laneType)
@@ -381,12 +377,60 @@ func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
 }
 
 // lanes is the shuffle mask lower.Lanes(first, step).
-func lanes(first, step int) constant.Constant {
-	var mask []constant.Constant
-	for _, l := range lower.Lanes(first, step) {
-		mask = append(mask, constant.NewInt(types.I32, int64(l)))
+func lanes(first, step int) constant.Constant { return mask(lower.Lanes(first, step)) }
+
+// mask is a shuffle mask.
+func mask(lanes []int) constant.Constant {
+	var m []constant.Constant
+	for _, l := range lanes {
+		m = append(m, constant.NewInt(types.I32, int64(l)))
 	}
-	return constant.NewVector(types.NewVector(uint64(len(mask)), types.I32), mask...)
+	return constant.NewVector(types.NewVector(uint64(len(m)), types.I32), m...)
+}
+
+// splatBytes is a vector of n bytes k.
+func splatBytes(n int, k int64) constant.Constant {
+	elems := make([]constant.Constant, n)
+	for i := range elems {
+		elems[i] = constant.NewInt(types.I8, k)
+	}
+	return constant.NewVector(types.NewVector(uint64(n), types.I8), elems...)
+}
+
+// pairDot adds ScaledDotPair(a, i0, b, j0, scale0, i1, j1, scale1) or ScaledNibbleDotPair to
+// the lanes sums: the 64 bytes of a's two groups against b's in one vpdpbusd, whose sums of
+// four products fill lanes 0–7 with the first group's and 8–15 with the second's. vpdpbusd
+// multiplies unsigned bytes by signed ones, so one more takes out the bias:
+// x·w = (x + 128)·w − 128·w for two i8, and x·(n − 8) = n·x − 8·x for q4 nibbles n.
+func (g *gen) pairDot(c *frontend.Call, sums value.Value) value.Value {
+	load := func(arg, at, n int) value.Value {
+		t := types.NewVector(uint64(n), types.I8)
+		p := g.elem(g.operand(c.Args[arg])[aligned], abi.I8, g.expr(c.Args[at]))
+		v := g.cur.NewLoad(t, g.cur.NewBitCast(p, types.NewPointer(t)))
+		v.Align = 1
+		return v
+	}
+	chunk := frontend.DotChunk
+	x := g.cur.NewShuffleVector(load(0, 1, chunk), load(0, 5, chunk), mask(lower.Joined(chunk)))
+	var unsigned, signed, bias value.Value
+	if c.Builtin == frontend.ScaledNibbleDotPair {
+		w := g.cur.NewShuffleVector(load(2, 3, chunk/2), load(2, 6, chunk/2), mask(lower.Joined(chunk/2)))
+		lo, hi := g.cur.NewAnd(w, splatBytes(chunk, 15)), g.cur.NewLShr(w, splatBytes(chunk, 4))
+		unsigned, signed, bias = g.cur.NewShuffleVector(lo, hi, mask(lower.NibbleOrder())), x, splatBytes(2*chunk, 8)
+	} else {
+		w := g.cur.NewShuffleVector(load(2, 3, chunk), load(2, 6, chunk), mask(lower.Joined(chunk)))
+		unsigned, signed, bias = g.cur.NewXor(x, splatBytes(2*chunk, -128)), w, splatBytes(2*chunk, -128)
+	}
+	dp := g.declare("llvm.x86.avx512.vpdpbusd.512", sums16, sums16, sums16, sums16)
+	zero := constant.NewZeroInitializer(sums16)
+	words := func(v value.Value) value.Value { return g.cur.NewBitCast(v, sums16) }
+	d := g.cur.NewCall(dp, zero, words(unsigned), words(signed))
+	off := g.cur.NewCall(dp, zero, words(bias), words(signed))
+	f := g.cur.NewSIToFP(g.cur.NewSub(d, off), laneType)
+	two := g.cur.NewInsertElement(g.cur.NewInsertElement(constant.NewUndef(laneType), g.expr(c.Args[4]), constant.NewInt(types.I32, 0)),
+		g.expr(c.Args[7]), constant.NewInt(types.I32, 1))
+	scales := g.cur.NewShuffleVector(two, constant.NewUndef(laneType), mask(lower.GroupScales()))
+	return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(f, scales))))
 }
 
 // mathOp emits a scalar builtin as the overloaded LLVM intrinsic llvm.OP.T, with OP its

@@ -270,3 +270,35 @@ func Lanes(first, step int) []int {
 	}
 	return l
 }
+
+// The shuffles of a pair of groups (ScaledDotPair, ScaledNibbleDotPair), which both
+// generators write: Joined(n) joins two n-lane vectors into one; NibbleOrder takes the low
+// nibbles of two groups' 32 bytes (lanes 0–31) and their high ones (32–63) to the order of
+// the groups' elements, the first group's low and high, then the second's; GroupScales
+// spreads two scales over the 16 sums, 8 per group.
+func Joined(n int) []int {
+	l := make([]int, 2*n)
+	for i := range l {
+		l[i] = i
+	}
+	return l
+}
+
+func NibbleOrder() []int {
+	h := frontend.DotChunk / 2
+	var l []int
+	for _, start := range []int{0, 2 * h, h, 3 * h} {
+		for i := range h {
+			l = append(l, start+i)
+		}
+	}
+	return l
+}
+
+func GroupScales() []int {
+	l := make([]int, frontend.DotChunk/2)
+	for i := range l {
+		l[i] = i / (frontend.DotChunk / 4)
+	}
+	return l
+}

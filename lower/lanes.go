@@ -1,6 +1,7 @@
 package lower
 
 import (
+	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/loops"
 )
@@ -40,30 +41,33 @@ type laneUnit struct {
 }
 
 // laneDots rewrites, in list and the blocks inside it, the loops of scaled group dot products
-// (see above), recording each new loop's lane sums in lanes.
-func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var) []frontend.Stmt {
+// (see above), recording each new loop's lane sums in lanes. With pairs (the CPU has AVX-512
+// VNNI), a loop whose arrays vpdpbusd takes runs its groups two at a time (see pairLoop).
+func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, pairs bool) []frontend.Stmt {
 	for i, s := range list {
 		switch s := s.(type) {
 		case *frontend.Block:
-			s.Stmts = laneDots(s.Stmts, lanes)
+			s.Stmts = laneDots(s.Stmts, lanes, pairs)
 		case *frontend.If:
-			s.Then.Stmts = laneDots(s.Then.Stmts, lanes)
+			s.Then.Stmts = laneDots(s.Then.Stmts, lanes, pairs)
 			if s.Else != nil {
-				s.Else = laneDots([]frontend.Stmt{s.Else}, lanes)[0]
+				s.Else = laneDots([]frontend.Stmt{s.Else}, lanes, pairs)[0]
 			}
 		case *frontend.While:
 			if units := laneUnits(s); units != nil {
-				list[i] = laneLoop(s, units, lanes)
+				list[i] = laneLoop(s, units, lanes, pairs)
 			} else {
-				s.Body.Stmts = laneDots(s.Body.Stmts, lanes)
+				s.Body.Stmts = laneDots(s.Body.Stmts, lanes, pairs)
 			}
 		}
 	}
 	return list
 }
 
-// laneLoop returns `if (every group is one chunk) { the loop on lanes } else { w }`.
-func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*frontend.Var) frontend.Stmt {
+// laneLoop returns `if (every group is one chunk) { the loop on lanes } else { w }`, or with
+// pairs, where pairLoop applies, `if (every group is one chunk) { pairLoop }; w`: w then runs
+// the group left over, if any.
+func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*frontend.Var, pairs bool) frontend.Stmt {
 	pos := w.Pos
 	chunk := frontend.IntConst(pos, frontend.I64, frontend.DotChunk)
 	builtin := frontend.ScaledDot
@@ -75,6 +79,10 @@ func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*
 	first := frontend.Declare(pos, "group_first", cloneExpr(units[0].j.Init))
 	c := cloner{rename: map[*frontend.Var]*frontend.Var{units[0].j.Var: first.Var}}
 	trips := c.expr(loops.Count(units[0].dot).Trips())
+	oneChunk := frontend.NewBinary(frontend.EQL, trips, chunk)
+	if pairs && pairable(w, units) {
+		return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: pairLoop(w, lanes)}, w)
+	}
 
 	onLanes := twin(w)
 	units = laneUnits(onLanes)
@@ -88,8 +96,59 @@ func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*
 	}
 	onLanes.Body.Stmts = append(body, onLanes.Body.Stmts[len(onLanes.Body.Stmts)-1]) // and the increment
 	lanes[onLanes] = sums
-	return block(pos, first, &frontend.If{Pos: pos, Cond: frontend.NewBinary(frontend.EQL, trips, chunk),
-		Then: block(pos, onLanes), Else: block(pos, w)})
+	return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: block(pos, onLanes), Else: block(pos, w)})
+}
+
+// pairable reports whether pairLoop applies to w: it counts by one up to a bound that can be
+// evaluated again, and its dots are of i8 arrays (or of i8 against q4 nibbles), the operand
+// types that the pair builtins take.
+func pairable(w *frontend.While, units []laneUnit) bool {
+	c := loops.Count(w)
+	if c.Step != 1 || !frontend.Harmless(c.Trips()) {
+		return false
+	}
+	for _, u := range units {
+		if u.a.Type().Kind != abi.I8 || (!u.nibbles && u.b.Type().Kind != abi.I8) {
+			return false
+		}
+	}
+	return true
+}
+
+// pairLoop is w on lanes taking two groups, g and g + 1, per trip:
+//
+//	var pairs_end = g + (trips & -2);
+//	while (g < pairs_end) { var j = J; s = s + ScaledDotPair(a, ia, b, ib, scale, ia', ib', scale'); g = g + 2; }
+//
+// with ia', ib' and scale' those of group g + 1, so that one vpdpbusd (AVX-512 VNNI) of 64
+// bytes covers both; it stops before a group left over.
+func pairLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var) *frontend.Block {
+	pos := w.Pos
+	c := loops.Count(w)
+	p := twin(w)
+	units := laneUnits(p)
+	step := func(k int64) frontend.Expr {
+		return frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), frontend.IntConst(pos, c.Var.Type, k))
+	}
+	next := cloner{rename: map[*frontend.Var]*frontend.Var{}, subst: map[*frontend.Var]frontend.Expr{c.Var: step(1)}}
+	builtin := frontend.ScaledDotPair
+	if units[0].nibbles {
+		builtin = frontend.ScaledNibbleDotPair
+	}
+	var body []frontend.Stmt
+	var sums []*frontend.Var
+	for _, u := range units {
+		dot := frontend.NewBuiltin(pos, builtin, frontend.F32, cloneExpr(u.a), cloneExpr(u.ia), cloneExpr(u.b), cloneExpr(u.ib), u.scale,
+			next.expr(u.ia), next.expr(u.ib), next.expr(u.scale))
+		body = append(body, u.j, frontend.Set(frontend.Use(pos, u.s), frontend.NewBinary(frontend.ADD, frontend.Use(pos, u.s), dot)))
+		sums = append(sums, u.s)
+	}
+	p.Body.Stmts = append(body, frontend.Set(frontend.Use(pos, c.Var), step(2)))
+	even := frontend.NewBinary(frontend.AND, c.Trips(), frontend.IntConst(pos, frontend.I64, -2)) // trips ≥ 0
+	end := frontend.Declare(pos, "pairs_end", frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), even))
+	p.Cond = frontend.NewBinary(frontend.LSS, frontend.Use(pos, c.Var), frontend.Use(pos, end.Var))
+	lanes[p] = sums
+	return block(pos, end, p)
 }
 
 // laneUnits matches a loop whose body is made only of group sums (see above), all with the

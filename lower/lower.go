@@ -53,6 +53,9 @@ type Options struct {
 	// CPU has VNNI). Otherwise Dot is plain vector arithmetic that any target compiles, and
 	// that LLVM's reassociation leaves too scrambled for either instruction.
 	AVX512BW bool
+	// AVX512VNNI says the target CPU has AVX-512 VNNI (and BW): the loops on lanes of q8 and
+	// q4 mat-vecs then take two groups per vpdpbusd (lanes.go).
+	AVX512VNNI bool
 	// Debug asks the generators for the source positions that become a DWARF line table
 	// pointing into the .sl file (simpc -g); without it their text has none.
 	Debug bool
@@ -179,7 +182,7 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	}
 	lanes := map[*frontend.While][]*frontend.Var{}
 	if !f.Options.StrictFP {
-		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes)
+		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes, f.Options.AVX512VNNI)
 	}
 	fn.Body.Stmts = fuseDots(fn.Body.Stmts)
 	last := expander{halves: true, shortCircuits: true}

@@ -358,6 +358,9 @@ const laneType = "vector<16xf32>"
 // scaledDot adds ScaledDot(a, i, b, j, scale) to the lanes sums: each pair of products, as
 // f32, times the scale.
 func (g *gen) scaledDot(c *frontend.Call, sums string) string {
+	if c.Builtin == frontend.ScaledDotPair || c.Builtin == frontend.ScaledNibbleDotPair {
+		return g.pairDot(c, sums)
+	}
 	b := g.byteArgs(c)
 	scale := g.expr(c.Args[4]).v
 	f, splat, r := g.fresh(), g.fresh(), g.fresh()
@@ -368,12 +371,58 @@ func (g *gen) scaledDot(c *frontend.Call, sums string) string {
 }
 
 // lanes writes the shuffle mask lower.Lanes(first, step).
-func lanes(first, step int) string {
-	var mask []string
-	for _, l := range lower.Lanes(first, step) {
-		mask = append(mask, strconv.Itoa(l))
+func lanes(first, step int) string { return mask(lower.Lanes(first, step)) }
+
+// mask writes a shuffle mask.
+func mask(lanes []int) string {
+	var m []string
+	for _, l := range lanes {
+		m = append(m, strconv.Itoa(l))
 	}
-	return "[" + strings.Join(mask, ", ") + "]"
+	return "[" + strings.Join(m, ", ") + "]"
+}
+
+// pairDot adds ScaledDotPair(a, i0, b, j0, scale0, i1, j1, scale1) or ScaledNibbleDotPair to
+// the lanes sums: the 64 bytes of a's two groups against b's in one vpdpbusd, whose sums of
+// four products fill lanes 0–7 with the first group's and 8–15 with the second's. vpdpbusd
+// multiplies unsigned bytes by signed ones, so one more takes out the bias:
+// x·w = (x + 128)·w − 128·w for two i8, and x·(n − 8) = n·x − 8·x for q4 nibbles n.
+func (g *gen) pairDot(c *frontend.Call, sums string) string {
+	load := func(arg, at, n int) string {
+		m, p := g.expr(c.Args[arg]).v, g.toIndex(g.expr(c.Args[at]).v, frontend.I64)
+		return g.def("vector.load %s[%s] : memref<?xi8>, vector<%dxi8>", m, p, n)
+	}
+	join := func(x, y string, n int) string {
+		return g.def("vector.shuffle %s, %s %s : vector<%dxi8>, vector<%dxi8>", x, y, mask(lower.Joined(n)), n, n)
+	}
+	chunk := frontend.DotChunk
+	x := join(load(0, 1, chunk), load(0, 5, chunk), chunk)
+	var unsigned, signed, bias string
+	if c.Builtin == frontend.ScaledNibbleDotPair {
+		w := join(load(2, 3, chunk/2), load(2, 6, chunk/2), chunk/2)
+		lo := g.def("arith.andi %s, %s : vector<32xi8>", w, g.def("arith.constant dense<15> : vector<32xi8>"))
+		hi := g.def("arith.shrui %s, %s : vector<32xi8>", w, g.def("arith.constant dense<4> : vector<32xi8>"))
+		unsigned = g.def("vector.shuffle %s, %s %s : vector<32xi8>, vector<32xi8>", lo, hi, mask(lower.NibbleOrder()))
+		signed, bias = x, g.def("arith.constant dense<8> : vector<64xi8>")
+	} else {
+		signed = join(load(2, 3, chunk), load(2, 6, chunk), chunk)
+		bias = g.def("arith.constant dense<-128> : vector<64xi8>")
+		unsigned = g.def("arith.xori %s, %s : vector<64xi8>", x, bias)
+	}
+	words := func(v string) string { return g.def("vector.bitcast %s : vector<64xi8> to vector<16xi32>", v) }
+	zero := g.def("arith.constant dense<0> : vector<16xi32>")
+	dp := func(u string) string {
+		return g.def("llvm.call_intrinsic \"llvm.x86.avx512.vpdpbusd.512\"(%s, %s, %s) : (vector<16xi32>, vector<16xi32>, vector<16xi32>) -> vector<16xi32>",
+			zero, words(u), words(signed))
+	}
+	diff := g.def("arith.subi %s, %s : vector<16xi32>", dp(unsigned), dp(bias))
+	f := g.def("arith.sitofp %s : vector<16xi32> to %s", diff, laneType)
+	two := g.def("arith.constant dense<0.0> : %s", laneType)
+	for k, arg := range []int{4, 7} {
+		two = g.def("vector.insertelement %s, %s[%s : i32] : %s", g.expr(c.Args[arg]).v, two, g.def("arith.constant %d : i32", k), laneType)
+	}
+	scales := g.def("vector.shuffle %s, %s %s : %s, %s", two, two, mask(lower.GroupScales()), laneType, laneType)
+	return g.def("vector.fma %s, %s, %s : %s", f, scales, sums, laneType)
 }
 
 // size evaluates Len(a), a's element count, or Dim(g, k), the size of dimension k of a local
