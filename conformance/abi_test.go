@@ -191,40 +191,47 @@ int main(void) {
 `
 
 func TestKernelFromC(t *testing.T) {
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		t.Fatalf("no C compiler (cc) on PATH: %v", err)
-	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			obj := kerneltest.Compile(t, "kernels.sl", []byte(arrayKernels), v.opts)
-			dir := t.TempDir()
-			lib := filepath.Join(dir, "libkernels.so")
-			data, err := os.ReadFile(obj.Path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(lib, data, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "main.c"), []byte(cHarness), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			build := exec.Command(cc, "main.c", "-o", "main", "-L.", "-lkernels", "-Wl,-rpath,"+dir)
-			build.Dir = dir
-			if out, err := build.CombinedOutput(); err != nil {
-				t.Fatalf("cc: %v\n%s", err, out)
-			}
-			out, err := exec.Command(filepath.Join(dir, "main")).CombinedOutput()
-			if err != nil {
-				t.Fatalf("harness: %v\n%s", err, out)
-			}
+			out := runC(t, obj.Path, "kernels", cHarness)
 			want := "dot 20\npacked dot 20\nscaled -2 -10\nany_negative 1 0\npick 1.5 2.5\n" + abi.Encode(obj.Funcs)
-			if string(out) != want {
+			if out != want {
 				t.Errorf("C harness printed\n%s\nwant\n%s", out, want)
 			}
 		})
 	}
+}
+
+// runC builds the C program main (source) against the object at path, as lib<name>.so, runs
+// it and returns what it printed.
+func runC(t *testing.T, path, name, main string) string {
+	t.Helper()
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Fatalf("no C compiler (cc) on PATH: %v", err)
+	}
+	dir := t.TempDir()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lib"+name+".so"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.c"), []byte(main), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	build := exec.Command(cc, "main.c", "-o", "main", "-L.", "-l"+name, "-Wl,-rpath,"+dir)
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("cc: %v\n%s", err, out)
+	}
+	out, err := exec.Command(filepath.Join(dir, "main")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("harness: %v\n%s", err, out)
+	}
+	return string(out)
 }
 
 // newKinds are kernels with unsigned and half-precision parameters and results (language §6),
@@ -295,35 +302,11 @@ int main(void) {
 // 2049 rounds to the f16 2048 (0x6800) and 2051 to 2052 (0x6802); 1/3 to the bf16 0x3EAB;
 // widen is 1.5 + (−2).
 func TestNewKindsFromC(t *testing.T) {
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		t.Fatalf("no C compiler (cc) on PATH: %v", err)
-	}
 	want := "qdot 2\nmix 1099511628028\nto_f16 6800\nto_bf16 3eab\nwiden -0.5\npacked to_f16 6802\n"
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			obj := kerneltest.Compile(t, "newkinds.sl", []byte(newKinds), v.opts)
-			dir := t.TempDir()
-			data, err := os.ReadFile(obj.Path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "libnewkinds.so"), data, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "main.c"), []byte(cNewKinds), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			build := exec.Command(cc, "main.c", "-o", "main", "-L.", "-lnewkinds", "-Wl,-rpath,"+dir)
-			build.Dir = dir
-			if out, err := build.CombinedOutput(); err != nil {
-				t.Fatalf("cc: %v\n%s", err, out)
-			}
-			out, err := exec.Command(filepath.Join(dir, "main")).CombinedOutput()
-			if err != nil {
-				t.Fatalf("harness: %v\n%s", err, out)
-			}
-			if string(out) != want {
+			if out := runC(t, obj.Path, "newkinds", cNewKinds); out != want {
 				t.Errorf("C harness printed\n%s\nwant\n%s", out, want)
 			}
 		})

@@ -6,7 +6,9 @@
 //     the i-th expanded C argument through args[i], calls F, stores its result through
 //     args[N], and returns 1 when a check failed during the call (0 otherwise);
 //   - the run-time side of checked access (language §4.1, runtime.go): each thread's report
-//     of its first failed check, and abi.TakeErrorSymbol to read it.
+//     of its first failed check, and abi.TakeErrorSymbol to read it;
+//   - the run-time side of balanced parallel loops (balance.go, abi.BalanceSymbol): the
+//     threads' measured speeds and the split of a loop's iterations that follows them.
 //
 // The module is written with github.com/llir/llvm in LLVM 14's syntax, which clang 14–19 and
 // LLVM 14's opt read alike; the build compiles it into the object with the generated module
@@ -31,6 +33,7 @@ func Module(funcs []abi.Func, sites []abi.Site) string {
 		table.Immutable = true
 	}
 	rt := newRuntime(m)
+	balanced(m)
 	for _, f := range funcs {
 		packed(m, rt, f)
 	}

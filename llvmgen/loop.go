@@ -9,6 +9,7 @@ import (
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
+	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/lower"
 	"github.com/simplang/simplang/omp"
@@ -44,7 +45,9 @@ func (g *gen) laneLoop(w *frontend.While, l *lower.Loop) {
 
 // parallelLoop runs the iterations of loop l on the threads of an OpenMP team (package omp),
 // then sets its counter to l.Final. The variables the body reads from outside (l.Captured)
-// are passed to the outlined body, F.par.N, which keeps its own copies.
+// are passed to the outlined body, F.par.N, which keeps its own copies. The threads' shares
+// follow their measured speeds (abi.BalanceSymbol): the caller writes the split, each thread
+// runs its share and reports its time.
 func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 	iv := l.Var
 	lb := g.convert(g.convert(g.loadVar(iv)[0], iv.Type, l.CmpType), l.CmpType, frontend.I64)
@@ -54,23 +57,33 @@ func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 			caps = append(caps, omp.Capture{V: part, NoAlias: i == aligned && c.NoAlias})
 		}
 	}
+	cut := g.cur.NewPtrToInt(g.entry.NewAlloca(types.NewArray(abi.MaxBalanced+1, types.Double)), i64)
+	team := g.cur.NewSExt(g.cur.NewCall(g.declare("omp_get_max_threads", types.I32)), i64)
+	g.cur.NewCall(g.declare(abi.BalanceSymbol, types.Void, i64, i64), cut, team)
+	caps = append(caps, omp.Capture{V: cut})
 	g.outlined++
 	name := fmt.Sprintf("%s.par.%d", g.fn.Name, g.outlined)
 	region := omp.Fork(g.mod, g.cur, name, omp.Source{File: g.file, Func: g.fn.Name, Pos: w.Pos}, lb, g.expr(l.Trips()), caps)
 
 	outer := g.frame
 	g.begin(region.Func, w.Pos)
-	start, first, last, vals := region.Share(g.cur)
+	start, trips, t, n, vals := region.Share(g.cur)
 	for _, c := range l.Captured {
 		parts := len(partTypes(c.Var.Type))
 		g.define(c.Var, vals[:parts])
 		vals = vals[parts:]
 	}
+	share := g.declare(abi.ShareSymbol, i64, i64, i64, i64, i64)
+	first := g.cur.NewCall(share, vals[0], trips, t, n)
+	last := g.cur.NewCall(share, vals[0], trips, g.cur.NewAdd(t, constant.NewInt(i64, 1)), n)
+	clock := g.declare("llvm.readcyclecounter", i64)
+	began := g.cur.NewCall(clock)
 	g.loop(first, last, func(k value.Value) {
 		i := g.cur.NewAdd(start, g.cur.NewMul(k, constant.NewInt(i64, l.Step)))
 		g.define(iv, operand{g.convert(i, frontend.I64, iv.Type)})
 		g.stmts(l.Body)
 	})
+	g.cur.NewCall(g.declare(abi.MeasuredSymbol, types.Void, i64, i64, i64), t, g.cur.NewSub(last, first), g.cur.NewSub(g.cur.NewCall(clock), began))
 	g.cur.NewRet(nil)
 	g.frame = outer
 	g.assignVar(iv, operand{g.expr(l.Final)})

@@ -1,17 +1,23 @@
 package mlirgen
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/lower"
 )
 
 // forLoop emits a counted loop as scf.for carrying the variables its body assigns, or as
-// scf.parallel when the lowering made it parallel; the counter then takes its final value.
+// parallelLoop when the lowering made it parallel; the counter then takes its final value.
 func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
+	if l.Parallel {
+		g.parallelLoop(w, l)
+		return
+	}
 	iv := l.Var
 	lb := g.toIndex(g.convert(g.env[iv].v, iv.Type, l.CmpType), l.CmpType)
 	ub := g.toIndex(g.expr(l.Limit).v, l.CmpType)
@@ -21,14 +27,12 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 		before[v] = g.env[v]
 		g.env[v] = value{v: g.def("arith.constant dense<0.0> : %s", laneType), lanes: true}
 	}
-	// A parallel loop carries nothing (its iterations are independent), no loop its counter.
-	vars := slices.DeleteFunc(g.carried(l.Body...), func(v *frontend.Var) bool { return v == iv || l.Parallel })
+	// No loop carries its counter.
+	vars := slices.DeleteFunc(g.carried(l.Body...), func(v *frontend.Var) bool { return v == iv })
 	outer := maps.Clone(g.env)
 	ivName := g.fresh()
 	var refs []string
 	switch {
-	case l.Parallel:
-		g.open("scf.parallel (%s) = (%s) to (%s) step (%s) {", ivName, lb, ub, step)
 	case len(vars) == 0:
 		g.open("scf.for %s = %s to %s step %s {", ivName, lb, ub, step)
 	default:
@@ -42,11 +46,7 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 	g.env[iv] = value{v: g.convert(g.fromIndex(ivName, l.CmpType), l.CmpType, iv.Type)}
 	g.stmts(l.Body)
 	g.pos = w.Pos
-	if l.Parallel {
-		g.op("scf.reduce")
-	} else {
-		g.yield(vars)
-	}
+	g.yield(vars)
 	g.close()
 	g.env = outer
 	g.bind(vars, refs)
@@ -55,6 +55,50 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 		total := g.def("vector.reduction <add>, %s %s: %s into f32", g.env[v].v, g.fastmath(), laneType)
 		g.env[v] = value{v: g.def("arith.addf %s, %s %s: f32", before[v].v, total, g.fastmath())}
 	}
+}
+
+// parallelLoop emits a parallel loop as scf.parallel over the threads of the team (lowered to
+// OpenMP, an iteration a thread), each running its share of the iterations as scf.for. The
+// shares follow the threads' measured speeds (abi.BalanceSymbol): the caller writes the
+// split into its function's buffer (g.cut), each thread reports its time. A parallel loop carries
+// nothing (its iterations are independent); the counter then takes its final value.
+func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
+	iv := l.Var
+	lb := g.toIndex(g.convert(g.env[iv].v, iv.Type, l.CmpType), l.CmpType)
+	step := g.constIndex(l.Step)
+	trips := g.expr(l.Trips()).v
+	g.runtime["omp_get_max_threads"] = "  func.func private @omp_get_max_threads() -> i32"
+	g.runtime[abi.BalanceSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64)", abi.BalanceSymbol)
+	g.runtime[abi.ShareSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64, i64, i64) -> i64", abi.ShareSymbol)
+	g.runtime[abi.MeasuredSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64, i64)", abi.MeasuredSymbol)
+	g.pos = w.Pos
+	outer := maps.Clone(g.env)
+	cut := g.cut
+	team := g.def("arith.extsi %s : i32 to i64", g.def("func.call @omp_get_max_threads() : () -> i32"))
+	g.op("func.call @%s(%s, %s) : (i64, i64) -> ()", abi.BalanceSymbol, cut, team)
+	t := g.fresh()
+	g.open("scf.parallel (%s) = (%s) to (%s) step (%s) {", t, g.constIndex(0), g.toIndex(team, frontend.I64), g.constIndex(1))
+	t64 := g.fromIndex(t, frontend.I64)
+	share := func(k string) string {
+		return g.def("func.call @%s(%s, %s, %s, %s) : (i64, i64, i64, i64) -> i64", abi.ShareSymbol, cut, trips, k, team)
+	}
+	first, last := share(t64), share(g.def("arith.addi %s, %s : i64", t64, g.def("arith.constant 1 : i64")))
+	clock := `llvm.call_intrinsic "llvm.readcyclecounter"() : () -> i64`
+	began := g.def(clock)
+	k := g.fresh()
+	g.open("scf.for %s = %s to %s step %s {", k, g.toIndex(first, frontend.I64), g.toIndex(last, frontend.I64), g.constIndex(1))
+	i := g.def("arith.addi %s, %s : index", lb, g.def("arith.muli %s, %s : index", k, step))
+	g.env[iv] = value{v: g.convert(g.fromIndex(i, l.CmpType), l.CmpType, iv.Type)}
+	g.stmts(l.Body)
+	g.pos = w.Pos
+	g.op("scf.yield")
+	g.close()
+	ticks := g.def("arith.subi %s, %s : i64", g.def(clock), began)
+	g.op("func.call @%s(%s, %s, %s) : (i64, i64, i64) -> ()", abi.MeasuredSymbol, t64, g.def("arith.subi %s, %s : i64", last, first), ticks)
+	g.op("scf.reduce")
+	g.close()
+	g.env = outer
+	g.env[iv] = g.expr(l.Final)
 }
 
 // whileLoop emits a general loop as scf.while carrying the variables the body assigns.

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/lower"
 )
@@ -73,6 +74,7 @@ type gen struct {
 	fn         *lower.Func
 	env        map[*frontend.Var]value
 	hoisted    map[*frontend.ArrayAlloc]value
+	cut        string       // the address of the function's buffer for the split of a parallel loop, an i64
 	entry      []allocation // arrays allocated at function entry
 	live       []allocation // arrays to free when their block ends
 	terminated bool         // the function's top level has emitted its return
@@ -177,6 +179,13 @@ func (g *gen) function(fn *lower.Func) {
 		g.hoisted[site] = a
 		g.entry = append(g.entry, allocation{a.v, lower.TypeName(site.Elem)})
 	}
+	g.cut = ""
+	if hasParallel(fn) {
+		// The split of the function's parallel loops (parallelLoop), on its stack.
+		buf := fmt.Sprintf("memref<%dxf64>", abi.MaxBalanced+1)
+		at := g.def("memref.extract_aligned_pointer_as_index %s : %s -> index", g.def("memref.alloca() : %s", buf), buf)
+		g.cut = g.def("arith.index_cast %s : index to i64", at)
+	}
 	g.stmts(fn.Body.Stmts)
 	if !g.terminated { // a function without a result can end without a return
 		g.pos = fn.Body.Rbrace
@@ -189,6 +198,20 @@ func (g *gen) function(fn *lower.Func) {
 		g.pos = frontend.Pos{Line: fn.Pos.Line, Col: fn.Pos.Line}
 	}
 	g.close()
+}
+
+// hasParallel reports whether fn has a loop that runs in parallel.
+func hasParallel(fn *lower.Func) bool {
+	found := false
+	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
+		if w, ok := n.(*frontend.While); ok {
+			if l := fn.Loop(w); l != nil && l.Parallel {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // freeAll frees every local array before the function returns.

@@ -1,8 +1,8 @@
 // Package omp starts loops of LLVM IR built with github.com/llir/llvm on the threads of
-// LLVM's OpenMP runtime, as clang does for `#pragma omp parallel for` with the static
-// schedule: the loop is outlined into an internal function that __kmpc_fork_call runs on
-// every thread of a team, each thread taking one contiguous share of the iterations. A module
-// that calls __kmpc_fork_call must be linked with libomp (-lomp).
+// LLVM's OpenMP runtime, as clang does for `#pragma omp parallel for`: the loop is outlined
+// into an internal function that __kmpc_fork_call runs on every thread of a team, each
+// thread taking one contiguous share of the iterations, which the caller of Share picks. A
+// module that calls __kmpc_fork_call must be linked with libomp (-lomp).
 //
 // Call Fork where the loop stands, then emit the outlined function's body: first Share,
 // then the loop over the thread's share, then a return.
@@ -80,24 +80,18 @@ func Fork(m *ir.Module, b *ir.Block, name string, at Source, lb, trips value.Val
 	return &Region{Func: f, caps: caps}
 }
 
-// Share emits into b, the first block of the region's body, the calling thread's share of
-// the iterations, numbers first ≤ k < last, and returns with them the loop's start lb and
-// the captured values.
-func (r *Region) Share(b *ir.Block) (lb, first, last value.Value, caps []value.Value) {
+// Share emits into b, the first block of the region's body, the calling thread's number t
+// and the team's size n (both i64), and returns with them the loop's start lb, its trip
+// count and the captured values. The caller picks the thread's share of the iterations.
+func (r *Region) Share(b *ir.Block) (lb, trips, t, n value.Value, caps []value.Value) {
 	params := r.Func.Params
-	tid := b.NewSExt(b.NewCall(declare(r.Func.Parent, "omp_get_thread_num", i32)), i64)
-	threads := b.NewSExt(b.NewCall(declare(r.Func.Parent, "omp_get_num_threads", i32)), i64)
-	// Thread t takes trips/threads iterations, one more when t < trips%threads.
-	base := b.NewSDiv(params[3], threads)
-	extra := b.NewSRem(params[3], threads)
-	before := b.NewSelect(b.NewICmp(enum.IPredSLT, tid, extra), tid, extra)
-	first = b.NewAdd(b.NewMul(tid, base), before)
-	last = b.NewAdd(b.NewAdd(first, base), b.NewZExt(b.NewICmp(enum.IPredSLT, tid, extra), i64))
+	t = b.NewSExt(b.NewCall(declare(r.Func.Parent, "omp_get_thread_num", i32)), i64)
+	n = b.NewSExt(b.NewCall(declare(r.Func.Parent, "omp_get_num_threads", i32)), i64)
 	caps = make([]value.Value, len(r.caps))
 	for i, c := range r.caps {
 		caps[i] = fromWord(b, params[4+i], c.V.Type())
 	}
-	return params[2], first, last, caps
+	return params[2], params[3], t, n, caps
 }
 
 // toWord turns a captured value into a pointer or an i64, the argument classes that
