@@ -227,19 +227,24 @@ fn rope(f32[] q, f32[] k, f32[] cos_t, f32[] sin_t, i64 dim, i64 kv_dim, i64 hea
 
 // attention: for every head, scores of q against the cached keys of positions 0..pos
 // (scaled by 1/sqrt(head_size)), softmax, then the weighted sum of the cached values into
-// out. Query heads share key/value heads in groups of n_heads / n_kv_heads.
+// out. Query heads share key/value heads in groups of n_heads / n_kv_heads. Head h keeps its
+// pos + 1 scores at att[h·(pos + 1)] (att holds n_heads·seq_len) and the softmax is written
+// out, so that the heads are independent: they run in parallel once there are enough
+// positions.
 fn attention(f32[] out, f32[] q, f32[] att, f32[] key_cache, f32[] value_cache, i64 layer_off,
              i64 pos, i64 n_heads, i64 n_kv_heads, i64 head_size, i64 seq_len) {
     var kv_dim = head_size * n_kv_heads;
     var kv_mul = n_heads / n_kv_heads;
     var scale = 1.0 / sqrt(head_size as f32);
+    var n = pos + 1;
     var h = 0;
     while (h < n_heads) {
         var qo = h * head_size;
-        var ao = h * seq_len;
+        var ao = h * n;
         var kvo = (h / kv_mul) * head_size;
+        f32 highest = -3.4e38; // below any score
         var t = 0;
-        while (t <= pos) {
+        while (t < n) {
             var ko = layer_off + t * kv_dim + kvo;
             var score = 0.0;
             var d = 0;
@@ -248,18 +253,27 @@ fn attention(f32[] out, f32[] q, f32[] att, f32[] key_cache, f32[] value_cache, 
                 d = d + 1;
             }
             att[ao + t] = score * scale;
+            highest = max(highest, score * scale);
             t = t + 1;
         }
-        att = softmax(att, att, pos + 1, ao, ao);
+        // softmax: exp(score - highest), normalised below
+        var sum = 0.0;
+        t = 0;
+        while (t < n) {
+            var e = exp(att[ao + t] - highest);
+            att[ao + t] = e;
+            sum += e;
+            t = t + 1;
+        }
         var d = 0;
         while (d < head_size) {
             out[qo + d] = 0.0;
             d = d + 1;
         }
         t = 0;
-        while (t <= pos) {
+        while (t < n) {
             var vo = layer_off + t * kv_dim + kvo;
-            var a = att[ao + t];
+            var a = att[ao + t] / sum;
             d = 0;
             while (d < head_size) {
                 out[qo + d] += a * value_cache[vo + d];

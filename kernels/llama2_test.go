@@ -134,6 +134,15 @@ func TestLlamaPieces(t *testing.T) {
 			if msg := near(attOut, want, 1e-5); msg != "" {
 				t.Errorf("attention: %s", msg)
 			}
+			// and over 1,031 positions, enough work (heads × positions × head size ≥
+			// loops.ParallelWork) for the heads to run on threads.
+			const longSeq, longPos = 1100, 1030
+			keys, values = randomVector(rng, longSeq*kvDim, 2), randomVector(rng, longSeq*kvDim, 2)
+			att = make([]float32, nHeads*longSeq)
+			kerneltest.Call(t, kerneltest.Func(t, lib, "attention"), attOut, q, att, keys, values, 0, longPos, nHeads, nKV, headSize, longSeq)
+			if msg := near(attOut, goAttention(q, keys, values, longPos, nHeads, nKV, headSize), 1e-5); msg != "" {
+				t.Errorf("attention over %d positions: %s", longPos+1, msg)
+			}
 
 			// swiglu: hb = silu(hb) * hb2.
 			hb, hb2 := randomVector(rng, 100, 4), randomVector(rng, 100, 1)
