@@ -125,9 +125,9 @@ func TestQuantizedKernelsUseDotInstructions(t *testing.T) {
 
 // groupKernels are the row loops of q8 and q4 mat-vecs: per group of gs, an i32 dot product
 // times the group's scale. With gs = 32 package lower keeps the sums in vector lanes
-// (ScaledDot, ScaledNibbleDot; with AVX-512 VNNI two groups at a time, ScaledDotPair and
-// ScaledNibbleDotPair, and the loop as written for a group left over); other group sizes run
-// the loops as written.
+// (ScaledDot, ScaledNibbleDot; with AVX-512 VNNI two q8 or four q4 groups at a time,
+// ScaledDotPair and ScaledNibbleDotQuad, and the loop as written for the groups left over);
+// other group sizes run the loops as written.
 const groupKernels = `
 fn rows_q8(f32[] out, i8[] w, f32[] w_s, i8[] x, f32[] x_s, i64 rows, i64 cols, i64 gs) {
     var ng = cols / gs;
@@ -179,10 +179,10 @@ fn rows_q4(f32[] out, u8[] w, f32[] w_s, i8[] x, f32[] x_s, i64 rows, i64 cols, 
 
 // TestGroupDots checks the q8 and q4 row loops against Go, with the extreme values, for group
 // sizes 32 (on lanes) and 16 and 64 (as written), on both backends, checked and unchecked,
-// for this CPU and for one without AVX-512 (lanes without pairs), and for an even and an odd
-// number of groups per row (192 and 224 columns).
+// for this CPU and for one without AVX-512 (lanes without pairs), and for 6, 7 and 8 groups
+// per row (192, 224 and 256 columns: whole pairs and quads, and groups left over).
 func TestGroupDots(t *testing.T) {
-	for _, cols := range []int{192, 224} {
+	for _, cols := range []int{192, 224, 256} {
 		t.Run(fmt.Sprint(cols), func(t *testing.T) { testGroupDots(t, cols) })
 	}
 }

@@ -45,9 +45,10 @@ const (
 	// ScaledDot(a, i1, b, j1, scale1), of two i8 arrays, in one step of a loop on lanes: the
 	// generators use the CPU's byte dot product (vpdpbusd, AVX-512 VNNI) on both groups at once.
 	ScaledDotPair
-	// ScaledNibbleDotPair is ScaledDotPair with w of u8 holding q4 nibbles and x of i8, as
-	// ScaledNibbleDot.
-	ScaledNibbleDotPair
+	// ScaledNibbleDotQuad(x, i0, w, j0, scale0, i1, j1, scale1, i2, j2, scale2, i3, j3,
+	// scale3) is the sum of four ScaledNibbleDot, of x of i8, in one step of a loop on lanes,
+	// as ScaledDotPair.
+	ScaledNibbleDotQuad
 	// Bits(x): the bits of a float or half x as the unsigned integer of its size.
 	Bits
 	// FromBits(b): the float or half (the call's type) whose bits are the unsigned b.
@@ -96,7 +97,7 @@ var builtins = map[Builtin]builtinInfo{
 	ScaledDot:           {"scaled_dot", []string{"a", "i", "b", "j", "scale"}, 5, 0, -1, true},
 	ScaledNibbleDot:     {"scaled_nibble_dot", []string{"x", "i", "w", "j", "scale"}, 5, 0, -1, true},
 	ScaledDotPair:       {"scaled_dot_pair", []string{"a", "i0", "b", "j0", "scale0", "i1", "j1", "scale1"}, 8, 0, -1, true},
-	ScaledNibbleDotPair: {"scaled_nibble_dot_pair", []string{"x", "i0", "w", "j0", "scale0", "i1", "j1", "scale1"}, 8, 0, -1, true},
+	ScaledNibbleDotQuad: {"scaled_nibble_dot_quad", []string{"x", "i0", "w", "j0", "scale0", "i1", "j1", "scale1", "i2", "j2", "scale2", "i3", "j3", "scale3"}, 14, 0, -1, true},
 	Bits:                {"bits", []string{"x"}, 1, 0, -1, true},
 	FromBits:            {"from_bits", []string{"b"}, 1, 0, -1, true},
 	Select:              {"select", []string{"c", "x", "y"}, 3, 0, -1, true},

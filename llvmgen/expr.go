@@ -365,8 +365,8 @@ var laneType = types.NewVector(frontend.DotChunk/2, types.Float)
 // scaledDot adds ScaledDot(a, i, b, j, scale) to the lanes sums: each pair of products, as
 // f32, times the scale.
 func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
-	if c.Builtin == frontend.ScaledDotPair || c.Builtin == frontend.ScaledNibbleDotPair {
-		return g.pairDot(c, sums)
+	if c.Builtin == frontend.ScaledDotPair || c.Builtin == frontend.ScaledNibbleDotQuad {
+		return g.groupDot(c, sums)
 	}
 	pairs := g.pairs(g.byteArgs(c), constant.NewInt(i64, 0))
 	scale := g.expr(c.Args[4])
@@ -397,39 +397,66 @@ func splatBytes(n int, k int64) constant.Constant {
 	return constant.NewVector(types.NewVector(uint64(n), types.I8), elems...)
 }
 
-// pairDot adds ScaledDotPair(a, i0, b, j0, scale0, i1, j1, scale1) or ScaledNibbleDotPair to
-// the lanes sums: the 64 bytes of a's two groups against b's in one vpdpbusd, whose sums of
-// four products fill lanes 0–7 with the first group's and 8–15 with the second's. vpdpbusd
-// multiplies unsigned bytes by signed ones, so one more takes out the bias:
-// x·w = (x + 128)·w − 128·w for two i8, and x·(n − 8) = n·x − 8·x for q4 nibbles n.
-func (g *gen) pairDot(c *frontend.Call, sums value.Value) value.Value {
-	load := func(arg, at, n int) value.Value {
-		t := types.NewVector(uint64(n), types.I8)
-		p := g.elem(g.operand(c.Args[arg])[aligned], abi.I8, g.expr(c.Args[at]))
-		v := g.cur.NewLoad(t, g.cur.NewBitCast(p, types.NewPointer(t)))
-		v.Align = 1
-		return v
+// groupDot adds ScaledDotPair(a, i0, b, j0, scale0, i1, j1, scale1) or ScaledNibbleDotQuad
+// to the lanes sums. vpdpbusd sums the products of four unsigned bytes by four signed ones
+// into each of 16 lanes, so a pair's 64 bytes of q8 fill one, lanes 0–7 for the first group
+// and 8–15 for the second; four groups' 64 bytes of q4 fill two, the low nibbles against the
+// first halves of the groups' inputs and the high ones against the second halves, four lanes
+// a group. A second vpdpbusd takes out the bias: x·w = (x + 128)·w − 128·w for two i8, and
+// x·(n − 8) = n·x − 8·x for nibbles n. The inputs' shuffles and bias are the same for every
+// row of a jammed loop, and LLVM computes them once.
+func (g *gen) groupDot(c *frontend.Call, sums value.Value) value.Value {
+	groups, chunk := 2, frontend.DotChunk
+	if c.Builtin == frontend.ScaledNibbleDotQuad {
+		groups = 4
 	}
-	chunk := frontend.DotChunk
-	x := g.cur.NewShuffleVector(load(0, 1, chunk), load(0, 5, chunk), mask(lower.Joined(chunk)))
-	var unsigned, signed, bias value.Value
-	if c.Builtin == frontend.ScaledNibbleDotPair {
-		w := g.cur.NewShuffleVector(load(2, 3, chunk/2), load(2, 6, chunk/2), mask(lower.Joined(chunk/2)))
-		lo, hi := g.cur.NewAnd(w, splatBytes(chunk, 15)), g.cur.NewLShr(w, splatBytes(chunk, 4))
-		unsigned, signed, bias = g.cur.NewShuffleVector(lo, hi, mask(lower.NibbleOrder())), x, splatBytes(2*chunk, 8)
-	} else {
-		w := g.cur.NewShuffleVector(load(2, 3, chunk), load(2, 6, chunk), mask(lower.Joined(chunk)))
-		unsigned, signed, bias = g.cur.NewXor(x, splatBytes(2*chunk, -128)), w, splatBytes(2*chunk, -128)
+	arg := func(k, m int) frontend.Expr { // group m's start in a (k 0), in b (1), or its scale (2)
+		if m == 0 {
+			return c.Args[[]int{1, 3, 4}[k]]
+		}
+		return c.Args[5+3*(m-1)+k]
+	}
+	// joined loads group m's n bytes from array (0 a, 2 b) at start k, for every group, as one vector
+	joined := func(array, k, n int) value.Value {
+		var vs []value.Value
+		for m := range groups {
+			t := types.NewVector(uint64(n), types.I8)
+			v := g.cur.NewLoad(t, g.cur.NewBitCast(g.elem(g.operand(c.Args[array])[aligned], abi.I8, g.expr(arg(k, m))), types.NewPointer(t)))
+			v.Align = 1
+			vs = append(vs, v)
+		}
+		for w := n; len(vs) > 1; w *= 2 {
+			var next []value.Value
+			for i := 0; i < len(vs); i += 2 {
+				next = append(next, g.cur.NewShuffleVector(vs[i], vs[i+1], mask(lower.Joined(w))))
+			}
+			vs = next
+		}
+		return vs[0]
 	}
 	dp := g.declare("llvm.x86.avx512.vpdpbusd.512", sums16, sums16, sums16, sums16)
-	zero := constant.NewZeroInitializer(sums16)
 	words := func(v value.Value) value.Value { return g.cur.NewBitCast(v, sums16) }
-	d := g.cur.NewCall(dp, zero, words(unsigned), words(signed))
-	off := g.cur.NewCall(dp, zero, words(bias), words(signed))
+	dot := func(acc, u, s value.Value) value.Value { return g.cur.NewCall(dp, acc, words(u), words(s)) }
+	zero := constant.NewZeroInitializer(sums16)
+	x := joined(0, 0, chunk)
+	var d, off value.Value
+	if groups == 4 {
+		w := joined(2, 1, chunk/2)
+		lo, hi := g.cur.NewAnd(w, splatBytes(2*chunk, 15)), g.cur.NewLShr(w, splatBytes(2*chunk, 4))
+		xlo := g.cur.NewShuffleVector(x, constant.NewUndef(x.Type()), mask(lower.Halves(false)))
+		xhi := g.cur.NewShuffleVector(x, constant.NewUndef(x.Type()), mask(lower.Halves(true)))
+		eight := splatBytes(2*chunk, 8)
+		d, off = dot(dot(zero, lo, xlo), hi, xhi), dot(dot(zero, eight, xlo), eight, xhi)
+	} else {
+		w, bias := joined(2, 1, chunk), splatBytes(2*chunk, -128)
+		d, off = dot(zero, g.cur.NewXor(x, bias), w), dot(zero, bias, w)
+	}
 	f := g.cur.NewSIToFP(g.cur.NewSub(d, off), laneType)
-	two := g.cur.NewInsertElement(g.cur.NewInsertElement(constant.NewUndef(laneType), g.expr(c.Args[4]), constant.NewInt(types.I32, 0)),
-		g.expr(c.Args[7]), constant.NewInt(types.I32, 1))
-	scales := g.cur.NewShuffleVector(two, constant.NewUndef(laneType), mask(lower.GroupScales()))
+	var scales value.Value = constant.NewUndef(laneType)
+	for m := range groups {
+		scales = g.cur.NewInsertElement(scales, g.expr(arg(2, m)), constant.NewInt(types.I32, int64(m)))
+	}
+	scales = g.cur.NewShuffleVector(scales, constant.NewUndef(laneType), mask(lower.GroupScales(groups)))
 	return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(f, scales))))
 }
 

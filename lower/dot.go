@@ -271,11 +271,11 @@ func Lanes(first, step int) []int {
 	return l
 }
 
-// The shuffles of a pair of groups (ScaledDotPair, ScaledNibbleDotPair), which both
-// generators write: Joined(n) joins two n-lane vectors into one; NibbleOrder takes the low
-// nibbles of two groups' 32 bytes (lanes 0–31) and their high ones (32–63) to the order of
-// the groups' elements, the first group's low and high, then the second's; GroupScales
-// spreads two scales over the 16 sums, 8 per group.
+// The shuffles of ScaledDotPair and ScaledNibbleDotQuad, which both generators write:
+// Joined(n) joins two n-lane vectors into one; Halves(high) takes from four groups of
+// DotChunk bytes, joined, the first half of each group (the elements that q4's low nibbles
+// multiply) or the second (the high nibbles'); GroupScales(groups) spreads that many scales
+// over the 16 sums, each over its group's lanes.
 func Joined(n int) []int {
 	l := make([]int, 2*n)
 	for i := range l {
@@ -284,21 +284,25 @@ func Joined(n int) []int {
 	return l
 }
 
-func NibbleOrder() []int {
+func Halves(high bool) []int {
 	h := frontend.DotChunk / 2
 	var l []int
-	for _, start := range []int{0, 2 * h, h, 3 * h} {
-		for i := range h {
-			l = append(l, start+i)
+	for g := range 4 {
+		start := g * frontend.DotChunk
+		if high {
+			start += h
+		}
+		for k := range h {
+			l = append(l, start+k)
 		}
 	}
 	return l
 }
 
-func GroupScales() []int {
+func GroupScales(groups int) []int {
 	l := make([]int, frontend.DotChunk/2)
 	for i := range l {
-		l[i] = i / (frontend.DotChunk / 4)
+		l[i] = i / (len(l) / groups)
 	}
 	return l
 }

@@ -42,7 +42,8 @@ type laneUnit struct {
 
 // laneDots rewrites, in list and the blocks inside it, the loops of scaled group dot products
 // (see above), recording each new loop's lane sums in lanes. With pairs (the CPU has AVX-512
-// VNNI), a loop whose arrays vpdpbusd takes runs its groups two at a time (see pairLoop).
+// VNNI), a loop whose arrays vpdpbusd takes runs its groups two or four at a time (see
+// groupedLoop).
 func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, pairs bool) []frontend.Stmt {
 	for i, s := range list {
 		switch s := s.(type) {
@@ -65,8 +66,8 @@ func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, p
 }
 
 // laneLoop returns `if (every group is one chunk) { the loop on lanes } else { w }`, or with
-// pairs, where pairLoop applies, `if (every group is one chunk) { pairLoop }; w`: w then runs
-// the group left over, if any.
+// pairs, where groupedLoop applies, `if (every group is one chunk) { groupedLoop }; w`: w then
+// runs the groups left over, if any.
 func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*frontend.Var, pairs bool) frontend.Stmt {
 	pos := w.Pos
 	chunk := frontend.IntConst(pos, frontend.I64, frontend.DotChunk)
@@ -81,7 +82,7 @@ func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*
 	trips := c.expr(loops.Count(units[0].dot).Trips())
 	oneChunk := frontend.NewBinary(frontend.EQL, trips, chunk)
 	if pairs && pairable(w, units) {
-		return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: pairLoop(w, lanes)}, w)
+		return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: groupedLoop(w, lanes)}, w)
 	}
 
 	onLanes := twin(w)
@@ -99,9 +100,9 @@ func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*
 	return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: block(pos, onLanes), Else: block(pos, w)})
 }
 
-// pairable reports whether pairLoop applies to w: it counts by one up to a bound that can be
-// evaluated again, and its dots are of i8 arrays (or of i8 against q4 nibbles), the operand
-// types that the pair builtins take.
+// pairable reports whether groupedLoop applies to w: it counts by one up to a bound that can
+// be evaluated again, and its dots are of i8 arrays (or of i8 against q4 nibbles), the
+// operand types that the builtins of several groups take.
 func pairable(w *frontend.While, units []laneUnit) bool {
 	c := loops.Count(w)
 	if c.Step != 1 || !frontend.Harmless(c.Trips()) {
@@ -115,14 +116,16 @@ func pairable(w *frontend.While, units []laneUnit) bool {
 	return true
 }
 
-// pairLoop is w on lanes taking two groups, g and g + 1, per trip:
+// groupedLoop is w on lanes taking k groups, g to g + k − 1, per trip: two of q8
+// (ScaledDotPair, whose 64 bytes fill one vpdpbusd), four of q4 (ScaledNibbleDotQuad, whose
+// 64 bytes of nibbles fill two):
 //
-//	var pairs_end = g + (trips & -2);
-//	while (g < pairs_end) { var j = J; s = s + ScaledDotPair(a, ia, b, ib, scale, ia', ib', scale'); g = g + 2; }
+//	var groups_end = g + (trips & -k);
+//	while (g < groups_end) { var j = J; s = s + ScaledDotPair(a, ia, b, ib, scale, ia', ib', scale'); g = g + 2; }
 //
-// with ia', ib' and scale' those of group g + 1, so that one vpdpbusd (AVX-512 VNNI) of 64
-// bytes covers both; it stops before a group left over.
-func pairLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var) *frontend.Block {
+// with ia', ib' and scale' those of group g + 1 (and so on). It stops before the groups left
+// over.
+func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var) *frontend.Block {
 	pos := w.Pos
 	c := loops.Count(w)
 	p := twin(w)
@@ -130,22 +133,25 @@ func pairLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var) *fro
 	step := func(k int64) frontend.Expr {
 		return frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), frontend.IntConst(pos, c.Var.Type, k))
 	}
-	next := cloner{rename: map[*frontend.Var]*frontend.Var{}, subst: map[*frontend.Var]frontend.Expr{c.Var: step(1)}}
-	builtin := frontend.ScaledDotPair
+	builtin, k := frontend.ScaledDotPair, int64(2)
 	if units[0].nibbles {
-		builtin = frontend.ScaledNibbleDotPair
+		builtin, k = frontend.ScaledNibbleDotQuad, 4
 	}
 	var body []frontend.Stmt
 	var sums []*frontend.Var
 	for _, u := range units {
-		dot := frontend.NewBuiltin(pos, builtin, frontend.F32, cloneExpr(u.a), cloneExpr(u.ia), cloneExpr(u.b), cloneExpr(u.ib), u.scale,
-			next.expr(u.ia), next.expr(u.ib), next.expr(u.scale))
+		args := []frontend.Expr{cloneExpr(u.a), cloneExpr(u.ia), cloneExpr(u.b), cloneExpr(u.ib), u.scale}
+		for m := int64(1); m < k; m++ {
+			at := cloner{rename: map[*frontend.Var]*frontend.Var{}, subst: map[*frontend.Var]frontend.Expr{c.Var: step(m)}}
+			args = append(args, at.expr(u.ia), at.expr(u.ib), at.expr(u.scale))
+		}
+		dot := frontend.NewBuiltin(pos, builtin, frontend.F32, args...)
 		body = append(body, u.j, frontend.Set(frontend.Use(pos, u.s), frontend.NewBinary(frontend.ADD, frontend.Use(pos, u.s), dot)))
 		sums = append(sums, u.s)
 	}
-	p.Body.Stmts = append(body, frontend.Set(frontend.Use(pos, c.Var), step(2)))
-	even := frontend.NewBinary(frontend.AND, c.Trips(), frontend.IntConst(pos, frontend.I64, -2)) // trips ≥ 0
-	end := frontend.Declare(pos, "pairs_end", frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), even))
+	p.Body.Stmts = append(body, frontend.Set(frontend.Use(pos, c.Var), step(k)))
+	whole := frontend.NewBinary(frontend.AND, c.Trips(), frontend.IntConst(pos, frontend.I64, -k)) // trips ≥ 0
+	end := frontend.Declare(pos, "groups_end", frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), whole))
 	p.Cond = frontend.NewBinary(frontend.LSS, frontend.Use(pos, c.Var), frontend.Use(pos, end.Var))
 	lanes[p] = sums
 	return block(pos, end, p)

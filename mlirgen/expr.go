@@ -358,8 +358,8 @@ const laneType = "vector<16xf32>"
 // scaledDot adds ScaledDot(a, i, b, j, scale) to the lanes sums: each pair of products, as
 // f32, times the scale.
 func (g *gen) scaledDot(c *frontend.Call, sums string) string {
-	if c.Builtin == frontend.ScaledDotPair || c.Builtin == frontend.ScaledNibbleDotPair {
-		return g.pairDot(c, sums)
+	if c.Builtin == frontend.ScaledDotPair || c.Builtin == frontend.ScaledNibbleDotQuad {
+		return g.groupDot(c, sums)
 	}
 	b := g.byteArgs(c)
 	scale := g.expr(c.Args[4]).v
@@ -382,46 +382,63 @@ func mask(lanes []int) string {
 	return "[" + strings.Join(m, ", ") + "]"
 }
 
-// pairDot adds ScaledDotPair(a, i0, b, j0, scale0, i1, j1, scale1) or ScaledNibbleDotPair to
-// the lanes sums: the 64 bytes of a's two groups against b's in one vpdpbusd, whose sums of
-// four products fill lanes 0–7 with the first group's and 8–15 with the second's. vpdpbusd
-// multiplies unsigned bytes by signed ones, so one more takes out the bias:
-// x·w = (x + 128)·w − 128·w for two i8, and x·(n − 8) = n·x − 8·x for q4 nibbles n.
-func (g *gen) pairDot(c *frontend.Call, sums string) string {
-	load := func(arg, at, n int) string {
-		m, p := g.expr(c.Args[arg]).v, g.toIndex(g.expr(c.Args[at]).v, frontend.I64)
-		return g.def("vector.load %s[%s] : memref<?xi8>, vector<%dxi8>", m, p, n)
+// groupDot adds ScaledDotPair(a, i0, b, j0, scale0, i1, j1, scale1) or ScaledNibbleDotQuad
+// to the lanes sums, with vpdpbusd, as llvmgen's groupDot (which says how).
+func (g *gen) groupDot(c *frontend.Call, sums string) string {
+	groups, chunk := 2, frontend.DotChunk
+	if c.Builtin == frontend.ScaledNibbleDotQuad {
+		groups = 4
 	}
-	join := func(x, y string, n int) string {
-		return g.def("vector.shuffle %s, %s %s : vector<%dxi8>, vector<%dxi8>", x, y, mask(lower.Joined(n)), n, n)
+	arg := func(k, m int) frontend.Expr { // group m's start in a (k 0), in b (1), or its scale (2)
+		if m == 0 {
+			return c.Args[[]int{1, 3, 4}[k]]
+		}
+		return c.Args[5+3*(m-1)+k]
 	}
-	chunk := frontend.DotChunk
-	x := join(load(0, 1, chunk), load(0, 5, chunk), chunk)
-	var unsigned, signed, bias string
-	if c.Builtin == frontend.ScaledNibbleDotPair {
-		w := join(load(2, 3, chunk/2), load(2, 6, chunk/2), chunk/2)
-		lo := g.def("arith.andi %s, %s : vector<32xi8>", w, g.def("arith.constant dense<15> : vector<32xi8>"))
-		hi := g.def("arith.shrui %s, %s : vector<32xi8>", w, g.def("arith.constant dense<4> : vector<32xi8>"))
-		unsigned = g.def("vector.shuffle %s, %s %s : vector<32xi8>, vector<32xi8>", lo, hi, mask(lower.NibbleOrder()))
-		signed, bias = x, g.def("arith.constant dense<8> : vector<64xi8>")
-	} else {
-		signed = join(load(2, 3, chunk), load(2, 6, chunk), chunk)
-		bias = g.def("arith.constant dense<-128> : vector<64xi8>")
-		unsigned = g.def("arith.xori %s, %s : vector<64xi8>", x, bias)
+	// joined loads group m's n bytes from array (0 a, 2 b) at start k, for every group, as one vector
+	joined := func(array, k, n int) string {
+		var vs []string
+		for m := range groups {
+			mem, at := g.expr(c.Args[array]).v, g.toIndex(g.expr(arg(k, m)).v, frontend.I64)
+			vs = append(vs, g.def("vector.load %s[%s] : memref<?xi8>, vector<%dxi8>", mem, at, n))
+		}
+		for w := n; len(vs) > 1; w *= 2 {
+			var next []string
+			for i := 0; i < len(vs); i += 2 {
+				next = append(next, g.def("vector.shuffle %s, %s %s : vector<%dxi8>, vector<%dxi8>", vs[i], vs[i+1], mask(lower.Joined(w)), w, w))
+			}
+			vs = next
+		}
+		return vs[0]
 	}
-	words := func(v string) string { return g.def("vector.bitcast %s : vector<64xi8> to vector<16xi32>", v) }
+	splat := func(k int) string { return g.def("arith.constant dense<%d> : vector<64xi8>", k) }
 	zero := g.def("arith.constant dense<0> : vector<16xi32>")
-	dp := func(u string) string {
+	dot := func(acc, u, s string) string {
+		words := func(v string) string { return g.def("vector.bitcast %s : vector<64xi8> to vector<16xi32>", v) }
 		return g.def("llvm.call_intrinsic \"llvm.x86.avx512.vpdpbusd.512\"(%s, %s, %s) : (vector<16xi32>, vector<16xi32>, vector<16xi32>) -> vector<16xi32>",
-			zero, words(u), words(signed))
+			acc, words(u), words(s))
 	}
-	diff := g.def("arith.subi %s, %s : vector<16xi32>", dp(unsigned), dp(bias))
-	f := g.def("arith.sitofp %s : vector<16xi32> to %s", diff, laneType)
-	two := g.def("arith.constant dense<0.0> : %s", laneType)
-	for k, arg := range []int{4, 7} {
-		two = g.def("vector.insertelement %s, %s[%s : i32] : %s", g.expr(c.Args[arg]).v, two, g.def("arith.constant %d : i32", k), laneType)
+	x := joined(0, 0, chunk)
+	var d, off string
+	if groups == 4 {
+		w := joined(2, 1, chunk/2)
+		lo := g.def("arith.andi %s, %s : vector<64xi8>", w, splat(15))
+		hi := g.def("arith.shrui %s, %s : vector<64xi8>", w, splat(4))
+		half := func(high bool) string {
+			return g.def("vector.shuffle %s, %s %s : vector<128xi8>, vector<128xi8>", x, x, mask(lower.Halves(high)))
+		}
+		xlo, xhi, eight := half(false), half(true), splat(8)
+		d, off = dot(dot(zero, lo, xlo), hi, xhi), dot(dot(zero, eight, xlo), eight, xhi)
+	} else {
+		w, bias := joined(2, 1, chunk), splat(-128)
+		d, off = dot(zero, g.def("arith.xori %s, %s : vector<64xi8>", x, bias), w), dot(zero, bias, w)
 	}
-	scales := g.def("vector.shuffle %s, %s %s : %s, %s", two, two, mask(lower.GroupScales()), laneType, laneType)
+	f := g.def("arith.sitofp %s : vector<16xi32> to %s", g.def("arith.subi %s, %s : vector<16xi32>", d, off), laneType)
+	scales := g.def("arith.constant dense<0.0> : %s", laneType)
+	for m := range groups {
+		scales = g.def("vector.insertelement %s, %s[%s : i32] : %s", g.expr(arg(2, m)).v, scales, g.def("arith.constant %d : i32", m), laneType)
+	}
+	scales = g.def("vector.shuffle %s, %s %s : %s, %s", scales, scales, mask(lower.GroupScales(groups)), laneType, laneType)
 	return g.def("vector.fma %s, %s, %s : %s", f, scales, sums, laneType)
 }
 
