@@ -406,16 +406,8 @@ func splatBytes(n int, k int64) constant.Constant {
 // x·(n − 8) = n·x − 8·x for nibbles n. The inputs' shuffles and bias are the same for every
 // row of a jammed loop, and LLVM computes them once.
 func (g *gen) groupDot(c *frontend.Call, sums value.Value) value.Value {
-	groups, chunk := 2, frontend.DotChunk
-	if c.Builtin == frontend.ScaledNibbleDotQuad {
-		groups = 4
-	}
-	arg := func(k, m int) frontend.Expr { // group m's start in a (k 0), in b (1), or its scale (2)
-		if m == 0 {
-			return c.Args[[]int{1, 3, 4}[k]]
-		}
-		return c.Args[5+3*(m-1)+k]
-	}
+	groups, chunk := lower.Groups(c), frontend.DotChunk
+	arg := func(k, m int) frontend.Expr { return lower.GroupArg(c, k, m) }
 	// joined loads group m's n bytes from array (0 a, 2 b) at start k, for every group, as one vector
 	joined := func(array, k, n int) value.Value {
 		var vs []value.Value

@@ -100,6 +100,24 @@ func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*
 	return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: block(pos, onLanes), Else: block(pos, w)})
 }
 
+// Groups is how many groups a ScaledDotPair (2) or ScaledNibbleDotQuad (4) call takes.
+func Groups(c *frontend.Call) int {
+	if c.Builtin == frontend.ScaledNibbleDotQuad {
+		return 4
+	}
+	return 2
+}
+
+// GroupArg is the argument of such a call for its group m: the group's start in the first
+// array (k 0), in the second (k 1), or its scale (k 2). groupedLoop writes them in that order
+// after the two arrays, the first group's around the second array.
+func GroupArg(c *frontend.Call, k, m int) frontend.Expr {
+	if m == 0 {
+		return c.Args[[]int{1, 3, 4}[k]]
+	}
+	return c.Args[5+3*(m-1)+k]
+}
+
 // pairable reports whether groupedLoop applies to w: it counts by one up to a bound that can
 // be evaluated again, and its dots are of i8 arrays (or of i8 against q4 nibbles), the
 // operand types that the builtins of several groups take.

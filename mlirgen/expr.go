@@ -385,16 +385,8 @@ func mask(lanes []int) string {
 // groupDot adds ScaledDotPair(a, i0, b, j0, scale0, i1, j1, scale1) or ScaledNibbleDotQuad
 // to the lanes sums, with vpdpbusd, as llvmgen's groupDot (which says how).
 func (g *gen) groupDot(c *frontend.Call, sums string) string {
-	groups, chunk := 2, frontend.DotChunk
-	if c.Builtin == frontend.ScaledNibbleDotQuad {
-		groups = 4
-	}
-	arg := func(k, m int) frontend.Expr { // group m's start in a (k 0), in b (1), or its scale (2)
-		if m == 0 {
-			return c.Args[[]int{1, 3, 4}[k]]
-		}
-		return c.Args[5+3*(m-1)+k]
-	}
+	groups, chunk := lower.Groups(c), frontend.DotChunk
+	arg := func(k, m int) frontend.Expr { return lower.GroupArg(c, k, m) }
 	// joined loads group m's n bytes from array (0 a, 2 b) at start k, for every group, as one vector
 	joined := func(array, k, n int) string {
 		var vs []string
