@@ -33,8 +33,9 @@ func balanced(m *ir.Module) {
 		return func(b *ir.Block, i value.Value) value.Value { return b.NewGetElementPtr(g.ContentType, g, i64(0), i) }
 	}
 	speed, iterations, ticks := table("simplang_speed", types.Double), table("simplang_iterations", types.I64), table("simplang_ticks", types.I64)
-	// Measurements come from the threads of loops that other callers may be running:
-	// monotonic atomics, a torn pair at worst skews one split.
+	// The tables are shared by every caller of the object, whose loops may run at once:
+	// monotonic atomics; a torn pair of reports, or two callers updating the speeds
+	// together, at worst skews one split (each split is its caller's own).
 	load := func(b *ir.Block, t types.Type, p value.Value) value.Value {
 		l := b.NewLoad(t, p)
 		l.Atomic, l.Ordering, l.Align = true, enum.AtomicOrderingMonotonic, 8
@@ -45,7 +46,7 @@ func balanced(m *ir.Module) {
 		s.Atomic, s.Ordering, s.Align = true, enum.AtomicOrderingMonotonic, 8
 	}
 	speedOf := func(b *ir.Block, t value.Value) value.Value { // 1 until measured
-		s := b.NewLoad(types.Double, speed(b, t))
+		s := load(b, types.Double, speed(b, t))
 		return b.NewSelect(b.NewFCmp(enum.FPredOEQ, s, f64(0)), f64(1), s)
 	}
 
@@ -94,7 +95,7 @@ func balanced(m *ir.Module) {
 		s := b.NewFAdd(b.NewFMul(f64(1-speedWeight), speedOf(b, t)), b.NewFMul(f64(speedWeight), b.NewFDiv(r, mean)))
 		// NaN (a thread's report changed meanwhile) falls to the least speed
 		low := b.NewSelect(b.NewFCmp(enum.FPredOGE, s, f64(minSpeed)), s, f64(minSpeed))
-		b.NewStore(b.NewSelect(b.NewFCmp(enum.FPredOGT, s, f64(maxSpeed)), f64(maxSpeed), low), speed(b, t))
+		store(b, b.NewSelect(b.NewFCmp(enum.FPredOGT, s, f64(maxSpeed)), f64(maxSpeed), low), speed(b, t))
 		return b
 	})
 	b.NewBr(split)
