@@ -26,6 +26,8 @@ const (
 
 func f64(v float64) constant.Constant { return constant.NewFloat(types.Double, v) }
 
+// balanced defines the functions of abi.BalanceSymbol, abi.ShareSymbol and abi.MeasuredSymbol
+// in m, with the tables they keep.
 func balanced(m *ir.Module) {
 	table := func(name string, t types.Type) func(b *ir.Block, i value.Value) value.Value {
 		g := m.NewGlobalDef(name, constant.NewZeroInitializer(types.NewArray(abi.MaxBalanced, t)))
