@@ -57,7 +57,10 @@ func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 			caps = append(caps, omp.Capture{V: part, NoAlias: i == aligned && c.NoAlias})
 		}
 	}
-	cut := g.cur.NewPtrToInt(g.entry.NewAlloca(types.NewArray(abi.MaxBalanced+1, types.Double)), i64)
+	if g.frame.cut == nil {
+		g.frame.cut = g.entry.NewAlloca(types.NewArray(abi.MaxBalanced+1, types.Double))
+	}
+	cut := g.cur.NewPtrToInt(g.frame.cut, i64)
 	team := g.cur.NewSExt(g.cur.NewCall(g.declare("omp_get_max_threads", types.I32)), i64)
 	g.cur.NewCall(g.declare(abi.BalanceSymbol, types.Void, i64, i64), cut, team)
 	caps = append(caps, omp.Capture{V: cut})

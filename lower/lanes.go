@@ -41,24 +41,24 @@ type laneUnit struct {
 }
 
 // laneDots rewrites, in list and the blocks inside it, the loops of scaled group dot products
-// (see above), recording each new loop's lane sums in lanes. With pairs (the CPU has AVX-512
+// (see above), recording each new loop's lane sums in lanes. With vnni (the CPU has AVX-512
 // VNNI), a loop whose arrays vpdpbusd takes runs its groups two or four at a time (see
 // groupedLoop).
-func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, pairs bool) []frontend.Stmt {
+func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, vnni bool) []frontend.Stmt {
 	for i, s := range list {
 		switch s := s.(type) {
 		case *frontend.Block:
-			s.Stmts = laneDots(s.Stmts, lanes, pairs)
+			s.Stmts = laneDots(s.Stmts, lanes, vnni)
 		case *frontend.If:
-			s.Then.Stmts = laneDots(s.Then.Stmts, lanes, pairs)
+			s.Then.Stmts = laneDots(s.Then.Stmts, lanes, vnni)
 			if s.Else != nil {
-				s.Else = laneDots([]frontend.Stmt{s.Else}, lanes, pairs)[0]
+				s.Else = laneDots([]frontend.Stmt{s.Else}, lanes, vnni)[0]
 			}
 		case *frontend.While:
 			if units := laneUnits(s); units != nil {
-				list[i] = laneLoop(s, units, lanes, pairs)
+				list[i] = laneLoop(s, units, lanes, vnni)
 			} else {
-				s.Body.Stmts = laneDots(s.Body.Stmts, lanes, pairs)
+				s.Body.Stmts = laneDots(s.Body.Stmts, lanes, vnni)
 			}
 		}
 	}
@@ -66,9 +66,9 @@ func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, p
 }
 
 // laneLoop returns `if (every group is one chunk) { the loop on lanes } else { w }`, or with
-// pairs, where groupedLoop applies, `if (every group is one chunk) { groupedLoop }; w`: w then
+// vnni, where groupedLoop applies, `if (every group is one chunk) { groupedLoop }; w`: w then
 // runs the groups left over, if any.
-func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*frontend.Var, pairs bool) frontend.Stmt {
+func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*frontend.Var, vnni bool) frontend.Stmt {
 	pos := w.Pos
 	chunk := frontend.IntConst(pos, frontend.I64, frontend.DotChunk)
 	builtin := frontend.ScaledDot
@@ -81,7 +81,7 @@ func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*
 	c := cloner{rename: map[*frontend.Var]*frontend.Var{units[0].j.Var: first.Var}}
 	trips := c.expr(loops.Count(units[0].dot).Trips())
 	oneChunk := frontend.NewBinary(frontend.EQL, trips, chunk)
-	if pairs && pairable(w, units) {
+	if vnni && groupable(w, units) {
 		return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: groupedLoop(w, lanes)}, w)
 	}
 
@@ -118,10 +118,10 @@ func GroupArg(c *frontend.Call, k, m int) frontend.Expr {
 	return c.Args[5+3*(m-1)+k]
 }
 
-// pairable reports whether groupedLoop applies to w: it counts by one up to a bound that can
+// groupable reports whether groupedLoop applies to w: it counts by one up to a bound that can
 // be evaluated again, and its dots are of i8 arrays (or of i8 against q4 nibbles), the
 // operand types that the builtins of several groups take.
-func pairable(w *frontend.While, units []laneUnit) bool {
+func groupable(w *frontend.While, units []laneUnit) bool {
 	c := loops.Count(w)
 	if c.Step != 1 || !frontend.Harmless(c.Trips()) {
 		return false

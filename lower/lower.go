@@ -54,7 +54,7 @@ type Options struct {
 	// that LLVM's reassociation leaves too scrambled for either instruction.
 	AVX512BW bool
 	// AVX512VNNI says the target CPU has AVX-512 VNNI (and BW): the loops on lanes of q8 and
-	// q4 mat-vecs then take two groups per vpdpbusd (lanes.go).
+	// q4 mat-vecs then take two q8 or four q4 groups a step into vpdpbusd (lanes.go).
 	AVX512VNNI bool
 	// Debug asks the generators for the source positions that become a DWARF line table
 	// pointing into the .sl file (simpc -g); without it their text has none.
