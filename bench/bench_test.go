@@ -18,7 +18,7 @@ import (
 
 // TestRunModel runs the benchmark's measurement on a tiny model at f32, bf16, q8 and q4 with
 // both backends (MLIR checked, LLVM unchecked), with an 8-token prompt, and checks what the
-// table reports.
+// table reports. The four types fit together, so they are timed side by side.
 func TestRunModel(t *testing.T) {
 	tools := kerneltest.Tools(t)
 	weights := []llama.WeightType{llama.F32, llama.BF16, llama.Q8, llama.Q4}
@@ -42,11 +42,14 @@ func TestRunModel(t *testing.T) {
 		t.Fatalf("runModel: %v (skipped %v)", err, skips)
 	}
 	if len(results) != 16 {
-		t.Fatalf("%d results, want 4 weight types × 2 backends × 2 thread counts", len(results))
+		t.Fatalf("%d results, want 2 backends × 2 thread counts × 4 weight types", len(results))
 	}
 	for i, r := range results {
-		if want := weights[i/4].String(); r.Weights != want {
+		if want := weights[i%4].String(); r.Weights != want {
 			t.Errorf("result %d: weights %s, want %s", i, r.Weights, want)
+		}
+		if !slices.Equal(r.SideBySide, []string{"f32", "bf16", "q8", "q4"}) {
+			t.Errorf("result %d: side by side with %v", i, r.SideBySide)
 		}
 		if !r.Finite || !r.Distinct || !r.RefChecked || r.RefError > 1e-4 || len(r.Steps) != 5 {
 			t.Errorf("%s %s %d threads: finite %v distinct %v reference %v (%g), %d steps", r.Weights, r.Backend, r.Threads, r.Finite, r.Distinct, r.RefChecked, r.RefError, len(r.Steps))
@@ -89,16 +92,16 @@ func TestRunModel(t *testing.T) {
 		}
 	}
 	// Greedy decoding is deterministic: both backends pick the same tokens.
-	for _, w := range []int{0, 4, 8, 12} {
+	for w := range 4 {
 		for i, s := range results[w].Steps {
-			if results[w+2].Steps[i].Token != s.Token {
-				t.Errorf("%s step %d: mlir fed token %d, llvm %d", results[w].Weights, i, s.Token, results[w+2].Steps[i].Token)
+			if results[w+8].Steps[i].Token != s.Token {
+				t.Errorf("%s step %d: mlir fed token %d, llvm %d", results[w].Weights, i, s.Token, results[w+8].Steps[i].Token)
 			}
 		}
 	}
 	// Bytes per token (bandwidth ÷ throughput) and memory shrink from f32 to bf16 (about a
 	// half), q8 (about a quarter) and q4 (about an eighth), each the quantized layout's.
-	f32, bf16, q8, q4 := results[0], results[4], results[8], results[12]
+	f32, bf16, q8, q4 := results[0], results[1], results[2], results[3]
 	if f32.GroupSize != 0 || bf16.GroupSize != 0 || q8.GroupSize != llama.DefaultGroupSize || q4.GroupSize != llama.DefaultGroupSize {
 		t.Errorf("group sizes: f32 %d, bf16 %d, q8 %d, q4 %d", f32.GroupSize, bf16.GroupSize, q8.GroupSize, q4.GroupSize)
 	}
@@ -128,7 +131,10 @@ func TestRunModel(t *testing.T) {
 	for _, want := range []string{"| LLaMA tiny | 0M | f32 | mlir | checked | 4k | 2 |", "| LLaMA tiny | 0M | q8/32 | llvm | unchecked | 4k | 1 |",
 		"| LLaMA tiny | 0M | bf16 | mlir | checked | 4k | 1 |", "| LLaMA tiny | 0M | q4/32 | llvm | unchecked | 4k | 2 |", "LLaMA tiny, q4/32:",
 		"| f32 | 27.0 GB | Skipped (exceeds the 24.0 GB available)", "Skipped (the f32 kernel rotates with RoPE base 10000", "✅ reference", "LLaMA tiny, q8/32:",
-		"✅ prefill (", "prompt of 8 tokens (positions 0-7): ", "| Prompt | pp ÷ tg |", "then prompt processing: 8 tokens"} {
+		"✅ prefill (", "prompt of 8 tokens (positions 0-7): ", "| Prompt | pp ÷ tg |", "then prompt processing: 8 tokens",
+		// × f32: against the f32 row timed side by side with it
+		fmt.Sprintf("| %.3f tok/s | 1.00 |", f32.TokensPerSec), fmt.Sprintf("| %.3f tok/s | %.2f |", q8.TokensPerSec, q8.TokensPerSec/f32.TokensPerSec),
+		fmt.Sprintf("| %.3f tok/s | %.2f |", results[15].TokensPerSec, results[15].TokensPerSec/results[12].TokensPerSec)} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -141,6 +147,9 @@ func TestRunModel(t *testing.T) {
 	// Each row's prompt cells and JSON: a figure; "—" and a note for a row without one.
 	for _, r := range append(slices.Clone(results), Result{Weights: "q8", PromptNote: "no prefill kernel for q8 weights yet"}) {
 		md := (&Report{Results: []Result{r}}).Markdown()
+		if cell := fmt.Sprintf("| %.3f tok/s | — |", r.TokensPerSec); r.Weights != "f32" && !strings.Contains(md, cell) {
+			t.Errorf("%s row without its f32 row lacks %q:\n%s", r.Weights, cell, md)
+		}
 		data, err := json.Marshal(r)
 		if err != nil {
 			t.Fatal(err)
@@ -245,6 +254,43 @@ func TestSkip(t *testing.T) {
 	results, skips, err := runModel(tiny, nil, nil, o, func() (uint64, error) { calls++; return avail, nil }, newProgress(io.Discard))
 	if err != nil || len(results) != 0 || len(skips) != 1 || skips[0].Weights != "f32" || calls != 2 {
 		t.Errorf("runModel with %d bytes: %d results, skipped %+v, %d calls, err %v", avail, len(results), skips, calls, err)
+	}
+}
+
+// TestSideBySide checks how the weight types of a model are grouped to be timed side by side:
+// in order, as many together as fit in the memory available.
+func TestSideBySide(t *testing.T) {
+	m, err := llama.Preset("3B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &options{tokens: 10, prompt: 128, warmup: 3}
+	types := []llama.WeightType{llama.F32, llama.BF16, llama.Q8, llama.Q4}
+	named := llama.Named{Name: "3B", Config: m}
+	need := func(ts ...llama.WeightType) (n int64) {
+		for _, t := range ts {
+			n += needOf(named, t, o)
+		}
+		return n
+	}
+	enough := func(n int64) uint64 { return uint64(float64(n)/0.9) + 1 }
+	// The cases below rely on 3B's sizes: f32 about twice bf16, q8 and q4 together less than bf16.
+	if need(llama.F32) < need(llama.BF16)*3/2 || need(llama.Q8, llama.Q4) >= need(llama.BF16) {
+		t.Fatalf("3B needs: f32 %d, bf16 %d, q8 + q4 %d bytes", need(llama.F32), need(llama.BF16), need(llama.Q8, llama.Q4))
+	}
+	for _, c := range []struct {
+		avail uint64
+		want  [][]llama.WeightType
+	}{
+		{enough(need(types...)), [][]llama.WeightType{types}},
+		{enough(need(llama.F32, llama.BF16)), [][]llama.WeightType{{llama.F32, llama.BF16}, {llama.Q8, llama.Q4}}},
+		{enough(need(llama.F32)), [][]llama.WeightType{{llama.F32}, {llama.BF16, llama.Q8, llama.Q4}}},
+		{enough(need(llama.BF16)), [][]llama.WeightType{{llama.F32}, {llama.BF16}, {llama.Q8, llama.Q4}}},
+	} {
+		got := sideBySide(named, types, o, c.avail)
+		if !slices.EqualFunc(got, c.want, slices.Equal) {
+			t.Errorf("%.1f GB available: groups %v, want %v", gb(int64(c.avail)), got, c.want)
+		}
 	}
 }
 

@@ -10,7 +10,9 @@
 // rounded; q8 and q4: random values and group scales), then for each backend and thread
 // count: makes 3 warm-up calls, clears the KV cache and times a 10-token autoregressive run
 // (each next token is the argmax of the logits), measuring the machine's read bandwidth with
-// the same thread count before every token (the ceiling, kernels/bandwidth.sl), and validates
+// the same thread count before every token (the ceiling, kernels/bandwidth.sl). The weight
+// types of a model that fit in memory together run side by side, a token of each in turn,
+// so that their ratio (the table's × f32) does not depend on when each ran. It validates
 // the outputs: finite, different at every position, and equal to the pure-Go reference
 // forward pass on the same weights at position 0. It also times prompt processing (-prompt,
 // 128 tokens by default; 0 turns it off): the weights' prefill kernel (kernels/llama2_prefill.sl,

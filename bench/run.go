@@ -245,6 +245,9 @@ type Result struct {
 	RefChecked   bool    `json:"reference_checked"`
 	RefError     float64 `json:"reference_error"` // max |kernel − reference| ÷ max |reference| at position 0
 	Steps        []Step  `json:"steps"`
+	// SideBySide are the weight types timed with this one, a token of each in turn (this
+	// one's included): their ratios come from the same moments of the machine.
+	SideBySide []string `json:"side_by_side"`
 
 	// Prompt processing: PromptTokens tokens from position 0 on a cleared KV
 	// cache in one prefill call; PromptTokensPerSec is PromptTokens ÷ the median of the
@@ -305,19 +308,28 @@ func runConfig(cfg llama.Config, t llama.WeightType, o *options) llama.Config {
 	return cfg
 }
 
+// needOf is the memory model m takes at weight type t: weights, KV cache and activations,
+// the prefill's batch and, with -check, the reference's own state.
+func needOf(m llama.Named, t llama.WeightType, o *options) int64 {
+	cfg := runConfig(m.Config, t, o)
+	need := cfg.TotalBytesOf(t, 0) + batchBytes(cfg, promptLen(m.Config, t, o))
+	if o.check {
+		need += cfg.KVCacheBytes() + cfg.ActivationBytes()
+	}
+	return need
+}
+
+// fits reports whether need bytes fit in avail: at most 90% of it, leaving the rest to the
+// system and this process.
+func fits(need int64, avail uint64) bool { return float64(need) <= 0.9*float64(avail) }
+
 // skipOf decides whether model m runs at weight type t with avail bytes of memory available.
-// It returns the Skip when the weights, KV cache and activations (and, with -check, the
-// reference's own state) take more than 90% of avail, or when t's kernel cannot run m; nil
+// It returns the Skip when m does not fit at t (needOf), or when t's kernel cannot run m; nil
 // when m runs.
 func skipOf(m llama.Named, t llama.WeightType, o *options, avail uint64) *Skip {
 	cfg := runConfig(m.Config, t, o)
-	total := cfg.TotalBytesOf(t, 0)
-	need := total + batchBytes(cfg, promptLen(m.Config, t, o)) // the prefill's batch
-	if o.check {
-		need += cfg.KVCacheBytes() + cfg.ActivationBytes() // the reference's own state
-	}
-	s := &Skip{Model: m.Name, Params: cfg.Params(), Weights: t.String(), EstimateGB: gb(total), AvailableGB: gb(int64(avail))}
-	if float64(need) > 0.9*float64(avail) {
+	s := &Skip{Model: m.Name, Params: cfg.Params(), Weights: t.String(), EstimateGB: gb(cfg.TotalBytesOf(t, 0)), AvailableGB: gb(int64(avail))}
+	if !fits(needOf(m, t, o), avail) {
 		return s
 	}
 	if theta := weightKernels[t].fixedTheta; theta != 0 && cfg.Theta() != theta {
@@ -327,18 +339,39 @@ func skipOf(m llama.Named, t llama.WeightType, o *options, avail uint64) *Skip {
 	return nil
 }
 
+// sideBySide splits the weight types m runs at into groups that fit in avail bytes together,
+// in order: the types of a group are timed side by side, a token of each in turn, so that
+// their ratios hold whatever the machine's bandwidth does meanwhile.
+func sideBySide(m llama.Named, types []llama.WeightType, o *options, avail uint64) [][]llama.WeightType {
+	var groups [][]llama.WeightType
+	var need int64
+	for _, t := range types {
+		n := needOf(m, t, o)
+		if len(groups) == 0 || !fits(need+n, avail) {
+			groups = append(groups, nil)
+			need = 0
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], t)
+		need += n
+	}
+	return groups
+}
+
 // runModel runs model m at every weight type, on every page size, under every build and
-// thread count. For each weight type at which m does not run it returns a Skip instead;
-// available tells the memory available then (loader.AvailableMemory).
+// thread count, the weight types that fit in memory together side by side (sideBySide). For
+// each weight type at which m does not run it returns a Skip instead; available tells the
+// memory available then (loader.AvailableMemory).
 func runModel(m llama.Named, builds []*build, probes map[loader.Pages][]float32, o *options, available func() (uint64, error), p *progress) ([]Result, []Skip, error) {
 	var results []Result
 	var skips []Skip
+	var types []llama.WeightType
+	var avail uint64
 	for _, t := range o.weights {
-		avail, err := available()
+		a, err := available()
 		if err != nil {
 			return nil, nil, err
 		}
-		if s := skipOf(m, t, o, avail); s != nil {
+		if s := skipOf(m, t, o, a); s != nil {
 			if s.Reason != "" {
 				p.note("%s %v: skipped: %s", m.Name, t, s.Reason)
 			} else {
@@ -347,10 +380,14 @@ func runModel(m llama.Named, builds []*build, probes map[loader.Pages][]float32,
 			skips = append(skips, *s)
 			continue
 		}
-		for _, pages := range o.pages {
-			rs, err := runOnPages(m, t, pages, builds, probes[pages], o, p)
+		types = append(types, t)
+		avail = a
+	}
+	for _, pages := range o.pages {
+		for _, group := range sideBySide(m, types, o, avail) {
+			rs, err := runGroup(m, group, pages, builds, probes[pages], o, p)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%v: %w", t, err)
+				return nil, nil, err
 			}
 			results = append(results, rs...)
 		}
@@ -408,31 +445,38 @@ func newDecoder(cfg llama.Config, t llama.WeightType, alloc llama.Allocator, see
 	}, nil
 }
 
-// runOnPages runs model m at weight type t with its weights and state on pages of one size.
-func runOnPages(m llama.Named, t llama.WeightType, pages loader.Pages, builds []*build, probe []float32, o *options, p *progress) ([]Result, error) {
+// contender is model m at one weight type, ready to be timed: its weights, its state and
+// prefill batch on the group's pages, and the reference logits at position 0 (nil without
+// -check).
+type contender struct {
+	model     string
+	cfg       llama.Config
+	d         *decoder
+	s         *llama.State
+	batch     *llamakernel.Batch // nil without a prefill
+	reference []float32
+}
+
+// newContender allocates and fills model m's weights of type t, and its state, from mem.
+func newContender(m llama.Named, t llama.WeightType, mem *loader.Arena, o *options, p *progress) (*contender, error) {
 	cfg := runConfig(m.Config, t, o)
-	resetPeakRSS()
-	mem := loader.Arena{Pages: pages}
-	defer mem.Free()
-	label := fmt.Sprintf("%s: random %v weights (%.0f MB, %v pages)", m.Name, t, mb(cfg.WeightBytesOf(t, 0)), pages)
+	label := fmt.Sprintf("%s: random %v weights (%.0f MB, %v pages)", m.Name, t, mb(cfg.WeightBytesOf(t, 0)), mem.Pages)
 	start := time.Now()
 	d, err := newDecoder(cfg, t, mem.Floats, o.seed, func(done, total int64) { p.bar(label, done, total) })
 	if err != nil {
 		return nil, err
 	}
 	p.done(label, time.Since(start))
-	s, err := llama.NewState(cfg, mem.Floats)
-	if err != nil {
+	c := &contender{model: m.Name, cfg: cfg, d: d}
+	if c.s, err = llama.NewState(cfg, mem.Floats); err != nil {
 		return nil, err
 	}
 	// The prefill's batch, on the same pages as the weights and the KV cache.
-	var batch *llamakernel.Batch
 	if n := promptLen(m.Config, t, o); n > 0 {
-		if batch, err = llamakernel.NewBatch(cfg, n, mem.Floats); err != nil {
+		if c.batch, err = llamakernel.NewBatch(cfg, n, mem.Floats); err != nil {
 			return nil, err
 		}
 	}
-	var reference []float32
 	if o.check {
 		label := fmt.Sprintf("%s %v: pure-Go reference at position 0", m.Name, t)
 		p.bar(label, 0, 1)
@@ -441,161 +485,224 @@ func runOnPages(m llama.Named, t llama.WeightType, pages loader.Pages, builds []
 		if err != nil {
 			return nil, err
 		}
-		if reference, err = d.reference(rs, firstToken, 0); err != nil {
+		if c.reference, err = d.reference(rs, firstToken, 0); err != nil {
 			return nil, err
 		}
 		p.done(label, time.Since(start))
 	}
+	return c, nil
+}
 
+// runGroup runs model m at the weight types of group side by side, with their weights and
+// state on pages of one size, under every build and thread count. The Peak RSS of its results
+// is the group's: their weights are resident together.
+func runGroup(m llama.Named, group []llama.WeightType, pages loader.Pages, builds []*build, probe []float32, o *options, p *progress) ([]Result, error) {
+	resetPeakRSS()
+	mem := loader.Arena{Pages: pages}
+	defer mem.Free()
+	var cs []*contender
+	for _, t := range group {
+		c, err := newContender(m, t, &mem, o, p)
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", t, err)
+		}
+		cs = append(cs, c)
+	}
 	var results []Result
 	for _, b := range builds {
 		for _, n := range o.threads {
-			r, err := measure(m.Name, cfg, d, s, batch, probe, b, n, reference, o, p)
+			rs, err := measure(cs, probe, b, n, o, p)
 			if err != nil {
 				return nil, err
 			}
-			r.Pages = pages.String()
-			r.PeakRSSMB = peakRSSMB()
-			results = append(results, r)
+			for _, r := range rs {
+				r.Pages = pages.String()
+				r.PeakRSSMB = peakRSSMB()
+				results = append(results, r)
+			}
 		}
 	}
 	return results, nil
 }
 
-// measure times the decode of model name (configuration cfg) with weights d and build b on n
-// threads, and with batch (nil: none) the prompt processing.
-func measure(name string, cfg llama.Config, d *decoder, s *llama.State, batch *llamakernel.Batch, probe []float32, b *build, n int, reference []float32, o *options, p *progress) (Result, error) {
+// timedRun is the decode of one contender under one build and thread count, token by token.
+type timedRun struct {
+	c      *contender
+	kernel kernel
+	label  string
+	r      Result
+	token  int // the next token to feed: the argmax of the previous logits
+	greedy *llama.Sampler
+	// times and around hold each timed token's duration and the bandwidth probes right
+	// before and after it.
+	times    []time.Duration
+	around   [][2]float64
+	previous []float32
+	// decodeAtCheck is the decode's logits at the last position the prompt check's prefill
+	// covers, checkLen − 1.
+	decodeAtCheck []float32
+	checkLen      int
+}
+
+// step decodes the run's next position, pos, with a bandwidth probe's result before it.
+func (t *timedRun) step(pos int, before float64) error {
+	start := time.Now()
+	logits, err := t.c.d.step(t.kernel, t.c.s, t.token, pos)
+	elapsed := time.Since(start)
+	if err != nil {
+		return err
+	}
+	r := &t.r
+	t.times = append(t.times, elapsed)
+	t.around = append(t.around, [2]float64{before})
+	r.Steps = append(r.Steps, Step{Pos: pos, Token: t.token, Logit0: logits[0], Ms: ms(elapsed)})
+	for _, v := range logits {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			r.Finite = false
+		}
+	}
+	if t.previous != nil && slices.Equal(t.previous, logits) {
+		r.Distinct = false
+	}
+	if pos == 0 && t.c.reference != nil {
+		r.RefChecked = true
+		r.RefError = relativeError(logits, t.c.reference)
+	}
+	if pos == t.checkLen-1 {
+		t.decodeAtCheck = slices.Clone(logits)
+	}
+	t.previous = append(t.previous[:0], logits...)
+	t.token = t.greedy.Sample(logits)
+	return nil
+}
+
+// finish fills the run's speed, bandwidth and share of the ceiling from its tokens.
+func (t *timedRun) finish() {
+	r, cfg, weights := &t.r, t.c.cfg, t.c.d.weights
+	var total time.Duration
+	var flops, bytes int64
+	// The bytes the ceiling would have moved in each token's time. The machine's bandwidth
+	// swings within a second, so a token and the probes around it sometimes see different
+	// states, in either direction: the median token is the typical one.
+	var reachable float64
+	fractions := make([]float64, len(t.times))
+	for i, d := range t.times {
+		st := &r.Steps[i]
+		total += d
+		flops += cfg.FLOPsPerToken(st.Pos)
+		at := cfg.BytesPerTokenOf(weights, t.c.d.groupSize, st.Pos)
+		bytes += at
+		st.CeilingGBs = (t.around[i][0] + t.around[i][1]) / 2
+		could := st.CeilingGBs * 1e9 * d.Seconds()
+		st.Fraction = float64(at) / could
+		reachable += could
+		fractions[i] = st.Fraction
+	}
+	seconds := total.Seconds()
+	r.TokensPerSec = float64(len(t.times)) / seconds
+	r.MsPerToken = 1000 * seconds / float64(len(t.times))
+	r.GFLOPS = float64(flops) / seconds / 1e9
+	r.BandwidthGBs = float64(bytes) / seconds / 1e9
+	r.CeilingGBs = reachable / seconds / 1e9
+	r.Fraction = median(fractions)
+}
+
+// measure times the decode of the contenders cs with build b on n threads, side by side:
+// position by position, a token of each contender in turn, each token between two
+// measurements of the machine's bandwidth (the ceiling); then each one's prompt processing.
+func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *progress) ([]Result, error) {
 	// OpenMP keeps the thread count per OS thread: run everything from this one.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if err := b.setThreads(d.weights, n); err != nil {
-		return Result{}, err
+	var runs []*timedRun
+	var names []string
+	for _, c := range cs {
+		t := c.d.weights
+		if err := b.setThreads(t, n); err != nil {
+			return nil, err
+		}
+		greedy, err := llama.NewSampler(c.cfg.VocabSize, 0, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		run := &timedRun{c: c, kernel: b.kernels[t], token: firstToken, greedy: greedy, checkLen: o.tokens,
+			label: fmt.Sprintf("%s %v: %v, %s, %d thread(s)", c.model, t, b.backend, access(b.checked), n),
+			r: Result{Model: c.model, Params: c.cfg.Params(), Weights: t.String(), GroupSize: c.d.groupSize,
+				Backend: b.backend.String(), Checked: b.checked, Threads: n,
+				MemoryMB: mb(c.cfg.TotalBytesOf(t, c.d.groupSize)), KVCacheMB: mb(c.cfg.KVCacheBytes()), Finite: true, Distinct: true}}
+		if c.batch != nil {
+			run.checkLen = min(o.tokens, c.batch.MaxTokens)
+		}
+		runs = append(runs, run)
+		names = append(names, t.String())
 	}
-	step := func(token, pos int) ([]float32, error) { return d.step(b.kernels[d.weights], s, token, pos) }
-	bytesAt := func(pos int) int64 { return cfg.BytesPerTokenOf(d.weights, d.groupSize, pos) }
-	label := fmt.Sprintf("%s %v: %v, %s, %d thread(s)", name, d.weights, b.backend, access(b.checked), n)
-	r := Result{Model: name, Params: cfg.Params(), Weights: d.weights.String(), GroupSize: d.groupSize,
-		Backend: b.backend.String(), Checked: b.checked, Threads: n,
-		MemoryMB: mb(cfg.TotalBytesOf(d.weights, d.groupSize)), KVCacheMB: mb(cfg.KVCacheBytes()), Finite: true, Distinct: true}
+
+	// Warm-up, each contender in turn, with the probe before each call as in the timed run.
+	for _, run := range runs {
+		run.c.s.Reset()
+		for i := range o.warmup {
+			p.bar(run.label+" warm-up", int64(i), int64(o.warmup))
+			if _, err := readBandwidth(b, probe); err != nil {
+				return nil, err
+			}
+			if _, err := run.c.d.step(run.kernel, run.c.s, firstToken, i%run.c.cfg.SeqLen); err != nil {
+				return nil, err
+			}
+		}
+		run.c.s.Reset()
+	}
 
 	// The machine's bandwidth drifts while it runs (other tenants, the placement of its
 	// cores), so the ceiling is measured right before every token and once after the last:
 	// each token is held against the mean of the probes on either side of it, the estimate
 	// of the bandwidth the machine offered while the token ran.
-	probes := []float64{}
-	probeOnce := func() error {
-		bw, err := readBandwidth(b, probe)
-		probes = append(probes, bw)
-		return err
-	}
-
-	s.Reset()
-	for i := range o.warmup {
-		p.bar(label+" warm-up", int64(i), int64(o.warmup))
-		if err := probeOnce(); err != nil {
-			return r, err
-		}
-		if _, err := step(firstToken, i%cfg.SeqLen); err != nil {
-			return r, err
-		}
-	}
-	s.Reset()
-	probes = probes[:0]
-
-	var total time.Duration
-	var flops, bytes int64
-	var previous []float32
-	// The decode's logits at the last position the prompt check's prefill covers.
-	checkLen := o.tokens
-	if batch != nil {
-		checkLen = min(o.tokens, batch.MaxTokens)
-	}
-	var decodeAtCheck []float32
-	var times []time.Duration
-	token := firstToken
-	greedy, err := llama.NewSampler(cfg.VocabSize, 0, 0, 0)
+	label := fmt.Sprintf("%s %s side by side: %v, %s, %d thread(s)", cs[0].model, strings.Join(names, ", "), b.backend, access(b.checked), n)
+	start := time.Now()
+	bw, err := readBandwidth(b, probe)
 	if err != nil {
-		return r, err
+		return nil, err
 	}
 	for pos := range o.tokens {
 		p.bar(label, int64(pos), int64(o.tokens))
-		if err := probeOnce(); err != nil {
-			return r, err
+		for _, run := range runs {
+			if err := run.step(pos, bw); err != nil {
+				return nil, fmt.Errorf("%v: %w", run.c.d.weights, err)
+			}
+			if bw, err = readBandwidth(b, probe); err != nil {
+				return nil, err
+			}
+			run.around[len(run.around)-1][1] = bw
 		}
-		start := time.Now()
-		logits, err := step(token, pos)
-		elapsed := time.Since(start)
-		if err != nil {
-			return r, err
-		}
-		total += elapsed
-		times = append(times, elapsed)
-		flops += cfg.FLOPsPerToken(pos)
-		bytes += bytesAt(pos)
-		r.Steps = append(r.Steps, Step{Pos: pos, Token: token, Logit0: logits[0], Ms: ms(elapsed)})
-		for _, v := range logits {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				r.Finite = false
+	}
+	p.done(label, time.Since(start))
+
+	var results []Result
+	for _, run := range runs {
+		run.finish()
+		r := &run.r
+		r.SideBySide = names
+		switch {
+		case o.prompt == 0:
+			r.PromptNote = "not measured (-prompt 0)"
+		case run.c.batch == nil || b.prefills[run.c.d.weights] == nil:
+			r.PromptNote = fmt.Sprintf("no prefill kernel for %v weights yet", run.c.d.weights)
+		default:
+			if err := measurePrompt(r, run.c, b, run.decodeAtCheck, run.label, p); err != nil {
+				return nil, err
 			}
 		}
-		if previous != nil && slices.Equal(previous, logits) {
-			r.Distinct = false
-		}
-		if pos == 0 && reference != nil {
-			r.RefChecked = true
-			r.RefError = relativeError(logits, reference)
-		}
-		if pos == checkLen-1 {
-			decodeAtCheck = slices.Clone(logits)
-		}
-		previous = append(previous[:0], logits...)
-		token = greedy.Sample(logits)
+		results = append(results, *r)
 	}
-	if err := probeOnce(); err != nil {
-		return r, err
-	}
-	p.done(label, total)
-
-	seconds := total.Seconds()
-	r.TokensPerSec = float64(o.tokens) / seconds
-	r.MsPerToken = 1000 * seconds / float64(o.tokens)
-	r.GFLOPS = float64(flops) / seconds / 1e9
-	r.BandwidthGBs = float64(bytes) / seconds / 1e9
-	// The bytes the ceiling would have moved in each token's time. The machine's bandwidth
-	// swings within a second, so a token and the probes around it sometimes see different
-	// states, in either direction: the median token is the typical one.
-	var reachable float64
-	fractions := make([]float64, len(times))
-	for i, t := range times {
-		st := &r.Steps[i]
-		st.CeilingGBs = (probes[i] + probes[i+1]) / 2
-		could := st.CeilingGBs * 1e9 * t.Seconds()
-		st.Fraction = float64(bytesAt(st.Pos)) / could
-		reachable += could
-		fractions[i] = st.Fraction
-	}
-	r.CeilingGBs = reachable / seconds / 1e9
-	r.Fraction = median(fractions)
-
-	switch {
-	case o.prompt == 0:
-		r.PromptNote = "not measured (-prompt 0)"
-	case batch == nil || b.prefills[d.weights] == nil:
-		r.PromptNote = fmt.Sprintf("no prefill kernel for %v weights yet", d.weights)
-	default:
-		if err := measurePrompt(&r, cfg, d, s, batch, b, decodeAtCheck, label, p); err != nil {
-			return r, err
-		}
-	}
-	return r, nil
+	return results, nil
 }
 
-// measurePrompt times prompt processing with build b's prefill kernel into r: batch.MaxTokens
-// tokens from position 0 on a cleared KV cache, promptWarmup calls and then the median of
+// measurePrompt times prompt processing of contender c with build b's prefill kernel into r:
+// c.batch.MaxTokens tokens from position 0 on a cleared KV cache, promptWarmup calls and then the median of
 // promptRuns timed ones. First it checks the prefill against the decode run r.Steps: a prefill
 // of the tokens the decode was fed at positions 0 … len(decoded)−1 must leave decoded, the
 // decode step's logits at the last of them.
-func measurePrompt(r *Result, cfg llama.Config, d *decoder, s *llama.State, batch *llamakernel.Batch, b *build, decoded []float32, label string, p *progress) error {
+func measurePrompt(r *Result, c *contender, b *build, decoded []float32, label string, p *progress) error {
+	cfg, d, s, batch := c.cfg, c.d, c.s, c.batch
 	n := batch.MaxTokens
 	// The prompt: the decode run's tokens, then a fixed sequence. Which tokens they are
 	// changes nothing of the time.
