@@ -57,32 +57,37 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 	}
 }
 
-// parallelLoop emits a parallel loop as scf.parallel over the threads of the team (lowered to
-// OpenMP, an iteration a thread), each running its share of the iterations as scf.for. The
-// shares follow the threads' measured speeds (abi.BalanceSymbol): the caller writes the
-// split into its function's buffer (g.cut), each thread reports its time. A parallel loop carries
-// nothing (its iterations are independent); the counter then takes its final value.
+// parallelLoop emits a parallel loop as an omp.parallel region, as llvmgen forks one: each
+// thread of the team runs its share of the iterations as scf.for. (An scf.parallel over the
+// team, lowered by convert-scf-to-openmp, would add a worksharing loop and its closing
+// barrier to every parallel loop.) The shares follow the threads' measured speeds
+// (abi.BalanceSymbol): the caller writes the split into its function's buffer (g.cut), each
+// thread reports its time. A parallel loop carries nothing (its iterations are independent);
+// the counter then takes its final value.
 func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 	iv := l.Var
 	lb := g.toIndex(g.convert(g.env[iv].v, iv.Type, l.CmpType), l.CmpType)
 	step := g.constIndex(l.Step)
 	trips := g.expr(l.Trips()).v
-	g.runtime["omp_get_max_threads"] = "  func.func private @omp_get_max_threads() -> i32"
+	for _, f := range []string{"omp_get_max_threads", "omp_get_thread_num", "omp_get_num_threads"} {
+		g.runtime[f] = fmt.Sprintf("  func.func private @%s() -> i32", f)
+	}
 	g.runtime[abi.BalanceSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64)", abi.BalanceSymbol)
 	g.runtime[abi.ShareSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64, i64, i64) -> i64", abi.ShareSymbol)
 	g.runtime[abi.MeasuredSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64, i64)", abi.MeasuredSymbol)
 	g.pos = w.Pos
 	outer := maps.Clone(g.env)
 	cut := g.cut
-	team := g.def("arith.extsi %s : i32 to i64", g.def("func.call @omp_get_max_threads() : () -> i32"))
-	g.op("func.call @%s(%s, %s) : (i64, i64) -> ()", abi.BalanceSymbol, cut, team)
-	t := g.fresh()
-	g.open("scf.parallel (%s) = (%s) to (%s) step (%s) {", t, g.constIndex(0), g.toIndex(team, frontend.I64), g.constIndex(1))
-	t64 := g.fromIndex(t, frontend.I64)
-	share := func(k string) string {
-		return g.def("func.call @%s(%s, %s, %s, %s) : (i64, i64, i64, i64) -> i64", abi.ShareSymbol, cut, trips, k, team)
+	ompInt := func(f string) string {
+		return g.def("arith.extsi %s : i32 to i64", g.def("func.call @%s() : () -> i32", f))
 	}
-	first, last := share(t64), share(g.def("arith.addi %s, %s : i64", t64, g.def("arith.constant 1 : i64")))
+	g.op("func.call @%s(%s, %s) : (i64, i64) -> ()", abi.BalanceSymbol, cut, ompInt("omp_get_max_threads"))
+	g.open("omp.parallel {")
+	t, n := ompInt("omp_get_thread_num"), ompInt("omp_get_num_threads")
+	share := func(k string) string {
+		return g.def("func.call @%s(%s, %s, %s, %s) : (i64, i64, i64, i64) -> i64", abi.ShareSymbol, cut, trips, k, n)
+	}
+	first, last := share(t), share(g.def("arith.addi %s, %s : i64", t, g.def("arith.constant 1 : i64")))
 	clock := `llvm.call_intrinsic "llvm.readcyclecounter"() : () -> i64`
 	began := g.def(clock)
 	k := g.fresh()
@@ -94,8 +99,8 @@ func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 	g.op("scf.yield")
 	g.close()
 	ticks := g.def("arith.subi %s, %s : i64", g.def(clock), began)
-	g.op("func.call @%s(%s, %s, %s) : (i64, i64, i64) -> ()", abi.MeasuredSymbol, t64, g.def("arith.subi %s, %s : i64", last, first), ticks)
-	g.op("scf.reduce")
+	g.op("func.call @%s(%s, %s, %s) : (i64, i64, i64) -> ()", abi.MeasuredSymbol, t, g.def("arith.subi %s, %s : i64", last, first), ticks)
+	g.op("omp.terminator")
 	g.close()
 	g.env = outer
 	g.env[iv] = g.expr(l.Final)

@@ -55,7 +55,7 @@ func TestCountedLoop(t *testing.T) {
 	}
 }
 
-// TestParallelLoops checks where scf.parallel appears: for loops with independent iterations
+// TestParallelLoops checks where omp.parallel appears: for loops with independent iterations
 // (each guarded by the work test, with a serial twin; those of loops.Jam's shape with a
 // jammed twin too) and matmul rows with the packing of b, never with Serial.
 func TestParallelLoops(t *testing.T) {
@@ -74,8 +74,8 @@ func TestParallelLoops(t *testing.T) {
 		{"aliased matmul", aliased, lower.Options{}, 0},
 	} {
 		text := generate(t, tc.name+".sl", tc.src, tc.opts)
-		if got := strings.Count(text, "scf.parallel"); got != tc.parallel {
-			t.Errorf("%s: %d scf.parallel, want %d", tc.name, got, tc.parallel)
+		if got := strings.Count(text, "omp.parallel"); got != tc.parallel {
+			t.Errorf("%s: %d omp.parallel, want %d", tc.name, got, tc.parallel)
 		}
 	}
 }

@@ -6,10 +6,10 @@
 // has the expanded C signature of language §6 (package entry writes the packed entries and
 // the signature table that go into the object beside it).
 //
-// Variables are SSA values: counted loops become scf.for, or scf.parallel (lowered to
-// OpenMP) where the lowering made them parallel, and other loops scf.while, each carrying
-// exactly the variables its body assigns; if becomes scf.if yielding the variables its
-// branches assign. Every return is at the function's top level (the lowering saw to it).
+// Variables are SSA values: counted loops become scf.for (inside an omp.parallel region, a
+// share per thread, where the lowering made them parallel), and other loops scf.while, each
+// carrying exactly the variables its body assigns; if becomes scf.if yielding the variables
+// its branches assign. Every return is at the function's top level (the lowering saw to it).
 // Local arrays are heap memory freed when their block ends; the lowering's hoisted arrays
 // are allocated once at function entry.
 package mlirgen
