@@ -51,6 +51,15 @@ func TestRunModel(t *testing.T) {
 		if !slices.Equal(r.SideBySide, []string{"f32", "bf16", "q8", "q4"}) {
 			t.Errorf("result %d: side by side with %v", i, r.SideBySide)
 		}
+		// × f32: the median of the f32 token's time ÷ this one's, position by position
+		f := results[i/4*4]
+		ratios := make([]float64, len(r.Steps))
+		for k := range r.Steps {
+			ratios[k] = f.Steps[k].Ms / r.Steps[k].Ms
+		}
+		if want := median(ratios); math.Abs(r.VsF32-want) > 1e-9*want || (r.Weights == "f32" && r.VsF32 != 1) {
+			t.Errorf("result %d (%s): × f32 %g, want %g", i, r.Weights, r.VsF32, want)
+		}
 		if !r.Finite || !r.Distinct || !r.RefChecked || r.RefError > 1e-4 || len(r.Steps) != 5 {
 			t.Errorf("%s %s %d threads: finite %v distinct %v reference %v (%g), %d steps", r.Weights, r.Backend, r.Threads, r.Finite, r.Distinct, r.RefChecked, r.RefError, len(r.Steps))
 		}
@@ -133,8 +142,8 @@ func TestRunModel(t *testing.T) {
 		"| f32 | 27.0 GB | Skipped (exceeds the 24.0 GB available)", "Skipped (the f32 kernel rotates with RoPE base 10000", "✅ reference", "LLaMA tiny, q8/32:",
 		"✅ prefill (", "prompt of 8 tokens (positions 0-7): ", "| Prompt | pp ÷ tg |", "then prompt processing: 8 tokens",
 		// × f32: against the f32 row timed side by side with it
-		fmt.Sprintf("| %.3f tok/s | 1.00 |", f32.TokensPerSec), fmt.Sprintf("| %.3f tok/s | %.2f |", q8.TokensPerSec, q8.TokensPerSec/f32.TokensPerSec),
-		fmt.Sprintf("| %.3f tok/s | %.2f |", results[15].TokensPerSec, results[15].TokensPerSec/results[12].TokensPerSec)} {
+		fmt.Sprintf("| %.3f tok/s | 1.00 |", f32.TokensPerSec), fmt.Sprintf("| %.3f tok/s | %.2f |", q8.TokensPerSec, q8.VsF32),
+		fmt.Sprintf("| %.3f tok/s | %.2f |", results[15].TokensPerSec, results[15].VsF32)} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -147,8 +156,8 @@ func TestRunModel(t *testing.T) {
 	// Each row's prompt cells and JSON: a figure; "—" and a note for a row without one.
 	for _, r := range append(slices.Clone(results), Result{Weights: "q8", PromptNote: "no prefill kernel for q8 weights yet"}) {
 		md := (&Report{Results: []Result{r}}).Markdown()
-		if cell := fmt.Sprintf("| %.3f tok/s | — |", r.TokensPerSec); r.Weights != "f32" && !strings.Contains(md, cell) {
-			t.Errorf("%s row without its f32 row lacks %q:\n%s", r.Weights, cell, md)
+		if cell := fmt.Sprintf("| %.3f tok/s | — |", r.TokensPerSec); r.VsF32 == 0 && !strings.Contains(md, cell) {
+			t.Errorf("%s row without an f32 row beside it lacks %q:\n%s", r.Weights, cell, md)
 		}
 		data, err := json.Marshal(r)
 		if err != nil {

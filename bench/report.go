@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 
 	"github.com/simplang/simplang/llama"
@@ -59,8 +58,8 @@ func (r *Report) Markdown() string {
 			pp, ratio = fmt.Sprintf("%s tok/s", thousands(x.PromptTokensPerSec)), fmt.Sprintf("%.1f×", x.PromptRatio)
 		}
 		vsF32 := "—"
-		if f := r.f32Of(x); f != nil {
-			vsF32 = fmt.Sprintf("%.2f", x.TokensPerSec/f.TokensPerSec)
+		if x.VsF32 > 0 {
+			vsF32 = fmt.Sprintf("%.2f", x.VsF32)
 		}
 		fmt.Fprintf(&b, "| LLaMA %s | %s | %s | %s | %s | %s | %d | %.3f tok/s | %s | %.3f ms | %s | %s | %.3f | %s MB | %s MB | %s MB | %.2f GB/s | %.2f GB/s | %.0f%% | %s | %s |\n",
 			x.Model, humanCount(x.Params), weightsOf(x.Weights, x.GroupSize), x.Backend, access(x.Checked), x.Pages, x.Threads, x.TokensPerSec, vsF32, x.MsPerToken, pp, ratio, x.GFLOPS,
@@ -120,8 +119,9 @@ func (r *Report) Markdown() string {
 - **Throughput** = tokens ÷ the summed wall time of the timed kernel calls; **Time/Token** is its inverse.
   The weight types of a model that fit in memory together are timed **side by side**: position by
   position, a token of each type in turn, so that the machine's swings of bandwidth fall on all of them
-  alike. **× f32** is a row's throughput ÷ that of the f32 row timed side by side with it (same build,
-  pages and threads; "—" when there is none). Their weights are resident together, so **Peak RSS** is the
+  alike. **× f32** compares a row with the f32 row timed side by side with it (same build, pages and
+  threads; "—" when there is none): the median over the positions of the f32 token's time ÷ this row's
+  token's time at the same position, the two timed moments apart. Their weights are resident together, so **Peak RSS** is the
   group's (results.json: side_by_side).
 - **Prompt** = prompt processing (llama.cpp's pp, against its tg for the decode): T tokens (-prompt, 128 by
   default) fed from position 0 on a cleared KV cache in one call of the weights' prefill kernel
@@ -162,22 +162,6 @@ func (r *Report) Markdown() string {
   way; without such a flip they agree within 1e-6); and the timed prefills' logits are finite.
 `)
 	return b.String()
-}
-
-// f32Of is the f32 result timed side by side with x (same model, build, pages and threads),
-// or nil.
-func (r *Report) f32Of(x Result) *Result {
-	if !slices.Contains(x.SideBySide, llama.F32.String()) {
-		return nil
-	}
-	for i := range r.Results {
-		f := &r.Results[i]
-		if f.Weights == llama.F32.String() && f.Model == x.Model && f.Backend == x.Backend && f.Checked == x.Checked &&
-			f.Pages == x.Pages && f.Threads == x.Threads && slices.Equal(f.SideBySide, x.SideBySide) {
-			return f
-		}
-	}
-	return nil
 }
 
 // weightsOf names a weight type with its group size: f32, q8/32.

@@ -248,6 +248,10 @@ type Result struct {
 	// SideBySide are the weight types timed with this one, a token of each in turn (this
 	// one's included): their ratios come from the same moments of the machine.
 	SideBySide []string `json:"side_by_side"`
+	// VsF32 is how many times faster than f32 this row decodes, when f32 ran side by side
+	// with it: the median over the positions of the f32 token's time ÷ this row's token's
+	// time at the same position. 0 without an f32 row.
+	VsF32 float64 `json:"vs_f32,omitempty"`
 
 	// Prompt processing: PromptTokens tokens from position 0 on a cleared KV
 	// cache in one prefill call; PromptTokensPerSec is PromptTokens ÷ the median of the
@@ -676,11 +680,20 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 	}
 	p.done(label, time.Since(start))
 
+	var f32 *timedRun
+	for _, run := range runs {
+		if run.c.d.weights == llama.F32 {
+			f32 = run
+		}
+	}
 	var results []Result
 	for _, run := range runs {
 		run.finish()
 		r := &run.r
 		r.SideBySide = names
+		if f32 != nil {
+			r.VsF32 = pairedRatio(f32.times, run.times)
+		}
 		switch {
 		case o.prompt == 0:
 			r.PromptNote = "not measured (-prompt 0)"
@@ -694,6 +707,16 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 		results = append(results, *r)
 	}
 	return results, nil
+}
+
+// pairedRatio is the median over the positions of base[i] ÷ times[i]: how many times faster
+// than base the tokens of times ran, each against the base token timed next to it.
+func pairedRatio(base, times []time.Duration) float64 {
+	ratios := make([]float64, len(times))
+	for i := range times {
+		ratios[i] = base[i].Seconds() / times[i].Seconds()
+	}
+	return median(ratios)
 }
 
 // measurePrompt times prompt processing of contender c with build b's prefill kernel into r:
