@@ -537,10 +537,7 @@ type timedRun struct {
 	r      Result
 	token  int // the next token to feed: the argmax of the previous logits
 	greedy *llama.Sampler
-	// times and around hold each timed token's duration and the bandwidth probes right
-	// before and after it.
-	times    []time.Duration
-	around   [][2]float64
+	// previous are the last step's logits, to check that the next ones differ.
 	previous []float32
 	// decodeAtCheck is the decode's logits at the last position the prompt check's prefill
 	// covers, checkLen − 1.
@@ -548,8 +545,9 @@ type timedRun struct {
 	checkLen      int
 }
 
-// step decodes the run's next position, pos, with a bandwidth probe's result before it.
-func (t *timedRun) step(pos int, before float64) error {
+// step decodes the run's next position, pos, into a new Step of its result (the caller
+// fills in the Step's ceiling).
+func (t *timedRun) step(pos int) error {
 	start := time.Now()
 	logits, err := t.c.d.step(t.kernel, t.c.s, t.token, pos)
 	elapsed := time.Since(start)
@@ -557,8 +555,6 @@ func (t *timedRun) step(pos int, before float64) error {
 		return err
 	}
 	r := &t.r
-	t.times = append(t.times, elapsed)
-	t.around = append(t.around, [2]float64{before})
 	r.Steps = append(r.Steps, Step{Pos: pos, Token: t.token, Logit0: logits[0], Ms: ms(elapsed)})
 	for _, v := range logits {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -580,31 +576,29 @@ func (t *timedRun) step(pos int, before float64) error {
 	return nil
 }
 
-// finish fills the run's speed, bandwidth and share of the ceiling from its tokens.
+// finish fills the run's speed, bandwidth and share of the ceiling from its Steps.
 func (t *timedRun) finish() {
 	r, cfg, weights := &t.r, t.c.cfg, t.c.d.weights
-	var total time.Duration
+	var seconds float64
 	var flops, bytes int64
 	// The bytes the ceiling would have moved in each token's time. The machine's bandwidth
 	// swings within a second, so a token and the probes around it sometimes see different
 	// states, in either direction: the median token is the typical one.
 	var reachable float64
-	fractions := make([]float64, len(t.times))
-	for i, d := range t.times {
+	fractions := make([]float64, len(r.Steps))
+	for i := range r.Steps {
 		st := &r.Steps[i]
-		total += d
+		seconds += st.Ms / 1000
 		flops += cfg.FLOPsPerToken(st.Pos)
 		at := cfg.BytesPerTokenOf(weights, t.c.d.groupSize, st.Pos)
 		bytes += at
-		st.CeilingGBs = (t.around[i][0] + t.around[i][1]) / 2
-		could := st.CeilingGBs * 1e9 * d.Seconds()
+		could := st.CeilingGBs * 1e9 * st.Ms / 1000
 		st.Fraction = float64(at) / could
 		reachable += could
 		fractions[i] = st.Fraction
 	}
-	seconds := total.Seconds()
-	r.TokensPerSec = float64(len(t.times)) / seconds
-	r.MsPerToken = 1000 * seconds / float64(len(t.times))
+	r.TokensPerSec = float64(len(r.Steps)) / seconds
+	r.MsPerToken = 1000 * seconds / float64(len(r.Steps))
 	r.GFLOPS = float64(flops) / seconds / 1e9
 	r.BandwidthGBs = float64(bytes) / seconds / 1e9
 	r.CeilingGBs = reachable / seconds / 1e9
@@ -657,9 +651,9 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 	}
 
 	// The machine's bandwidth drifts while it runs (other tenants, the placement of its
-	// cores), so the ceiling is measured right before every token and once after the last:
-	// each token is held against the mean of the probes on either side of it, the estimate
-	// of the bandwidth the machine offered while the token ran.
+	// cores), so the ceiling is measured between every two tokens and around them all: each
+	// token is held against the mean of the probes on either side of it, the estimate of the
+	// bandwidth the machine offered while the token ran.
 	label := fmt.Sprintf("%s %s side by side: %v, %s, %d thread(s)", cs[0].model, strings.Join(names, ", "), b.backend, access(b.checked), n)
 	start := time.Now()
 	bw, err := readBandwidth(b, probe)
@@ -669,13 +663,14 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 	for pos := range o.tokens {
 		p.bar(label, int64(pos), int64(o.tokens))
 		for _, run := range runs {
-			if err := run.step(pos, bw); err != nil {
+			if err := run.step(pos); err != nil {
 				return nil, fmt.Errorf("%v: %w", run.c.d.weights, err)
 			}
+			before := bw
 			if bw, err = readBandwidth(b, probe); err != nil {
 				return nil, err
 			}
-			run.around[len(run.around)-1][1] = bw
+			run.r.Steps[pos].CeilingGBs = (before + bw) / 2
 		}
 	}
 	p.done(label, time.Since(start))
@@ -692,7 +687,7 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 		r := &run.r
 		r.SideBySide = names
 		if f32 != nil {
-			r.VsF32 = pairedRatio(f32.times, run.times)
+			r.VsF32 = pairedRatio(f32.r.Steps, r.Steps)
 		}
 		switch {
 		case o.prompt == 0:
@@ -709,12 +704,12 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 	return results, nil
 }
 
-// pairedRatio is the median over the positions of base[i] ÷ times[i]: how many times faster
-// than base the tokens of times ran, each against the base token timed next to it.
-func pairedRatio(base, times []time.Duration) float64 {
-	ratios := make([]float64, len(times))
-	for i := range times {
-		ratios[i] = base[i].Seconds() / times[i].Seconds()
+// pairedRatio is the median over the positions of base[i].Ms ÷ steps[i].Ms: how many times
+// faster than base the steps ran, each against the base step timed next to it.
+func pairedRatio(base, steps []Step) float64 {
+	ratios := make([]float64, len(steps))
+	for i := range steps {
+		ratios[i] = base[i].Ms / steps[i].Ms
 	}
 	return median(ratios)
 }
