@@ -175,6 +175,34 @@ fn rows_q4(f32[] out, u8[] w, f32[] w_s, i8[] x, f32[] x_s, i64 rows, i64 cols, 
         i = i + 1;
     }
 }
+
+// rows_q4 with x split by halves of groups: group g's first half at x[g·gs/2 + j], its
+// second half at x[cols/2 + g·gs/2 + j].
+fn rows_q4_split(f32[] out, u8[] w, f32[] w_s, i8[] x, f32[] x_s, i64 rows, i64 cols, i64 gs) {
+    var ng = cols / gs;
+    var hg = gs / 2;
+    var hc = cols / 2;
+    var i = 0;
+    while (i < rows) {
+        var row = i * hc;
+        var s = 0.0;
+        var g = 0;
+        while (g < ng) {
+            i32 isum = 0;
+            var j = 0;
+            while (j < hg) {
+                var b = w[row + g * hg + j];
+                isum += (x[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                        (x[hc + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
+                j = j + 1;
+            }
+            s += (isum as f32) * w_s[i * ng + g] * x_s[g];
+            g = g + 1;
+        }
+        out[i] = s;
+        i = i + 1;
+    }
+}
 `
 
 // TestGroupDots checks the q8 and q4 row loops against Go, with the extreme values, for group
@@ -214,13 +242,26 @@ func testGroupDots(t *testing.T, cols int) {
 				for i := range xs {
 					xs[i] = float32(rng.Float64()) / 64
 				}
-				for _, q4 := range []bool{false, true} {
-					name, weights := "rows_q8", any(w8)
-					if q4 {
-						name, weights = "rows_q4", any(w4)
+				// x split by halves of groups, for rows_q4_split (the rows read whole groups only)
+				split := make([]int8, cols)
+				for e, v := range x[:ng*gs] {
+					g, j := e/gs, e%gs
+					if j < gs/2 {
+						split[g*gs/2+j] = v
+					} else {
+						split[cols/2+g*gs/2+j-gs/2] = v
+					}
+				}
+				for _, name := range []string{"rows_q8", "rows_q4", "rows_q4_split"} {
+					q4, weights, input := name != "rows_q8", any(w4), x
+					switch name {
+					case "rows_q8":
+						weights = any(w8)
+					case "rows_q4_split":
+						input = split
 					}
 					out := make([]float32, rows)
-					kerneltest.Call(t, kerneltest.Func(t, lib, name), out, weights, ws, x, xs, int64(rows), int64(cols), int64(gs))
+					kerneltest.Call(t, kerneltest.Func(t, lib, name), out, weights, ws, input, xs, int64(rows), int64(cols), int64(gs))
 					for i := range rows {
 						want := 0.0
 						for g := range ng {

@@ -38,16 +38,17 @@ const (
 	// ScaledDot(a, i, b, j, scale): Dot(a, i, b, j, DotChunk) as f32 · scale, f32. It stands
 	// only as `s = s + ScaledDot(…)` in the body of a loop whose lower.Loop lists s in Lanes.
 	ScaledDot
-	// ScaledNibbleDot(x, i, w, j, scale) is ScaledDot with w of u8 holding q4 nibbles: the
-	// chunk's elements are ((w[j+k] & 15) − 8) for k < DotChunk/2, then ((w[j+k] >> 4) − 8).
+	// ScaledNibbleDot(x, i, w, j, scale, h) is ScaledDot with w of u8 holding q4 nibbles: the
+	// products are x[i+k]·((w[j+k] & 15) − 8) and x[h+k]·((w[j+k] >> 4) − 8) for
+	// k < DotChunk/2 (h = i + DotChunk/2 when a group's inputs are in order).
 	ScaledNibbleDot
 	// ScaledDotPair(a, i0, b, j0, scale0, i1, j1, scale1) is ScaledDot(a, i0, b, j0, scale0) +
 	// ScaledDot(a, i1, b, j1, scale1), of two i8 arrays, in one step of a loop on lanes: the
 	// generators use the CPU's byte dot product (vpdpbusd, AVX-512 VNNI) on both groups at once.
 	ScaledDotPair
-	// ScaledNibbleDotQuad(x, i0, w, j0, scale0, i1, j1, scale1, i2, j2, scale2, i3, j3,
-	// scale3) is the sum of four ScaledNibbleDot, of x of i8, in one step of a loop on lanes,
-	// as ScaledDotPair.
+	// ScaledNibbleDotQuad(x, i0, w, j0, scale0, h0, i1, j1, scale1, h1, i2, j2, scale2, h2,
+	// i3, j3, scale3, h3) is the sum of four ScaledNibbleDot, of x of i8, in one step of a
+	// loop on lanes, as ScaledDotPair.
 	ScaledNibbleDotQuad
 	// Bits(x): the bits of a float or half x as the unsigned integer of its size.
 	Bits
@@ -95,9 +96,9 @@ var builtins = map[Builtin]builtinInfo{
 	Report:              {"report", []string{"slot", "site", "index", "size"}, 4, 0, -1, true},
 	Dot:                 {"dot", []string{"a", "i", "b", "j", "n"}, 5, 0, -1, true},
 	ScaledDot:           {"scaled_dot", []string{"a", "i", "b", "j", "scale"}, 5, 0, -1, true},
-	ScaledNibbleDot:     {"scaled_nibble_dot", []string{"x", "i", "w", "j", "scale"}, 5, 0, -1, true},
+	ScaledNibbleDot:     {"scaled_nibble_dot", []string{"x", "i", "w", "j", "scale", "h"}, 6, 0, -1, true},
 	ScaledDotPair:       {"scaled_dot_pair", []string{"a", "i0", "b", "j0", "scale0", "i1", "j1", "scale1"}, 8, 0, -1, true},
-	ScaledNibbleDotQuad: {"scaled_nibble_dot_quad", []string{"x", "i0", "w", "j0", "scale0", "i1", "j1", "scale1", "i2", "j2", "scale2", "i3", "j3", "scale3"}, 14, 0, -1, true},
+	ScaledNibbleDotQuad: {"scaled_nibble_dot_quad", []string{"x", "i0", "w", "j0", "scale0", "h0", "i1", "j1", "scale1", "h1", "i2", "j2", "scale2", "h2", "i3", "j3", "scale3", "h3"}, 18, 0, -1, true},
 	Bits:                {"bits", []string{"x"}, 1, 0, -1, true},
 	FromBits:            {"from_bits", []string{"b"}, 1, 0, -1, true},
 	Select:              {"select", []string{"c", "x", "y"}, 3, 0, -1, true},

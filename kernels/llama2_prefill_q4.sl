@@ -24,41 +24,52 @@
 // negative pos, a token out of range or a group size that is odd or does not divide dim and
 // hidden_dim returns NaN and writes nothing.
 
-// quantize_q8 quantizes x (n elements, n a multiple of gs) per group of gs, as llama2.c's
-// runq.c: group g's scale xs[g] = max|x| / 127 over the group, and xq[j] = x[j] / xs[g]
-// rounded to the nearest integer, halves away from zero; an all-zero group has scale 0 and
-// values 0. On a batch of rows of a multiple of gs elements each, row t's groups are those
-// of the row alone: its values from xq[t·n_row], its scales from xs[t·n_row/gs].
-fn quantize_q8(i8[] xq, f32[] xs, f32[] x, i64 n, i64 gs) {
+// quantize_split quantizes the m rows of x (n elements each, n a multiple of gs) per group of
+// gs, as llama2.c's runq.c: group g's scale is max|x| / 127 over the group, and each value is
+// x / scale rounded to the nearest integer, halves away from zero; an all-zero group has
+// scale 0 and values 0. Row t's scales go to xs[t·n/gs + g] and its values to xq[t·n …],
+// split by halves of groups as llama2_q4.sl's quantize_split: group g's first half at
+// xq[t·n + g·gs/2 + j], its second half at xq[t·n + n/2 + g·gs/2 + j].
+fn quantize_split(i8[] xq, f32[] xs, f32[] x, i64 m, i64 n, i64 gs) {
     var ng = n / gs;
-    var g = 0;
-    while (g < ng) {
-        var base = g * gs;
-        var amax = 0.0;
-        var j = 0;
-        while (j < gs) {
-            amax = max(amax, abs(x[base + j]));
-            j = j + 1;
+    var hg = gs / 2;
+    var t = 0;
+    while (t < m) {
+        var lo = t * n;      // the row's inputs of low nibbles
+        var hi = lo + n / 2; // and of high ones
+        var g = 0;
+        while (g < ng) {
+            var base = t * n + g * gs;
+            var amax = 0.0;
+            var j = 0;
+            while (j < gs) {
+                amax = max(amax, abs(x[base + j]));
+                j = j + 1;
+            }
+            var scale = amax / 127.0;
+            xs[t * ng + g] = scale;
+            // an all-zero group divides by 1 instead of 0, which gives its values 0
+            var divisor = scale;
+            if (scale == 0.0) {
+                divisor = 1.0;
+            }
+            j = 0;
+            while (j < hg) {
+                // |x / scale| ≤ 127: exact i8s
+                xq[lo + g * hg + j] = round(x[base + j] / divisor);
+                xq[hi + g * hg + j] = round(x[base + hg + j] / divisor);
+                j = j + 1;
+            }
+            g = g + 1;
         }
-        var scale = amax / 127.0;
-        xs[g] = scale;
-        // an all-zero group divides by 1 instead of 0, which gives its values 0
-        var divisor = scale;
-        if (scale == 0.0) {
-            divisor = 1.0;
-        }
-        j = 0;
-        while (j < gs) {
-            xq[base + j] = round(x[base + j] / divisor); // |x / scale| ≤ 127: an exact i8
-            j = j + 1;
-        }
-        g = g + 1;
+        t = t + 1;
     }
 }
 
-// matvec_q4: out[i] = Σ_g (Σ_j xq[g·gs + j] · (n_j - 8)) · w_s[e/gs + g] · xs[g] with
-// e = w_off + i·cols and n_j the 4-bit value of element e + g·gs + j, for i < rows:
-// llama2_q4.sl's mat-vec, for the classifier of the last token. Byte j of a group (gs/2 bytes
+// matvec_q4: out[i] = Σ_g (Σ_j x_j · (n_j - 8)) · w_s[e/gs + g] · xs[g] with e = w_off + i·cols,
+// n_j the 4-bit value of element e + g·gs + j and x_j the quantized input of element g·gs + j
+// (xq split by halves of groups), for i < rows: llama2_q4.sl's mat-vec, for the classifier of
+// the last token. Byte j of a group (gs/2 bytes
 // from the row's byte e/2 + g·gs/2) holds the group's element j in its low nibble and element
 // gs/2 + j in its high nibble.
 fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i64 rows, i64 cols, i64 gs) {
@@ -78,8 +89,8 @@ fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i64 row
             var j = 0;
             while (j < hg) {
                 var b = w[row + g * hg + j];
-                isum += (xq[g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                        (xq[g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
+                isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                        (xq[hc + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                 j = j + 1;
             }
             s += (isum as f32) * w_s[srow + g] * xs[g];
@@ -128,8 +139,8 @@ fn matmul_q4(f32[] y0, f32[] y1, f32[] y2, f32[] y3, u8[] w, f16[] w_s, i64 w_of
                 var j0 = 0;
                 while (j0 < hg) {
                     var b0 = w[row + g * hg + j0];
-                    isum0 += (xq[x0 + g * gs + j0] as i32) * ((b0 & 15) as i32 - 8) +
-                             (xq[x0 + g * gs + hg + j0] as i32) * ((b0 >> 4) as i32 - 8);
+                    isum0 += (xq[x0 + g * hg + j0] as i32) * ((b0 & 15) as i32 - 8) +
+                             (xq[x0 + hc + g * hg + j0] as i32) * ((b0 >> 4) as i32 - 8);
                     j0 = j0 + 1;
                 }
                 s0 += (isum0 as f32) * w_s[srow + g] * xs[c0 + g];
@@ -137,8 +148,8 @@ fn matmul_q4(f32[] y0, f32[] y1, f32[] y2, f32[] y3, u8[] w, f16[] w_s, i64 w_of
                 var j1 = 0;
                 while (j1 < hg) {
                     var b1 = w[row + g * hg + j1];
-                    isum1 += (xq[x1 + g * gs + j1] as i32) * ((b1 & 15) as i32 - 8) +
-                             (xq[x1 + g * gs + hg + j1] as i32) * ((b1 >> 4) as i32 - 8);
+                    isum1 += (xq[x1 + g * hg + j1] as i32) * ((b1 & 15) as i32 - 8) +
+                             (xq[x1 + hc + g * hg + j1] as i32) * ((b1 >> 4) as i32 - 8);
                     j1 = j1 + 1;
                 }
                 s1 += (isum1 as f32) * w_s[srow + g] * xs[c1 + g];
@@ -146,8 +157,8 @@ fn matmul_q4(f32[] y0, f32[] y1, f32[] y2, f32[] y3, u8[] w, f16[] w_s, i64 w_of
                 var j2 = 0;
                 while (j2 < hg) {
                     var b2 = w[row + g * hg + j2];
-                    isum2 += (xq[x2 + g * gs + j2] as i32) * ((b2 & 15) as i32 - 8) +
-                             (xq[x2 + g * gs + hg + j2] as i32) * ((b2 >> 4) as i32 - 8);
+                    isum2 += (xq[x2 + g * hg + j2] as i32) * ((b2 & 15) as i32 - 8) +
+                             (xq[x2 + hc + g * hg + j2] as i32) * ((b2 >> 4) as i32 - 8);
                     j2 = j2 + 1;
                 }
                 s2 += (isum2 as f32) * w_s[srow + g] * xs[c2 + g];
@@ -155,8 +166,8 @@ fn matmul_q4(f32[] y0, f32[] y1, f32[] y2, f32[] y3, u8[] w, f16[] w_s, i64 w_of
                 var j3 = 0;
                 while (j3 < hg) {
                     var b3 = w[row + g * hg + j3];
-                    isum3 += (xq[x3 + g * gs + j3] as i32) * ((b3 & 15) as i32 - 8) +
-                             (xq[x3 + g * gs + hg + j3] as i32) * ((b3 >> 4) as i32 - 8);
+                    isum3 += (xq[x3 + g * hg + j3] as i32) * ((b3 & 15) as i32 - 8) +
+                             (xq[x3 + hc + g * hg + j3] as i32) * ((b3 >> 4) as i32 - 8);
                     j3 = j3 + 1;
                 }
                 s3 += (isum3 as f32) * w_s[srow + g] * xs[c3 + g];
@@ -364,7 +375,7 @@ fn prefill_block_q4(f32[] rms_att_w, f32[] rms_ffn_w,
 
     // attention: rmsnorm, q/k/v projections, rotary embedding
     rmsnorm_rows(xb, x, rms_att_w, l * dim, m, dim);
-    quantize_q8(xq, xs, xb, m * dim, gs);
+    quantize_split(xq, xs, xb, m, dim, gs);
     project_q4(q, y0, y1, y2, y3, wq, wq_s, l * dim * dim, xq, xs, m, dim, dim, gs);
     project_q4(k, y0, y1, y2, y3, wk, wk_s, l * kv_dim * dim, xq, xs, m, kv_dim, dim, gs);
     project_q4(v, y0, y1, y2, y3, wv, wv_s, l * kv_dim * dim, xq, xs, m, kv_dim, dim, gs);
@@ -382,17 +393,17 @@ fn prefill_block_q4(f32[] rms_att_w, f32[] rms_ffn_w,
 
     // attention over positions 0 … pos+t for row t, output projection, residual
     attention_rows(xb, q, att, key_cache, value_cache, layer_off, pos, m, n_heads, n_kv_heads, head_size, seq_len);
-    quantize_q8(xq, xs, xb, m * dim, gs);
+    quantize_split(xq, xs, xb, m, dim, gs);
     project_q4(xb2, y0, y1, y2, y3, wo, wo_s, l * dim * dim, xq, xs, m, dim, dim, gs);
     add(x, xb2, m * dim);
 
     // feed-forward: rmsnorm, SwiGLU (silu(w1·x) · (w3·x)), down projection, residual
     rmsnorm_rows(xb, x, rms_ffn_w, l * dim, m, dim);
-    quantize_q8(xq, xs, xb, m * dim, gs);
+    quantize_split(xq, xs, xb, m, dim, gs);
     project_q4(hb, y0, y1, y2, y3, w1, w1_s, l * h * dim, xq, xs, m, h, dim, gs);
     project_q4(hb2, y0, y1, y2, y3, w3, w3_s, l * h * dim, xq, xs, m, h, dim, gs);
     swiglu(hb, hb2, m * h);
-    quantize_q8(xq, xs, hb, m * h, gs);
+    quantize_split(xq, xs, hb, m, h, gs);
     project_q4(xb, y0, y1, y2, y3, w2, w2_s, l * dim * h, xq, xs, m, dim, h, gs);
     add(x, xb, m * dim);
 }
@@ -473,7 +484,7 @@ fn llama2_prefill_q4(u8[] token_emb, f16[] token_emb_s, f32[] rms_att_w, f32[] r
         i = i + 1;
     }
     xb = rmsnorm(xb, rms_final_w, xb, dim, 0.00001);
-    quantize_q8(xq, xs, xb, dim, gs);
+    quantize_split(xq, xs, xb, 1, dim, gs);
     matvec_q4(logits, wcls, wcls_s, 0, xq, xs, vocab_size, dim, gs);
     return logits[0];
 }

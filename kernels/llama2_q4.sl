@@ -19,7 +19,7 @@
 // f16 per group). The norm weights, the run state and the KV cache are f32, as in llama2.sl.
 //
 // Each mat-vec first quantizes its input vector per group of gs to i8 with one f32 scale
-// (quantize_q8); each group's dot product then sums in i32, the low nibbles against the
+// (quantize_split); each group's dot product then sums in i32, the low nibbles against the
 // group's first half and the high nibbles against its second half, and the row adds
 // isum · w_scale · x_scale in f32, group by group: package llama's ForwardQ.
 //
@@ -29,12 +29,17 @@
 // cache), or a group size that is odd or does not divide dim and hidden_dim, returns NaN and
 // touches nothing.
 
-// quantize_q8 quantizes x (n elements, n a multiple of gs) per group of gs, as llama2.c's
-// runq.c: group g's scale xs[g] = max|x| / 127 over the group, and xq[j] = x[j] / xs[g]
+// quantize_split quantizes x (n elements, n a multiple of gs) per group of gs, as llama2.c's
+// runq.c: group g's scale xs[g] = max|x| / 127 over the group, and each value is x / xs[g]
 // rounded to the nearest integer, halves away from zero; an all-zero group has scale 0 and
-// values 0.
-fn quantize_q8(i8[] xq, f32[] xs, f32[] x, i64 n, i64 gs) {
+// values 0. It writes the values split by halves of groups: group g's first half (the inputs
+// of its weights' low nibbles) to xq[g·gs/2 + j] and its second half (the high nibbles') to
+// xq[n/2 + g·gs/2 + j], so that a mat-vec reads the inputs of four groups' low nibbles, and
+// of their high ones, as one run of bytes each instead of taking them apart on every row.
+fn quantize_split(i8[] xq, f32[] xs, f32[] x, i64 n, i64 gs) {
     var ng = n / gs;
+    var hg = gs / 2;
+    var half = n / 2;
     var g = 0;
     while (g < ng) {
         var base = g * gs;
@@ -52,20 +57,23 @@ fn quantize_q8(i8[] xq, f32[] xs, f32[] x, i64 n, i64 gs) {
             divisor = 1.0;
         }
         j = 0;
-        while (j < gs) {
-            xq[base + j] = round(x[base + j] / divisor); // |x / scale| ≤ 127: an exact i8
+        while (j < hg) {
+            // |x / scale| ≤ 127: exact i8s
+            xq[g * hg + j] = round(x[base + j] / divisor);
+            xq[half + g * hg + j] = round(x[base + hg + j] / divisor);
             j = j + 1;
         }
         g = g + 1;
     }
 }
 
-// matvec_q4: out[i] = Σ_g (Σ_j xq[g·gs + j] · (n_j - 8)) · w_s[e/gs + g] · xs[g] with
-// e = w_off + i·cols and n_j the 4-bit value of element e + g·gs + j, for i < rows: the q4 rows
-// from element w_off against the quantized input (xq, xs) of cols elements. Byte j of a
-// group (gs/2 bytes from the row's byte e/2 + g·gs/2) holds the group's element j in its low
-// nibble and element gs/2 + j in its high nibble, so one pass over the bytes covers both
-// halves of the group.
+// matvec_q4: out[i] = Σ_g (Σ_j x_j · (n_j - 8)) · w_s[e/gs + g] · xs[g] with
+// e = w_off + i·cols, n_j the 4-bit value of element e + g·gs + j and x_j the quantized input
+// of element g·gs + j, for i < rows: the q4 rows from element w_off against the quantized input
+// (xq, xs) of cols elements, split by halves of groups (quantize_split). Byte j of a group
+// (gs/2 bytes from the row's byte e/2 + g·gs/2) holds the group's element j in its low nibble
+// and element gs/2 + j in its high nibble, so one pass over the bytes covers both halves of
+// the group.
 fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i64 rows, i64 cols, i64 gs) {
     var ng = cols / gs;
     var hg = gs / 2;        // bytes per group
@@ -83,8 +91,8 @@ fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i64 row
             var j = 0;
             while (j < hg) {
                 var b = w[row + g * hg + j];
-                isum += (xq[g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                        (xq[g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
+                isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                        (xq[hc + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                 j = j + 1;
             }
             s += (isum as f32) * w_s[srow + g] * xs[g];
@@ -123,8 +131,8 @@ fn matvec2_q4(f32[] out1, u8[] w1, f16[] w1_s, i64 w1_off, i64 rows1,
                 var j = 0;
                 while (j < hg) {
                     var b = w1[row + g * hg + j];
-                    isum += (xq[g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                            (xq[g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
+                    isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                            (xq[hc + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                     j = j + 1;
                 }
                 s += (isum as f32) * w1_s[srow + g] * xs[g];
@@ -139,8 +147,8 @@ fn matvec2_q4(f32[] out1, u8[] w1, f16[] w1_s, i64 w1_off, i64 rows1,
                 var j = 0;
                 while (j < hg) {
                     var b = w2[row + g * hg + j];
-                    isum += (xq[g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                            (xq[g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
+                    isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                            (xq[hc + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                     j = j + 1;
                 }
                 s += (isum as f32) * w2_s[srow + g] * xs[g];
@@ -175,8 +183,8 @@ fn qkv_q4(f32[] q, u8[] wq, f16[] wq_s, i64 q_off, f32[] k, u8[] wk, f16[] wk_s,
                 var j = 0;
                 while (j < hg) {
                     var b = wq[row + g * hg + j];
-                    isum += (xq[g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                            (xq[g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
+                    isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                            (xq[hd + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                     j = j + 1;
                 }
                 s += (isum as f32) * wq_s[srow + g] * xs[g];
@@ -191,8 +199,8 @@ fn qkv_q4(f32[] q, u8[] wq, f16[] wq_s, i64 q_off, f32[] k, u8[] wk, f16[] wk_s,
                 var j = 0;
                 while (j < hg) {
                     var b = wk[row + g * hg + j];
-                    isum += (xq[g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                            (xq[g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
+                    isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                            (xq[hd + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                     j = j + 1;
                 }
                 s += (isum as f32) * wk_s[srow + g] * xs[g];
@@ -207,8 +215,8 @@ fn qkv_q4(f32[] q, u8[] wq, f16[] wq_s, i64 q_off, f32[] k, u8[] wk, f16[] wk_s,
                 var j = 0;
                 while (j < hg) {
                     var b = wv[row + g * hg + j];
-                    isum += (xq[g * gs + j] as i32) * ((b & 15) as i32 - 8) +
-                            (xq[g * gs + hg + j] as i32) * ((b >> 4) as i32 - 8);
+                    isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                            (xq[hd + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                     j = j + 1;
                 }
                 s += (isum as f32) * wv_s[srow + g] * xs[g];
@@ -351,7 +359,7 @@ fn transformer_block_q4(f32[] rms_att_w, f32[] rms_ffn_w,
 
     // attention: rmsnorm, q/k/v projections, rotary embedding
     xb = rmsnorm(x, rms_att_w, xb, dim, 0.00001, l * dim);
-    quantize_q8(xq, xs, xb, dim, gs);
+    quantize_split(xq, xs, xb, dim, gs);
     qkv_q4(q, wq, wq_s, l * dim * dim, k, wk, wk_s, v, wv, wv_s, l * kv_dim * dim, xq, xs, dim, kv_dim, gs);
     rope(q, k, rope_cos, rope_sin, dim, kv_dim, head_size);
 
@@ -366,17 +374,17 @@ fn transformer_block_q4(f32[] rms_att_w, f32[] rms_ffn_w,
 
     // multi-head attention over positions 0..pos, output projection, residual
     attention(xb, q, att, key_cache, value_cache, layer_off, pos, n_heads, n_kv_heads, head_size, seq_len);
-    quantize_q8(xq, xs, xb, dim, gs);
+    quantize_split(xq, xs, xb, dim, gs);
     matvec_q4(xb2, wo, wo_s, l * dim * dim, xq, xs, dim, dim, gs);
     add(x, xb2, dim);
 
     // feed-forward: rmsnorm, SwiGLU (silu(w1·x) · (w3·x)), down projection, residual
     xb = rmsnorm(x, rms_ffn_w, xb, dim, 0.00001, l * dim);
-    quantize_q8(xq, xs, xb, dim, gs);
+    quantize_split(xq, xs, xb, dim, gs);
     matvec2_q4(hb, w1, w1_s, l * hidden_dim * dim, hidden_dim, hb2, w3, w3_s, l * hidden_dim * dim, hidden_dim,
                xq, xs, dim, gs);
     swiglu(hb, hb2, hidden_dim);
-    quantize_q8(xq, xs, hb, hidden_dim, gs);
+    quantize_split(xq, xs, hb, hidden_dim, gs);
     matvec_q4(xb, w2, w2_s, l * dim * hidden_dim, xq, xs, dim, hidden_dim, gs);
     add(x, xb, dim);
 }
@@ -431,7 +439,7 @@ fn llama2_q4_forward(u8[] token_emb, f16[] token_emb_s, f32[] rms_att_w, f32[] r
 
     // final rmsnorm and classifier
     x = rmsnorm(x, rms_final_w, x, dim, 0.00001);
-    quantize_q8(xq, xs, x, dim, gs);
+    quantize_split(xq, xs, x, dim, gs);
     matvec_q4(logits, wcls, wcls_s, 0, xq, xs, vocab_size, dim, gs);
     return logits[0];
 }

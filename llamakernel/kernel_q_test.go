@@ -135,7 +135,9 @@ func TestKernelQ4MatVecsExact(t *testing.T) {
 				}
 				return w, ws
 			}
-			input := func(cols, gs int) ([]int8, []float32) {
+			// input returns a random quantized input in its order and as the kernel keeps it,
+			// split by halves of groups (quantize_split).
+			input := func(cols, gs int) ([]int8, []int8, []float32) {
 				xq := make([]int8, cols)
 				xs := make([]float32, cols/gs)
 				for i := range xq {
@@ -144,7 +146,16 @@ func TestKernelQ4MatVecsExact(t *testing.T) {
 				for i := range xs {
 					xs[i] = r.Float32() / 64
 				}
-				return xq, xs
+				split := make([]int8, cols)
+				for e, v := range xq {
+					g, j := e/gs, e%gs
+					if j < gs/2 {
+						split[g*gs/2+j] = v
+					} else {
+						split[cols/2+g*gs/2+j-gs/2] = v
+					}
+				}
+				return xq, split, xs
 			}
 			same := func(name string, got, want []float32) {
 				t.Helper()
@@ -159,15 +170,15 @@ func TestKernelQ4MatVecsExact(t *testing.T) {
 				rows, cols, gs := sh.rows, sh.cols, sh.gs
 				w1, ws1 := tensor(rows, cols, gs)
 				w2, ws2 := tensor(rows, cols, gs)
-				xq, xs := input(cols, gs)
+				xq, split, xs := input(cols, gs)
 				off := rows * cols // layer 1
 				want1 := q4MatVec(w1, ws1, off, xq, xs, rows, cols, gs)
 				want2 := q4MatVec(w2, ws2, off, xq, xs, rows, cols, gs)
 				out1, out2 := make([]float32, rows), make([]float32, rows)
-				kerneltest.Call(t, matvec, out1, w1, ws1, off, xq, xs, rows, cols, gs)
+				kerneltest.Call(t, matvec, out1, w1, ws1, off, split, xs, rows, cols, gs)
 				same(fmt.Sprintf("%v matvec_q4", sh), out1, want1)
 				clear(out1)
-				kerneltest.Call(t, matvec2, out1, w1, ws1, off, rows, out2, w2, ws2, off, rows, xq, xs, cols, gs)
+				kerneltest.Call(t, matvec2, out1, w1, ws1, off, rows, out2, w2, ws2, off, rows, split, xs, cols, gs)
 				same(fmt.Sprintf("%v matvec2_q4 out1", sh), out1, want1)
 				same(fmt.Sprintf("%v matvec2_q4 out2", sh), out2, want2)
 			}
@@ -175,9 +186,9 @@ func TestKernelQ4MatVecsExact(t *testing.T) {
 			wq, wqs := tensor(dim, dim, gs)
 			wk, wks := tensor(kvDim, dim, gs)
 			wv, wvs := tensor(kvDim, dim, gs)
-			xq, xs := input(dim, gs)
+			xq, split, xs := input(dim, gs)
 			q, k, v := make([]float32, dim), make([]float32, kvDim), make([]float32, kvDim)
-			kerneltest.Call(t, qkv, q, wq, wqs, dim*dim, k, wk, wks, v, wv, wvs, kvDim*dim, xq, xs, dim, kvDim, gs)
+			kerneltest.Call(t, qkv, q, wq, wqs, dim*dim, k, wk, wks, v, wv, wvs, kvDim*dim, split, xs, dim, kvDim, gs)
 			same("qkv_q4 q", q, q4MatVec(wq, wqs, dim*dim, xq, xs, dim, dim, gs))
 			same("qkv_q4 k", k, q4MatVec(wk, wks, kvDim*dim, xq, xs, kvDim, dim, gs))
 			same("qkv_q4 v", v, q4MatVec(wv, wvs, kvDim*dim, xq, xs, kvDim, dim, gs))

@@ -286,7 +286,8 @@ func (g *gen) call(c *frontend.Call) operand {
 type byteOperands struct {
 	data, at [2]value.Value
 	unsigned [2]bool
-	nibbles  bool // the second holds q4 nibbles (ScaledNibbleDot)
+	nibbles  bool        // the second holds q4 nibbles (ScaledNibbleDot)
+	high     value.Value // with nibbles, where the first array's inputs of the high nibbles start
 }
 
 // byteArgs evaluates the arrays and starts of Dot(a, i, b, j, …) and ScaledDot.
@@ -296,7 +297,9 @@ func (g *gen) byteArgs(c *frontend.Call) byteOperands {
 		b.data[k], b.at[k] = g.operand(c.Args[arg])[aligned], g.expr(c.Args[arg+1])
 		b.unsigned[k] = c.Args[arg].Type().Kind == abi.U8
 	}
-	b.nibbles = c.Builtin == frontend.ScaledNibbleDot
+	if b.nibbles = c.Builtin == frontend.ScaledNibbleDot; b.nibbles {
+		b.high = g.expr(c.Args[5])
+	}
 	return b
 }
 
@@ -312,14 +315,24 @@ func (g *gen) pairs(b byteOperands, off value.Value) value.Value {
 	}
 	chunk, wide := types.NewVector(frontend.DotChunk, types.I8), types.NewVector(frontend.DotChunk, elem)
 	var w [2]value.Value
+	load := func(t types.Type, at value.Value) value.Value {
+		v := g.cur.NewLoad(t, g.cur.NewBitCast(at, types.NewPointer(t)))
+		v.Align = 1
+		return v
+	}
 	for i := range b.data {
 		at := g.elem(b.data[i], abi.I8, g.cur.NewAdd(b.at[i], off))
-		if i == 1 && b.nibbles {
-			w[i] = g.cur.NewSExt(g.nibbles(at), wide)
+		if b.nibbles {
+			if i == 1 {
+				w[i] = g.cur.NewSExt(g.nibbles(at), wide)
+			} else { // the inputs of the low nibbles, then those of the high ones
+				half := types.NewVector(frontend.DotChunk/2, types.I8)
+				high := g.elem(b.data[i], abi.I8, g.cur.NewAdd(b.high, off))
+				w[i] = g.cur.NewSExt(g.cur.NewShuffleVector(load(half, at), load(half, high), lanes(0, 1)), wide)
+			}
 			continue
 		}
-		v := g.cur.NewLoad(chunk, g.cur.NewBitCast(at, types.NewPointer(chunk)))
-		v.Align = 1
+		v := load(chunk, at)
 		if b.unsigned[i] {
 			w[i] = g.cur.NewZExt(v, wide)
 		} else {
@@ -401,7 +414,7 @@ func splatBytes(n int, k int64) constant.Constant {
 // to the lanes sums. vpdpbusd sums the products of four unsigned bytes by four signed ones
 // into each of 16 lanes, so a pair's 64 bytes of q8 fill one, lanes 0–7 for the first group
 // and 8–15 for the second; four groups' 64 bytes of q4 fill two, the low nibbles against the
-// first halves of the groups' inputs and the high ones against the second halves, four lanes
+// inputs of the low nibbles and the high ones against those of the high nibbles, four lanes
 // a group. A second vpdpbusd takes out the bias: x·w = (x + 128)·w − 128·w for two i8, and
 // x·(n − 8) = n·x − 8·x for nibbles n. The inputs' shuffles and bias are the same for every
 // row of a jammed loop, and LLVM computes them once.
@@ -430,17 +443,14 @@ func (g *gen) groupDot(c *frontend.Call, sums value.Value) value.Value {
 	words := func(v value.Value) value.Value { return g.cur.NewBitCast(v, sums16) }
 	dot := func(acc, u, s value.Value) value.Value { return g.cur.NewCall(dp, acc, words(u), words(s)) }
 	zero := constant.NewZeroInitializer(sums16)
-	x := joined(0, 0, chunk)
 	var d, off value.Value
 	if groups == 4 {
 		w := joined(2, 1, chunk/2)
 		lo, hi := g.cur.NewAnd(w, splatBytes(2*chunk, 15)), g.cur.NewLShr(w, splatBytes(2*chunk, 4))
-		xlo := g.cur.NewShuffleVector(x, constant.NewUndef(x.Type()), mask(lower.Halves(false)))
-		xhi := g.cur.NewShuffleVector(x, constant.NewUndef(x.Type()), mask(lower.Halves(true)))
-		eight := splatBytes(2*chunk, 8)
+		xlo, xhi, eight := joined(0, 0, chunk/2), joined(0, 3, chunk/2), splatBytes(2*chunk, 8)
 		d, off = dot(dot(zero, lo, xlo), hi, xhi), dot(dot(zero, eight, xlo), eight, xhi)
 	} else {
-		w, bias := joined(2, 1, chunk), splatBytes(2*chunk, -128)
+		x, w, bias := joined(0, 0, chunk), joined(2, 1, chunk), splatBytes(2*chunk, -128)
 		d, off = dot(zero, g.cur.NewXor(x, bias), w), dot(zero, bias, w)
 	}
 	f := g.cur.NewSIToFP(g.cur.NewSub(d, off), laneType)

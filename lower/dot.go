@@ -46,7 +46,8 @@ type dotLoop struct {
 	*loops.Counted
 	acc          *frontend.Var
 	a, ia, b, ib frontend.Expr
-	nibbles      bool // b holds q4 nibbles (see nibbleDot); the loop runs over half a chunk
+	nibbles      bool          // b holds q4 nibbles (see nibbleDot); the loop runs over half a chunk
+	ih           frontend.Expr // with nibbles, where the inputs of the high nibbles are read
 }
 
 // matchDot recognises a byte dot-product loop (see above); nil for any other loop.
@@ -87,11 +88,11 @@ func matchDot(w *frontend.While) *dotLoop {
 		if !ok {
 			return nil
 		}
-		x, ix, w, iw := nibbleDot(c, acc.Var, load, prod)
+		x, ix, ih, w, iw := nibbleDot(c, acc.Var, load, prod)
 		if x == nil {
 			return nil
 		}
-		return &dotLoop{Counted: c, acc: acc.Var, a: x, ia: ix, b: w, ib: iw, nibbles: true}
+		return &dotLoop{Counted: c, acc: acc.Var, a: x, ia: ix, ih: ih, b: w, ib: iw, nibbles: true}
 	}
 	mul, ok := prod.(*frontend.Binary)
 	if !ok || mul.Op != frontend.MUL {
@@ -178,18 +179,20 @@ func offsetOf(idx frontend.Expr, j *frontend.Var) frontend.Expr {
 // nibbleDot matches the body of a q4 group loop over its n = gs/2 bytes,
 //
 //	var b = w[y + j];
-//	var t = (x[z + j] as i32) * ((b & 15) as i32 - 8) + (x[z + n + j] as i32) * ((b >> 4) as i32 - 8);
+//	var t = (x[z + j] as i32) * ((b & 15) as i32 - 8) + (x[z' + j] as i32) * ((b >> 4) as i32 - 8);
 //
-// (either product first, either factor first): byte j of the group holds element j in its
-// low nibble and element j + n in its high one, each biased by 8 (llama.cpp's q4_0). It
-// returns x, z + j, w, y + j, or nil.
-func nibbleDot(c *loops.Counted, acc *frontend.Var, load *frontend.VarDecl, prod frontend.Expr) (x, ix, w, iw frontend.Expr) {
+// (either product first, either factor first): byte j of the group holds an element in its
+// low nibble and one in its high nibble, each biased by 8 (llama.cpp's q4_0). In q4_0 they
+// are the group's elements j and j + n (z' = z + n); a kernel may also keep the inputs that
+// the high nibbles multiply apart (z' anywhere). It returns x, z + j, z' + j, w, y + j, or
+// nil.
+func nibbleDot(c *loops.Counted, acc *frontend.Var, load *frontend.VarDecl, prod frontend.Expr) (x, ix, ih, w, iw frontend.Expr) {
 	if w, iw = byteElem(load.Init, c.Var, acc); w == nil || w.Type().Kind != abi.U8 {
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	sum, ok := prod.(*frontend.Binary)
 	if !ok || sum.Op != frontend.ADD {
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	var xs [2]frontend.Expr
 	var idxs [2]frontend.Expr
@@ -197,7 +200,7 @@ func nibbleDot(c *loops.Counted, acc *frontend.Var, load *frontend.VarDecl, prod
 	for k, term := range []frontend.Expr{sum.X, sum.Y} {
 		mul, ok := term.(*frontend.Binary)
 		if !ok || mul.Op != frontend.MUL {
-			return nil, nil, nil, nil
+			return nil, nil, nil, nil, nil
 		}
 		for _, pair := range [][2]frontend.Expr{{mul.X, mul.Y}, {mul.Y, mul.X}} {
 			half, ok := nibble(pair[1], load.Var)
@@ -207,23 +210,17 @@ func nibbleDot(c *loops.Counted, acc *frontend.Var, load *frontend.VarDecl, prod
 			}
 		}
 		if xs[k] == nil {
-			return nil, nil, nil, nil
+			return nil, nil, nil, nil, nil
 		}
 	}
 	if halves[0] == halves[1] || !sameExpr(xs[0], xs[1]) {
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	lo, hi := idxs[0], idxs[1]
 	if halves[0] {
 		lo, hi = hi, lo
 	}
-	// hi must be (z + n) + j for lo = z + j, with n the trip count.
-	z, zn := offsetOf(lo, c.Var), offsetOf(hi, c.Var)
-	plus, ok := zn.(*frontend.Binary)
-	if !ok || plus.Op != frontend.ADD || !sameExpr(plus.X, z) || !sameExpr(plus.Y, c.Bound) {
-		return nil, nil, nil, nil
-	}
-	return xs[0], lo, w, iw
+	return xs[0], lo, hi, w, iw
 }
 
 // nibble matches `(b & 15) as i32 - 8` (high false) or `(b >> 4) as i32 - 8` (high true).
@@ -272,29 +269,12 @@ func Lanes(first, step int) []int {
 }
 
 // The shuffles of ScaledDotPair and ScaledNibbleDotQuad, which both generators write:
-// Joined(n) joins two n-lane vectors into one; Halves(high) takes from four groups of
-// DotChunk bytes, joined, the first half of each group (the elements that q4's low nibbles
-// multiply) or the second (the high nibbles'); GroupScales(groups) spreads that many scales
+// Joined(n) joins two n-lane vectors into one; GroupScales(groups) spreads that many scales
 // over the 16 sums, each over its group's lanes.
 func Joined(n int) []int {
 	l := make([]int, 2*n)
 	for i := range l {
 		l[i] = i
-	}
-	return l
-}
-
-func Halves(high bool) []int {
-	h := frontend.DotChunk / 2
-	var l []int
-	for g := range 4 {
-		start := g * frontend.DotChunk
-		if high {
-			start += h
-		}
-		for k := range h {
-			l = append(l, start+k)
-		}
 	}
 	return l
 }

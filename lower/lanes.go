@@ -34,6 +34,7 @@ type laneUnit struct {
 	dot       *frontend.While
 	a, ia     frontend.Expr // the dot's operands, read with j at its first value
 	b, ib     frontend.Expr
+	ih        frontend.Expr // with nibbles, where the inputs of the high nibbles are read
 	scale     frontend.Expr // the factors of the group's sum other than isum, multiplied
 	s         *frontend.Var // the f32 sum
 	sumAssign *frontend.Assign
@@ -90,7 +91,11 @@ func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*
 	var body []frontend.Stmt
 	var sums []*frontend.Var
 	for _, u := range units {
-		dot := frontend.NewBuiltin(pos, builtin, frontend.F32, cloneExpr(u.a), cloneExpr(u.ia), cloneExpr(u.b), cloneExpr(u.ib), u.scale)
+		args := []frontend.Expr{cloneExpr(u.a), cloneExpr(u.ia), cloneExpr(u.b), cloneExpr(u.ib), u.scale}
+		if u.nibbles {
+			args = append(args, cloneExpr(u.ih))
+		}
+		dot := frontend.NewBuiltin(pos, builtin, frontend.F32, args...)
 		add := frontend.Set(frontend.Use(pos, u.s), frontend.NewBinary(frontend.ADD, frontend.Use(pos, u.s), dot))
 		body = append(body, u.j, add)
 		sums = append(sums, u.s)
@@ -109,13 +114,18 @@ func Groups(c *frontend.Call) int {
 }
 
 // GroupArg is the argument of such a call for its group m: the group's start in the first
-// array (k 0), in the second (k 1), or its scale (k 2). groupedLoop writes them in that order
-// after the two arrays, the first group's around the second array.
+// array (k 0), in the second (k 1), its scale (k 2), or, of ScaledNibbleDotQuad, the start
+// of the inputs of its high nibbles (k 3). groupedLoop writes them in that order after the
+// two arrays, the first group's around the second array.
 func GroupArg(c *frontend.Call, k, m int) frontend.Expr {
 	if m == 0 {
-		return c.Args[[]int{1, 3, 4}[k]]
+		return c.Args[[]int{1, 3, 4, 5}[k]]
 	}
-	return c.Args[5+3*(m-1)+k]
+	per := 3
+	if c.Builtin == frontend.ScaledNibbleDotQuad {
+		per = 4
+	}
+	return c.Args[2+per*m+k]
 }
 
 // groupable reports whether groupedLoop applies to w: it counts by one up to a bound that can
@@ -159,9 +169,15 @@ func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var) *
 	var sums []*frontend.Var
 	for _, u := range units {
 		args := []frontend.Expr{cloneExpr(u.a), cloneExpr(u.ia), cloneExpr(u.b), cloneExpr(u.ib), u.scale}
+		if u.nibbles {
+			args = append(args, cloneExpr(u.ih))
+		}
 		for m := int64(1); m < k; m++ {
 			at := cloner{rename: map[*frontend.Var]*frontend.Var{}, subst: map[*frontend.Var]frontend.Expr{c.Var: step(m)}}
 			args = append(args, at.expr(u.ia), at.expr(u.ib), at.expr(u.scale))
+			if u.nibbles {
+				args = append(args, at.expr(u.ih))
+			}
 		}
 		dot := frontend.NewBuiltin(pos, builtin, frontend.F32, args...)
 		body = append(body, u.j, frontend.Set(frontend.Use(pos, u.s), frontend.NewBinary(frontend.ADD, frontend.Use(pos, u.s), dot)))
@@ -246,7 +262,7 @@ func laneUnitOf(stmts []frontend.Stmt, changing map[*frontend.Var]bool) (laneUni
 	if d == nil || d.Var != u.j.Var || d.acc != acc.Var || !loops.Invariant(d.Bound, changing) {
 		return u, false
 	}
-	u.a, u.ia, u.b, u.ib, u.nibbles = d.a, d.ia, d.b, d.ib, d.nibbles
+	u.a, u.ia, u.b, u.ib, u.ih, u.nibbles = d.a, d.ia, d.b, d.ib, d.ih, d.nibbles
 	t, ok := stmts[3].(*frontend.VarDecl)
 	if !ok || t.Var.Type != frontend.F32 {
 		return u, false

@@ -273,7 +273,8 @@ func (g *gen) call(c *frontend.Call) value {
 type byteOperands struct {
 	mem, at  [2]string
 	unsigned [2]bool
-	nibbles  bool // the second holds q4 nibbles (ScaledNibbleDot)
+	nibbles  bool   // the second holds q4 nibbles (ScaledNibbleDot)
+	high     string // with nibbles, where the first array's inputs of the high nibbles start
 }
 
 // byteArgs evaluates the arrays and starts of Dot(a, i, b, j, …) and ScaledDot.
@@ -284,7 +285,9 @@ func (g *gen) byteArgs(c *frontend.Call) byteOperands {
 		b.at[k] = g.toIndex(g.expr(c.Args[arg+1]).v, frontend.I64)
 		b.unsigned[k] = c.Args[arg].Type().Kind == abi.U8
 	}
-	b.nibbles = c.Builtin == frontend.ScaledNibbleDot
+	if b.nibbles = c.Builtin == frontend.ScaledNibbleDot; b.nibbles {
+		b.high = g.toIndex(g.expr(c.Args[5]).v, frontend.I64)
+	}
 	g.pos = c.Pos
 	return b
 }
@@ -305,9 +308,16 @@ func (g *gen) pairs(b byteOperands, k string) string {
 			ext = "arith.extui"
 		}
 		g.op("%s = arith.addi %s, %s : index", p, b.at[i], k)
-		if i == 1 && b.nibbles {
+		switch {
+		case i == 1 && b.nibbles:
 			v, ext = g.nibbles(b.mem[i], p), "arith.extsi"
-		} else {
+		case b.nibbles: // the inputs of the low nibbles, then those of the high ones
+			half := func(at string) string {
+				return g.def("vector.load %s[%s] : memref<?xi8>, vector<16xi8>", b.mem[i], at)
+			}
+			high := g.def("arith.addi %s, %s : index", b.high, k)
+			g.op("%s = vector.shuffle %s, %s %s : vector<16xi8>, vector<16xi8>", v, half(p), half(high), lanes(0, 1))
+		default:
 			g.op("%s = vector.load %s[%s] : memref<?xi8>, vector<32xi8>", v, b.mem[i], p)
 		}
 		g.op("%s = %s %s : vector<32xi8> to vector<32x%s>", wide[i], ext, v, elem)
@@ -410,19 +420,15 @@ func (g *gen) groupDot(c *frontend.Call, sums string) string {
 		return g.def("llvm.call_intrinsic \"llvm.x86.avx512.vpdpbusd.512\"(%s, %s, %s) : (vector<16xi32>, vector<16xi32>, vector<16xi32>) -> vector<16xi32>",
 			acc, words(u), words(s))
 	}
-	x := joined(0, 0, chunk)
 	var d, off string
 	if groups == 4 {
 		w := joined(2, 1, chunk/2)
 		lo := g.def("arith.andi %s, %s : vector<64xi8>", w, splat(15))
 		hi := g.def("arith.shrui %s, %s : vector<64xi8>", w, splat(4))
-		half := func(high bool) string {
-			return g.def("vector.shuffle %s, %s %s : vector<128xi8>, vector<128xi8>", x, x, mask(lower.Halves(high)))
-		}
-		xlo, xhi, eight := half(false), half(true), splat(8)
+		xlo, xhi, eight := joined(0, 0, chunk/2), joined(0, 3, chunk/2), splat(8)
 		d, off = dot(dot(zero, lo, xlo), hi, xhi), dot(dot(zero, eight, xlo), eight, xhi)
 	} else {
-		w, bias := joined(2, 1, chunk), splat(-128)
+		x, w, bias := joined(0, 0, chunk), joined(2, 1, chunk), splat(-128)
 		d, off = dot(zero, g.def("arith.xori %s, %s : vector<64xi8>", x, bias), w), dot(zero, bias, w)
 	}
 	f := g.def("arith.sitofp %s : vector<16xi32> to %s", g.def("arith.subi %s, %s : vector<16xi32>", d, off), laneType)
