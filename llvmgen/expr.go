@@ -416,7 +416,7 @@ func splatBytes(n int, k int64) constant.Constant {
 // and 8–15 for the second; four groups' 64 bytes of q4 fill two, the low nibbles against the
 // inputs of the low nibbles and the high ones against those of the high nibbles, four lanes
 // a group. A second vpdpbusd takes out the bias: x·w = (x + 128)·w − 128·w for two i8, and
-// x·(n − 8) = n·x − 8·x for nibbles n. The inputs' shuffles and bias are the same for every
+// x·(n − 8) = n·x − 8·x for nibbles n. The inputs' loads and bias are the same for every
 // row of a jammed loop, and LLVM computes them once.
 func (g *gen) groupDot(c *frontend.Call, sums value.Value) value.Value {
 	groups, chunk := lower.Groups(c), frontend.DotChunk
