@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -97,6 +99,26 @@ fn f32_to_bf16(f32[] x, bf16[] out, i64 n) {
         i += 1;
     }
 }
+
+fn max_abs(f32[] x, i64 n) -> f32 {
+    var m = 0.0;
+    var i = 0;
+    while (i < n) {
+        m = max(m, abs(x[i]));
+        i += 1;
+    }
+    return m;
+}
+
+fn min_f64(f64[] x, i64 n, f64 start) -> f64 {
+    var m = start;
+    var i = 0;
+    while (i < n) {
+        m = min(x[i], m);
+        i += 1;
+    }
+    return m;
+}
 `
 
 // packedF16 matches a conversion of several halves at once: from memory, or into a 256- or
@@ -115,6 +137,8 @@ var vectorized = map[string][]string{
 	"bf16_load":   {`vpslld|vpunpck|vpmovzxwd`},
 	"f16_load":    {packedF16},
 	"f32_to_bf16": {`vpsrld|vcvtneps2bf16`},
+	"max_abs":     {`vmaxps`},
+	"min_f64":     {`vminpd`},
 }
 
 // objdump finds llvm-objdump beside the clang the toolchain uses, or on PATH; a missing tool
@@ -209,4 +233,57 @@ func vectorMnemonics(insns []string) string {
 	}
 	sort.Strings(list)
 	return strings.Join(list, " ")
+}
+
+// TestMinMaxReductions runs max_abs and min_f64, whose loops package lower splits into a
+// vector's worth of partial results, against Go on lengths around those lanes, with NaNs
+// (which min and max ignore) at the start, inside and at the end, on both backends, checked,
+// unchecked and strict (which keeps the loop as written).
+func TestMinMaxReductions(t *testing.T) {
+	maxAbs := func(x []float32) float32 {
+		m := float32(0)
+		for _, v := range x {
+			if a := float32(math.Abs(float64(v))); a > m {
+				m = a
+			}
+		}
+		return m
+	}
+	minOf := func(x []float64, start float64) float64 {
+		m := start
+		for _, v := range x {
+			if !math.IsNaN(v) && (math.IsNaN(m) || v < m) {
+				m = v
+			}
+		}
+		return m
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		for _, opts := range []compiler.Options{{}, {Unchecked: true}, {StrictFP: true}} {
+			opts.Backend = backend
+			lib := kerneltest.Open(t, "vector.sl", []byte(vectorKernels), opts)
+			maxFn, minFn := kerneltest.Func(t, lib, "max_abs"), kerneltest.Func(t, lib, "min_f64")
+			for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 100} {
+				x32, x64 := make([]float32, n), make([]float64, n)
+				for i := range n {
+					x32[i], x64[i] = float32(rng.NormFloat64()), rng.NormFloat64()
+				}
+				for _, nan := range []int{-1, 0, n / 2, n - 1} {
+					if nan >= 0 && nan < n {
+						x32[nan], x64[nan] = float32(math.NaN()), math.NaN()
+					}
+					if got, want := kerneltest.Call(t, maxFn, x32, int64(n)).(float32), maxAbs(x32); got != want {
+						t.Errorf("%v %+v: max_abs of %d with a NaN at %d = %v, want %v", backend, opts, n, nan, got, want)
+					}
+					for _, start := range []float64{math.Inf(1), math.NaN()} {
+						got, want := kerneltest.Call(t, minFn, x64, int64(n), start).(float64), minOf(x64, start)
+						if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+							t.Errorf("%v %+v: min_f64 of %d from %v with a NaN at %d = %v, want %v", backend, opts, n, start, nan, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
 }

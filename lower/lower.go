@@ -17,6 +17,8 @@
 //   - byte dot-product loops take whole chunks through the internal builtin Dot (dot.go),
 //     and the loops that scale and sum such dot products group by group keep their sums in
 //     vector lanes (ScaledDot, lanes.go);
+//   - unless StrictFP, loops that fold values by min or max keep a vector's worth of partial
+//     results (reductions.go);
 //   - conversions from and to f16 and bf16, other than between f16 and f32, become integer
 //     and f32 code (half.go);
 //   - local arrays whose sizes never change are allocated once at function entry (Hoisted);
@@ -183,6 +185,7 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	lanes := map[*frontend.While][]*frontend.Var{}
 	if !f.Options.StrictFP {
 		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes, f.Options.AVX512VNNI)
+		fn.Body.Stmts = reduceLanes(fn.Body.Stmts)
 	}
 	fn.Body.Stmts = fuseDots(fn.Body.Stmts)
 	last := expander{halves: true, shortCircuits: true}

@@ -78,7 +78,7 @@ var ops = map[lower.Op]string{
 	lower.Sqrt: "math.sqrt", lower.Exp: "math.exp", lower.Log: "math.log", lower.Sin: "math.sin", lower.Cos: "math.cos",
 	lower.Round: "math.round", lower.Floor: "math.floor", lower.Ceil: "math.ceil", lower.Pow: "math.powf",
 	lower.FAbs: "math.absf", lower.Abs: "math.absi", lower.SMin: "arith.minsi", lower.SMax: "arith.maxsi",
-	lower.UMin: "arith.minui", lower.UMax: "arith.maxui", lower.MinNum: "arith.minnumf", lower.MaxNum: "arith.maxnumf",
+	lower.UMin: "arith.minui", lower.UMax: "arith.maxui",
 }
 
 // binaryOp emits x op y for operands of type t (comparisons yield i1).
@@ -458,8 +458,14 @@ func (g *gen) size(c *frontend.Call) string {
 // mathOp emits a scalar builtin.
 func (g *gen) mathOp(c *frontend.Call, args []string) string {
 	op := lower.MathOp(c.Builtin, c.T)
-	if op == "" {
+	switch op {
+	case "":
 		return args[0]
+	case lower.MinNum, lower.MaxNum:
+		// As LLVM's intrinsic: the pipeline's --arith-expand would turn arith.minnumf and
+		// maxnumf into compares and selects, which LLVM does not vectorize as min and max.
+		t := typ(c.T)
+		return g.def("llvm.intr.%s(%s) : (%s, %s) -> %s", op, strings.Join(args, ", "), t, t, t)
 	}
 	return g.def("%s %s : %s", ops[op], strings.Join(args, ", "), typ(c.T))
 }

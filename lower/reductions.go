@@ -1,0 +1,100 @@
+package lower
+
+import (
+	"fmt"
+
+	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/loops"
+)
+
+// Min and max reductions. LLVM vectorizes a loop that folds values into one by max or min
+// only where NaNs may be assumed away, and SimpLang's min and max ignore a NaN operand (C's
+// fmin and fmax), so the innermost loop
+//
+//	while (j < n) { m = max(m, e); j = j + 1; }
+//
+// (or min, or max(e, m); m an f32 or f64 variable that e does not read) stays scalar. Unless
+// StrictFP, it becomes
+//
+//	var m_1 = m; …; var m_K−1 = m;
+//	var reduce_end = j + (trips & −K);
+//	while (j < reduce_end) { m = max(m, e); m_1 = max(m_1, e at j + 1); …; j = j + K; }
+//	m = max(m, m_1); …; m = max(m, m_K−1);
+//	the loop as written, for the iterations left over
+//
+// with K lanes of a 512-bit vector, whose K chains LLVM's SLP vectorizer turns into one vector
+// max. e is evaluated for the same counter values, in the same order; the result is the same
+// value, as max ignoring NaNs is associative and commutative (only which of −0 and +0 it gives
+// may change, as in C).
+
+// reduceLanes rewrites the min and max reductions (above) in list and the blocks inside it.
+func reduceLanes(list []frontend.Stmt) []frontend.Stmt {
+	var out []frontend.Stmt
+	for _, s := range list {
+		switch s := s.(type) {
+		case *frontend.Block:
+			s.Stmts = reduceLanes(s.Stmts)
+		case *frontend.If:
+			s.Then.Stmts = reduceLanes(s.Then.Stmts)
+			if s.Else != nil { // a block or an if: reduceLanes keeps it one statement
+				s.Else = reduceLanes([]frontend.Stmt{s.Else})[0]
+			}
+		case *frontend.While:
+			if lanes := minMaxLanes(s); lanes != nil {
+				out = append(out, lanes...)
+			} else {
+				s.Body.Stmts = reduceLanes(s.Body.Stmts)
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// minMaxLanes returns the statements that run w's whole blocks of lanes when w is a min or
+// max reduction, leaving w the rest; nil for any other loop.
+func minMaxLanes(w *frontend.While) []frontend.Stmt {
+	c := loops.Count(w)
+	if c == nil || c.Step != 1 || len(c.Body) != 1 || c.Var.Type != frontend.I64 || c.CmpType != frontend.I64 {
+		return nil
+	}
+	set, ok := c.Body[0].(*frontend.Assign)
+	if !ok || set.Op != frontend.ASSIGN {
+		return nil
+	}
+	target, ok := set.Target.(*frontend.Ident)
+	call, isCall := set.Value.(*frontend.Call)
+	if !ok || (target.Var.Type != frontend.F32 && target.Var.Type != frontend.F64) || !isCall || (call.Builtin != frontend.Max && call.Builtin != frontend.Min) || call.T != target.Var.Type {
+		return nil
+	}
+	m := target.Var
+	e := call.Args[1]
+	if !isVar(call.Args[0], m) {
+		if e = call.Args[0]; !isVar(call.Args[1], m) {
+			return nil
+		}
+	}
+	if readsVar(e, m) {
+		return nil
+	}
+	k := int64(64 / m.Type.Kind.Size()) // a 512-bit vector's lanes
+	pos := w.Pos
+	var stmts, body, combine []frontend.Stmt
+	for lane := range k {
+		acc := m
+		if lane > 0 {
+			d := frontend.Declare(pos, fmt.Sprintf("%s_%d", m.Name, lane), frontend.Use(pos, m))
+			stmts, acc = append(stmts, d), d.Var
+			combine = append(combine, frontend.Set(frontend.Use(pos, m), frontend.NewBuiltin(pos, call.Builtin, m.Type, frontend.Use(pos, m), frontend.Use(pos, acc))))
+		}
+		at := cloner{rename: map[*frontend.Var]*frontend.Var{}, subst: map[*frontend.Var]frontend.Expr{
+			c.Var: frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), frontend.IntConst(pos, frontend.I64, lane))}}
+		body = append(body, frontend.Set(frontend.Use(pos, acc), frontend.NewBuiltin(pos, call.Builtin, m.Type, frontend.Use(pos, acc), at.expr(e))))
+	}
+	whole := frontend.NewBinary(frontend.AND, c.Trips(), frontend.IntConst(pos, frontend.I64, -k)) // trips ≥ 0
+	end := frontend.Declare(pos, "reduce_end", frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), whole))
+	next := frontend.Set(frontend.Use(pos, c.Var), frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), frontend.IntConst(pos, frontend.I64, k)))
+	lanes := &frontend.While{Pos: pos, Cond: frontend.NewBinary(frontend.LSS, frontend.Use(pos, c.Var), frontend.Use(pos, end.Var)),
+		Body: block(pos, append(body, next)...)}
+	return append(append(stmts, end, lanes), combine...)
+}
