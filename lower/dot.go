@@ -20,20 +20,24 @@ import (
 // holds under strict-fp too.
 
 // fuseDots puts Dot before every byte dot-product loop in list and the blocks inside it.
-func fuseDots(list []frontend.Stmt) []frontend.Stmt {
+func fuseDots(list []frontend.Stmt) []frontend.Stmt { return beforeLoops(list, byteDot) }
+
+// beforeLoops puts, in list and the blocks inside it, the statements that f returns for a
+// while loop before that loop; f sees a loop after the loops in its body.
+func beforeLoops(list []frontend.Stmt, f func(*frontend.While) []frontend.Stmt) []frontend.Stmt {
 	var out []frontend.Stmt
 	for _, s := range list {
 		switch s := s.(type) {
 		case *frontend.Block:
-			s.Stmts = fuseDots(s.Stmts)
+			s.Stmts = beforeLoops(s.Stmts, f)
 		case *frontend.If:
-			s.Then.Stmts = fuseDots(s.Then.Stmts)
-			if s.Else != nil { // a block or an if: fuseDots keeps it one statement
-				s.Else = fuseDots([]frontend.Stmt{s.Else})[0]
+			s.Then.Stmts = beforeLoops(s.Then.Stmts, f)
+			if s.Else != nil { // a block or an if: beforeLoops keeps it one statement
+				s.Else = beforeLoops([]frontend.Stmt{s.Else}, f)[0]
 			}
 		case *frontend.While:
-			s.Body.Stmts = fuseDots(s.Body.Stmts)
-			out = append(out, byteDot(s)...)
+			s.Body.Stmts = beforeLoops(s.Body.Stmts, f)
+			out = append(out, f(s)...)
 		}
 		out = append(out, s)
 	}

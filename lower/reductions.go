@@ -28,28 +28,7 @@ import (
 // may change, as in C).
 
 // reduceLanes rewrites the min and max reductions (above) in list and the blocks inside it.
-func reduceLanes(list []frontend.Stmt) []frontend.Stmt {
-	var out []frontend.Stmt
-	for _, s := range list {
-		switch s := s.(type) {
-		case *frontend.Block:
-			s.Stmts = reduceLanes(s.Stmts)
-		case *frontend.If:
-			s.Then.Stmts = reduceLanes(s.Then.Stmts)
-			if s.Else != nil { // a block or an if: reduceLanes keeps it one statement
-				s.Else = reduceLanes([]frontend.Stmt{s.Else})[0]
-			}
-		case *frontend.While:
-			if lanes := minMaxLanes(s); lanes != nil {
-				out = append(out, lanes...)
-			} else {
-				s.Body.Stmts = reduceLanes(s.Body.Stmts)
-			}
-		}
-		out = append(out, s)
-	}
-	return out
-}
+func reduceLanes(list []frontend.Stmt) []frontend.Stmt { return beforeLoops(list, minMaxLanes) }
 
 // minMaxLanes returns the statements that run w's whole blocks of lanes when w is a min or
 // max reduction, leaving w the rest; nil for any other loop.
