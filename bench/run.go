@@ -613,6 +613,7 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var runs []*timedRun
+	var f32 *timedRun // the f32 run, if any: × f32 compares with it
 	var names []string
 	for _, c := range cs {
 		t := c.d.weights
@@ -630,6 +631,9 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 				MemoryMB: mb(c.cfg.TotalBytesOf(t, c.d.groupSize)), KVCacheMB: mb(c.cfg.KVCacheBytes()), Finite: true, Distinct: true}}
 		if c.batch != nil {
 			run.checkLen = min(o.tokens, c.batch.MaxTokens)
+		}
+		if t == llama.F32 {
+			f32 = run
 		}
 		runs = append(runs, run)
 		names = append(names, t.String())
@@ -675,12 +679,6 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 	}
 	p.done(label, time.Since(start))
 
-	var f32 *timedRun
-	for _, run := range runs {
-		if run.c.d.weights == llama.F32 {
-			f32 = run
-		}
-	}
 	var results []Result
 	for _, run := range runs {
 		run.finish()

@@ -242,16 +242,7 @@ func testGroupDots(t *testing.T, cols int) {
 				for i := range xs {
 					xs[i] = float32(rng.Float64()) / 64
 				}
-				// x split by halves of groups, for rows_q4_split (the rows read whole groups only)
-				split := make([]int8, cols)
-				for e, v := range x[:ng*gs] {
-					g, j := e/gs, e%gs
-					if j < gs/2 {
-						split[g*gs/2+j] = v
-					} else {
-						split[cols/2+g*gs/2+j-gs/2] = v
-					}
-				}
+				split := kerneltest.SplitHalves(x, gs) // for rows_q4_split
 				for _, name := range []string{"rows_q8", "rows_q4", "rows_q4_split"} {
 					q4, weights, input := name != "rows_q8", any(w4), x
 					switch name {

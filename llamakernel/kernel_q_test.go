@@ -146,16 +146,7 @@ func TestKernelQ4MatVecsExact(t *testing.T) {
 				for i := range xs {
 					xs[i] = r.Float32() / 64
 				}
-				split := make([]int8, cols)
-				for e, v := range xq {
-					g, j := e/gs, e%gs
-					if j < gs/2 {
-						split[g*gs/2+j] = v
-					} else {
-						split[cols/2+g*gs/2+j-gs/2] = v
-					}
-				}
-				return xq, split, xs
+				return xq, kerneltest.SplitHalves(xq, gs), xs
 			}
 			same := func(name string, got, want []float32) {
 				t.Helper()

@@ -315,11 +315,6 @@ func (g *gen) pairs(b byteOperands, off value.Value) value.Value {
 	}
 	chunk, wide := types.NewVector(frontend.DotChunk, types.I8), types.NewVector(frontend.DotChunk, elem)
 	var w [2]value.Value
-	load := func(t types.Type, at value.Value) value.Value {
-		v := g.cur.NewLoad(t, g.cur.NewBitCast(at, types.NewPointer(t)))
-		v.Align = 1
-		return v
-	}
 	for i := range b.data {
 		at := g.elem(b.data[i], abi.I8, g.cur.NewAdd(b.at[i], off))
 		if b.nibbles {
@@ -328,11 +323,11 @@ func (g *gen) pairs(b byteOperands, off value.Value) value.Value {
 			} else { // the inputs of the low nibbles, then those of the high ones
 				half := types.NewVector(frontend.DotChunk/2, types.I8)
 				high := g.elem(b.data[i], abi.I8, g.cur.NewAdd(b.high, off))
-				w[i] = g.cur.NewSExt(g.cur.NewShuffleVector(load(half, at), load(half, high), lanes(0, 1)), wide)
+				w[i] = g.cur.NewSExt(g.cur.NewShuffleVector(g.loadVector(half, at), g.loadVector(half, high), lanes(0, 1)), wide)
 			}
 			continue
 		}
-		v := load(chunk, at)
+		v := g.loadVector(chunk, at)
 		if b.unsigned[i] {
 			w[i] = g.cur.NewZExt(v, wide)
 		} else {
@@ -346,12 +341,17 @@ func (g *gen) pairs(b byteOperands, off value.Value) value.Value {
 	return g.cur.NewAdd(g.cur.NewShuffleVector(prod, prod, lanes(0, 2)), g.cur.NewShuffleVector(prod, prod, lanes(1, 2)))
 }
 
+// loadVector loads a vector of type t from the bytes at p, which need not be aligned.
+func (g *gen) loadVector(t types.Type, p value.Value) value.Value {
+	v := g.cur.NewLoad(t, g.cur.NewBitCast(p, types.NewPointer(t)))
+	v.Align = 1
+	return v
+}
+
 // nibbles loads the DotChunk/2 bytes at p and gives their DotChunk q4 values: the low
 // nibbles, then the high ones, each less 8.
 func (g *gen) nibbles(p value.Value) value.Value {
-	half := types.NewVector(frontend.DotChunk/2, types.I8)
-	v := g.cur.NewLoad(half, g.cur.NewBitCast(p, types.NewPointer(half)))
-	v.Align = 1
+	v := g.loadVector(types.NewVector(frontend.DotChunk/2, types.I8), p)
 	lo := g.cur.NewAnd(v, splatBytes(frontend.DotChunk/2, 15))
 	hi := g.cur.NewLShr(v, splatBytes(frontend.DotChunk/2, 4))
 	cat := g.cur.NewShuffleVector(lo, hi, lanes(0, 1))
@@ -425,10 +425,8 @@ func (g *gen) groupDot(c *frontend.Call, sums value.Value) value.Value {
 	joined := func(array, k, n int) value.Value {
 		var vs []value.Value
 		for m := range groups {
-			t := types.NewVector(uint64(n), types.I8)
-			v := g.cur.NewLoad(t, g.cur.NewBitCast(g.elem(g.operand(c.Args[array])[aligned], abi.I8, g.expr(arg(k, m))), types.NewPointer(t)))
-			v.Align = 1
-			vs = append(vs, v)
+			at := g.elem(g.operand(c.Args[array])[aligned], abi.I8, g.expr(arg(k, m)))
+			vs = append(vs, g.loadVector(types.NewVector(uint64(n), types.I8), at))
 		}
 		for w := n; len(vs) > 1; w *= 2 {
 			var next []value.Value

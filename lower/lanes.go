@@ -156,8 +156,7 @@ func groupable(w *frontend.While, units []laneUnit) bool {
 func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var) *frontend.Block {
 	pos := w.Pos
 	c := loops.Count(w)
-	p := twin(w)
-	units := laneUnits(p)
+	units := laneUnits(twin(w))
 	step := func(k int64) frontend.Expr {
 		return frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), frontend.IntConst(pos, c.Var.Type, k))
 	}
@@ -183,12 +182,24 @@ func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var) *
 		body = append(body, u.j, frontend.Set(frontend.Use(pos, u.s), frontend.NewBinary(frontend.ADD, frontend.Use(pos, u.s), dot)))
 		sums = append(sums, u.s)
 	}
-	p.Body.Stmts = append(body, frontend.Set(frontend.Use(pos, c.Var), step(k)))
+	end, grouped := wholeBlocks(c, pos, k, "groups_end", body)
+	lanes[grouped] = sums
+	return block(pos, end, grouped)
+}
+
+// wholeBlocks is the loop over the whole blocks of k iterations of the counted loop c, from
+// its counter's value on,
+//
+//	var end = j + (trips & -k);
+//	while (j < end) { body; j = j + k; }
+//
+// which leaves the iterations after the last whole block to c's own loop.
+func wholeBlocks(c *loops.Counted, pos frontend.Pos, k int64, end string, body []frontend.Stmt) (*frontend.VarDecl, *frontend.While) {
 	whole := frontend.NewBinary(frontend.AND, c.Trips(), frontend.IntConst(pos, frontend.I64, -k)) // trips ≥ 0
-	end := frontend.Declare(pos, "groups_end", frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), whole))
-	p.Cond = frontend.NewBinary(frontend.LSS, frontend.Use(pos, c.Var), frontend.Use(pos, end.Var))
-	lanes[p] = sums
-	return block(pos, end, p)
+	d := frontend.Declare(pos, end, frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), whole))
+	next := frontend.Set(frontend.Use(pos, c.Var), frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), frontend.IntConst(pos, c.Var.Type, k)))
+	return d, &frontend.While{Pos: pos, Cond: frontend.NewBinary(frontend.LSS, frontend.Use(pos, c.Var), frontend.Use(pos, d.Var)),
+		Body: block(pos, append(body, next)...)}
 }
 
 // laneUnits matches a loop whose body is made only of group sums (see above), all with the

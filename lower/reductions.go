@@ -70,10 +70,6 @@ func minMaxLanes(w *frontend.While) []frontend.Stmt {
 			c.Var: frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), frontend.IntConst(pos, frontend.I64, lane))}}
 		body = append(body, frontend.Set(frontend.Use(pos, acc), frontend.NewBuiltin(pos, call.Builtin, m.Type, frontend.Use(pos, acc), at.expr(e))))
 	}
-	whole := frontend.NewBinary(frontend.AND, c.Trips(), frontend.IntConst(pos, frontend.I64, -k)) // trips ≥ 0
-	end := frontend.Declare(pos, "reduce_end", frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), whole))
-	next := frontend.Set(frontend.Use(pos, c.Var), frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), frontend.IntConst(pos, frontend.I64, k)))
-	lanes := &frontend.While{Pos: pos, Cond: frontend.NewBinary(frontend.LSS, frontend.Use(pos, c.Var), frontend.Use(pos, end.Var)),
-		Body: block(pos, append(body, next)...)}
-	return append(append(stmts, end, lanes), combine...)
+	end, blocks := wholeBlocks(c, pos, k, "reduce_end", body)
+	return append(append(stmts, end, blocks), combine...)
 }

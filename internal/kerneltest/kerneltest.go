@@ -66,6 +66,23 @@ func Func(t testing.TB, lib *loader.Library, name string) *loader.Func {
 	return fn
 }
 
+// SplitHalves returns x (quantized inputs, cols elements) in the order the q4 kernels keep
+// it (quantize_split): group g's first half at g·gs/2 + j, its second at cols/2 + g·gs/2 + j.
+// Elements past the last whole group are left out (0).
+func SplitHalves(x []int8, gs int) []int8 {
+	cols := len(x)
+	split := make([]int8, cols)
+	for e, v := range x[:cols/gs*gs] {
+		g, j := e/gs, e%gs
+		if j < gs/2 {
+			split[g*gs/2+j] = v
+		} else {
+			split[cols/2+g*gs/2+j-gs/2] = v
+		}
+	}
+	return split
+}
+
 // Call calls fn, failing the test on an error.
 func Call(t testing.TB, fn *loader.Func, args ...any) any {
 	t.Helper()
