@@ -1184,3 +1184,152 @@ func TestCheckFromCOpenMP(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckBranchesAndNests: loops whose accesses sit under ifs that bound the counter, or in
+// three nested loops, are tested once before the outer loop (lower's range test follows
+// those ifs and nests); an access out of range in any branch or level is still reported,
+// and an index that only looks like an inner counter is not taken for one.
+func TestCheckBranchesAndNests(t *testing.T) {
+	for _, v := range checkVariants {
+		t.Run(v.name, func(t *testing.T) {
+			s, lib, call := openChecks(t, v.opts)
+			if err := lib.SetThreads(2); err != nil {
+				t.Fatal(err)
+			}
+			wfill := func(i int) float32 { return float32(i%13) - 6 }
+			xfill := func(j int) float32 { return float32(j%7) * 0.5 }
+			dot := func(w []float32, x []float32) float32 {
+				var s float64
+				for j := range x {
+					s += float64(w[j]) * float64(x[j])
+				}
+				return float32(s)
+			}
+
+			for _, sh := range []struct{ rows1, rows2, cols int }{{3, 2, 5}, {0, 4, 3}, {loops.ParallelWork / 128, loops.ParallelWork/128 + 3, 64}} {
+				name := fmt.Sprintf("split_rows %d+%d×%d", sh.rows1, sh.rows2, sh.cols)
+				r1, r2, n := sh.rows1, sh.rows2, sh.cols
+				run := func(dr1, dw1, dr2, dw2 int) (*fenced[float32], *fenced[float32], *fenced[float32], *fenced[float32], *fenced[float32], error) {
+					out1, w1 := f32s(r1-dr1, nil), f32s(r1*n-dw1, wfill)
+					out2, w2, x := f32s(r2-dr2, nil), f32s(r2*n-dw2, xfill), f32s(n, xfill)
+					_, err := call("split_rows", out1.s(), w1.s(), r1, out2.s(), w2.s(), r2, x.s(), n)
+					for _, f := range []*fenced[float32]{out1, w1, out2, w2, x} {
+						f.check(t, name)
+					}
+					return out1, w1, out2, w2, x, err
+				}
+				out1, w1, out2, w2, x, err := run(0, 0, 0, 0)
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+				for i := range r1 {
+					closeTo(t, name+" out1", out1.s()[i:i+1], []float32{dot(w1.s()[i*n:(i+1)*n], x.s())})
+				}
+				for i := range r2 {
+					closeTo(t, name+" out2", out2.s()[i:i+1], []float32{dot(w2.s()[i*n:(i+1)*n], x.s())})
+				}
+				_, _, _, _, _, err = run(0, 0, 0, 1)
+				expectCheck(t, err, "split_rows", s.index(t, "split_rows", "s += w2[row + j] * x[j];", "w2[row + j]"), "w2", int64(r2*n-1), int64(r2*n-1))
+				_, _, _, _, _, err = run(0, 0, 1, 0)
+				expectCheck(t, err, "split_rows", s.index(t, "split_rows", "out2[i - rows1] = s;", "out2[i - rows1]"), "out2", int64(r2-1), int64(r2-1))
+				if r1 > 0 {
+					_, _, _, _, _, err = run(0, 1, 0, 0)
+					expectCheck(t, err, "split_rows", s.index(t, "split_rows", "s += w1[row + j] * x[j];", "w1[row + j]"), "w1", int64(r1*n-1), int64(r1*n-1))
+					_, _, _, _, _, err = run(1, 0, 0, 0)
+					expectCheck(t, err, "split_rows", s.index(t, "split_rows", "out1[i] = s;", "out1[i]"), "out1", int64(r1-1), int64(r1-1))
+				}
+			}
+
+			for _, c := range []struct {
+				n, lo, hi, nlo, nmid, nhi, na int
+				bad                           string // the array out of range, "" for none
+				index, size                   int64
+			}{
+				{10, 3, 7, 3, 4, 3, 10, "", 0, 0},
+				{10, 7, 3, 7, 0, 7, 10, "", 0, 0}, // no middle band
+				{10, 3, 7, 2, 4, 3, 10, "lo_out", 2, 2},
+				{10, 3, 7, 3, 3, 3, 10, "mid_out", 3, 3},
+				{10, 3, 7, 3, 4, 2, 10, "hi_out", 2, 2},
+				{10, 7, 3, 7, 0, 6, 10, "hi_out", 6, 6},
+				{10, 3, 7, 3, 4, 3, 9, "a", 9, 9},
+			} {
+				name := fmt.Sprintf("bands %+v", c)
+				a := f32s(c.na, ramp)
+				lo, mid, hi := f32s(c.nlo, nil), f32s(c.nmid, nil), f32s(c.nhi, nil)
+				_, err := call("bands", a.s(), lo.s(), mid.s(), hi.s(), c.n, c.lo, c.hi)
+				for _, f := range []*fenced[float32]{a, lo, mid, hi} {
+					f.check(t, name)
+				}
+				lines := map[string][2]string{
+					"lo_out": {"lo_out[i] = a[i];", "lo_out[i]"}, "mid_out": {"mid_out[i - lo] = a[i];", "mid_out[i - lo]"},
+					"hi_out": {"hi_out[i - hi] = a[i];", "hi_out[i - hi]"}, "a": {"hi_out[i - hi] = a[i];", "a[i]"},
+				}
+				if c.bad == "" {
+					if err != nil {
+						t.Errorf("%s: %v", name, err)
+					}
+				} else {
+					l := lines[c.bad]
+					expectCheck(t, err, "bands", s.index(t, "bands", l[0], l[1]), c.bad, c.index, c.size)
+				}
+				for i := range c.n { // what the bands in range hold
+					band, k := hi, i-c.hi
+					if i < c.lo {
+						band, k = lo, i
+					} else if i < c.hi {
+						band, k = mid, i-c.lo
+					}
+					want := float32(0)
+					if i < c.na {
+						want = ramp(i)
+					}
+					if k < band.n && band.s()[k] != want {
+						t.Errorf("%s: element %d in its band = %v, want %v", name, i, band.s()[k], want)
+					}
+				}
+			}
+
+			for _, sh := range []struct{ rows, groups, gs int }{{3, 4, 8}, {loops.ParallelWork/128 + 1, 4, 32}} {
+				name := fmt.Sprintf("grouped %d×%d×%d", sh.rows, sh.groups, sh.gs)
+				cols := sh.groups * sh.gs
+				run := func(dw, dscale, dx int) (*fenced[float32], *fenced[float32], *fenced[float32], *fenced[float32], error) {
+					out, w := f32s(sh.rows, nil), f32s(sh.rows*cols-dw, wfill)
+					scale, x := f32s(sh.rows*sh.groups-dscale, ramp), f32s(cols-dx, xfill)
+					_, err := call("grouped", out.s(), w.s(), scale.s(), x.s(), sh.rows, sh.groups, sh.gs)
+					for _, f := range []*fenced[float32]{out, w, scale, x} {
+						f.check(t, name)
+					}
+					return out, w, scale, x, err
+				}
+				out, w, scale, x, err := run(0, 0, 0)
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+				for i := range sh.rows {
+					var want float64
+					for g := range sh.groups {
+						at := (i*sh.groups + g) * sh.gs
+						want += float64(dot(w.s()[at:at+sh.gs], x.s()[g*sh.gs:(g+1)*sh.gs])) * float64(scale.s()[i*sh.groups+g])
+					}
+					closeTo(t, name, out.s()[i:i+1], []float32{float32(want)})
+				}
+				line := "part += w[(i * groups + g) * gs + j] * x[g * gs + j];"
+				_, _, _, _, err = run(1, 0, 0)
+				expectCheck(t, err, "grouped", s.at(t, "grouped", line, "w[(i * groups", 3), "w", int64(sh.rows*cols-1), int64(sh.rows*cols-1))
+				_, _, _, _, err = run(0, 0, 1)
+				expectCheck(t, err, "grouped", s.index(t, "grouped", line, "x[g * gs + j]"), "x", int64(cols-1), int64(cols-1))
+				_, _, _, _, err = run(0, 1, 0)
+				expectCheck(t, err, "grouped", s.index(t, "grouped", "s += part * scale[i * groups + g];", "scale[i * groups + g]"), "scale", int64(sh.rows*sh.groups-1), int64(sh.rows*sh.groups-1))
+			}
+
+			x := f32s(3, ramp)
+			r, err := call("stale", x.s(), int64(5), int64(2))
+			noResult(t, "stale", r)
+			expectCheck(t, err, "stale", s.index(t, "stale", "s += x[k] + x[j];", "x[k]"), "x", 5, 3)
+			if r, err := call("stale", x.s(), int64(1), int64(2)); err != nil || r != 2*(3*ramp(1)+ramp(0)) {
+				t.Errorf("stale(x, 1, 2) = %v, %v; want %v", r, err, 2*(3*ramp(1)+ramp(0)))
+			}
+			x.check(t, "stale x")
+		})
+	}
+}

@@ -163,7 +163,8 @@ fn square(f32[] a, i64 n) {
 		opts      lower.Options
 		regions   int
 	}{
-		{"parallel", string(src), lower.Options{}, 7 + 5}, // 5 of them jammed, 1 packing matmul_check's b
+		{"parallel", string(src), lower.Options{Unchecked: true}, 7 + 5}, // 5 of them jammed, 1 packing matmul_check's b
+		{"checked", string(src), lower.Options{}, 7 + 5 + 9},             // 9 with a checked twin, chosen when a range test fails
 		{"serial", string(src), lower.Options{Serial: true}, 0},
 		{"aliased matmul", aliased, lower.Options{}, 0},
 	}

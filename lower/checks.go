@@ -1,6 +1,9 @@
 package lower
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/loops"
@@ -191,15 +194,15 @@ func (c *checker) divide(x *expander, b *frontend.Binary) frontend.Expr {
 
 // versionLoops gives counted loops under b whose accesses include affine ones a fast twin:
 // `if (they stay in range) { the loop, those accesses unchecked } else { the loop, checked }`.
-// A loop is tested as a whole, with the innermost loops directly in its body, where it can
-// be (once per row of a mat-vec rather than once per group of a row); the loops inside both
-// twins are then tried on their own for the accesses left. Parallel loops are not twinned:
-// the loops inside them are.
+// A loop is tested as a whole, with the counted loops nested in it, where it can be: once
+// before a mat-vec's parallel loop over its rows rather than once per row. The loops inside
+// both twins are then tried on their own for the accesses left. A parallel loop's twins are
+// both parallel.
 func (c *checker) versionLoops(b *frontend.Block) {
 	var visit func(w *frontend.While) frontend.Stmt
 	visit = func(w *frontend.While) frontend.Stmt {
 		l := loops.Count(w)
-		if l == nil || c.parallel[w] {
+		if l == nil {
 			rewriteLoops(w.Body, visit)
 			return w
 		}
@@ -209,6 +212,9 @@ func (c *checker) versionLoops(b *frontend.Block) {
 			return w
 		}
 		slow := twin(w)
+		if c.parallel[w] {
+			c.parallel[slow] = true
+		}
 		rewriteLoops(w.Body, visit)
 		rewriteLoops(slow.Body, visit)
 		return &frontend.If{Pos: w.Pos, Cond: test, Then: block(w.Pos, w), Else: block(w.Pos, slow)}
@@ -216,34 +222,26 @@ func (c *checker) versionLoops(b *frontend.Block) {
 	rewriteLoops(b, visit)
 }
 
-func hasLoop(stmts []frontend.Stmt) bool {
-	found := false
-	for _, s := range stmts {
-		frontend.Inspect(s, func(n frontend.Node) bool {
-			_, isLoop := n.(*frontend.While)
-			found = found || isLoop
-			return !found
-		})
-	}
-	return found
-}
-
 // The numbers a range test computes with stay far from 2^63 when every counter's first value
-// and limit and every access's base lie within ±rangeBound and the coefficients and steps
-// within ±smallFactor (coefficients that are not constants must be in [0, smallFactor]): the
-// test itself never wraps, so it cannot pass by overflow. (Arrays of more than 2^40 elements
-// are not to be had.)
+// and limit, every bound an if puts on a counter, and every access's base lie within
+// ±rangeBound and the coefficients and steps within ±smallFactor (coefficients that are not
+// constants must be in [0, smallFactor]): the test itself never wraps, so it cannot pass by
+// overflow. (Arrays of more than 2^40 elements are not to be had.)
 const (
 	rangeBound  = 1 << 40
 	smallFactor = 1 << 20
 )
 
-// counter is the range of a loop counter over a run of the loop, as the test before it sees
-// it: values first, first+step, … last, trips of them (no access of its loop runs when ≤ 0).
+// counter is the range of a loop counter where the test sees it: values from first to last
+// (none when last < first), every step-th of them in a loop's span, fewer under an if that
+// bounds the counter.
 type counter struct {
-	v                  *frontend.Var
-	first, last, trips frontend.Expr // i64
+	v           *frontend.Var
+	first, last frontend.Expr // i64
 }
+
+// none is the condition that k takes no value: the accesses under it do not run.
+func (k counter) none() frontend.Expr { return frontend.NewBinary(frontend.LSS, k.last, k.first) }
 
 // test collects a range test's conditions.
 type test struct {
@@ -273,56 +271,193 @@ func (t *test) span(l *loops.Counted, first frontend.Expr) counter {
 	distance := frontend.NewBuiltin(t.pos, frontend.Max, frontend.I64, frontend.NewBinary(frontend.SUB, limit, first), i64(t.pos, 0))
 	trips := frontend.NewBinary(frontend.QUO, frontend.NewBinary(frontend.ADD, distance, i64(t.pos, l.Step-1)), i64(t.pos, l.Step))
 	last := frontend.NewBinary(frontend.ADD, first, frontend.NewBinary(frontend.MUL, frontend.NewBinary(frontend.SUB, trips, i64(t.pos, 1)), i64(t.pos, l.Step)))
-	return counter{v: l.Var, first: first, last: last, trips: trips}
+	return counter{v: l.Var, first: first, last: last}
 }
 
-// rangeTest returns the test that the accesses of loop w with indices affine in its counter
-// (and, inside the innermost loops directly in its body, in theirs) stay in range, `guards &&
-// (trips ≤ 0 || ranges && (inner trips ≤ 0 || inner ranges) …)`, marking those accesses
-// proven; or nil when there are none. Accesses under an if may not run in every iteration:
-// they are checked where they run.
+// rangeTest returns the test that the accesses of loop w with indices affine in the counters
+// (its own and those of the counted loops in it) stay in range, `guards && (no trips ||
+// ranges && (inner loop: no trips || its ranges) …)`, marking those accesses proven; or nil
+// when there are none. Accesses under an if may not run in every iteration: they are
+// checked where they run, unless the if bounds a counter (`if (i < rows1)`), which then
+// ranges over the values its branches see.
 func (c *checker) rangeTest(w *frontend.While, l *loops.Counted) frontend.Expr {
 	if l.Step > smallFactor {
 		return nil
 	}
 	t := &test{pos: w.Pos}
-	changing := changingIn(w.Body, l.Var)
-	defs := definitions(w.Body.Stmts)
+	s := scope{changing: changingIn(w.Body, l.Var), defs: definitions(w.Body.Stmts)}
 	outer := t.span(l, frontend.Conv(frontend.Conv(use(l.Var), l.CmpType), frontend.I64))
-	start := map[*frontend.Var]frontend.Expr{} // inner counters' values where their loops start
-	var inner frontend.Expr
-	for _, s := range w.Body.Stmts {
-		switch s := s.(type) {
-		case *frontend.VarDecl:
-			start[s.Var] = s.Init
-			continue
-		case *frontend.Assign:
-			if id, ok := s.Target.(*frontend.Ident); ok {
-				start[id.Var] = s.Value
-				continue
-			}
-		case *frontend.While:
-			if m := loops.Count(s); m != nil && !hasLoop(s.Body.Stmts) && m.Step <= smallFactor {
-				first, known := start[m.Var]
-				if known && loops.Invariant(first, changing) && frontend.Harmless(first) &&
-					loops.Invariant(m.Limit(), changing) && frontend.Harmless(m.Limit()) {
-					sp := t.span(m, frontend.Conv(first, frontend.I64))
-					ranges := c.prove(t, s.Body, []counter{outer, sp}, changingIn(s.Body, m.Var), changing, defs)
-					if ranges != nil {
-						inner = and(inner, frontend.NewBinary(frontend.LOR, frontend.NewBinary(frontend.LEQ, sp.trips, i64(t.pos, 0)), ranges))
-					}
-				}
-			}
-		}
-		for _, v := range frontend.Assigned(s) {
-			delete(start, v) // changed by s: no longer a known start below
-		}
-	}
-	ranges := and(c.prove(t, w.Body, []counter{outer}, changing, changing, defs), inner)
+	ranges := c.scan(t, &s, w.Body.Stmts, []counter{outer}, map[*frontend.Var]frontend.Expr{})
 	if ranges == nil {
 		return nil
 	}
-	return and(t.guards, frontend.NewBinary(frontend.LOR, frontend.NewBinary(frontend.LEQ, outer.trips, i64(t.pos, 0)), ranges))
+	return and(t.guards, frontend.NewBinary(frontend.LOR, outer.none(), ranges))
+}
+
+// scope is what a range test knows of the loop it versions: the variables that change
+// between its iterations, and the integer variables its body defines once (definitions).
+type scope struct {
+	changing map[*frontend.Var]bool
+	defs     map[*frontend.Var]frontend.Expr
+}
+
+// scan returns the range conditions of the accesses in stmts, a loop's body or a branch in
+// it, whose counters range over counters; start holds the values the variables were last
+// given before stmts, where a loop inside may start its counter.
+func (c *checker) scan(t *test, s *scope, stmts []frontend.Stmt, counters []counter, start map[*frontend.Var]frontend.Expr) frontend.Expr {
+	start = maps.Clone(start)
+	var ranges frontend.Expr
+	for _, st := range stmts {
+		ranges = and(ranges, c.prove(t, s, st, counters))
+		switch st := st.(type) {
+		case *frontend.VarDecl:
+			start[st.Var] = st.Init
+			continue
+		case *frontend.Assign:
+			if id, ok := st.Target.(*frontend.Ident); ok {
+				start[id.Var] = st.Value
+				continue
+			}
+		case *frontend.While:
+			ranges = and(ranges, c.scanLoop(t, s, st, counters, start))
+		case *frontend.If:
+			ranges = and(ranges, c.scanIf(t, s, st, counters, start))
+		}
+		for _, v := range frontend.Assigned(st) {
+			delete(start, v) // changed by st: no longer a known start below
+		}
+	}
+	return ranges
+}
+
+// scanLoop is scan for a counted loop inside the tested one: its counter must start from a
+// known value and count to a limit, both the same in every iteration of the tested loop.
+func (c *checker) scanLoop(t *test, s *scope, w *frontend.While, counters []counter, start map[*frontend.Var]frontend.Expr) frontend.Expr {
+	m := loops.Count(w)
+	if m == nil || m.Step > smallFactor {
+		return nil
+	}
+	first, known := start[m.Var]
+	if !known || !loops.Invariant(first, s.changing) || !frontend.Harmless(first) ||
+		!loops.Invariant(m.Limit(), s.changing) || !frontend.Harmless(m.Limit()) {
+		return nil
+	}
+	sp := t.span(m, frontend.Conv(first, frontend.I64))
+	ranges := c.scan(t, s, w.Body.Stmts, append(slices.Clone(counters), sp), start)
+	if ranges == nil {
+		return nil
+	}
+	return frontend.NewBinary(frontend.LOR, sp.none(), ranges)
+}
+
+// scanIf is scan for the branches of an if that bounds a counter.
+func (c *checker) scanIf(t *test, s *scope, st *frontend.If, counters []counter, start map[*frontend.Var]frontend.Expr) frontend.Expr {
+	k, then, otherwise := t.narrow(s, st.Cond, counters)
+	if k < 0 {
+		return nil
+	}
+	branch := func(stmts []frontend.Stmt, bound counter) frontend.Expr {
+		within := append(slices.Clone(counters[:k]), bound)
+		ranges := c.scan(t, s, stmts, append(within, counters[k+1:]...), start)
+		if ranges == nil {
+			return nil
+		}
+		return frontend.NewBinary(frontend.LOR, bound.none(), ranges)
+	}
+	ranges := branch(st.Then.Stmts, then)
+	if otherwise == nil || st.Else == nil {
+		return ranges
+	}
+	els := []frontend.Stmt{st.Else} // else if
+	if b, ok := st.Else.(*frontend.Block); ok {
+		els = b.Stmts
+	}
+	return and(ranges, branch(els, *otherwise))
+}
+
+// narrow reads cond as a bound on a counter, `i < e` or `i <= e`, `i > e`, `i >= e` (or
+// e on the left) with e the same in every iteration: it returns the counter's index and
+// its range where cond holds and, unless cond is a conjunction, where it does not; k < 0
+// when cond is no such bound.
+func (t *test) narrow(s *scope, cond frontend.Expr, counters []counter) (k int, then counter, otherwise *counter) {
+	b, ok := cond.(*frontend.Binary)
+	if !ok {
+		return -1, counter{}, nil
+	}
+	if b.Op == frontend.LAND { // both bounds, on one counter
+		kx, x, _ := t.narrow(s, b.X, counters)
+		if kx < 0 {
+			return -1, counter{}, nil
+		}
+		within := slices.Clone(counters)
+		within[kx] = x
+		ky, y, _ := t.narrow(s, b.Y, within)
+		if ky != kx {
+			return -1, counter{}, nil
+		}
+		return kx, y, nil
+	}
+	op := b.Op
+	x, e := b.X, b.Y
+	k = counterIn(x, counters)
+	if k < 0 {
+		x, e = e, x
+		k = counterIn(x, counters)
+		op = map[frontend.TokenKind]frontend.TokenKind{frontend.LSS: frontend.GTR, frontend.LEQ: frontend.GEQ, frontend.GTR: frontend.LSS, frontend.GEQ: frontend.LEQ}[op]
+	}
+	if k < 0 || !x.Type().IsInt() || x.Type().IsUnsigned() || !loops.Invariant(e, s.changing) || !frontend.Harmless(e) {
+		return -1, counter{}, nil
+	}
+	bound := frontend.Conv(e, frontend.I64)
+	t.bounded(bound, -rangeBound, rangeBound)
+	below := func(v frontend.Expr) counter { // values ≤ v
+		c := counters[k]
+		c.last = frontend.NewBuiltin(t.pos, frontend.Min, frontend.I64, c.last, v)
+		return c
+	}
+	above := func(v frontend.Expr) *counter { // values ≥ v
+		c := counters[k]
+		c.first = frontend.NewBuiltin(t.pos, frontend.Max, frontend.I64, c.first, v)
+		return &c
+	}
+	minus := frontend.NewBinary(frontend.SUB, bound, i64(t.pos, 1))
+	plus := frontend.NewBinary(frontend.ADD, bound, i64(t.pos, 1))
+	switch op {
+	case frontend.LSS:
+		return k, below(minus), above(bound)
+	case frontend.LEQ:
+		return k, below(bound), above(plus)
+	case frontend.GTR:
+		n := below(bound)
+		return k, *above(plus), &n
+	case frontend.GEQ:
+		n := below(minus)
+		return k, *above(bound), &n
+	}
+	return -1, counter{}, nil
+}
+
+// counterIn is the index in counters of the counter e reads (through integer widenings), or −1.
+func counterIn(e frontend.Expr, counters []counter) int {
+	if id, ok := unwiden(e).(*frontend.Ident); ok {
+		for i, k := range counters {
+			if id.Var == k.v {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// unwiden is e without its integer widenings, which change no value.
+func unwiden(e frontend.Expr) frontend.Expr {
+	for {
+		cv, ok := e.(*frontend.Convert)
+		if !ok || !cv.T.IsInt() || !cv.X.Type().IsInt() || cv.X.Type().Kind.Size() > cv.T.Kind.Size() {
+			return e
+		}
+		e = cv.X
+	}
 }
 
 // changingIn is the set of variables that differ between iterations of a loop with counter
@@ -341,14 +476,29 @@ func changingIn(body *frontend.Block, iv *frontend.Var) map[*frontend.Var]bool {
 	return changing
 }
 
-// definitions maps the integer variables stmts declare and never reassign to their values.
+// definitions maps the integer variables that stmts (and the branches of their ifs, not
+// their loops) declare and never reassign to their values.
 func definitions(stmts []frontend.Stmt) map[*frontend.Var]frontend.Expr {
 	defs := map[*frontend.Var]frontend.Expr{}
-	for _, s := range stmts {
-		if d, ok := s.(*frontend.VarDecl); ok && d.Var.Type.IsInt() {
-			defs[d.Var] = d.Init
+	var declare func(stmts []frontend.Stmt)
+	declare = func(stmts []frontend.Stmt) {
+		for _, s := range stmts {
+			switch s := s.(type) {
+			case *frontend.VarDecl:
+				if s.Var.Type.IsInt() {
+					defs[s.Var] = s.Init
+				}
+			case *frontend.If:
+				declare(s.Then.Stmts)
+				if s.Else != nil {
+					declare([]frontend.Stmt{s.Else})
+				}
+			case *frontend.Block:
+				declare(s.Stmts)
+			}
 		}
 	}
+	declare(stmts)
 	for _, s := range stmts {
 		for _, v := range frontend.Assigned(s) {
 			delete(defs, v)
@@ -357,13 +507,12 @@ func definitions(stmts []frontend.Stmt) map[*frontend.Var]frontend.Expr {
 	return defs
 }
 
-// prove adds the range conditions of the accesses of body (not inside its loops or ifs)
-// whose one index is affine in the counters, over the counters' spans, and marks them
-// proven; it returns their conjunction, or nil. The arrays and bases must not change in the
-// outermost loop (outerChanging); the innermost loop's own changes are innerChanging.
-func (c *checker) prove(t *test, body *frontend.Block, counters []counter, innerChanging, outerChanging map[*frontend.Var]bool, defs map[*frontend.Var]frontend.Expr) frontend.Expr {
+// prove adds the range conditions of the accesses of n (not inside its loops or ifs) whose
+// one index is affine in the counters, over the counters' ranges, and marks them proven; it
+// returns their conjunction, or nil. The arrays and bases must not change in the tested loop.
+func (c *checker) prove(t *test, s *scope, n frontend.Node, counters []counter) frontend.Expr {
 	var ranges frontend.Expr
-	frontend.Inspect(body, func(n frontend.Node) bool {
+	frontend.Inspect(n, func(n frontend.Node) bool {
 		switch n.(type) {
 		case *frontend.If, *frontend.While:
 			return false
@@ -373,10 +522,10 @@ func (c *checker) prove(t *test, body *frontend.Block, counters []counter, inner
 			return true
 		}
 		a, ok := ix.Array.(*frontend.Ident)
-		if !ok || outerChanging[a.Var] || innerChanging[a.Var] {
+		if !ok || s.changing[a.Var] {
 			return true
 		}
-		form, ok := linearForm(ix.Indices[0], counters, outerChanging, defs, 0)
+		form, ok := linearForm(ix.Indices[0], counters, s.changing, s.defs, 0)
 		if !ok || len(form.coefs) == 0 {
 			return true
 		}
@@ -418,27 +567,19 @@ type linear struct {
 }
 
 // linearForm writes e as a linear form of the counters, looking through the variables the
-// outermost loop's body defines (defs), or reports false.
+// tested loop's body defines (defs), or reports false. A definition stands outside the
+// loops in that body, where of the counters only the tested loop's (counters[0]) keeps the
+// value it had there.
 func linearForm(e frontend.Expr, counters []counter, changing map[*frontend.Var]bool, defs map[*frontend.Var]frontend.Expr, depth int) (linear, bool) {
 	pos := e.Position()
 	zero := linear{base: i64(pos, 0), coefs: map[*frontend.Var]frontend.Expr{}}
-	inner := e
-	for { // integer widenings of the counters' values change nothing
-		cv, ok := inner.(*frontend.Convert)
-		if !ok || !cv.T.IsInt() || !cv.X.Type().IsInt() || cv.X.Type().Kind.Size() > cv.T.Kind.Size() {
-			break
-		}
-		inner = cv.X
+	if k := counterIn(e, counters); k >= 0 {
+		zero.coefs[counters[k].v] = i64(pos, 1)
+		return zero, true
 	}
-	if id, ok := inner.(*frontend.Ident); ok {
-		for _, k := range counters {
-			if id.Var == k.v {
-				zero.coefs[k.v] = i64(pos, 1)
-				return zero, true
-			}
-		}
+	if id, ok := unwiden(e).(*frontend.Ident); ok {
 		if def, ok := defs[id.Var]; ok && depth < 8 {
-			return linearForm(frontend.Conv(def, frontend.I64), counters, changing, defs, depth+1)
+			return linearForm(frontend.Conv(def, frontend.I64), counters[:1], changing, defs, depth+1)
 		}
 	}
 	if b, ok := e.(*frontend.Binary); ok && b.T == frontend.I64 {

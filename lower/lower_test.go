@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/simplang/simplang/frontend"
+	"github.com/simplang/simplang/loops"
 )
 
 // lowerSource parses, checks and lowers src.
@@ -65,9 +66,11 @@ func TestParallelChoice(t *testing.T) {
 		opts      Options
 		parallel  int
 	}{
-		{"matvec, jammed too", matvec, Options{}, 2},
+		{"matvec, jammed too", matvec, Options{Unchecked: true}, 2},
+		{"matvec, jammed too, each with its checked twin", matvec, Options{}, 4},
 		{"serial", matvec, Options{Serial: true}, 0},
-		{"matmul rows and the packing of b", "fn mm(f32[] a, f32[] b, f32[] c, i64 n) { matmul(a, b, c, n, n, n); }", Options{}, 2},
+		{"matmul rows and the packing of b", "fn mm(f32[] a, f32[] b, f32[] c, i64 n) { matmul(a, b, c, n, n, n); }", Options{Unchecked: true}, 2},
+		{"matmul, checked twins", "fn mm(f32[] a, f32[] b, f32[] c, i64 n) { matmul(a, b, c, n, n, n); }", Options{}, 4},
 		{"matmul in place", "fn mm(f32[] a, i64 n) { matmul(a, a, a, n, n, n); }", Options{}, 0},
 	} {
 		f, err := frontend.Parse(tc.name, []byte(tc.src))
@@ -108,4 +111,61 @@ func TestHoisted(t *testing.T) {
 	if h := lf.Funcs[0].Hoisted; len(h) != 1 || h[0].Pos.Line != 2 {
 		t.Errorf("hoisted %v, want only the array of line 2 (a division could trap; k and m change)", h)
 	}
+}
+
+// TestRangeTestsCoverLoopNests: one test before a loop covers the accesses under the ifs that
+// bound its counter and those of the counted loops nested in it, so the loop's fast twin,
+// inner loops and all, checks nothing (a mat-vec's rows no longer test their range one by
+// one).
+func TestRangeTestsCoverLoopNests(t *testing.T) {
+	for name, src := range map[string]string{
+		"two matrices' rows": `fn f(f32[] o1, f32[] w1, i64 r1, f32[] o2, f32[] w2, i64 r2, f32[] x, i64 n) {
+    var i = 0;
+    while (i < r1 + r2) {
+        var s = 0.0; var j = 0;
+        if (i < r1) { var row = i * n; while (j < n) { s += w1[row + j] * x[j]; j = j + 1; } o1[i] = s; }
+        else if (r1 <= i) { while (j < n) { s += w2[(i - r1) * n + j] * x[j]; j = j + 1; } o2[i - r1] = s; }
+        i = i + 1;
+    }
+}`,
+		"groups of rows": `fn f(f32[] o, f32[] w, f32[] sc, f32[] x, i64 rows, i64 ng, i64 gs) {
+    var i = 0;
+    while (i < rows) {
+        var s = 0.0; var g = 0;
+        while (g < ng) {
+            var p = 0.0; var j = 0;
+            while (j < gs) { p += w[(i * ng + g) * gs + j] * x[g * gs + j]; j = j + 1; }
+            s += p * sc[i * ng + g]; g = g + 1;
+        }
+        o[i] = s; i = i + 1;
+    }
+}`,
+	} {
+		f, err := lowerSource(t, name, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast := false
+		frontend.Inspect(f.Funcs[0].Body, func(n frontend.Node) bool {
+			if w, ok := n.(*frontend.While); ok {
+				c := loops.Count(w)
+				fast = fast || c != nil && c.Var.Name == "i" && !reports(w)
+			}
+			return true
+		})
+		if !fast {
+			t.Errorf("%s: every loop over the rows checks accesses", name)
+		}
+	}
+}
+
+// reports reports whether w reports a failed check.
+func reports(w *frontend.While) bool {
+	found := false
+	frontend.Inspect(w, func(n frontend.Node) bool {
+		c, ok := n.(*frontend.Call)
+		found = found || ok && c.Builtin == frontend.Report
+		return !found
+	})
+	return found
 }

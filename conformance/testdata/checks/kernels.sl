@@ -300,3 +300,83 @@ fn scan_to(f32[] a, i64 n) -> i64 {
     }
     return i;
 }
+
+// Rows of two matrices in one parallel loop, as the LLaMA kernels' fused projections: the
+// ifs bound the counter, so one test before the loop covers both branches' accesses.
+fn split_rows(f32[] out1, f32[] w1, i64 rows1, f32[] out2, f32[] w2, i64 rows2, f32[] x, i64 cols) {
+    var i = 0;
+    while (i < rows1 + rows2) {
+        var s = 0.0;
+        var j = 0;
+        if (i < rows1) {
+            var row = i * cols;
+            while (j < cols) {
+                s += w1[row + j] * x[j];
+                j = j + 1;
+            }
+            out1[i] = s;
+        } else {
+            var row = (i - rows1) * cols;
+            while (j < cols) {
+                s += w2[row + j] * x[j];
+                j = j + 1;
+            }
+            out2[i - rows1] = s;
+        }
+        i = i + 1;
+    }
+}
+
+// Three bands of a copy, bounded every way an if can bound a counter.
+fn bands(f32[] a, f32[] lo_out, f32[] mid_out, f32[] hi_out, i64 n, i64 lo, i64 hi) {
+    var i = 0;
+    while (i < n) {
+        if (lo > i) {
+            lo_out[i] = a[i];
+        } else if (i >= hi) {
+            hi_out[i - hi] = a[i];
+        } else if (i >= lo && i < hi) {
+            mid_out[i - lo] = a[i];
+        }
+        i = i + 1;
+    }
+}
+
+// Groups of a row, each scaled, as the quantized mat-vecs: three nested counted loops.
+fn grouped(f32[] out, f32[] w, f32[] scale, f32[] x, i64 rows, i64 groups, i64 gs) {
+    var i = 0;
+    while (i < rows) {
+        var s = 0.0;
+        var g = 0;
+        while (g < groups) {
+            var part = 0.0;
+            var j = 0;
+            while (j < gs) {
+                part += w[(i * groups + g) * gs + j] * x[g * gs + j];
+                j = j + 1;
+            }
+            s += part * scale[i * groups + g];
+            g = g + 1;
+        }
+        out[i] = s;
+        i = i + 1;
+    }
+}
+
+// An index taken from an inner loop's counter before that loop resets it: it stays `first`
+// all through the loop, which the counter's range does not cover.
+fn stale(f32[] x, i64 first, i64 n) -> f32 {
+    var s = 0.0;
+    var i = 0;
+    while (i < 2) {
+        var j = first;
+        var k = j;
+        j = 0;
+        while (j < n) {
+            s += x[k] + x[j];
+            j = j + 1;
+        }
+        i = i + 1;
+    }
+    return s;
+}
