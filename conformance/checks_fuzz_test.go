@@ -60,6 +60,12 @@ func FuzzCheckedCalls(f *testing.F) {
 	f.Add(uint8(9), false, uint16(2), uint16(3), uint16(0), int64(1<<62), int64(0))
 	f.Add(uint8(15), true, uint16(30), uint16(42), uint16(34), int64(0x050607), int64(0))
 	f.Add(uint8(17), false, uint16(0), uint16(0), uint16(0), int64(math.MinInt64), int64(-1))
+	f.Add(uint8(18), false, uint16(3), uint16(2), uint16(4), int64(0b01000), int64(0))
+	f.Add(uint8(18), true, uint16(39), uint16(38), uint16(1500), int64(0b10000), int64(0))
+	f.Add(uint8(19), false, uint16(10), uint16(10), uint16(3|4<<6|3<<12), int64(3), int64(7))
+	f.Add(uint8(19), true, uint16(10), uint16(10), uint16(7|0<<6|6<<12), int64(7), int64(3))
+	f.Add(uint8(20), false, uint16(39), uint16(3), uint16(31), int64(0b010), int64(0))
+	f.Add(uint8(21), true, uint16(3), uint16(2), uint16(0), int64(5), int64(0))
 	f.Fuzz(func(t *testing.T, kernel uint8, llvm bool, l1, l2, l3 uint16, k1, k2 int64) {
 		libs := openFuzzLibs(t)
 		lib := libs[0]
@@ -81,7 +87,7 @@ func FuzzCheckedCalls(f *testing.F) {
 		var name string
 		var args []any
 		want := mayFail // the default: either
-		switch kernel % 18 {
+		switch kernel % 22 {
 		case 0:
 			a := fa(int(l1%64), ramp)
 			name, args = "store1", []any{a, k1, float32(1)}
@@ -149,7 +155,7 @@ func FuzzCheckedCalls(f *testing.F) {
 				i, j = k1%20, k2%20
 			}
 			out := fa(int(r*c), nil)
-			if kernel%18 == 9 {
+			if kernel%22 == 9 {
 				name, args = "grid_store", []any{out, r, c, i, j, float32(5)}
 			} else {
 				name, args = "grid_load", []any{out, r, c, i, j}
@@ -168,7 +174,7 @@ func FuzzCheckedCalls(f *testing.F) {
 			x, out := fa(int(l1%300), ramp), fa(int(l2%300), nil)
 			n := int(uint64(k1) % 300)
 			name, args = "soft", []any{x, out, n}
-			if kernel%18 == 14 {
+			if kernel%22 == 14 {
 				name = "act"
 			}
 			want = mustFail(n > min(len(x), len(out)))
@@ -194,6 +200,40 @@ func FuzzCheckedCalls(f *testing.F) {
 		case 17:
 			name, args = "quot", []any{k1, k2}
 			want = mustFail(k2 == 0)
+		case 18:
+			r1, r2, cols := int(l1%40), int(l2%40), 1+int(l3%2048)
+			short := func(bit uint) int { return int(k1 >> bit & 1) }
+			out1, w1 := fa(max(r1-short(0), 0), nil), fa(max(r1*cols-short(1), 0), ramp)
+			out2, w2, x := fa(max(r2-short(2), 0), nil), fa(max(r2*cols-short(3), 0), ramp), fa(cols-short(4), ramp)
+			name, args = "split_rows", []any{out1, w1, r1, out2, w2, r2, x, cols}
+			want = mustFail(r1 > 0 && short(0)+short(1) > 0 || r2 > 0 && short(2)+short(3) > 0 || r1+r2 > 0 && short(4) > 0)
+		case 19:
+			n, lo, hi := int64(l1%64), k1%80, k2%80
+			a := fa(int(l2%64), ramp)
+			los, mids, his := fa(int(l3&63), nil), fa(int(l3>>6&63), nil), fa(int(l3>>12&15), nil)
+			name, args = "bands", []any{a, los, mids, his, n, lo, hi}
+			bad := false
+			for i := int64(0); i < n; i++ {
+				at, band := i-lo, mids
+				if lo > i {
+					at, band = i, los
+				} else if i >= hi {
+					at, band = i-hi, his
+				}
+				bad = bad || outOf(at, int64(len(band))) || outOf(i, int64(len(a)))
+			}
+			want = mustFail(bad)
+		case 20:
+			rows, groups, gs := 1+int(l1%40), 1+int(l2%8), 1+int(l3%64)
+			short := func(bit uint) int { return int(k1 >> bit & 1) }
+			out, w := fa(rows, nil), fa(rows*groups*gs-short(0), ramp)
+			scale, x := fa(rows*groups-short(1), ramp), fa(groups*gs-short(2), ramp)
+			name, args = "grouped", []any{out, w, scale, x, rows, groups, gs}
+			want = mustFail(short(0)+short(1)+short(2) > 0)
+		case 21:
+			x, first, n := fa(int(l1%16), ramp), k1%32, int64(l2%16)
+			name, args = "stale", []any{x, first, n}
+			want = mustFail(n > 0 && (outOf(first, int64(len(x))) || n > int64(len(x))))
 		}
 
 		r, err := kerneltest.Func(t, lib, name).Call(args...)
