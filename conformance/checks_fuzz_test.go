@@ -66,6 +66,7 @@ func FuzzCheckedCalls(f *testing.F) {
 	f.Add(uint8(19), true, uint16(10), uint16(10), uint16(7|0<<6|6<<12), int64(7), int64(3))
 	f.Add(uint8(20), false, uint16(39), uint16(3), uint16(31), int64(0b010), int64(0))
 	f.Add(uint8(21), true, uint16(3), uint16(2), uint16(0), int64(5), int64(0))
+	f.Add(uint8(22), false, uint16(4), uint16(4), uint16(0), int64(10), int64(0))
 	f.Fuzz(func(t *testing.T, kernel uint8, llvm bool, l1, l2, l3 uint16, k1, k2 int64) {
 		libs := openFuzzLibs(t)
 		lib := libs[0]
@@ -87,7 +88,7 @@ func FuzzCheckedCalls(f *testing.F) {
 		var name string
 		var args []any
 		want := mayFail // the default: either
-		switch kernel % 22 {
+		switch kernel % 23 {
 		case 0:
 			a := fa(int(l1%64), ramp)
 			name, args = "store1", []any{a, k1, float32(1)}
@@ -155,7 +156,7 @@ func FuzzCheckedCalls(f *testing.F) {
 				i, j = k1%20, k2%20
 			}
 			out := fa(int(r*c), nil)
-			if kernel%22 == 9 {
+			if kernel%23 == 9 {
 				name, args = "grid_store", []any{out, r, c, i, j, float32(5)}
 			} else {
 				name, args = "grid_load", []any{out, r, c, i, j}
@@ -174,7 +175,7 @@ func FuzzCheckedCalls(f *testing.F) {
 			x, out := fa(int(l1%300), ramp), fa(int(l2%300), nil)
 			n := int(uint64(k1) % 300)
 			name, args = "soft", []any{x, out, n}
-			if kernel%22 == 14 {
+			if kernel%23 == 14 {
 				name = "act"
 			}
 			want = mustFail(n > min(len(x), len(out)))
@@ -234,6 +235,21 @@ func FuzzCheckedCalls(f *testing.F) {
 			x, first, n := fa(int(l1%16), ramp), k1%32, int64(l2%16)
 			name, args = "stale", []any{x, first, n}
 			want = mustFail(n > 0 && (outOf(first, int64(len(x))) || n > int64(len(x))))
+		case 22:
+			a, n, back := fa(int(l1%16), ramp), int64(l2%16), k1%32
+			name, args = "leftover", []any{a, n, back}
+			bad := false
+			j := int64(0)
+			for range 2 {
+				j = 0
+				for range 2 {
+					for ; j < n; j++ {
+						bad = bad || outOf(j, int64(len(a)))
+					}
+					j -= back
+				}
+			}
+			want = mustFail(bad)
 		}
 
 		r, err := kerneltest.Func(t, lib, name).Call(args...)

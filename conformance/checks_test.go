@@ -1330,6 +1330,15 @@ func TestCheckBranchesAndNests(t *testing.T) {
 				t.Errorf("stale(x, 1, 2) = %v, %v; want %v", r, err, 2*(3*ramp(1)+ramp(0)))
 			}
 			x.check(t, "stale x")
+
+			a := f32s(4, ramp)
+			r, err = call("leftover", a.s(), int64(4), int64(10))
+			noResult(t, "leftover", r)
+			expectCheck(t, err, "leftover", s.index(t, "leftover", "s += a[j];", "a[j]"), "a", -6, 4)
+			if r, err := call("leftover", a.s(), int64(4), int64(2)); err != nil || r != 2*(ramp(0)+ramp(1)+2*ramp(2)+2*ramp(3)) {
+				t.Errorf("leftover(a, 4, 2) = %v, %v; want %v", r, err, 2*(ramp(0)+ramp(1)+2*ramp(2)+2*ramp(3)))
+			}
+			a.check(t, "leftover a")
 		})
 	}
 }

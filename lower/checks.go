@@ -302,8 +302,8 @@ type scope struct {
 }
 
 // scan returns the range conditions of the accesses in stmts, a loop's body or a branch in
-// it, whose counters range over counters; start holds the values the variables were last
-// given before stmts, where a loop inside may start its counter.
+// it, whose counters range over counters; start holds the values variables have wherever
+// stmts begin, where a loop inside may start its counter.
 func (c *checker) scan(t *test, s *scope, stmts []frontend.Stmt, counters []counter, start map[*frontend.Var]frontend.Expr) frontend.Expr {
 	start = maps.Clone(start)
 	var ranges frontend.Expr
@@ -343,7 +343,13 @@ func (c *checker) scanLoop(t *test, s *scope, w *frontend.While, counters []coun
 		return nil
 	}
 	sp := t.span(m, frontend.Conv(first, frontend.I64))
-	ranges := c.scan(t, s, w.Body.Stmts, append(slices.Clone(counters), sp), start)
+	// A value given before the loop holds in its body only while the body never assigns it:
+	// after the first iteration it is what the last one left.
+	within := maps.Clone(start)
+	for _, v := range frontend.Assigned(w.Body) {
+		delete(within, v)
+	}
+	ranges := c.scan(t, s, w.Body.Stmts, append(slices.Clone(counters), sp), within)
 	if ranges == nil {
 		return nil
 	}

@@ -380,3 +380,24 @@ fn stale(f32[] x, i64 first, i64 n) -> f32 {
     }
     return s;
 }
+
+// An inner loop whose counter is set once, before the loop around it: from the second pass
+// on, it starts where the first left it (here moved back by `back`), not from 0.
+fn leftover(f32[] a, i64 n, i64 back) -> f32 {
+    var s = 0.0;
+    var i = 0;
+    while (i < 2) {
+        var j = 0;
+        var g = 0;
+        while (g < 2) {
+            while (j < n) {
+                s += a[j];
+                j = j + 1;
+            }
+            j = j - back;
+            g = g + 1;
+        }
+        i = i + 1;
+    }
+    return s;
+}
