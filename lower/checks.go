@@ -245,8 +245,8 @@ func (k counter) none() frontend.Expr { return frontend.NewBinary(frontend.LSS, 
 
 // test collects a range test's conditions.
 type test struct {
-	pos            frontend.Pos
-	guards, ranges frontend.Expr
+	pos    frontend.Pos
+	guards frontend.Expr
 }
 
 func and(x, y frontend.Expr) frontend.Expr {
@@ -421,26 +421,27 @@ func (t *test) narrow(s *scope, cond frontend.Expr, counters []counter) (k int, 
 		c.last = frontend.NewBuiltin(t.pos, frontend.Min, frontend.I64, c.last, v)
 		return c
 	}
-	above := func(v frontend.Expr) *counter { // values ≥ v
+	above := func(v frontend.Expr) counter { // values ≥ v
 		c := counters[k]
 		c.first = frontend.NewBuiltin(t.pos, frontend.Max, frontend.I64, c.first, v)
-		return &c
+		return c
 	}
 	minus := frontend.NewBinary(frontend.SUB, bound, i64(t.pos, 1))
 	plus := frontend.NewBinary(frontend.ADD, bound, i64(t.pos, 1))
+	var yes, no counter
 	switch op {
 	case frontend.LSS:
-		return k, below(minus), above(bound)
+		yes, no = below(minus), above(bound)
 	case frontend.LEQ:
-		return k, below(bound), above(plus)
+		yes, no = below(bound), above(plus)
 	case frontend.GTR:
-		n := below(bound)
-		return k, *above(plus), &n
+		yes, no = above(plus), below(bound)
 	case frontend.GEQ:
-		n := below(minus)
-		return k, *above(bound), &n
+		yes, no = above(bound), below(minus)
+	default:
+		return -1, counter{}, nil
 	}
-	return -1, counter{}, nil
+	return k, yes, &no
 }
 
 // counterIn is the index in counters of the counter e reads (through integer widenings), or −1.
