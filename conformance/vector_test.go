@@ -122,8 +122,9 @@ fn min_f64(f64[] x, i64 n, f64 start) -> f64 {
 `
 
 // packedF16 matches a conversion of several halves at once: from memory, or into a 256- or
-// 512-bit register (the scalar form converts one register element).
-const packedF16 = `vcvtph2ps\s+(-?0x[0-9a-f]+)?\(|vcvtph2ps\s+%[xyz]mm\d+, %[yz]mm`
+// 512-bit register (a single half is widened register to xmm, or by vcvtsh2ss). On CPUs
+// with AVX512-FP16 (Sapphire Rapids) the packed conversion is spelled vcvtph2psx.
+const packedF16 = `vcvtph2psx?\s+(-?0x[0-9a-f]+)?\(|vcvtph2psx?\s+%[xyz]mm\d+, %[yz]mm`
 
 // vectorized names, for each kernel, the packed instructions (x86-64 with AVX2 or AVX-512)
 // that show its loop was vectorized: each pattern must match one instruction of the function.

@@ -2,6 +2,7 @@ package llama
 
 import (
 	"errors"
+	"math"
 
 	"github.com/simplang/simplang/half"
 )
@@ -25,7 +26,23 @@ func ForwardQ(cfg Config, q *QWeights, s *State, token, pos int) ([]float32, err
 	if err := CheckStepQ(cfg, q, s, token, pos); err != nil {
 		return nil, err
 	}
-	return forward(cfg, qModel{q, cfg}, s, token, pos), nil
+	return forward(cfg, qModel{q: q, cfg: cfg}, s, token, pos), nil
+}
+
+// ForwardQMargin is ForwardQ that also returns the step's rounding margin: the smallest
+// |v − (k + ½)| / (1 + |v|), k an integer, over every activation v = x / scale that the step
+// rounds to an int8 (+Inf for BF16, which rounds none). A compiled kernel sums in its own
+// order (language §4), so its x can differ from this x in the last bits, and an activation
+// within that much of a rounding boundary may round the other way there: one int8 apart,
+// which moves the logits by up to about 1e-2 of the largest. Comparisons with the kernels
+// read the margin to tell such a flip from a wrong result.
+func ForwardQMargin(cfg Config, q *QWeights, s *State, token, pos int) ([]float32, float64, error) {
+	if err := CheckStepQ(cfg, q, s, token, pos); err != nil {
+		return nil, 0, err
+	}
+	margin := math.Inf(1)
+	logits := forward(cfg, qModel{q: q, cfg: cfg, margin: &margin}, s, token, pos)
+	return logits, margin, nil
 }
 
 // CheckStepQ is CheckStep for quantized weights: the configuration, the type and group size,
@@ -43,10 +60,27 @@ func CheckStepQ(cfg Config, q *QWeights, s *State, token, pos int) error {
 	return checkRun(cfg, s, token, pos)
 }
 
+// roundingMargin is the smallest |v − (k + ½)| / (1 + |v|) over the quotients v = x / scale
+// that quantizeQ8 rounds (+Inf for scale 0, which rounds none).
+func roundingMargin(x []float32, scale float32) float64 {
+	margin := math.Inf(1)
+	if scale == 0 {
+		return margin
+	}
+	for _, v := range x {
+		a := math.Abs(float64(v / scale)) // the float32 quotient, as quantizeQ8
+		margin = min(margin, math.Abs(a-math.Floor(a)-0.5)/(1+a))
+	}
+	return margin
+}
+
 // qModel is the model of quantized weights.
 type qModel struct {
 	q   *QWeights
 	cfg Config
+	// margin, when not nil, is lowered to the rounding margin of each quantized activation
+	// (ForwardQMargin).
+	margin *float64
 }
 
 func (m qModel) embed(x []float32, token int) {
@@ -77,6 +111,9 @@ func (m qModel) matvec(out []float32, id matrix, l int, x []float32) {
 	xs := make([]float32, cols/gs)
 	for g := range xs {
 		xs[g] = quantizeQ8(xq[g*gs:(g+1)*gs], x[g*gs:(g+1)*gs])
+		if m.margin != nil {
+			*m.margin = min(*m.margin, roundingMargin(x[g*gs:(g+1)*gs], xs[g]))
+		}
 	}
 	parallelRows(rows, cols, func(lo, hi int) {
 		for r := lo; r < hi; r++ {

@@ -3,6 +3,7 @@ package llama
 import (
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,7 +94,7 @@ func TestQMatvec(t *testing.T) {
 			t.Fatal(err)
 		}
 		dq, _ := q.Dequantize(cfg)
-		m := qModel{q, cfg}
+		m := qModel{q: q, cfg: cfg}
 		got := make([]float32, cfg.Dim)
 		m.matvec(got, mW2, 1, x)
 		// The formula, element by element.
@@ -180,5 +181,50 @@ func TestForwardQRefuses(t *testing.T) {
 				t.Errorf("ForwardQ error = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRoundingMargin checks the margin of a few quotients, and that ForwardQMargin returns
+// ForwardQ's logits with a margin that is +Inf for bf16 (which rounds no activation) and
+// finite and below ½ for q8 and q4.
+func TestRoundingMargin(t *testing.T) {
+	for _, tc := range []struct {
+		x     []float32
+		scale float32
+		want  float64
+	}{
+		{[]float32{127, -3, 2.25}, 1, 0.5 / 128},
+		{[]float32{-0.75, 1.25}, 0.5, 0}, // quotients -1.5 and 2.5, both ties
+		{[]float32{2.25, 0}, 1, 0.25 / 3.25},
+		{[]float32{1, 2}, 0, math.Inf(1)},
+	} {
+		if got := roundingMargin(tc.x, tc.scale); got != tc.want {
+			t.Errorf("roundingMargin(%v, %v) = %v, want %v", tc.x, tc.scale, got, tc.want)
+		}
+	}
+	w := randomModel(t, quantCfg, 13, 0.5)
+	for _, typ := range []WeightType{BF16, Q8, Q4} {
+		q, err := Quantize(quantCfg, w, typ, 0, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s1, _ := NewState(quantCfg, nil)
+		s2, _ := NewState(quantCfg, nil)
+		for pos := range 3 {
+			want, err := ForwardQ(quantCfg, q, s1, 5, pos)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, margin, err := ForwardQMargin(quantCfg, q, s2, 5, pos)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%v pos %d: ForwardQMargin's logits differ from ForwardQ's", typ, pos)
+			}
+			if inf := math.IsInf(margin, 1); inf != (typ == BF16) || margin < 0 || (!inf && margin >= 0.5) {
+				t.Errorf("%v pos %d: margin %v", typ, pos, margin)
+			}
+		}
 	}
 }

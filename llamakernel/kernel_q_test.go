@@ -54,25 +54,40 @@ func randomQModel(t *testing.T, cfg llama.Config, wt llama.WeightType, gs int, s
 	return q
 }
 
-// referenceSeed is the seed of the random models that TestKernelQMatchesReference runs.
-//
-// The kernels' sums are reassociated (language §4), so an activation can differ from the
-// reference's in its last bit; where such a value lies within that bit of a rounding
-// boundary of the int8 activation quantization (v = x / scale within about 2e-6 of k + 1/2),
-// the kernel's int8 value differs from the reference's by one, and the logits by up to about
-// 1e-2 of the largest (README, "Quantized weights": 7B at q8). Even --strict-fp does not
-// avoid it: the kernels' rmsnorm, softmax and attention sums are f32 where the reference's
-// are not all. On these small models at q4 that happened at some position of some
-// configuration for 4 of the seeds 1-12 (at q8 for none). Which seeds depends on how LLVM
-// vectorizes the sums: with 512-bit vectors (toolchain, 2026-12-01) seed 2 flips one q8
-// activation, seeds 1 and 4 none, for every type and backend. TestKernelQ4MatVecsExact checks
-// the q4 arithmetic itself without that luck: bit for bit under --strict-fp.
-const referenceSeed = 1
+// referenceSeed is the seed of the random models that the quantized kernels are compared on.
+const referenceSeed = 5
+
+// Rounding flips. A kernel sums in its own order (language §4), so an activation that it
+// rounds to an int8 can differ from the reference's in its last bits, and one that close to a
+// rounding boundary may round the other way: one int8 apart, which moves the logits by up to
+// about 1e-2 of the largest. Where that happens depends on how LLVM vectorizes the sums, so on
+// the CPU (on Sapphire Rapids a q8 prefill flipped where Zen 4 had not). The comparisons
+// therefore ask llama.ForwardQMargin how close each step came to a boundary: a step whose
+// margin is at least flipMargin must agree within 1e-4, one below it within flipTolerance.
+// Over seeds 1–12 of qConfigs and prefillQConfigs, q8 and q4, both backends, every step
+// (each from the kernel's own cache) where kernel and reference parted had a margin of at
+// most 6.6e-7, and about one step in six has a margin below flipMargin (2026-12-02).
+const (
+	flipMargin    = 3e-6
+	flipTolerance = 3e-2
+)
+
+// stepTolerance is the allowed difference, relative to the largest value, of a step (or a run
+// of steps) whose smallest rounding margin is margin.
+func stepTolerance(margin float64) float64 {
+	if margin < flipMargin {
+		return flipTolerance
+	}
+	return 1e-4
+}
 
 // TestKernelQMatchesReference runs each compiled quantized kernel (llama2_bf16_forward,
-// llama2_q8_forward, llama2_q4_forward) and llama.ForwardQ side by side over ten positions
-// on both backends: every logit must agree within 1e-4 of the largest logit magnitude. The
-// largest difference seen is logged.
+// llama2_q8_forward, llama2_q4_forward) and llama.ForwardQMargin side by side over ten
+// positions on both backends, each step of the reference from the kernel's caches of the
+// earlier positions: the logits and the caches must agree within 1e-4 of the largest
+// magnitude, or within flipTolerance where the step came within flipMargin of a rounding
+// boundary. At least half the steps of each model must be held to 1e-4. The largest
+// difference of those is logged.
 func TestKernelQMatchesReference(t *testing.T) {
 	for _, wt := range qTypes {
 		for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
@@ -84,22 +99,43 @@ func TestKernelQMatchesReference(t *testing.T) {
 						q := randomQModel(t, cfg, wt, qc.gs, referenceSeed)
 						ks, rs := newTestState(t, cfg), newTestState(t, cfg)
 						var worst float64
-						for pos := range 10 {
+						const steps = 10
+						strict := 0
+						for pos := range steps {
 							token := (pos*31 + 5) % cfg.VocabSize
+							// The kernel's caches were checked at the earlier steps; a flip
+							// there is not carried into this one.
+							copy(rs.KeyCache, ks.KeyCache)
+							copy(rs.ValueCache, ks.ValueCache)
 							got, err := k.Forward(cfg, q, ks, token, pos)
 							if err != nil {
 								t.Fatal(err)
 							}
-							want, err := llama.ForwardQ(cfg, q, rs, token, pos)
+							want, margin, err := llama.ForwardQMargin(cfg, q, rs, token, pos)
 							if err != nil {
 								t.Fatal(err)
 							}
-							if msg := compareLogits(got, want, 1e-4); msg != "" {
-								t.Fatalf("pos %d token %d: %s", pos, token, msg)
+							tol := stepTolerance(margin)
+							if msg := compareLogits(got, want, tol); msg != "" {
+								t.Fatalf("pos %d token %d (rounding margin %.2g): %s", pos, token, margin, msg)
 							}
-							worst = max(worst, relativeError(got, want))
+							for _, c := range []struct {
+								what      string
+								got, want []float32
+							}{{"key_cache", ks.KeyCache, rs.KeyCache}, {"value_cache", ks.ValueCache, rs.ValueCache}} {
+								if msg := compareMax(c.what, c.got, c.want, tol); msg != "" {
+									t.Fatalf("pos %d token %d (rounding margin %.2g): %s", pos, token, margin, msg)
+								}
+							}
+							if tol < flipTolerance {
+								strict++
+								worst = max(worst, relativeError(got, want))
+							}
 						}
-						t.Logf("largest difference: %.3g of the largest logit", worst)
+						if strict < steps/2 {
+							t.Errorf("only %d of %d steps clear of rounding boundaries, too few held to 1e-4: pick another referenceSeed", strict, steps)
+						}
+						t.Logf("%d of %d steps held to 1e-4, largest difference there %.3g of the largest logit", strict, steps, worst)
 					})
 				}
 			})
