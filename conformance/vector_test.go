@@ -7,12 +7,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
+	"github.com/simplang/simplang/toolchain"
 )
 
 // vectorKernels are the narrow-integer and half-precision loops of quantized inference.
@@ -98,6 +102,16 @@ fn f32_to_bf16(f32[] x, bf16[] out, i64 n) {
         out[i] = x[i];
         i += 1;
     }
+}
+
+fn f32_dot(f32[] w, f32[] x, i64 n) -> f32 {
+    var s = 0.0;
+    var i = 0;
+    while (i < n) {
+        s += w[i] * x[i];
+        i += 1;
+    }
+    return s;
 }
 
 fn max_abs(f32[] x, i64 n) -> f32 {
@@ -217,6 +231,28 @@ func TestNarrowLoopsVectorize(t *testing.T) {
 				t.Logf("%s: %s", name, vectorMnemonics(insns))
 			}
 		})
+	}
+}
+
+// TestWideVectors checks that on a CPU with AVX-512 an f32 dot product is vectorized on
+// 512-bit registers, on both backends through clang and on the llvm backend through opt and
+// llc (the corpus's routes): LLVM's tuning for Intel's server cores would keep it at 256
+// bits (toolchain: wideVectors).
+func TestWideVectors(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("the CPU has no AVX-512: 256-bit vectors are the widest")
+	}
+	tool := objdump(t)
+	fma := regexp.MustCompile(`^vfmadd\d+ps\s.*%zmm`)
+	for _, opts := range []compiler.Options{
+		{Backend: compiler.MLIR, Route: toolchain.ViaClang},
+		{Backend: compiler.LLVM, Route: toolchain.ViaClang},
+		{Backend: compiler.LLVM, Route: toolchain.ViaOptLLC},
+	} {
+		obj := kerneltest.Compile(t, "vector.sl", []byte(vectorKernels), opts)
+		if !slices.ContainsFunc(disassemble(t, tool, obj.Path)["f32_dot"], fma.MatchString) {
+			t.Errorf("%v, route %v: f32_dot has no vfmadd…ps on zmm registers", opts.Backend, opts.Route)
+		}
 	}
 }
 
