@@ -56,6 +56,9 @@ const (
 	FromBits
 	// Select(c, x, y): x when c, else y; both are evaluated.
 	Select
+	// Prefetch(a, i): a hint that the byte a[i] of an i8 or u8 array will soon be read; i may
+	// lie past the array's end. A statement: no value, no check, no effect on any value.
+	Prefetch
 )
 
 // DotChunk is how many elements of each array Dot takes at a time: one 256-bit load.
@@ -102,6 +105,7 @@ var builtins = map[Builtin]builtinInfo{
 	Bits:                {"bits", []string{"x"}, 1, 0, -1, true},
 	FromBits:            {"from_bits", []string{"b"}, 1, 0, -1, true},
 	Select:              {"select", []string{"c", "x", "y"}, 3, 0, -1, true},
+	Prefetch:            {"prefetch", []string{"a", "i"}, 2, 1, -1, true},
 }
 
 var builtinByName = func() map[string]Builtin {

@@ -126,3 +126,51 @@ func TestLanesNeedPlainScale(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefetchStreamedWeights counts the Prefetch calls of the grouped loops (AVX-512 VNNI)
+// of the q8 and q4 decode steps and prefills: in every mat-vec of the decode steps, whose
+// rows stream, and in the prefills only in their decode-style mat-vec (the classifier), not
+// in their matrix products, which read each row again for every block of tokens; and none
+// without VNNI, where there are no grouped loops.
+func TestPrefetchStreamedWeights(t *testing.T) {
+	for _, k := range []struct {
+		file  string
+		funcs map[string]bool // the functions with prefetches, and (false) some without
+	}{
+		{"../kernels/llama2_q8.sl", map[string]bool{"matvec_q8": true, "matvec2_q8": true, "qkv_q8": true, "attention": false}},
+		{"../kernels/llama2_q4.sl", map[string]bool{"matvec_q4": true, "matvec2_q4": true, "qkv_q4": true, "attention": false}},
+		{"../kernels/llama2_prefill_q8.sl", map[string]bool{"matvec_q8": true, "matmul_q8": false}},
+		{"../kernels/llama2_prefill_q4.sl", map[string]bool{"matvec_q4": true, "matmul_q4": false}},
+	} {
+		src, err := os.ReadFile(k.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, vnni := range []bool{true, false} {
+			f, err := frontend.Parse(k.file, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lf, err := Lower(f, Options{AVX512BW: true, AVX512VNNI: vnni})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, fn := range lf.Funcs {
+				want, listed := k.funcs[fn.Name]
+				if !listed {
+					continue
+				}
+				prefetches := 0
+				frontend.Inspect(fn.Body, func(n frontend.Node) bool {
+					if c, ok := n.(*frontend.Call); ok && c.Builtin == frontend.Prefetch {
+						prefetches++
+					}
+					return true
+				})
+				if (prefetches > 0) != (want && vnni) {
+					t.Errorf("%s %s (VNNI %v): %d prefetches", k.file, fn.Name, vnni, prefetches)
+				}
+			}
+		}
+	}
+}

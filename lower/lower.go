@@ -184,7 +184,7 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	}
 	lanes := map[*frontend.While][]*frontend.Var{}
 	if !f.Options.StrictFP {
-		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes, f.Options.AVX512VNNI)
+		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes, f.Options.AVX512VNNI, nil)
 		fn.Body.Stmts = reduceLanes(fn.Body.Stmts)
 	}
 	fn.Body.Stmts = fuseDots(fn.Body.Stmts)

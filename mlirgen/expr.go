@@ -240,6 +240,10 @@ func (g *gen) call(c *frontend.Call) value {
 	case frontend.Select:
 		cond, x, y := g.expr(c.Args[0]).v, g.expr(c.Args[1]).v, g.expr(c.Args[2]).v
 		return value{v: g.def("arith.select %s, %s, %s : %s", cond, x, y, typ(c.T))}
+	case frontend.Prefetch:
+		a, at := g.expr(c.Args[0]).v, g.toIndex(g.expr(c.Args[1]).v, frontend.I64)
+		g.op("memref.prefetch %s[%s], read, locality<3>, data : %s", a, at, typ(c.Args[0].Type()))
+		return value{}
 	}
 	var args, types []string
 	for _, a := range c.Args {
