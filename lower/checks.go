@@ -467,10 +467,13 @@ func unwiden(e frontend.Expr) frontend.Expr {
 	}
 }
 
-// changingIn is the set of variables that differ between iterations of a loop with counter
-// iv and this body.
-func changingIn(body *frontend.Block, iv *frontend.Var) map[*frontend.Var]bool {
-	changing := map[*frontend.Var]bool{iv: true}
+// changingIn is the set of variables that differ between iterations of a loop with this body
+// and counters ivs (none: the body assigns the counter).
+func changingIn(body *frontend.Block, ivs ...*frontend.Var) map[*frontend.Var]bool {
+	changing := map[*frontend.Var]bool{}
+	for _, iv := range ivs {
+		changing[iv] = true
+	}
 	for _, v := range frontend.Assigned(body) {
 		changing[v] = true
 	}

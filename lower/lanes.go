@@ -77,20 +77,10 @@ func streamed(outer, w *frontend.While, ib frontend.Expr) bool {
 	if outer == nil {
 		return true
 	}
-	changing := map[*frontend.Var]bool{}
-	set := func(n frontend.Node, to bool) {
-		frontend.Inspect(n, func(n frontend.Node) bool {
-			if d, ok := n.(*frontend.VarDecl); ok {
-				changing[d.Var] = to
-			}
-			return true
-		})
-		for _, v := range frontend.Assigned(n) {
-			changing[v] = to
-		}
+	changing := changingIn(outer.Body)
+	for v := range changingIn(w.Body, loops.Count(w).Var) {
+		delete(changing, v)
 	}
-	set(outer.Body, true)
-	set(w, false)
 	return !loops.Invariant(ib, changing)
 }
 
