@@ -68,9 +68,14 @@ const (
 )
 
 // ParallelWork is the least estimated work, iterations × inner iterations, for which a
-// parallel loop runs in parallel: starting threads costs microseconds, as much as running
-// about this many multiply-adds on one core. Smaller runs of the loop run serially.
-const ParallelWork = 1 << 16
+// parallel loop runs in parallel: starting threads costs about a microsecond, as much as
+// running some ten thousand multiply-adds on one core, and the other threads wait anyway
+// while one runs a loop alone. Smaller runs of the loop run serially. Halved from 1 << 16
+// (2026-12-02, Intel Sapphire Rapids, 2 threads, both builds alternated token by token): the
+// 125M decode's residual additions and cache copies (768 elements) then run on both
+// threads, and its step took 0.94–0.95 (q4), 0.97 (q8) and 0.99 (f32) of its time; 1 << 13
+// and 1 << 10 gained no more, and at 1B, where those loops already ran on threads, 0.99.
+const ParallelWork = 1 << 15
 
 // DefaultInnerTrips stands for the inner loop's trip count when it cannot be known before
 // the loop starts.
