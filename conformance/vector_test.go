@@ -114,6 +114,16 @@ fn f32_dot(f32[] w, f32[] x, i64 n) -> f32 {
     return s;
 }
 
+fn f32_dot_at(f32[] w, i64 wo, f32[] x, i64 n) -> f32 {
+    var s = 1.0;
+    var j = 0;
+    while (j < n) {
+        s = s + w[wo + j] * x[j];
+        j = j + 1;
+    }
+    return s;
+}
+
 fn max_abs(f32[] x, i64 n) -> f32 {
     var m = 0.0;
     var i = 0;
@@ -276,6 +286,44 @@ func vectorMnemonics(insns []string) string {
 // vector's worth of partial results, against Go on lengths around those lanes, with NaNs
 // (which min and max ignore) at the start, inside and at the end, on both backends, checked,
 // unchecked and strict (which keeps the loop as written).
+// TestFloatDots checks the f32 dot products that the lowering runs on 16 lanes (FloatDot)
+// against Go, on both backends, checked, unchecked and strict, for lengths around the 16
+// lanes and offsets into the first array; the values are small integers, so every order of
+// the additions gives the same sum.
+func TestFloatDots(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		for _, opts := range []compiler.Options{{}, {Unchecked: true}, {StrictFP: true}} {
+			opts.Backend = backend
+			lib := kerneltest.Open(t, "vector.sl", []byte(vectorKernels), opts)
+			dot, dotAt := kerneltest.Func(t, lib, "f32_dot"), kerneltest.Func(t, lib, "f32_dot_at")
+			for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 48, 100, 773} {
+				w, x := make([]float32, n+5), make([]float32, n)
+				for i := range w {
+					w[i] = float32(rng.IntN(7) - 3)
+				}
+				for i := range x {
+					x[i] = float32(rng.IntN(7) - 3)
+				}
+				for _, wo := range []int{0, 5} {
+					want := float32(1)
+					for j := range n {
+						want += w[wo+j] * x[j]
+					}
+					if got := kerneltest.Call(t, dotAt, w, int64(wo), x, int64(n)).(float32); got != want {
+						t.Errorf("%v %+v: f32_dot_at(n=%d, wo=%d) = %v, want %v", backend, opts, n, wo, got, want)
+					}
+					if wo == 0 {
+						if got := kerneltest.Call(t, dot, w[:n], x, int64(n)).(float32); got != want-1 {
+							t.Errorf("%v %+v: f32_dot(n=%d) = %v, want %v", backend, opts, n, got, want-1)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestMinMaxReductions(t *testing.T) {
 	maxAbs := func(x []float32) float32 {
 		m := float32(0)

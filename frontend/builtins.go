@@ -56,6 +56,10 @@ const (
 	FromBits
 	// Select(c, x, y): x when c, else y; both are evaluated.
 	Select
+	// FloatDot(a, i, b, j): the products a[i+k]·b[j+k], k < 16, of two f32 arrays, added lane by
+	// lane to the lane sums: it stands only as `s = s + FloatDot(…)` in the body of a loop whose
+	// lower.Loop lists s in Lanes, as ScaledDot.
+	FloatDot
 	// Prefetch(a, i): a hint that the byte a[i] of an i8 or u8 array will soon be read; i may
 	// lie past the array's end. A statement: no value, no check, no effect on any value.
 	Prefetch
@@ -106,6 +110,7 @@ var builtins = map[Builtin]builtinInfo{
 	FromBits:            {"from_bits", []string{"b"}, 1, 0, -1, true},
 	Select:              {"select", []string{"c", "x", "y"}, 3, 0, -1, true},
 	Prefetch:            {"prefetch", []string{"a", "i"}, 2, 1, -1, true},
+	FloatDot:            {"float_dot", []string{"a", "i", "b", "j"}, 4, 0, -1, true},
 }
 
 var builtinByName = func() map[string]Builtin {

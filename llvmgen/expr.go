@@ -385,8 +385,15 @@ var laneType = types.NewVector(frontend.DotChunk/2, types.Float)
 // scaledDot adds ScaledDot(a, i, b, j, scale) to the lanes sums: each pair of products, as
 // f32, times the scale.
 func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
-	if c.Builtin == frontend.ScaledDotPair || c.Builtin == frontend.ScaledNibbleDotQuad {
+	switch c.Builtin {
+	case frontend.ScaledDotPair, frontend.ScaledNibbleDotQuad:
 		return g.groupDot(c, sums)
+	case frontend.FloatDot:
+		var v [2]value.Value
+		for k, arg := range []int{0, 2} {
+			v[k] = g.loadVector(laneType, g.elem(g.operand(c.Args[arg])[aligned], abi.F32, g.expr(c.Args[arg+1])))
+		}
+		return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(v[0], v[1]))))
 	}
 	pairs := g.pairs(g.byteArgs(c), constant.NewInt(i64, 0))
 	scale := g.expr(c.Args[4])

@@ -77,7 +77,7 @@ func TestLanesInQuantizedKernels(t *testing.T) {
 					if c, ok := n.(*frontend.Call); ok && c.Builtin == k.dot {
 						calls++
 					}
-					if w, ok := n.(*frontend.While); ok && fn.Loop(w) != nil {
+					if w, ok := n.(*frontend.While); ok && fn.Loop(w) != nil && (strict || countCalls(w, k.dot) > 0) {
 						lanes += len(fn.Loop(w).Lanes)
 					}
 					return true
@@ -91,6 +91,18 @@ func TestLanesInQuantizedKernels(t *testing.T) {
 			}
 		}
 	}
+}
+
+// countCalls counts the calls of builtin b in n.
+func countCalls(n frontend.Node, b frontend.Builtin) int {
+	calls := 0
+	frontend.Inspect(n, func(n frontend.Node) bool {
+		if c, ok := n.(*frontend.Call); ok && c.Builtin == b {
+			calls++
+		}
+		return true
+	})
+	return calls
 }
 
 // TestLanesNeedPlainScale checks that a group sum whose scale reads the dot loop's counter
@@ -170,6 +182,44 @@ func TestPrefetchStreamedWeights(t *testing.T) {
 				if (prefetches > 0) != (want && vnni) {
 					t.Errorf("%s %s (VNNI %v): %d prefetches", k.file, fn.Name, vnni, prefetches)
 				}
+			}
+		}
+	}
+}
+
+// TestFloatDotLanes counts the FloatDot calls lowering writes: one per f32 dot-product sum
+// in the blocks-of-16 loop (several for the rows unroll-and-jam puts side by side), none
+// for loops that only look like one, and none under strict-fp.
+func TestFloatDotLanes(t *testing.T) {
+	cases := []struct {
+		name, body string
+		dots       int
+	}{
+		{"dot", `var s = 0.0; var j = 0; while (j < n) { s += a[j] * b[j]; j = j + 1; } return s;`, 1},
+		{"offsets", `var s = 0.0; var j = 2; while (j < n) { s = s + a[k + j] * b[j + 3]; j += 1; } return s;`, 1},
+		{"two sums", `var s = 0.0; var r = 0.0; var j = 0; while (j < n) { s += a[j] * b[j]; r += a[k + j] * b[j]; j = j + 1; } return s + r;`, 2},
+		{"stride 2", `var s = 0.0; var j = 0; while (j < n) { s += a[2 * j] * b[j]; j = j + 1; } return s;`, 0},
+		{"reads the sum", `var s = 0.0; var j = 0; while (j < n) { s += a[j] * s; j = j + 1; } return s;`, 0},
+		{"more work", `var s = 0.0; var j = 0; while (j < n) { s += a[j] * b[j]; b[j] = 0.0; j = j + 1; } return s;`, 0},
+		{"f64 sum", `f64 s = 0.0; var j = 0; while (j < n) { s += (a[j] * b[j]) as f64; j = j + 1; } return s as f32;`, 0},
+	}
+	for _, c := range cases {
+		for _, strict := range []bool{false, true} {
+			src := "fn f(f32[] a, f32[] b, i64 n, i64 k) -> f32 { " + c.body + " }"
+			f, err := frontend.Parse("fdot.sl", []byte(src))
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			lf, err := Lower(f, Options{StrictFP: strict})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := c.dots
+			if strict {
+				want = 0
+			}
+			if got := countCalls(lf.Funcs[0].Body, frontend.FloatDot); got != want {
+				t.Errorf("%s (strict %v): %d FloatDot calls, want %d", c.name, strict, got, want)
 			}
 		}
 	}

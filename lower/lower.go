@@ -186,6 +186,7 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	if !f.Options.StrictFP {
 		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes, f.Options.AVX512VNNI, nil)
 		fn.Body.Stmts = reduceLanes(fn.Body.Stmts)
+		fn.Body.Stmts = floatDots(fn.Body.Stmts, lanes)
 	}
 	fn.Body.Stmts = fuseDots(fn.Body.Stmts)
 	last := expander{halves: true, shortCircuits: true}

@@ -372,8 +372,16 @@ const laneType = "vector<16xf32>"
 // scaledDot adds ScaledDot(a, i, b, j, scale) to the lanes sums: each pair of products, as
 // f32, times the scale.
 func (g *gen) scaledDot(c *frontend.Call, sums string) string {
-	if c.Builtin == frontend.ScaledDotPair || c.Builtin == frontend.ScaledNibbleDotQuad {
+	switch c.Builtin {
+	case frontend.ScaledDotPair, frontend.ScaledNibbleDotQuad:
 		return g.groupDot(c, sums)
+	case frontend.FloatDot:
+		var v [2]string
+		for k, arg := range []int{0, 2} {
+			mem, at := g.expr(c.Args[arg]).v, g.toIndex(g.expr(c.Args[arg+1]).v, frontend.I64)
+			v[k] = g.def("vector.load %s[%s] : memref<?xf32>, %s", mem, at, laneType)
+		}
+		return g.def("vector.fma %s, %s, %s : %s", v[0], v[1], sums, laneType)
 	}
 	b := g.byteArgs(c)
 	scale := g.expr(c.Args[4]).v
