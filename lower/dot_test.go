@@ -28,22 +28,8 @@ func TestByteDotRecognised(t *testing.T) {
 	for _, c := range cases {
 		for _, unchecked := range []bool{false, true} {
 			src := "fn f(i8[] a, i8[] b, u8[] c, i16[] d, i64 n, i64 k) -> i32 { " + c.body + " }"
-			f, err := frontend.Parse("dot.sl", []byte(src))
-			if err != nil {
-				t.Fatalf("%s: %v", c.name, err)
-			}
-			lf, err := Lower(f, Options{Unchecked: unchecked})
-			if err != nil {
-				t.Fatal(err)
-			}
-			dots := 0
-			frontend.Inspect(lf.Funcs[0].Body, func(n frontend.Node) bool {
-				if call, ok := n.(*frontend.Call); ok && call.Builtin == frontend.Dot {
-					dots++
-				}
-				return true
-			})
-			if dots != c.dots {
+			lf := mustLower(t, "dot.sl", src, Options{Unchecked: unchecked})
+			if dots := countCalls(lf.Funcs[0].Body, frontend.Dot); dots != c.dots {
 				t.Errorf("%s (unchecked %v): %d Dot calls, want %d", c.name, unchecked, dots, c.dots)
 			}
 		}
@@ -63,14 +49,7 @@ func TestLanesInQuantizedKernels(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, strict := range []bool{false, true} {
-			f, err := frontend.Parse(k.file, src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lf, err := Lower(f, Options{StrictFP: strict})
-			if err != nil {
-				t.Fatal(err)
-			}
+			lf := mustLower(t, k.file, string(src), Options{StrictFP: strict})
 			calls, lanes := 0, 0
 			for _, fn := range lf.Funcs {
 				frontend.Inspect(fn.Body, func(n frontend.Node) bool {
@@ -118,14 +97,7 @@ func TestLanesNeedPlainScale(t *testing.T) {
 		lanes int
 	}{{"w[g]", 1}, {"w[g] * (j as f32)", 0}} {
 		src := "fn f(i8[] a, i8[] b, f32[] w, i64 n) -> f32 { " + strings.ReplaceAll(body, "SCALE", c.scale) + " }"
-		f, err := frontend.Parse("lanes.sl", []byte(src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		lf, err := Lower(f, Options{Unchecked: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		lf := mustLower(t, "lanes.sl", src, Options{Unchecked: true})
 		lanes := 0
 		frontend.Inspect(lf.Funcs[0].Body, func(n frontend.Node) bool {
 			if w, ok := n.(*frontend.While); ok && lf.Funcs[0].Loop(w) != nil {
@@ -159,27 +131,13 @@ func TestPrefetchStreamedWeights(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, vnni := range []bool{true, false} {
-			f, err := frontend.Parse(k.file, src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lf, err := Lower(f, Options{AVX512BW: true, AVX512VNNI: vnni})
-			if err != nil {
-				t.Fatal(err)
-			}
+			lf := mustLower(t, k.file, string(src), Options{AVX512BW: true, AVX512VNNI: vnni})
 			for _, fn := range lf.Funcs {
 				want, listed := k.funcs[fn.Name]
 				if !listed {
 					continue
 				}
-				prefetches := 0
-				frontend.Inspect(fn.Body, func(n frontend.Node) bool {
-					if c, ok := n.(*frontend.Call); ok && c.Builtin == frontend.Prefetch {
-						prefetches++
-					}
-					return true
-				})
-				if (prefetches > 0) != (want && vnni) {
+				if prefetches := countCalls(fn.Body, frontend.Prefetch); (prefetches > 0) != (want && vnni) {
 					t.Errorf("%s %s (VNNI %v): %d prefetches", k.file, fn.Name, vnni, prefetches)
 				}
 			}
@@ -206,14 +164,7 @@ func TestFloatDotLanes(t *testing.T) {
 	for _, c := range cases {
 		for _, strict := range []bool{false, true} {
 			src := "fn f(f32[] a, f32[] b, i64 n, i64 k) -> f32 { " + c.body + " }"
-			f, err := frontend.Parse("fdot.sl", []byte(src))
-			if err != nil {
-				t.Fatalf("%s: %v", c.name, err)
-			}
-			lf, err := Lower(f, Options{StrictFP: strict})
-			if err != nil {
-				t.Fatal(err)
-			}
+			lf := mustLower(t, "fdot.sl", src, Options{StrictFP: strict})
 			want := c.dots
 			if strict {
 				want = 0

@@ -13,8 +13,8 @@ import (
 // Intel's Sapphire Rapids a mat-vec's rows stream slower that way than with one: measured
 // 2026-12-02, 2 threads, the two builds alternated token by token, the 125M f32 decode step
 // took 0.954 of its time with the rewrite below (q4 0.992, bf16 0.998), and called from C
-// beside llama2.c's forward it went from 0.93 to 0.97 of llama2.c's speed on huge pages and
-// from about 1.00 to 1.025 on 4 KiB pages. Unless StrictFP, such a loop (or several side by
+// beside llama2.c's forward it went from 0.93 to 0.96–0.975 of llama2.c's speed on huge pages
+// and from about 1.00 to 1.04 on 4 KiB pages. Unless StrictFP, such a loop (or several side by
 // side, as unroll-and-jam leaves them) becomes
 //
 //	var dot_end = j + (trips & −16);
@@ -36,6 +36,7 @@ func floatDotLanes(w *frontend.While, lanes map[*frontend.While][]*frontend.Var)
 		return nil
 	}
 	pos := w.Pos
+	changing := changingIn(w.Body)
 	var body []frontend.Stmt
 	var sums []*frontend.Var
 	products := map[*frontend.Var]*frontend.Binary{} // temporaries holding a product, until used
@@ -69,8 +70,8 @@ func floatDotLanes(w *frontend.While, lanes map[*frontend.While][]*frontend.Var)
 			if !ok || p.Op != frontend.MUL {
 				return nil
 			}
-			a, ia, okA := streamed32(p.X, c)
-			b, ib, okB := streamed32(p.Y, c)
+			a, ia, okA := f32Stream(p.X, c.Var, changing)
+			b, ib, okB := f32Stream(p.Y, c.Var, changing)
 			if !okA || !okB || readsVar(p, sum.Var) {
 				return nil
 			}
@@ -89,9 +90,10 @@ func floatDotLanes(w *frontend.While, lanes map[*frontend.While][]*frontend.Var)
 	return []frontend.Stmt{end, blocks}
 }
 
-// streamed32 matches e = x[base + j] (or x[j + base]), x a one-dimensional f32 array, j the
-// counter of loop c and base unchanged by it; it returns x and the index as written.
-func streamed32(e frontend.Expr, c *loops.Counted) (frontend.Expr, frontend.Expr, bool) {
+// f32Stream matches e = x[base + j] (or x[j + base], or x[j]), x a one-dimensional f32
+// array, j the counter and base unchanged in the loop (changing: what the loop changes); it
+// returns x and the index as written.
+func f32Stream(e frontend.Expr, j *frontend.Var, changing map[*frontend.Var]bool) (frontend.Expr, frontend.Expr, bool) {
 	ix, ok := e.(*frontend.Index)
 	if !ok || len(ix.Indices) != 1 || ix.Array.Type().Kind != frontend.F32.Kind {
 		return nil, nil, false
@@ -99,19 +101,11 @@ func streamed32(e frontend.Expr, c *loops.Counted) (frontend.Expr, frontend.Expr
 	if _, isVar := ix.Array.(*frontend.Ident); !isVar {
 		return nil, nil, false
 	}
-	i := ix.Indices[0]
-	for {
-		cv, isConv := i.(*frontend.Convert)
-		if !isConv {
-			break
-		}
-		i = cv.X
-	}
-	changing := changingIn(&frontend.Block{Stmts: c.Body}, c.Var)
+	i := unwiden(ix.Indices[0])
 	switch b, isBin := i.(*frontend.Binary); {
-	case isVar(i, c.Var):
-	case isBin && b.Op == frontend.ADD && isVar(b.X, c.Var) && loops.Invariant(b.Y, changing):
-	case isBin && b.Op == frontend.ADD && isVar(b.Y, c.Var) && loops.Invariant(b.X, changing):
+	case isVar(i, j):
+	case isBin && b.Op == frontend.ADD && isVar(b.X, j) && loops.Invariant(b.Y, changing):
+	case isBin && b.Op == frontend.ADD && isVar(b.Y, j) && loops.Invariant(b.X, changing):
 	default:
 		return nil, nil, false
 	}

@@ -68,20 +68,20 @@ func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, v
 	return list
 }
 
-// streamed reports whether the weights that group loop w reads from ib are new in each trip
-// of the loop around it (outer; nil: none), as a mat-vec's rows are, rather than read again,
-// as a prefill's row is for each block of tokens: only streamed weights are worth
+// streamed returns whether weights that group loop w reads from an index are new in each
+// trip of the loop around it (outer; nil: none), as a mat-vec's rows are, rather than read
+// again, as a prefill's row is for each block of tokens: only streamed weights are worth
 // prefetching (cached ones gain nothing and cost the instructions). The variables that w
 // itself sets (its counter, its dots' counters) start alike in every trip of outer.
-func streamed(outer, w *frontend.While, ib frontend.Expr) bool {
+func streamed(outer, w *frontend.While) func(ib frontend.Expr) bool {
 	if outer == nil {
-		return true
+		return func(frontend.Expr) bool { return true }
 	}
 	changing := changingIn(outer.Body)
 	for v := range changingIn(w.Body, loops.Count(w).Var) {
 		delete(changing, v)
 	}
-	return !loops.Invariant(ib, changing)
+	return func(ib frontend.Expr) bool { return !loops.Invariant(ib, changing) }
 }
 
 // laneLoop returns `if (every group is one chunk) { the loop on lanes } else { w }`, or with
@@ -197,10 +197,11 @@ func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var, o
 	var body []frontend.Stmt
 	var sums []*frontend.Var
 	var fetched []laneUnit // units whose weights are prefetched
+	streams := streamed(outer, w)
 	for _, u := range units {
 		body = append(body, u.j)
 		// streamed weights PrefetchAhead bytes on, once for the units that read the same ones
-		if streamed(outer, w, u.ib) && !slices.ContainsFunc(fetched, func(f laneUnit) bool { return sameExpr(f.b, u.b) && sameExpr(f.ib, u.ib) }) {
+		if streams(u.ib) && !slices.ContainsFunc(fetched, func(f laneUnit) bool { return sameExpr(f.b, u.b) && sameExpr(f.ib, u.ib) }) {
 			ahead := frontend.NewBinary(frontend.ADD, cloneExpr(u.ib), frontend.IntConst(pos, u.ib.Type(), PrefetchAhead))
 			prefetch := frontend.NewBuiltin(pos, frontend.Prefetch, frontend.Void, cloneExpr(u.b), frontend.Conv(ahead, frontend.I64))
 			body = append(body, &frontend.ExprStmt{X: prefetch})

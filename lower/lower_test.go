@@ -11,11 +11,27 @@ import (
 // lowerSource parses, checks and lowers src.
 func lowerSource(t *testing.T, name, src string) (*File, error) {
 	t.Helper()
+	return lowerWith(t, name, src, Options{})
+}
+
+// lowerWith parses, checks and lowers src with opts.
+func lowerWith(t *testing.T, name, src string, opts Options) (*File, error) {
+	t.Helper()
 	f, err := frontend.Parse(name, []byte(src))
 	if err != nil {
 		t.Fatalf("parse %s: %v", name, err)
 	}
-	return Lower(f, Options{})
+	return Lower(f, opts)
+}
+
+// mustLower is lowerWith, failing the test when lowering does.
+func mustLower(t *testing.T, name, src string, opts Options) *File {
+	t.Helper()
+	lf, err := lowerWith(t, name, src, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lf
 }
 
 // TestLoweredForm checks the promises the generators rely on: no array builtin and no
