@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -322,6 +324,74 @@ func TestFloatDots(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRolledDotLoops checks that the f32 dot loop on lanes stays rolled (lower.Loop.Rolled):
+// on both backends the LLVM IR handed to clang marks a loop llvm.loop.unroll.disable (on the
+// MLIR route the mark must survive mlir-opt, whose scf-to-cf drops scf.for's), and the object
+// runs that loop with one zmm FMA per turn, where LLVM unrolled it to 8, and no straight-line
+// loop of f32_dot runs more than the 4 of LLVM's own vectorized loop (the part as written).
+func TestRolledDotLoops(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("the CPU has no AVX-512: the dot loop runs on ymm registers")
+	}
+	tool := objdump(t)
+	fma := regexp.MustCompile(`^vfmadd\d+ps\s.*%zmm`)
+	rolled := regexp.MustCompile(`(?m)^!(\d+) = !\{!"llvm\.loop\.unroll\.disable"\}$`)
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		work := t.TempDir()
+		obj := kerneltest.Compile(t, "vector.sl", []byte(vectorKernels), compiler.Options{Backend: backend, Route: toolchain.ViaClang, WorkDir: work})
+		ir, err := os.ReadFile(filepath.Join(work, "kernel.ll"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := rolled.FindSubmatch(ir); m == nil || !regexp.MustCompile(`(?m)^!\d+ = distinct !\{!\d+, !`+string(m[1])+`\}$`).Match(ir) {
+			t.Errorf("%v: the LLVM IR has no loop marked llvm.loop.unroll.disable", backend)
+		}
+		var counts []int
+		for _, body := range loopBodies(t, tool, obj.Path, "f32_dot") {
+			if n := len(slices.DeleteFunc(body, func(insn string) bool { return !fma.MatchString(insn) })); n > 0 {
+				counts = append(counts, n)
+			}
+		}
+		if !slices.Contains(counts, 1) || slices.Max(append(counts, 0)) > 4 {
+			t.Errorf("%v: f32_dot's loops run %v zmm FMAs per turn, want one loop of 1 and none above 4", backend, counts)
+		}
+	}
+}
+
+// loopBodies returns the instructions of each innermost straight-line loop of function fn in
+// the object at path: from the target of a backward jump to the jump, with no jump between.
+func loopBodies(t *testing.T, tool, path, fn string) [][]string {
+	t.Helper()
+	out, err := exec.Command(tool, "-d", "--no-show-raw-insn", "--disassemble-symbols="+fn, path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", tool, err, out)
+	}
+	line := regexp.MustCompile(`^\s*([0-9a-f]+):\s+(.*)$`)
+	jump := regexp.MustCompile(`^j\w+\s+0x([0-9a-f]+)\b`)
+	var addrs []uint64
+	var insns []string
+	var loops [][]string
+	for _, l := range strings.Split(string(out), "\n") {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		addr, _ := strconv.ParseUint(m[1], 16, 64)
+		addrs, insns = append(addrs, addr), append(insns, strings.TrimSpace(m[2]))
+		if j := jump.FindStringSubmatch(insns[len(insns)-1]); j != nil {
+			target, _ := strconv.ParseUint(j[1], 16, 64)
+			from, _ := slices.BinarySearch(addrs, target)
+			if body := insns[from:]; target <= addr && !slices.ContainsFunc(body[:len(body)-1], jump.MatchString) {
+				loops = append(loops, slices.Clone(body))
+			}
+		}
+	}
+	if len(insns) == 0 {
+		t.Fatalf("%s: no instructions of %s in %s", tool, fn, path)
+	}
+	return loops
 }
 
 func TestMinMaxReductions(t *testing.T) {

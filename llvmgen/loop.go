@@ -6,6 +6,7 @@ import (
 	"github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/constant"
 	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/metadata"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
@@ -15,16 +16,33 @@ import (
 	"github.com/simplang/simplang/omp"
 )
 
-// whileLoop emits a loop as a condition block, the body and a branch back.
-func (g *gen) whileLoop(w *frontend.While) {
+// whileLoop emits a loop as a condition block, the body and a branch back, which tells LLVM
+// not to unroll the loop when it is rolled (lower.Loop.Rolled).
+func (g *gen) whileLoop(w *frontend.While, rolled bool) {
 	head, body, exit := g.newBlock(), g.newBlock(), g.newBlock()
 	g.cur.NewBr(head)
 	g.start(head)
 	g.cur.NewCondBr(g.expr(w.Cond), body, exit)
 	g.start(body)
 	g.stmts(w.Body.Stmts)
-	g.cur.NewBr(head)
+	back := g.cur.NewBr(head)
+	if rolled {
+		back.Metadata = append(back.Metadata, &metadata.Attachment{Name: "llvm.loop", Node: g.unrollDisabled()})
+	}
 	g.start(exit)
+}
+
+// unrollDisabled returns a new loop ID (each loop needs its own: a distinct node that lists
+// itself) that asks LLVM not to unroll the loop.
+func (g *gen) unrollDisabled() *metadata.Tuple {
+	if g.noUnroll == nil {
+		g.noUnroll = &metadata.Tuple{MetadataID: -1, Fields: []metadata.Field{&metadata.String{Value: "llvm.loop.unroll.disable"}}}
+		g.mod.MetadataDefs = append(g.mod.MetadataDefs, g.noUnroll)
+	}
+	id := &metadata.Tuple{MetadataID: -1, Distinct: true}
+	id.Fields = []metadata.Field{id, g.noUnroll}
+	g.mod.MetadataDefs = append(g.mod.MetadataDefs, id)
+	return id
 }
 
 // laneLoop emits a loop whose l.Lanes variables it holds as partial sums (laneType) in slots
@@ -35,7 +53,7 @@ func (g *gen) laneLoop(w *frontend.While, l *lower.Loop) {
 		g.cur.NewStore(constant.NewZeroInitializer(laneType), slot)
 		g.lanes[v] = slot
 	}
-	g.whileLoop(w)
+	g.whileLoop(w, l.Rolled)
 	for _, v := range l.Lanes {
 		reduce := g.declare("llvm.vector.reduce.fadd.v16f32", types.Float, types.Float, laneType)
 		g.assignVar(v, operand{g.emit(ir.NewCall(reduce, g.loadVar(v)[0], g.cur.NewLoad(laneType, g.lanes[v])))})

@@ -30,6 +30,7 @@ import (
 
 	"github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/metadata"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
@@ -84,6 +85,7 @@ type gen struct {
 	funcs    map[*frontend.Func]*ir.Func
 	declared map[string]*ir.Func // external functions and intrinsics, by name
 	lines    *linetable.Table    // with lower.Options.Debug; nil does nothing
+	noUnroll *metadata.Tuple     // !{!"llvm.loop.unroll.disable"}, made on first use
 
 	// per SimpLang function
 	fn       *lower.Func

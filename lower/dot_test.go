@@ -147,7 +147,7 @@ func TestPrefetchStreamedWeights(t *testing.T) {
 
 // TestFloatDotLanes counts the FloatDot calls lowering writes: one per f32 dot-product sum
 // in the blocks-of-16 loop (several for the rows unroll-and-jam puts side by side), none
-// for loops that only look like one, and none under strict-fp.
+// for loops that only look like one, and none under strict-fp; the loop on lanes is Rolled.
 func TestFloatDotLanes(t *testing.T) {
 	cases := []struct {
 		name, body string
@@ -171,6 +171,16 @@ func TestFloatDotLanes(t *testing.T) {
 			}
 			if got := countCalls(lf.Funcs[0].Body, frontend.FloatDot); got != want {
 				t.Errorf("%s (strict %v): %d FloatDot calls, want %d", c.name, strict, got, want)
+			}
+			rolled := 0
+			frontend.Inspect(lf.Funcs[0].Body, func(n frontend.Node) bool {
+				if w, ok := n.(*frontend.While); ok && lf.Funcs[0].Loop(w) != nil && lf.Funcs[0].Loop(w).Rolled {
+					rolled++
+				}
+				return true
+			})
+			if want = min(want, 1); rolled != want {
+				t.Errorf("%s (strict %v): %d rolled loops, want %d (the loop on lanes)", c.name, strict, rolled, want)
 			}
 		}
 	}

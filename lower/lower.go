@@ -119,6 +119,10 @@ type Loop struct {
 	// lanes.go): the generator holds each as DotChunk/2 partial sums through the loop, from
 	// zero, and adds their total to the variable after it.
 	Lanes []*frontend.Var
+	// Rolled loops are to stay as written: the generator tells LLVM not to unroll them. The
+	// loops on lanes are: their body already runs one vector per partial sum, and unrolled
+	// (LLVM picks 8 times) the f32 mat-vecs ran 7–10% slower (README, "Rolled dot loops").
+	Rolled bool
 	// Captured are, for a parallel loop, the variables declared outside its body that the
 	// body reads (it assigns none of them): what a region on other threads must be given.
 	Captured []Capture
@@ -195,7 +199,7 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	frontend.Inspect(fn.Body, func(n frontend.Node) bool {
 		if w, ok := n.(*frontend.While); ok {
 			if c := loops.Count(w); c != nil {
-				l := &Loop{Counted: c, Parallel: parallel[w], Limit: c.Limit(), Final: c.Final(), Lanes: lanes[w]}
+				l := &Loop{Counted: c, Parallel: parallel[w], Limit: c.Limit(), Final: c.Final(), Lanes: lanes[w], Rolled: len(lanes[w]) > 0}
 				if l.Parallel {
 					l.Captured = lf.captured(l)
 				}

@@ -11,8 +11,9 @@ import (
 	"github.com/simplang/simplang/lower"
 )
 
-// forLoop emits a counted loop as scf.for carrying the variables its body assigns, or as
-// parallelLoop when the lowering made it parallel; the counter then takes its final value.
+// forLoop emits a counted loop as scf.for carrying the variables its body assigns (as
+// rolledLoop when LLVM is not to unroll it), or as parallelLoop when the lowering made it
+// parallel; the counter then takes its final value.
 func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 	if l.Parallel {
 		g.parallelLoop(w, l)
@@ -30,24 +31,17 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 	// No loop carries its counter.
 	vars := slices.DeleteFunc(g.carried(l.Body...), func(v *frontend.Var) bool { return v == iv })
 	outer := maps.Clone(g.env)
-	ivName := g.fresh()
-	var refs []string
-	switch {
-	case len(vars) == 0:
-		g.open("scf.for %s = %s to %s step %s {", ivName, lb, ub, step)
-	default:
-		vals, types := g.parts(vars)
-		var def string
-		def, refs = g.results(len(vals))
-		args, binding := g.regionArgs(vals, " = ")
-		g.open("%sscf.for %s = %s to %s step %s iter_args(%s) -> (%s) {", def, ivName, lb, ub, step, binding, strings.Join(types, ", "))
-		g.bind(vars, args)
+	body := func(ivName string) {
+		g.env[iv] = value{v: g.convert(g.fromIndex(ivName, l.CmpType), l.CmpType, iv.Type)}
+		g.stmts(l.Body)
+		g.pos = w.Pos
 	}
-	g.env[iv] = value{v: g.convert(g.fromIndex(ivName, l.CmpType), l.CmpType, iv.Type)}
-	g.stmts(l.Body)
-	g.pos = w.Pos
-	g.yield(vars)
-	g.close()
+	var refs []string
+	if l.Rolled {
+		refs = g.rolledLoop(vars, lb, ub, step, body)
+	} else {
+		refs = g.scfFor(vars, lb, ub, step, body)
+	}
 	g.env = outer
 	g.bind(vars, refs)
 	g.env[iv] = g.expr(l.Final)
@@ -55,6 +49,70 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 		total := g.def("vector.reduction <add>, %s %s: %s into f32", g.env[v].v, g.fastmath(), laneType)
 		g.env[v] = value{v: g.def("arith.addf %s, %s %s: f32", before[v].v, total, g.fastmath())}
 	}
+}
+
+// scfFor emits scf.for from lb to ub carrying vars, with body emitted for the counter
+// (an index) inside, and returns the values vars have after it.
+func (g *gen) scfFor(vars []*frontend.Var, lb, ub, step string, body func(iv string)) []string {
+	iv := g.fresh()
+	var refs []string
+	if len(vars) == 0 {
+		g.open("scf.for %s = %s to %s step %s {", iv, lb, ub, step)
+	} else {
+		vals, types := g.parts(vars)
+		var def string
+		def, refs = g.results(len(vals))
+		args, binding := g.regionArgs(vals, " = ")
+		g.open("%sscf.for %s = %s to %s step %s iter_args(%s) -> (%s) {", def, iv, lb, ub, step, binding, strings.Join(types, ", "))
+		g.bind(vars, args)
+	}
+	body(iv)
+	g.yield(vars)
+	g.close()
+	return refs
+}
+
+// unrollDisabled is the loop annotation of a rolled loop's back branch.
+const unrollDisabled = "{loop_annotation = #llvm.loop_annotation<unroll = <disable = true>>}"
+
+// rolledLoop emits what scfFor does as blocks of their own inside scf.execute_region, so that
+// the branch back to the loop's head carries unrollDisabled: scf-to-cf drops the annotations
+// of scf.for.
+func (g *gen) rolledLoop(vars []*frontend.Var, lb, ub, step string, body func(iv string)) []string {
+	vals, types := g.parts(vars)
+	var refs []string
+	if len(vals) == 0 {
+		g.open("scf.execute_region {")
+	} else {
+		var def string
+		def, refs = g.results(len(vals))
+		g.open("%sscf.execute_region -> (%s) {", def, strings.Join(types, ", "))
+	}
+	head, loop, exit := g.block(), g.block(), g.block()
+	all := append([]string{"index"}, types...) // the counter's and vars' types
+	args, decl := g.regionArgs(all, ": ")
+	iv := args[0]
+	g.branch(head, append([]string{lb}, vals...), all, "")
+	g.mid(fmt.Sprintf("%s(%s):", head, decl))
+	g.bind(vars, args[1:])
+	g.op("cf.cond_br %s, %s, %s", g.def("arith.cmpi slt, %s, %s : index", iv, ub), loop, exit)
+	g.mid(loop + ":")
+	body(iv)
+	next, _ := g.parts(vars)
+	g.branch(head, append([]string{g.def("arith.addi %s, %s : index", iv, step)}, next...), all, " "+unrollDisabled)
+	g.mid(exit + ":")
+	g.bind(vars, args[1:])
+	g.yield(vars)
+	g.close()
+	return refs
+}
+
+// block names a fresh block.
+func (g *gen) block() string { return "^bb" + g.fresh()[1:] }
+
+// branch emits cf.br to head passing vals of types, with attrs.
+func (g *gen) branch(head string, vals, types []string, attrs string) {
+	g.op("cf.br %s(%s : %s)%s", head, strings.Join(vals, ", "), strings.Join(types, ", "), attrs)
 }
 
 // parallelLoop emits a parallel loop as an omp.parallel region, as llvmgen forks one: each
