@@ -56,11 +56,12 @@ const (
 	FromBits
 	// Select(c, x, y): x when c, else y; both are evaluated.
 	Select
-	// FloatDot(a, i, b, j): the products a[i+k]·b[j+k], k < 16, of two f32 arrays, added lane by
-	// lane to the lane sums: it stands only as `s = s + FloatDot(…)` in the body of a loop whose
-	// lower.Loop lists s in Lanes, as ScaledDot.
+	// FloatDot(a, i, b, j): the products a[i+k]·b[j+k], k < 16, of two f32 arrays (or bf16
+	// ones, each element widened to f32), added lane by lane to the lane sums: it stands only
+	// as `s = s + FloatDot(…)` in the body of a loop whose lower.Loop lists s in Lanes, as
+	// ScaledDot.
 	FloatDot
-	// Prefetch(a, i): a hint that the byte a[i] of an i8 or u8 array will soon be read; i may
+	// Prefetch(a, i): a hint that the element a[i] of an array will soon be read; i may
 	// lie past the array's end. A statement: no value, no check, no effect on any value.
 	Prefetch
 )

@@ -261,7 +261,7 @@ func (g *gen) call(c *frontend.Call) operand {
 	case frontend.Prefetch:
 		// for reading (0), kept in every cache level (3), as data (1); the address is not
 		// inbounds, as it may lie past the array
-		at := g.cur.NewGetElementPtr(types.I8, g.operand(c.Args[0])[aligned], g.expr(c.Args[1]))
+		at := g.cur.NewBitCast(g.cur.NewGetElementPtr(entry.Type(c.Args[0].Type().Kind), g.operand(c.Args[0])[aligned], g.expr(c.Args[1])), i8Ptr)
 		prefetch := g.declare("llvm.prefetch.p0i8", types.Void, i8Ptr, types.I32, types.I32, types.I32)
 		g.cur.NewCall(prefetch, at, constant.NewInt(types.I32, 0), constant.NewInt(types.I32, 3), constant.NewInt(types.I32, 1))
 		return nil
@@ -359,10 +359,10 @@ func (g *gen) loadVector(t types.Type, p value.Value) value.Value {
 // nibbles, then the high ones, each less 8.
 func (g *gen) nibbles(p value.Value) value.Value {
 	v := g.loadVector(types.NewVector(frontend.DotChunk/2, types.I8), p)
-	lo := g.cur.NewAnd(v, splatBytes(frontend.DotChunk/2, 15))
-	hi := g.cur.NewLShr(v, splatBytes(frontend.DotChunk/2, 4))
+	lo := g.cur.NewAnd(v, splat(types.I8, frontend.DotChunk/2, 15))
+	hi := g.cur.NewLShr(v, splat(types.I8, frontend.DotChunk/2, 4))
 	cat := g.cur.NewShuffleVector(lo, hi, lanes(0, 1))
-	return g.cur.NewSub(cat, splatBytes(frontend.DotChunk, 8))
+	return g.cur.NewSub(cat, splat(types.I8, frontend.DotChunk, 8))
 }
 
 // dot evaluates Dot(a, i, b, j, n) (see package lower): a loop over the chunks, adding
@@ -391,7 +391,14 @@ func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
 	case frontend.FloatDot:
 		var v [2]value.Value
 		for k, arg := range []int{0, 2} {
-			v[k] = g.loadVector(laneType, g.elem(g.operand(c.Args[arg])[aligned], abi.F32, g.expr(c.Args[arg+1])))
+			kind := c.Args[arg].Type().Kind
+			at := g.elem(g.operand(c.Args[arg])[aligned], kind, g.expr(c.Args[arg+1]))
+			if kind == abi.BF16 { // a bf16 is the high half of the f32 it widens to
+				bits := g.cur.NewZExt(g.loadVector(types.NewVector(16, types.I16), at), sums16)
+				v[k] = g.cur.NewBitCast(g.cur.NewShl(bits, splat(types.I32, 16, 16)), laneType)
+				continue
+			}
+			v[k] = g.loadVector(laneType, at)
 		}
 		return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(v[0], v[1]))))
 	}
@@ -415,13 +422,13 @@ func mask(lanes []int) constant.Constant {
 	return constant.NewVector(types.NewVector(uint64(len(m)), types.I32), m...)
 }
 
-// splatBytes is a vector of n bytes k.
-func splatBytes(n int, k int64) constant.Constant {
+// splat is a vector of n integers k of type t.
+func splat(t *types.IntType, n int, k int64) constant.Constant {
 	elems := make([]constant.Constant, n)
 	for i := range elems {
-		elems[i] = constant.NewInt(types.I8, k)
+		elems[i] = constant.NewInt(t, k)
 	}
-	return constant.NewVector(types.NewVector(uint64(n), types.I8), elems...)
+	return constant.NewVector(types.NewVector(uint64(n), t), elems...)
 }
 
 // groupDot adds ScaledDotPair(a, i0, b, j0, scale0, i1, j1, scale1) or ScaledNibbleDotQuad
@@ -458,11 +465,11 @@ func (g *gen) groupDot(c *frontend.Call, sums value.Value) value.Value {
 	var d, off value.Value
 	if groups == 4 {
 		w := joined(2, 1, chunk/2)
-		lo, hi := g.cur.NewAnd(w, splatBytes(2*chunk, 15)), g.cur.NewLShr(w, splatBytes(2*chunk, 4))
-		xlo, xhi, eight := joined(0, 0, chunk/2), joined(0, 3, chunk/2), splatBytes(2*chunk, 8)
+		lo, hi := g.cur.NewAnd(w, splat(types.I8, 2*chunk, 15)), g.cur.NewLShr(w, splat(types.I8, 2*chunk, 4))
+		xlo, xhi, eight := joined(0, 0, chunk/2), joined(0, 3, chunk/2), splat(types.I8, 2*chunk, 8)
 		d, off = dot(dot(zero, lo, xlo), hi, xhi), dot(dot(zero, eight, xlo), eight, xhi)
 	} else {
-		x, w, bias := joined(0, 0, chunk), joined(2, 1, chunk), splatBytes(2*chunk, -128)
+		x, w, bias := joined(0, 0, chunk), joined(2, 1, chunk), splat(types.I8, 2*chunk, -128)
 		d, off = dot(zero, g.cur.NewXor(x, bias), w), dot(zero, bias, w)
 	}
 	f := g.cur.NewSIToFP(g.cur.NewSub(d, off), laneType)

@@ -25,19 +25,25 @@ func fuseDots(list []frontend.Stmt) []frontend.Stmt { return beforeLoops(list, b
 // beforeLoops puts, in list and the blocks inside it, the statements that f returns for a
 // while loop before that loop; f sees a loop after the loops in its body.
 func beforeLoops(list []frontend.Stmt, f func(*frontend.While) []frontend.Stmt) []frontend.Stmt {
+	return beforeLoopsIn(list, nil, func(w, _ *frontend.While) []frontend.Stmt { return f(w) })
+}
+
+// beforeLoopsIn is beforeLoops for a list in the body of loop outer (nil: none), telling f
+// the loop around each loop too.
+func beforeLoopsIn(list []frontend.Stmt, outer *frontend.While, f func(w, outer *frontend.While) []frontend.Stmt) []frontend.Stmt {
 	var out []frontend.Stmt
 	for _, s := range list {
 		switch s := s.(type) {
 		case *frontend.Block:
-			s.Stmts = beforeLoops(s.Stmts, f)
+			s.Stmts = beforeLoopsIn(s.Stmts, outer, f)
 		case *frontend.If:
-			s.Then.Stmts = beforeLoops(s.Then.Stmts, f)
-			if s.Else != nil { // a block or an if: beforeLoops keeps it one statement
-				s.Else = beforeLoops([]frontend.Stmt{s.Else}, f)[0]
+			s.Then.Stmts = beforeLoopsIn(s.Then.Stmts, outer, f)
+			if s.Else != nil { // a block or an if: beforeLoopsIn keeps it one statement
+				s.Else = beforeLoopsIn([]frontend.Stmt{s.Else}, outer, f)[0]
 			}
 		case *frontend.While:
-			s.Body.Stmts = beforeLoops(s.Body.Stmts, f)
-			out = append(out, f(s)...)
+			s.Body.Stmts = beforeLoopsIn(s.Body.Stmts, s, f)
+			out = append(out, f(s, outer)...)
 		}
 		out = append(out, s)
 	}

@@ -185,3 +185,40 @@ func TestFloatDotLanes(t *testing.T) {
 		}
 	}
 }
+
+// TestBF16DotLanes counts the FloatDot and Prefetch calls lowering writes for bf16 weights:
+// a mat-vec's streamed rows go on lanes with a prefetch; a prefill's rows, read again for
+// each token (their start declared beside the loop over tokens), stay as written; f32 rows
+// go on lanes without one.
+func TestBF16DotLanes(t *testing.T) {
+	cases := []struct {
+		name, src  string
+		dots       bool
+		prefetches int // per FloatDot
+	}{
+		{"mat-vec", `fn f(f32[] out, bf16[] w, f32[] x, i64 rows, i64 cols) {
+			var i = 0;
+			while (i < rows) { var row = i * cols; var s = 0.0; var j = 0;
+				while (j < cols) { s += w[row + j] * x[j]; j = j + 1; }
+				out[i] = s; i = i + 1; } }`, true, 1},
+		{"prefill", `fn f(f32[] yt, bf16[] w, f32[] x, i64 m, i64 rows, i64 cols) {
+			var i = 0;
+			while (i < rows) { var t = 0;
+				while (t < m) { var row = i * cols; var xo = t * cols; var s = 0.0; var j = 0;
+					while (j < cols) { s += w[row + j] * x[xo + j]; j = j + 1; }
+					yt[i * m + t] = s; t = t + 1; }
+				i = i + 1; } }`, false, 0},
+		{"f32 mat-vec", `fn f(f32[] out, f32[] w, f32[] x, i64 rows, i64 cols) {
+			var i = 0;
+			while (i < rows) { var row = i * cols; var s = 0.0; var j = 0;
+				while (j < cols) { s += w[row + j] * x[j]; j = j + 1; }
+				out[i] = s; i = i + 1; } }`, true, 0},
+	}
+	for _, c := range cases {
+		fn := mustLower(t, "bf16.sl", c.src, Options{}).Funcs[0]
+		dots, prefetches := countCalls(fn.Body, frontend.FloatDot), countCalls(fn.Body, frontend.Prefetch)
+		if (dots > 0) != c.dots || prefetches != dots*c.prefetches {
+			t.Errorf("%s: %d FloatDot and %d Prefetch calls, want FloatDot %v and a Prefetch with each %v", c.name, dots, prefetches, c.dots, c.prefetches == 1)
+		}
+	}
+}

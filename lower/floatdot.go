@@ -1,6 +1,7 @@
 package lower
 
 import (
+	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/loops"
 )
@@ -9,34 +10,51 @@ import (
 //
 //	while (j < n) { s += a[ia + j] * b[ib + j]; j = j + 1; }
 //
-// (a and b f32 arrays, s an f32 variable they do not read) with four vector sums, and on
-// Intel's Sapphire Rapids a mat-vec's rows stream slower that way than with one: measured
-// 2026-12-02, 2 threads, the two builds alternated token by token, the 125M f32 decode step
-// took 0.954 of its time with the rewrite below (q4 0.992, bf16 0.998), and called from C
-// beside llama2.c's forward it went from 0.93 to 0.96–0.975 of llama2.c's speed on huge pages
-// and from about 1.00 to 1.04 on 4 KiB pages. Unless StrictFP, such a loop (or several side by
-// side, as unroll-and-jam leaves them) becomes
+// (a and b f32 arrays, or bf16 ones widened to f32; s an f32 variable they do not read) with
+// four vector sums, and on Intel's Sapphire Rapids a mat-vec's rows stream slower that way
+// than with one: measured 2026-12-02, 2 threads, the two builds alternated token by token,
+// the 125M f32 decode step took 0.954 of its time with the rewrite below (q4 0.992, bf16
+// 0.998), and called from C beside llama2.c's forward it went from 0.93 to 0.96–0.975 of
+// llama2.c's speed on huge pages and from about 1.00 to 1.04 on 4 KiB pages. Unless
+// StrictFP, such a loop (or several side by side, as unroll-and-jam leaves them) becomes
 //
 //	var dot_end = j + (trips & −16);
-//	while (j < dot_end) { s = s + FloatDot(a, ia + j, b, ib + j); j = j + 16; }
+//	while (j < dot_end) { Prefetch(a, ia + j + ahead); s = s + FloatDot(a, ia + j, b, ib + j); j = j + 16; }
 //	the loop as written, for the iterations left over
 //
-// with s held as 16 lanes (Loop.Lanes), which LLVM leaves as it is.
+// with s held as 16 lanes (Loop.Lanes), which LLVM leaves as it is. A bf16 array takes this
+// form only where it streams (see streamed: a mat-vec's rows, new in every trip of the loop
+// around), and is prefetched there BF16PrefetchAhead bytes on: together, measured as below,
+// the bf16 decode step took 0.90 of its time at 125M and 0.95 at 1B. Rows read again from
+// cache, as a prefill's are for each token, are left to LLVM's four sums: on one, the bf16
+// prefill of 64 tokens took 1.5 times as long. (The f32 prefill runs four tokens side by
+// side, four sums.)
+
+// BF16PrefetchAhead is how far past a streamed bf16 array of a float dot loop, in bytes, the
+// loop prefetches it. Widening bf16 to f32 takes two instructions per 16 weights more than
+// f32 does, and the rows stream slower for it: measured 2026-12-02 (Intel Xeon, 2 threads,
+// 4 KiB pages, the builds alternated token by token), the bf16 decode step on lanes took 0.91
+// of its time at 125M and 0.95 at 1B with 1024 bytes, and 1.02 and 1.00 without a prefetch
+// (4096 bytes, jammed rows left out: 0.87 and 1.04; 2048: 0.86 and 1.01; 512: 0.96 and 1.03);
+// f32 weights gained nothing (1024 bytes: 1.017 and 0.991), so they have none.
+const BF16PrefetchAhead = 1024
 
 // floatDots rewrites the float dot-product loops (above) in list and the blocks inside it.
 func floatDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var) []frontend.Stmt {
-	return beforeLoops(list, func(w *frontend.While) []frontend.Stmt { return floatDotLanes(w, lanes) })
+	return beforeLoopsIn(list, nil, func(w, outer *frontend.While) []frontend.Stmt { return floatDotLanes(w, outer, lanes) })
 }
 
 // floatDotLanes returns the statements that run w's whole blocks of 16 on lanes when w is made
-// of float dot products, leaving w the rest; nil for any other loop.
-func floatDotLanes(w *frontend.While, lanes map[*frontend.While][]*frontend.Var) []frontend.Stmt {
+// of float dot products, leaving w the rest; nil for any other loop. outer is the loop around
+// w (nil: none).
+func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*frontend.Var) []frontend.Stmt {
 	c := loops.Count(w)
 	if c == nil || c.Step != 1 || c.Var.Type != frontend.I64 || c.CmpType != frontend.I64 || len(c.Body) == 0 {
 		return nil
 	}
 	pos := w.Pos
 	changing := changingIn(w.Body)
+	streams := streamed(outer, w)
 	var body []frontend.Stmt
 	var sums []*frontend.Var
 	products := map[*frontend.Var]*frontend.Binary{} // temporaries holding a product, until used
@@ -70,10 +88,20 @@ func floatDotLanes(w *frontend.While, lanes map[*frontend.While][]*frontend.Var)
 			if !ok || p.Op != frontend.MUL {
 				return nil
 			}
-			a, ia, okA := f32Stream(p.X, c.Var, changing)
-			b, ib, okB := f32Stream(p.Y, c.Var, changing)
+			a, ia, okA := floatStream(p.X, c.Var, changing)
+			b, ib, okB := floatStream(p.Y, c.Var, changing)
 			if !okA || !okB || readsVar(p, sum.Var) {
 				return nil
+			}
+			for _, x := range []struct{ a, i frontend.Expr }{{a, ia}, {b, ib}} {
+				switch {
+				case x.a.Type().Kind != abi.BF16:
+				case !streams(x.i):
+					return nil // bf16 from cache (a prefill's rows): LLVM's four sums do better
+				default:
+					ahead := frontend.NewBinary(frontend.ADD, cloneExpr(x.i), frontend.IntConst(pos, x.i.Type(), BF16PrefetchAhead/2))
+					body = append(body, &frontend.ExprStmt{X: frontend.NewBuiltin(pos, frontend.Prefetch, frontend.Void, cloneExpr(x.a), frontend.Conv(ahead, frontend.I64))})
+				}
 			}
 			dot := frontend.NewBuiltin(pos, frontend.FloatDot, frontend.F32, cloneExpr(a), ia, cloneExpr(b), ib)
 			body = append(body, frontend.Set(frontend.Use(pos, sum.Var), frontend.NewBinary(frontend.ADD, frontend.Use(pos, sum.Var), dot)))
@@ -90,12 +118,17 @@ func floatDotLanes(w *frontend.While, lanes map[*frontend.While][]*frontend.Var)
 	return []frontend.Stmt{end, blocks}
 }
 
-// f32Stream matches e = x[base + j] (or x[j + base], or x[j]), x a one-dimensional f32
-// array, j the counter and base unchanged in the loop (changing: what the loop changes); it
-// returns x and the index as written.
-func f32Stream(e frontend.Expr, j *frontend.Var, changing map[*frontend.Var]bool) (frontend.Expr, frontend.Expr, bool) {
+// floatStream matches e = x[base + j] (or x[j + base], or x[j]), x a one-dimensional f32
+// array or a bf16 one widened to f32, j the counter and base unchanged in the loop
+// (changing: what the loop changes); it returns x and the index as written.
+func floatStream(e frontend.Expr, j *frontend.Var, changing map[*frontend.Var]bool) (frontend.Expr, frontend.Expr, bool) {
+	if cv, isConv := e.(*frontend.Convert); isConv && cv.T == frontend.F32 && cv.X.Type().Kind == abi.BF16 {
+		e = cv.X
+	} else if e.Type() != frontend.F32 {
+		return nil, nil, false
+	}
 	ix, ok := e.(*frontend.Index)
-	if !ok || len(ix.Indices) != 1 || ix.Array.Type().Kind != frontend.F32.Kind {
+	if !ok || len(ix.Indices) != 1 {
 		return nil, nil, false
 	}
 	if _, isVar := ix.Array.(*frontend.Ident); !isVar {

@@ -81,6 +81,18 @@ func streamed(outer, w *frontend.While) func(ib frontend.Expr) bool {
 	for v := range changingIn(w.Body, loops.Count(w).Var) {
 		delete(changing, v)
 	}
+	// A variable that outer's body sets once, from values alike in every trip, is alike too
+	// (a row's start, declared beside the loop over a prefill's tokens).
+	defs := definitions(outer.Body.Stmts)
+	for settled := false; !settled; {
+		settled = true
+		for v, e := range defs {
+			if changing[v] && loops.Invariant(e, changing) {
+				delete(changing, v)
+				settled = false
+			}
+		}
+	}
 	return func(ib frontend.Expr) bool { return !loops.Invariant(ib, changing) }
 }
 

@@ -379,6 +379,12 @@ func (g *gen) scaledDot(c *frontend.Call, sums string) string {
 		var v [2]string
 		for k, arg := range []int{0, 2} {
 			mem, at := g.expr(c.Args[arg]).v, g.toIndex(g.expr(c.Args[arg+1]).v, frontend.I64)
+			if c.Args[arg].Type().Kind == abi.BF16 { // a bf16 is the high half of the f32 it widens to
+				bits := g.cast("arith.extui", g.def("vector.load %s[%s] : memref<?xi16>, vector<16xi16>", mem, at), "vector<16xi16>", "vector<16xi32>")
+				high := g.def("arith.shli %s, %s : vector<16xi32>", bits, g.def("arith.constant dense<16> : vector<16xi32>"))
+				v[k] = g.cast("arith.bitcast", high, "vector<16xi32>", laneType)
+				continue
+			}
 			v[k] = g.def("vector.load %s[%s] : memref<?xf32>, %s", mem, at, laneType)
 		}
 		return g.def("vector.fma %s, %s, %s : %s", v[0], v[1], sums, laneType)
