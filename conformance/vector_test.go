@@ -410,10 +410,10 @@ func loopBodies(t *testing.T, tool, path, fn string) [][]string {
 	return loops
 }
 
-// TestBF16Rows checks a mat-vec of bf16 rows, which the lowering runs on 16 lanes (FloatDot
-// widening each weight) with the rows prefetched ahead, past the array's end for the last
-// ones, against Go on both backends, checked, unchecked and strict, for row lengths around
-// the 16 lanes and an offset into the weights; small integers, so every order of the
+// TestBF16Rows checks a mat-vec of bf16 rows, which the lowering runs on 16 lanes, 32 weights
+// a trip (FloatDot widening each), with the rows prefetched ahead, past the array's end for
+// the last ones, against Go on both backends, checked, unchecked and strict, for row lengths
+// around 16 and 32 and an offset into the weights; small integers, so every order of the
 // additions gives the same sums.
 func TestBF16Rows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
@@ -421,7 +421,7 @@ func TestBF16Rows(t *testing.T) {
 		for _, opts := range []compiler.Options{{}, {Unchecked: true}, {StrictFP: true}} {
 			opts.Backend = backend
 			rows := kerneltest.Func(t, kerneltest.Open(t, "vector.sl", []byte(vectorKernels), opts), "bf16_rows")
-			for _, cols := range []int{0, 1, 15, 16, 17, 33, 100} {
+			for _, cols := range []int{0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100} {
 				for _, wo := range []int{0, 5} {
 					const n = 3
 					w, x := make([]half.BF16, wo+n*cols), make([]float32, cols)

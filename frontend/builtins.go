@@ -56,10 +56,10 @@ const (
 	FromBits
 	// Select(c, x, y): x when c, else y; both are evaluated.
 	Select
-	// FloatDot(a, i, b, j): the products a[i+k]·b[j+k], k < 16, of two f32 arrays (or bf16
-	// ones, each element widened to f32), added lane by lane to the lane sums: it stands only
-	// as `s = s + FloatDot(…)` in the body of a loop whose lower.Loop lists s in Lanes, as
-	// ScaledDot.
+	// FloatDot(a, i, b, j, n): the products a[i+k]·b[j+k], k < 16·n, of two f32 arrays (or bf16
+	// ones, each element widened to f32), the n products of lane k mod 16 added to that lane's
+	// sum; n is a constant, 1 or 2. It stands only as `s = s + FloatDot(…)` in the body of a
+	// loop whose lower.Loop lists s in Lanes, as ScaledDot.
 	FloatDot
 	// Prefetch(a, i): a hint that the element a[i] of an array will soon be read; i may
 	// lie past the array's end. A statement: no value, no check, no effect on any value.
@@ -111,7 +111,7 @@ var builtins = map[Builtin]builtinInfo{
 	FromBits:            {"from_bits", []string{"b"}, 1, 0, -1, true},
 	Select:              {"select", []string{"c", "x", "y"}, 3, 0, -1, true},
 	Prefetch:            {"prefetch", []string{"a", "i"}, 2, 1, -1, true},
-	FloatDot:            {"float_dot", []string{"a", "i", "b", "j"}, 4, 0, -1, true},
+	FloatDot:            {"float_dot", []string{"a", "i", "b", "j", "n"}, 5, 0, -1, true},
 }
 
 var builtinByName = func() map[string]Builtin {

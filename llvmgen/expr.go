@@ -389,18 +389,17 @@ func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
 	case frontend.ScaledDotPair, frontend.ScaledNibbleDotQuad:
 		return g.groupDot(c, sums)
 	case frontend.FloatDot:
-		var v [2]value.Value
-		for k, arg := range []int{0, 2} {
-			kind := c.Args[arg].Type().Kind
-			at := g.elem(g.operand(c.Args[arg])[aligned], kind, g.expr(c.Args[arg+1]))
-			if kind == abi.BF16 { // a bf16 is the high half of the f32 it widens to
-				bits := g.cur.NewZExt(g.loadVector(types.NewVector(16, types.I16), at), sums16)
-				v[k] = g.cur.NewBitCast(g.cur.NewShl(bits, splat(types.I32, 16, 16)), laneType)
-				continue
+		// the sum of n pairs of vectors; n = 1: added to the lanes sums directly
+		n := c.Args[4].(*frontend.Const).Int
+		var prods value.Value
+		for h := range n {
+			p := g.emit(ir.NewFMul(g.floatVector(c.Args[0], c.Args[1], 16*h), g.floatVector(c.Args[2], c.Args[3], 16*h)))
+			if h > 0 {
+				p = g.emit(ir.NewFAdd(prods, p))
 			}
-			v[k] = g.loadVector(laneType, at)
+			prods = p
 		}
-		return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(v[0], v[1]))))
+		return g.emit(ir.NewFAdd(sums, prods))
 	}
 	pairs := g.pairs(g.byteArgs(c), constant.NewInt(i64, 0))
 	scale := g.expr(c.Args[4])
@@ -408,6 +407,21 @@ func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
 	one := g.cur.NewInsertElement(constant.NewUndef(laneType), scale, constant.NewInt(types.I32, 0))
 	splat := g.cur.NewShuffleVector(one, constant.NewUndef(laneType), constant.NewZeroInitializer(sums16))
 	return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(f, splat))))
+}
+
+// floatVector loads the 16 elements of array a from index i + off as f32, widening bf16 ones
+// (the high half of the f32 they widen to).
+func (g *gen) floatVector(a, i frontend.Expr, off int64) value.Value {
+	idx := g.expr(i)
+	if off != 0 {
+		idx = g.cur.NewAdd(idx, constant.NewInt(i64, off))
+	}
+	at := g.elem(g.operand(a)[aligned], a.Type().Kind, idx)
+	if a.Type().Kind != abi.BF16 {
+		return g.loadVector(laneType, at)
+	}
+	bits := g.cur.NewZExt(g.loadVector(types.NewVector(16, types.I16), at), sums16)
+	return g.cur.NewBitCast(g.cur.NewShl(bits, splat(types.I32, 16, 16)), laneType)
 }
 
 // lanes is the shuffle mask lower.Lanes(first, step).

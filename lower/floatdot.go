@@ -19,16 +19,21 @@ import (
 // StrictFP, such a loop (or several side by side, as unroll-and-jam leaves them) becomes
 //
 //	var dot_end = j + (trips & −16);
-//	while (j < dot_end) { Prefetch(a, ia + j + ahead); s = s + FloatDot(a, ia + j, b, ib + j); j = j + 16; }
+//	while (j < dot_end) { s = s + FloatDot(a, ia + j, b, ib + j, 1); j = j + 16; }
 //	the loop as written, for the iterations left over
 //
 // with s held as 16 lanes (Loop.Lanes), which LLVM leaves as it is. A bf16 array takes this
 // form only where it streams (see streamed: a mat-vec's rows, new in every trip of the loop
-// around), and is prefetched there BF16PrefetchAhead bytes on: together, measured as below,
-// the bf16 decode step took 0.90 of its time at 125M and 0.95 at 1B. Rows read again from
-// cache, as a prefill's are for each token, are left to LLVM's four sums: on one, the bf16
-// prefill of 64 tokens took 1.5 times as long. (The f32 prefill runs four tokens side by
-// side, four sums.)
+// around), 32 elements (a 64-byte line) a trip, prefetched BF16PrefetchAhead bytes on:
+//
+//	while (j < dot_end) { Prefetch(a, ia + j + ahead); s = s + FloatDot(a, ia + j, b, ib + j, 2); j = j + 32; }
+//
+// which adds the line's two vectors of products before the lanes sums, so that the sums'
+// chain of additions has one link per line. Measured as below, on one vector with the
+// prefetch the bf16 decode step took 0.90 of its time at 125M and 0.95 at 1B, and the line a
+// trip took 0.96 and 0.94 of that. Rows read again from cache, as a prefill's are for each
+// token, are left to LLVM's four sums: on one, the bf16 prefill of 64 tokens took 1.5 times
+// as long. (The f32 prefill runs four tokens side by side, four sums.)
 
 // BF16PrefetchAhead is how far past a streamed bf16 array of a float dot loop, in bytes, the
 // loop prefetches it. Widening bf16 to f32 takes two instructions per 16 weights more than
@@ -55,8 +60,13 @@ func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*fronte
 	pos := w.Pos
 	changing := changingIn(w.Body)
 	streams := streamed(outer, w)
-	var body []frontend.Stmt
-	var sums []*frontend.Var
+	type dot struct {
+		sum          *frontend.Var
+		a, ia, b, ib frontend.Expr
+	}
+	var dots []dot
+	var prefetches []frontend.Stmt
+	vectors := int64(1)                              // of 16 elements per FloatDot: 2 with bf16, a 64-byte line of it
 	products := map[*frontend.Var]*frontend.Binary{} // temporaries holding a product, until used
 	for _, s := range c.Body {
 		switch s := s.(type) {
@@ -88,32 +98,40 @@ func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*fronte
 			if !ok || p.Op != frontend.MUL {
 				return nil
 			}
-			a, ia, okA := floatStream(p.X, c.Var, changing)
-			b, ib, okB := floatStream(p.Y, c.Var, changing)
+			d := dot{sum: sum.Var}
+			var okA, okB bool
+			d.a, d.ia, okA = floatStream(p.X, c.Var, changing)
+			d.b, d.ib, okB = floatStream(p.Y, c.Var, changing)
 			if !okA || !okB || readsVar(p, sum.Var) {
 				return nil
 			}
-			for _, x := range []struct{ a, i frontend.Expr }{{a, ia}, {b, ib}} {
+			for _, x := range []struct{ a, i frontend.Expr }{{d.a, d.ia}, {d.b, d.ib}} {
 				switch {
 				case x.a.Type().Kind != abi.BF16:
 				case !streams(x.i):
 					return nil // bf16 from cache (a prefill's rows): LLVM's four sums do better
 				default:
+					vectors = 2
 					ahead := frontend.NewBinary(frontend.ADD, cloneExpr(x.i), frontend.IntConst(pos, x.i.Type(), BF16PrefetchAhead/2))
-					body = append(body, &frontend.ExprStmt{X: frontend.NewBuiltin(pos, frontend.Prefetch, frontend.Void, cloneExpr(x.a), frontend.Conv(ahead, frontend.I64))})
+					prefetches = append(prefetches, &frontend.ExprStmt{X: frontend.NewBuiltin(pos, frontend.Prefetch, frontend.Void, cloneExpr(x.a), frontend.Conv(ahead, frontend.I64))})
 				}
 			}
-			dot := frontend.NewBuiltin(pos, frontend.FloatDot, frontend.F32, cloneExpr(a), ia, cloneExpr(b), ib)
-			body = append(body, frontend.Set(frontend.Use(pos, sum.Var), frontend.NewBinary(frontend.ADD, frontend.Use(pos, sum.Var), dot)))
-			sums = append(sums, sum.Var)
+			dots = append(dots, d)
 		default:
 			return nil
 		}
 	}
-	if len(sums) == 0 || len(products) != 0 { // a temporary no sum reads
+	if len(dots) == 0 || len(products) != 0 { // a temporary no sum reads
 		return nil
 	}
-	end, blocks := wholeBlocks(c, pos, 16, "dot_end", body)
+	body := prefetches
+	var sums []*frontend.Var
+	for _, d := range dots {
+		call := frontend.NewBuiltin(pos, frontend.FloatDot, frontend.F32, cloneExpr(d.a), d.ia, cloneExpr(d.b), d.ib, frontend.IntConst(pos, frontend.I64, vectors))
+		body = append(body, frontend.Set(frontend.Use(pos, d.sum), frontend.NewBinary(frontend.ADD, frontend.Use(pos, d.sum), call)))
+		sums = append(sums, d.sum)
+	}
+	end, blocks := wholeBlocks(c, pos, 16*vectors, "dot_end", body)
 	lanes[blocks] = sums
 	return []frontend.Stmt{end, blocks}
 }

@@ -376,18 +376,21 @@ func (g *gen) scaledDot(c *frontend.Call, sums string) string {
 	case frontend.ScaledDotPair, frontend.ScaledNibbleDotQuad:
 		return g.groupDot(c, sums)
 	case frontend.FloatDot:
-		var v [2]string
-		for k, arg := range []int{0, 2} {
-			mem, at := g.expr(c.Args[arg]).v, g.toIndex(g.expr(c.Args[arg+1]).v, frontend.I64)
-			if c.Args[arg].Type().Kind == abi.BF16 { // a bf16 is the high half of the f32 it widens to
-				bits := g.cast("arith.extui", g.def("vector.load %s[%s] : memref<?xi16>, vector<16xi16>", mem, at), "vector<16xi16>", "vector<16xi32>")
-				high := g.def("arith.shli %s, %s : vector<16xi32>", bits, g.def("arith.constant dense<16> : vector<16xi32>"))
-				v[k] = g.cast("arith.bitcast", high, "vector<16xi32>", laneType)
-				continue
+		// the sum of n pairs of vectors; n = 1: fused into the lanes sums
+		n := c.Args[4].(*frontend.Const).Int
+		var prods string
+		for h := range n {
+			x, y := g.floatVector(c.Args[0], c.Args[1], 16*h), g.floatVector(c.Args[2], c.Args[3], 16*h)
+			switch {
+			case n == 1:
+				return g.def("vector.fma %s, %s, %s : %s", x, y, sums, laneType)
+			case h == 0:
+				prods = g.def("arith.mulf %s, %s %s: %s", x, y, g.fastmath(), laneType)
+			default:
+				prods = g.def("vector.fma %s, %s, %s : %s", x, y, prods, laneType)
 			}
-			v[k] = g.def("vector.load %s[%s] : memref<?xf32>, %s", mem, at, laneType)
 		}
-		return g.def("vector.fma %s, %s, %s : %s", v[0], v[1], sums, laneType)
+		return g.def("arith.addf %s, %s %s: %s", sums, prods, g.fastmath(), laneType)
 	}
 	b := g.byteArgs(c)
 	scale := g.expr(c.Args[4]).v
@@ -396,6 +399,21 @@ func (g *gen) scaledDot(c *frontend.Call, sums string) string {
 	g.op("%s = vector.broadcast %s : f32 to %s", splat, scale, laneType)
 	g.op("%s = vector.fma %s, %s, %s : %s", r, f, splat, sums, laneType)
 	return r
+}
+
+// floatVector loads the 16 elements of array a from index i + off as f32, widening bf16 ones
+// (the high half of the f32 they widen to).
+func (g *gen) floatVector(a, i frontend.Expr, off int64) string {
+	mem, at := g.expr(a).v, g.toIndex(g.expr(i).v, frontend.I64)
+	if off != 0 {
+		at = g.def("arith.addi %s, %s : index", at, g.constIndex(off))
+	}
+	if a.Type().Kind != abi.BF16 {
+		return g.def("vector.load %s[%s] : memref<?xf32>, %s", mem, at, laneType)
+	}
+	bits := g.cast("arith.extui", g.def("vector.load %s[%s] : memref<?xi16>, vector<16xi16>", mem, at), "vector<16xi16>", "vector<16xi32>")
+	high := g.def("arith.shli %s, %s : vector<16xi32>", bits, g.def("arith.constant dense<16> : vector<16xi32>"))
+	return g.cast("arith.bitcast", high, "vector<16xi32>", laneType)
 }
 
 // lanes writes the shuffle mask lower.Lanes(first, step).
