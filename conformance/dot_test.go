@@ -88,13 +88,14 @@ func TestByteDot(t *testing.T) {
 
 // TestQuantizedKernelsUseDotInstructions disassembles the q8 and q4 LLaMA kernels from both
 // backends and finds the CPU's int8 dot-product instructions: vpdpbusd (two groups of bytes
-// at once) where it has AVX-512 VNNI, with the prefetches of the weights ahead that go with
-// those group dots (lower.PrefetchAhead), and vpmaddwd where it has AVX-512 BW without VNNI.
+// at once) where it has AVX-512 VNNI, with the prefetches of the weights ahead into the
+// second-level cache that go with those group dots (lower.PrefetchAhead), and vpmaddwd where
+// it has AVX-512 BW without VNNI.
 func TestQuantizedKernelsUseDotInstructions(t *testing.T) {
 	var wants []string
 	switch {
 	case cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI:
-		wants = []string{"vpdpbusd", "prefetcht0"}
+		wants = []string{"vpdpbusd", "prefetcht2"}
 	case cpu.X86.HasAVX512BW:
 		wants = []string{"vpmaddwd"}
 	default:

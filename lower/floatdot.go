@@ -26,7 +26,7 @@ import (
 // form only where it streams (see streamed: a mat-vec's rows, new in every trip of the loop
 // around), 32 elements (a 64-byte line) a trip, prefetched BF16PrefetchAhead bytes on:
 //
-//	while (j < dot_end) { Prefetch(a, ia + j + ahead); s = s + FloatDot(a, ia + j, b, ib + j, 2); j = j + 32; }
+//	while (j < dot_end) { Prefetch(a, ia + j + ahead, 3); s = s + FloatDot(a, ia + j, b, ib + j, 2); j = j + 32; }
 //
 // which adds the line's two vectors of products before the lanes sums, so that the sums'
 // chain of additions has one link per line. Measured as below, on one vector with the
@@ -113,7 +113,7 @@ func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*fronte
 				default:
 					vectors = 2
 					ahead := frontend.NewBinary(frontend.ADD, cloneExpr(x.i), frontend.IntConst(pos, x.i.Type(), BF16PrefetchAhead/2))
-					prefetches = append(prefetches, &frontend.ExprStmt{X: frontend.NewBuiltin(pos, frontend.Prefetch, frontend.Void, cloneExpr(x.a), frontend.Conv(ahead, frontend.I64))})
+					prefetches = append(prefetches, &frontend.ExprStmt{X: frontend.NewBuiltin(pos, frontend.Prefetch, frontend.Void, cloneExpr(x.a), frontend.Conv(ahead, frontend.I64), frontend.IntConst(pos, frontend.I64, 3))})
 				}
 			}
 			dots = append(dots, d)
