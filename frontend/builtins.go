@@ -61,10 +61,9 @@ const (
 	// sum; n is a constant, 1 or 2. It stands only as `s = s + FloatDot(…)` in the body of a
 	// loop whose lower.Loop lists s in Lanes, as ScaledDot.
 	FloatDot
-	// Prefetch(a, i, locality): a hint that the element a[i] of an array will soon be read; i
-	// may lie past the array's end. locality is a constant, LLVM's: 3 brings the line into
-	// every cache level (x86 prefetcht0), 1 into the second level and beyond (prefetcht2). A
-	// statement: no value, no check, no effect on any value.
+	// Prefetch(a, i): a hint that the element a[i] of an array will soon be read, to bring its
+	// line into the second-level cache (LLVM locality 1, x86 prefetcht2); i may lie past the
+	// array's end. A statement: no value, no check, no effect on any value.
 	Prefetch
 )
 
@@ -112,7 +111,7 @@ var builtins = map[Builtin]builtinInfo{
 	Bits:                {"bits", []string{"x"}, 1, 0, -1, true},
 	FromBits:            {"from_bits", []string{"b"}, 1, 0, -1, true},
 	Select:              {"select", []string{"c", "x", "y"}, 3, 0, -1, true},
-	Prefetch:            {"prefetch", []string{"a", "i", "locality"}, 3, 1, -1, true},
+	Prefetch:            {"prefetch", []string{"a", "i"}, 2, 1, -1, true},
 	FloatDot:            {"float_dot", []string{"a", "i", "b", "j", "n"}, 5, 0, -1, true},
 }
 

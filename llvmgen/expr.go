@@ -259,12 +259,11 @@ func (g *gen) call(c *frontend.Call) operand {
 	case frontend.Select:
 		return operand{g.cur.NewSelect(g.expr(c.Args[0]), g.expr(c.Args[1]), g.expr(c.Args[2]))}
 	case frontend.Prefetch:
-		// for reading (0), at the locality given, as data (1); the address is not inbounds, as
-		// it may lie past the array
+		// for reading (0), into the second-level cache (locality 1), as data (1); the address
+		// is not inbounds, as it may lie past the array
 		at := g.cur.NewBitCast(g.cur.NewGetElementPtr(entry.Type(c.Args[0].Type().Kind), g.operand(c.Args[0])[aligned], g.expr(c.Args[1])), i8Ptr)
 		prefetch := g.declare("llvm.prefetch.p0i8", types.Void, i8Ptr, types.I32, types.I32, types.I32)
-		locality := constant.NewInt(types.I32, c.Args[2].(*frontend.Const).Int)
-		g.cur.NewCall(prefetch, at, constant.NewInt(types.I32, 0), locality, constant.NewInt(types.I32, 1))
+		g.cur.NewCall(prefetch, at, constant.NewInt(types.I32, 0), constant.NewInt(types.I32, 1), constant.NewInt(types.I32, 1))
 		return nil
 	case frontend.Slot, frontend.SetSlot, frontend.Report:
 		// A function of the run time of checked access, named by the lowering and defined

@@ -19,30 +19,25 @@ import (
 // StrictFP, such a loop (or several side by side, as unroll-and-jam leaves them) becomes
 //
 //	var dot_end = j + (trips & −16);
-//	while (j < dot_end) { s = s + FloatDot(a, ia + j, b, ib + j, 1); j = j + 16; }
+//	while (j < dot_end) { Prefetch(a, ia + j + ahead); s = s + FloatDot(a, ia + j, b, ib + j, 1); j = j + 16; }
 //	the loop as written, for the iterations left over
 //
-// with s held as 16 lanes (Loop.Lanes), which LLVM leaves as it is. A bf16 array takes this
-// form only where it streams (see streamed: a mat-vec's rows, new in every trip of the loop
-// around), 32 elements (a 64-byte line) a trip, prefetched BF16PrefetchAhead bytes on:
+// with s held as 16 lanes (Loop.Lanes), which LLVM leaves as it is, and a Prefetch
+// PrefetchAhead bytes on of each array that streams (see streamed: a mat-vec's rows, new in
+// every trip of the loop around): the f32 decode step took 0.953 of its time with it at 125M
+// and 0.952 at 1B (as below). A bf16 array takes this form only where it streams, 32
+// elements (a 64-byte line) a trip:
 //
-//	while (j < dot_end) { Prefetch(a, ia + j + ahead, 3); s = s + FloatDot(a, ia + j, b, ib + j, 2); j = j + 32; }
+//	while (j < dot_end) { Prefetch(…); s = s + FloatDot(a, ia + j, b, ib + j, 2); j = j + 32; }
 //
 // which adds the line's two vectors of products before the lanes sums, so that the sums'
-// chain of additions has one link per line. Measured as below, on one vector with the
-// prefetch the bf16 decode step took 0.90 of its time at 125M and 0.95 at 1B, and the line a
-// trip took 0.96 and 0.94 of that. Rows read again from cache, as a prefill's are for each
-// token, are left to LLVM's four sums: on one, the bf16 prefill of 64 tokens took 1.5 times
-// as long. (The f32 prefill runs four tokens side by side, four sums.)
-
-// BF16PrefetchAhead is how far past a streamed bf16 array of a float dot loop, in bytes, the
-// loop prefetches it. Widening bf16 to f32 takes two instructions per 16 weights more than
-// f32 does, and the rows stream slower for it: measured 2026-12-02 (Intel Xeon, 2 threads,
-// 4 KiB pages, the builds alternated token by token), the bf16 decode step on lanes took 0.91
-// of its time at 125M and 0.95 at 1B with 1024 bytes, and 1.02 and 1.00 without a prefetch
-// (4096 bytes, jammed rows left out: 0.87 and 1.04; 2048: 0.86 and 1.01; 512: 0.96 and 1.03);
-// f32 weights gained nothing (1024 bytes: 1.017 and 0.991), so they have none.
-const BF16PrefetchAhead = 1024
+// chain of additions has one link per line. Measured as below, the bf16 decode step took
+// 0.90 of its time at 125M and 0.95 at 1B on one vector a trip with a prefetch 1024 bytes on
+// into every cache level, then the line a trip 0.96 and 0.94 of that, then the prefetch into
+// the second level 8192 bytes on 0.90 and 0.93 of that. Rows read again from cache, as a
+// prefill's are for each token, are left to LLVM's four sums: on one, the bf16 prefill of 64
+// tokens took 1.5 times as long. (The f32 prefill runs four tokens side by side, four sums;
+// its prefetches of those tokens' inputs cost nothing measurable: 1.000.)
 
 // floatDots rewrites the float dot-product loops (above) in list and the blocks inside it.
 func floatDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var) []frontend.Stmt {
@@ -106,14 +101,15 @@ func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*fronte
 				return nil
 			}
 			for _, x := range []struct{ a, i frontend.Expr }{{d.a, d.ia}, {d.b, d.ib}} {
+				bf16 := x.a.Type().Kind == abi.BF16
 				switch {
-				case x.a.Type().Kind != abi.BF16:
-				case !streams(x.i):
+				case streams(x.i):
+					prefetches = append(prefetches, prefetch(pos, x.a, x.i, PrefetchAhead/int64(x.a.Type().Kind.Size())))
+					if bf16 {
+						vectors = 2
+					}
+				case bf16:
 					return nil // bf16 from cache (a prefill's rows): LLVM's four sums do better
-				default:
-					vectors = 2
-					ahead := frontend.NewBinary(frontend.ADD, cloneExpr(x.i), frontend.IntConst(pos, x.i.Type(), BF16PrefetchAhead/2))
-					prefetches = append(prefetches, &frontend.ExprStmt{X: frontend.NewBuiltin(pos, frontend.Prefetch, frontend.Void, cloneExpr(x.a), frontend.Conv(ahead, frontend.I64), frontend.IntConst(pos, frontend.I64, 3))})
 				}
 			}
 			dots = append(dots, d)

@@ -135,19 +135,25 @@ func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*
 	return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: block(pos, onLanes), Else: block(pos, w)})
 }
 
-// PrefetchAhead is how far past the weights (second array) of its group dots, in bytes,
-// groupedLoop prefetches them, into the second-level cache (locality 1, prefetcht2). The
-// weights stream from memory, and with a group dot's arithmetic the core's out-of-order
-// window reaches only a little way ahead: measured 2026-12-02 (Intel Xeon, Sapphire Rapids,
-// 2 threads, 4 KiB pages, the two builds alternated token by token), the q8 and q4 decode
-// steps took 0.68 and 0.75 of their time with a prefetch 4096 bytes ahead into every level
-// (prefetcht0) at 125M, and 0.76 and 0.81 at 1B (2048 bytes: 0.78, 0.76, 0.73, 0.81; 1024:
-// 0.82, 0.84). Into the second level and 8192 bytes ahead took 0.887 and 0.977 of that time
-// at 125M and 0.911 and 0.944 at 1B (4096 bytes: q8 0.914 and 0.907, q4 1.029 and 0.931;
-// q4 16384 bytes: 0.999 and 1.006; prefetcht1 at 4096: q8 0.951 and 0.909). bf16 rows keep
-// theirs in every level (BF16PrefetchAhead; into the second: 1.067). Prefetches do not fault,
+// PrefetchAhead is how far past the streamed weights of its group dots (groupedLoop) and
+// float dots (floatDotLanes), in bytes, a loop prefetches them, into the second-level cache
+// (Prefetch). The weights stream from memory, and with a dot's arithmetic the core's
+// out-of-order window reaches only a little way ahead: measured 2026-12-02 (Intel Xeon,
+// Sapphire Rapids, 2 threads, 4 KiB pages, the two builds alternated token by token), the q8
+// and q4 decode steps took 0.68 and 0.75 of their time with a prefetch 4096 bytes ahead into
+// every level (prefetcht0) at 125M, and 0.76 and 0.81 at 1B (2048 bytes: 0.78, 0.76, 0.73,
+// 0.81; 1024: 0.82, 0.84). Into the second level and 8192 bytes ahead took 0.887 and 0.977 of
+// that time at 125M and 0.911 and 0.944 at 1B (4096 bytes: q8 0.914 and 0.907, q4 1.029 and
+// 0.931; q4 16384 bytes: 0.999 and 1.006; prefetcht1 at 4096: q8 0.951 and 0.909). f32 and
+// bf16 rows: see floatdot.go (f32 into every level gained nothing). Prefetches do not fault,
 // so the last ones, past the array, are harmless.
 const PrefetchAhead = 8192
+
+// prefetch is the statement Prefetch(a, i + ahead): ahead elements past a[i].
+func prefetch(pos frontend.Pos, a, i frontend.Expr, ahead int64) frontend.Stmt {
+	at := frontend.NewBinary(frontend.ADD, cloneExpr(i), frontend.IntConst(pos, i.Type(), ahead))
+	return &frontend.ExprStmt{X: frontend.NewBuiltin(pos, frontend.Prefetch, frontend.Void, cloneExpr(a), frontend.Conv(at, frontend.I64))}
+}
 
 // Groups is how many groups a ScaledDotPair (2) or ScaledNibbleDotQuad (4) call takes.
 func Groups(c *frontend.Call) int {
@@ -194,7 +200,7 @@ func groupable(w *frontend.While, units []laneUnit) bool {
 //
 //	var groups_end = g + (trips & -k);
 //	while (g < groups_end) {
-//	    var j = J; Prefetch(b, ib + PrefetchAhead, 1);
+//	    var j = J; Prefetch(b, ib + PrefetchAhead);
 //	    s = s + ScaledDotPair(a, ia, b, ib, scale, ia', ib', scale'); g = g + 2;
 //	}
 //
@@ -219,9 +225,7 @@ func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var, o
 		body = append(body, u.j)
 		// streamed weights PrefetchAhead bytes on, once for the units that read the same ones
 		if streams(u.ib) && !slices.ContainsFunc(fetched, func(f laneUnit) bool { return sameExpr(f.b, u.b) && sameExpr(f.ib, u.ib) }) {
-			ahead := frontend.NewBinary(frontend.ADD, cloneExpr(u.ib), frontend.IntConst(pos, u.ib.Type(), PrefetchAhead))
-			prefetch := frontend.NewBuiltin(pos, frontend.Prefetch, frontend.Void, cloneExpr(u.b), frontend.Conv(ahead, frontend.I64), frontend.IntConst(pos, frontend.I64, 1))
-			body = append(body, &frontend.ExprStmt{X: prefetch})
+			body = append(body, prefetch(pos, u.b, u.ib, PrefetchAhead))
 			fetched = append(fetched, u)
 		}
 		args := []frontend.Expr{cloneExpr(u.a), cloneExpr(u.ia), cloneExpr(u.b), cloneExpr(u.ib), u.scale}

@@ -242,7 +242,7 @@ func (g *gen) call(c *frontend.Call) value {
 		return value{v: g.def("arith.select %s, %s, %s : %s", cond, x, y, typ(c.T))}
 	case frontend.Prefetch:
 		a, at := g.expr(c.Args[0]).v, g.toIndex(g.expr(c.Args[1]).v, frontend.I64)
-		g.op("memref.prefetch %s[%s], read, locality<%d>, data : %s", a, at, c.Args[2].(*frontend.Const).Int, typ(c.Args[0].Type()))
+		g.op("memref.prefetch %s[%s], read, locality<1>, data : %s", a, at, typ(c.Args[0].Type()))
 		return value{}
 	}
 	var args, types []string
