@@ -346,13 +346,15 @@ func TestFloatDots(t *testing.T) {
 // on both backends the LLVM IR handed to clang marks a loop llvm.loop.unroll.disable (on the
 // MLIR route the mark must survive mlir-opt, whose scf-to-cf drops scf.for's), and the object
 // runs that loop with one zmm FMA per turn, where LLVM unrolled it to 8, and no straight-line
-// loop of f32_dot runs more than the 4 of LLVM's own vectorized loop (the part as written).
+// loop of f32_dot runs more than the 4 of LLVM's own vectorized loop (the part as written);
+// bf16_rows' loop on lanes runs one FMA and one addition to the sums a line.
 func TestRolledDotLoops(t *testing.T) {
 	if !cpu.X86.HasAVX512F {
 		t.Skip("the CPU has no AVX-512: the dot loop runs on ymm registers")
 	}
 	tool := objdump(t)
 	fma := regexp.MustCompile(`^vfmadd\d+ps\s.*%zmm`)
+	add := regexp.MustCompile(`^vaddps\s.*%zmm`)
 	rolled := regexp.MustCompile(`(?m)^!(\d+) = !\{!"llvm\.loop\.unroll\.disable"\}$`)
 	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
 		work := t.TempDir()
@@ -372,6 +374,19 @@ func TestRolledDotLoops(t *testing.T) {
 		}
 		if !slices.Contains(counts, 1) || slices.Max(append(counts, 0)) > 4 {
 			t.Errorf("%v: f32_dot's loops run %v zmm FMAs per turn, want one loop of 1 and none above 4", backend, counts)
+		}
+		// bf16 rows take a line a turn: its two vectors of products, one FMA, then one
+		// addition to the sums
+		var line []string
+		for _, body := range loopBodies(t, tool, obj.Path, "bf16_rows") {
+			if slices.ContainsFunc(body, func(insn string) bool { return strings.HasPrefix(insn, "prefetcht2") }) {
+				line = body
+			}
+		}
+		fmas := slices.DeleteFunc(slices.Clone(line), func(insn string) bool { return !fma.MatchString(insn) })
+		adds := slices.DeleteFunc(slices.Clone(line), func(insn string) bool { return !add.MatchString(insn) })
+		if len(fmas) != 1 || len(adds) != 1 {
+			t.Errorf("%v: bf16_rows' loop on lanes runs %d zmm FMAs and %d additions, want 1 and 1:\n%s", backend, len(fmas), len(adds), strings.Join(line, "\n"))
 		}
 	}
 }

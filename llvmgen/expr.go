@@ -399,7 +399,14 @@ func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
 			}
 			prods = p
 		}
-		return g.emit(ir.NewFAdd(sums, prods))
+		if n == 1 {
+			return g.emit(ir.NewFAdd(sums, prods))
+		}
+		// not reassoc, which let LLVM chain both FMAs on the sums (see lower/floatdot.go)
+		add := ir.NewFAdd(sums, prods)
+		add.FastMathFlags = []enum.FastMathFlag{enum.FastMathFlagContract}
+		g.cur.Insts = append(g.cur.Insts, add)
+		return add
 	}
 	pairs := g.pairs(g.byteArgs(c), constant.NewInt(i64, 0))
 	scale := g.expr(c.Args[4])

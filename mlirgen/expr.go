@@ -390,7 +390,8 @@ func (g *gen) scaledDot(c *frontend.Call, sums string) string {
 				prods = g.def("vector.fma %s, %s, %s : %s", x, y, prods, laneType)
 			}
 		}
-		return g.def("arith.addf %s, %s %s: %s", sums, prods, g.fastmath(), laneType)
+		// not reassoc, which let LLVM chain both FMAs on the sums (see lower/floatdot.go)
+		return g.def("arith.addf %s, %s fastmath<contract> : %s", sums, prods, laneType)
 	}
 	b := g.byteArgs(c)
 	scale := g.expr(c.Args[4]).v
