@@ -1,6 +1,8 @@
 package lower
 
 import (
+	"slices"
+
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/loops"
@@ -31,12 +33,12 @@ import (
 //	while (j < dot_end) { Prefetch(…); s = s + FloatDot(a, ia + j, b, ib + j, 2); j = j + 32; }
 //
 // which adds the line's two vectors of products before the lanes sums, so that the sums'
-// chain of additions has one link per line. (The generators write that last addition
-// without reassoc: with it, LLVM chained both products' FMAs on the sums, two links; without,
-// the bf16 decode step took 0.94 of its time at 1B and 0.955 at 125M.) Measured as below, the bf16 decode step took
-// 0.90 of its time at 125M and 0.95 at 1B on one vector a trip with a prefetch 1024 bytes on
-// into every cache level, then the line a trip 0.96 and 0.94 of that, then the prefetch into
-// the second level 8192 bytes on 0.90 and 0.93 of that. Rows read again from cache, as a
+// chain of additions has one link per line. Measured as below, the bf16 decode step took 0.90
+// of its time at 125M and 0.95 at 1B on one vector a trip with a prefetch 1024 bytes on into
+// every cache level, then the line a trip 0.96 and 0.94 of that, then the prefetch into the
+// second level 8192 bytes on 0.90 and 0.93 of that, then the line's sum added to the lanes
+// sums without reassoc 0.955 and 0.94 of that (with it, LLVM chained both products' FMAs on
+// the sums: two links a line). Rows read again from cache, as a
 // prefill's are for each token, are left to LLVM's four sums: on one, the bf16 prefill of 64
 // tokens took 1.5 times as long. (The f32 prefill runs four tokens side by side, four sums;
 // its prefetches of those tokens' inputs cost nothing measurable: 1.000.)
@@ -63,6 +65,7 @@ func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*fronte
 	}
 	var dots []dot
 	var prefetches []frontend.Stmt
+	var fetched [][2]frontend.Expr                   // the arrays and indices prefetched, once each
 	vectors := int64(1)                              // of 16 elements per FloatDot: 2 with bf16, a 64-byte line of it
 	products := map[*frontend.Var]*frontend.Binary{} // temporaries holding a product, until used
 	for _, s := range c.Body {
@@ -106,7 +109,10 @@ func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*fronte
 				bf16 := x.a.Type().Kind == abi.BF16
 				switch {
 				case streams(x.i):
-					prefetches = append(prefetches, prefetch(pos, x.a, x.i, PrefetchAhead/int64(x.a.Type().Kind.Size())))
+					if !slices.ContainsFunc(fetched, func(f [2]frontend.Expr) bool { return sameExpr(f[0], x.a) && sameExpr(f[1], x.i) }) {
+						prefetches = append(prefetches, prefetch(pos, x.a, x.i, PrefetchAhead/int64(x.a.Type().Kind.Size())))
+						fetched = append(fetched, [2]frontend.Expr{x.a, x.i})
+					}
 					if bf16 {
 						vectors = 2
 					}
