@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/half"
 	"github.com/simplang/simplang/internal/kerneltest"
+	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/toolchain"
 )
 
@@ -300,41 +302,48 @@ func vectorMnemonics(insns []string) string {
 	return strings.Join(list, " ")
 }
 
-// TestMinMaxReductions runs max_abs and min_f64, whose loops package lower splits into a
-// vector's worth of partial results, against Go on lengths around those lanes, with NaNs
-// (which min and max ignore) at the start, inside and at the end, on both backends, checked,
-// unchecked and strict (which keeps the loop as written).
+// vectorBuilds opens vectorKernels on both backends, checked, unchecked and strict, and
+// yields each build with its options.
+func vectorBuilds(t *testing.T) iter.Seq2[compiler.Options, *loader.Library] {
+	return func(yield func(compiler.Options, *loader.Library) bool) {
+		for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+			for _, opts := range []compiler.Options{{}, {Unchecked: true}, {StrictFP: true}} {
+				opts.Backend = backend
+				if !yield(opts, kerneltest.Open(t, "vector.sl", []byte(vectorKernels), opts)) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // TestFloatDots checks the f32 dot products that the lowering runs on 16 lanes (FloatDot)
 // against Go, on both backends, checked, unchecked and strict, for lengths around the 16
 // lanes and offsets into the first array; the values are small integers, so every order of
 // the additions gives the same sum.
 func TestFloatDots(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		for _, opts := range []compiler.Options{{}, {Unchecked: true}, {StrictFP: true}} {
-			opts.Backend = backend
-			lib := kerneltest.Open(t, "vector.sl", []byte(vectorKernels), opts)
-			dot, dotAt := kerneltest.Func(t, lib, "f32_dot"), kerneltest.Func(t, lib, "f32_dot_at")
-			for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 48, 100, 773} {
-				w, x := make([]float32, n+5), make([]float32, n)
-				for i := range w {
-					w[i] = float32(rng.IntN(7) - 3)
+	for opts, lib := range vectorBuilds(t) {
+		dot, dotAt := kerneltest.Func(t, lib, "f32_dot"), kerneltest.Func(t, lib, "f32_dot_at")
+		for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 48, 100, 773} {
+			w, x := make([]float32, n+5), make([]float32, n)
+			for i := range w {
+				w[i] = float32(rng.IntN(7) - 3)
+			}
+			for i := range x {
+				x[i] = float32(rng.IntN(7) - 3)
+			}
+			for _, wo := range []int{0, 5} {
+				want := float32(1)
+				for j := range n {
+					want += w[wo+j] * x[j]
 				}
-				for i := range x {
-					x[i] = float32(rng.IntN(7) - 3)
+				if got := kerneltest.Call(t, dotAt, w, int64(wo), x, int64(n)).(float32); got != want {
+					t.Errorf("%+v: f32_dot_at(n=%d, wo=%d) = %v, want %v", opts, n, wo, got, want)
 				}
-				for _, wo := range []int{0, 5} {
-					want := float32(1)
-					for j := range n {
-						want += w[wo+j] * x[j]
-					}
-					if got := kerneltest.Call(t, dotAt, w, int64(wo), x, int64(n)).(float32); got != want {
-						t.Errorf("%v %+v: f32_dot_at(n=%d, wo=%d) = %v, want %v", backend, opts, n, wo, got, want)
-					}
-					if wo == 0 {
-						if got := kerneltest.Call(t, dot, w[:n], x, int64(n)).(float32); got != want-1 {
-							t.Errorf("%v %+v: f32_dot(n=%d) = %v, want %v", backend, opts, n, got, want-1)
-						}
+				if wo == 0 {
+					if got := kerneltest.Call(t, dot, w[:n], x, int64(n)).(float32); got != want-1 {
+						t.Errorf("%+v: f32_dot(n=%d) = %v, want %v", opts, n, got, want-1)
 					}
 				}
 			}
@@ -432,30 +441,27 @@ func loopBodies(t *testing.T, tool, path, fn string) [][]string {
 // additions gives the same sums.
 func TestBF16Rows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		for _, opts := range []compiler.Options{{}, {Unchecked: true}, {StrictFP: true}} {
-			opts.Backend = backend
-			rows := kerneltest.Func(t, kerneltest.Open(t, "vector.sl", []byte(vectorKernels), opts), "bf16_rows")
-			for _, cols := range []int{0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100} {
-				for _, wo := range []int{0, 5} {
-					const n = 3
-					w, x := make([]half.BF16, wo+n*cols), make([]float32, cols)
-					for i := range w {
-						w[i] = half.BF16FromFloat64(float64(rng.IntN(7) - 3))
+	for opts, lib := range vectorBuilds(t) {
+		rows := kerneltest.Func(t, lib, "bf16_rows")
+		for _, cols := range []int{0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100} {
+			for _, wo := range []int{0, 5} {
+				const n = 3
+				w, x := make([]half.BF16, wo+n*cols), make([]float32, cols)
+				for i := range w {
+					w[i] = half.BF16FromFloat64(float64(rng.IntN(7) - 3))
+				}
+				for i := range x {
+					x[i] = float32(rng.IntN(7) - 3)
+				}
+				out := make([]float32, n)
+				kerneltest.Call(t, rows, out, w, int64(wo), x, int64(n), int64(cols))
+				for r := range n {
+					want := float32(0)
+					for j := range cols {
+						want += float32(w[wo+r*cols+j].Float64()) * x[j]
 					}
-					for i := range x {
-						x[i] = float32(rng.IntN(7) - 3)
-					}
-					out := make([]float32, n)
-					kerneltest.Call(t, rows, out, w, int64(wo), x, int64(n), int64(cols))
-					for r := range n {
-						want := float32(0)
-						for j := range cols {
-							want += float32(w[wo+r*cols+j].Float64()) * x[j]
-						}
-						if out[r] != want {
-							t.Errorf("%v %+v: bf16_rows(cols=%d, wo=%d) row %d = %v, want %v", backend, opts, cols, wo, r, out[r], want)
-						}
+					if out[r] != want {
+						t.Errorf("%+v: bf16_rows(cols=%d, wo=%d) row %d = %v, want %v", opts, cols, wo, r, out[r], want)
 					}
 				}
 			}
@@ -463,6 +469,10 @@ func TestBF16Rows(t *testing.T) {
 	}
 }
 
+// TestMinMaxReductions runs max_abs and min_f64, whose loops package lower splits into a
+// vector's worth of partial results, against Go on lengths around those lanes, with NaNs
+// (which min and max ignore) at the start, inside and at the end, on both backends, checked,
+// unchecked and strict (which keeps the loop as written).
 func TestMinMaxReductions(t *testing.T) {
 	maxAbs := func(x []float32) float32 {
 		m := float32(0)
@@ -483,28 +493,24 @@ func TestMinMaxReductions(t *testing.T) {
 		return m
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		for _, opts := range []compiler.Options{{}, {Unchecked: true}, {StrictFP: true}} {
-			opts.Backend = backend
-			lib := kerneltest.Open(t, "vector.sl", []byte(vectorKernels), opts)
-			maxFn, minFn := kerneltest.Func(t, lib, "max_abs"), kerneltest.Func(t, lib, "min_f64")
-			for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 100} {
-				x32, x64 := make([]float32, n), make([]float64, n)
-				for i := range n {
-					x32[i], x64[i] = float32(rng.NormFloat64()), rng.NormFloat64()
+	for opts, lib := range vectorBuilds(t) {
+		maxFn, minFn := kerneltest.Func(t, lib, "max_abs"), kerneltest.Func(t, lib, "min_f64")
+		for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 100} {
+			x32, x64 := make([]float32, n), make([]float64, n)
+			for i := range n {
+				x32[i], x64[i] = float32(rng.NormFloat64()), rng.NormFloat64()
+			}
+			for _, nan := range []int{-1, 0, n / 2, n - 1} {
+				if nan >= 0 && nan < n {
+					x32[nan], x64[nan] = float32(math.NaN()), math.NaN()
 				}
-				for _, nan := range []int{-1, 0, n / 2, n - 1} {
-					if nan >= 0 && nan < n {
-						x32[nan], x64[nan] = float32(math.NaN()), math.NaN()
-					}
-					if got, want := kerneltest.Call(t, maxFn, x32, int64(n)).(float32), maxAbs(x32); got != want {
-						t.Errorf("%v %+v: max_abs of %d with a NaN at %d = %v, want %v", backend, opts, n, nan, got, want)
-					}
-					for _, start := range []float64{math.Inf(1), math.NaN()} {
-						got, want := kerneltest.Call(t, minFn, x64, int64(n), start).(float64), minOf(x64, start)
-						if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
-							t.Errorf("%v %+v: min_f64 of %d from %v with a NaN at %d = %v, want %v", backend, opts, n, start, nan, got, want)
-						}
+				if got, want := kerneltest.Call(t, maxFn, x32, int64(n)).(float32), maxAbs(x32); got != want {
+					t.Errorf("%+v: max_abs of %d with a NaN at %d = %v, want %v", opts, n, nan, got, want)
+				}
+				for _, start := range []float64{math.Inf(1), math.NaN()} {
+					got, want := kerneltest.Call(t, minFn, x64, int64(n), start).(float64), minOf(x64, start)
+					if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+						t.Errorf("%+v: min_f64 of %d from %v with a NaN at %d = %v, want %v", opts, n, start, nan, got, want)
 					}
 				}
 			}

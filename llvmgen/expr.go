@@ -404,8 +404,8 @@ func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
 		}
 		// not reassoc, which let LLVM chain both FMAs on the sums (see lower/floatdot.go)
 		add := ir.NewFAdd(sums, prods)
+		g.emit(add)
 		add.FastMathFlags = []enum.FastMathFlag{enum.FastMathFlagContract}
-		g.cur.Insts = append(g.cur.Insts, add)
 		return add
 	}
 	pairs := g.pairs(g.byteArgs(c), constant.NewInt(i64, 0))

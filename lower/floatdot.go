@@ -1,8 +1,6 @@
 package lower
 
 import (
-	"slices"
-
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/loops"
@@ -65,7 +63,7 @@ func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*fronte
 	}
 	var dots []dot
 	var prefetches []frontend.Stmt
-	var fetched [][2]frontend.Expr                   // the arrays and indices prefetched, once each
+	fetch := prefetcher{pos: pos}
 	vectors := int64(1)                              // of 16 elements per FloatDot: 2 with bf16, a 64-byte line of it
 	products := map[*frontend.Var]*frontend.Binary{} // temporaries holding a product, until used
 	for _, s := range c.Body {
@@ -109,10 +107,7 @@ func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*fronte
 				bf16 := x.a.Type().Kind == abi.BF16
 				switch {
 				case streams(x.i):
-					if !slices.ContainsFunc(fetched, func(f [2]frontend.Expr) bool { return sameExpr(f[0], x.a) && sameExpr(f[1], x.i) }) {
-						prefetches = append(prefetches, prefetch(pos, x.a, x.i, PrefetchAhead/int64(x.a.Type().Kind.Size())))
-						fetched = append(fetched, [2]frontend.Expr{x.a, x.i})
-					}
+					prefetches = append(prefetches, fetch.of(x.a, x.i)...)
 					if bf16 {
 						vectors = 2
 					}

@@ -68,7 +68,7 @@ func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, v
 	return list
 }
 
-// streamed returns whether weights that group loop w reads from an index are new in each
+// streamed returns whether weights that dot loop w reads from an index are new in each
 // trip of the loop around it (outer; nil: none), as a mat-vec's rows are, rather than read
 // again, as a prefill's row is for each block of tokens: only streamed weights are worth
 // prefetching (cached ones gain nothing and cost the instructions). The variables that w
@@ -149,10 +149,23 @@ func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*
 // so the last ones, past the array, are harmless.
 const PrefetchAhead = 8192
 
-// prefetch is the statement Prefetch(a, i + ahead): ahead elements past a[i].
-func prefetch(pos frontend.Pos, a, i frontend.Expr, ahead int64) frontend.Stmt {
-	at := frontend.NewBinary(frontend.ADD, cloneExpr(i), frontend.IntConst(pos, i.Type(), ahead))
-	return &frontend.ExprStmt{X: frontend.NewBuiltin(pos, frontend.Prefetch, frontend.Void, cloneExpr(a), frontend.Conv(at, frontend.I64))}
+// prefetcher writes the prefetches of one loop's streamed arrays, PrefetchAhead bytes past
+// each, once for each array and index.
+type prefetcher struct {
+	pos     frontend.Pos
+	fetched [][2]frontend.Expr // the arrays and indices prefetched
+}
+
+// of returns the statement Prefetch(a, i + PrefetchAhead bytes), or nothing when a[i] is
+// prefetched already.
+func (p *prefetcher) of(a, i frontend.Expr) []frontend.Stmt {
+	if slices.ContainsFunc(p.fetched, func(f [2]frontend.Expr) bool { return sameExpr(f[0], a) && sameExpr(f[1], i) }) {
+		return nil
+	}
+	p.fetched = append(p.fetched, [2]frontend.Expr{a, i})
+	ahead := PrefetchAhead / int64(a.Type().Kind.Size())
+	at := frontend.NewBinary(frontend.ADD, cloneExpr(i), frontend.IntConst(p.pos, i.Type(), ahead))
+	return []frontend.Stmt{&frontend.ExprStmt{X: frontend.NewBuiltin(p.pos, frontend.Prefetch, frontend.Void, cloneExpr(a), frontend.Conv(at, frontend.I64))}}
 }
 
 // Groups is how many groups a ScaledDotPair (2) or ScaledNibbleDotQuad (4) call takes.
@@ -219,14 +232,11 @@ func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var, o
 	}
 	var body []frontend.Stmt
 	var sums []*frontend.Var
-	var fetched []laneUnit // units whose weights are prefetched
-	streams := streamed(outer, w)
+	streams, fetch := streamed(outer, w), prefetcher{pos: pos}
 	for _, u := range units {
 		body = append(body, u.j)
-		// streamed weights PrefetchAhead bytes on, once for the units that read the same ones
-		if streams(u.ib) && !slices.ContainsFunc(fetched, func(f laneUnit) bool { return sameExpr(f.b, u.b) && sameExpr(f.ib, u.ib) }) {
-			body = append(body, prefetch(pos, u.b, u.ib, PrefetchAhead))
-			fetched = append(fetched, u)
+		if streams(u.ib) {
+			body = append(body, fetch.of(u.b, u.ib)...)
 		}
 		args := []frontend.Expr{cloneExpr(u.a), cloneExpr(u.ia), cloneExpr(u.b), cloneExpr(u.ib), u.scale}
 		if u.nibbles {

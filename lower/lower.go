@@ -121,7 +121,8 @@ type Loop struct {
 	Lanes []*frontend.Var
 	// Rolled loops are to stay as written: the generator tells LLVM not to unroll them. The
 	// loops on lanes are: their body already runs one vector per partial sum, and unrolled
-	// (LLVM picks 8 times) the f32 mat-vecs ran 7–10% slower (README, "Rolled dot loops").
+	// (LLVM picks 8 times) the f32 decode step took 1.08–1.09 times as long (README, "Rolled
+	// dot loops").
 	Rolled bool
 	// Captured are, for a parallel loop, the variables declared outside its body that the
 	// body reads (it assigns none of them): what a region on other threads must be given.
