@@ -327,17 +327,27 @@ func (t *Tools) back(route Route, level int, march string, lls []string, omp boo
 	if omp {
 		libs = append(libs, "-L"+t.OMPDir, "-lomp", "-Wl,-rpath,"+t.OMPDir)
 	}
+	if t.VecLib != "" {
+		libs = append(libs, t.VecLib)
+	}
 	if route == ViaClang {
 		args := append([]string{o, "-march=" + march, "-shared", "-fPIC", "-Wno-override-module"}, wideVectors(true)...)
+		if t.VecLib != "" {
+			args = append(args, "-fveclib=libmvec")
+		}
 		args = append(args, lls...)
 		return []step{{t.Clang, append(append(args, "-o", soFile), libs...)}}
 	}
 	var steps []step
 	link := []string{"-shared"}
+	optArgs := wideVectors(false)
+	if t.VecLib != "" {
+		optArgs = append(optArgs, "-vector-library=LIBMVEC-X86")
+	}
 	for _, ll := range lls {
 		base := ll[:len(ll)-len(filepath.Ext(ll))]
 		steps = append(steps,
-			step{t.Opt, append([]string{o, "-mcpu=" + march, ll, "-o", base + ".opt.bc"}, wideVectors(false)...)},
+			step{t.Opt, append([]string{o, "-mcpu=" + march, ll, "-o", base + ".opt.bc"}, optArgs...)},
 			step{t.LLC, append([]string{o, "-relocation-model=pic", "-filetype=obj", "-mcpu=" + march, base + ".opt.bc", "-o", base + ".o"}, wideVectors(false)...)})
 		link = append(link, base+".o")
 	}
