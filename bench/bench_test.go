@@ -60,6 +60,13 @@ func TestRunModel(t *testing.T) {
 		if want := median(ratios); math.Abs(r.VsF32-want) > 1e-9*want || (r.Weights == "f32" && r.VsF32 != 1) {
 			t.Errorf("result %d (%s): × f32 %g, want %g", i, r.Weights, r.VsF32, want)
 		}
+		// back to back: the 5 tokens twice, the first backToBackSkip of each block untimed
+		if len(r.BackToBackMs) != 2*(5-backToBackSkip) || math.Abs(r.BackToBackTokensPerSec-1000/median(slices.Clone(r.BackToBackMs))) > 1e-9*r.BackToBackTokensPerSec {
+			t.Errorf("result %d (%s): back to back %g tok/s from %v", i, r.Weights, r.BackToBackTokensPerSec, r.BackToBackMs)
+		}
+		if want := median(slices.Clone(f.BackToBackMs)) / median(slices.Clone(r.BackToBackMs)); math.Abs(r.BackToBackVsF32-want) > 1e-9*want || (r.Weights == "f32" && r.BackToBackVsF32 != 1) {
+			t.Errorf("result %d (%s): back-to-back × f32 %g, want %g", i, r.Weights, r.BackToBackVsF32, want)
+		}
 		if !r.Finite || !r.Distinct || !r.RefChecked || r.RefError > 1e-4 || len(r.Steps) != 5 {
 			t.Errorf("%s %s %d threads: finite %v distinct %v reference %v (%g), %d steps", r.Weights, r.Backend, r.Threads, r.Finite, r.Distinct, r.RefChecked, r.RefError, len(r.Steps))
 		}
@@ -142,21 +149,22 @@ func TestRunModel(t *testing.T) {
 		"| f32 | 27.0 GB | Skipped (exceeds the 24.0 GB available)", "Skipped (the f32 kernel rotates with RoPE base 10000", "✅ reference", "LLaMA tiny, q8/32:",
 		"✅ prefill (", "prompt of 8 tokens (positions 0-7): ", "| Prompt | pp ÷ tg |", "then prompt processing: 8 tokens",
 		// × f32: against the f32 row timed side by side with it
-		fmt.Sprintf("| %.3f tok/s | 1.00 |", f32.TokensPerSec), fmt.Sprintf("| %.3f tok/s | %.2f |", q8.TokensPerSec, q8.VsF32),
-		fmt.Sprintf("| %.3f tok/s | %.2f |", results[15].TokensPerSec, results[15].VsF32)} {
+		fmt.Sprintf("| %.3f tok/s | 1.00 | %.3f tok/s | 1.00 |", f32.TokensPerSec, f32.BackToBackTokensPerSec),
+		fmt.Sprintf("| %.3f tok/s | %.2f | %.3f tok/s | %.2f |", q8.TokensPerSec, q8.VsF32, q8.BackToBackTokensPerSec, q8.BackToBackVsF32),
+		fmt.Sprintf("| %.3f tok/s | %.2f |", results[15].TokensPerSec, results[15].VsF32), "| Back to back | b2b × f32 |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
 	data, err := json.Marshal(report)
-	if err != nil || !strings.Contains(string(data), `"fraction_of_ceiling"`) || !strings.Contains(string(data), `"weights":"q8","group_size":32`) ||
+	if err != nil || !strings.Contains(string(data), `"fraction_of_ceiling"`) || !strings.Contains(string(data), `"back_to_back_tokens_per_s"`) || !strings.Contains(string(data), `"weights":"q8","group_size":32`) ||
 		!strings.Contains(string(data), `"weights":"q4","group_size":32`) || !strings.Contains(string(data), `"weights":"bf16","backend"`) {
 		t.Errorf("JSON %s (err %v)", data, err)
 	}
 	// Each row's prompt cells and JSON: a figure; "—" and a note for a row without one.
 	for _, r := range append(slices.Clone(results), Result{Weights: "q8", PromptNote: "no prefill kernel for q8 weights yet"}) {
 		md := (&Report{Results: []Result{r}}).Markdown()
-		if cell := fmt.Sprintf("| %.3f tok/s | — |", r.TokensPerSec); r.VsF32 == 0 && !strings.Contains(md, cell) {
+		if cell := fmt.Sprintf("| %.3f tok/s | — | — | — |", r.TokensPerSec); r.VsF32 == 0 && r.BackToBackTokensPerSec == 0 && !strings.Contains(md, cell) {
 			t.Errorf("%s row without an f32 row beside it lacks %q:\n%s", r.Weights, cell, md)
 		}
 		data, err := json.Marshal(r)
