@@ -695,8 +695,8 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 		r.SideBySide = names
 		if f32 != nil {
 			r.VsF32 = pairedRatio(f32.r.Steps, r.Steps)
-			if len(r.BackToBackMs) > 0 {
-				r.BackToBackVsF32 = median(slices.Clone(f32.r.BackToBackMs)) / median(slices.Clone(r.BackToBackMs))
+			if r.BackToBackTokensPerSec > 0 {
+				r.BackToBackVsF32 = r.BackToBackTokensPerSec / f32.r.BackToBackTokensPerSec
 			}
 		}
 		switch {
@@ -739,7 +739,7 @@ func backToBack(runs []*timedRun, tokens int, p *progress) error {
 			}
 			p.bar(run.label+" back to back", int64(round*len(runs)+k), int64(2*len(runs)))
 			run.c.s.Reset()
-			for pos, step := range run.r.Steps[:tokens] {
+			for pos, step := range run.r.Steps {
 				start := time.Now()
 				if _, err := run.c.d.step(run.kernel, run.c.s, step.Token, pos); err != nil {
 					return err

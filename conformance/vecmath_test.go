@@ -10,6 +10,7 @@ import (
 
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
+	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/toolchain"
 )
 
@@ -65,15 +66,20 @@ func TestVectorMath(t *testing.T) {
 		{Backend: compiler.LLVM, Route: toolchain.ViaClang},
 		{Backend: compiler.LLVM, Route: toolchain.ViaOptLLC},
 	} {
+		obj := kerneltest.Compile(t, "vecmath.sl", []byte(vecMathKernels), opts)
 		if tools.VecLib != "" {
-			funcs := disassemble(t, tool, kerneltest.Compile(t, "vecmath.sl", []byte(vecMathKernels), opts).Path)
+			funcs := disassemble(t, tool, obj.Path)
 			for fn, re := range vectorCall {
 				if !slices.ContainsFunc(funcs[fn], re.MatchString) {
 					t.Errorf("%v, route %v: %s calls no vector function of libmvec (%s)", opts.Backend, opts.Route, fn, re)
 				}
 			}
 		}
-		lib := kerneltest.Open(t, "vecmath.sl", []byte(vecMathKernels), opts)
+		lib, err := loader.Open(obj.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { lib.Close() })
 		y := make([]float32, n)
 		kerneltest.Call(t, kerneltest.Func(t, lib, "exp_all"), x32, y, int64(n))
 		for i, v := range x32 {

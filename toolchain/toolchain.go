@@ -347,8 +347,9 @@ func findOMP(clang, opt string) (string, error) {
 
 // findVecLib returns the path of glibc's vector math library, libmvec, when the link driver
 // (clang, else cc) finds it on x86-64 Linux: LLVM then vectorizes loops that call exp, sin,
-// cos or pow into calls of its 8- and 16-lane functions (the gated activation's exp ran
-// scalar, a fifth of a q4 decode step's serial time at 125M). Elsewhere, "".
+// cos or pow into calls of its 8- and 16-lane functions (the gated activation's scalar exp
+// was about a third of the time a 125M q4 decode step spent between its parallel loops,
+// traced). Elsewhere, "".
 func findVecLib(clang, cc Tool) string {
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 		return ""
