@@ -12,7 +12,8 @@
 // weights f32). Batch scratch (caller-owned, at least this big, contents ignored), as
 // llama2_prefill.sl's, one row per token:
 //   x, xb, xb2, q [T][dim]   k, v [T][kv_dim]   att [T][seq_len]   hb, hb2 [T][hidden_dim]
-// and, as for decode, logits [vocab_size], key_cache, value_cache [n_layers][seq_len][kv_dim].
+// and, as for decode, logits [vocab_size] and key_cache, value_cache
+// [n_layers][n_kv_heads][seq_len][head_size] (one run of positions per key/value head).
 // tokens holds the T = n_tokens tokens; gs is the group size, theta the RoPE base.
 //
 // A projection (matmul_q8) runs four tokens at a time against each row and writes the
@@ -262,12 +263,11 @@ fn rope_rows(f32[] q, f32[] k, f32[] cos_t, f32[] sin_t, i64 m, i64 dim, i64 kv_
 fn attention_rows(f32[] out, f32[] q, f32[] att, f32[] key_cache, f32[] value_cache, i64 layer_off,
                   i64 pos, i64 m, i64 n_heads, i64 n_kv_heads, i64 head_size, i64 seq_len) {
     var dim = head_size * n_heads;
-    var kv_dim = head_size * n_kv_heads;
     var kv_mul = n_heads / n_kv_heads;
     var scale = 1.0 / sqrt(head_size as f32);
     var h = 0;
     while (h < n_heads) {
-        var kvo = (h / kv_mul) * head_size;
+        var kvo = (h / kv_mul) * seq_len * head_size; // its key/value head's run of positions
         var t = 0;
         while (t < m) {
             var qo = t * dim + h * head_size;
@@ -275,7 +275,7 @@ fn attention_rows(f32[] out, f32[] q, f32[] att, f32[] key_cache, f32[] value_ca
             var last = pos + t;
             var s = 0;
             while (s <= last) {
-                var ko = layer_off + s * kv_dim + kvo;
+                var ko = layer_off + kvo + s * head_size;
                 var score = 0.0;
                 var d = 0;
                 while (d < head_size) {
@@ -293,7 +293,7 @@ fn attention_rows(f32[] out, f32[] q, f32[] att, f32[] key_cache, f32[] value_ca
             }
             s = 0;
             while (s <= last) {
-                var vo = layer_off + s * kv_dim + kvo;
+                var vo = layer_off + kvo + s * head_size;
                 var a = att[ao + s];
                 d = 0;
                 while (d < head_size) {
@@ -354,12 +354,20 @@ fn prefill_block_q8(f32[] rms_att_w, f32[] rms_ffn_w,
 
     // the rows' keys and values into the cache: positions pos … pos+m−1 are contiguous
     var layer_off = l * seq_len * kv_dim;
-    var co = layer_off + pos * kv_dim;
-    var i = 0;
-    while (i < m * kv_dim) {
-        key_cache[co + i] = k[i];
-        value_cache[co + i] = v[i];
-        i = i + 1;
+    var kh = 0;
+    while (kh < n_kv_heads) {
+        var co = layer_off + (kh * seq_len + pos) * head_size; // the rows' run in this head
+        var t = 0;
+        while (t < m) {
+            var d = 0;
+            while (d < head_size) {
+                key_cache[co + t * head_size + d] = k[t * kv_dim + kh * head_size + d];
+                value_cache[co + t * head_size + d] = v[t * kv_dim + kh * head_size + d];
+                d = d + 1;
+            }
+            t = t + 1;
+        }
+        kh = kh + 1;
     }
 
     // attention over positions 0 … pos+t for row t, output projection, residual

@@ -241,7 +241,6 @@ fn rotate_heads(f32[] v, f32[] cos_t, f32[] sin_t, i64 n, i64 head_size) {
 // positions.
 fn attention(f32[] out, f32[] q, f32[] att, f32[] key_cache, f32[] value_cache, i64 layer_off,
              i64 pos, i64 n_heads, i64 n_kv_heads, i64 head_size, i64 seq_len) {
-    var kv_dim = head_size * n_kv_heads;
     var kv_mul = n_heads / n_kv_heads;
     var scale = 1.0 / sqrt(head_size as f32);
     var n = pos + 1;
@@ -249,11 +248,11 @@ fn attention(f32[] out, f32[] q, f32[] att, f32[] key_cache, f32[] value_cache, 
     while (h < n_heads) {
         var qo = h * head_size;
         var ao = h * n;
-        var kvo = (h / kv_mul) * head_size;
+        var kvo = (h / kv_mul) * seq_len * head_size; // its key/value head's run of positions
         f32 highest = -3.4e38; // below any score
         var t = 0;
         while (t < n) {
-            var ko = layer_off + t * kv_dim + kvo;
+            var ko = layer_off + kvo + t * head_size;
             var score = 0.0;
             var d = 0;
             while (d < head_size) {
@@ -280,7 +279,7 @@ fn attention(f32[] out, f32[] q, f32[] att, f32[] key_cache, f32[] value_cache, 
         }
         t = 0;
         while (t < n) {
-            var vo = layer_off + t * kv_dim + kvo;
+            var vo = layer_off + kvo + t * head_size;
             var a = att[ao + t] / sum;
             d = 0;
             while (d < head_size) {
@@ -334,11 +333,16 @@ fn transformer_block_q8(f32[] rms_att_w, f32[] rms_ffn_w,
 
     // this position's key and value into the cache
     var layer_off = l * seq_len * kv_dim;
-    var i = 0;
-    while (i < kv_dim) {
-        key_cache[layer_off + pos * kv_dim + i] = k[i];
-        value_cache[layer_off + pos * kv_dim + i] = v[i];
-        i = i + 1;
+    var kh = 0;
+    while (kh < n_kv_heads) {
+        var co = layer_off + (kh * seq_len + pos) * head_size;
+        var d = 0;
+        while (d < head_size) {
+            key_cache[co + d] = k[kh * head_size + d];
+            value_cache[co + d] = v[kh * head_size + d];
+            d = d + 1;
+        }
+        kh = kh + 1;
     }
 
     // multi-head attention over positions 0..pos, output projection, residual

@@ -34,17 +34,18 @@ func goRope(v []float32, pos, headSize int) []float64 {
 }
 
 // goAttention is softmax(q_h · k_t / sqrt(head_size)) weighted values, per query head h,
-// over positions 0..pos of one layer's caches; query head h uses key/value head h/(nh/nkv).
-func goAttention(q, keys, values []float32, pos, nHeads, nKV, headSize int) []float64 {
-	kvDim := nKV * headSize
+// over positions 0..pos of one layer's caches (n_kv_heads, seq_len, head_size); query head h
+// uses key/value head h/(nh/nkv).
+func goAttention(q, keys, values []float32, pos, nHeads, nKV, headSize, seqLen int) []float64 {
 	out := make([]float64, nHeads*headSize)
 	for h := 0; h < nHeads; h++ {
 		kvh := h / (nHeads / nKV)
+		row := func(t int) int { return (kvh*seqLen + t) * headSize }
 		scores := make([]float64, pos+1)
 		m := math.Inf(-1)
 		for t := range scores {
 			for d := 0; d < headSize; d++ {
-				scores[t] += float64(q[h*headSize+d]) * float64(keys[t*kvDim+kvh*headSize+d])
+				scores[t] += float64(q[h*headSize+d]) * float64(keys[row(t)+d])
 			}
 			scores[t] /= math.Sqrt(float64(headSize))
 			m = math.Max(m, scores[t])
@@ -56,7 +57,7 @@ func goAttention(q, keys, values []float32, pos, nHeads, nKV, headSize int) []fl
 		}
 		for t := range scores {
 			for d := 0; d < headSize; d++ {
-				out[h*headSize+d] += scores[t] / sum * float64(values[t*kvDim+kvh*headSize+d])
+				out[h*headSize+d] += scores[t] / sum * float64(values[row(t)+d])
 			}
 		}
 	}
@@ -130,7 +131,7 @@ func TestLlamaPieces(t *testing.T) {
 			attOut := make([]float32, nHeads*headSize)
 			layerOff := seqLen * kvDim
 			kerneltest.Call(t, kerneltest.Func(t, lib, "attention"), attOut, q, att, keys, values, layerOff, cachePos, nHeads, nKV, headSize, seqLen)
-			want := goAttention(q, keys[layerOff:], values[layerOff:], cachePos, nHeads, nKV, headSize)
+			want := goAttention(q, keys[layerOff:], values[layerOff:], cachePos, nHeads, nKV, headSize, seqLen)
 			if msg := near(attOut, want, 1e-5); msg != "" {
 				t.Errorf("attention: %s", msg)
 			}
@@ -140,7 +141,7 @@ func TestLlamaPieces(t *testing.T) {
 			keys, values = randomVector(rng, longSeq*kvDim, 2), randomVector(rng, longSeq*kvDim, 2)
 			att = make([]float32, nHeads*longSeq)
 			kerneltest.Call(t, kerneltest.Func(t, lib, "attention"), attOut, q, att, keys, values, 0, longPos, nHeads, nKV, headSize, longSeq)
-			if msg := near(attOut, goAttention(q, keys, values, longPos, nHeads, nKV, headSize), 1e-5); msg != "" {
+			if msg := near(attOut, goAttention(q, keys, values, longPos, nHeads, nKV, headSize, longSeq), 1e-5); msg != "" {
 				t.Errorf("attention over %d positions: %s", longPos+1, msg)
 			}
 
@@ -197,9 +198,12 @@ func TestTransformerBlock(t *testing.T) {
 	v := f32s(goMatvec(wv, l*kvDim*dim, xb, kvDim))
 	goKeys, goValues := append([]float32(nil), keys...), append([]float32(nil), values...)
 	layerOff := l * seqLen * kvDim
-	copy(goKeys[layerOff+pos*kvDim:], k)
-	copy(goValues[layerOff+pos*kvDim:], v)
-	att := f32s(goAttention(q, goKeys[layerOff:], goValues[layerOff:], pos, nHeads, nKV, headSize))
+	cached := func(kvh int) int { return layerOff + (kvh*seqLen+pos)*headSize } // this position's row of head kvh
+	for kvh := range nKV {
+		copy(goKeys[cached(kvh):cached(kvh)+headSize], k[kvh*headSize:])
+		copy(goValues[cached(kvh):cached(kvh)+headSize], v[kvh*headSize:])
+	}
+	att := f32s(goAttention(q, goKeys[layerOff:], goValues[layerOff:], pos, nHeads, nKV, headSize, seqLen))
 	want := make([]float64, dim)
 	o := goMatvec(wo, l*dim*dim, att, dim)
 	for i := range want {
@@ -231,8 +235,10 @@ func TestTransformerBlock(t *testing.T) {
 			if msg := near(kx, want, 1e-5); msg != "" {
 				t.Errorf("residual stream after the block: %s", msg)
 			}
-			if msg := near(kKeys[layerOff+pos*kvDim:layerOff+(pos+1)*kvDim], widen(k), 1e-5); msg != "" {
-				t.Errorf("cached key: %s", msg)
+			for kvh := range nKV {
+				if msg := near(kKeys[cached(kvh):cached(kvh)+headSize], widen(k[kvh*headSize:(kvh+1)*headSize]), 1e-5); msg != "" {
+					t.Errorf("cached key of head %d: %s", kvh, msg)
+				}
 			}
 		})
 	}

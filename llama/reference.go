@@ -54,7 +54,7 @@ const (
 
 // forward is Forward and ForwardQ after their checks.
 func forward(cfg Config, m model, s *State, token, pos int) []float32 {
-	d, kv := cfg.Dim, cfg.KVDim()
+	d, kv, hs := cfg.Dim, cfg.KVDim(), cfg.HeadSize()
 	rmsAtt, rmsFfn, rmsFinal := m.norms()
 	x := s.X
 	m.embed(x, token)
@@ -70,8 +70,11 @@ func forward(cfg Config, m model, s *State, token, pos int) []float32 {
 
 		// Cache this position's key and value, then attend over positions 0..pos.
 		layerCache := l * cfg.SeqLen * kv
-		copy(s.KeyCache[layerCache+pos*kv:], s.K)
-		copy(s.ValueCache[layerCache+pos*kv:], s.V)
+		for h := range cfg.NKVHeads {
+			at := layerCache + cacheRow(cfg, h, pos)
+			copy(s.KeyCache[at:at+hs], s.K[h*hs:])
+			copy(s.ValueCache[at:at+hs], s.V[h*hs:])
+		}
 		attention(cfg, s.Xb, s.Q, s.Att, s.KeyCache[layerCache:], s.ValueCache[layerCache:], pos)
 
 		// Output projection and residual.
@@ -211,22 +214,27 @@ func rope(vec []float32, pos, headSize int, theta float64) {
 	}
 }
 
+// cacheRow is where one layer's key (or value) cache keeps key/value head h at position
+// pos: the cache is (n_kv_heads, seq_len, head_size), each head's positions one run, so that
+// the attention streams them (State).
+func cacheRow(cfg Config, h, pos int) int { return (h*cfg.SeqLen + pos) * cfg.HeadSize() }
+
 // attention sets out (dim) to multi-head attention of q (dim) over positions 0..pos of one
-// layer's key and value caches (seq_len, kv_dim), using att (n_heads, seq_len) for the
-// weights. Query head h reads key/value head h / (n_heads / n_kv_heads).
+// layer's key and value caches (n_kv_heads, seq_len, head_size), using att (n_heads,
+// seq_len) for the weights. Query head h reads key/value head h / (n_heads / n_kv_heads).
 func attention(cfg Config, out, q, att, keys, values []float32, pos int) {
-	hs, kv := cfg.HeadSize(), cfg.KVDim()
+	hs := cfg.HeadSize()
 	scale := 1 / math.Sqrt(float64(hs))
 	scores := make([]float64, pos+1)
 	for h := range cfg.NHeads {
 		qh := q[h*hs : (h+1)*hs]
-		kvOff := h / cfg.kvGroup() * hs
+		kvh := h / cfg.kvGroup()
 		a := att[h*cfg.SeqLen : h*cfg.SeqLen+pos+1]
 
 		// Scores q·k / sqrt(head_size), then a max-subtracted softmax.
 		maxScore := math.Inf(-1)
 		for t := range scores {
-			k := keys[t*kv+kvOff : t*kv+kvOff+hs]
+			k := keys[cacheRow(cfg, kvh, t):][:hs]
 			var dot float64
 			for i, v := range qh {
 				dot += float64(v) * float64(k[i])
@@ -249,7 +257,7 @@ func attention(cfg Config, out, q, att, keys, values []float32, pos int) {
 		for i := range oh {
 			var acc float64
 			for t, p := range scores {
-				acc += p * float64(values[t*kv+kvOff+i])
+				acc += p * float64(values[cacheRow(cfg, kvh, t)+i])
 			}
 			oh[i] = float32(acc)
 		}

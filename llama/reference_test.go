@@ -200,21 +200,26 @@ func TestAttentionAtPositionZero(t *testing.T) {
 	q := []float32{0.3, -1, 2, 0.5, 1, 1, -0.2, 0.7, 3, -2, 0.1, 0.4, 0.9, -0.6, 1.5, -1.1}
 	keys := make([]float32, cfg.SeqLen*kv)
 	values := make([]float32, cfg.SeqLen*kv)
-	for i := range kv {
-		keys[i] = float32(i) - 3.5
-		values[i] = 0.25*float32(i) + 0.125
-		// Later positions are garbage that pos 0 must not read.
-		keys[kv+i], values[kv+i] = 100, 100
+	hs := cfg.HeadSize()
+	// Position 0 of key/value head g is at cacheRow(g, 0); later positions are garbage that
+	// pos 0 must not read.
+	for i := range keys {
+		keys[i], values[i] = 100, 100
+	}
+	for g := range cfg.NKVHeads {
+		for i := range hs {
+			keys[cacheRow(cfg, g, 0)+i] = float32(g*hs+i) - 3.5
+			values[cacheRow(cfg, g, 0)+i] = 0.25*float32(g*hs+i) + 0.125
+		}
 	}
 	out := make([]float32, cfg.Dim)
 	att := make([]float32, cfg.NHeads*cfg.SeqLen)
 	attention(cfg, out, q, att, keys, values, 0)
-	hs := cfg.HeadSize()
 	for h := range cfg.NHeads {
 		g := h / (cfg.NHeads / cfg.NKVHeads)
 		for i := range hs {
-			if out[h*hs+i] != values[g*hs+i] {
-				t.Errorf("head %d element %d = %v, want v = %v", h, i, out[h*hs+i], values[g*hs+i])
+			if want := values[cacheRow(cfg, g, 0)+i]; out[h*hs+i] != want {
+				t.Errorf("head %d element %d = %v, want v = %v", h, i, out[h*hs+i], want)
 			}
 		}
 		if att[h*cfg.SeqLen] != 1 {

@@ -15,9 +15,14 @@ type State struct {
 	Hb         []float32 // (hidden_dim) feed-forward hidden layer
 	Hb2        []float32 // (hidden_dim) feed-forward hidden layer, up projection
 	Logits     []float32 // (vocab_size) output logits
-	KeyCache   []float32 // (n_layers, seq_len, kv_dim) keys of every position so far
-	ValueCache []float32 // (n_layers, seq_len, kv_dim) values of every position so far
+	KeyCache   []float32 // (n_layers, n_kv_heads, seq_len, head_size) keys of every position so far
+	ValueCache []float32 // (n_layers, n_kv_heads, seq_len, head_size) values of every position so far
 }
+
+// The caches keep each key/value head's positions as one run, not llama2.c's (n_layers,
+// seq_len, kv_dim): the attention reads a head's keys and values position after position,
+// which then stream, where a head's slice of a (seq_len, kv_dim) row lies a whole row after
+// the last (3 KiB at 125M), a stride no hardware prefetcher follows.
 
 // stateBuffers lists the buffers of s for configuration c; the two caches come last.
 func stateBuffers(c Config, s *State) []buffer {
@@ -33,8 +38,8 @@ func stateBuffers(c Config, s *State) []buffer {
 		{"hb", []int{h}, &s.Hb},
 		{"hb2", []int{h}, &s.Hb2},
 		{"logits", []int{c.VocabSize}, &s.Logits},
-		{"key_cache", []int{c.NLayers, c.SeqLen, kv}, &s.KeyCache},
-		{"value_cache", []int{c.NLayers, c.SeqLen, kv}, &s.ValueCache},
+		{"key_cache", []int{c.NLayers, c.NKVHeads, c.SeqLen, c.HeadSize()}, &s.KeyCache},
+		{"value_cache", []int{c.NLayers, c.NKVHeads, c.SeqLen, c.HeadSize()}, &s.ValueCache},
 	}
 }
 
