@@ -216,11 +216,12 @@ fn prefill_block(f32[] rms_att_w, f32[] rms_ffn_w, f32[] wq, f32[] wk, f32[] wv,
     gemm_nt(v, xb, wv, l * kv_dim * dim, m, kv_dim, dim);
     rope_rows(q, k, rope_cos, rope_sin, m, dim, kv_dim, head_size);
 
-    // the rows' keys and values into the cache: positions pos … pos+m−1 are contiguous
+    // the rows' keys and values into the cache: positions pos … pos+m−1 are one run in each
+    // key/value head
     var layer_off = l * seq_len * kv_dim;
     var kh = 0;
     while (kh < n_kv_heads) {
-        var co = layer_off + (kh * seq_len + pos) * head_size; // the rows' run in this head
+        var co = layer_off + (kh * seq_len + pos) * head_size;
         var t = 0;
         while (t < m) {
             var d = 0;

@@ -293,11 +293,12 @@ fn prefill_block_bf16(f32[] rms_att_w, f32[] rms_ffn_w,
     to_tokens(v, yt, dim + kv_dim, kv_dim, m);
     rope_rows(q, k, rope_cos, rope_sin, m, dim, kv_dim, head_size);
 
-    // the rows' keys and values into the cache: positions pos … pos+m−1 are contiguous
+    // the rows' keys and values into the cache: positions pos … pos+m−1 are one run in each
+    // key/value head
     var layer_off = l * seq_len * kv_dim;
     var kh = 0;
     while (kh < n_kv_heads) {
-        var co = layer_off + (kh * seq_len + pos) * head_size; // the rows' run in this head
+        var co = layer_off + (kh * seq_len + pos) * head_size;
         var t = 0;
         while (t < m) {
             var d = 0;

@@ -352,11 +352,12 @@ fn prefill_block_q8(f32[] rms_att_w, f32[] rms_ffn_w,
     project_q8(v, y0, y1, y2, y3, wv, wv_s, l * kv_dim * dim, xq, xs, m, kv_dim, dim, gs);
     rope_rows(q, k, rope_cos, rope_sin, m, dim, kv_dim, head_size);
 
-    // the rows' keys and values into the cache: positions pos … pos+m−1 are contiguous
+    // the rows' keys and values into the cache: positions pos … pos+m−1 are one run in each
+    // key/value head
     var layer_off = l * seq_len * kv_dim;
     var kh = 0;
     while (kh < n_kv_heads) {
-        var co = layer_off + (kh * seq_len + pos) * head_size; // the rows' run in this head
+        var co = layer_off + (kh * seq_len + pos) * head_size;
         var t = 0;
         while (t < m) {
             var d = 0;
