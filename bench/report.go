@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/simplang/simplang/llama"
@@ -136,8 +137,8 @@ func (r *Report) Markdown() string {
   row's (results.json: back_to_back_ms). Throughput and the columns after it time every token right after
   the probe, which streams far more than the last-level cache holds, so each token reads its weights from
   memory, as the Ceiling does. Back to back, a model that is small against that cache keeps part of its
-  weights there from one token to the next and can run faster than the Ceiling allows (here the 125M
-  model in q8 and q4: lscpu reports a 480 MiB L3); from a few GB of weights up the two agree.
+  weights there from one token to the next and can run faster than the Ceiling allows (the Machine line
+  gives the last-level cache's size); from a few GB of weights up the two agree.
 - **Prompt** = prompt processing (llama.cpp's pp, against its tg for the decode): T tokens (-prompt, 128 by
   default) fed from position 0 on a cleared KV cache in one call of the weights' prefill kernel
   (kernels/llama2_prefill.sl for f32: the projections as matrix–matrix products; llama2_prefill_bf16.sl,
@@ -345,5 +346,26 @@ func describeMachine() string {
 		fmt.Sscanf(string(data), "MemTotal: %d kB", &kb)
 		mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
 	}
-	return fmt.Sprintf("%s, %d cores%s, %s/%s", cpu, runtime.NumCPU(), mem, runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("%s, %d cores%s%s, %s/%s", cpu, runtime.NumCPU(), mem, lastLevelCache(), runtime.GOOS, runtime.GOARCH)
+}
+
+// lastLevelCache names cpu0's last-level cache (", 32 MiB L3"), or nothing
+// where sysfs does not tell: it says which models can stay in the cache from
+// one token to the next when run back to back.
+func lastLevelCache() string {
+	dirs, _ := filepath.Glob("/sys/devices/system/cpu/cpu0/cache/index[0-9]*")
+	level, kib := 0, 0
+	for _, d := range dirs {
+		l, err1 := os.ReadFile(filepath.Join(d, "level"))
+		s, err2 := os.ReadFile(filepath.Join(d, "size"))
+		n, err3 := strconv.Atoi(strings.TrimSpace(string(l)))
+		k, err4 := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(string(s)), "K"))
+		if err1 == nil && err2 == nil && err3 == nil && err4 == nil && n > level {
+			level, kib = n, k
+		}
+	}
+	if kib == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %g MiB L%d", float64(kib)/1024, level)
 }
