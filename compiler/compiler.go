@@ -101,7 +101,18 @@ type Options struct {
 	// Output is where to write the object (simpc -o). When empty, Object.Path is the cache
 	// entry, or a temporary file the caller removes when caching is off.
 	Output string
+	// Jam says when parallel mat-vec loops run loops.JamRows rows at once: JamByCPU (the
+	// zero value) where that streams faster on the CPU compiled for, JamAlways everywhere.
+	Jam Jam
 }
+
+// Jam is the choice of Options.Jam.
+type Jam uint8
+
+const (
+	JamByCPU  Jam = iota // jam rows except on CPUs where single rows stream faster (jamHurts)
+	JamAlways            // jam rows wherever loops finds them worth it, whatever the CPU
+)
 
 // hostCPU reports whether the code is for the CPU it is compiled on (March empty or
 // native), so that the CPU's features decide code shapes.
@@ -123,14 +134,15 @@ type Object struct {
 // Generate parses, checks and lowers a SimpLang file and returns the code opts.Backend
 // generates for it, MLIR text or LLVM IR text, with the lowered file. Source errors come back
 // as a *frontend.ErrorList. The backend must not be AutoBackend (see Choose); only the
-// backend, StrictFP, Serial, Unchecked and Debug of opts matter here.
+// backend, StrictFP, Serial, Unchecked, Debug and Jam of opts matter here.
 func Generate(filename string, src []byte, opts Options) (string, *lower.File, error) {
 	f, err := frontend.Parse(filename, src)
 	if err != nil {
 		return "", nil, err
 	}
 	lowered, err := lower.Lower(f, lower.Options{StrictFP: opts.StrictFP, Serial: opts.Serial, Unchecked: opts.Unchecked, Debug: opts.Debug, AVX512BW: opts.hostCPU() && cpu.X86.HasAVX512BW,
-		AVX512VNNI: opts.hostCPU() && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI})
+		AVX512VNNI: opts.hostCPU() && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI,
+		NoJam:      opts.Jam == JamByCPU && opts.hostCPU() && jamHurts()})
 	if err != nil {
 		return "", nil, err
 	}

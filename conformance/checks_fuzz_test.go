@@ -29,7 +29,7 @@ func openFuzzLibs(t *testing.T) [2]*loader.Library {
 			return
 		}
 		for i, b := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-			lib, _, err := compiler.Load(t.Context(), kerneltest.Tools(t), "kernels.sl", src, compiler.Options{Backend: b})
+			lib, _, err := compiler.Load(t.Context(), kerneltest.Tools(t), "kernels.sl", src, compiler.Options{Backend: b, Jam: compiler.JamAlways})
 			if err != nil {
 				fuzzLibs.err = err
 				return

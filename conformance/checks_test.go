@@ -27,18 +27,19 @@ import (
 const checksFile = "testdata/checks/kernels.sl"
 
 // checkVariants are the configurations checked code is tested under: both backends, with
-// fast and strict floating point, and unoptimized without parallel loops. The tests that
-// need only one configuration per backend take the first two.
+// fast and strict floating point, and unoptimized without parallel loops, all jamming rows
+// whatever the CPU (as corpus_test's variants). The tests that need only one configuration
+// per backend take the first two.
 var checkVariants = []struct {
 	name string
 	opts compiler.Options
 }{
-	{"mlir", compiler.Options{Backend: compiler.MLIR}},
-	{"llvm", compiler.Options{Backend: compiler.LLVM}},
-	{"mlir-strict-fp", compiler.Options{Backend: compiler.MLIR, StrictFP: true}},
-	{"llvm-strict-fp", compiler.Options{Backend: compiler.LLVM, StrictFP: true}},
-	{"mlir-O0-serial", compiler.Options{Backend: compiler.MLIR, Serial: true, OptLevel: toolchain.O0}},
-	{"llvm-O0-serial", compiler.Options{Backend: compiler.LLVM, Serial: true, OptLevel: toolchain.O0}},
+	{"mlir", compiler.Options{Backend: compiler.MLIR, Jam: compiler.JamAlways}},
+	{"llvm", compiler.Options{Backend: compiler.LLVM, Jam: compiler.JamAlways}},
+	{"mlir-strict-fp", compiler.Options{Backend: compiler.MLIR, StrictFP: true, Jam: compiler.JamAlways}},
+	{"llvm-strict-fp", compiler.Options{Backend: compiler.LLVM, StrictFP: true, Jam: compiler.JamAlways}},
+	{"mlir-O0-serial", compiler.Options{Backend: compiler.MLIR, Serial: true, OptLevel: toolchain.O0, Jam: compiler.JamAlways}},
+	{"llvm-O0-serial", compiler.Options{Backend: compiler.LLVM, Serial: true, OptLevel: toolchain.O0, Jam: compiler.JamAlways}},
 }
 
 // checkSource is the kernels' source, with helpers that find positions in it.

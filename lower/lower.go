@@ -61,6 +61,9 @@ type Options struct {
 	// Debug asks the generators for the source positions that become a DWARF line table
 	// pointing into the .sl file (simpc -g); without it their text has none.
 	Debug bool
+	// NoJam runs every parallel mat-vec loop one row at a time, never loops.JamRows rows at
+	// once: for CPUs on which single rows stream faster (see loops.JamRows).
+	NoJam bool
 }
 
 // File is a lowered file.
@@ -178,7 +181,7 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 			c.Parallel = false
 		}
 	}
-	parallel := parallelize(fn.Body, info)
+	parallel := parallelize(fn.Body, info, f.Options.NoJam)
 	if !f.Options.Serial {
 		for w := range tiledRows {
 			parallel[w] = true

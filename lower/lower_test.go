@@ -73,8 +73,8 @@ func TestLoweredForm(t *testing.T) {
 }
 
 // TestParallelChoice counts the loops made parallel: one per parallel loop, plus the jammed
-// one where loops.Jam applies; none with Serial, and none for a matmul whose output is an
-// input.
+// one where loops.Jam applies (not with NoJam); none with Serial, and none for a matmul whose
+// output is an input.
 func TestParallelChoice(t *testing.T) {
 	matvec := "fn mv(f32[] w, f32[] x, f32[] out, i64 n, i64 d) {\nvar i = 0; while (i < d) { var s = 0.0; var j = 0; while (j < n) { s += w[i * n + j] * x[j]; j = j + 1; } out[i] = s; i = i + 1; }\n}"
 	for _, tc := range []struct {
@@ -84,6 +84,8 @@ func TestParallelChoice(t *testing.T) {
 	}{
 		{"matvec, jammed too", matvec, Options{Unchecked: true}, 2},
 		{"matvec, jammed too, each with its checked twin", matvec, Options{}, 4},
+		{"matvec, not jammed", matvec, Options{Unchecked: true, NoJam: true}, 1},
+		{"matvec, not jammed, with its checked twin", matvec, Options{NoJam: true}, 2},
 		{"serial", matvec, Options{Serial: true}, 0},
 		{"matmul rows and the packing of b", "fn mm(f32[] a, f32[] b, f32[] c, i64 n) { matmul(a, b, c, n, n, n); }", Options{Unchecked: true}, 2},
 		{"matmul, checked twins", "fn mm(f32[] a, f32[] b, f32[] c, i64 n) { matmul(a, b, c, n, n, n); }", Options{}, 4},

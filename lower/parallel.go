@@ -15,10 +15,11 @@ import (
 //	    else { the loop, in parallel }
 //	} else { the loop }
 //
-// and returns the loops that run in parallel. Such a loop leaves its counter alone: a code
-// generator that runs it on threads sets the counter to Loop.Final afterwards.
-func parallelize(body *frontend.Block, info *loops.Info) map[*frontend.While]bool {
-	p := parallelizer{info: info, parallel: map[*frontend.While]bool{}}
+// (without the jammed branch when noJam) and returns the loops that run in parallel. Such a
+// loop leaves its counter alone: a code generator that runs it on threads sets the counter
+// to Loop.Final afterwards.
+func parallelize(body *frontend.Block, info *loops.Info, noJam bool) map[*frontend.While]bool {
+	p := parallelizer{info: info, parallel: map[*frontend.While]bool{}, noJam: noJam}
 	var visit func(w *frontend.While) frontend.Stmt
 	visit = func(w *frontend.While) frontend.Stmt {
 		if c := info.Counted(w); c != nil && c.Parallel {
@@ -34,6 +35,7 @@ func parallelize(body *frontend.Block, info *loops.Info) map[*frontend.While]boo
 type parallelizer struct {
 	info     *loops.Info
 	parallel map[*frontend.While]bool
+	noJam    bool
 }
 
 // rewriteLoops replaces each outermost while loop under b (inside ifs and blocks) with
@@ -69,7 +71,7 @@ func (p *parallelizer) choose(w *frontend.While, c *loops.Counted) frontend.Stmt
 	threads := twin(w)
 	p.parallel[threads] = true
 	onThreads := frontend.Stmt(threads)
-	if c.Jam != nil {
+	if c.Jam != nil && !p.noJam {
 		onThreads = &frontend.If{Pos: w.Pos, Cond: c.WorthJamming(), Then: p.jammed(w, c), Else: block(w.Pos, threads)}
 	}
 	return &frontend.If{Pos: w.Pos, Cond: c.WorthThreads(), Then: block(w.Pos, onThreads), Else: block(w.Pos, w)}

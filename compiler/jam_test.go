@@ -1,0 +1,53 @@
+package compiler
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestSingleRowsFaster reads the CPUs of the measurements in jamHurts' comment from their
+// /proc/cpuinfo lines: only AMD's Zen 5 and later run rows one at a time.
+func TestSingleRowsFaster(t *testing.T) {
+	for _, tc := range []struct {
+		name, cpuinfo string
+		want          bool
+	}{
+		{"Zen 5", "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\n", true},
+		{"Zen 4", "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n", false},
+		{"Sapphire Rapids", "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 143\n", false},
+		{"no such lines", "processor\t: 0\n", false},
+	} {
+		if got := singleRowsFaster(strings.NewReader(tc.cpuinfo)); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestJamChoice checks that Options.Jam reaches the lowering: JamAlways jams a mat-vec's rows
+// (twice the parallel regions: the jammed loop beside the plain one), JamByCPU does so unless
+// this CPU runs single rows faster, and code for another CPU (March) is jammed.
+func TestJamChoice(t *testing.T) {
+	src := []byte("fn mv(f32[] w, f32[] x, f32[] out, i64 n, i64 d) {\nvar i = 0; while (i < d) { var s = 0.0; var j = 0; while (j < n) { s += w[i * n + j] * x[j]; j = j + 1; } out[i] = s; i = i + 1; }\n}\n")
+	regions := func(opts Options) int {
+		opts.Backend, opts.Unchecked = MLIR, true
+		text, _, err := Generate("mv.sl", src, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(text, "omp.parallel {")
+	}
+	jammed := regions(Options{Jam: JamAlways})
+	if jammed != 2 {
+		t.Fatalf("JamAlways: %d parallel regions, want 2", jammed)
+	}
+	want := jammed
+	if jamHurts() {
+		want = 1
+	}
+	if got := regions(Options{}); got != want {
+		t.Errorf("JamByCPU on this CPU (single rows faster: %v): %d parallel regions, want %d", jamHurts(), got, want)
+	}
+	if got := regions(Options{March: "x86-64-v3"}); got != jammed {
+		t.Errorf("JamByCPU for x86-64-v3: %d parallel regions, want %d", got, jammed)
+	}
+}
