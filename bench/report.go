@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/toolchain"
 )
 
 // Report is everything one benchmark run measured.
@@ -332,13 +333,8 @@ func nanValues(n int) []float64 {
 // describeMachine names the CPU, its cores and memory.
 func describeMachine() string {
 	cpu := "unknown CPU"
-	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			if name, ok := strings.CutPrefix(line, "model name"); ok {
-				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
-				break
-			}
-		}
+	if name := toolchain.CPUInfo("model name")["model name"]; name != "" {
+		cpu = name
 	}
 	mem := ""
 	if data, err := os.ReadFile("/proc/meminfo"); err == nil {

@@ -1,12 +1,10 @@
 package compiler
 
 import (
-	"bufio"
-	"io"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
+
+	"github.com/simplang/simplang/toolchain"
 )
 
 // jamHurts reports whether the CPU this runs on streams a mat-vec's rows faster one at a time
@@ -18,28 +16,11 @@ import (
 // and 0.99 of its time at 1B bf16, 0.97 and 0.99 at 1B f32, 0.96 at 7B bf16. Where jamming
 // was measured it helped: AMD's Zen 4 (32 KiB L1d, 8–30 points of bandwidth, loops.JamRows)
 // and Intel's Sapphire Rapids (3%, README).
-var jamHurts = sync.OnceValue(func() bool {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	return singleRowsFaster(f)
-})
+var jamHurts = sync.OnceValue(func() bool { return singleRowsFaster(toolchain.CPUInfo("vendor_id", "cpu family")) })
 
-// singleRowsFaster reads /proc/cpuinfo's text: an AMD CPU of family 26 or later.
-func singleRowsFaster(cpuinfo io.Reader) bool {
-	vendor, family := "", 0
-	sc := bufio.NewScanner(cpuinfo)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() && (vendor == "" || family == 0) {
-		key, val, _ := strings.Cut(sc.Text(), ":")
-		switch strings.TrimSpace(key) {
-		case "vendor_id":
-			vendor = strings.TrimSpace(val)
-		case "cpu family":
-			family, _ = strconv.Atoi(strings.TrimSpace(val))
-		}
-	}
-	return vendor == "AuthenticAMD" && family >= 26
+// singleRowsFaster tells from a processor's /proc/cpuinfo fields (toolchain.CPUInfo) whether
+// it is an AMD CPU of family 26 or later.
+func singleRowsFaster(info map[string]string) bool {
+	family, _ := strconv.Atoi(info["cpu family"])
+	return info["vendor_id"] == "AuthenticAMD" && family >= 26
 }

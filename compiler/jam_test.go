@@ -6,18 +6,19 @@ import (
 )
 
 // TestSingleRowsFaster reads the CPUs of the measurements in jamHurts' comment from their
-// /proc/cpuinfo lines: only AMD's Zen 5 and later run rows one at a time.
+// /proc/cpuinfo fields: only AMD's Zen 5 and later run rows one at a time.
 func TestSingleRowsFaster(t *testing.T) {
 	for _, tc := range []struct {
-		name, cpuinfo string
-		want          bool
+		name string
+		info map[string]string
+		want bool
 	}{
-		{"Zen 5", "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\n", true},
-		{"Zen 4", "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n", false},
-		{"Sapphire Rapids", "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 143\n", false},
-		{"no such lines", "processor\t: 0\n", false},
+		{"Zen 5", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "26"}, true},
+		{"Zen 4", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "25"}, false},
+		{"Sapphire Rapids", map[string]string{"vendor_id": "GenuineIntel", "cpu family": "6"}, false},
+		{"no such lines", map[string]string{}, false},
 	} {
-		if got := singleRowsFaster(strings.NewReader(tc.cpuinfo)); got != tc.want {
+		if got := singleRowsFaster(tc.info); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}

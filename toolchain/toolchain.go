@@ -30,7 +30,6 @@
 package toolchain
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -392,19 +391,9 @@ func cacheDir() string {
 // hostCPU identifies the processor, so that objects built for -march=native on one machine
 // are not reused on another that shares the cache directory.
 func hostCPU() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
+	info := CPUInfo("model name", "flags")
+	if len(info) == 0 {
 		return ""
 	}
-	defer f.Close()
-	var id []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() && len(id) < 2 {
-		key, val, _ := strings.Cut(sc.Text(), ":")
-		if k := strings.TrimSpace(key); k == "model name" || k == "flags" {
-			id = append(id, strings.TrimSpace(val))
-		}
-	}
-	return strings.Join(id, "\n")
+	return info["model name"] + "\n" + info["flags"]
 }
