@@ -342,14 +342,14 @@ func describeMachine() string {
 		fmt.Sscanf(string(data), "MemTotal: %d kB", &kb)
 		mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
 	}
-	return fmt.Sprintf("%s, %d cores%s%s, %s/%s", cpu, runtime.NumCPU(), mem, lastLevelCache(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("%s, %d cores%s%s, %s/%s", cpu, runtime.NumCPU(), mem, lastLevelCache("/sys/devices/system/cpu/cpu0/cache"), runtime.GOOS, runtime.GOARCH)
 }
 
-// lastLevelCache names cpu0's last-level cache (", 32 MiB L3"), or nothing
-// where sysfs does not tell: it says which models can stay in the cache from
-// one token to the next when run back to back.
-func lastLevelCache() string {
-	dirs, _ := filepath.Glob("/sys/devices/system/cpu/cpu0/cache/index[0-9]*")
+// lastLevelCache names the last-level cache that sysfs, a CPU's cache directory, describes
+// (", 32 MiB L3"), or nothing where it does not tell: it says which models can stay in the
+// cache from one token to the next when run back to back.
+func lastLevelCache(sysfs string) string {
+	dirs, _ := filepath.Glob(filepath.Join(sysfs, "index[0-9]*"))
 	level, kib := 0, 0
 	for _, d := range dirs {
 		l, err1 := os.ReadFile(filepath.Join(d, "level"))
