@@ -26,9 +26,29 @@ const (
 
 func f64(v float64) constant.Constant { return constant.NewFloat(types.Double, v) }
 
+// atomicLoad and atomicStore access the tables that every caller of the object shares
+// (monotonic atomics of 4 or 8 bytes).
+func atomicLoad(b *ir.Block, t types.Type, p value.Value) value.Value {
+	l := b.NewLoad(t, p)
+	l.Atomic, l.Ordering, l.Align = true, enum.AtomicOrderingMonotonic, alignOf(t)
+	return l
+}
+
+func atomicStore(b *ir.Block, v, p value.Value) {
+	s := b.NewStore(v, p)
+	s.Atomic, s.Ordering, s.Align = true, enum.AtomicOrderingMonotonic, alignOf(v.Type())
+}
+
+func alignOf(t types.Type) ir.Align {
+	if t == types.I32 {
+		return 4
+	}
+	return 8
+}
+
 // balanced defines the functions of abi.BalanceSymbol, abi.ShareSymbol and abi.MeasuredSymbol
-// in m, with the tables they keep.
-func balanced(m *ir.Module) {
+// in m, with the tables they keep; the split and the reports are recorded by tr.
+func balanced(m *ir.Module, tr *tracer) {
 	table := func(name string, t types.Type) func(b *ir.Block, i value.Value) value.Value {
 		g := m.NewGlobalDef(name, constant.NewZeroInitializer(types.NewArray(abi.MaxBalanced, t)))
 		g.Linkage = enum.LinkageInternal
@@ -38,17 +58,8 @@ func balanced(m *ir.Module) {
 	// The tables are shared by every caller of the object, whose loops may run at once:
 	// monotonic atomics; a torn pair of reports, or two callers updating the speeds
 	// together, at worst skews one split (each split is its caller's own).
-	load := func(b *ir.Block, t types.Type, p value.Value) value.Value {
-		l := b.NewLoad(t, p)
-		l.Atomic, l.Ordering, l.Align = true, enum.AtomicOrderingMonotonic, 8
-		return l
-	}
-	store := func(b *ir.Block, v, p value.Value) {
-		s := b.NewStore(v, p)
-		s.Atomic, s.Ordering, s.Align = true, enum.AtomicOrderingMonotonic, 8
-	}
 	speedOf := func(b *ir.Block, t value.Value) value.Value { // 1 until measured
-		s := load(b, types.Double, speed(b, t))
+		s := atomicLoad(b, types.Double, speed(b, t))
 		return b.NewSelect(b.NewFCmp(enum.FPredOEQ, s, f64(0)), f64(1), s)
 	}
 
@@ -56,10 +67,12 @@ func balanced(m *ir.Module) {
 	t, its, tk := ir.NewParam("t", types.I64), ir.NewParam("iterations", types.I64), ir.NewParam("ticks", types.I64)
 	f := m.NewFunc(abi.MeasuredSymbol, types.Void, t, its, tk)
 	b := f.NewBlock("")
+	now := b.NewCall(readCycleCounter(m))
+	b = tr.record(f, b, [abi.TraceWords]value.Value{i64(abi.TraceShare), t, b.NewSub(now, tk), now})
 	keep, done := f.NewBlock(""), f.NewBlock("")
 	b.NewCondBr(b.NewICmp(enum.IPredULT, t, i64(abi.MaxBalanced)), keep, done)
-	store(keep, its, iterations(keep, t))
-	store(keep, tk, ticks(keep, t))
+	atomicStore(keep, its, iterations(keep, t))
+	atomicStore(keep, tk, ticks(keep, t))
 	keep.NewBr(done)
 	done.NewRet(nil)
 
@@ -73,12 +86,14 @@ func balanced(m *ir.Module) {
 	b.NewStore(f64(0), sum)
 	b.NewStore(constant.False, missing)
 	b.NewStore(f64(0), total)
+	now = b.NewCall(readCycleCounter(m))
+	b = tr.record(f, b, [abi.TraceWords]value.Value{i64(abi.TraceSplit), n, now, now})
 	cut := b.NewIntToPtr(cutAt, types.NewPointer(types.Double))
 	measure, exit := f.NewBlock(""), f.NewBlock("")
 	exit.NewRet(nil)
 	b.NewCondBr(b.NewAnd(b.NewICmp(enum.IPredSGE, n, i64(2)), b.NewICmp(enum.IPredSLE, n, i64(abi.MaxBalanced))), measure, exit)
 	rate := func(b *ir.Block, t value.Value) (value.Value, value.Value) {
-		it, tk := load(b, types.I64, iterations(b, t)), load(b, types.I64, ticks(b, t))
+		it, tk := atomicLoad(b, types.I64, iterations(b, t)), atomicLoad(b, types.I64, ticks(b, t))
 		ok := b.NewAnd(b.NewICmp(enum.IPredSGT, it, i64(0)), b.NewICmp(enum.IPredSGT, tk, i64(0)))
 		r := b.NewFDiv(b.NewSIToFP(it, types.Double), b.NewSIToFP(tk, types.Double))
 		return b.NewSelect(ok, r, f64(0)), ok
@@ -97,13 +112,13 @@ func balanced(m *ir.Module) {
 		s := b.NewFAdd(b.NewFMul(f64(1-speedWeight), speedOf(b, t)), b.NewFMul(f64(speedWeight), b.NewFDiv(r, mean)))
 		// NaN (a thread's report changed meanwhile) falls to the least speed
 		low := b.NewSelect(b.NewFCmp(enum.FPredOGE, s, f64(minSpeed)), s, f64(minSpeed))
-		store(b, b.NewSelect(b.NewFCmp(enum.FPredOGT, s, f64(maxSpeed)), f64(maxSpeed), low), speed(b, t))
+		atomicStore(b, b.NewSelect(b.NewFCmp(enum.FPredOGT, s, f64(maxSpeed)), f64(maxSpeed), low), speed(b, t))
 		return b
 	})
 	b.NewBr(split)
 	b = count(f, split, n, func(b *ir.Block, t value.Value) *ir.Block {
 		b.NewStore(b.NewFAdd(b.NewLoad(types.Double, total), speedOf(b, t)), total)
-		store(b, i64(0), iterations(b, t)) // each report counts once
+		atomicStore(b, i64(0), iterations(b, t)) // each report counts once
 		return b
 	})
 	b.NewStore(f64(0), sum) // now the sum of the speeds before thread t

@@ -8,7 +8,8 @@
 //   - the run-time side of checked access (language §4.1, runtime.go): each thread's report
 //     of its first failed check, and abi.TakeErrorSymbol to read it;
 //   - the run-time side of balanced parallel loops (balance.go, abi.BalanceSymbol): the
-//     threads' measured speeds and the split of a loop's iterations that follows them.
+//     threads' measured speeds and the split of a loop's iterations that follows them;
+//   - the recorder of parallel loops (trace.go, abi.TraceSymbol).
 //
 // The module is written with github.com/llir/llvm in LLVM 14's syntax, which clang 14–19 and
 // LLVM 14's opt read alike; the build compiles it into the object with the generated module
@@ -33,7 +34,7 @@ func Module(funcs []abi.Func, sites []abi.Site) string {
 		table.Immutable = true
 	}
 	rt := newRuntime(m)
-	balanced(m)
+	balanced(m, newTracer(m))
 	for _, f := range funcs {
 		packed(m, rt, f)
 	}

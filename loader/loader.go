@@ -62,6 +62,8 @@ type Library struct {
 
 	sites       []abi.Site // where the object's checks are (language §4.1)
 	takeErrorFn uintptr    // abi.TakeErrorSymbol
+
+	tracer tracer // the recorder of parallel loops (trace.go)
 }
 
 // Open loads the shared object at path (relative paths are relative to the working
@@ -119,6 +121,7 @@ func newLibrary(path string, handle uintptr) (*Library, error) {
 	// dlsym on the handle searches the object and its dependencies only, so this finds
 	// libomp exactly when the object links it.
 	lib.setThreads, _ = purego.Dlsym(handle, "omp_set_num_threads")
+	lib.tracer.find(handle)
 	return lib, nil
 }
 
