@@ -73,6 +73,7 @@ type options struct {
 	json     bool
 	out      string
 	debug    bool
+	trace    bool
 }
 
 func main() {
@@ -111,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	jsonOut := fs.Bool("json", false, "write the results as JSON on stdout instead of the markdown table")
 	out := fs.String("out", "", "directory to write table.md, results.json and throughput.png (and prompt.png with -prompt) into")
 	debug := fs.Bool("g", false, "build the kernels with a line table into kernels/*.sl, for profilers (README: Profiling a kernel)")
+	trace := fs.Bool("trace", false, "record the parallel loops of every timed token and report where its time goes (README: Profiling a kernel)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./bench [flags]\n\nRuns the LLaMA 2 decode benchmark (and prompt processing) and prints the results table.\n\n")
 		fs.PrintDefaults()
@@ -121,7 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags only; see -help)", fs.Arg(0))
 	}
-	o := &options{tokens: *tokens, prompt: *prompt, warmup: *warmup, seed: *seed, check: *check, json: *jsonOut, out: *out, debug: *debug}
+	o := &options{tokens: *tokens, prompt: *prompt, warmup: *warmup, seed: *seed, check: *check, json: *jsonOut, out: *out, debug: *debug, trace: *trace}
 	for _, name := range splitList(*models) {
 		cfg, err := llama.Preset(name)
 		if err != nil {

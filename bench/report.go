@@ -74,6 +74,7 @@ func (r *Report) Markdown() string {
 			thousands(x.MemoryMB), thousands(x.KVCacheMB), thousands(x.PeakRSSMB), x.BandwidthGBs, x.CeilingGBs, 100*x.Fraction, speedup, checks(x))
 	}
 
+	b.WriteString(r.timeTable())
 	b.WriteString("\n### The report's table (baseline)\n\n")
 	b.WriteString("| Model | Throughput | Time/Token | GFLOPS | Bandwidth |\n|-------|-----------:|-----------:|-------:|----------:|\n")
 	for _, name := range []string{"125M", "500M", "1B", "3B"} {
@@ -178,6 +179,26 @@ func (r *Report) Markdown() string {
   as the prefill's sums, reassociated otherwise than the decode step's, may round an int8 activation the other
   way; without such a flip they agree within 1e-6); and the timed prefills' logits are finite.
 `)
+	return b.String()
+}
+
+// timeTable is the section on where the traced tokens' time went (bench -trace), or nothing.
+func (r *Report) timeTable() string {
+	var b strings.Builder
+	for _, x := range r.Results {
+		if x.Time == nil {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("\n### Where a token's time goes (-trace)\n\n")
+			b.WriteString("Means over the timed tokens, from the trace of each token's parallel loops (the split before a loop, each thread's start and end of its share): **in loops** from each loop's split to its last thread's end, of which **threads apart** between the first and the last thread's end; **between loops** from a loop's last end to the next loop's split, the code that runs on one thread and the join; **outside** the rest of the call, before the first loop and after the last, the call from Go included. In loops + between + outside = Time/Token.\n\n")
+			b.WriteString("| Model | Weights | Pages | Threads | Time/Token | loops | in loops | threads apart | between loops | outside |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		}
+		t := x.Time
+		share := func(v float64) string { return fmt.Sprintf("%.3f ms (%.0f%%)", v, 100*v/x.MsPerToken) }
+		fmt.Fprintf(&b, "| LLaMA %s | %s | %s | %d | %.3f ms | %.0f | %s | %s | %s | %s |\n", x.Model, weightsOf(x.Weights, x.GroupSize), x.Pages, x.Threads,
+			x.MsPerToken, t.Loops, share(t.InLoops), share(t.Apart), share(t.Between), share(t.Outside))
+	}
 	return b.String()
 }
 

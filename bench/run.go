@@ -274,6 +274,8 @@ type Result struct {
 	// difference ÷ the largest decode logit.
 	PromptChecked bool    `json:"prompt_checked,omitempty"`
 	PromptError   float64 `json:"prompt_error,omitempty"`
+	// Time is the mean of the timed tokens' Step.Time (bench -trace).
+	Time *TokenTime `json:"time,omitempty"`
 }
 
 // Step is one decoded position, as the report's example output shows them.
@@ -284,8 +286,46 @@ type Step struct {
 	Ms     float64 `json:"ms"`
 	// CeilingGBs is the mean of the bandwidth probes right before and after the token, and
 	// Fraction the token's bytes ÷ the bytes that bandwidth would have moved in its time.
-	CeilingGBs float64 `json:"ceiling_gbs"`
-	Fraction   float64 `json:"fraction_of_ceiling"`
+	CeilingGBs float64    `json:"ceiling_gbs"`
+	Fraction   float64    `json:"fraction_of_ceiling"`
+	Time       *TokenTime `json:"time,omitempty"` // with -trace
+}
+
+// TokenTime is where a token's time went, from the trace of its parallel loops (bench
+// -trace), in ms. InLoops + Between + Outside is the token's time.
+type TokenTime struct {
+	Loops   float64 `json:"loops"`       // parallel loops run (a mean, in a Result)
+	InLoops float64 `json:"in_loops_ms"` // from each loop's split to its last thread's end
+	Apart   float64 `json:"apart_ms"`    // of InLoops, the time between the first and the last thread's end
+	Between float64 `json:"between_ms"`  // from a loop's last end to the next loop's split: the code on one thread, and the join
+	Outside float64 `json:"outside_ms"`  // before the first loop and after the last: the call from Go, and the kernel's code there
+}
+
+// tokenTime is where a token of wall time went, by the trace of its loops.
+func tokenTime(tr *loader.Trace, wall time.Duration) *TokenTime {
+	tt := &TokenTime{Loops: float64(len(tr.Runs)), Outside: ms(wall)}
+	var first, previous time.Duration // the first split, the last loop's last end
+	for k, run := range tr.Runs {
+		if len(run.Threads) == 0 {
+			continue
+		}
+		firstEnd, lastEnd := run.Threads[0].End, run.Threads[0].End
+		for _, s := range run.Threads {
+			firstEnd, lastEnd = min(firstEnd, s.End), max(lastEnd, s.End)
+		}
+		tt.InLoops += ms(lastEnd - run.Split)
+		tt.Apart += ms(lastEnd - firstEnd)
+		if k == 0 {
+			first = run.Split
+		} else {
+			tt.Between += ms(run.Split - previous)
+		}
+		previous = lastEnd
+	}
+	if len(tr.Runs) > 0 {
+		tt.Outside = ms(wall - (previous - first))
+	}
+	return tt
 }
 
 // Skip is a model at a weight type that does not run here: it does not fit this machine's
@@ -549,19 +589,33 @@ type timedRun struct {
 	// covers, checkLen − 1.
 	decodeAtCheck []float32
 	checkLen      int
+	trace         bool // record each token's parallel loops (Step.Time)
 }
 
 // step decodes the run's next position, pos, into a new Step of its result (the caller
 // fills in the Step's ceiling).
 func (t *timedRun) step(pos int) error {
-	start := time.Now()
-	logits, err := t.c.d.step(t.kernel, t.c.s, t.token, pos)
-	elapsed := time.Since(start)
-	if err != nil {
+	var logits []float32
+	var elapsed time.Duration
+	call := func() error {
+		start := time.Now()
+		var err error
+		logits, err = t.c.d.step(t.kernel, t.c.s, t.token, pos)
+		elapsed = time.Since(start)
+		return err
+	}
+	var spent *TokenTime
+	if t.trace {
+		tr, err := t.kernel.Library().Trace(call)
+		if err != nil {
+			return err
+		}
+		spent = tokenTime(tr, elapsed)
+	} else if err := call(); err != nil {
 		return err
 	}
 	r := &t.r
-	r.Steps = append(r.Steps, Step{Pos: pos, Token: t.token, Logit0: logits[0], Ms: ms(elapsed)})
+	r.Steps = append(r.Steps, Step{Pos: pos, Token: t.token, Logit0: logits[0], Ms: ms(elapsed), Time: spent})
 	for _, v := range logits {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			r.Finite = false
@@ -609,6 +663,21 @@ func (t *timedRun) finish() {
 	r.BandwidthGBs = float64(bytes) / seconds / 1e9
 	r.CeilingGBs = reachable / seconds / 1e9
 	r.Fraction = median(fractions)
+	if t.trace && len(r.Steps) > 0 {
+		r.Time = &TokenTime{}
+		for _, st := range r.Steps {
+			r.Time.add(st.Time, 1/float64(len(r.Steps)))
+		}
+	}
+}
+
+// add adds x times w to tt.
+func (tt *TokenTime) add(x *TokenTime, w float64) {
+	tt.Loops += w * x.Loops
+	tt.InLoops += w * x.InLoops
+	tt.Apart += w * x.Apart
+	tt.Between += w * x.Between
+	tt.Outside += w * x.Outside
 }
 
 // measure times the decode of the contenders cs with build b on n threads, side by side:
@@ -630,7 +699,7 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 		if err != nil {
 			return nil, err
 		}
-		run := &timedRun{c: c, kernel: b.kernels[t], token: firstToken, greedy: greedy, checkLen: o.tokens,
+		run := &timedRun{c: c, kernel: b.kernels[t], token: firstToken, greedy: greedy, checkLen: o.tokens, trace: o.trace,
 			label: fmt.Sprintf("%s %v: %v, %s, %d thread(s)", c.model, t, b.backend, access(b.checked), n),
 			r: Result{Model: c.model, Params: c.cfg.Params(), Weights: t.String(), GroupSize: c.d.groupSize,
 				Backend: b.backend.String(), Checked: b.checked, Threads: n,
