@@ -27,11 +27,11 @@ type kernel interface {
 	Close() error
 }
 
-// qKernel is a compiled decode step on quantized weights, with the contract of
+// qKernel is a compiled decode step on quantized weights, bound to them with the contract of
 // llama.ForwardQ.
 type qKernel interface {
 	kernel
-	Forward(cfg llama.Config, q *llama.QWeights, s *llama.State, token, pos int) ([]float32, error)
+	Bind(cfg llama.Config, q *llama.QWeights, s *llama.State) (*llamakernel.Step, error)
 }
 
 // compileFunc compiles (or takes from the build cache) and loads one kernel.
@@ -449,9 +449,9 @@ func runModel(m llama.Named, builds []*build, probes map[loader.Pages][]float32,
 type decoder struct {
 	weights   llama.WeightType
 	groupSize int // elements per scale of quantized weights; 0 for f32
-	// step is one decode step with k, the compiled kernel of the weights' type, and
-	// reference the same step by the pure-Go forward pass.
-	step      func(k kernel, s *llama.State, token, pos int) ([]float32, error)
+	// bind binds k, the compiled decode step of the weights' type, to them and s; reference
+	// is the same step by the pure-Go forward pass.
+	bind      func(k kernel, s *llama.State) (*llamakernel.Step, error)
 	reference func(s *llama.State, token, pos int) ([]float32, error)
 	// prefill feeds tokens from position pos through p, the compiled prefill of the weights'
 	// type, in batch b.
@@ -468,8 +468,8 @@ func newDecoder(cfg llama.Config, t llama.WeightType, alloc llama.Allocator, see
 		}
 		w.Randomize(seed, progress)
 		return &decoder{weights: t,
-			step: func(k kernel, s *llama.State, token, pos int) ([]float32, error) {
-				return k.(*llamakernel.Kernel).Forward(cfg, w, s, token, pos)
+			bind: func(k kernel, s *llama.State) (*llamakernel.Step, error) {
+				return k.(*llamakernel.Kernel).Bind(cfg, w, s)
 			},
 			reference: func(s *llama.State, token, pos int) ([]float32, error) { return llama.Forward(cfg, w, s, token, pos) },
 			prefill: func(p kernel, s *llama.State, b *llamakernel.Batch, tokens []int, pos int) ([]float32, error) {
@@ -485,8 +485,8 @@ func newDecoder(cfg llama.Config, t llama.WeightType, alloc llama.Allocator, see
 		return nil, err
 	}
 	return &decoder{weights: t, groupSize: q.GroupSize,
-		step: func(k kernel, s *llama.State, token, pos int) ([]float32, error) {
-			return k.(qKernel).Forward(cfg, q, s, token, pos)
+		bind: func(k kernel, s *llama.State) (*llamakernel.Step, error) {
+			return k.(qKernel).Bind(cfg, q, s)
 		},
 		reference: func(s *llama.State, token, pos int) ([]float32, error) { return llama.ForwardQ(cfg, q, s, token, pos) },
 		prefill: func(p kernel, s *llama.State, b *llamakernel.Batch, tokens []int, pos int) ([]float32, error) {
@@ -579,6 +579,7 @@ func runGroup(m llama.Named, group []llama.WeightType, pages loader.Pages, build
 type timedRun struct {
 	c      *contender
 	kernel kernel
+	bound  *llamakernel.Step // the kernel bound to the contender's weights and state
 	label  string
 	r      Result
 	token  int // the next token to feed: the argmax of the previous logits
@@ -600,7 +601,7 @@ func (t *timedRun) step(pos int) error {
 	call := func() error {
 		start := time.Now()
 		var err error
-		logits, err = t.c.d.step(t.kernel, t.c.s, t.token, pos)
+		logits, err = t.bound.Forward(t.token, pos)
 		elapsed = time.Since(start)
 		return err
 	}
@@ -707,6 +708,10 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 		if c.batch != nil {
 			run.checkLen = min(o.tokens, c.batch.MaxTokens)
 		}
+		if run.bound, err = c.d.bind(run.kernel, c.s); err != nil {
+			return nil, err
+		}
+		defer run.bound.Close()
 		if t == llama.F32 {
 			f32 = run
 		}
@@ -722,7 +727,7 @@ func measure(cs []*contender, probe []float32, b *build, n int, o *options, p *p
 			if _, err := readBandwidth(b, probe); err != nil {
 				return nil, err
 			}
-			if _, err := run.c.d.step(run.kernel, run.c.s, firstToken, i%run.c.cfg.SeqLen); err != nil {
+			if _, err := run.bound.Forward(firstToken, i%run.c.cfg.SeqLen); err != nil {
 				return nil, err
 			}
 		}
@@ -810,7 +815,7 @@ func backToBack(runs []*timedRun, tokens int, p *progress) error {
 			run.c.s.Reset()
 			for pos, step := range run.r.Steps {
 				start := time.Now()
-				if _, err := run.c.d.step(run.kernel, run.c.s, step.Token, pos); err != nil {
+				if _, err := run.bound.Forward(step.Token, pos); err != nil {
 					return err
 				}
 				if pos >= backToBackSkip {

@@ -142,6 +142,11 @@ func checkRun(cfg Config, s *State, token, pos int) error {
 	if err := check("state", stateBuffers(cfg, s)); err != nil {
 		return err
 	}
+	return CheckToken(cfg, token, pos)
+}
+
+// CheckToken validates the token and position of a step for a valid cfg.
+func CheckToken(cfg Config, token, pos int) error {
 	if token < 0 || token >= cfg.VocabSize {
 		return fmt.Errorf("token %d out of range [0, %d) (vocab_size)", token, cfg.VocabSize)
 	}

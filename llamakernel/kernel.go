@@ -29,7 +29,6 @@ package llamakernel
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/compiler"
@@ -123,23 +122,27 @@ const Theta = 10000.0
 // Forward runs one decode step with the compiled kernel, with the contract of llama.Forward:
 // it checks every buffer's size and the token and position before calling (the kernel itself
 // would return NaN for a bad token or position and write nothing), and the model's RoPE base,
-// and returns s.Logits.
+// and returns s.Logits. A caller that decodes many tokens binds the step once (Bind).
 func (k *Kernel) Forward(cfg llama.Config, w *llama.Weights, s *llama.State, token, pos int) ([]float32, error) {
-	if err := llama.CheckStep(cfg, w, s, token, pos); err != nil {
+	st, err := k.Bind(cfg, w, s)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return st.Forward(token, pos)
+}
+
+// Bind checks the buffers of w and s and the model's RoPE base as Forward does, and binds
+// the decode step to them.
+func (k *Kernel) Bind(cfg llama.Config, w *llama.Weights, s *llama.State) (*Step, error) {
+	if err := llama.CheckStep(cfg, w, s, 0, 0); err != nil {
 		return nil, err
 	}
 	if cfg.Theta() != Theta {
 		// llama2_forward keeps the report's 129 arguments, so its RoPE base is fixed.
 		return nil, fmt.Errorf("llamakernel: %s rotates with RoPE base %g, but the model's is %g", FuncName, Theta, cfg.Theta())
 	}
-	r, err := k.fn.Call(w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls,
+	return bind(k.fn, FuncName, cfg, s.Logits, []any{w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls,
 		s.X, s.Xb, s.Xb2, s.Q, s.K, s.V, s.Att, s.Hb, s.Hb2, s.Logits, s.KeyCache, s.ValueCache,
-		token, pos, cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen)
-	if err != nil {
-		return nil, err
-	}
-	if math.IsNaN(float64(r.(float32))) && !math.IsNaN(float64(s.Logits[0])) {
-		return nil, fmt.Errorf("llamakernel: %s refused token %d at position %d", FuncName, token, pos)
-	}
-	return s.Logits, nil
+		0, 0, cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen})
 }

@@ -3,7 +3,6 @@ package llamakernel
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/simplang/simplang/abi"
@@ -163,8 +162,19 @@ func NewQ(lib *loader.Library, t llama.WeightType) (*KernelQ, error) {
 // llama.ForwardQ: it checks every buffer's size, the type and group size, and the token and
 // position before calling (the kernel itself would return NaN for a bad token, position or
 // group size and write nothing), and returns s.Logits. Weights of a type other than the
-// kernel's are refused.
+// kernel's are refused. A caller that decodes many tokens binds the step once (Bind).
 func (k *KernelQ) Forward(cfg llama.Config, q *llama.QWeights, s *llama.State, token, pos int) ([]float32, error) {
+	st, err := k.Bind(cfg, q, s)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return st.Forward(token, pos)
+}
+
+// Bind checks the weights q and the buffers of s as Forward does, and binds the decode step
+// to them.
+func (k *KernelQ) Bind(cfg llama.Config, q *llama.QWeights, s *llama.State) (*Step, error) {
 	if q == nil {
 		return nil, fmt.Errorf("llamakernel: nil weights")
 	}
@@ -172,17 +182,10 @@ func (k *KernelQ) Forward(cfg llama.Config, q *llama.QWeights, s *llama.State, t
 	if q.Type != k.Type {
 		return nil, fmt.Errorf("llamakernel: %s takes %v weights, not %v", name, k.Type, q.Type)
 	}
-	if err := llama.CheckStepQ(cfg, q, s, token, pos); err != nil {
+	if err := llama.CheckStepQ(cfg, q, s, 0, 0); err != nil {
 		return nil, err
 	}
-	r, err := k.fn.Call(k.args(cfg, q, s, token, pos, q.GroupSize)...)
-	if err != nil {
-		return nil, err
-	}
-	if math.IsNaN(float64(r.(float32))) && !math.IsNaN(float64(s.Logits[0])) {
-		return nil, fmt.Errorf("llamakernel: %s refused token %d at position %d", name, token, pos)
-	}
-	return s.Logits, nil
+	return bind(k.fn, name, cfg, s.Logits, k.args(cfg, q, s, 0, 0, q.GroupSize))
 }
 
 // args are the kernel's arguments for one step on q (of the kernel's type), with group size

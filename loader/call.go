@@ -34,25 +34,33 @@ func (f *Func) Signature() abi.Func {
 // for a function without a result. A wrong number or kind of arguments is an error, and
 // then the kernel is not called.
 func (f *Func) Call(args ...any) (any, error) {
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	block, err := f.pack(args, &pin)
+	if err != nil {
+		return nil, err
+	}
+	return f.invoke(block)
+}
+
+// pack checks args against the signature and returns the packed block of the call, pinned
+// with pin: N+1 argument pointers followed by N+1 value slots (the last is the result). It
+// keeps addresses as integers, so it holds no Go pointers for the GC to trace; it is pinned,
+// as are the slices, so that those addresses stay valid.
+func (f *Func) pack(args []any, pin *runtime.Pinner) ([]uint64, error) {
 	if len(args) != len(f.sig.Params) {
 		return nil, fmt.Errorf("loader: call %v: got %d arguments, the kernel takes %d", f.sig, len(args), len(f.sig.Params))
 	}
-
-	// The packed block is N+1 argument pointers followed by N+1 value slots (the last is
-	// the result). It keeps addresses as integers, so it holds no Go pointers for the GC
-	// to trace; it is pinned, as are the slices, so that those addresses stay valid.
 	n := f.cargs
 	block := make([]uint64, 2*(n+1))
 	ptrs, slots := block[:n+1], block[n+1:]
-	var pin runtime.Pinner
-	defer pin.Unpin()
 	pin.Pin(&block[0])
 
 	i := 0
 	for j, p := range f.sig.Params {
 		var err error
 		if p.Array {
-			err = descriptor(slots[i:i+abi.DescriptorFields], &pin, args[j], p.Kind)
+			err = descriptor(slots[i:i+abi.DescriptorFields], pin, args[j], p.Kind)
 			i += abi.DescriptorFields
 		} else {
 			err = scalar(unsafe.Pointer(&slots[i]), args[j], p.Kind)
@@ -68,7 +76,11 @@ func (f *Func) Call(args ...any) (any, error) {
 	for k := range ptrs {
 		ptrs[k] = uint64(uintptr(unsafe.Pointer(&slots[k])))
 	}
+	return block, nil
+}
 
+// invoke calls the kernel with a packed block (pack) and returns its result.
+func (f *Func) invoke(block []uint64) (any, error) {
 	f.lib.mu.RLock()
 	defer f.lib.mu.RUnlock()
 	if f.lib.handle == 0 {
@@ -84,7 +96,7 @@ func (f *Func) Call(args ...any) (any, error) {
 	if failed, _, _ := purego.SyscallN(f.entry, uintptr(unsafe.Pointer(&block[0]))); uint32(failed) != 0 {
 		return nil, f.lib.takeError(f.sig.Name)
 	}
-	return result(unsafe.Pointer(&slots[n]), f.sig.Result), nil
+	return result(unsafe.Pointer(&block[2*f.cargs+1]), f.sig.Result), nil
 }
 
 // CheckError is a check that failed during a call of checked code (language §4.1): an array

@@ -251,7 +251,12 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		step = newStep(kernel, run, ckpt, state)
+		bound, err := kernel.Bind(run, ckpt.Weights, state)
+		if err != nil {
+			return err
+		}
+		defer bound.Close()
+		step = newStep(bound, ckpt)
 		if pkernel != nil {
 			prefill = newPrefill(pkernel, run, ckpt, state, mem.Floats)
 		}
@@ -271,7 +276,12 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		step = func(token, pos int) ([]float32, error) { return qkernel.Forward(run, q, state, token, pos) }
+		bound, err := qkernel.Bind(run, q, state)
+		if err != nil {
+			return err
+		}
+		defer bound.Close()
+		step = bound.Forward
 		if pqkernel != nil {
 			prefill = batched(run, mem.Floats, func(b *llamakernel.Batch, tokens []int) ([]float32, error) {
 				return pqkernel.Forward(run, q, state, b, tokens, 0)
@@ -451,16 +461,16 @@ func pagesPhrase(p loader.Pages) string {
 	return "memory advised for huge pages"
 }
 
-// newStep returns the decode step of generate: the compiled kernel on the checkpoint's
+// newStep returns the decode step of generate: the compiled kernel bound to the checkpoint's
 // weights. A mapped checkpoint's file is checked before every step (llama.Checkpoint.CheckSize),
 // so that a file that shrank, or that another program waits to truncate behind the lease,
 // stops the run with an error instead of a SIGBUS in the kernel.
-func newStep(kernel *llamakernel.Kernel, cfg llama.Config, ckpt *llama.Checkpoint, state *llama.State) func(token, pos int) ([]float32, error) {
+func newStep(bound *llamakernel.Step, ckpt *llama.Checkpoint) func(token, pos int) ([]float32, error) {
 	return func(token, pos int) ([]float32, error) {
 		if err := ckpt.CheckSize(); err != nil {
 			return nil, err
 		}
-		return kernel.Forward(cfg, ckpt.Weights, state, token, pos)
+		return bound.Forward(token, pos)
 	}
 }
 

@@ -250,7 +250,12 @@ func TestGreedyPrefillUnchanged(t *testing.T) {
 			}
 			var out bytes.Buffer
 			w := bufio.NewWriter(&out)
-			g, err := generate(cfg, newStep(k, cfg, ckpt, state), prefill, tok, sampler, prompt, steps, w)
+			bound, err := k.Bind(cfg, ckpt.Weights, state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bound.Close()
+			g, err := generate(cfg, newStep(bound, ckpt), prefill, tok, sampler, prompt, steps, w)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -382,7 +387,12 @@ func TestMappedFileShrinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step := newStep(k, testConfig, ckpt, state)
+	bound, err := k.Bind(testConfig, ckpt.Weights, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bound.Close()
+	step := newStep(bound, ckpt)
 	if _, err := step(1, 0); err != nil {
 		t.Fatal(err)
 	}
