@@ -18,6 +18,10 @@
 //	...
 //	logits, err := kq.Forward(cfg, q, s, token, pos) // q.Type must be kq.Type
 //
+//	st, err := kq.Bind(cfg, q, s) // checked once, for a run of tokens on the same buffers
+//	defer st.Close()
+//	logits, err := st.Forward(token, pos)
+//
 //	p, err := llamakernel.CompilePrefill(ctx, tools, compiler.Options{})
 //	b, err := llamakernel.NewBatch(cfg, 128, nil)     // scratch for up to 128 tokens a call
 //	logits, err := p.Forward(cfg, w, s, b, prompt, 0) // prompt []int at positions 0, 1, …
