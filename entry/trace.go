@@ -55,7 +55,7 @@ func newTracer(m *ir.Module) *tracer {
 	})
 	b.NewRet(recorded)
 
-	// i64 simplang_ticks()
+	// i64 simplang_now()
 	b = m.NewFunc(abi.TicksSymbol, types.I64).NewBlock("")
 	b.NewRet(b.NewCall(readCycleCounter(m)))
 	return tr

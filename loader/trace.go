@@ -49,13 +49,25 @@ func (tr *tracer) find(handle uintptr) {
 	tr.now, _ = purego.Dlsym(handle, abi.TicksSymbol)
 }
 
+// recorder calls one of the recorder's functions, unless the object was closed.
+func (l *Library) recorder(fn uintptr, args ...uintptr) (uintptr, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.handle == 0 {
+		return 0, fmt.Errorf("loader: trace: %s is closed", l.path)
+	}
+	r, _, _ := purego.SyscallN(fn, args...)
+	return r, nil
+}
+
 // calibrate measures the time-stamp counter's rate once, over 20 ms.
-func (tr *tracer) calibrate() {
+func (l *Library) calibrate() {
+	tr := &l.tracer
 	tr.rate.Do(func() {
 		start := time.Now()
-		t0, _, _ := purego.SyscallN(tr.now)
+		t0, _ := l.recorder(tr.now)
 		time.Sleep(20 * time.Millisecond)
-		t1, _, _ := purego.SyscallN(tr.now)
+		t1, _ := l.recorder(tr.now)
 		tr.tickRate = float64(t1-t0) / time.Since(start).Seconds()
 	})
 }
@@ -65,30 +77,38 @@ func (tr *tracer) calibrate() {
 // running meanwhile: trace one caller at a time. A loop with too little work to start
 // threads for runs as plain code and is not recorded.
 func (l *Library) Trace(call func() error) (*Trace, error) {
-	l.mu.RLock()
-	tr, open := &l.tracer, l.handle != 0
-	l.mu.RUnlock()
-	if !open {
-		return nil, fmt.Errorf("loader: trace: %s is closed", l.path)
-	}
+	tr := &l.tracer
 	if tr.on == 0 || tr.read == 0 || tr.now == 0 {
 		return nil, fmt.Errorf("loader: trace: %s has no %s: it was built by an older simpc; rebuild it", l.path, abi.TraceSymbol)
 	}
-	tr.calibrate()
-	start, _, _ := purego.SyscallN(tr.now)
-	purego.SyscallN(tr.on, 1)
-	err := call()
-	purego.SyscallN(tr.on, 0)
+	l.calibrate()
+	start, err := l.recorder(tr.now)
 	if err != nil {
 		return nil, err
 	}
-	recorded, _, _ := purego.SyscallN(tr.read, 0, 0)
+	if _, err := l.recorder(tr.on, 1); err != nil {
+		return nil, err
+	}
+	err = call()
+	if _, offErr := l.recorder(tr.on, 0); offErr != nil {
+		return nil, offErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	recorded, err := l.recorder(tr.read, 0, 0)
+	if err != nil {
+		return nil, err
+	}
 	n := min(int(recorded), abi.TraceCap)
 	events := make([]int64, max(n, 1)*abi.TraceWords)
 	var pin runtime.Pinner
 	pin.Pin(&events[0])
-	purego.SyscallN(tr.read, uintptr(unsafe.Pointer(&events[0])), uintptr(n))
+	_, err = l.recorder(tr.read, uintptr(unsafe.Pointer(&events[0])), uintptr(n))
 	pin.Unpin()
+	if err != nil {
+		return nil, err
+	}
 	at := func(ticks int64) time.Duration {
 		return time.Duration(float64(ticks-int64(start)) / tr.tickRate * float64(time.Second))
 	}
