@@ -77,6 +77,12 @@ func (l *Library) calibrate() {
 // running meanwhile: trace one caller at a time. A loop with too little work to start
 // threads for runs as plain code and is not recorded.
 func (l *Library) Trace(call func() error) (*Trace, error) {
+	l.mu.RLock()
+	closed := l.handle == 0
+	l.mu.RUnlock()
+	if closed {
+		return nil, fmt.Errorf("loader: trace: %s is closed", l.path)
+	}
 	tr := &l.tracer
 	if tr.on == 0 || tr.read == 0 || tr.now == 0 {
 		return nil, fmt.Errorf("loader: trace: %s has no %s: it was built by an older simpc; rebuild it", l.path, abi.TraceSymbol)
