@@ -95,7 +95,14 @@ func (l *Library) Trace(call func() error) (*Trace, error) {
 	if _, err := l.recorder(tr.on, 1); err != nil {
 		return nil, err
 	}
+	recording := true
+	defer func() { // a call that panics leaves the recorder off too
+		if recording {
+			l.recorder(tr.on, 0)
+		}
+	}()
 	err = call()
+	recording = false
 	if _, offErr := l.recorder(tr.on, 0); offErr != nil {
 		return nil, offErr
 	}
