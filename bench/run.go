@@ -305,8 +305,9 @@ type TokenTime struct {
 func tokenTime(tr *loader.Trace, wall time.Duration) *TokenTime {
 	tt := &TokenTime{Loops: float64(len(tr.Runs)), Outside: ms(wall)}
 	var first, previous time.Duration // the first split, the last loop's last end
-	for k, run := range tr.Runs {
-		if len(run.Threads) == 0 {
+	started := false
+	for _, run := range tr.Runs {
+		if len(run.Threads) == 0 { // its shares' events were lost (loader.Trace.Lost)
 			continue
 		}
 		firstEnd, lastEnd := run.Threads[0].End, run.Threads[0].End
@@ -315,14 +316,14 @@ func tokenTime(tr *loader.Trace, wall time.Duration) *TokenTime {
 		}
 		tt.InLoops += ms(lastEnd - run.Split)
 		tt.Apart += ms(lastEnd - firstEnd)
-		if k == 0 {
-			first = run.Split
-		} else {
+		if started {
 			tt.Between += ms(run.Split - previous)
+		} else {
+			first, started = run.Split, true
 		}
 		previous = lastEnd
 	}
-	if len(tr.Runs) > 0 {
+	if started {
 		tt.Outside = ms(wall - (previous - first))
 	}
 	return tt
