@@ -26,12 +26,12 @@ const MaxBalanced = 64
 // then as start and end) and each thread's report at the end of its share (TraceShare: the
 // thread, and the counter when its share started and ended). The events go to a table of
 // TraceCap, four i64 words each (kind, thread or team size, start, end), in the order they
-// were recorded; TraceReadSymbol copies them out. TicksSymbol reads the counter, so that a
+// were recorded; TraceReadSymbol copies them out. NowSymbol reads the counter, so that a
 // caller can relate its ticks to time.
 const (
 	TraceSymbol     = "simplang_trace"      // void (i32 on): on (nonzero) also empties the table
 	TraceReadSymbol = "simplang_trace_read" // i64 (i64 events, i64 cap): copies min(recorded, cap, TraceCap) events; returns how many were recorded
-	TicksSymbol     = "simplang_now"        // i64 (): the time-stamp counter
+	NowSymbol       = "simplang_now"        // i64 (): the time-stamp counter
 )
 
 // TraceCap is how many events the trace table holds; TraceWords the i64 words of an event.

@@ -39,6 +39,11 @@ func atomicStore(b *ir.Block, v, p value.Value) {
 	s.Atomic, s.Ordering, s.Align = true, enum.AtomicOrderingMonotonic, alignOf(v.Type())
 }
 
+// smaller is the signed minimum of x and y.
+func smaller(b *ir.Block, x, y value.Value) value.Value {
+	return b.NewSelect(b.NewICmp(enum.IPredSLT, x, y), x, y)
+}
+
 func alignOf(t types.Type) ir.Align {
 	if t == types.I32 {
 		return 4
@@ -67,7 +72,7 @@ func balanced(m *ir.Module, tr *tracer) {
 	t, its, tk := ir.NewParam("t", types.I64), ir.NewParam("iterations", types.I64), ir.NewParam("ticks", types.I64)
 	f := m.NewFunc(abi.MeasuredSymbol, types.Void, t, its, tk)
 	b := f.NewBlock("")
-	now := b.NewCall(readCycleCounter(m))
+	now := b.NewCall(tr.clock)
 	b = tr.record(f, b, [abi.TraceWords]value.Value{i64(abi.TraceShare), t, b.NewSub(now, tk), now})
 	keep, done := f.NewBlock(""), f.NewBlock("")
 	b.NewCondBr(b.NewICmp(enum.IPredULT, t, i64(abi.MaxBalanced)), keep, done)
@@ -86,7 +91,7 @@ func balanced(m *ir.Module, tr *tracer) {
 	b.NewStore(f64(0), sum)
 	b.NewStore(constant.False, missing)
 	b.NewStore(f64(0), total)
-	now = b.NewCall(readCycleCounter(m))
+	now = b.NewCall(tr.clock)
 	b = tr.record(f, b, [abi.TraceWords]value.Value{i64(abi.TraceSplit), n, now, now})
 	cut := b.NewIntToPtr(cutAt, types.NewPointer(types.Double))
 	measure, exit := f.NewBlock(""), f.NewBlock("")
@@ -145,7 +150,7 @@ func balanced(m *ir.Module, tr *tracer) {
 	pick.NewCondBr(pick.NewICmp(enum.IPredSGT, n, i64(abi.MaxBalanced)), even, measured)
 	// t·⌊trips/n⌋ + min(t, trips mod n), as omp.Region.Share
 	base, extra := even.NewSDiv(trips, n), even.NewSRem(trips, n)
-	even.NewRet(even.NewAdd(even.NewMul(t, base), even.NewSelect(even.NewICmp(enum.IPredSLT, t, extra), t, extra)))
+	even.NewRet(even.NewAdd(even.NewMul(t, base), smaller(even, t, extra)))
 	cut = measured.NewIntToPtr(cutAt, types.NewPointer(types.Double))
 	all := measured.NewSIToFP(trips, types.Double)
 	v := measured.NewFAdd(measured.NewFMul(all, measured.NewLoad(types.Double, measured.NewGetElementPtr(types.Double, cut, t))), f64(0.5))

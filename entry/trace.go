@@ -10,17 +10,19 @@ import (
 	"github.com/simplang/simplang/abi"
 )
 
-// The recorder of parallel loops (abi.TraceSymbol). It is off unless a caller turns it on,
-// and then costs the split and each thread's report one flag each loop.
+// The recorder of parallel loops (abi.TraceSymbol). Until a caller turns it on, it costs the
+// split and each thread's report one load of its flag per loop.
 
-// tracer holds the recorder's flag, its count of events and its table.
+// tracer holds the recorder's flag, its count of events and its table, and the time-stamp
+// counter (llvm.readcyclecounter) that the recorder and the split and reports read.
 type tracer struct {
 	on, recorded, table *ir.Global
 	eventT              types.Type
+	clock               *ir.Func
 }
 
 func newTracer(m *ir.Module) *tracer {
-	tr := &tracer{eventT: types.NewArray(abi.TraceWords, types.I64)}
+	tr := &tracer{eventT: types.NewArray(abi.TraceWords, types.I64), clock: m.NewFunc("llvm.readcyclecounter", types.I64)}
 	global := func(name string, t types.Type) *ir.Global {
 		g := m.NewGlobalDef(name, constant.NewZeroInitializer(t))
 		g.Linkage = enum.LinkageInternal
@@ -56,8 +58,8 @@ func newTracer(m *ir.Module) *tracer {
 	b.NewRet(recorded)
 
 	// i64 simplang_now()
-	b = m.NewFunc(abi.TicksSymbol, types.I64).NewBlock("")
-	b.NewRet(b.NewCall(readCycleCounter(m)))
+	b = m.NewFunc(abi.NowSymbol, types.I64).NewBlock("")
+	b.NewRet(b.NewCall(tr.clock))
 	return tr
 }
 
@@ -80,18 +82,4 @@ func (tr *tracer) record(f *ir.Func, b *ir.Block, words [abi.TraceWords]value.Va
 // event is the address of event e of the table.
 func (tr *tracer) event(b *ir.Block, e value.Value) value.Value {
 	return b.NewGetElementPtr(tr.table.ContentType, tr.table, i64(0), e)
-}
-
-// readCycleCounter declares llvm.readcyclecounter, the time-stamp counter on x86.
-func readCycleCounter(m *ir.Module) *ir.Func {
-	for _, f := range m.Funcs {
-		if f.Name() == "llvm.readcyclecounter" {
-			return f
-		}
-	}
-	return m.NewFunc("llvm.readcyclecounter", types.I64)
-}
-
-func smaller(b *ir.Block, x, y value.Value) value.Value {
-	return b.NewSelect(b.NewICmp(enum.IPredSLT, x, y), x, y)
 }

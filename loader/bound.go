@@ -17,7 +17,7 @@ import (
 // for one goroutine at a time.
 type Bound struct {
 	f      *Func
-	args   []any    // the bound arguments, kept reachable
+	args   []any    // the bound arguments: the arrays stay reachable
 	block  []uint64 // the packed call (Func.pack)
 	slots  []int    // each parameter's first value slot in the block
 	pin    *runtime.Pinner
@@ -65,7 +65,6 @@ func (b *Bound) Set(i int, v any) error {
 		return fmt.Errorf("loader: set argument %d (%s) of %v: %v", i+1, p.Name, b.f.sig, err)
 	}
 	b.block[b.slots[i]] = word
-	b.args[i] = v
 	return nil
 }
 

@@ -46,7 +46,7 @@ type tracer struct {
 func (tr *tracer) find(handle uintptr) {
 	tr.on, _ = purego.Dlsym(handle, abi.TraceSymbol)
 	tr.read, _ = purego.Dlsym(handle, abi.TraceReadSymbol)
-	tr.now, _ = purego.Dlsym(handle, abi.TicksSymbol)
+	tr.now, _ = purego.Dlsym(handle, abi.NowSymbol)
 }
 
 // recorder calls one of the recorder's functions, unless the object was closed.
