@@ -183,13 +183,13 @@ func TestRunModel(t *testing.T) {
 	}
 	// The chart groups bars by model and weight type, a series per configuration.
 	c := report.chart()
-	if !slices.Equal(c.Models, []string{"tiny f32", "tiny bf16", "tiny q8", "tiny q4"}) || len(c.Series) != 5 || c.Series[0].Values[2] != q8.TokensPerSec || c.Series[0].Values[3] != q4.TokensPerSec {
-		t.Errorf("chart groups %v, series %v", c.Models, c.Series)
+	if !slices.Equal(c.Groups, []string{"f32", "bf16", "q8", "q4"}) || !slices.Equal(c.Sections, []string{"tiny", "tiny", "tiny", "tiny"}) || len(c.Series) != 5 || c.Series[0].Values[2] != q8.TokensPerSec || c.Series[0].Values[3] != q4.TokensPerSec {
+		t.Errorf("chart groups %v, series %v", c.Groups, c.Series)
 	}
 	// The prompt chart: the same groups, the f32 row's prompt throughput.
 	pc, ok := report.promptChart()
-	if !ok || !slices.Equal(pc.Models, c.Models) || len(pc.Series) != len(c.Series)-1 || pc.Series[0].Values[0] != report.Results[0].PromptTokensPerSec {
-		t.Errorf("prompt chart (%v): groups %v, series %v", ok, pc.Models, pc.Series)
+	if !ok || !slices.Equal(pc.Groups, c.Groups) || len(pc.Series) != len(c.Series)-1 || pc.Series[0].Values[0] != report.Results[0].PromptTokensPerSec {
+		t.Errorf("prompt chart (%v): groups %v, series %v", ok, pc.Groups, pc.Series)
 	}
 	report.Prompt = 0
 	if _, ok := report.promptChart(); ok {

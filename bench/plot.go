@@ -15,29 +15,82 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
-// chartSeries is one bar colour: a configuration measured on every model (NaN or 0 = not measured).
+// chartSeries is one bar colour: a configuration measured in every group (NaN or 0 = not
+// measured).
 type chartSeries struct {
 	Name   string
-	Values []float64 // one per model, in the order of chart.Models
+	Values []float64 // one per group, in the order of chart.Groups
 }
 
-// chart is a grouped bar chart of throughput per model on a logarithmic y axis.
+// chart is a grouped bar chart of throughput on a logarithmic y axis: a group of bars per
+// x-axis label, a bar per series.
 type chart struct {
 	Title  string
 	YLabel string   // e.g. "tokens/s (log scale)"
-	Models []string // x-axis groups, e.g. "125M", "500M", "1B", "3B"
-	Series []chartSeries
+	Groups []string // x-axis labels, e.g. "125M", "500M", or "f32", "bf16" under Sections
+	// Sections, when not nil, is a second row of labels, one per group, e.g. the model of
+	// each weight type: a run of equal entries gets one label centred under its groups.
+	Sections []string
+	Series   []chartSeries
 }
 
-// Canvas size and plot area in pixels: the top leaves room for the title, the legend and the
-// value printed above the tallest bar; the left for tick labels and the vertical y label.
+// The canvas is at least minW × chartH pixels and grows wider with the groups, so that no
+// label runs into the next one. The top leaves room for the title, the legend and the value
+// printed above the tallest bar; the left for tick labels and the vertical y label; the
+// bottom for one or two rows of group labels.
 const (
-	chartW, chartH = 960, 540
-	plotL, plotR   = 84, chartW - 24
-	plotT, plotB   = 104, chartH - 40
+	minW, chartH   = 960, 540
+	plotL          = 84
+	rightMargin    = 24
 	maxTicks       = 12 // more 1-2-5 ticks than this crowd the axis, so fall back to decades
 	maxBarW        = 90 // keeps a lone bar from turning into a slab
+	minBarW        = 16 // a value label turned upright (13 pixels) fits above it
+	minGroupW      = 48
+	groupPad       = 10 // between the labels of neighbouring groups
+	glyphW, glyphH = 7, 13
 )
+
+// layout is where a chart's parts go.
+type layout struct {
+	w, h                       int
+	plotL, plotR, plotT, plotB int
+	groupW, barW               int
+}
+
+// layout sizes the canvas for c: each group as wide as its label and its bars need.
+func (c chart) layout() layout {
+	groupW := max(minGroupW, len(c.Series)*minBarW+groupPad)
+	for _, g := range c.Groups {
+		groupW = max(groupW, len(g)*glyphW+groupPad)
+	}
+	w := max(minW, plotL+len(c.Groups)*groupW+rightMargin)
+	l := layout{w: w, h: chartH, plotL: plotL, plotR: w - rightMargin, plotB: chartH - 40}
+	if c.Sections != nil {
+		l.plotB = chartH - 58
+	}
+	if n := len(c.Groups); n > 0 {
+		l.groupW = (l.plotR - l.plotL) / n
+		if len(c.Series) > 0 {
+			l.barW = min((l.groupW-groupPad)/len(c.Series), maxBarW)
+		}
+	}
+	// Above the plot: the legend's rows, then the values over the tallest bars, upright
+	// where they are wider than a bar.
+	widest := 0
+	for _, s := range c.Series {
+		for _, v := range s.Values {
+			if v > 0 {
+				widest = max(widest, len(sigFigs(v))*glyphW)
+			}
+		}
+	}
+	above := glyphH + 5
+	if widest > l.barW {
+		above = widest + 6
+	}
+	l.plotT = legendY + len(c.legendRows(w))*legendRowH + above
+	return l
+}
 
 // seriesColors is the Okabe–Ito palette without its yellow (too faint on white): the colours
 // stay distinct under the common forms of colour blindness.
@@ -79,48 +132,70 @@ func (c chart) writePNG(path string) error {
 
 // render draws the chart into an image (writePNG uses it; tests use it directly). A chart that
 // fails validation gets its error message drawn instead of bars, so render never panics.
-func (c chart) render() *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, chartW, chartH))
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
-	title := scaledMask(textMask(c.Title), 2)
-	paintMask(img, title, (chartW-title.Rect.Dx())/2, 14, inkColor)
+func (c chart) render() *image.RGBA { return c.draw().RGBA }
+
+// canvas is a chart being drawn, with the boxes of the text painted on it.
+type canvas struct {
+	*image.RGBA
+	l     layout
+	texts []image.Rectangle
+}
+
+// text paints m in colour ink with its top-left corner at (x, y) and keeps its box.
+func (cv *canvas) text(m *image.Alpha, x, y int, ink color.RGBA) {
+	paintMask(cv.RGBA, m, x, y, ink)
+	cv.texts = append(cv.texts, m.Rect.Add(image.Pt(x, y)))
+}
+
+func (c chart) draw() *canvas {
+	l := c.layout()
+	cv := &canvas{RGBA: image.NewRGBA(image.Rect(0, 0, l.w, l.h)), l: l}
+	draw.Draw(cv, cv.Bounds(), image.White, image.Point{}, draw.Src)
+	title := textMask(c.Title)
+	if 2*title.Rect.Dx() <= l.w-20 {
+		title = scaledMask(title, 2)
+	}
+	cv.text(title, max(0, (l.w-title.Rect.Dx())/2), 14, inkColor)
 	if err := c.validate(); err != nil {
 		msg := textMask(err.Error())
-		paintMask(img, msg, max(0, (chartW-msg.Rect.Dx())/2), chartH/2, inkColor)
-		return img
+		cv.text(msg, max(0, (l.w-msg.Rect.Dx())/2), l.h/2, inkColor)
+		return cv
 	}
-	c.drawLegend(img)
+	c.drawLegend(cv)
 	ticks := logTicks(c.valueRange())
 	lo, hi := ticks[0], ticks[len(ticks)-1]
 	// Grid first and axes last, so bars cover the grid lines but not the axes.
-	c.drawGrid(img, ticks, lo, hi)
-	c.drawBars(img, lo, hi)
-	fillRect(img, image.Rect(plotL, plotT, plotL+1, plotB+1), axisColor)
-	fillRect(img, image.Rect(plotL, plotB, plotR, plotB+1), axisColor)
-	return img
+	c.drawGrid(cv, ticks, lo, hi)
+	c.drawBars(cv, lo, hi)
+	fillRect(cv.RGBA, image.Rect(l.plotL, l.plotT, l.plotL+1, l.plotB+1), axisColor)
+	fillRect(cv.RGBA, image.Rect(l.plotL, l.plotB, l.plotR, l.plotB+1), axisColor)
+	return cv
 }
 
 // validate reports what makes c impossible to draw, phrased as what to change.
 func (c chart) validate() error {
 	switch {
-	case len(c.Models) == 0:
-		return fmt.Errorf("chart %q has no models: add at least one model name", c.Title)
+	case len(c.Groups) == 0:
+		return fmt.Errorf("chart %q has no groups of bars: add at least one (a model, or a model at a weight type)", c.Title)
 	case len(c.Series) == 0:
 		return fmt.Errorf("chart %q has no series: add at least one configuration", c.Title)
 	case len(c.Series) > len(seriesColors):
 		return fmt.Errorf("chart %q has %d series but only %d colours: split it into several charts",
 			c.Title, len(c.Series), len(seriesColors))
 	}
+	if c.Sections != nil && len(c.Sections) != len(c.Groups) {
+		return fmt.Errorf("chart %q has %d section labels for %d groups: give one per group, or none", c.Title, len(c.Sections), len(c.Groups))
+	}
 	measured := false
 	for _, s := range c.Series {
-		if len(s.Values) != len(c.Models) {
-			return fmt.Errorf("chart %q: series %q has %d values for %d models: give one per model (NaN when not measured)",
-				c.Title, s.Name, len(s.Values), len(c.Models))
+		if len(s.Values) != len(c.Groups) {
+			return fmt.Errorf("chart %q: series %q has %d values for %d groups: give one per group (NaN when not measured)",
+				c.Title, s.Name, len(s.Values), len(c.Groups))
 		}
 		for i, v := range s.Values {
 			if v < 0 || math.IsInf(v, 0) {
-				return fmt.Errorf("chart %q: series %q, model %s: %g cannot go on a log axis: use a positive value, or NaN when not measured",
-					c.Title, s.Name, c.Models[i], v)
+				return fmt.Errorf("chart %q: series %q, group %s: %g cannot go on a log axis: use a positive value, or NaN when not measured",
+					c.Title, s.Name, c.Groups[i], v)
 			}
 			measured = measured || v > 0
 		}
@@ -174,9 +249,9 @@ func logTicks(lo, hi float64) []float64 {
 }
 
 // yOf maps a value to a pixel row on the log axis that runs from lo at plotB to hi at plotT.
-func yOf(v, lo, hi float64) int {
+func (l layout) yOf(v, lo, hi float64) int {
 	f := math.Log10(v/lo) / math.Log10(hi/lo)
-	return plotB - int(math.Round(f*(plotB-plotT)))
+	return l.plotB - int(math.Round(f*float64(l.plotB-l.plotT)))
 }
 
 // sigFigs prints v with 3 significant digits ("87.3", "0.76") but never in exponent form.
@@ -187,63 +262,101 @@ func sigFigs(v float64) string {
 	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
-// drawLegend puts one swatch and name per series in a centred row under the title.
-func (c chart) drawLegend(img *image.RGBA) {
-	const swatch, gap, spacing, y = 14, 6, 28, 58
-	names := make([]*image.Alpha, len(c.Series))
-	width := -spacing
+// Legend entries: a swatch, a gap, the name, then the spacing before the next entry.
+const swatch, swatchGap, legendSpacing, legendY, legendRowH = 14, 6, 28, 50, 20
+
+// legendRows splits the series into rows of legend entries that fit a canvas w wide.
+func (c chart) legendRows(w int) [][]int {
+	var rows [][]int
+	width := 0
 	for i, s := range c.Series {
-		names[i] = textMask(s.Name)
-		width += swatch + gap + names[i].Rect.Dx() + spacing
+		entry := swatch + swatchGap + len(s.Name)*glyphW
+		if len(rows) == 0 || width+legendSpacing+entry > w-40 {
+			rows, width = append(rows, nil), -legendSpacing
+		}
+		rows[len(rows)-1] = append(rows[len(rows)-1], i)
+		width += legendSpacing + entry
 	}
-	x := max(0, (chartW-width)/2)
-	for i, name := range names {
-		fillRect(img, image.Rect(x, y, x+swatch, y+swatch), seriesColors[i])
-		paintMask(img, name, x+swatch+gap, y+1, inkColor)
-		x += swatch + gap + name.Rect.Dx() + spacing
+	return rows
+}
+
+// drawLegend puts one swatch and name per series in centred rows under the title.
+func (c chart) drawLegend(cv *canvas) {
+	for r, row := range c.legendRows(cv.l.w) {
+		width := -legendSpacing
+		for _, i := range row {
+			width += swatch + swatchGap + len(c.Series[i].Name)*glyphW + legendSpacing
+		}
+		x, y := max(0, (cv.l.w-width)/2), legendY+r*legendRowH
+		for _, i := range row {
+			fillRect(cv.RGBA, image.Rect(x, y, x+swatch, y+swatch), seriesColors[i])
+			name := textMask(c.Series[i].Name)
+			cv.text(name, x+swatch+swatchGap, y+1, inkColor)
+			x += swatch + swatchGap + name.Rect.Dx() + legendSpacing
+		}
 	}
 }
 
 // drawGrid draws a light line and a label at every tick, and the rotated y-axis label.
-func (c chart) drawGrid(img *image.RGBA, ticks []float64, lo, hi float64) {
+func (c chart) drawGrid(cv *canvas, ticks []float64, lo, hi float64) {
+	l := cv.l
 	for _, t := range ticks {
-		y := yOf(t, lo, hi)
-		fillRect(img, image.Rect(plotL+1, y, plotR, y+1), gridColor)
-		fillRect(img, image.Rect(plotL-5, y, plotL, y+1), axisColor)
+		y := l.yOf(t, lo, hi)
+		fillRect(cv.RGBA, image.Rect(l.plotL+1, y, l.plotR, y+1), gridColor)
+		fillRect(cv.RGBA, image.Rect(l.plotL-5, y, l.plotL, y+1), axisColor)
 		label := textMask(sigFigs(t))
-		paintMask(img, label, plotL-9-label.Rect.Dx(), y-7, inkColor)
+		cv.text(label, l.plotL-9-label.Rect.Dx(), y-7, inkColor)
 	}
 	ylabel := rotatedMask(textMask(c.YLabel))
-	paintMask(img, ylabel, 14, (plotT+plotB-ylabel.Rect.Dy())/2, inkColor)
+	cv.text(ylabel, 14, (l.plotT+l.plotB-ylabel.Rect.Dy())/2, inkColor)
 }
 
-// drawBars draws each model's group of bars with its value on top and its name underneath.
-func (c chart) drawBars(img *image.RGBA, lo, hi float64) {
-	groupW := (plotR - plotL) / len(c.Models)
-	barW := min(groupW*4/5/len(c.Series), maxBarW)
-	for i, model := range c.Models {
-		left := plotL + i*groupW + (groupW-barW*len(c.Series))/2
-		name := textMask(model)
-		paintMask(img, name, plotL+i*groupW+(groupW-name.Rect.Dx())/2, plotB+12, inkColor)
+// drawBars draws each group of bars with its values on top and its label underneath, and
+// the sections' labels under those. A value wider than its bar is written upright.
+func (c chart) drawBars(cv *canvas, lo, hi float64) {
+	l := cv.l
+	for i, group := range c.Groups {
+		left := l.plotL + i*l.groupW + (l.groupW-l.barW*len(c.Series))/2
+		name := textMask(group)
+		cv.text(name, l.plotL+i*l.groupW+(l.groupW-name.Rect.Dx())/2, l.plotB+12, inkColor)
 		for j, s := range c.Series {
-			x := left + j*barW
+			x := left + j*l.barW
 			v := s.Values[i]
 			if !(v > 0) { // NaN or 0: not measured, so say so instead of drawing a bar
 				var note *image.Alpha
 				for _, text := range []string{"skipped", "n/a", "-"} { // the longest that fits the bar
-					if note = textMask(text); note.Rect.Dx() <= barW {
+					if note = textMask(text); note.Rect.Dx() <= l.barW {
 						break
 					}
 				}
-				paintMask(img, note, x+(barW-note.Rect.Dx())/2, plotB-16, mutedColor)
+				cv.text(note, x+(l.barW-note.Rect.Dx())/2, l.plotB-16, mutedColor)
 				continue
 			}
-			top := yOf(v, lo, hi)
+			top := l.yOf(v, lo, hi)
 			// A 1-pixel white gap on each side keeps neighbouring bars apart.
-			fillRect(img, image.Rect(x+1, top, x+barW-1, plotB), seriesColors[j])
+			fillRect(cv.RGBA, image.Rect(x+1, top, x+l.barW-1, l.plotB), seriesColors[j])
 			label := textMask(sigFigs(v))
-			paintMask(img, label, x+(barW-label.Rect.Dx())/2, top-15, inkColor)
+			if label.Rect.Dx() <= l.barW {
+				cv.text(label, x+(l.barW-label.Rect.Dx())/2, top-15, inkColor)
+			} else {
+				label = rotatedMask(label)
+				cv.text(label, x+(l.barW-label.Rect.Dx())/2, top-3-label.Rect.Dy(), inkColor)
+			}
 		}
+	}
+	// Sections: one label under each run of equal entries, and a tick between runs.
+	for first := 0; first < len(c.Sections); {
+		last := first
+		for last+1 < len(c.Sections) && c.Sections[last+1] == c.Sections[first] {
+			last++
+		}
+		x0, x1 := l.plotL+first*l.groupW, l.plotL+(last+1)*l.groupW
+		name := textMask(c.Sections[first])
+		cv.text(name, (x0+x1-name.Rect.Dx())/2, l.plotB+32, inkColor)
+		if first > 0 {
+			fillRect(cv.RGBA, image.Rect(x0, l.plotB, x0+1, l.plotB+48), axisColor)
+		}
+		first = last + 1
 	}
 }
 

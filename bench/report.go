@@ -316,8 +316,9 @@ func (r *Report) promptChart() (chart, bool) {
 	return c, r.Prompt > 0 && c.validate() == nil
 }
 
-// configChart has a bar group per model and weight type (groups holds the first result of
-// each) and a series per configuration, of value(result).
+// configChart has a bar group per model and weight type, labelled by the weight type over
+// the model (groups holds the first result of each), and a series per configuration, of
+// value(result).
 func (r *Report) configChart(title string, value func(*Result) float64) (c chart, groups []*Result) {
 	c = chart{Title: title, YLabel: "tokens/s (log scale)"}
 	index := map[string]int{}
@@ -326,8 +327,9 @@ func (r *Report) configChart(title string, value func(*Result) float64) (c chart
 		x := &r.Results[i]
 		group := x.Model + " " + x.Weights
 		if _, ok := index[group]; !ok {
-			index[group] = len(c.Models)
-			c.Models = append(c.Models, group)
+			index[group] = len(c.Groups)
+			c.Groups = append(c.Groups, x.Weights)
+			c.Sections = append(c.Sections, x.Model)
 			groups = append(groups, x)
 			for k := range c.Series {
 				c.Series[k].Values = append(c.Series[k].Values, math.NaN())
@@ -336,7 +338,7 @@ func (r *Report) configChart(title string, value func(*Result) float64) (c chart
 		name := fmt.Sprintf("SimpLang %s, %s, %s pages, %d thread(s)", strings.ToUpper(x.Backend), access(x.Checked), x.Pages, x.Threads)
 		if _, ok := series[name]; !ok {
 			series[name] = len(c.Series)
-			c.Series = append(c.Series, chartSeries{Name: name, Values: nanValues(len(c.Models))})
+			c.Series = append(c.Series, chartSeries{Name: name, Values: nanValues(len(c.Groups))})
 		}
 		c.Series[series[name]].Values[index[group]] = value(x)
 	}
