@@ -1,7 +1,9 @@
 package compiler
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/simplang/simplang/toolchain"
@@ -23,4 +25,20 @@ var jamHurts = sync.OnceValue(func() bool { return singleRowsFaster(toolchain.CP
 func singleRowsFaster(info map[string]string) bool {
 	family, _ := strconv.Atoi(info["cpu family"])
 	return info["vendor_id"] == "AuthenticAMD" && family >= 26
+}
+
+// floatPrefetchHurts reports whether the CPU this runs on streams the rows of float dot
+// products (f32 and bf16 mat-vecs) faster without their software prefetch: AMD's Zen 4
+// (family 25 with AVX-512; measured there, see lower's floatDots). Elsewhere the prefetch was
+// measured to pay (Sapphire Rapids), or was not measured apart from the other weight types'.
+var floatPrefetchHurts = sync.OnceValue(func() bool {
+	return ownPrefetchersFaster(toolchain.CPUInfo("vendor_id", "cpu family", "flags"))
+})
+
+// ownPrefetchersFaster tells from a processor's /proc/cpuinfo fields (toolchain.CPUInfo)
+// whether it is an AMD CPU of family 25 with AVX-512 (Zen 4; Zen 3, of the same family, has
+// none).
+func ownPrefetchersFaster(info map[string]string) bool {
+	family, _ := strconv.Atoi(info["cpu family"])
+	return info["vendor_id"] == "AuthenticAMD" && family == 25 && slices.Contains(strings.Fields(info["flags"]), "avx512f")
 }

@@ -52,3 +52,49 @@ func TestJamChoice(t *testing.T) {
 		t.Errorf("JamByCPU for x86-64-v3: %d parallel regions, want %d", got, jammed)
 	}
 }
+
+// TestOwnPrefetchersFaster reads the CPUs of the measurements in floatPrefetchHurts' comment
+// from their /proc/cpuinfo fields: only AMD's Zen 4 streams float rows without the prefetch.
+func TestOwnPrefetchersFaster(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		info map[string]string
+		want bool
+	}{
+		{"Zen 4", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "25", "flags": "fpu sse2 avx2 avx512f avx512bw"}, true},
+		{"Zen 3", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "25", "flags": "fpu sse2 avx2"}, false},
+		{"Zen 5", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "26", "flags": "fpu avx512f"}, false},
+		{"Sapphire Rapids", map[string]string{"vendor_id": "GenuineIntel", "cpu family": "6", "flags": "fpu avx512f"}, false},
+		{"no such lines", map[string]string{}, false},
+	} {
+		if got := ownPrefetchersFaster(tc.info); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestFloatPrefetchChoice checks that the CPU's choice reaches the generated code: an f32
+// mat-vec's rows are prefetched unless this CPU streams them faster without, and always in
+// code for another CPU (March).
+func TestFloatPrefetchChoice(t *testing.T) {
+	src := []byte("fn mv(f32[] w, f32[] x, f32[] out, i64 n, i64 d) {\nvar i = 0; while (i < d) { var s = 0.0; var j = 0; while (j < n) { s += w[i * n + j] * x[j]; j = j + 1; } out[i] = s; i = i + 1; }\n}\n")
+	prefetches := func(opts Options) int {
+		opts.Backend, opts.Unchecked, opts.Jam = MLIR, true, JamAlways
+		text, _, err := Generate("mv.sl", src, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(text, "memref.prefetch")
+	}
+	other := prefetches(Options{March: "x86-64-v3"})
+	if other == 0 {
+		t.Fatal("no prefetch in the mat-vec compiled for x86-64-v3")
+	}
+	want := other
+	if floatPrefetchHurts() {
+		want = 0
+	}
+	if got := prefetches(Options{}); got != want {
+		t.Errorf("on this CPU (prefetch hurts: %v): %d prefetches, want %d", floatPrefetchHurts(), got, want)
+	}
+}

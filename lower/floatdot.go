@@ -41,15 +41,23 @@ import (
 // tokens took 1.5 times as long. (The f32 prefill runs four tokens side by side, four sums;
 // its prefetches of those tokens' inputs cost nothing measurable: 1.000.)
 
-// floatDots rewrites the float dot-product loops (above) in list and the blocks inside it.
-func floatDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var) []frontend.Stmt {
-	return beforeLoopsIn(list, nil, func(w, outer *frontend.While) []frontend.Stmt { return floatDotLanes(w, outer, lanes) })
+// floatDots rewrites the float dot-product loops (above) in list and the blocks inside it,
+// with the prefetches of the rows they stream when prefetch is true. On AMD's Zen 4 the rows
+// stream faster without them (measured 2026-12-03, 2 threads, the two builds alternated token
+// by token in one process): the f32 decode step took 0.85–0.99 of its time at 125M and 0.89
+// and 0.96 at 1B, both page sizes, and bf16 0.94–0.96 at 125M; without the rewrite at all
+// (LLVM's four sums) f32 took 1.06–1.08, and with 2 or 4 vectors a trip instead of one
+// (without the prefetch) 0.94 and 1.04–1.07 of the one-vector time; the jammed rows stay
+// (unjammed: 0.87–0.93 against 0.84–0.85 jammed). The q8 and q4 groups' prefetches still pay there
+// (q4 without them: 1.03–1.06). Package compiler decides by the CPU (Options.NoFloatPrefetch).
+func floatDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, prefetch bool) []frontend.Stmt {
+	return beforeLoopsIn(list, nil, func(w, outer *frontend.While) []frontend.Stmt { return floatDotLanes(w, outer, lanes, prefetch) })
 }
 
 // floatDotLanes returns the statements that run w's whole blocks of 16 on lanes when w is made
 // of float dot products, leaving w the rest; nil for any other loop. outer is the loop around
 // w (nil: none).
-func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*frontend.Var) []frontend.Stmt {
+func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*frontend.Var, prefetch bool) []frontend.Stmt {
 	c := loops.Count(w)
 	if c == nil || c.Step != 1 || c.Var.Type != frontend.I64 || c.CmpType != frontend.I64 || len(c.Body) == 0 {
 		return nil
@@ -123,7 +131,10 @@ func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*fronte
 	if len(dots) == 0 || len(products) != 0 { // a temporary no sum reads
 		return nil
 	}
-	body := prefetches
+	var body []frontend.Stmt
+	if prefetch {
+		body = prefetches
+	}
 	var sums []*frontend.Var
 	for _, d := range dots {
 		call := frontend.NewBuiltin(pos, frontend.FloatDot, frontend.F32, cloneExpr(d.a), d.ia, cloneExpr(d.b), d.ib, frontend.IntConst(pos, frontend.I64, vectors))

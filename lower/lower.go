@@ -64,6 +64,9 @@ type Options struct {
 	// NoJam runs every parallel mat-vec loop one row at a time, never loops.JamRows rows at
 	// once: for CPUs on which single rows stream faster (see loops.JamRows).
 	NoJam bool
+	// NoFloatPrefetch leaves out the prefetch of the rows that float dots stream (f32 and
+	// bf16 mat-vecs, floatdot.go): for CPUs whose own prefetchers stream them faster.
+	NoFloatPrefetch bool
 }
 
 // File is a lowered file.
@@ -194,7 +197,7 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	if !f.Options.StrictFP {
 		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes, f.Options.AVX512VNNI, nil)
 		fn.Body.Stmts = reduceLanes(fn.Body.Stmts)
-		fn.Body.Stmts = floatDots(fn.Body.Stmts, lanes)
+		fn.Body.Stmts = floatDots(fn.Body.Stmts, lanes, !f.Options.NoFloatPrefetch)
 	}
 	fn.Body.Stmts = fuseDots(fn.Body.Stmts)
 	last := expander{halves: true, shortCircuits: true}
