@@ -115,7 +115,9 @@ func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*fronte
 				bf16 := x.a.Type().Kind == abi.BF16
 				switch {
 				case streams(x.i):
-					prefetches = append(prefetches, fetch.of(x.a, x.i)...)
+					if prefetch {
+						prefetches = append(prefetches, fetch.of(x.a, x.i)...)
+					}
 					if bf16 {
 						vectors = 2
 					}
@@ -131,10 +133,7 @@ func floatDotLanes(w, outer *frontend.While, lanes map[*frontend.While][]*fronte
 	if len(dots) == 0 || len(products) != 0 { // a temporary no sum reads
 		return nil
 	}
-	var body []frontend.Stmt
-	if prefetch {
-		body = prefetches
-	}
+	body := prefetches
 	var sums []*frontend.Var
 	for _, d := range dots {
 		call := frontend.NewBuiltin(pos, frontend.FloatDot, frontend.F32, cloneExpr(d.a), d.ia, cloneExpr(d.b), d.ib, frontend.IntConst(pos, frontend.I64, vectors))
