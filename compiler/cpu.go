@@ -1,5 +1,7 @@
 package compiler
 
+// The code shapes chosen by the CPU the compiler runs on, when it compiles for that CPU.
+
 import (
 	"slices"
 	"strconv"
@@ -22,10 +24,7 @@ var jamHurts = sync.OnceValue(func() bool { return singleRowsFaster(toolchain.CP
 
 // singleRowsFaster tells from a processor's /proc/cpuinfo fields (toolchain.CPUInfo) whether
 // it is an AMD CPU of family 26 or later.
-func singleRowsFaster(info map[string]string) bool {
-	family, _ := strconv.Atoi(info["cpu family"])
-	return info["vendor_id"] == "AuthenticAMD" && family >= 26
-}
+func singleRowsFaster(info map[string]string) bool { return amdFamily(info) >= 26 }
 
 // floatPrefetchHurts reports whether the CPU this runs on streams the rows of float dot
 // products (f32 and bf16 mat-vecs) faster without their software prefetch: AMD's Zen 4
@@ -39,6 +38,14 @@ var floatPrefetchHurts = sync.OnceValue(func() bool {
 // whether it is an AMD CPU of family 25 with AVX-512 (Zen 4; Zen 3, of the same family, has
 // none).
 func ownPrefetchersFaster(info map[string]string) bool {
+	return amdFamily(info) == 25 && slices.Contains(strings.Fields(info["flags"]), "avx512f")
+}
+
+// amdFamily is the CPU family of an AMD processor's /proc/cpuinfo fields, 0 for any other.
+func amdFamily(info map[string]string) int {
+	if info["vendor_id"] != "AuthenticAMD" {
+		return 0
+	}
 	family, _ := strconv.Atoi(info["cpu family"])
-	return info["vendor_id"] == "AuthenticAMD" && family == 25 && slices.Contains(strings.Fields(info["flags"]), "avx512f")
+	return family
 }

@@ -5,21 +5,26 @@ import (
 	"testing"
 )
 
-// TestSingleRowsFaster reads the CPUs of the measurements in jamHurts' comment from their
-// /proc/cpuinfo fields: only AMD's Zen 5 and later run rows one at a time.
-func TestSingleRowsFaster(t *testing.T) {
+// TestCPUChoices reads the CPUs of the measurements in jamHurts' and floatPrefetchHurts'
+// comments from their /proc/cpuinfo fields: only AMD's Zen 5 and later run rows one at a time,
+// and only AMD's Zen 4 streams float rows without the prefetch.
+func TestCPUChoices(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		info map[string]string
-		want bool
+		name                   string
+		info                   map[string]string
+		singleRows, noPrefetch bool
 	}{
-		{"Zen 5", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "26"}, true},
-		{"Zen 4", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "25"}, false},
-		{"Sapphire Rapids", map[string]string{"vendor_id": "GenuineIntel", "cpu family": "6"}, false},
-		{"no such lines", map[string]string{}, false},
+		{"Zen 5", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "26", "flags": "fpu avx512f"}, true, false},
+		{"Zen 4", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "25", "flags": "fpu sse2 avx2 avx512f avx512bw"}, false, true},
+		{"Zen 3", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "25", "flags": "fpu sse2 avx2"}, false, false},
+		{"Sapphire Rapids", map[string]string{"vendor_id": "GenuineIntel", "cpu family": "6", "flags": "fpu avx512f"}, false, false},
+		{"no such lines", map[string]string{}, false, false},
 	} {
-		if got := singleRowsFaster(tc.info); got != tc.want {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		if got := singleRowsFaster(tc.info); got != tc.singleRows {
+			t.Errorf("%s: single rows faster %v, want %v", tc.name, got, tc.singleRows)
+		}
+		if got := ownPrefetchersFaster(tc.info); got != tc.noPrefetch {
+			t.Errorf("%s: own prefetchers faster %v, want %v", tc.name, got, tc.noPrefetch)
 		}
 	}
 }
@@ -50,26 +55,6 @@ func TestJamChoice(t *testing.T) {
 	}
 	if got := regions(Options{March: "x86-64-v3"}); got != jammed {
 		t.Errorf("JamByCPU for x86-64-v3: %d parallel regions, want %d", got, jammed)
-	}
-}
-
-// TestOwnPrefetchersFaster reads the CPUs of the measurements in floatPrefetchHurts' comment
-// from their /proc/cpuinfo fields: only AMD's Zen 4 streams float rows without the prefetch.
-func TestOwnPrefetchersFaster(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		info map[string]string
-		want bool
-	}{
-		{"Zen 4", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "25", "flags": "fpu sse2 avx2 avx512f avx512bw"}, true},
-		{"Zen 3", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "25", "flags": "fpu sse2 avx2"}, false},
-		{"Zen 5", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "26", "flags": "fpu avx512f"}, false},
-		{"Sapphire Rapids", map[string]string{"vendor_id": "GenuineIntel", "cpu family": "6", "flags": "fpu avx512f"}, false},
-		{"no such lines", map[string]string{}, false},
-	} {
-		if got := ownPrefetchersFaster(tc.info); got != tc.want {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
-		}
 	}
 }
 
