@@ -411,3 +411,28 @@ func TestPromptWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestReadBandwidth checks the probe's two shapes on both backends: a buffer of ones gives a
+// speed, and a buffer whose sum is off makes the probe report itself broken rather than a
+// speed.
+func TestReadBandwidth(t *testing.T) {
+	tools := kerneltest.Tools(t)
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		b, err := compileBuild(context.Background(), tools, compiler.Options{Backend: backend}, nil, false, newProgress(io.Discard))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.close()
+		buf := make([]float32, 1<<20)
+		for i := range buf {
+			buf[i] = 1
+		}
+		if gbs, err := readBandwidth(b, buf); err != nil || !(gbs > 0) {
+			t.Errorf("%v: readBandwidth on ones = %v, %v; want a speed", backend, gbs, err)
+		}
+		buf[len(buf)-1] = 0
+		if _, err := readBandwidth(b, buf); err == nil || !strings.Contains(err.Error(), "probe kernel is broken") {
+			t.Errorf("%v: readBandwidth with one zero: error %v, want the probe reported broken", backend, err)
+		}
+	}
+}

@@ -158,7 +158,8 @@ func (r *Report) Markdown() string {
   bf16 counts two bytes per matrix and embedding element, q8 one byte plus a 4-byte scale per group, q4 half a
   byte plus a 2-byte scale per group; norms and the KV cache are float32 in every type.
 - **Ceiling** = this machine's read bandwidth with the same thread count, measured in the same run by
-  kernels/bandwidth.sl: the better of two passes over 256 MiB right before every token and after the last, each
+  kernels/bandwidth.sl: the better of two passes over 256 MiB, one of each of its shapes (a plain sum, and the f32 rows'
+  dot-product loop), right before every token and after the last, each
   token held against the mean of the measurements on either side of it (the machine's bandwidth drifts, so a ceiling measured
   once would compare different moments). The column shows the time-weighted mean. **of ceiling** is the median over
   the timed tokens of a token's bytes ÷ the bytes its ceiling would have moved in its time: the bandwidth can swing

@@ -102,7 +102,8 @@ type build struct {
 	kernels  map[llama.WeightType]kernel
 	prefills map[llama.WeightType]kernel // empty when no prompt is timed (-prompt 0)
 	probeLib *loader.Library
-	probe    *loader.Func
+	probeSum *loader.Func // read_sum
+	probeDot *loader.Func // read_dot
 }
 
 // hasPrefill reports whether weights of type t have a prefill kernel (the prompt in one call).
@@ -129,11 +130,18 @@ func batchBytes(cfg llama.Config, n int) int64 {
 	return 4 * int64(n) * int64(4*cfg.Dim+2*cfg.KVDim()+cfg.SeqLen+2*cfg.HiddenDim)
 }
 
-// probeSignature is the bandwidth probe's (kernels/bandwidth.sl): read_sum sums a in chunks
-// of chunk elements, writes each chunk's sum to partial and returns the total.
-var probeSignature = abi.Func{Name: "read_sum", Result: abi.F32, Params: []abi.Param{
-	{Name: "a", Kind: abi.F32, Array: true}, {Name: "partial", Kind: abi.F32, Array: true},
-	{Name: "chunks", Kind: abi.I64}, {Name: "chunk", Kind: abi.I64}}}
+// The bandwidth probe's two shapes (kernels/bandwidth.sl): read_sum sums a in chunks of
+// chunk elements, read_dot takes each chunk's dot product with v; both write each chunk's
+// result to partial and return the total.
+var (
+	probeSumSignature = abi.Func{Name: "read_sum", Result: abi.F32, Params: []abi.Param{
+		{Name: "a", Kind: abi.F32, Array: true}, {Name: "partial", Kind: abi.F32, Array: true},
+		{Name: "chunks", Kind: abi.I64}, {Name: "chunk", Kind: abi.I64}}}
+	probeDotSignature = abi.Func{Name: "read_dot", Result: abi.F32, Params: []abi.Param{
+		{Name: "a", Kind: abi.F32, Array: true}, {Name: "v", Kind: abi.F32, Array: true},
+		{Name: "partial", Kind: abi.F32, Array: true},
+		{Name: "chunks", Kind: abi.I64}, {Name: "chunk", Kind: abi.I64}}}
+)
 
 // compileBuild compiles, with opts, the decode step of every weight type in weights, with
 // prompt the prefill kernel of those that have one, and the probe.
@@ -180,7 +188,10 @@ func compileBuild(ctx context.Context, tools *toolchain.Tools, opts compiler.Opt
 		return nil, err
 	}
 	b.probeLib = lib
-	if b.probe, err = compiler.Lookup(lib, probeSignature); err != nil {
+	if b.probeSum, err = compiler.Lookup(lib, probeSumSignature); err == nil {
+		b.probeDot, err = compiler.Lookup(lib, probeDotSignature)
+	}
+	if err != nil {
 		b.close()
 		return nil, err
 	}
@@ -345,9 +356,12 @@ const firstToken = 50
 
 // probeFloats is the size of the bandwidth probe's buffer: 256 MiB, eight times the last-level
 // cache, and a pass short enough to be repeated before every token.
+// read_sum takes it in chunks of 64 KiB, read_dot in chunks of 8 KiB (a mat-vec row of 2048,
+// its v in the 32 KiB first-level cache).
 const (
-	probeFloats = 1 << 26
-	probeChunk  = 1 << 14
+	probeFloats   = 1 << 26
+	probeChunk    = 1 << 14
+	probeDotChunk = 1 << 11
 )
 
 // runConfig is cfg as the benchmark runs it at weight type t: the KV cache and the attention
@@ -912,15 +926,28 @@ func median(xs []float64) float64 {
 	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
-// readBandwidth measures how fast the probe kernel streams its buffer: the better of two
-// passes (a pass that another tenant interrupted says little about the memory), in GB/s.
-// It also checks the probe's sum, so that a broken probe cannot report a speed.
+// readBandwidth measures how fast the probe streams its buffer of ones: a pass of each of its
+// shapes, the better of the two, in GB/s. Neither shape reads fastest everywhere (on AMD's
+// Zen 4 read_dot, the f32 rows' loop, streamed 1.12–1.16 times as fast as read_sum), and a
+// pass that another tenant interrupted says little about the memory. It also checks the
+// probe's sums, so that a broken probe cannot report a speed.
 func readBandwidth(b *build, buf []float32) (float64, error) {
-	partial := make([]float32, len(buf)/probeChunk)
+	ones := make([]float32, probeDotChunk)
+	for i := range ones {
+		ones[i] = 1
+	}
+	passes := []func() (any, error){
+		func() (any, error) {
+			return b.probeSum.Call(buf, make([]float32, len(buf)/probeChunk), len(buf)/probeChunk, probeChunk)
+		},
+		func() (any, error) {
+			return b.probeDot.Call(buf, ones, make([]float32, len(buf)/probeDotChunk), len(buf)/probeDotChunk, probeDotChunk)
+		},
+	}
 	best := 0.0
-	for range 2 {
+	for _, pass := range passes {
 		start := time.Now()
-		sum, err := b.probe.Call(buf, partial, len(partial), probeChunk)
+		sum, err := pass()
 		elapsed := time.Since(start).Seconds()
 		if err != nil {
 			return 0, err
