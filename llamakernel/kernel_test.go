@@ -33,7 +33,7 @@ func compileKernel(t *testing.T, opts compiler.Options) *Kernel {
 
 // openKernel compiles and opens kernels/file and binds it with bind, failing the test on any
 // error.
-func openKernel[K any](t *testing.T, file string, opts compiler.Options, bind func(*loader.Library) (K, error)) K {
+func openKernel[K any](t testing.TB, file string, opts compiler.Options, bind func(*loader.Library) (K, error)) K {
 	t.Helper()
 	src, err := kernels.Source(file)
 	if err != nil {

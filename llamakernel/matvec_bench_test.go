@@ -9,7 +9,6 @@ import (
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/half"
 	"github.com/simplang/simplang/internal/kerneltest"
-	"github.com/simplang/simplang/kernels"
 	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/loader"
 )
@@ -96,18 +95,6 @@ func matVecCalls(b *testing.B, pages loader.Pages) []matVecCall {
 	rng := rand.New(rand.NewPCG(1, 2))
 	n := benchRows * benchCols
 	groups := n / benchGS
-	open := func(file string) *loader.Library {
-		src, err := kernels.Source(file)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return kerneltest.Open(b, file, src, compiler.Options{Backend: compiler.MLIR})
-	}
-	mapped := func(err error) {
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
 	out := make([]float32, benchRows)
 	x := make([]float32, benchCols)
 	xq := make([]int8, benchCols)
@@ -120,22 +107,13 @@ func matVecCalls(b *testing.B, pages loader.Pages) []matVecCall {
 		xs[i] = 0.01
 	}
 
-	w, err := loader.MapPages[float32](n, pages)
-	mapped(err)
-	wbf, err := loader.MapPages[uint16](n, pages)
-	mapped(err)
+	w, wbf := mapped[float32](b, n, pages), mapped[uint16](b, n, pages)
 	for i := range w {
 		w[i] = rng.Float32() - 0.5
 		wbf[i] = uint16(half.BF16FromFloat32(w[i]))
 	}
-	wq8, err := loader.MapPages[int8](n, pages)
-	mapped(err)
-	scales8, err := loader.MapPages[float32](groups, pages)
-	mapped(err)
-	wq4, err := loader.MapPages[uint8](n/2, pages)
-	mapped(err)
-	scales4, err := loader.MapPages[uint16](groups, pages)
-	mapped(err)
+	wq8, scales8 := mapped[int8](b, n, pages), mapped[float32](b, groups, pages)
+	wq4, scales4 := mapped[uint8](b, n/2, pages), mapped[uint16](b, groups, pages)
 	for i := range wq8 {
 		wq8[i] = int8(rng.IntN(255) - 127)
 	}
@@ -146,18 +124,15 @@ func matVecCalls(b *testing.B, pages loader.Pages) []matVecCall {
 		scales8[g] = 0.01
 		scales4[g] = uint16(half.F16FromFloat32(0.01))
 	}
-	b.Cleanup(func() {
-		for _, err := range []error{loader.Unmap(w), loader.Unmap(wbf), loader.Unmap(wq8), loader.Unmap(scales8), loader.Unmap(wq4), loader.Unmap(scales4)} {
-			if err != nil {
-				b.Error(err)
-			}
-		}
-	})
 
-	f32 := kerneltest.Func(b, open(File), "matvec")
-	bf16 := kerneltest.Func(b, open(FileQ(llama.BF16)), "matvec_bf16")
-	q8 := kerneltest.Func(b, open(FileQ(llama.Q8)), "matvec_q8")
-	q4 := kerneltest.Func(b, open(FileQ(llama.Q4)), "matvec_q4")
+	opts := compiler.Options{Backend: compiler.MLIR}
+	qLib := func(t llama.WeightType) *loader.Library {
+		return openKernel(b, FileQ(t), opts, func(lib *loader.Library) (*KernelQ, error) { return NewQ(lib, t) }).Library()
+	}
+	f32 := kerneltest.Func(b, openKernel(b, File, opts, New).Library(), "matvec")
+	bf16 := kerneltest.Func(b, qLib(llama.BF16), "matvec_bf16")
+	q8 := kerneltest.Func(b, qLib(llama.Q8), "matvec_q8")
+	q4 := kerneltest.Func(b, qLib(llama.Q4), "matvec_q4")
 	rows, cols, gs := int64(benchRows), int64(benchCols), int64(benchGS)
 	call := func(fn *loader.Func, args ...any) func() error {
 		return func() error { _, err := fn.Call(args...); return err }
@@ -168,4 +143,18 @@ func matVecCalls(b *testing.B, pages loader.Pages) []matVecCall {
 		{"q8", float64(n + 4*groups), call(q8, out, wq8, scales8, int64(0), xq, xs, rows, cols, gs)},
 		{"q4", float64(n/2 + 2*groups), call(q4, out, wq4, scales4, int64(0), xq, xs, rows, cols, gs)},
 	}
+}
+
+// mapped maps n elements on pages of the given size for the benchmark, unmapped when it ends.
+func mapped[T loader.Elem](b *testing.B, n int, pages loader.Pages) []T {
+	s, err := loader.MapPages[T](n, pages)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := loader.Unmap(s); err != nil {
+			b.Error(err)
+		}
+	})
+	return s
 }
