@@ -33,15 +33,7 @@ func TestCPUChoices(t *testing.T) {
 // (twice the parallel regions: the jammed loop beside the plain one), JamByCPU does so unless
 // this CPU runs single rows faster, and code for another CPU (March) is jammed.
 func TestJamChoice(t *testing.T) {
-	src := []byte("fn mv(f32[] w, f32[] x, f32[] out, i64 n, i64 d) {\nvar i = 0; while (i < d) { var s = 0.0; var j = 0; while (j < n) { s += w[i * n + j] * x[j]; j = j + 1; } out[i] = s; i = i + 1; }\n}\n")
-	regions := func(opts Options) int {
-		opts.Backend, opts.Unchecked = MLIR, true
-		text, _, err := Generate("mv.sl", src, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Count(text, "omp.parallel {")
-	}
+	regions := func(opts Options) int { return strings.Count(matVecMLIR(t, opts), "omp.parallel {") }
 	jammed := regions(Options{Jam: JamAlways})
 	if jammed != 2 {
 		t.Fatalf("JamAlways: %d parallel regions, want 2", jammed)
@@ -62,14 +54,9 @@ func TestJamChoice(t *testing.T) {
 // mat-vec's rows are prefetched unless this CPU streams them faster without, and always in
 // code for another CPU (March).
 func TestFloatPrefetchChoice(t *testing.T) {
-	src := []byte("fn mv(f32[] w, f32[] x, f32[] out, i64 n, i64 d) {\nvar i = 0; while (i < d) { var s = 0.0; var j = 0; while (j < n) { s += w[i * n + j] * x[j]; j = j + 1; } out[i] = s; i = i + 1; }\n}\n")
 	prefetches := func(opts Options) int {
-		opts.Backend, opts.Unchecked, opts.Jam = MLIR, true, JamAlways
-		text, _, err := Generate("mv.sl", src, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Count(text, "memref.prefetch")
+		opts.Jam = JamAlways
+		return strings.Count(matVecMLIR(t, opts), "memref.prefetch")
 	}
 	other := prefetches(Options{March: "x86-64-v3"})
 	if other == 0 {
@@ -82,4 +69,16 @@ func TestFloatPrefetchChoice(t *testing.T) {
 	if got := prefetches(Options{}); got != want {
 		t.Errorf("on this CPU (prefetch hurts: %v): %d prefetches, want %d", floatPrefetchHurts(), got, want)
 	}
+}
+
+// matVecMLIR is the MLIR of an f32 mat-vec, unchecked, compiled with opts.
+func matVecMLIR(t *testing.T, opts Options) string {
+	t.Helper()
+	src := []byte("fn mv(f32[] w, f32[] x, f32[] out, i64 n, i64 d) {\nvar i = 0; while (i < d) { var s = 0.0; var j = 0; while (j < n) { s += w[i * n + j] * x[j]; j = j + 1; } out[i] = s; i = i + 1; }\n}\n")
+	opts.Backend, opts.Unchecked = MLIR, true
+	text, _, err := Generate("mv.sl", src, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
 }
