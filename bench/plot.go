@@ -265,12 +265,15 @@ func sigFigs(v float64) string {
 // Legend entries: a swatch, a gap, the name, then the spacing before the next entry.
 const swatch, swatchGap, legendSpacing, legendY, legendRowH = 14, 6, 28, 50, 20
 
+// legendEntryW is the width of a legend entry named name, without the spacing after it.
+func legendEntryW(name string) int { return swatch + swatchGap + len(name)*glyphW }
+
 // legendRows splits the series into rows of legend entries that fit a canvas w wide.
 func (c chart) legendRows(w int) [][]int {
 	var rows [][]int
 	width := 0
 	for i, s := range c.Series {
-		entry := swatch + swatchGap + len(s.Name)*glyphW
+		entry := legendEntryW(s.Name)
 		if len(rows) == 0 || width+legendSpacing+entry > w-40 {
 			rows, width = append(rows, nil), -legendSpacing
 		}
@@ -285,7 +288,7 @@ func (c chart) drawLegend(cv *canvas) {
 	for r, row := range c.legendRows(cv.l.w) {
 		width := -legendSpacing
 		for _, i := range row {
-			width += swatch + swatchGap + len(c.Series[i].Name)*glyphW + legendSpacing
+			width += legendEntryW(c.Series[i].Name) + legendSpacing
 		}
 		x, y := max(0, (cv.l.w-width)/2), legendY+r*legendRowH
 		for _, i := range row {
