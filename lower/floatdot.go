@@ -45,11 +45,12 @@ import (
 // with the prefetches of the rows they stream when prefetch is true. On AMD's Zen 4 the rows
 // stream faster without them (measured 2026-12-03, 2 threads, the two builds alternated token
 // by token in one process): the f32 decode step took 0.85–0.99 of its time at 125M and 0.89
-// and 0.96 at 1B, both page sizes, and bf16 0.90–0.97 at 125M (both page sizes); without the rewrite at all
-// (LLVM's four sums) f32 took 1.06–1.08, and with 2 or 4 vectors a trip instead of one
-// (without the prefetch) 0.94 and 1.04–1.07 of the one-vector time; the jammed rows stay
-// (unjammed: 0.87–0.93 against 0.84–0.85 jammed). The q8 and q4 groups' prefetches still pay there
-// (q4 without them: 1.03–1.06). Package compiler decides by the CPU (Options.NoFloatPrefetch).
+// and 0.96 at 1B, both page sizes, and bf16 0.90–0.97 at 125M (both page sizes); without the
+// rewrite at all (LLVM's four sums) f32 took 1.06–1.08, and with 2 or 4 vectors a trip
+// instead of one (without the prefetch) 0.94 and 1.04–1.07 of the one-vector time; the
+// jammed rows stay (unjammed: 0.87–0.93 against 0.84–0.85 jammed). The q8 and q4 groups'
+// prefetches still pay there (q4 without them: 1.03–1.06). Package compiler decides by the
+// CPU (Options.NoFloatPrefetch).
 func floatDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, prefetch bool) []frontend.Stmt {
 	return beforeLoopsIn(list, nil, func(w, outer *frontend.While) []frontend.Stmt { return floatDotLanes(w, outer, lanes, prefetch) })
 }
