@@ -14,8 +14,9 @@ import (
 // thread of a team (up to abi.MaxBalanced), the iterations and ticks it last reported, and
 // its speed relative to the team's mean, smoothed over the loops measured so far (0 until
 // the first measurement, read as 1). A split is the caller's: it reads the speeds once,
-// before its loop starts, so that every thread of the loop shares out the same split even
-// while other callers measure.
+// before its loop starts, into its loop's buffer, where the threads then claim their chunks,
+// so that every thread of the loop shares out the same split even while other callers
+// measure.
 
 // speedWeight is how much a new measurement moves a thread's smoothed speed; the speeds stay
 // within [minSpeed, maxSpeed] of the mean.
@@ -51,8 +52,25 @@ func alignOf(t types.Type) ir.Align {
 	return 8
 }
 
-// balanced defines the functions of abi.BalanceSymbol, abi.ShareSymbol and abi.MeasuredSymbol
-// in m, with the tables they keep; the split and the reports are recorded by tr.
+// The words of a parallel loop's buffer (abi.SplitWords): the split as fractions (cut[0..R],
+// doubles), the loop's trip count, chunk size and number of runs R, and from runWords on one
+// cache line per run r < R: its chunks [first, end), how many are left to claim, how many its
+// thread claimed from the front and the others from the back, and how many iterations
+// thread r ran (its report to simplang_measured).
+const (
+	tripsWord, chunkWord, runsWord = abi.MaxBalanced + 1, abi.MaxBalanced + 2, abi.MaxBalanced + 3
+	runWords, runStride            = 128, 8
+	firstWord, endWord, leftWord   = 0, 1, 2
+	frontWord, backWord, ranWord   = 3, 4, 5
+)
+
+// chunksPerRun is how many chunks a run has at most: the threads' ends differ by at most
+// about one chunk, and each claim costs an atomic add or two.
+const chunksPerRun = 16
+
+// balanced defines the functions of abi.BalanceSymbol, abi.ChunkSymbol, abi.ClaimSymbol and
+// abi.MeasuredSymbol in m, with the tables of speeds they keep; the split and the reports are
+// recorded by tr.
 func balanced(m *ir.Module, tr *tracer) {
 	table := func(name string, t types.Type) func(b *ir.Block, i value.Value) value.Value {
 		g := m.NewGlobalDef(name, constant.NewZeroInitializer(types.NewArray(abi.MaxBalanced, t)))
@@ -68,24 +86,30 @@ func balanced(m *ir.Module, tr *tracer) {
 		return b.NewSelect(b.NewFCmp(enum.FPredOEQ, s, f64(0)), f64(1), s)
 	}
 
-	// void simplang_measured(i64 t, i64 iterations, i64 ticks)
-	t, its, tk := ir.NewParam("t", types.I64), ir.NewParam("iterations", types.I64), ir.NewParam("ticks", types.I64)
-	f := m.NewFunc(abi.MeasuredSymbol, types.Void, t, its, tk)
+	// void simplang_measured(i64 buf, i64 t, i64 ticks): thread t's report
+	bufAt, t, tk := ir.NewParam("buf", types.I64), ir.NewParam("t", types.I64), ir.NewParam("ticks", types.I64)
+	f := m.NewFunc(abi.MeasuredSymbol, types.Void, bufAt, t, tk)
 	b := f.NewBlock("")
 	now := b.NewCall(tr.clock)
 	b = tr.record(f, b, [abi.TraceWords]value.Value{i64(abi.TraceShare), t, b.NewSub(now, tk), now})
 	keep, done := f.NewBlock(""), f.NewBlock("")
-	b.NewCondBr(b.NewICmp(enum.IPredULT, t, i64(abi.MaxBalanced)), keep, done)
-	atomicStore(keep, its, iterations(keep, t))
+	buf := words(b, bufAt)
+	b.NewCondBr(b.NewICmp(enum.IPredULT, t, b.NewLoad(types.I64, buf(b, i64(runsWord)))), keep, done)
+	atomicStore(keep, keep.NewLoad(types.I64, runWord(keep, buf, t, ranWord)), iterations(keep, t))
 	atomicStore(keep, tk, ticks(keep, t))
 	keep.NewBr(done)
 	done.NewRet(nil)
 
-	// void simplang_balance(i64 cut, i64 n): when every thread of the last loop reported,
-	// each speed moves towards the thread's rate over the team's mean rate; then cut[t] is
-	// the speeds' sum before thread t over their total, and cut[n] = 1.
-	cutAt, n := ir.NewParam("cut", types.I64), ir.NewParam("n", types.I64)
-	f = m.NewFunc(abi.BalanceSymbol, types.Void, cutAt, n)
+	share := shareFunc(m)
+
+	// void simplang_balance(i64 buf, i64 n, i64 trips): with runs = n within [1,
+	// abi.MaxBalanced], when every thread of the last loop reported, each speed moves
+	// towards the thread's rate over the team's mean rate; then cut[r] is the speeds' sum
+	// before thread r over their total, and cut[runs] = 1. The chunks follow: run r is
+	// chunks share(cut, chunks, r, runs) up to share(cut, chunks, r+1, runs).
+	n, trips := ir.NewParam("n", types.I64), ir.NewParam("trips", types.I64)
+	bufAt = ir.NewParam("buf", types.I64)
+	f = m.NewFunc(abi.BalanceSymbol, types.Void, bufAt, n, trips)
 	b = f.NewBlock("")
 	sum, missing, total := b.NewAlloca(types.Double), b.NewAlloca(types.I1), b.NewAlloca(types.Double)
 	b.NewStore(f64(0), sum)
@@ -93,17 +117,18 @@ func balanced(m *ir.Module, tr *tracer) {
 	b.NewStore(f64(0), total)
 	now = b.NewCall(tr.clock)
 	b = tr.record(f, b, [abi.TraceWords]value.Value{i64(abi.TraceSplit), n, now, now})
-	cut := b.NewIntToPtr(cutAt, types.NewPointer(types.Double))
-	measure, exit := f.NewBlock(""), f.NewBlock("")
-	exit.NewRet(nil)
-	b.NewCondBr(b.NewAnd(b.NewICmp(enum.IPredSGE, n, i64(2)), b.NewICmp(enum.IPredSLE, n, i64(abi.MaxBalanced))), measure, exit)
+	runs := b.NewSelect(b.NewICmp(enum.IPredSLT, n, i64(1)), i64(1), smaller(b, n, i64(abi.MaxBalanced)))
+	buf = words(b, bufAt)
+	cut := b.NewIntToPtr(bufAt, types.NewPointer(types.Double))
+	measure, chunks := f.NewBlock(""), f.NewBlock("")
+	b.NewCondBr(b.NewICmp(enum.IPredSGE, runs, i64(2)), measure, chunks)
 	rate := func(b *ir.Block, t value.Value) (value.Value, value.Value) {
 		it, tk := atomicLoad(b, types.I64, iterations(b, t)), atomicLoad(b, types.I64, ticks(b, t))
 		ok := b.NewAnd(b.NewICmp(enum.IPredSGT, it, i64(0)), b.NewICmp(enum.IPredSGT, tk, i64(0)))
 		r := b.NewFDiv(b.NewSIToFP(it, types.Double), b.NewSIToFP(tk, types.Double))
 		return b.NewSelect(ok, r, f64(0)), ok
 	}
-	b = count(f, measure, n, func(b *ir.Block, t value.Value) *ir.Block {
+	b = count(f, measure, runs, func(b *ir.Block, t value.Value) *ir.Block {
 		r, ok := rate(b, t)
 		b.NewStore(b.NewFAdd(b.NewLoad(types.Double, sum), r), sum)
 		b.NewStore(b.NewOr(b.NewLoad(types.I1, missing), b.NewXor(ok, constant.True)), missing)
@@ -111,8 +136,8 @@ func balanced(m *ir.Module, tr *tracer) {
 	})
 	update, split := f.NewBlock(""), f.NewBlock("")
 	b.NewCondBr(b.NewLoad(types.I1, missing), split, update)
-	mean := update.NewFDiv(update.NewLoad(types.Double, sum), update.NewSIToFP(n, types.Double))
-	b = count(f, update, n, func(b *ir.Block, t value.Value) *ir.Block {
+	mean := update.NewFDiv(update.NewLoad(types.Double, sum), update.NewSIToFP(runs, types.Double))
+	b = count(f, update, runs, func(b *ir.Block, t value.Value) *ir.Block {
 		r, _ := rate(b, t)
 		s := b.NewFAdd(b.NewFMul(f64(1-speedWeight), speedOf(b, t)), b.NewFMul(f64(speedWeight), b.NewFDiv(r, mean)))
 		// NaN (a thread's report changed meanwhile) falls to the least speed
@@ -121,42 +146,131 @@ func balanced(m *ir.Module, tr *tracer) {
 		return b
 	})
 	b.NewBr(split)
-	b = count(f, split, n, func(b *ir.Block, t value.Value) *ir.Block {
+	b = count(f, split, runs, func(b *ir.Block, t value.Value) *ir.Block {
 		b.NewStore(b.NewFAdd(b.NewLoad(types.Double, total), speedOf(b, t)), total)
 		atomicStore(b, i64(0), iterations(b, t)) // each report counts once
 		return b
 	})
 	b.NewStore(f64(0), sum) // now the sum of the speeds before thread t
-	b = count(f, b, n, func(b *ir.Block, t value.Value) *ir.Block {
+	b = count(f, b, runs, func(b *ir.Block, t value.Value) *ir.Block {
 		before := b.NewLoad(types.Double, sum)
 		b.NewStore(b.NewFDiv(before, b.NewLoad(types.Double, total)), b.NewGetElementPtr(types.Double, cut, t))
 		b.NewStore(b.NewFAdd(before, speedOf(b, t)), sum)
 		return b
 	})
-	b.NewStore(f64(1), b.NewGetElementPtr(types.Double, cut, n))
-	b.NewBr(exit)
+	b.NewStore(f64(1), b.NewGetElementPtr(types.Double, cut, runs))
+	b.NewBr(chunks)
+	// chunk size c = ⌈trips / (runs · chunksPerRun)⌉ (at least 1), ⌈trips / c⌉ chunks; written
+	// without overflow for any trips
+	b = chunks
+	c := ceilDiv(b, b.NewSelect(b.NewICmp(enum.IPredSGT, trips, i64(0)), trips, i64(0)), b.NewMul(runs, i64(chunksPerRun)))
+	c = b.NewSelect(b.NewICmp(enum.IPredSGT, c, i64(0)), c, i64(1))
+	all := ceilDiv(b, b.NewSelect(b.NewICmp(enum.IPredSGT, trips, i64(0)), trips, i64(0)), c)
+	b.NewStore(trips, buf(b, i64(tripsWord)))
+	b.NewStore(c, buf(b, i64(chunkWord)))
+	b.NewStore(runs, buf(b, i64(runsWord)))
+	b = count(f, b, runs, func(b *ir.Block, r value.Value) *ir.Block {
+		first := b.NewCall(share, bufAt, all, r, runs)
+		end := b.NewCall(share, bufAt, all, b.NewAdd(r, i64(1)), runs)
+		for w, v := range [...]value.Value{firstWord: first, endWord: end, leftWord: b.NewSub(end, first), frontWord: i64(0), backWord: i64(0), ranWord: i64(0)} {
+			b.NewStore(v, runWord(b, buf, r, int64(w)))
+		}
+		return b
+	})
+	b.NewRet(nil)
 
-	// i64 simplang_share(i64 cut, i64 trips, i64 t, i64 n): 0 for t ≤ 0, trips for t ≥ n,
-	// else trips · cut[t] rounded (an even split for teams of more than abi.MaxBalanced).
-	trips := ir.NewParam("trips", types.I64)
-	cutAt, t, n = ir.NewParam("cut", types.I64), ir.NewParam("t", types.I64), ir.NewParam("n", types.I64)
-	f = m.NewFunc(abi.ShareSymbol, types.I64, cutAt, trips, t, n)
+	// i64 simplang_chunk(i64 buf)
+	bufAt = ir.NewParam("buf", types.I64)
+	f = m.NewFunc(abi.ChunkSymbol, types.I64, bufAt)
 	b = f.NewBlock("")
-	last, first, inner, pick, even, measured, round := f.NewBlock(""), f.NewBlock(""), f.NewBlock(""), f.NewBlock(""), f.NewBlock(""), f.NewBlock(""), f.NewBlock("")
+	b.NewRet(b.NewLoad(types.I64, words(b, bufAt)(b, i64(chunkWord))))
+
+	claimFunc(m)
+}
+
+// claimFunc defines abi.ClaimSymbol: i64 simplang_claim(i64 buf, i64 t). Thread t takes the
+// next chunk from the front of its own run, else from the back of the next run after its
+// own that has one left. A claim first takes one from the run's count of chunks left, so the
+// front and the back never hand out the same chunk.
+func claimFunc(m *ir.Module) {
+	bufAt, t := ir.NewParam("buf", types.I64), ir.NewParam("t", types.I64)
+	f := m.NewFunc(abi.ClaimSymbol, types.I64, bufAt, t)
+	b := f.NewBlock("")
+	buf := words(b, bufAt)
+	trips, c, runs := b.NewLoad(types.I64, buf(b, i64(tripsWord))), b.NewLoad(types.I64, buf(b, i64(chunkWord))), b.NewLoad(types.I64, buf(b, i64(runsWord)))
+	own, front, steal, got := f.NewBlock(""), f.NewBlock(""), f.NewBlock(""), f.NewBlock("")
+	owner := b.NewICmp(enum.IPredULT, t, runs)
+	b.NewCondBr(owner, own, steal)
+	take := func(b *ir.Block, r value.Value) value.Value { // the count left before this claim
+		return b.NewAtomicRMW(enum.AtomicOpSub, runWord(b, buf, r, leftWord), i64(1), enum.AtomicOrderingMonotonic)
+	}
+	own.NewCondBr(own.NewICmp(enum.IPredSGT, take(own, t), i64(0)), front, steal)
+	k := front.NewAdd(front.NewLoad(types.I64, runWord(front, buf, t, firstWord)),
+		front.NewAtomicRMW(enum.AtomicOpAdd, runWord(front, buf, t, frontWord), i64(1), enum.AtomicOrderingMonotonic))
+	front.NewBr(got)
+
+	// runs t+1, t+2, … (mod runs), ending with t's own, already empty
+	head, try, back, next, none := f.NewBlock(""), f.NewBlock(""), f.NewBlock(""), f.NewBlock(""), f.NewBlock("")
+	steal.NewBr(head)
+	i := head.NewPhi(ir.NewIncoming(i64(0), steal))
+	head.NewCondBr(head.NewICmp(enum.IPredSLT, i, runs), try, none)
+	r := try.NewURem(try.NewAdd(try.NewAdd(t, i64(1)), i), runs)
+	try.NewCondBr(try.NewICmp(enum.IPredSGT, take(try, r), i64(0)), back, next)
+	stolen := back.NewSub(back.NewSub(back.NewLoad(types.I64, runWord(back, buf, r, endWord)), i64(1)),
+		back.NewAtomicRMW(enum.AtomicOpAdd, runWord(back, buf, r, backWord), i64(1), enum.AtomicOrderingMonotonic))
+	back.NewBr(got)
+	i.Incs = append(i.Incs, ir.NewIncoming(next.NewAdd(i, i64(1)), next))
+	next.NewBr(head)
+	none.NewRet(i64(-1))
+
+	// the chunk's first iteration; thread t counts the iterations it ran
+	chunk := got.NewPhi(ir.NewIncoming(k, front), ir.NewIncoming(stolen, back))
+	lo := got.NewMul(chunk, c)
+	tally, done := f.NewBlock(""), f.NewBlock("")
+	got.NewCondBr(owner, tally, done)
+	ran := runWord(tally, buf, t, ranWord)
+	tally.NewStore(tally.NewAdd(tally.NewLoad(types.I64, ran), smaller(tally, c, tally.NewSub(trips, lo))), ran)
+	tally.NewBr(done)
+	done.NewRet(lo)
+}
+
+// shareFunc defines the internal function i64 share(i64 cut, i64 trips, i64 t, i64 n): 0 for
+// t ≤ 0, trips for t ≥ n, else trips · cut[t] rounded.
+func shareFunc(m *ir.Module) *ir.Func {
+	cutAt, trips, t, n := ir.NewParam("cut", types.I64), ir.NewParam("trips", types.I64), ir.NewParam("t", types.I64), ir.NewParam("n", types.I64)
+	f := m.NewFunc("simplang_share", types.I64, cutAt, trips, t, n)
+	f.Linkage = enum.LinkageInternal
+	b := f.NewBlock("")
+	last, first, inner, measured, round := f.NewBlock(""), f.NewBlock(""), f.NewBlock(""), f.NewBlock(""), f.NewBlock("")
 	last.NewRet(trips)
 	first.NewRet(i64(0))
 	b.NewCondBr(b.NewICmp(enum.IPredSGE, t, n), last, inner)
-	inner.NewCondBr(inner.NewICmp(enum.IPredSLE, t, i64(0)), first, pick)
-	pick.NewCondBr(pick.NewICmp(enum.IPredSGT, n, i64(abi.MaxBalanced)), even, measured)
-	// t·⌊trips/n⌋ + min(t, trips mod n), as omp.Region.Share
-	base, extra := even.NewSDiv(trips, n), even.NewSRem(trips, n)
-	even.NewRet(even.NewAdd(even.NewMul(t, base), smaller(even, t, extra)))
-	cut = measured.NewIntToPtr(cutAt, types.NewPointer(types.Double))
+	inner.NewCondBr(inner.NewICmp(enum.IPredSLE, t, i64(0)), first, measured)
+	cut := measured.NewIntToPtr(cutAt, types.NewPointer(types.Double))
 	all := measured.NewSIToFP(trips, types.Double)
 	v := measured.NewFAdd(measured.NewFMul(all, measured.NewLoad(types.Double, measured.NewGetElementPtr(types.Double, cut, t))), f64(0.5))
 	measured.NewCondBr(measured.NewFCmp(enum.FPredOLT, v, all), round, last) // NaN too: the rest
 	r := round.NewFPToSI(v, types.I64)
 	round.NewRet(round.NewSelect(round.NewICmp(enum.IPredSLT, r, i64(0)), i64(0), r))
+	return f
+}
+
+// words views the buffer at address at as i64 words: the returned function is the address
+// of word i.
+func words(b *ir.Block, at value.Value) func(b *ir.Block, i value.Value) value.Value {
+	p := b.NewIntToPtr(at, types.NewPointer(types.I64))
+	return func(b *ir.Block, i value.Value) value.Value { return b.NewGetElementPtr(types.I64, p, i) }
+}
+
+// runWord is the address of word w of run r's cache line.
+func runWord(b *ir.Block, buf func(*ir.Block, value.Value) value.Value, r value.Value, w int64) value.Value {
+	return buf(b, b.NewAdd(b.NewMul(r, i64(runStride)), i64(runWords+w)))
+}
+
+// ceilDiv is ⌈x / y⌉ for x ≥ 0 and y > 0, without overflow.
+func ceilDiv(b *ir.Block, x, y value.Value) value.Value {
+	q := b.NewSDiv(x, y)
+	return b.NewAdd(q, b.NewZExt(b.NewICmp(enum.IPredNE, b.NewSRem(x, y), i64(0)), types.I64))
 }
 
 // count emits into f `for t := 0; t < n; t++ { body }` after b, and returns the block after

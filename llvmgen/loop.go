@@ -63,9 +63,10 @@ func (g *gen) laneLoop(w *frontend.While, l *lower.Loop) {
 
 // parallelLoop runs the iterations of loop l on the threads of an OpenMP team (package omp),
 // then sets its counter to l.Final. The variables the body reads from outside (l.Captured)
-// are passed to the outlined body, F.par.N, which keeps its own copies. The threads' shares
-// follow their measured speeds (abi.BalanceSymbol): the caller writes the split, each thread
-// runs its share and reports its time.
+// are passed to the outlined body, F.par.N, which keeps its own copies. Each thread runs the
+// chunks of iterations it claims (abi.ClaimSymbol), which follow the threads' measured speeds
+// (abi.BalanceSymbol): the caller sets the loop up in its function's buffer, each thread
+// reports its time.
 func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 	iv := l.Var
 	lb := g.convert(g.convert(g.loadVar(iv)[0], iv.Type, l.CmpType), l.CmpType, frontend.I64)
@@ -76,35 +77,47 @@ func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 		}
 	}
 	if g.frame.cut == nil {
-		g.frame.cut = g.entry.NewAlloca(types.NewArray(abi.MaxBalanced+1, types.Double))
+		g.frame.cut = g.entry.NewAlloca(types.NewArray(abi.SplitWords, i64))
+		g.frame.cut.Align = abi.SplitAlign
 	}
 	cut := g.cur.NewPtrToInt(g.frame.cut, i64)
 	team := g.cur.NewSExt(g.cur.NewCall(g.declare("omp_get_max_threads", types.I32)), i64)
-	g.cur.NewCall(g.declare(abi.BalanceSymbol, types.Void, i64, i64), cut, team)
+	all := g.expr(l.Trips())
+	g.cur.NewCall(g.declare(abi.BalanceSymbol, types.Void, i64, i64, i64), cut, team, all)
 	caps = append(caps, omp.Capture{V: cut})
 	g.outlined++
 	name := fmt.Sprintf("%s.par.%d", g.fn.Name, g.outlined)
-	region := omp.Fork(g.mod, g.cur, name, omp.Source{File: g.file, Func: g.fn.Name, Pos: w.Pos}, lb, g.expr(l.Trips()), caps)
+	region := omp.Fork(g.mod, g.cur, name, omp.Source{File: g.file, Func: g.fn.Name, Pos: w.Pos}, lb, all, caps)
 
 	outer := g.frame
 	g.begin(region.Func, w.Pos)
-	start, trips, t, n, vals := region.Share(g.cur)
+	start, trips, t, vals := region.Share(g.cur)
 	for _, c := range l.Captured {
 		parts := len(partTypes(c.Var.Type))
 		g.define(c.Var, vals[:parts])
 		vals = vals[parts:]
 	}
-	share := g.declare(abi.ShareSymbol, i64, i64, i64, i64, i64)
-	first := g.cur.NewCall(share, vals[0], trips, t, n)
-	last := g.cur.NewCall(share, vals[0], trips, g.cur.NewAdd(t, constant.NewInt(i64, 1)), n)
+	buf := vals[0]
+	chunk := g.cur.NewCall(g.declare(abi.ChunkSymbol, i64, i64), buf)
 	clock := g.declare("llvm.readcyclecounter", i64)
 	began := g.cur.NewCall(clock)
+	// while (the thread claims a chunk from first) { its iterations, at most chunk of them }
+	claim, run, done := g.newBlock(), g.newBlock(), g.newBlock()
+	g.cur.NewBr(claim)
+	g.start(claim)
+	first := g.cur.NewCall(g.declare(abi.ClaimSymbol, i64, i64, i64), buf, t)
+	g.cur.NewCondBr(g.cur.NewICmp(enum.IPredSGE, first, constant.NewInt(i64, 0)), run, done)
+	g.start(run)
+	left := g.cur.NewSub(trips, first)
+	last := g.cur.NewAdd(first, g.cur.NewSelect(g.cur.NewICmp(enum.IPredSLT, chunk, left), chunk, left))
 	g.loop(first, last, func(k value.Value) {
 		i := g.cur.NewAdd(start, g.cur.NewMul(k, constant.NewInt(i64, l.Step)))
 		g.define(iv, operand{g.convert(i, frontend.I64, iv.Type)})
 		g.stmts(l.Body)
 	})
-	g.cur.NewCall(g.declare(abi.MeasuredSymbol, types.Void, i64, i64, i64), t, g.cur.NewSub(last, first), g.cur.NewSub(g.cur.NewCall(clock), began))
+	g.cur.NewBr(claim)
+	g.start(done)
+	g.cur.NewCall(g.declare(abi.MeasuredSymbol, types.Void, i64, i64, i64), buf, t, g.cur.NewSub(g.cur.NewCall(clock), began))
 	g.cur.NewRet(nil)
 	g.frame = outer
 	g.assignVar(iv, operand{g.expr(l.Final)})

@@ -116,22 +116,23 @@ func (g *gen) branch(head string, vals, types []string, attrs string) {
 }
 
 // parallelLoop emits a parallel loop as an omp.parallel region, as llvmgen forks one: each
-// thread of the team runs its share of the iterations as scf.for. (An scf.parallel over the
-// team, lowered by convert-scf-to-openmp, would add a worksharing loop and its closing
-// barrier to every parallel loop.) The shares follow the threads' measured speeds
-// (abi.BalanceSymbol): the caller writes the split into its function's buffer (g.cut), each
-// thread reports its time. A parallel loop carries nothing (its iterations are independent);
-// the counter then takes its final value.
+// thread of the team runs the chunks of iterations it claims (abi.ClaimSymbol) as scf.for.
+// (An scf.parallel over the team, lowered by convert-scf-to-openmp, would add a worksharing
+// loop and its closing barrier to every parallel loop.) The chunks follow the threads'
+// measured speeds (abi.BalanceSymbol): the caller sets the loop up in its function's buffer
+// (g.cut), each thread reports its time. A parallel loop carries nothing (its iterations are
+// independent); the counter then takes its final value.
 func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 	iv := l.Var
 	lb := g.toIndex(g.convert(g.env[iv].v, iv.Type, l.CmpType), l.CmpType)
 	step := g.constIndex(l.Step)
 	trips := g.expr(l.Trips()).v
-	for _, f := range []string{"omp_get_max_threads", "omp_get_thread_num", "omp_get_num_threads"} {
+	for _, f := range []string{"omp_get_max_threads", "omp_get_thread_num"} {
 		g.runtime[f] = fmt.Sprintf("  func.func private @%s() -> i32", f)
 	}
-	g.runtime[abi.BalanceSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64)", abi.BalanceSymbol)
-	g.runtime[abi.ShareSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64, i64, i64) -> i64", abi.ShareSymbol)
+	g.runtime[abi.BalanceSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64, i64)", abi.BalanceSymbol)
+	g.runtime[abi.ChunkSymbol] = fmt.Sprintf("  func.func private @%s(i64) -> i64", abi.ChunkSymbol)
+	g.runtime[abi.ClaimSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64) -> i64", abi.ClaimSymbol)
 	g.runtime[abi.MeasuredSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64, i64)", abi.MeasuredSymbol)
 	g.pos = w.Pos
 	outer := maps.Clone(g.env)
@@ -139,25 +140,32 @@ func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 	ompInt := func(f string) string {
 		return g.def("arith.extsi %s : i32 to i64", g.def("func.call @%s() : () -> i32", f))
 	}
-	g.op("func.call @%s(%s, %s) : (i64, i64) -> ()", abi.BalanceSymbol, cut, ompInt("omp_get_max_threads"))
+	g.op("func.call @%s(%s, %s, %s) : (i64, i64, i64) -> ()", abi.BalanceSymbol, cut, ompInt("omp_get_max_threads"), trips)
 	g.open("omp.parallel {")
-	t, n := ompInt("omp_get_thread_num"), ompInt("omp_get_num_threads")
-	share := func(k string) string {
-		return g.def("func.call @%s(%s, %s, %s, %s) : (i64, i64, i64, i64) -> i64", abi.ShareSymbol, cut, trips, k, n)
-	}
-	first, last := share(t), share(g.def("arith.addi %s, %s : i64", t, g.def("arith.constant 1 : i64")))
+	t := ompInt("omp_get_thread_num")
+	chunk := g.def("func.call @%s(%s) : (i64) -> i64", abi.ChunkSymbol, cut)
 	clock := `llvm.call_intrinsic "llvm.readcyclecounter"() : () -> i64`
 	began := g.def(clock)
+	// while (the thread claims a chunk from first) { its iterations, at most chunk of them }
+	g.open("%s = scf.while : () -> i64 {", g.fresh()) // its result, the last claim (-1), goes unused
+	first := g.def("func.call @%s(%s, %s) : (i64, i64) -> i64", abi.ClaimSymbol, cut, t)
+	g.op("scf.condition(%s) %s : i64", g.def("arith.cmpi sge, %s, %s : i64", first, g.def("arith.constant 0 : i64")), first)
+	g.mid("} do {")
+	from := g.fresh()
+	g.mid("^bb0(" + from + ": i64):")
+	last := g.def("arith.addi %s, %s : i64", from, g.def("arith.minsi %s, %s : i64", chunk, g.def("arith.subi %s, %s : i64", trips, from)))
 	k := g.fresh()
-	g.open("scf.for %s = %s to %s step %s {", k, g.toIndex(first, frontend.I64), g.toIndex(last, frontend.I64), g.constIndex(1))
+	g.open("scf.for %s = %s to %s step %s {", k, g.toIndex(from, frontend.I64), g.toIndex(last, frontend.I64), g.constIndex(1))
 	i := g.def("arith.addi %s, %s : index", lb, g.def("arith.muli %s, %s : index", k, step))
 	g.env[iv] = value{v: g.convert(g.fromIndex(i, l.CmpType), l.CmpType, iv.Type)}
 	g.stmts(l.Body)
 	g.pos = w.Pos
 	g.op("scf.yield")
 	g.close()
+	g.op("scf.yield")
+	g.close()
 	ticks := g.def("arith.subi %s, %s : i64", g.def(clock), began)
-	g.op("func.call @%s(%s, %s, %s) : (i64, i64, i64) -> ()", abi.MeasuredSymbol, t, g.def("arith.subi %s, %s : i64", last, first), ticks)
+	g.op("func.call @%s(%s, %s, %s) : (i64, i64, i64) -> ()", abi.MeasuredSymbol, cut, t, ticks)
 	g.op("omp.terminator")
 	g.close()
 	g.env = outer

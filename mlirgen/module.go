@@ -181,9 +181,9 @@ func (g *gen) function(fn *lower.Func) {
 	}
 	g.cut = ""
 	if hasParallel(fn) {
-		// The split of the function's parallel loops (parallelLoop), on its stack.
-		buf := fmt.Sprintf("memref<%dxf64>", abi.MaxBalanced+1)
-		at := g.def("memref.extract_aligned_pointer_as_index %s : %s -> index", g.def("memref.alloca() : %s", buf), buf)
+		// The buffer of the function's parallel loops (parallelLoop), on its stack.
+		buf := fmt.Sprintf("memref<%dxi64>", abi.SplitWords)
+		at := g.def("memref.extract_aligned_pointer_as_index %s : %s -> index", g.def("memref.alloca() {alignment = %d : i64} : %s", abi.SplitAlign, buf), buf)
 		g.cut = g.def("arith.index_cast %s : index to i64", at)
 	}
 	g.stmts(fn.Body.Stmts)

@@ -1,11 +1,11 @@
 // Package omp starts loops of LLVM IR built with github.com/llir/llvm on the threads of
 // LLVM's OpenMP runtime, as clang does for `#pragma omp parallel for`: the loop is outlined
 // into an internal function that __kmpc_fork_call runs on every thread of a team, each
-// thread taking one contiguous share of the iterations, which the caller of Share picks. A
-// module that calls __kmpc_fork_call must be linked with libomp (-lomp).
+// thread running the iterations that the caller of Share gives it. A module that calls
+// __kmpc_fork_call must be linked with libomp (-lomp).
 //
 // Call Fork where the loop stands, then emit the outlined function's body: first Share,
-// then the loop over the thread's share, then a return.
+// then the loop over the thread's iterations, then a return.
 package omp
 
 import (
@@ -81,17 +81,16 @@ func Fork(m *ir.Module, b *ir.Block, name string, at Source, lb, trips value.Val
 }
 
 // Share emits into b, the first block of the region's body, the calling thread's number t
-// and the team's size n (both i64), and returns with them the loop's start lb, its trip
-// count and the captured values. The caller picks the thread's share of the iterations.
-func (r *Region) Share(b *ir.Block) (lb, trips, t, n value.Value, caps []value.Value) {
+// (i64), and returns with it the loop's start lb, its trip count and the captured values.
+// The caller picks the thread's share of the iterations.
+func (r *Region) Share(b *ir.Block) (lb, trips, t value.Value, caps []value.Value) {
 	params := r.Func.Params
 	t = b.NewSExt(b.NewCall(declare(r.Func.Parent, "omp_get_thread_num", i32)), i64)
-	n = b.NewSExt(b.NewCall(declare(r.Func.Parent, "omp_get_num_threads", i32)), i64)
 	caps = make([]value.Value, len(r.caps))
 	for i, c := range r.caps {
 		caps[i] = fromWord(b, params[4+i], c.V.Type())
 	}
-	return params[2], params[3], t, n, caps
+	return params[2], params[3], t, caps
 }
 
 // toWord turns a captured value into a pointer or an i64, the argument classes that
