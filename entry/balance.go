@@ -54,18 +54,19 @@ func alignOf(t types.Type) ir.Align {
 
 // The words of a parallel loop's buffer (abi.SplitWords): the split as fractions (cut[0..R],
 // doubles), the loop's trip count, chunk size and number of runs R, and from runWords on one
-// cache line per run r < R: its chunks [first, end), how many are left to claim, how many its
-// thread claimed from the front and the others from the back, and how many iterations
-// thread r ran (its report to simplang_measured).
+// cache line per run r < R: its chunks [first, end), its claims (how many its thread took
+// from the front in the low 32 bits, how many the others took from the back in the high 32),
+// and how many iterations thread r ran (its report to simplang_measured).
 const (
 	tripsWord, chunkWord, runsWord = abi.MaxBalanced + 1, abi.MaxBalanced + 2, abi.MaxBalanced + 3
 	runWords, runStride            = 128, 8
-	firstWord, endWord, leftWord   = 0, 1, 2
-	frontWord, backWord, ranWord   = 3, 4, 5
+	firstWord, endWord             = 0, 1
+	claimsWord, ranWord            = 2, 3
+	backClaim                      = 1 << 32 // a claim from the back, in the claims word
 )
 
 // chunksPerRun is how many chunks a run has at most: the threads' ends differ by at most
-// about one chunk, and each claim costs an atomic add or two.
+// about one chunk, and each claim costs an atomic add.
 const chunksPerRun = 16
 
 // balanced defines the functions of abi.BalanceSymbol, abi.ChunkSymbol, abi.ClaimSymbol and
@@ -172,7 +173,7 @@ func balanced(m *ir.Module, tr *tracer) {
 	b = count(f, b, runs, func(b *ir.Block, r value.Value) *ir.Block {
 		first := b.NewCall(share, bufAt, all, r, runs)
 		end := b.NewCall(share, bufAt, all, b.NewAdd(r, i64(1)), runs)
-		for w, v := range [...]value.Value{firstWord: first, endWord: end, leftWord: b.NewSub(end, first), frontWord: i64(0), backWord: i64(0), ranWord: i64(0)} {
+		for w, v := range [...]value.Value{firstWord: first, endWord: end, claimsWord: i64(0), ranWord: i64(0)} {
 			b.NewStore(v, runWord(b, buf, r, int64(w)))
 		}
 		return b
@@ -190,8 +191,11 @@ func balanced(m *ir.Module, tr *tracer) {
 
 // claimFunc defines abi.ClaimSymbol: i64 simplang_claim(i64 buf, i64 t). Thread t takes the
 // next chunk from the front of its own run, else from the back of the next run after its
-// own that has one left. A claim first takes one from the run's count of chunks left, so the
-// front and the back never hand out the same chunk.
+// own that has one left. A claim is one atomic add to the run's claims word, counting
+// claims from the front and from the back together: the claim gets a chunk when the two
+// counts before it add up to less than the run's length, so the front and the back never
+// hand out the same chunk (and a claim that finds the run used up changes nothing that
+// matters).
 func claimFunc(m *ir.Module) {
 	bufAt, t := ir.NewParam("buf", types.I64), ir.NewParam("t", types.I64)
 	f := m.NewFunc(abi.ClaimSymbol, types.I64, bufAt, t)
@@ -201,12 +205,17 @@ func claimFunc(m *ir.Module) {
 	own, front, steal, got := f.NewBlock(""), f.NewBlock(""), f.NewBlock(""), f.NewBlock("")
 	owner := b.NewICmp(enum.IPredULT, t, runs)
 	b.NewCondBr(owner, own, steal)
-	take := func(b *ir.Block, r value.Value) value.Value { // the count left before this claim
-		return b.NewAtomicRMW(enum.AtomicOpSub, runWord(b, buf, r, leftWord), i64(1), enum.AtomicOrderingMonotonic)
+	// claim adds d to run r's claims word and reports whether that got a chunk, and the
+	// front and back counts before it
+	claim := func(b *ir.Block, r value.Value, d int64) (ok, front, back value.Value) {
+		old := b.NewAtomicRMW(enum.AtomicOpAdd, runWord(b, buf, r, claimsWord), i64(d), enum.AtomicOrderingMonotonic)
+		front, back = b.NewAnd(old, i64(backClaim-1)), b.NewLShr(old, i64(32))
+		length := b.NewSub(b.NewLoad(types.I64, runWord(b, buf, r, endWord)), b.NewLoad(types.I64, runWord(b, buf, r, firstWord)))
+		return b.NewICmp(enum.IPredSLT, b.NewAdd(front, back), length), front, back
 	}
-	own.NewCondBr(own.NewICmp(enum.IPredSGT, take(own, t), i64(0)), front, steal)
-	k := front.NewAdd(front.NewLoad(types.I64, runWord(front, buf, t, firstWord)),
-		front.NewAtomicRMW(enum.AtomicOpAdd, runWord(front, buf, t, frontWord), i64(1), enum.AtomicOrderingMonotonic))
+	ok, ahead, _ := claim(own, t, 1)
+	own.NewCondBr(ok, front, steal)
+	k := front.NewAdd(front.NewLoad(types.I64, runWord(front, buf, t, firstWord)), ahead)
 	front.NewBr(got)
 
 	// runs t+1, t+2, … (mod runs), ending with t's own, already empty
@@ -215,9 +224,9 @@ func claimFunc(m *ir.Module) {
 	i := head.NewPhi(ir.NewIncoming(i64(0), steal))
 	head.NewCondBr(head.NewICmp(enum.IPredSLT, i, runs), try, none)
 	r := try.NewURem(try.NewAdd(try.NewAdd(t, i64(1)), i), runs)
-	try.NewCondBr(try.NewICmp(enum.IPredSGT, take(try, r), i64(0)), back, next)
-	stolen := back.NewSub(back.NewSub(back.NewLoad(types.I64, runWord(back, buf, r, endWord)), i64(1)),
-		back.NewAtomicRMW(enum.AtomicOpAdd, runWord(back, buf, r, backWord), i64(1), enum.AtomicOrderingMonotonic))
+	ok, _, behind := claim(try, r, backClaim)
+	try.NewCondBr(ok, back, next)
+	stolen := back.NewSub(back.NewSub(back.NewLoad(types.I64, runWord(back, buf, r, endWord)), i64(1)), behind)
 	back.NewBr(got)
 	i.Incs = append(i.Incs, ir.NewIncoming(next.NewAdd(i, i64(1)), next))
 	next.NewBr(head)
