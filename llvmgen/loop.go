@@ -76,15 +76,15 @@ func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 			caps = append(caps, omp.Capture{V: part, NoAlias: i == aligned && c.NoAlias})
 		}
 	}
-	if g.frame.cut == nil {
-		g.frame.cut = g.entry.NewAlloca(types.NewArray(abi.SplitWords, i64))
-		g.frame.cut.Align = abi.SplitAlign
+	if g.frame.split == nil {
+		g.frame.split = g.entry.NewAlloca(types.NewArray(abi.SplitWords, i64))
+		g.frame.split.Align = abi.SplitAlign
 	}
-	cut := g.cur.NewPtrToInt(g.frame.cut, i64)
+	split := g.cur.NewPtrToInt(g.frame.split, i64)
 	team := g.cur.NewSExt(g.cur.NewCall(g.declare("omp_get_max_threads", types.I32)), i64)
 	all := g.expr(l.Trips())
-	g.cur.NewCall(g.declare(abi.BalanceSymbol, types.Void, i64, i64, i64), cut, team, all)
-	caps = append(caps, omp.Capture{V: cut})
+	g.cur.NewCall(g.declare(abi.BalanceSymbol, types.Void, i64, i64, i64), split, team, all)
+	caps = append(caps, omp.Capture{V: split})
 	g.outlined++
 	name := fmt.Sprintf("%s.par.%d", g.fn.Name, g.outlined)
 	region := omp.Fork(g.mod, g.cur, name, omp.Source{File: g.file, Func: g.fn.Name, Pos: w.Pos}, lb, all, caps)

@@ -105,7 +105,7 @@ type frame struct {
 	lanes map[*frontend.Var]*ir.InstAlloca // the variables of a lower.Loop.Lanes inside their loop
 	live  []value.Value                    // local arrays to free when their block ends, innermost last
 	owned []value.Value                    // arrays allocated at function entry, freed on return
-	cut   *ir.InstAlloca                   // the buffer of the function's parallel loops (abi.BalanceSymbol), made on first use
+	split *ir.InstAlloca                   // the buffer of the function's parallel loops (abi.BalanceSymbol), made on first use
 }
 
 // An operand is an evaluated expression: one value for a scalar; for an array the five memref

@@ -120,7 +120,7 @@ func (g *gen) branch(head string, vals, types []string, attrs string) {
 // (An scf.parallel over the team, lowered by convert-scf-to-openmp, would add a worksharing
 // loop and its closing barrier to every parallel loop.) The chunks follow the threads'
 // measured speeds (abi.BalanceSymbol): the caller sets the loop up in its function's buffer
-// (g.cut), each thread reports its time. A parallel loop carries nothing (its iterations are
+// (g.split), each thread reports its time. A parallel loop carries nothing (its iterations are
 // independent); the counter then takes its final value.
 func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 	iv := l.Var
@@ -136,19 +136,19 @@ func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 	g.runtime[abi.MeasuredSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64, i64)", abi.MeasuredSymbol)
 	g.pos = w.Pos
 	outer := maps.Clone(g.env)
-	cut := g.cut
+	split := g.split
 	ompInt := func(f string) string {
 		return g.def("arith.extsi %s : i32 to i64", g.def("func.call @%s() : () -> i32", f))
 	}
-	g.op("func.call @%s(%s, %s, %s) : (i64, i64, i64) -> ()", abi.BalanceSymbol, cut, ompInt("omp_get_max_threads"), trips)
+	g.op("func.call @%s(%s, %s, %s) : (i64, i64, i64) -> ()", abi.BalanceSymbol, split, ompInt("omp_get_max_threads"), trips)
 	g.open("omp.parallel {")
 	t := ompInt("omp_get_thread_num")
-	chunk := g.def("func.call @%s(%s) : (i64) -> i64", abi.ChunkSymbol, cut)
+	chunk := g.def("func.call @%s(%s) : (i64) -> i64", abi.ChunkSymbol, split)
 	clock := `llvm.call_intrinsic "llvm.readcyclecounter"() : () -> i64`
 	began := g.def(clock)
 	// while (the thread claims a chunk from first) { its iterations, at most chunk of them }
 	g.open("%s = scf.while : () -> i64 {", g.fresh()) // its result, the last claim (-1), goes unused
-	first := g.def("func.call @%s(%s, %s) : (i64, i64) -> i64", abi.ClaimSymbol, cut, t)
+	first := g.def("func.call @%s(%s, %s) : (i64, i64) -> i64", abi.ClaimSymbol, split, t)
 	g.op("scf.condition(%s) %s : i64", g.def("arith.cmpi sge, %s, %s : i64", first, g.def("arith.constant 0 : i64")), first)
 	g.mid("} do {")
 	from := g.fresh()
@@ -165,7 +165,7 @@ func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 	g.op("scf.yield")
 	g.close()
 	ticks := g.def("arith.subi %s, %s : i64", g.def(clock), began)
-	g.op("func.call @%s(%s, %s, %s) : (i64, i64, i64) -> ()", abi.MeasuredSymbol, cut, t, ticks)
+	g.op("func.call @%s(%s, %s, %s) : (i64, i64, i64) -> ()", abi.MeasuredSymbol, split, t, ticks)
 	g.op("omp.terminator")
 	g.close()
 	g.env = outer

@@ -74,7 +74,7 @@ type gen struct {
 	fn         *lower.Func
 	env        map[*frontend.Var]value
 	hoisted    map[*frontend.ArrayAlloc]value
-	cut        string       // the address of the function's buffer for the split of a parallel loop, an i64
+	split      string       // the address of the buffer of the function's parallel loops (abi.BalanceSymbol), an i64
 	entry      []allocation // arrays allocated at function entry
 	live       []allocation // arrays to free when their block ends
 	terminated bool         // the function's top level has emitted its return
@@ -179,12 +179,12 @@ func (g *gen) function(fn *lower.Func) {
 		g.hoisted[site] = a
 		g.entry = append(g.entry, allocation{a.v, lower.TypeName(site.Elem)})
 	}
-	g.cut = ""
+	g.split = ""
 	if hasParallel(fn) {
 		// The buffer of the function's parallel loops (parallelLoop), on its stack.
 		buf := fmt.Sprintf("memref<%dxi64>", abi.SplitWords)
 		at := g.def("memref.extract_aligned_pointer_as_index %s : %s -> index", g.def("memref.alloca() {alignment = %d : i64} : %s", abi.SplitAlign, buf), buf)
-		g.cut = g.def("arith.index_cast %s : index to i64", at)
+		g.split = g.def("arith.index_cast %s : index to i64", at)
 	}
 	g.stmts(fn.Body.Stmts)
 	if !g.terminated { // a function without a result can end without a return
