@@ -164,9 +164,10 @@ func balanced(m *ir.Module, tr *tracer) {
 	// chunk size c = ⌈trips / (runs · chunksPerRun)⌉ (at least 1), ⌈trips / c⌉ chunks; written
 	// without overflow for any trips
 	b = chunks
-	c := ceilDiv(b, b.NewSelect(b.NewICmp(enum.IPredSGT, trips, i64(0)), trips, i64(0)), b.NewMul(runs, i64(chunksPerRun)))
+	some := b.NewSelect(b.NewICmp(enum.IPredSGT, trips, i64(0)), trips, i64(0))
+	c := ceilDiv(b, some, b.NewMul(runs, i64(chunksPerRun)))
 	c = b.NewSelect(b.NewICmp(enum.IPredSGT, c, i64(0)), c, i64(1))
-	all := ceilDiv(b, b.NewSelect(b.NewICmp(enum.IPredSGT, trips, i64(0)), trips, i64(0)), c)
+	all := ceilDiv(b, some, c)
 	b.NewStore(trips, buf(b, i64(tripsWord)))
 	b.NewStore(c, buf(b, i64(chunkWord)))
 	b.NewStore(runs, buf(b, i64(runsWord)))
