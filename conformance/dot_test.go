@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/kernels"
+	"github.com/simplang/simplang/loader"
 	"golang.org/x/sys/cpu"
 )
 
@@ -223,16 +225,7 @@ func TestGroupDots(t *testing.T) {
 func testGroupDots(t *testing.T, cols int) {
 	const rows = 5
 	rng := rand.New(rand.NewPCG(3, 4))
-	x, w8, w4 := make([]int8, cols), make([]int8, rows*cols), make([]uint8, rows*cols/2)
-	for i := range x {
-		x[i] = int8(rng.IntN(256) - 128)
-	}
-	for i := range w8 {
-		w8[i] = int8(rng.IntN(256) - 128)
-	}
-	for i := range w4 {
-		w4[i] = uint8(rng.IntN(256))
-	}
+	x, w8, w4 := groupOperands(rng, rows, cols)
 	x[7], w8[7], w4[3] = -128, -128, 0x0F // extremes: −128·−128, nibbles −8 and 7
 	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
 		for _, opts := range []compiler.Options{{}, {Unchecked: true}, {March: "x86-64-v3"}} {
@@ -281,6 +274,76 @@ func testGroupDots(t *testing.T, cols int) {
 							t.Errorf("%v unchecked=%v march=%q %s gs=%d: row %d = %g, want %g", backend, opts.Unchecked, opts.March, name, gs, i, out[i], want)
 						}
 					}
+				}
+			}
+		}
+	}
+}
+
+// groupOperands returns random inputs of cols bytes and q8 and q4 weights of rows × cols.
+func groupOperands(rng *rand.Rand, rows, cols int) (x, w8 []int8, w4 []uint8) {
+	x, w8, w4 = make([]int8, cols), make([]int8, rows*cols), make([]uint8, rows*cols/2)
+	for i := range x {
+		x[i] = int8(rng.IntN(256) - 128)
+	}
+	for i := range w8 {
+		w8[i] = int8(rng.IntN(256) - 128)
+	}
+	for i := range w4 {
+		w4[i] = uint8(rng.IntN(256))
+	}
+	return x, w8, w4
+}
+
+// TestGroupDotsInputBiases checks the grouped q8 and q4 row loops where their inputs' biases
+// cannot come from a table made before the rows (package lower, biases.go), on both backends:
+// a row loop that writes its input before each row must see each row's input; and inputs
+// shorter than the rows, where the table's own range test fails, must give the row loop's
+// check error, not a read past the array.
+func TestGroupDotsInputBiases(t *testing.T) {
+	// rows_q8, writing x[5] before each row
+	q8 := groupKernels[strings.Index(groupKernels, "fn rows_q8("):]
+	q8 = q8[:strings.Index(q8, "\n}\n")+3]
+	rewrites := strings.NewReplacer("fn rows_q8(", "fn rows_q8_rewrites(",
+		"while (i < rows) {\n", "while (i < rows) {\n        x[5] = (i * 37 - 100) as i8;\n").Replace(q8)
+	const rows, cols, gs = 7, 256, 32
+	x, w8, w4 := groupOperands(rand.New(rand.NewPCG(5, 6)), rows, cols)
+	ws, xs := make([]float32, rows*cols/gs), make([]float32, cols/gs)
+	for i := range ws {
+		ws[i] = 1
+	}
+	for i := range xs {
+		xs[i] = 1
+	}
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		lib := kerneltest.Open(t, "biases.sl", []byte(groupKernels+rewrites), compiler.Options{Backend: backend})
+		input := append([]int8(nil), x...)
+		out := make([]float32, rows)
+		kerneltest.Call(t, kerneltest.Func(t, lib, "rows_q8_rewrites"), out, w8, ws, input, xs, int64(rows), int64(cols), int64(gs))
+		for i := range rows {
+			x5 := int8(i*37 - 100)
+			want := 0
+			for k := range cols {
+				v := int(x[k])
+				if k == 5 {
+					v = int(x5)
+				}
+				want += v * int(w8[i*cols+k])
+			}
+			if out[i] != float32(want) {
+				t.Errorf("%v rows_q8_rewrites: row %d = %g, want %d", backend, i, out[i], want)
+			}
+		}
+		for _, name := range []string{"rows_q8", "rows_q4", "rows_q4_split"} {
+			weights := any(w4)
+			if name == "rows_q8" {
+				weights = any(w8)
+			}
+			for _, short := range []int{1, cols / 2} {
+				_, err := kerneltest.Func(t, lib, name).Call(make([]float32, rows), weights, ws, x[:cols-short], xs, int64(rows), int64(cols), int64(gs))
+				var ce *loader.CheckError
+				if !errors.As(err, &ce) || ce.Size != int64(cols-short) {
+					t.Errorf("%v %s with %d inputs for %d columns: error %v, want a check of the inputs' size", backend, name, cols-short, cols, err)
 				}
 			}
 		}

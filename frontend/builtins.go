@@ -48,8 +48,15 @@ const (
 	ScaledDotPair
 	// ScaledNibbleDotQuad(x, i0, w, j0, scale0, h0, i1, j1, scale1, h1, i2, j2, scale2, h2,
 	// i3, j3, scale3, h3) is the sum of four ScaledNibbleDot, of x of i8, in one step of a
-	// loop on lanes, as ScaledDotPair.
+	// loop on lanes, as ScaledDotPair. Either may take two more arguments, table and at: the
+	// part of its byte sums that depends on its inputs alone is then not computed but read,
+	// 16 i32 from table[at], where GroupBias put it.
 	ScaledNibbleDotQuad
+	// GroupBias(table, at, a, i0, i1) stores at table[at] (an i32 array) the 16 i32 that the
+	// generators' ScaledDotPair of inputs a at i0 and i1 takes out of its byte sums;
+	// GroupBias(table, at, x, i0, h0, i1, h1, i2, h2, i3, h3) those of a ScaledNibbleDotQuad.
+	// A statement, written before the row loop around such dots (package lower, biases.go).
+	GroupBias
 	// Bits(x): the bits of a float or half x as the unsigned integer of its size.
 	Bits
 	// FromBits(b): the float or half (the call's type) whose bits are the unsigned b.
@@ -106,8 +113,9 @@ var builtins = map[Builtin]builtinInfo{
 	Dot:                 {"dot", []string{"a", "i", "b", "j", "n"}, 5, 0, -1, true},
 	ScaledDot:           {"scaled_dot", []string{"a", "i", "b", "j", "scale"}, 5, 0, -1, true},
 	ScaledNibbleDot:     {"scaled_nibble_dot", []string{"x", "i", "w", "j", "scale", "h"}, 6, 0, -1, true},
-	ScaledDotPair:       {"scaled_dot_pair", []string{"a", "i0", "b", "j0", "scale0", "i1", "j1", "scale1"}, 8, 0, -1, true},
-	ScaledNibbleDotQuad: {"scaled_nibble_dot_quad", []string{"x", "i0", "w", "j0", "scale0", "h0", "i1", "j1", "scale1", "h1", "i2", "j2", "scale2", "h2", "i3", "j3", "scale3", "h3"}, 18, 0, -1, true},
+	ScaledDotPair:       {"scaled_dot_pair", []string{"a", "i0", "b", "j0", "scale0", "i1", "j1", "scale1", "table", "at"}, 8, 0, -1, true},
+	ScaledNibbleDotQuad: {"scaled_nibble_dot_quad", []string{"x", "i0", "w", "j0", "scale0", "h0", "i1", "j1", "scale1", "h1", "i2", "j2", "scale2", "h2", "i3", "j3", "scale3", "h3", "table", "at"}, 18, 0, -1, true},
+	GroupBias:           {"group_bias", []string{"table", "at", "x", "i0", "h0", "i1", "h1", "i2", "h2", "i3", "h3"}, 5, 0, -1, true},
 	Bits:                {"bits", []string{"x"}, 1, 0, -1, true},
 	FromBits:            {"from_bits", []string{"b"}, 1, 0, -1, true},
 	Select:              {"select", []string{"c", "x", "y"}, 3, 0, -1, true},

@@ -258,6 +258,9 @@ func (g *gen) call(c *frontend.Call) operand {
 		return operand{g.cur.NewBitCast(x, t)}
 	case frontend.Select:
 		return operand{g.cur.NewSelect(g.expr(c.Args[0]), g.expr(c.Args[1]), g.expr(c.Args[2]))}
+	case frontend.GroupBias:
+		g.groupBias(c)
+		return nil
 	case frontend.Prefetch:
 		// for reading (0), into the second-level cache (locality 1), as data (1); the address
 		// is not inbounds, as it may lie past the array
@@ -457,41 +460,33 @@ func splat(t *types.IntType, n int, k int64) constant.Constant {
 // into each of 16 lanes, so a pair's 64 bytes of q8 fill one, lanes 0–7 for the first group
 // and 8–15 for the second; four groups' 64 bytes of q4 fill two, the low nibbles against the
 // inputs of the low nibbles and the high ones against those of the high nibbles, four lanes
-// a group. A second vpdpbusd takes out the bias: x·w = (x + 128)·w − 128·w for two i8, and
-// x·(n − 8) = n·x − 8·x for nibbles n. The inputs' loads and bias are the same for every
-// row of a jammed loop, and LLVM computes them once.
+// a group. The inputs' bias then comes out (inputBias): the q8 weights go in shifted into
+// the unsigned range, w + 128 = w xor 128, so (w + 128)·x − 128·x = w·x; q4's nibbles n are
+// unsigned, n·x − 8·x = (n − 8)·x. The bias depends on the inputs alone: the dot reads it
+// from a table when it has one (package lower, biases.go), and otherwise computes it, once
+// for every row of a jammed loop.
 func (g *gen) groupDot(c *frontend.Call, sums value.Value) value.Value {
 	groups, chunk := lower.Groups(c), frontend.DotChunk
 	arg := func(k, m int) frontend.Expr { return lower.GroupArg(c, k, m) }
-	// joined loads group m's n bytes from array (0 a, 2 b) at start k, for every group, as one vector
-	joined := func(array, k, n int) value.Value {
-		var vs []value.Value
-		for m := range groups {
-			at := g.elem(g.operand(c.Args[array])[aligned], abi.I8, g.expr(arg(k, m)))
-			vs = append(vs, g.loadVector(types.NewVector(uint64(n), types.I8), at))
-		}
-		for w := n; len(vs) > 1; w *= 2 {
-			var next []value.Value
-			for i := 0; i < len(vs); i += 2 {
-				next = append(next, g.cur.NewShuffleVector(vs[i], vs[i+1], mask(lower.Joined(w))))
-			}
-			vs = next
-		}
-		return vs[0]
+	var weights []frontend.Expr
+	for m := range groups {
+		weights = append(weights, arg(1, m))
 	}
-	dp := g.declare("llvm.x86.avx512.vpdpbusd.512", sums16, sums16, sums16, sums16)
-	words := func(v value.Value) value.Value { return g.cur.NewBitCast(v, sums16) }
-	dot := func(acc, u, s value.Value) value.Value { return g.cur.NewCall(dp, acc, words(u), words(s)) }
+	x := g.groupInputs(c)
 	zero := constant.NewZeroInitializer(sums16)
-	var d, off value.Value
+	var d value.Value
 	if groups == 4 {
-		w := joined(2, 1, chunk/2)
+		w := g.joined(c.Args[2], weights, chunk/2)
 		lo, hi := g.cur.NewAnd(w, splat(types.I8, 2*chunk, 15)), g.cur.NewLShr(w, splat(types.I8, 2*chunk, 4))
-		xlo, xhi, eight := joined(0, 0, chunk/2), joined(0, 3, chunk/2), splat(types.I8, 2*chunk, 8)
-		d, off = dot(dot(zero, lo, xlo), hi, xhi), dot(dot(zero, eight, xlo), eight, xhi)
+		d = g.byteDot(g.byteDot(zero, lo, x[0]), hi, x[1])
 	} else {
-		x, w, bias := joined(0, 0, chunk), joined(2, 1, chunk), splat(types.I8, 2*chunk, -128)
-		d, off = dot(zero, g.cur.NewXor(x, bias), w), dot(zero, bias, w)
+		d = g.byteDot(zero, g.cur.NewXor(g.joined(c.Args[2], weights, chunk), splat(types.I8, 2*chunk, -128)), x[0])
+	}
+	var off value.Value
+	if table, at := lower.BiasTable(c); table != nil {
+		off = g.loadVector(sums16, g.elem(g.operand(table)[aligned], abi.I32, g.expr(at)))
+	} else {
+		off = g.inputBias(x)
 	}
 	f := g.cur.NewSIToFP(g.cur.NewSub(d, off), laneType)
 	var scales value.Value = constant.NewUndef(laneType)
@@ -500,6 +495,57 @@ func (g *gen) groupDot(c *frontend.Call, sums value.Value) value.Value {
 	}
 	scales = g.cur.NewShuffleVector(scales, constant.NewUndef(laneType), mask(lower.GroupScales(groups)))
 	return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(f, scales))))
+}
+
+// groupBias stores GroupBias(table, at, x, …): the input biases of a group dot.
+func (g *gen) groupBias(c *frontend.Call) {
+	at := g.elem(g.operand(c.Args[0])[aligned], abi.I32, g.expr(c.Args[1]))
+	g.cur.NewStore(g.inputBias(g.groupInputs(c)), g.cur.NewBitCast(at, types.NewPointer(sums16))).Align = 1
+}
+
+// groupInputs loads the inputs of a group dot or GroupBias as vectors of 64 bytes: of q8
+// groups one, of q4 groups the inputs of the low nibbles and those of the high ones.
+func (g *gen) groupInputs(c *frontend.Call) []value.Value {
+	x, starts, highs := lower.GroupInputs(c)
+	if highs == nil {
+		return []value.Value{g.joined(x, starts, frontend.DotChunk)}
+	}
+	return []value.Value{g.joined(x, starts, frontend.DotChunk/2), g.joined(x, highs, frontend.DotChunk/2)}
+}
+
+// inputBias is what the shifted operand of a group dot adds to its byte sums, from its inputs
+// x alone (groupInputs): 128·x of q8, 8·x of q4, each lane summing four bytes.
+func (g *gen) inputBias(x []value.Value) value.Value {
+	zero := constant.NewZeroInitializer(sums16)
+	if len(x) == 1 {
+		return g.byteDot(zero, splat(types.I8, 2*frontend.DotChunk, -128), x[0])
+	}
+	eight := splat(types.I8, 2*frontend.DotChunk, 8)
+	return g.byteDot(g.byteDot(zero, eight, x[0]), eight, x[1])
+}
+
+// joined loads n bytes of array a from each start, in order, as one vector.
+func (g *gen) joined(a frontend.Expr, starts []frontend.Expr, n int) value.Value {
+	var vs []value.Value
+	for _, at := range starts {
+		vs = append(vs, g.loadVector(types.NewVector(uint64(n), types.I8), g.elem(g.operand(a)[aligned], abi.I8, g.expr(at))))
+	}
+	for w := n; len(vs) > 1; w *= 2 {
+		var next []value.Value
+		for i := 0; i < len(vs); i += 2 {
+			next = append(next, g.cur.NewShuffleVector(vs[i], vs[i+1], mask(lower.Joined(w))))
+		}
+		vs = next
+	}
+	return vs[0]
+}
+
+// byteDot is vpdpbusd: acc plus, in each of 16 lanes, the products of four unsigned bytes of
+// u by four signed ones of s.
+func (g *gen) byteDot(acc, u, s value.Value) value.Value {
+	dp := g.declare("llvm.x86.avx512.vpdpbusd.512", sums16, sums16, sums16, sums16)
+	words := func(v value.Value) value.Value { return g.cur.NewBitCast(v, sums16) }
+	return g.cur.NewCall(dp, acc, words(u), words(s))
 }
 
 // mathOp emits a scalar builtin as the overloaded LLVM intrinsic llvm.OP.T, with OP its

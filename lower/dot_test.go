@@ -2,6 +2,7 @@ package lower
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -222,4 +223,91 @@ func TestBF16DotLanes(t *testing.T) {
 			t.Errorf("%s: %d FloatDot and %d Prefetch calls, want FloatDot %v and a Prefetch with each %v", c.name, dots, prefetches, c.dots, c.prefetches == 1)
 		}
 	}
+}
+
+// TestInputBiasTables checks where the grouped loops (AVX-512 VNNI) read their input biases
+// from a table (biases.go): in every q8 and q4 mat-vec of the decode steps, with the table
+// filled outside the parallel row loops; and not when the row loop writes the inputs or
+// starts its group counter from a value of its own, whose dots compute the biases themselves.
+func TestInputBiasTables(t *testing.T) {
+	for _, k := range []struct {
+		file  string
+		funcs []string
+	}{
+		{"../kernels/llama2_q8.sl", []string{"matvec_q8", "matvec2_q8", "qkv_q8"}},
+		{"../kernels/llama2_q4.sl", []string{"matvec_q4", "matvec2_q4", "qkv_q4"}},
+	} {
+		src, err := os.ReadFile(k.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lf := mustLower(t, k.file, string(src), Options{AVX512BW: true, AVX512VNNI: true})
+		for _, fn := range lf.Funcs {
+			if !slices.Contains(k.funcs, fn.Name) {
+				continue
+			}
+			fills, dots, tabled := biasCalls(fn.Body)
+			if fills == 0 || dots == 0 || tabled != dots {
+				t.Errorf("%s %s: %d GroupBias, %d of %d group dots read a table; want all and some", k.file, fn.Name, fills, tabled, dots)
+			}
+			frontend.Inspect(fn.Body, func(n frontend.Node) bool {
+				if w, ok := n.(*frontend.While); ok && fn.Loop(w) != nil && fn.Loop(w).Parallel && countCalls(w, frontend.GroupBias) > 0 {
+					t.Errorf("%s %s: GroupBias inside a parallel loop", k.file, fn.Name)
+				}
+				return true
+			})
+		}
+	}
+
+	const rows = `fn f(f32[] out, i8[] w, f32[] w_s, i8[] x, i64 rows, i64 cols) {
+    var ng = cols / 32; var i = 0;
+    while (i < rows) {
+        PREFIX var s = 0.0; var g = START;
+        while (g < ng) {
+            i32 isum = 0; var j = 0;
+            while (j < 32) { isum += (x[g * 32 + j] as i32) * (w[i * cols + g * 32 + j] as i32); j = j + 1; }
+            s += (isum as f32) * w_s[i * ng + g]; g = g + 1;
+        }
+        out[i] = s; i = i + 1;
+    }
+}`
+	for _, c := range []struct {
+		name, prefix, start string
+		tables              bool
+	}{
+		{"plain", "", "0", true},
+		{"input written", "x[0] = i as i8;", "0", false},
+		{"other array written", "w[0] = i as i8;", "0", true},
+		{"start set by the row", "", "i - i", false},
+		{"counter set again", "", "0; g = i - i", false},
+	} {
+		for _, unchecked := range []bool{false, true} {
+			src := strings.NewReplacer("PREFIX", c.prefix, "START", c.start).Replace(rows)
+			lf := mustLower(t, "rows.sl", src, Options{AVX512BW: true, AVX512VNNI: true, Unchecked: unchecked})
+			fills, dots, tabled := biasCalls(lf.Funcs[0].Body)
+			if dots == 0 || (fills > 0) != c.tables || tabled != map[bool]int{true: dots}[c.tables] {
+				t.Errorf("%s (unchecked %v): %d GroupBias, %d of %d group dots read a table; want tables %v", c.name, unchecked, fills, tabled, dots, c.tables)
+			}
+		}
+	}
+}
+
+// biasCalls counts in n the GroupBias calls, the group dots, and the group dots that read a
+// bias table.
+func biasCalls(n frontend.Node) (fills, dots, tabled int) {
+	frontend.Inspect(n, func(n frontend.Node) bool {
+		if c, ok := n.(*frontend.Call); ok {
+			switch c.Builtin {
+			case frontend.GroupBias:
+				fills++
+			case frontend.ScaledDotPair, frontend.ScaledNibbleDotQuad:
+				dots++
+				if table, _ := BiasTable(c); table != nil {
+					tabled++
+				}
+			}
+		}
+		return true
+	})
+	return fills, dots, tabled
 }

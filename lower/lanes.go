@@ -43,25 +43,45 @@ type laneUnit struct {
 	nibbles   bool // b holds q4 nibbles: each of the dot's DotChunk/2 trips does two elements
 }
 
-// laneDots rewrites, in list and the blocks inside it, the loops of scaled group dot products
-// (see above), recording each new loop's lane sums in lanes. With vnni (the CPU has AVX-512
-// VNNI), a loop whose arrays vpdpbusd takes runs its groups two or four at a time (see
-// groupedLoop). outer is the loop whose body list is in (nil: none).
-func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, vnni bool, outer *frontend.While) []frontend.Stmt {
+// laneRewrite is the rewriting of one function's loops of scaled group dot products (see
+// above): each new loop's lane sums go to lanes; with vnni (the CPU has AVX-512 VNNI), a loop
+// whose arrays vpdpbusd takes runs its groups two or four at a time (see groupedLoop), with
+// the bias tables computed before its row loop (biases.go) in before.
+type laneRewrite struct {
+	lanes  map[*frontend.While][]*frontend.Var
+	vnni   bool
+	roots  frontend.Roots
+	before map[*frontend.While][]frontend.Stmt
+}
+
+// laneDots rewrites the loops of scaled group dot products in list and the blocks inside it
+// (see above), recording each new loop's lane sums in lanes.
+func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, vnni bool, roots frontend.Roots) []frontend.Stmt {
+	r := &laneRewrite{lanes: lanes, vnni: vnni, roots: roots, before: map[*frontend.While][]frontend.Stmt{}}
+	return r.dots(list, nil, nil)
+}
+
+// dots rewrites list, in the body of loop outer (nil: none) after the statements preceding
+// (those of outer's body that run before list).
+func (r *laneRewrite) dots(list []frontend.Stmt, outer *frontend.While, preceding []frontend.Stmt) []frontend.Stmt {
 	for i, s := range list {
+		before := append(slices.Clip(preceding), list[:i]...)
 		switch s := s.(type) {
 		case *frontend.Block:
-			s.Stmts = laneDots(s.Stmts, lanes, vnni, outer)
+			s.Stmts = r.dots(s.Stmts, outer, before)
 		case *frontend.If:
-			s.Then.Stmts = laneDots(s.Then.Stmts, lanes, vnni, outer)
+			s.Then.Stmts = r.dots(s.Then.Stmts, outer, before)
 			if s.Else != nil {
-				s.Else = laneDots([]frontend.Stmt{s.Else}, lanes, vnni, outer)[0]
+				s.Else = r.dots([]frontend.Stmt{s.Else}, outer, before)[0]
 			}
 		case *frontend.While:
 			if units := laneUnits(s); units != nil {
-				list[i] = laneLoop(s, units, lanes, vnni, outer)
-			} else {
-				s.Body.Stmts = laneDots(s.Body.Stmts, lanes, vnni, s)
+				list[i] = r.loop(s, units, outer, before)
+				continue
+			}
+			s.Body.Stmts = r.dots(s.Body.Stmts, s, nil)
+			if pre := r.before[s]; pre != nil {
+				list[i] = block(s.Pos, append(pre, s)...)
 			}
 		}
 	}
@@ -96,10 +116,11 @@ func streamed(outer, w *frontend.While) func(ib frontend.Expr) bool {
 	return func(ib frontend.Expr) bool { return !loops.Invariant(ib, changing) }
 }
 
-// laneLoop returns `if (every group is one chunk) { the loop on lanes } else { w }`, or with
+// loop returns `if (every group is one chunk) { the loop on lanes } else { w }`, or with
 // vnni, where groupedLoop applies, `if (every group is one chunk) { groupedLoop }; w`: w then
-// runs the groups left over, if any.
-func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*frontend.Var, vnni bool, outer *frontend.While) frontend.Stmt {
+// runs the groups left over, if any. With bias tables (biases.go) groupedLoop also needs
+// them computed.
+func (r *laneRewrite) loop(w *frontend.While, units []laneUnit, outer *frontend.While, preceding []frontend.Stmt) frontend.Stmt {
 	pos := w.Pos
 	chunk := frontend.IntConst(pos, frontend.I64, frontend.DotChunk)
 	builtin := frontend.ScaledDot
@@ -111,9 +132,14 @@ func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*
 	first := frontend.Declare(pos, "group_first", cloneExpr(units[0].j.Init))
 	c := cloner{rename: map[*frontend.Var]*frontend.Var{units[0].j.Var: first.Var}}
 	trips := c.expr(loops.Count(units[0].dot).Trips())
-	oneChunk := frontend.NewBinary(frontend.EQL, trips, chunk)
-	if vnni && groupable(w, units) {
-		return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: groupedLoop(w, lanes, outer)}, w)
+	oneChunk := frontend.Expr(frontend.NewBinary(frontend.EQL, trips, chunk))
+	if r.vnni && groupable(w, units) {
+		k := groupsPerStep(units)
+		b := r.biasTables(w, units, outer, preceding, k)
+		if b != nil {
+			oneChunk = frontend.NewBinary(frontend.LAND, oneChunk, frontend.Use(pos, b.ok))
+		}
+		return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: groupedLoop(w, r.lanes, outer, k, b)}, w)
 	}
 
 	onLanes := twin(w)
@@ -131,7 +157,7 @@ func laneLoop(w *frontend.While, units []laneUnit, lanes map[*frontend.While][]*
 		sums = append(sums, u.s)
 	}
 	onLanes.Body.Stmts = append(body, onLanes.Body.Stmts[len(onLanes.Body.Stmts)-1]) // and the increment
-	lanes[onLanes] = sums
+	r.lanes[onLanes] = sums
 	return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: block(pos, onLanes), Else: block(pos, w)})
 }
 
@@ -168,9 +194,18 @@ func (p *prefetcher) of(a, i frontend.Expr) []frontend.Stmt {
 	return []frontend.Stmt{&frontend.ExprStmt{X: frontend.NewBuiltin(p.pos, frontend.Prefetch, frontend.Void, cloneExpr(a), frontend.Conv(at, frontend.I64))}}
 }
 
-// Groups is how many groups a ScaledDotPair (2) or ScaledNibbleDotQuad (4) call takes.
+// Groups is how many groups a ScaledDotPair (2) or ScaledNibbleDotQuad (4) call takes, or
+// the GroupBias of one.
 func Groups(c *frontend.Call) int {
-	if c.Builtin == frontend.ScaledNibbleDotQuad {
+	if c.Builtin == frontend.ScaledNibbleDotQuad || (c.Builtin == frontend.GroupBias && len(c.Args) == 11) {
+		return 4
+	}
+	return 2
+}
+
+// groupsPerStep is how many groups a step of units' grouped loop takes: two of q8, four of q4.
+func groupsPerStep(units []laneUnit) int64 {
+	if units[0].nibbles {
 		return 4
 	}
 	return 2
@@ -219,21 +254,22 @@ func groupable(w *frontend.While, units []laneUnit) bool {
 //
 // with ia', ib' and scale' those of group g + 1 (and so on). It stops before the groups left
 // over. The Prefetch is there for streamed weights, once for the sums that read the same.
-func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var, outer *frontend.While) *frontend.Block {
+// With bias tables b, each dot reads its step's input biases from its table.
+func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var, outer *frontend.While, k int64, b *biases) *frontend.Block {
 	pos := w.Pos
 	c := loops.Count(w)
 	units := laneUnits(twin(w))
 	step := func(k int64) frontend.Expr {
 		return frontend.NewBinary(frontend.ADD, frontend.Use(pos, c.Var), frontend.IntConst(pos, c.Var.Type, k))
 	}
-	builtin, k := frontend.ScaledDotPair, int64(2)
+	builtin := frontend.ScaledDotPair
 	if units[0].nibbles {
-		builtin, k = frontend.ScaledNibbleDotQuad, 4
+		builtin = frontend.ScaledNibbleDotQuad
 	}
 	var body []frontend.Stmt
 	var sums []*frontend.Var
 	streams, fetch := streamed(outer, w), prefetcher{pos: pos}
-	for _, u := range units {
+	for ui, u := range units {
 		body = append(body, u.j)
 		if streams(u.ib) {
 			body = append(body, fetch.of(u.b, u.ib)...)
@@ -248,6 +284,11 @@ func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var, o
 			if u.nibbles {
 				args = append(args, at.expr(u.ih))
 			}
+		}
+		if b != nil {
+			// step (g − first)/k's sums, 16 a step
+			moved := frontend.NewBinary(frontend.SUB, frontend.Use(pos, c.Var), cloneExpr(b.first))
+			args = append(args, frontend.Use(pos, b.tables[ui]), frontend.NewBinary(frontend.MUL, moved, frontend.IntConst(pos, frontend.I64, 16/k)))
 		}
 		dot := frontend.NewBuiltin(pos, builtin, frontend.F32, args...)
 		body = append(body, frontend.Set(frontend.Use(pos, u.s), frontend.NewBinary(frontend.ADD, frontend.Use(pos, u.s), dot)))

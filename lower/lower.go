@@ -195,7 +195,7 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	}
 	lanes := map[*frontend.While][]*frontend.Var{}
 	if !f.Options.StrictFP {
-		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes, f.Options.AVX512VNNI, nil)
+		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes, f.Options.AVX512VNNI, frontend.ArrayRoots(fn))
 		fn.Body.Stmts = reduceLanes(fn.Body.Stmts)
 		fn.Body.Stmts = floatDots(fn.Body.Stmts, lanes, !f.Options.NoFloatPrefetch)
 	}

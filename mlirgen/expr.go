@@ -240,6 +240,9 @@ func (g *gen) call(c *frontend.Call) value {
 	case frontend.Select:
 		cond, x, y := g.expr(c.Args[0]).v, g.expr(c.Args[1]).v, g.expr(c.Args[2]).v
 		return value{v: g.def("arith.select %s, %s, %s : %s", cond, x, y, typ(c.T))}
+	case frontend.GroupBias:
+		g.groupBias(c)
+		return value{}
 	case frontend.Prefetch:
 		a, at := g.expr(c.Args[0]).v, g.toIndex(g.expr(c.Args[1]).v, frontend.I64)
 		g.op("memref.prefetch %s[%s], read, locality<1>, data : %s", a, at, typ(c.Args[0].Type()))
@@ -434,39 +437,26 @@ func mask(lanes []int) string {
 func (g *gen) groupDot(c *frontend.Call, sums string) string {
 	groups, chunk := lower.Groups(c), frontend.DotChunk
 	arg := func(k, m int) frontend.Expr { return lower.GroupArg(c, k, m) }
-	// joined loads group m's n bytes from array (0 a, 2 b) at start k, for every group, as one vector
-	joined := func(array, k, n int) string {
-		var vs []string
-		for m := range groups {
-			mem, at := g.expr(c.Args[array]).v, g.toIndex(g.expr(arg(k, m)).v, frontend.I64)
-			vs = append(vs, g.def("vector.load %s[%s] : memref<?xi8>, vector<%dxi8>", mem, at, n))
-		}
-		for w := n; len(vs) > 1; w *= 2 {
-			var next []string
-			for i := 0; i < len(vs); i += 2 {
-				next = append(next, g.def("vector.shuffle %s, %s %s : vector<%dxi8>, vector<%dxi8>", vs[i], vs[i+1], mask(lower.Joined(w)), w, w))
-			}
-			vs = next
-		}
-		return vs[0]
+	var weights []frontend.Expr
+	for m := range groups {
+		weights = append(weights, arg(1, m))
 	}
-	splat := func(k int) string { return g.def("arith.constant dense<%d> : vector<64xi8>", k) }
-	zero := g.def("arith.constant dense<0> : vector<16xi32>")
-	dot := func(acc, u, s string) string {
-		words := func(v string) string { return g.def("vector.bitcast %s : vector<64xi8> to vector<16xi32>", v) }
-		return g.def("llvm.call_intrinsic \"llvm.x86.avx512.vpdpbusd.512\"(%s, %s, %s) : (vector<16xi32>, vector<16xi32>, vector<16xi32>) -> vector<16xi32>",
-			acc, words(u), words(s))
-	}
-	var d, off string
+	x := g.groupInputs(c)
+	var d string
 	if groups == 4 {
-		w := joined(2, 1, chunk/2)
-		lo := g.def("arith.andi %s, %s : vector<64xi8>", w, splat(15))
-		hi := g.def("arith.shrui %s, %s : vector<64xi8>", w, splat(4))
-		xlo, xhi, eight := joined(0, 0, chunk/2), joined(0, 3, chunk/2), splat(8)
-		d, off = dot(dot(zero, lo, xlo), hi, xhi), dot(dot(zero, eight, xlo), eight, xhi)
+		w := g.joined(c.Args[2], weights, chunk/2)
+		lo := g.def("arith.andi %s, %s : vector<64xi8>", w, g.splat8(15))
+		hi := g.def("arith.shrui %s, %s : vector<64xi8>", w, g.splat8(4))
+		d = g.byteDot(g.byteDot(g.zero16(), lo, x[0]), hi, x[1])
 	} else {
-		x, w, bias := joined(0, 0, chunk), joined(2, 1, chunk), splat(-128)
-		d, off = dot(zero, g.def("arith.xori %s, %s : vector<64xi8>", x, bias), w), dot(zero, bias, w)
+		w := g.def("arith.xori %s, %s : vector<64xi8>", g.joined(c.Args[2], weights, chunk), g.splat8(-128))
+		d = g.byteDot(g.zero16(), w, x[0])
+	}
+	var off string
+	if table, at := lower.BiasTable(c); table != nil {
+		off = g.def("vector.load %s[%s] : memref<?xi32>, vector<16xi32>", g.expr(table).v, g.toIndex(g.expr(at).v, frontend.I64))
+	} else {
+		off = g.inputBias(x)
 	}
 	f := g.def("arith.sitofp %s : vector<16xi32> to %s", g.def("arith.subi %s, %s : vector<16xi32>", d, off), laneType)
 	scales := g.def("arith.constant dense<0.0> : %s", laneType)
@@ -476,6 +466,61 @@ func (g *gen) groupDot(c *frontend.Call, sums string) string {
 	scales = g.def("vector.shuffle %s, %s %s : %s, %s", scales, scales, mask(lower.GroupScales(groups)), laneType, laneType)
 	return g.def("vector.fma %s, %s, %s : %s", f, scales, sums, laneType)
 }
+
+// groupBias stores GroupBias(table, at, x, …): the input biases of a group dot.
+func (g *gen) groupBias(c *frontend.Call) {
+	off := g.inputBias(g.groupInputs(c))
+	g.op("vector.store %s, %s[%s] : memref<?xi32>, vector<16xi32>", off, g.expr(c.Args[0]).v, g.toIndex(g.expr(c.Args[1]).v, frontend.I64))
+}
+
+// groupInputs loads the inputs of a group dot or GroupBias as vectors of 64 bytes: of q8
+// groups one, of q4 groups the inputs of the low nibbles and those of the high ones.
+func (g *gen) groupInputs(c *frontend.Call) []string {
+	x, starts, highs := lower.GroupInputs(c)
+	if highs == nil {
+		return []string{g.joined(x, starts, frontend.DotChunk)}
+	}
+	return []string{g.joined(x, starts, frontend.DotChunk/2), g.joined(x, highs, frontend.DotChunk/2)}
+}
+
+// inputBias is what the shifted operand of a group dot adds to its byte sums, from its inputs
+// x alone (groupInputs): 128·x of q8, 8·x of q4, each lane summing four bytes.
+func (g *gen) inputBias(x []string) string {
+	if len(x) == 1 {
+		return g.byteDot(g.zero16(), g.splat8(-128), x[0])
+	}
+	eight := g.splat8(8)
+	return g.byteDot(g.byteDot(g.zero16(), eight, x[0]), eight, x[1])
+}
+
+// joined loads n bytes of array a from each start, in order, as one vector.
+func (g *gen) joined(a frontend.Expr, starts []frontend.Expr, n int) string {
+	var vs []string
+	for _, at := range starts {
+		mem, i := g.expr(a).v, g.toIndex(g.expr(at).v, frontend.I64)
+		vs = append(vs, g.def("vector.load %s[%s] : memref<?xi8>, vector<%dxi8>", mem, i, n))
+	}
+	for w := n; len(vs) > 1; w *= 2 {
+		var next []string
+		for i := 0; i < len(vs); i += 2 {
+			next = append(next, g.def("vector.shuffle %s, %s %s : vector<%dxi8>, vector<%dxi8>", vs[i], vs[i+1], mask(lower.Joined(w)), w, w))
+		}
+		vs = next
+	}
+	return vs[0]
+}
+
+// byteDot is vpdpbusd: acc plus, in each of 16 lanes, the products of four unsigned bytes of
+// u by four signed ones of s.
+func (g *gen) byteDot(acc, u, s string) string {
+	words := func(v string) string { return g.def("vector.bitcast %s : vector<64xi8> to vector<16xi32>", v) }
+	return g.def("llvm.call_intrinsic \"llvm.x86.avx512.vpdpbusd.512\"(%s, %s, %s) : (vector<16xi32>, vector<16xi32>, vector<16xi32>) -> vector<16xi32>",
+		acc, words(u), words(s))
+}
+
+func (g *gen) splat8(k int) string { return g.def("arith.constant dense<%d> : vector<64xi8>", k) }
+
+func (g *gen) zero16() string { return g.def("arith.constant dense<0> : vector<16xi32>") }
 
 // size evaluates Len(a), a's element count, or Dim(g, k), the size of dimension k of a local
 // array of rank 2 or more, as i64.
