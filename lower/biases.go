@@ -86,12 +86,12 @@ func (r *laneRewrite) biasTables(w *frontend.While, units []laneUnit, outer *fro
 		c := cloner{rename: map[*frontend.Var]*frontend.Var{}, subst: subst}
 		return frontend.Conv(c.expr(e), frontend.I64)
 	}
-	chunk, width := i64(frontend.DotChunk), int64(frontend.DotChunk)
+	width := int64(frontend.DotChunk) // the bytes of inputs a group dot reads from each start
 	if units[0].nibbles {
-		chunk, width = i64(frontend.DotChunk/2), frontend.DotChunk/2
+		width /= 2
 	}
 	steps := frontend.Declare(pos, "bias_steps", bin(frontend.QUO, bin(frontend.AND, eval(c.Trips(), at), i64(-k)), i64(k)))
-	ok := frontend.Declare(pos, "bias_ok", bin(frontend.LAND, bin(frontend.EQL, eval(dotTrips, at), chunk), bin(frontend.LEQ, use(steps.Var), i64(maxBiasSteps))))
+	ok := frontend.Declare(pos, "bias_ok", bin(frontend.LAND, bin(frontend.EQL, eval(dotTrips, at), i64(width)), bin(frontend.LEQ, use(steps.Var), i64(maxBiasSteps))))
 	stmts := []frontend.Stmt{steps, ok, &frontend.If{Pos: pos, Cond: frontend.Not(use(ok.Var)), Then: block(pos, frontend.Set(use(steps.Var), i64(0)))}}
 	step := frontend.Declare(pos, "bias_step", i64(0))
 	var fill []frontend.Stmt
