@@ -50,10 +50,10 @@ const (
 	// i3, j3, scale3, h3) is the sum of four ScaledNibbleDot, of x of i8, in one step of a
 	// loop on lanes, as ScaledDotPair. Either may take two more arguments, table and at: the
 	// part of its byte sums that depends on its inputs alone is then not computed but read,
-	// 16 i32 from table[at], where GroupBias put it.
+	// 16 i32 from table[at], where GroupBias put it negated: the byte sums start from them.
 	ScaledNibbleDotQuad
 	// GroupBias(table, at, a, i0, i1) stores at table[at] (an i32 array) the 16 i32 that the
-	// generators' ScaledDotPair of inputs a at i0 and i1 takes out of its byte sums;
+	// generators' ScaledDotPair of inputs a at i0 and i1 takes out of its byte sums, negated;
 	// GroupBias(table, at, x, i0, h0, i1, h1, i2, h2, i3, h3) those of a ScaledNibbleDotQuad.
 	// A statement, written before the row loop around such dots (package lower, biases.go).
 	GroupBias

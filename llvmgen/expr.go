@@ -462,9 +462,9 @@ func splat(t *types.IntType, n int, k int64) constant.Constant {
 // inputs of the low nibbles and the high ones against those of the high nibbles, four lanes
 // a group. The inputs' bias then comes out (inputBias): the q8 weights go in shifted into
 // the unsigned range, w + 128 = w xor 128, so (w + 128)·x − 128·x = w·x; q4's nibbles n are
-// unsigned, n·x − 8·x = (n − 8)·x. The bias depends on the inputs alone: the dot reads it
-// from a table when it has one (package lower, biases.go), and otherwise computes it, once
-// for every row of a jammed loop.
+// unsigned, n·x − 8·x = (n − 8)·x. The bias depends on the inputs alone: when the dot has a
+// table of them (package lower, biases.go), which holds them negated, its byte sums start
+// from its step's entry; otherwise it computes the bias, once for every row of a jammed loop.
 func (g *gen) groupDot(c *frontend.Call, sums value.Value) value.Value {
 	groups, chunk := lower.Groups(c), frontend.DotChunk
 	arg := func(k, m int) frontend.Expr { return lower.GroupArg(c, k, m) }
@@ -473,22 +473,23 @@ func (g *gen) groupDot(c *frontend.Call, sums value.Value) value.Value {
 		weights = append(weights, arg(1, m))
 	}
 	x := g.groupInputs(c)
-	zero := constant.NewZeroInitializer(sums16)
+	var start value.Value = constant.NewZeroInitializer(sums16)
+	table, at := lower.BiasTable(c)
+	if table != nil {
+		start = g.loadVector(sums16, g.elem(g.operand(table)[aligned], abi.I32, g.expr(at)))
+	}
 	var d value.Value
 	if groups == 4 {
 		w := g.joined(c.Args[2], weights, chunk/2)
 		lo, hi := g.cur.NewAnd(w, splat(types.I8, 2*chunk, 15)), g.cur.NewLShr(w, splat(types.I8, 2*chunk, 4))
-		d = g.byteDot(g.byteDot(zero, lo, x[0]), hi, x[1])
+		d = g.byteDot(g.byteDot(start, lo, x[0]), hi, x[1])
 	} else {
-		d = g.byteDot(zero, g.cur.NewXor(g.joined(c.Args[2], weights, chunk), splat(types.I8, 2*chunk, -128)), x[0])
+		d = g.byteDot(start, g.cur.NewXor(g.joined(c.Args[2], weights, chunk), splat(types.I8, 2*chunk, -128)), x[0])
 	}
-	var off value.Value
-	if table, at := lower.BiasTable(c); table != nil {
-		off = g.loadVector(sums16, g.elem(g.operand(table)[aligned], abi.I32, g.expr(at)))
-	} else {
-		off = g.inputBias(x)
+	if table == nil {
+		d = g.cur.NewSub(d, g.inputBias(x))
 	}
-	f := g.cur.NewSIToFP(g.cur.NewSub(d, off), laneType)
+	f := g.cur.NewSIToFP(d, laneType)
 	var scales value.Value = constant.NewUndef(laneType)
 	for m := range groups {
 		scales = g.cur.NewInsertElement(scales, g.expr(arg(2, m)), constant.NewInt(types.I32, int64(m)))
@@ -497,10 +498,11 @@ func (g *gen) groupDot(c *frontend.Call, sums value.Value) value.Value {
 	return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(f, scales))))
 }
 
-// groupBias stores GroupBias(table, at, x, …): the input biases of a group dot.
+// groupBias stores GroupBias(table, at, x, …): the input biases of a group dot, negated.
 func (g *gen) groupBias(c *frontend.Call) {
 	at := g.elem(g.operand(c.Args[0])[aligned], abi.I32, g.expr(c.Args[1]))
-	g.cur.NewStore(g.inputBias(g.groupInputs(c)), g.cur.NewBitCast(at, types.NewPointer(sums16))).Align = 1
+	off := g.cur.NewSub(constant.NewZeroInitializer(sums16), g.inputBias(g.groupInputs(c)))
+	g.cur.NewStore(off, g.cur.NewBitCast(at, types.NewPointer(sums16))).Align = 1
 }
 
 // groupInputs loads the inputs of a group dot or GroupBias as vectors of 64 bytes: of q8

@@ -16,7 +16,8 @@ import (
 // lane sums a step. Those sums depend on the inputs alone, which every row of a mat-vec
 // shares: computing them took a fifth of the q4 loop's time and a ninth of the q8 loop's
 // in cache (README, "Input biases"). So when the row loop around a grouped loop leaves its
-// inputs alone, they are computed once before it, into a table that the dots read:
+// inputs alone, they are computed once before it, negated, into a table from which the dots'
+// byte sums start:
 //
 //	var bias_steps = (trips & -k) / k;   // the grouped loop's steps, g at its start
 //	var bias_ok = every group is one chunk && bias_steps <= maxBiasSteps;

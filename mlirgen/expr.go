@@ -442,23 +442,25 @@ func (g *gen) groupDot(c *frontend.Call, sums string) string {
 		weights = append(weights, arg(1, m))
 	}
 	x := g.groupInputs(c)
+	start := g.zero16()
+	table, at := lower.BiasTable(c)
+	if table != nil {
+		start = g.def("vector.load %s[%s] : memref<?xi32>, vector<16xi32>", g.expr(table).v, g.toIndex(g.expr(at).v, frontend.I64))
+	}
 	var d string
 	if groups == 4 {
 		w := g.joined(c.Args[2], weights, chunk/2)
 		lo := g.def("arith.andi %s, %s : vector<64xi8>", w, g.splat8(15))
 		hi := g.def("arith.shrui %s, %s : vector<64xi8>", w, g.splat8(4))
-		d = g.byteDot(g.byteDot(g.zero16(), lo, x[0]), hi, x[1])
+		d = g.byteDot(g.byteDot(start, lo, x[0]), hi, x[1])
 	} else {
 		w := g.def("arith.xori %s, %s : vector<64xi8>", g.joined(c.Args[2], weights, chunk), g.splat8(-128))
-		d = g.byteDot(g.zero16(), w, x[0])
+		d = g.byteDot(start, w, x[0])
 	}
-	var off string
-	if table, at := lower.BiasTable(c); table != nil {
-		off = g.def("vector.load %s[%s] : memref<?xi32>, vector<16xi32>", g.expr(table).v, g.toIndex(g.expr(at).v, frontend.I64))
-	} else {
-		off = g.inputBias(x)
+	if table == nil {
+		d = g.def("arith.subi %s, %s : vector<16xi32>", d, g.inputBias(x))
 	}
-	f := g.def("arith.sitofp %s : vector<16xi32> to %s", g.def("arith.subi %s, %s : vector<16xi32>", d, off), laneType)
+	f := g.def("arith.sitofp %s : vector<16xi32> to %s", d, laneType)
 	scales := g.def("arith.constant dense<0.0> : %s", laneType)
 	for m := range groups {
 		scales = g.def("vector.insertelement %s, %s[%s : i32] : %s", g.expr(arg(2, m)).v, scales, g.def("arith.constant %d : i32", m), laneType)
@@ -467,9 +469,9 @@ func (g *gen) groupDot(c *frontend.Call, sums string) string {
 	return g.def("vector.fma %s, %s, %s : %s", f, scales, sums, laneType)
 }
 
-// groupBias stores GroupBias(table, at, x, …): the input biases of a group dot.
+// groupBias stores GroupBias(table, at, x, …): the input biases of a group dot, negated.
 func (g *gen) groupBias(c *frontend.Call) {
-	off := g.inputBias(g.groupInputs(c))
+	off := g.def("arith.subi %s, %s : vector<16xi32>", g.zero16(), g.inputBias(g.groupInputs(c)))
 	g.op("vector.store %s, %s[%s] : memref<?xi32>, vector<16xi32>", off, g.expr(c.Args[0]).v, g.toIndex(g.expr(c.Args[1]).v, frontend.I64))
 }
 
