@@ -142,9 +142,28 @@ func TestPrefetchStreamedWeights(t *testing.T) {
 				if prefetches := countCalls(fn.Body, frontend.Prefetch); (prefetches > 0) != (want && vnni) {
 					t.Errorf("%s %s (VNNI %v): %d prefetches", k.file, fn.Name, vnni, prefetches)
 				}
+				// the group scales of the rows stream beside their weights (w and w_s, wq and wq_s, …)
+				fetched := prefetchedArrays(fn.Body)
+				for name := range fetched {
+					if !strings.HasSuffix(name, "_s") && !fetched[name+"_s"] {
+						t.Errorf("%s %s (VNNI %v): prefetches %s but not its scales %s_s", k.file, fn.Name, vnni, name, name)
+					}
+				}
 			}
 		}
 	}
+}
+
+// prefetchedArrays returns the names of the arrays that n prefetches.
+func prefetchedArrays(n frontend.Node) map[string]bool {
+	names := map[string]bool{}
+	frontend.Inspect(n, func(n frontend.Node) bool {
+		if c, ok := n.(*frontend.Call); ok && c.Builtin == frontend.Prefetch {
+			names[c.Args[0].(*frontend.Ident).Name] = true
+		}
+		return true
+	})
+	return names
 }
 
 // TestFloatDotLanes counts the FloatDot calls lowering writes: one per f32 dot-product sum

@@ -185,13 +185,36 @@ type prefetcher struct {
 // of returns the statement Prefetch(a, i + PrefetchAhead bytes), or nothing when a[i] is
 // prefetched already.
 func (p *prefetcher) of(a, i frontend.Expr) []frontend.Stmt {
+	return p.ahead(a, i, PrefetchAhead/int64(a.Type().Kind.Size()))
+}
+
+// ahead returns the statement Prefetch(a, i + elems), or nothing when a[i] is prefetched
+// already.
+func (p *prefetcher) ahead(a, i frontend.Expr, elems int64) []frontend.Stmt {
 	if slices.ContainsFunc(p.fetched, func(f [2]frontend.Expr) bool { return sameExpr(f[0], a) && sameExpr(f[1], i) }) {
 		return nil
 	}
 	p.fetched = append(p.fetched, [2]frontend.Expr{a, i})
-	ahead := PrefetchAhead / int64(a.Type().Kind.Size())
-	at := frontend.NewBinary(frontend.ADD, cloneExpr(i), frontend.IntConst(p.pos, i.Type(), ahead))
+	at := frontend.NewBinary(frontend.ADD, cloneExpr(i), frontend.IntConst(p.pos, i.Type(), elems))
 	return []frontend.Stmt{&frontend.ExprStmt{X: frontend.NewBuiltin(p.pos, frontend.Prefetch, frontend.Void, cloneExpr(a), frontend.Conv(at, frontend.I64))}}
+}
+
+// scales returns the prefetches of the streamed arrays that unit u's scale reads by one
+// index (a row's group scales, a scale per group): as many groups ahead as the prefetch of
+// its weights reaches, PrefetchAhead bytes of them.
+func (p *prefetcher) scales(u laneUnit, streams func(frontend.Expr) bool) []frontend.Stmt {
+	groupBytes := int64(frontend.DotChunk) // of weights
+	if u.nibbles {
+		groupBytes /= 2
+	}
+	var stmts []frontend.Stmt
+	frontend.Inspect(u.scale, func(n frontend.Node) bool {
+		if ix, ok := n.(*frontend.Index); ok && len(ix.Indices) == 1 && streams(ix.Indices[0]) {
+			stmts = append(stmts, p.ahead(ix.Array, ix.Indices[0], PrefetchAhead/groupBytes)...)
+		}
+		return true
+	})
+	return stmts
 }
 
 // Groups is how many groups a ScaledDotPair (2) or ScaledNibbleDotQuad (4) call takes, or
@@ -273,6 +296,7 @@ func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var, o
 		body = append(body, u.j)
 		if streams(u.ib) {
 			body = append(body, fetch.of(u.b, u.ib)...)
+			body = append(body, fetch.scales(u, streams)...)
 		}
 		args := []frontend.Expr{cloneExpr(u.a), cloneExpr(u.ia), cloneExpr(u.b), cloneExpr(u.ib), u.scale}
 		if u.nibbles {
