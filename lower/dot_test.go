@@ -142,28 +142,38 @@ func TestPrefetchStreamedWeights(t *testing.T) {
 				if prefetches := countCalls(fn.Body, frontend.Prefetch); (prefetches > 0) != (want && vnni) {
 					t.Errorf("%s %s (VNNI %v): %d prefetches", k.file, fn.Name, vnni, prefetches)
 				}
-				// the group scales of the rows stream beside their weights (w and w_s, wq and wq_s, …)
-				fetched := prefetchedArrays(fn.Body)
-				for name := range fetched {
-					if !strings.HasSuffix(name, "_s") && !fetched[name+"_s"] {
-						t.Errorf("%s %s (VNNI %v): prefetches %s but not its scales %s_s", k.file, fn.Name, vnni, name, name)
+				// each grouped loop asks for its weights' lines PrefetchTimes times, and once
+				// for the group scales that stream beside them (w and w_s, wq and wq_s, …)
+				frontend.Inspect(fn.Body, func(n frontend.Node) bool {
+					w, ok := n.(*frontend.While)
+					if !ok {
+						return true
 					}
-				}
+					fetched := prefetchedArrays(w.Body.Stmts)
+					for name, times := range fetched {
+						switch {
+						case strings.HasSuffix(name, "_s") && times != 1:
+							t.Errorf("%s %s (VNNI %v): a loop prefetches the scales %s %d times", k.file, fn.Name, vnni, name, times)
+						case !strings.HasSuffix(name, "_s") && (times != PrefetchTimes || fetched[name+"_s"] != 1):
+							t.Errorf("%s %s (VNNI %v): a loop prefetches %s %d times and its scales %d", k.file, fn.Name, vnni, name, times, fetched[name+"_s"])
+						}
+					}
+					return true
+				})
 			}
 		}
 	}
 }
 
-// prefetchedArrays returns the names of the arrays that n prefetches.
-func prefetchedArrays(n frontend.Node) map[string]bool {
-	names := map[string]bool{}
-	frontend.Inspect(n, func(n frontend.Node) bool {
-		if c, ok := n.(*frontend.Call); ok && c.Builtin == frontend.Prefetch {
-			names[c.Args[0].(*frontend.Ident).Name] = true
+// prefetchedArrays counts the prefetches of each array among stmts (not inside them).
+func prefetchedArrays(stmts []frontend.Stmt) map[string]int {
+	times := map[string]int{}
+	for _, s := range stmts {
+		if e, ok := s.(*frontend.ExprStmt); ok && e.X.Builtin == frontend.Prefetch {
+			times[e.X.Args[0].(*frontend.Ident).Name]++
 		}
-		return true
-	})
-	return names
+	}
+	return times
 }
 
 // TestFloatDotLanes counts the FloatDot calls lowering writes: one per f32 dot-product sum
