@@ -182,7 +182,7 @@ type prefetcher struct {
 	fetched [][2]frontend.Expr // the arrays and indices prefetched
 }
 
-// of returns the statement Prefetch(a, i + PrefetchAhead bytes), or nothing when a[i] is
+// of returns the statement Prefetch(a, i + PrefetchAhead bytes), or nothing when that is
 // prefetched already.
 func (p *prefetcher) of(a, i frontend.Expr) []frontend.Stmt {
 	return p.ahead(a, i, PrefetchAhead/int64(a.Type().Kind.Size()))
