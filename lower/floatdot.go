@@ -49,8 +49,9 @@ import (
 // rewrite at all (LLVM's four sums) f32 took 1.06–1.08, and with 2 or 4 vectors a trip
 // instead of one (without the prefetch) 0.94 and 1.04–1.07 of the one-vector time; the
 // jammed rows stay (unjammed: 0.87–0.93 against 0.84–0.85 jammed). The q8 and q4 groups'
-// prefetches still pay there (q4 without them: 1.03–1.06). Package compiler decides by the
-// CPU (Options.NoFloatPrefetch).
+// prefetches still pay there (q4 without them: 1.03–1.06), but bf16 rows asking for each
+// line three times as those do (PrefetchTimes) took 1.00–1.05 of the time without prefetch
+// (125M and 1B). Package compiler decides by the CPU (Options.NoFloatPrefetch).
 func floatDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, prefetch bool) []frontend.Stmt {
 	return beforeLoopsIn(list, nil, func(w, outer *frontend.While) []frontend.Stmt { return floatDotLanes(w, outer, lanes, prefetch) })
 }

@@ -207,7 +207,9 @@ func (p *prefetcher) ahead(a, i frontend.Expr, elems int64) []frontend.Stmt {
 // decode step's time at 125M (huge / 4 KiB pages) and 0.818 / 0.864 at 1B, q4 0.952 / 1.011
 // and 0.941 / 0.970; twice against once q8 0.91–0.98, q4 0.95–1.00; against twice, the third
 // 24 KiB ahead 0.971 / 0.985 (q8 at 1B / 125M) and 0.985 / 0.997 (q4), a third 4 KiB ahead
-// instead 0.966 / 0.971 and 0.978 / 1.012.
+// instead 0.966 / 0.971 and 0.978 / 1.012. Three against two for q4 alone, again from memory:
+// 0.98–1.01 (a wash), and 1.02–1.03 on a model that fits in L3 (the instructions cost when the
+// lines are near), so q4 and q8 keep one count.
 const PrefetchTimes = 3
 
 // repeated returns the prefetches of a[i] PrefetchAhead, 2·PrefetchAhead, … bytes ahead
