@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/simplang/simplang/compiler"
+	"github.com/simplang/simplang/half"
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/kernels"
 	"github.com/simplang/simplang/loader"
@@ -344,6 +345,140 @@ func TestGroupDotsInputBiases(t *testing.T) {
 				var ce *loader.CheckError
 				if !errors.As(err, &ce) || ce.Size != int64(cols-short) {
 					t.Errorf("%v %s with %d inputs for %d columns: error %v, want a check of the inputs' size", backend, name, cols-short, cols, err)
+				}
+			}
+		}
+	}
+}
+
+// blockKernel is a q4 row loop over weights interleaved in blocks of eight groups (package
+// lower, blocks.go): byte c of a block's group l at 32·(c/4) + 4·l + c%4, the inputs of the
+// low and the high nibbles in the same order, the unsigned nibbles' bias 8·Σx taken out per
+// group (x_sum); the groups after the last whole block, and every group when gs/2 is not a
+// multiple of 4, one after another as in q4_0. With gs = 32 and AVX-512 VNNI the blocks run
+// as NibbleBlockDot, with other group sizes as written.
+const blockKernel = `
+fn rows_q4_blocks(f32[] out, u8[] w, f16[] w_s, i8[] x, f32[] x_s, i32[] x_sum, i64 rows, i64 cols, i64 gs) {
+    var ng = cols / gs;
+    var hg = gs / 2;
+    var hc = cols / 2;
+    var nb = ng / 8;
+    if (hg % 4 != 0) {
+        nb = 0;
+    }
+    var bb = 8 * hg;   // a block's bytes
+    var runs = hg / 4; // and its runs of four bytes of each group
+    var i = 0;
+    while (i < rows) {
+        var row = i * hc;
+        var s = 0.0;
+        var b = 0;
+        while (b < nb) {
+            var l = 0;
+            while (l < 8) {
+                i32 isum = 0;
+                var r = 0;
+                while (r < runs) {
+                    var k = 0;
+                    while (k < 4) {
+                        var v = w[row + bb * b + 32 * r + 4 * l + k];
+                        isum += (x[bb * b + 32 * r + 4 * l + k] as i32) * ((v & 15) as i32) +
+                                (x[hc + bb * b + 32 * r + 4 * l + k] as i32) * ((v >> 4) as i32);
+                        k = k + 1;
+                    }
+                    r = r + 1;
+                }
+                s += ((isum - x_sum[8 * b + l]) as f32) * w_s[i * ng + 8 * b + l] * x_s[8 * b + l];
+                l = l + 1;
+            }
+            b = b + 1;
+        }
+        var g = 8 * nb;
+        while (g < ng) {
+            i32 isum = 0;
+            var j = 0;
+            while (j < hg) {
+                var v = w[row + g * hg + j];
+                isum += (x[g * hg + j] as i32) * ((v & 15) as i32 - 8) +
+                        (x[hc + g * hg + j] as i32) * ((v >> 4) as i32 - 8);
+                j = j + 1;
+            }
+            s += (isum as f32) * w_s[i * ng + g] * x_s[g];
+            g = g + 1;
+        }
+        out[i] = s;
+        i = i + 1;
+    }
+}
+`
+
+// TestNibbleBlocks checks rows_q4_blocks against Go, with the extreme values, for whole
+// blocks, blocks and groups after them, and group sizes that run as written, on both
+// backends, checked and unchecked, and for a CPU without AVX-512.
+func TestNibbleBlocks(t *testing.T) {
+	const rows = 5
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		for _, opts := range []compiler.Options{{}, {Unchecked: true}, {March: "x86-64-v3"}} {
+			opts.Backend = backend
+			lib := kerneltest.Open(t, "blocks.sl", []byte(blockKernel), opts)
+			fn := kerneltest.Func(t, lib, "rows_q4_blocks")
+			for _, shape := range [][2]int{{256, 32}, {768, 32}, {320, 32}, {224, 32}, {256, 16}, {512, 64}, {96, 12}} {
+				cols, gs := shape[0], shape[1]
+				rng := rand.New(rand.NewPCG(uint64(cols), uint64(gs)))
+				ng, hg := cols/gs, gs/2
+				nb := ng / 8
+				if hg%4 != 0 {
+					nb = 0
+				}
+				nibbles, xs := make([]int, rows*cols), make([]int8, cols)
+				for e := range nibbles {
+					nibbles[e] = rng.IntN(16)
+				}
+				for e := range xs {
+					xs[e] = int8(rng.IntN(256) - 128)
+				}
+				nibbles[3], xs[3] = 0, -128 // extremes: −8 · −128
+				// where byte c of group g lies in a row's bytes (and the inputs' halves)
+				at := func(g, c int) int {
+					if g < 8*nb {
+						return 8*hg*(g/8) + 32*(c/4) + 4*(g%8) + c%4
+					}
+					return g*hg + c
+				}
+				w, x := make([]uint8, rows*cols/2), make([]int8, cols)
+				for g := range ng {
+					for c := range hg {
+						e := g*gs + c
+						x[at(g, c)], x[cols/2+at(g, c)] = xs[e], xs[e+hg]
+						for i := range rows {
+							w[i*cols/2+at(g, c)] = uint8(nibbles[i*cols+e] | nibbles[i*cols+e+hg]<<4)
+						}
+					}
+				}
+				ws, xScale, xSum := make([]uint16, rows*ng), make([]float32, ng), make([]int32, ng)
+				for i := range ws {
+					ws[i] = uint16(half.F16FromFloat64(float64(1+rng.IntN(64)) / 64))
+				}
+				for g := range ng {
+					xScale[g] = float32(1+rng.IntN(64)) / 64
+					for j := range gs {
+						xSum[g] += 8 * int32(xs[g*gs+j])
+					}
+				}
+				out := make([]float32, rows)
+				kerneltest.Call(t, fn, out, w, ws, x, xScale, xSum, int64(rows), int64(cols), int64(gs))
+				for i := range rows {
+					want := 0.0
+					for g := range ng {
+						isum := 0
+						for j := range gs {
+							isum += int(xs[g*gs+j]) * (nibbles[i*cols+g*gs+j] - 8)
+						}
+						want += float64(isum) * half.F16(ws[i*ng+g]).Float64() * float64(xScale[g])
+					}
+					if d := math.Abs(float64(out[i]) - want); d > 1e-5*math.Max(1, math.Abs(want)) {
+						t.Errorf("%v unchecked=%v march=%q cols=%d gs=%d: row %d = %g, want %g", backend, opts.Unchecked, opts.March, cols, gs, i, out[i], want)
+					}
 				}
 			}
 		}
