@@ -1,6 +1,8 @@
 package lower
 
 import (
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,6 +76,30 @@ func TestNibbleBlocksRecognised(t *testing.T) {
 	for _, opts := range []Options{{AVX512BW: true}, {StrictFP: true, AVX512VNNI: true, AVX512BW: true}} {
 		if n := countCalls(mustLower(t, "blocks.sl", blockRows, opts).Funcs[0].Body, frontend.NibbleBlockDot); n != 0 {
 			t.Errorf("%+v: %d NibbleBlockDot calls, want none", opts, n)
+		}
+	}
+}
+
+// TestNibbleBlocksInQ4Kernels finds NibbleBlockDot in every q4 mat-vec of the decode and
+// prefill kernels, as compiled for a CPU with AVX-512 VNNI: their rows are stored in blocks.
+func TestNibbleBlocksInQ4Kernels(t *testing.T) {
+	for file, funcs := range map[string][]string{
+		"../kernels/llama2_q4.sl":         {"matvec_q4", "matvec2_q4", "qkv_q4"},
+		"../kernels/llama2_prefill_q4.sl": {"matvec_q4", "matmul_q4"},
+	} {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lf := mustLower(t, file, string(src), Options{AVX512VNNI: true, AVX512BW: true})
+		for _, name := range funcs {
+			i := slices.IndexFunc(lf.Funcs, func(f *Func) bool { return f.Name == name })
+			if i < 0 {
+				t.Fatalf("%s: no %s", file, name)
+			}
+			if n := countCalls(lf.Funcs[i].Body, frontend.NibbleBlockDot); n == 0 {
+				t.Errorf("%s: %s has no NibbleBlockDot", file, name)
+			}
 		}
 	}
 }
