@@ -68,22 +68,11 @@ const (
 	// sum; n is a constant, 1 or 2. It stands only as `s = s + FloatDot(…)` in the body of a
 	// loop whose lower.Loop lists s in Lanes, as ScaledDot.
 	FloatDot
-	// NibbleBlockDot(x, i, h, w, j, y, iy, f1, k1, …, fn, kn) is, for the NibbleBlockGroups
-	// groups l of a block of q4 weights interleaved four bytes at a time (package lower,
-	// blocks.go), (Σ_{r<4, k<4} x[i + e]·(w[j + e] & 15) + x[h + e]·(w[j + e] >> 4) − y[iy + l])
-	// as f32 · f1[k1 + l] · … · fn[kn + l], e = 4·NibbleBlockGroups·r + 4·l + k: x of i8, w of
-	// u8, y of i32, each f of f16 or f32 (n ≥ 0). It stands only as `s = s + NibbleBlockDot(…)`
-	// in the body of a loop whose lower.Loop lists s in Lanes, as ScaledDot.
-	NibbleBlockDot
 	// Prefetch(a, i): a hint that the element a[i] of an array will soon be read, to bring its
 	// line into the second-level cache (LLVM locality 1, x86 prefetcht2); i may lie past the
 	// array's end. A statement: no value, no check, no effect on any value.
 	Prefetch
 )
-
-// NibbleBlockGroups is how many q4 groups of 32 a NibbleBlockDot takes: a block of 128
-// bytes, four bytes of each group in turn.
-const NibbleBlockGroups = 8
 
 // DotChunk is how many elements of each array Dot takes at a time: one 256-bit load.
 const DotChunk = 32
@@ -132,7 +121,6 @@ var builtins = map[Builtin]builtinInfo{
 	Select:              {"select", []string{"c", "x", "y"}, 3, 0, -1, true},
 	Prefetch:            {"prefetch", []string{"a", "i"}, 2, 1, -1, true},
 	FloatDot:            {"float_dot", []string{"a", "i", "b", "j", "n"}, 5, 0, -1, true},
-	NibbleBlockDot:      {"nibble_block_dot", []string{"x", "i", "h", "w", "j", "y", "iy", "f1", "k1", "f2", "k2", "f3", "k3"}, 7, 0, -1, true},
 }
 
 var builtinByName = func() map[string]Builtin {

@@ -8,9 +8,8 @@
 // each row, over the T tokens, so that a row is read from memory once per batch and stays in
 // the cache while the tokens' quantized inputs go past it.
 //
-// Weights: llama2_q4.sl's (two 4-bit values per u8, a group's bytes in llama.cpp's q4_0
-// order, a row's groups in blocks of eight, four bytes of each in turn; one f16 scale per
-// group of gs of a row; the norm weights f32). Batch scratch (caller-owned, at least this
+// Weights: llama2_q4.sl's (two 4-bit values per u8 in llama.cpp's q4_0 order, one f16 scale
+// per group of gs of a row; the norm weights f32). Batch scratch (caller-owned, at least this
 // big, contents ignored), as llama2_prefill.sl's, one row per token:
 //   x, xb, xb2, q [T][dim]   k, v [T][kv_dim]   att [T][seq_len]   hb, hb2 [T][hidden_dim]
 // and, as for decode, logits [vocab_size] and key_cache, value_cache
@@ -26,43 +25,22 @@
 // negative pos, a token out of range or a group size that is odd or does not divide dim and
 // hidden_dim returns NaN and writes nothing.
 
-// blocks_q4 and q4_byte: llama2_q4.sl's, the layout of a row's bytes.
-fn blocks_q4(i64 ng, i64 hg) -> i64 {
-    if (hg % 4 != 0) {
-        return 0;
-    }
-    return ng / 8;
-}
-
-fn q4_byte(i64 g, i64 c, i64 nb, i64 hg) -> i64 {
-    if (g < 8 * nb) {
-        return 8 * hg * (g / 8) + 32 * (c / 4) + 4 * (g % 8) + c % 4;
-    }
-    return g * hg + c;
-}
-
 // quantize_split quantizes the m rows of x (n elements each, n a multiple of gs) per group of
 // gs, as llama2.c's runq.c: group g's scale is max|x| / 127 over the group, and each value is
 // x / scale rounded to the nearest integer, halves away from zero; an all-zero group has
-// scale 0 and values 0. Row t's scales go to xs[t·n/gs + g], 8 · the sums of its groups'
-// values to xsum[t·n/gs + g], and its values to xq[t·n …], in the order of llama2_q4.sl's
-// quantize_split: group g's element c at xq[t·n + q4_byte(g, c)], its element gs/2 + c at
-// xq[t·n + n/2 + q4_byte(g, c)].
-fn quantize_split(i8[] xq, f32[] xs, i32[] xsum, f32[] x, i64 m, i64 n, i64 gs) {
+// scale 0 and values 0. Row t's scales go to xs[t·n/gs + g] and its values to xq[t·n …],
+// split by halves of groups as llama2_q4.sl's quantize_split: group g's first half at
+// xq[t·n + g·gs/2 + j], its second half at xq[t·n + n/2 + g·gs/2 + j].
+fn quantize_split(i8[] xq, f32[] xs, f32[] x, i64 m, i64 n, i64 gs) {
     var ng = n / gs;
     var hg = gs / 2;
-    var half = n / 2;
-    var nb = blocks_q4(ng, hg);
-    var bb = 8 * hg;   // bytes per block
-    var runs = hg / 4; // a block's runs of four bytes of each group
-    var vals = array<i8>([n]); // a row's values in the order of x
     var t = 0;
     while (t < m) {
-        var row = t * n;   // the row's values
-        var rs = t * ng;   // and scales
+        var lo = t * n;      // the row's inputs of low nibbles
+        var hi = lo + n / 2; // and of high ones
         var g = 0;
         while (g < ng) {
-            var base = row + g * gs;
+            var base = t * n + g * gs;
             var amax = 0.0;
             var j = 0;
             while (j < gs) {
@@ -70,50 +48,17 @@ fn quantize_split(i8[] xq, f32[] xs, i32[] xsum, f32[] x, i64 m, i64 n, i64 gs) 
                 j = j + 1;
             }
             var scale = amax / 127.0;
-            xs[rs + g] = scale;
+            xs[t * ng + g] = scale;
             // an all-zero group divides by 1 instead of 0, which gives its values 0
             var divisor = scale;
             if (scale == 0.0) {
                 divisor = 1.0;
             }
-            i32 sum = 0;
             j = 0;
-            while (j < gs) {
-                // |x / scale| ≤ 127: exact i8s
-                var value = round(x[base + j] / divisor);
-                vals[g * gs + j] = value;
-                sum += value as i32;
-                j = j + 1;
-            }
-            xsum[rs + g] = 8 * sum;
-            g = g + 1;
-        }
-        // into the order of a row's bytes: the blocks' groups four values of each in turn, the
-        // groups after them one after another
-        var b = 0;
-        while (b < nb) {
-            var l = 0;
-            while (l < 8) {
-                var r = 0;
-                while (r < runs) {
-                    var k = 0;
-                    while (k < 4) {
-                        xq[row + bb * b + 32 * r + 4 * l + k] = vals[(8 * b + l) * gs + 4 * r + k];
-                        xq[row + half + bb * b + 32 * r + 4 * l + k] = vals[(8 * b + l) * gs + hg + 4 * r + k];
-                        k = k + 1;
-                    }
-                    r = r + 1;
-                }
-                l = l + 1;
-            }
-            b = b + 1;
-        }
-        g = 8 * nb;
-        while (g < ng) {
-            var j = 0;
             while (j < hg) {
-                xq[row + g * hg + j] = vals[g * gs + j];
-                xq[row + half + g * hg + j] = vals[g * gs + hg + j];
+                // |x / scale| ≤ 127: exact i8s
+                xq[lo + g * hg + j] = round(x[base + j] / divisor);
+                xq[hi + g * hg + j] = round(x[base + hg + j] / divisor);
                 j = j + 1;
             }
             g = g + 1;
@@ -122,14 +67,16 @@ fn quantize_split(i8[] xq, f32[] xs, i32[] xsum, f32[] x, i64 m, i64 n, i64 gs) 
     }
 }
 
-// matvec_q4: llama2_q4.sl's mat-vec, for the classifier of the last token.
-fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i32[] xsum, i64 rows, i64 cols, i64 gs) {
+// matvec_q4: out[i] = Σ_g (Σ_j x_j · (n_j - 8)) · w_s[e/gs + g] · xs[g] with e = w_off + i·cols,
+// n_j the 4-bit value of element e + g·gs + j and x_j the quantized input of element g·gs + j
+// (xq split by halves of groups), for i < rows: llama2_q4.sl's mat-vec, for the classifier of
+// the last token. Byte j of a group (gs/2 bytes
+// from the row's byte e/2 + g·gs/2) holds the group's element j in its low nibble and element
+// gs/2 + j in its high nibble.
+fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i64 rows, i64 cols, i64 gs) {
     var ng = cols / gs;
     var hg = gs / 2;        // bytes per group
     var hc = cols / 2;      // bytes per row
-    var nb = blocks_q4(ng, hg);
-    var bb = 8 * hg;        // bytes per block
-    var runs = hg / 4;      // a block's runs of four bytes of each group
     var b_off = w_off / 2;  // the first row's first byte
     var s_off = w_off / gs; // the first row's first scale (rows start at multiples of gs)
     var i = 0;
@@ -137,35 +84,14 @@ fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i32[] x
         var row = b_off + i * hc;  // the row's first byte
         var srow = s_off + i * ng; // the row's first scale, without a division per row
         var s = 0.0;
-        var b = 0;
-        while (b < nb) {
-            var l = 0;
-            while (l < 8) { // group 8·b + l
-                i32 isum = 0;
-                var r = 0;
-                while (r < runs) {
-                    var k = 0;
-                    while (k < 4) {
-                        var v = w[row + bb * b + 32 * r + 4 * l + k];
-                        isum += (xq[bb * b + 32 * r + 4 * l + k] as i32) * ((v & 15) as i32) +
-                                (xq[hc + bb * b + 32 * r + 4 * l + k] as i32) * ((v >> 4) as i32);
-                        k = k + 1;
-                    }
-                    r = r + 1;
-                }
-                s += ((isum - xsum[8 * b + l]) as f32) * w_s[srow + 8 * b + l] * xs[8 * b + l];
-                l = l + 1;
-            }
-            b = b + 1;
-        }
-        var g = 8 * nb;
-        while (g < ng) { // the groups after the blocks
+        var g = 0;
+        while (g < ng) {
             i32 isum = 0;
             var j = 0;
             while (j < hg) {
-                var v = w[row + g * hg + j];
-                isum += (xq[g * hg + j] as i32) * ((v & 15) as i32 - 8) +
-                        (xq[hc + g * hg + j] as i32) * ((v >> 4) as i32 - 8);
+                var b = w[row + g * hg + j];
+                isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                        (xq[hc + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                 j = j + 1;
             }
             s += (isum as f32) * w_s[srow + g] * xs[g];
@@ -177,33 +103,30 @@ fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i32[] x
 }
 
 // matmul_q4 runs the q4 rows from element w_off (rows of cols elements) against the quantized
-// inputs (xq, xs, xsum) of the tokens, four tokens at a time: for token t = 4b + k of the nt
-// blocks, y_k[i·nt + b] is matvec_q4's sum of row i for token t's input (xq from t·cols, xs
-// and xsum from t·ng, ng = cols / gs). The four sums of a block are independent: side by side
-// they share the row's loads, and none waits for another's last multiply-add, as one sum
-// alone would for each of its groups. xq, xs and xsum hold 4·nt tokens (those past the
-// prompt's are computed and not used).
+// inputs (xq, xs) of the tokens, four tokens at a time: for token t = 4b + k of the nb blocks,
+// y_k[i·nb + b] is matvec_q4's sum of row i for token t's input (xq from t·cols, xs from
+// t·ng, ng = cols / gs). The four sums of a block are independent: side by side they share
+// the row's loads, and none waits for another's last multiply-add, as one sum alone would for
+// each of its groups. xq and xs hold 4·nb tokens (those past the prompt's are computed and not
+// used).
 fn matmul_q4(f32[] y0, f32[] y1, f32[] y2, f32[] y3, u8[] w, f16[] w_s, i64 w_off,
-             i8[] xq, f32[] xs, i32[] xsum, i64 nt, i64 rows, i64 cols, i64 gs) {
+             i8[] xq, f32[] xs, i64 nb, i64 rows, i64 cols, i64 gs) {
     var ng = cols / gs;
-    var hg = gs / 2;        // bytes per group
-    var hc = cols / 2;      // bytes per row
-    var nb = blocks_q4(ng, hg);
-    var bb = 8 * hg;        // bytes per block
-    var runs = hg / 4;      // a block's runs of four bytes of each group
+    var hg = gs / 2;
+    var hc = cols / 2;
     var b_off = w_off / 2;
     var s_off = w_off / gs;
     var i = 0;
     while (i < rows) {
         var row = b_off + i * hc;
         var srow = s_off + i * ng;
-        var tb = 0;
-        while (tb < nt) {
-            var x0 = 4 * tb * cols; // the block's tokens' values
+        var blk = 0;
+        while (blk < nb) {
+            var x0 = 4 * blk * cols; // the block's tokens' values
             var x1 = x0 + cols;
             var x2 = x1 + cols;
             var x3 = x2 + cols;
-            var c0 = 4 * tb * ng;   // and scales and sums
+            var c0 = 4 * blk * ng;   // and scales
             var c1 = c0 + ng;
             var c2 = c1 + ng;
             var c3 = c2 + ng;
@@ -211,111 +134,51 @@ fn matmul_q4(f32[] y0, f32[] y1, f32[] y2, f32[] y3, u8[] w, f16[] w_s, i64 w_of
             var s1 = 0.0;
             var s2 = 0.0;
             var s3 = 0.0;
-            var b = 0;
-            while (b < nb) {
-                var l = 0;
-                while (l < 8) { // group 8·b + l
-                    i32 isum0 = 0;
-                    var r0 = 0;
-                    while (r0 < runs) {
-                        var k0 = 0;
-                        while (k0 < 4) {
-                            var v0 = w[row + bb * b + 32 * r0 + 4 * l + k0];
-                            isum0 += (xq[x0 + bb * b + 32 * r0 + 4 * l + k0] as i32) * ((v0 & 15) as i32) +
-                                     (xq[x0 + hc + bb * b + 32 * r0 + 4 * l + k0] as i32) * ((v0 >> 4) as i32);
-                            k0 = k0 + 1;
-                        }
-                        r0 = r0 + 1;
-                    }
-                    s0 += ((isum0 - xsum[c0 + 8 * b + l]) as f32) * w_s[srow + 8 * b + l] * xs[c0 + 8 * b + l];
-                    i32 isum1 = 0;
-                    var r1 = 0;
-                    while (r1 < runs) {
-                        var k1 = 0;
-                        while (k1 < 4) {
-                            var v1 = w[row + bb * b + 32 * r1 + 4 * l + k1];
-                            isum1 += (xq[x1 + bb * b + 32 * r1 + 4 * l + k1] as i32) * ((v1 & 15) as i32) +
-                                     (xq[x1 + hc + bb * b + 32 * r1 + 4 * l + k1] as i32) * ((v1 >> 4) as i32);
-                            k1 = k1 + 1;
-                        }
-                        r1 = r1 + 1;
-                    }
-                    s1 += ((isum1 - xsum[c1 + 8 * b + l]) as f32) * w_s[srow + 8 * b + l] * xs[c1 + 8 * b + l];
-                    i32 isum2 = 0;
-                    var r2 = 0;
-                    while (r2 < runs) {
-                        var k2 = 0;
-                        while (k2 < 4) {
-                            var v2 = w[row + bb * b + 32 * r2 + 4 * l + k2];
-                            isum2 += (xq[x2 + bb * b + 32 * r2 + 4 * l + k2] as i32) * ((v2 & 15) as i32) +
-                                     (xq[x2 + hc + bb * b + 32 * r2 + 4 * l + k2] as i32) * ((v2 >> 4) as i32);
-                            k2 = k2 + 1;
-                        }
-                        r2 = r2 + 1;
-                    }
-                    s2 += ((isum2 - xsum[c2 + 8 * b + l]) as f32) * w_s[srow + 8 * b + l] * xs[c2 + 8 * b + l];
-                    i32 isum3 = 0;
-                    var r3 = 0;
-                    while (r3 < runs) {
-                        var k3 = 0;
-                        while (k3 < 4) {
-                            var v3 = w[row + bb * b + 32 * r3 + 4 * l + k3];
-                            isum3 += (xq[x3 + bb * b + 32 * r3 + 4 * l + k3] as i32) * ((v3 & 15) as i32) +
-                                     (xq[x3 + hc + bb * b + 32 * r3 + 4 * l + k3] as i32) * ((v3 >> 4) as i32);
-                            k3 = k3 + 1;
-                        }
-                        r3 = r3 + 1;
-                    }
-                    s3 += ((isum3 - xsum[c3 + 8 * b + l]) as f32) * w_s[srow + 8 * b + l] * xs[c3 + 8 * b + l];
-                    l = l + 1;
-                }
-                b = b + 1;
-            }
-            var g = 8 * nb;
-            while (g < ng) { // the groups after the blocks
+            var g = 0;
+            while (g < ng) {
                 i32 isum0 = 0;
                 var j0 = 0;
                 while (j0 < hg) {
-                    var v0 = w[row + g * hg + j0];
-                    isum0 += (xq[x0 + g * hg + j0] as i32) * ((v0 & 15) as i32 - 8) +
-                             (xq[x0 + hc + g * hg + j0] as i32) * ((v0 >> 4) as i32 - 8);
+                    var b0 = w[row + g * hg + j0];
+                    isum0 += (xq[x0 + g * hg + j0] as i32) * ((b0 & 15) as i32 - 8) +
+                             (xq[x0 + hc + g * hg + j0] as i32) * ((b0 >> 4) as i32 - 8);
                     j0 = j0 + 1;
                 }
                 s0 += (isum0 as f32) * w_s[srow + g] * xs[c0 + g];
                 i32 isum1 = 0;
                 var j1 = 0;
                 while (j1 < hg) {
-                    var v1 = w[row + g * hg + j1];
-                    isum1 += (xq[x1 + g * hg + j1] as i32) * ((v1 & 15) as i32 - 8) +
-                             (xq[x1 + hc + g * hg + j1] as i32) * ((v1 >> 4) as i32 - 8);
+                    var b1 = w[row + g * hg + j1];
+                    isum1 += (xq[x1 + g * hg + j1] as i32) * ((b1 & 15) as i32 - 8) +
+                             (xq[x1 + hc + g * hg + j1] as i32) * ((b1 >> 4) as i32 - 8);
                     j1 = j1 + 1;
                 }
                 s1 += (isum1 as f32) * w_s[srow + g] * xs[c1 + g];
                 i32 isum2 = 0;
                 var j2 = 0;
                 while (j2 < hg) {
-                    var v2 = w[row + g * hg + j2];
-                    isum2 += (xq[x2 + g * hg + j2] as i32) * ((v2 & 15) as i32 - 8) +
-                             (xq[x2 + hc + g * hg + j2] as i32) * ((v2 >> 4) as i32 - 8);
+                    var b2 = w[row + g * hg + j2];
+                    isum2 += (xq[x2 + g * hg + j2] as i32) * ((b2 & 15) as i32 - 8) +
+                             (xq[x2 + hc + g * hg + j2] as i32) * ((b2 >> 4) as i32 - 8);
                     j2 = j2 + 1;
                 }
                 s2 += (isum2 as f32) * w_s[srow + g] * xs[c2 + g];
                 i32 isum3 = 0;
                 var j3 = 0;
                 while (j3 < hg) {
-                    var v3 = w[row + g * hg + j3];
-                    isum3 += (xq[x3 + g * hg + j3] as i32) * ((v3 & 15) as i32 - 8) +
-                             (xq[x3 + hc + g * hg + j3] as i32) * ((v3 >> 4) as i32 - 8);
+                    var b3 = w[row + g * hg + j3];
+                    isum3 += (xq[x3 + g * hg + j3] as i32) * ((b3 & 15) as i32 - 8) +
+                             (xq[x3 + hc + g * hg + j3] as i32) * ((b3 >> 4) as i32 - 8);
                     j3 = j3 + 1;
                 }
                 s3 += (isum3 as f32) * w_s[srow + g] * xs[c3 + g];
                 g = g + 1;
             }
-            y0[i * nt + tb] = s0;
-            y1[i * nt + tb] = s1;
-            y2[i * nt + tb] = s2;
-            y3[i * nt + tb] = s3;
-            tb = tb + 1;
+            y0[i * nb + blk] = s0;
+            y1[i * nb + blk] = s1;
+            y2[i * nb + blk] = s2;
+            y3[i * nb + blk] = s3;
+            blk = blk + 1;
         }
         i = i + 1;
     }
@@ -345,11 +208,11 @@ fn to_tokens(f32[] out, f32[] y0, f32[] y1, f32[] y2, f32[] y3, i64 nb, i64 rows
 }
 
 // project_q4: out (m rows of rows elements) = the q4 rows from w_off times each of the m
-// quantized inputs (xq, xs, xsum) of cols elements, through matmul_q4 (y0 … y3 its scratch).
+// quantized inputs (xq, xs) of cols elements, through matmul_q4 (y0 … y3 its scratch).
 fn project_q4(f32[] out, f32[] y0, f32[] y1, f32[] y2, f32[] y3, u8[] w, f16[] w_s, i64 w_off,
-              i8[] xq, f32[] xs, i32[] xsum, i64 m, i64 rows, i64 cols, i64 gs) {
+              i8[] xq, f32[] xs, i64 m, i64 rows, i64 cols, i64 gs) {
     var nb = (m + 3) / 4;
-    matmul_q4(y0, y1, y2, y3, w, w_s, w_off, xq, xs, xsum, nb, rows, cols, gs);
+    matmul_q4(y0, y1, y2, y3, w, w_s, w_off, xq, xs, nb, rows, cols, gs);
     to_tokens(out, y0, y1, y2, y3, nb, rows, m);
 }
 
@@ -495,16 +358,16 @@ fn swiglu(f32[] hb, f32[] hb2, i64 n) {
 
 // prefill_block_q4 runs layer l on the m rows of x (positions pos …): rmsnorm, q/k/v
 // projections, rotary embedding, the rows' keys and values into the cache, attention, output
-// projection, residual, then rmsnorm, SwiGLU feed-forward, down projection, residual. xq, xs
-// and xsum (m rounded up to a multiple of 4, times max(dim, hidden_dim) values and one scale
-// and one sum per group of them) hold each projection's quantized input, y0 … y3 (m/4 rounded up, times
+// projection, residual, then rmsnorm, SwiGLU feed-forward, down projection, residual. xq and
+// xs (m rounded up to a multiple of 4, times max(dim, hidden_dim) values and one scale per
+// group of them) hold each projection's quantized input, y0 … y3 (m/4 rounded up, times
 // max(dim, hidden_dim)) its results.
 fn prefill_block_q4(f32[] rms_att_w, f32[] rms_ffn_w,
                     u8[] wq, f16[] wq_s, u8[] wk, f16[] wk_s, u8[] wv, f16[] wv_s, u8[] wo, f16[] wo_s,
                     u8[] w1, f16[] w1_s, u8[] w2, f16[] w2_s, u8[] w3, f16[] w3_s,
                     f32[] x, f32[] xb, f32[] xb2, f32[] q, f32[] k, f32[] v, f32[] att,
                     f32[] hb, f32[] hb2, f32[] key_cache, f32[] value_cache, f32[] rope_cos, f32[] rope_sin,
-                    i8[] xq, f32[] xs, i32[] xsum, f32[] y0, f32[] y1, f32[] y2, f32[] y3,
+                    i8[] xq, f32[] xs, f32[] y0, f32[] y1, f32[] y2, f32[] y3,
                     i64 l, i64 pos, i64 m, i64 dim, i64 hidden_dim, i64 n_heads, i64 n_kv_heads, i64 seq_len, i64 gs) {
     var head_size = dim / n_heads;
     var kv_dim = head_size * n_kv_heads;
@@ -512,10 +375,10 @@ fn prefill_block_q4(f32[] rms_att_w, f32[] rms_ffn_w,
 
     // attention: rmsnorm, q/k/v projections, rotary embedding
     rmsnorm_rows(xb, x, rms_att_w, l * dim, m, dim);
-    quantize_split(xq, xs, xsum, xb, m, dim, gs);
-    project_q4(q, y0, y1, y2, y3, wq, wq_s, l * dim * dim, xq, xs, xsum, m, dim, dim, gs);
-    project_q4(k, y0, y1, y2, y3, wk, wk_s, l * kv_dim * dim, xq, xs, xsum, m, kv_dim, dim, gs);
-    project_q4(v, y0, y1, y2, y3, wv, wv_s, l * kv_dim * dim, xq, xs, xsum, m, kv_dim, dim, gs);
+    quantize_split(xq, xs, xb, m, dim, gs);
+    project_q4(q, y0, y1, y2, y3, wq, wq_s, l * dim * dim, xq, xs, m, dim, dim, gs);
+    project_q4(k, y0, y1, y2, y3, wk, wk_s, l * kv_dim * dim, xq, xs, m, kv_dim, dim, gs);
+    project_q4(v, y0, y1, y2, y3, wv, wv_s, l * kv_dim * dim, xq, xs, m, kv_dim, dim, gs);
     rope_rows(q, k, rope_cos, rope_sin, m, dim, kv_dim, head_size);
 
     // the rows' keys and values into the cache: positions pos … pos+m−1 are one run in each
@@ -539,18 +402,18 @@ fn prefill_block_q4(f32[] rms_att_w, f32[] rms_ffn_w,
 
     // attention over positions 0 … pos+t for row t, output projection, residual
     attention_rows(xb, q, att, key_cache, value_cache, layer_off, pos, m, n_heads, n_kv_heads, head_size, seq_len);
-    quantize_split(xq, xs, xsum, xb, m, dim, gs);
-    project_q4(xb2, y0, y1, y2, y3, wo, wo_s, l * dim * dim, xq, xs, xsum, m, dim, dim, gs);
+    quantize_split(xq, xs, xb, m, dim, gs);
+    project_q4(xb2, y0, y1, y2, y3, wo, wo_s, l * dim * dim, xq, xs, m, dim, dim, gs);
     add(x, xb2, m * dim);
 
     // feed-forward: rmsnorm, SwiGLU (silu(w1·x) · (w3·x)), down projection, residual
     rmsnorm_rows(xb, x, rms_ffn_w, l * dim, m, dim);
-    quantize_split(xq, xs, xsum, xb, m, dim, gs);
-    project_q4(hb, y0, y1, y2, y3, w1, w1_s, l * h * dim, xq, xs, xsum, m, h, dim, gs);
-    project_q4(hb2, y0, y1, y2, y3, w3, w3_s, l * h * dim, xq, xs, xsum, m, h, dim, gs);
+    quantize_split(xq, xs, xb, m, dim, gs);
+    project_q4(hb, y0, y1, y2, y3, w1, w1_s, l * h * dim, xq, xs, m, h, dim, gs);
+    project_q4(hb2, y0, y1, y2, y3, w3, w3_s, l * h * dim, xq, xs, m, h, dim, gs);
     swiglu(hb, hb2, m * h);
-    quantize_split(xq, xs, xsum, hb, m, h, gs);
-    project_q4(xb, y0, y1, y2, y3, w2, w2_s, l * dim * h, xq, xs, xsum, m, dim, h, gs);
+    quantize_split(xq, xs, hb, m, h, gs);
+    project_q4(xb, y0, y1, y2, y3, w2, w2_s, l * dim * h, xq, xs, m, dim, h, gs);
     add(x, xb, m * dim);
 }
 
@@ -577,17 +440,16 @@ fn llama2_prefill_q4(u8[] token_emb, f16[] token_emb_s, f32[] rms_att_w, f32[] r
 
     // token embeddings, dequantized, one row per token: each row group by group
     var hg = gs / 2;
-    var wb = blocks_q4(dim / gs, hg);
     t = 0;
     while (t < n_tokens) {
-        var row = tokens[t] * dim / 2; // the token's row's first byte
         var g = 0;
         while (g < dim / gs) {
-            var scale = token_emb_s[tokens[t] * (dim / gs) + g];
+            var e = tokens[t] * dim + g * gs; // the group's first element
+            var scale = token_emb_s[e / gs];
             var xo = t * dim + g * gs;
             var j = 0;
             while (j < hg) {
-                var b = token_emb[row + q4_byte(g, j, wb, hg)];
+                var b = token_emb[e / 2 + j];
                 x[xo + j] = (((b & 15) as i32 - 8) as f32) * scale;
                 x[xo + hg + j] = (((b >> 4) as i32 - 8) as f32) * scale;
                 j = j + 1;
@@ -609,7 +471,6 @@ fn llama2_prefill_q4(u8[] token_emb, f16[] token_emb_s, f32[] rms_att_w, f32[] r
     var n = max(dim, hidden_dim);
     var xq = array<i8>([4 * nb * n]);
     var xs = array<f32>([4 * nb * (n / gs)]);
-    var xsum = array<i32>([4 * nb * (n / gs)]);
     var y0 = array<f32>([nb * n]);
     var y1 = array<f32>([nb * n]);
     var y2 = array<f32>([nb * n]);
@@ -620,7 +481,7 @@ fn llama2_prefill_q4(u8[] token_emb, f16[] token_emb_s, f32[] rms_att_w, f32[] r
         prefill_block_q4(rms_att_w, rms_ffn_w, wq, wq_s, wk, wk_s, wv, wv_s, wo, wo_s,
                          w1, w1_s, w2, w2_s, w3, w3_s,
                          x, xb, xb2, q, k, v, att, hb, hb2, key_cache, value_cache, rope_cos, rope_sin,
-                         xq, xs, xsum, y0, y1, y2, y3, l, pos, n_tokens, dim, hidden_dim, n_heads, n_kv_heads, seq_len, gs);
+                         xq, xs, y0, y1, y2, y3, l, pos, n_tokens, dim, hidden_dim, n_heads, n_kv_heads, seq_len, gs);
         l = l + 1;
     }
 
@@ -632,7 +493,7 @@ fn llama2_prefill_q4(u8[] token_emb, f16[] token_emb_s, f32[] rms_att_w, f32[] r
         i = i + 1;
     }
     xb = rmsnorm(xb, rms_final_w, xb, dim, 0.00001);
-    quantize_split(xq, xs, xsum, xb, 1, dim, gs);
-    matvec_q4(logits, wcls, wcls_s, 0, xq, xs, xsum, vocab_size, dim, gs);
+    quantize_split(xq, xs, xb, 1, dim, gs);
+    matvec_q4(logits, wcls, wcls_s, 0, xq, xs, vocab_size, dim, gs);
     return logits[0];
 }

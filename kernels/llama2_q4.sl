@@ -7,15 +7,9 @@
 // scales, one f16 per group of gs consecutive elements of a row (gs is even and divides dim
 // and hidden_dim, so a group never spans two rows): element e is (n - 8) · w_s[e / gs]. A
 // group's gs/2 bytes hold its first half in their low nibbles and its second half in their
-// high nibbles: byte c of a group holds its elements c (low) and gs/2 + c (high), as in
-// llama.cpp's q4_0 for gs = 32. A row's bytes (cols/2 from the row's first element / 2) hold
-// its groups eight at a time, four bytes of each in turn: byte c of group 8·b + l lies at
-// 8·(gs/2)·b + 32·(c/4) + 4·l + c%4 of the row's bytes, for the row's whole blocks b of
-// eight groups, when gs/2 is a multiple of 4; the groups after the last whole block (all of
-// them otherwise) lie one after another, byte c of group g at g·gs/2 + c (q4_byte). One
-// 64-byte load of a block then brings four bytes of each of its groups twice over, which the
-// machine's byte dot product sums lane by lane: each group's sum stays in its own lanes and
-// one vector of eight scales serves the block. This is package llama's QTensor (type Q4).
+// high nibbles: byte j of group g (w[g·gs/2 + j]) holds elements g·gs + j (low) and
+// g·gs + gs/2 + j (high). This is package llama's QTensor (type Q4) and llama.cpp's q4_0 for
+// gs = 32.
 //   token_emb, token_emb_s [vocab_size][dim]   rms_att_w, rms_ffn_w [n_layers][dim]
 //   wq, wo (and _s)        [n_layers][dim][dim]  wk, wv (and _s) [n_layers][kv_dim][dim]
 //   w1, w3 (and _s)        [n_layers][hidden_dim][dim]
@@ -27,9 +21,7 @@
 // Each mat-vec first quantizes its input vector per group of gs to i8 with one f32 scale
 // (quantize_split); each group's dot product then sums in i32, the low nibbles against the
 // group's first half and the high nibbles against its second half, and the row adds
-// isum · w_scale · x_scale in f32, group by group: package llama's ForwardQ. In the blocks the
-// nibbles count as they are, 0 to 15, and the group's 8 · Σx (quantize_split's xsum) comes
-// out of isum: Σ (n − 8)·x = Σ n·x − 8·Σx.
+// isum · w_scale · x_scale in f32, group by group: package llama's ForwardQ.
 //
 // RoPE rotates with base theta (10000 for LLaMA 2, 500000 for LLaMA 3).
 //
@@ -37,39 +29,17 @@
 // cache), or a group size that is odd or does not divide dim and hidden_dim, returns NaN and
 // touches nothing.
 
-// blocks_q4 is how many whole blocks of eight groups a row of ng groups of hg bytes holds
-// interleaved: none when hg is not a multiple of 4.
-fn blocks_q4(i64 ng, i64 hg) -> i64 {
-    if (hg % 4 != 0) {
-        return 0;
-    }
-    return ng / 8;
-}
-
-// q4_byte is where byte c of group g lies among the bytes of a row of nb whole blocks, hg
-// bytes a group (see above).
-fn q4_byte(i64 g, i64 c, i64 nb, i64 hg) -> i64 {
-    if (g < 8 * nb) {
-        return 8 * hg * (g / 8) + 32 * (c / 4) + 4 * (g % 8) + c % 4;
-    }
-    return g * hg + c;
-}
-
 // quantize_split quantizes x (n elements, n a multiple of gs) per group of gs, as llama2.c's
 // runq.c: group g's scale xs[g] = max|x| / 127 over the group, and each value is x / xs[g]
 // rounded to the nearest integer, halves away from zero; an all-zero group has scale 0 and
-// values 0. It writes the values split by halves of groups, in the order of a row of weights'
-// bytes: group g's element c (the input of its byte c's low nibble) to xq[q4_byte(g, c)] and
-// its element gs/2 + c (the high nibble's) to xq[n/2 + q4_byte(g, c)], so that a mat-vec reads
-// inputs and weights in step. xsum[g] is 8 · the sum of the group's values.
-fn quantize_split(i8[] xq, f32[] xs, i32[] xsum, f32[] x, i64 n, i64 gs) {
+// values 0. It writes the values split by halves of groups: group g's first half (the inputs
+// of its weights' low nibbles) to xq[g·gs/2 + j] and its second half (the high nibbles') to
+// xq[n/2 + g·gs/2 + j], so that a mat-vec reads the inputs of four groups' low nibbles, and
+// of their high ones, as one run of bytes each instead of taking them apart on every row.
+fn quantize_split(i8[] xq, f32[] xs, f32[] x, i64 n, i64 gs) {
     var ng = n / gs;
     var hg = gs / 2;
     var half = n / 2;
-    var nb = blocks_q4(ng, hg);
-    var bb = 8 * hg;   // bytes per block
-    var runs = hg / 4; // a block's runs of four bytes of each group
-    var vals = array<i8>([n]); // the values in the order of x
     var g = 0;
     while (g < ng) {
         var base = g * gs;
@@ -86,44 +56,11 @@ fn quantize_split(i8[] xq, f32[] xs, i32[] xsum, f32[] x, i64 n, i64 gs) {
         if (scale == 0.0) {
             divisor = 1.0;
         }
-        i32 sum = 0;
         j = 0;
-        while (j < gs) {
-            // |x / scale| ≤ 127: exact i8s
-            var value = round(x[base + j] / divisor);
-            vals[g * gs + j] = value;
-            sum += value as i32;
-            j = j + 1;
-        }
-        xsum[g] = 8 * sum;
-        g = g + 1;
-    }
-    // into the order of a row's bytes: the blocks' groups four values of each in turn, the
-    // groups after them one after another
-    var b = 0;
-    while (b < nb) {
-        var l = 0;
-        while (l < 8) {
-            var r = 0;
-            while (r < runs) {
-                var k = 0;
-                while (k < 4) {
-                    xq[bb * b + 32 * r + 4 * l + k] = vals[(8 * b + l) * gs + 4 * r + k];
-                    xq[half + bb * b + 32 * r + 4 * l + k] = vals[(8 * b + l) * gs + hg + 4 * r + k];
-                    k = k + 1;
-                }
-                r = r + 1;
-            }
-            l = l + 1;
-        }
-        b = b + 1;
-    }
-    g = 8 * nb;
-    while (g < ng) {
-        var j = 0;
         while (j < hg) {
-            xq[g * hg + j] = vals[g * gs + j];
-            xq[half + g * hg + j] = vals[g * gs + hg + j];
+            // |x / scale| ≤ 127: exact i8s
+            xq[g * hg + j] = round(x[base + j] / divisor);
+            xq[half + g * hg + j] = round(x[base + hg + j] / divisor);
             j = j + 1;
         }
         g = g + 1;
@@ -133,15 +70,14 @@ fn quantize_split(i8[] xq, f32[] xs, i32[] xsum, f32[] x, i64 n, i64 gs) {
 // matvec_q4: out[i] = Σ_g (Σ_j x_j · (n_j - 8)) · w_s[e/gs + g] · xs[g] with
 // e = w_off + i·cols, n_j the 4-bit value of element e + g·gs + j and x_j the quantized input
 // of element g·gs + j, for i < rows: the q4 rows from element w_off against the quantized input
-// (xq, xs, xsum) of cols elements, in the order of the rows' bytes (quantize_split): the
-// row's blocks of eight groups, then the groups after them, whose nibbles count less 8.
-fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i32[] xsum, i64 rows, i64 cols, i64 gs) {
+// (xq, xs) of cols elements, split by halves of groups (quantize_split). Byte j of a group
+// (gs/2 bytes from the row's byte e/2 + g·gs/2) holds the group's element j in its low nibble
+// and element gs/2 + j in its high nibble, so one pass over the bytes covers both halves of
+// the group.
+fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i64 rows, i64 cols, i64 gs) {
     var ng = cols / gs;
     var hg = gs / 2;        // bytes per group
     var hc = cols / 2;      // bytes per row
-    var nb = blocks_q4(ng, hg);
-    var bb = 8 * hg;        // bytes per block
-    var runs = hg / 4;      // a block's runs of four bytes of each group
     var b_off = w_off / 2;  // the first row's first byte
     var s_off = w_off / gs; // the first row's first scale (rows start at multiples of gs)
     var i = 0;
@@ -149,35 +85,14 @@ fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i32[] x
         var row = b_off + i * hc;  // the row's first byte
         var srow = s_off + i * ng; // the row's first scale, without a division per row
         var s = 0.0;
-        var b = 0;
-        while (b < nb) {
-            var l = 0;
-            while (l < 8) { // group 8·b + l
-                i32 isum = 0;
-                var r = 0;
-                while (r < runs) {
-                    var k = 0;
-                    while (k < 4) {
-                        var v = w[row + bb * b + 32 * r + 4 * l + k];
-                        isum += (xq[bb * b + 32 * r + 4 * l + k] as i32) * ((v & 15) as i32) +
-                                (xq[hc + bb * b + 32 * r + 4 * l + k] as i32) * ((v >> 4) as i32);
-                        k = k + 1;
-                    }
-                    r = r + 1;
-                }
-                s += ((isum - xsum[8 * b + l]) as f32) * w_s[srow + 8 * b + l] * xs[8 * b + l];
-                l = l + 1;
-            }
-            b = b + 1;
-        }
-        var g = 8 * nb;
-        while (g < ng) { // the groups after the blocks
+        var g = 0;
+        while (g < ng) {
             i32 isum = 0;
             var j = 0;
             while (j < hg) {
-                var v = w[row + g * hg + j];
-                isum += (xq[g * hg + j] as i32) * ((v & 15) as i32 - 8) +
-                        (xq[hc + g * hg + j] as i32) * ((v >> 4) as i32 - 8);
+                var b = w[row + g * hg + j];
+                isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                        (xq[hc + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                 j = j + 1;
             }
             s += (isum as f32) * w_s[srow + g] * xs[g];
@@ -193,55 +108,31 @@ fn matvec_q4(f32[] out, u8[] w, f16[] w_s, i64 w_off, i8[] xq, f32[] xs, i32[] x
 // starts fewer parallel loops (4 per layer instead of 7).
 
 // matvec2_q4: out1 = w1·x (rows1 rows from w1_off) and out2 = w2·x (rows2 rows from w2_off),
-// x quantized as (xq, xs, xsum), as matvec_q4.
+// x quantized as (xq, xs), as matvec_q4.
 fn matvec2_q4(f32[] out1, u8[] w1, f16[] w1_s, i64 w1_off, i64 rows1,
               f32[] out2, u8[] w2, f16[] w2_s, i64 w2_off, i64 rows2,
-              i8[] xq, f32[] xs, i32[] xsum, i64 cols, i64 gs) {
+              i8[] xq, f32[] xs, i64 cols, i64 gs) {
     var ng = cols / gs;
-    var hg = gs / 2;        // bytes per group
-    var hc = cols / 2;      // bytes per row
-    var nb = blocks_q4(ng, hg);
-    var bb = 8 * hg;        // bytes per block
-    var runs = hg / 4;      // a block's runs of four bytes of each group
+    var hg = gs / 2;
+    var hc = cols / 2;
     var b1_off = w1_off / 2;
     var b2_off = w2_off / 2;
     var s1_off = w1_off / gs;
     var s2_off = w2_off / gs;
     var i = 0;
     while (i < rows1 + rows2) {
+        var s = 0.0;
+        var g = 0;
         if (i < rows1) {
             var row = b1_off + i * hc;
             var srow = s1_off + i * ng;
-            var s = 0.0;
-            var b = 0;
-            while (b < nb) {
-                var l = 0;
-                while (l < 8) { // group 8·b + l
-                    i32 isum = 0;
-                    var r = 0;
-                    while (r < runs) {
-                        var k = 0;
-                        while (k < 4) {
-                            var v = w1[row + bb * b + 32 * r + 4 * l + k];
-                            isum += (xq[bb * b + 32 * r + 4 * l + k] as i32) * ((v & 15) as i32) +
-                                    (xq[hc + bb * b + 32 * r + 4 * l + k] as i32) * ((v >> 4) as i32);
-                            k = k + 1;
-                        }
-                        r = r + 1;
-                    }
-                    s += ((isum - xsum[8 * b + l]) as f32) * w1_s[srow + 8 * b + l] * xs[8 * b + l];
-                    l = l + 1;
-                }
-                b = b + 1;
-            }
-            var g = 8 * nb;
-            while (g < ng) { // the groups after the blocks
+            while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
                 while (j < hg) {
-                    var v = w1[row + g * hg + j];
-                    isum += (xq[g * hg + j] as i32) * ((v & 15) as i32 - 8) +
-                            (xq[hc + g * hg + j] as i32) * ((v >> 4) as i32 - 8);
+                    var b = w1[row + g * hg + j];
+                    isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                            (xq[hc + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                     j = j + 1;
                 }
                 s += (isum as f32) * w1_s[srow + g] * xs[g];
@@ -251,36 +142,13 @@ fn matvec2_q4(f32[] out1, u8[] w1, f16[] w1_s, i64 w1_off, i64 rows1,
         } else {
             var row = b2_off + (i - rows1) * hc;
             var srow = s2_off + (i - rows1) * ng;
-            var s = 0.0;
-            var b = 0;
-            while (b < nb) {
-                var l = 0;
-                while (l < 8) { // group 8·b + l
-                    i32 isum = 0;
-                    var r = 0;
-                    while (r < runs) {
-                        var k = 0;
-                        while (k < 4) {
-                            var v = w2[row + bb * b + 32 * r + 4 * l + k];
-                            isum += (xq[bb * b + 32 * r + 4 * l + k] as i32) * ((v & 15) as i32) +
-                                    (xq[hc + bb * b + 32 * r + 4 * l + k] as i32) * ((v >> 4) as i32);
-                            k = k + 1;
-                        }
-                        r = r + 1;
-                    }
-                    s += ((isum - xsum[8 * b + l]) as f32) * w2_s[srow + 8 * b + l] * xs[8 * b + l];
-                    l = l + 1;
-                }
-                b = b + 1;
-            }
-            var g = 8 * nb;
-            while (g < ng) { // the groups after the blocks
+            while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
                 while (j < hg) {
-                    var v = w2[row + g * hg + j];
-                    isum += (xq[g * hg + j] as i32) * ((v & 15) as i32 - 8) +
-                            (xq[hc + g * hg + j] as i32) * ((v >> 4) as i32 - 8);
+                    var b = w2[row + g * hg + j];
+                    isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                            (xq[hc + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                     j = j + 1;
                 }
                 s += (isum as f32) * w2_s[srow + g] * xs[g];
@@ -293,54 +161,30 @@ fn matvec2_q4(f32[] out1, u8[] w1, f16[] w1_s, i64 w1_off, i64 rows1,
 }
 
 // qkv_q4: q = wq·x (dim rows from q_off), k = wk·x and v = wv·x (kv_dim rows from kv_off),
-// x quantized as (xq, xs, xsum), as matvec_q4.
+// x quantized as (xq, xs), as matvec_q4.
 fn qkv_q4(f32[] q, u8[] wq, f16[] wq_s, i64 q_off, f32[] k, u8[] wk, f16[] wk_s,
-          f32[] v, u8[] wv, f16[] wv_s, i64 kv_off, i8[] xq, f32[] xs, i32[] xsum, i64 dim, i64 kv_dim, i64 gs) {
+          f32[] v, u8[] wv, f16[] wv_s, i64 kv_off, i8[] xq, f32[] xs, i64 dim, i64 kv_dim, i64 gs) {
     var ng = dim / gs;
-    var hg = gs / 2;        // bytes per group
-    var hc = dim / 2;       // bytes per row
-    var nb = blocks_q4(ng, hg);
-    var bb = 8 * hg;        // bytes per block
-    var runs = hg / 4;      // a block's runs of four bytes of each group
+    var hg = gs / 2;
+    var hd = dim / 2;
     var bq_off = q_off / 2;
     var bkv_off = kv_off / 2;
     var sq_off = q_off / gs;
     var skv_off = kv_off / gs;
     var i = 0;
     while (i < dim + 2 * kv_dim) {
+        var s = 0.0;
+        var g = 0;
         if (i < dim) {
-            var row = bq_off + i * hc;
+            var row = bq_off + i * hd;
             var srow = sq_off + i * ng;
-            var s = 0.0;
-            var b = 0;
-            while (b < nb) {
-                var l = 0;
-                while (l < 8) { // group 8·b + l
-                    i32 isum = 0;
-                    var r = 0;
-                    while (r < runs) {
-                        var k = 0;
-                        while (k < 4) {
-                            var v = wq[row + bb * b + 32 * r + 4 * l + k];
-                            isum += (xq[bb * b + 32 * r + 4 * l + k] as i32) * ((v & 15) as i32) +
-                                    (xq[hc + bb * b + 32 * r + 4 * l + k] as i32) * ((v >> 4) as i32);
-                            k = k + 1;
-                        }
-                        r = r + 1;
-                    }
-                    s += ((isum - xsum[8 * b + l]) as f32) * wq_s[srow + 8 * b + l] * xs[8 * b + l];
-                    l = l + 1;
-                }
-                b = b + 1;
-            }
-            var g = 8 * nb;
-            while (g < ng) { // the groups after the blocks
+            while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
                 while (j < hg) {
-                    var v = wq[row + g * hg + j];
-                    isum += (xq[g * hg + j] as i32) * ((v & 15) as i32 - 8) +
-                            (xq[hc + g * hg + j] as i32) * ((v >> 4) as i32 - 8);
+                    var b = wq[row + g * hg + j];
+                    isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                            (xq[hd + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                     j = j + 1;
                 }
                 s += (isum as f32) * wq_s[srow + g] * xs[g];
@@ -348,38 +192,15 @@ fn qkv_q4(f32[] q, u8[] wq, f16[] wq_s, i64 q_off, f32[] k, u8[] wk, f16[] wk_s,
             }
             q[i] = s;
         } else if (i < dim + kv_dim) {
-            var row = bkv_off + (i - dim) * hc;
+            var row = bkv_off + (i - dim) * hd;
             var srow = skv_off + (i - dim) * ng;
-            var s = 0.0;
-            var b = 0;
-            while (b < nb) {
-                var l = 0;
-                while (l < 8) { // group 8·b + l
-                    i32 isum = 0;
-                    var r = 0;
-                    while (r < runs) {
-                        var k = 0;
-                        while (k < 4) {
-                            var v = wk[row + bb * b + 32 * r + 4 * l + k];
-                            isum += (xq[bb * b + 32 * r + 4 * l + k] as i32) * ((v & 15) as i32) +
-                                    (xq[hc + bb * b + 32 * r + 4 * l + k] as i32) * ((v >> 4) as i32);
-                            k = k + 1;
-                        }
-                        r = r + 1;
-                    }
-                    s += ((isum - xsum[8 * b + l]) as f32) * wk_s[srow + 8 * b + l] * xs[8 * b + l];
-                    l = l + 1;
-                }
-                b = b + 1;
-            }
-            var g = 8 * nb;
-            while (g < ng) { // the groups after the blocks
+            while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
                 while (j < hg) {
-                    var v = wk[row + g * hg + j];
-                    isum += (xq[g * hg + j] as i32) * ((v & 15) as i32 - 8) +
-                            (xq[hc + g * hg + j] as i32) * ((v >> 4) as i32 - 8);
+                    var b = wk[row + g * hg + j];
+                    isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                            (xq[hd + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                     j = j + 1;
                 }
                 s += (isum as f32) * wk_s[srow + g] * xs[g];
@@ -387,38 +208,15 @@ fn qkv_q4(f32[] q, u8[] wq, f16[] wq_s, i64 q_off, f32[] k, u8[] wk, f16[] wk_s,
             }
             k[i - dim] = s;
         } else {
-            var row = bkv_off + (i - dim - kv_dim) * hc;
+            var row = bkv_off + (i - dim - kv_dim) * hd;
             var srow = skv_off + (i - dim - kv_dim) * ng;
-            var s = 0.0;
-            var b = 0;
-            while (b < nb) {
-                var l = 0;
-                while (l < 8) { // group 8·b + l
-                    i32 isum = 0;
-                    var r = 0;
-                    while (r < runs) {
-                        var k = 0;
-                        while (k < 4) {
-                            var v = wv[row + bb * b + 32 * r + 4 * l + k];
-                            isum += (xq[bb * b + 32 * r + 4 * l + k] as i32) * ((v & 15) as i32) +
-                                    (xq[hc + bb * b + 32 * r + 4 * l + k] as i32) * ((v >> 4) as i32);
-                            k = k + 1;
-                        }
-                        r = r + 1;
-                    }
-                    s += ((isum - xsum[8 * b + l]) as f32) * wv_s[srow + 8 * b + l] * xs[8 * b + l];
-                    l = l + 1;
-                }
-                b = b + 1;
-            }
-            var g = 8 * nb;
-            while (g < ng) { // the groups after the blocks
+            while (g < ng) {
                 i32 isum = 0;
                 var j = 0;
                 while (j < hg) {
-                    var v = wv[row + g * hg + j];
-                    isum += (xq[g * hg + j] as i32) * ((v & 15) as i32 - 8) +
-                            (xq[hc + g * hg + j] as i32) * ((v >> 4) as i32 - 8);
+                    var b = wv[row + g * hg + j];
+                    isum += (xq[g * hg + j] as i32) * ((b & 15) as i32 - 8) +
+                            (xq[hd + g * hg + j] as i32) * ((b >> 4) as i32 - 8);
                     j = j + 1;
                 }
                 s += (isum as f32) * wv_s[srow + g] * xs[g];
@@ -555,21 +353,21 @@ fn swiglu(f32[] hb, f32[] hb2, i64 n) {
 // transformer_block_q4 runs layer l on the residual stream x at position pos: attention
 // (rmsnorm, q/k/v projections, rotary embedding, cache update, multi-head attention, output
 // projection, residual) then the feed-forward network (rmsnorm, SwiGLU, down projection,
-// residual). xq, xs and xsum (max(dim, hidden_dim) elements) hold each mat-vec's quantized input.
+// residual). xq and xs (max(dim, hidden_dim) elements) hold each mat-vec's quantized input.
 fn transformer_block_q4(f32[] rms_att_w, f32[] rms_ffn_w,
                         u8[] wq, f16[] wq_s, u8[] wk, f16[] wk_s, u8[] wv, f16[] wv_s, u8[] wo, f16[] wo_s,
                         u8[] w1, f16[] w1_s, u8[] w2, f16[] w2_s, u8[] w3, f16[] w3_s,
                         f32[] x, f32[] xb, f32[] xb2, f32[] q, f32[] k, f32[] v, f32[] att,
                         f32[] hb, f32[] hb2, f32[] key_cache, f32[] value_cache, f32[] rope_cos, f32[] rope_sin,
-                        i8[] xq, f32[] xs, i32[] xsum,
+                        i8[] xq, f32[] xs,
                         i64 l, i64 pos, i64 dim, i64 hidden_dim, i64 n_heads, i64 n_kv_heads, i64 seq_len, i64 gs) {
     var head_size = dim / n_heads;
     var kv_dim = head_size * n_kv_heads;
 
     // attention: rmsnorm, q/k/v projections, rotary embedding
     xb = rmsnorm(x, rms_att_w, xb, dim, 0.00001, l * dim);
-    quantize_split(xq, xs, xsum, xb, dim, gs);
-    qkv_q4(q, wq, wq_s, l * dim * dim, k, wk, wk_s, v, wv, wv_s, l * kv_dim * dim, xq, xs, xsum, dim, kv_dim, gs);
+    quantize_split(xq, xs, xb, dim, gs);
+    qkv_q4(q, wq, wq_s, l * dim * dim, k, wk, wk_s, v, wv, wv_s, l * kv_dim * dim, xq, xs, dim, kv_dim, gs);
     rope(q, k, rope_cos, rope_sin, dim, kv_dim, head_size);
 
     // this position's key and value into the cache
@@ -588,18 +386,18 @@ fn transformer_block_q4(f32[] rms_att_w, f32[] rms_ffn_w,
 
     // multi-head attention over positions 0..pos, output projection, residual
     attention(xb, q, att, key_cache, value_cache, layer_off, pos, n_heads, n_kv_heads, head_size, seq_len);
-    quantize_split(xq, xs, xsum, xb, dim, gs);
-    matvec_q4(xb2, wo, wo_s, l * dim * dim, xq, xs, xsum, dim, dim, gs);
+    quantize_split(xq, xs, xb, dim, gs);
+    matvec_q4(xb2, wo, wo_s, l * dim * dim, xq, xs, dim, dim, gs);
     add(x, xb2, dim);
 
     // feed-forward: rmsnorm, SwiGLU (silu(w1·x) · (w3·x)), down projection, residual
     xb = rmsnorm(x, rms_ffn_w, xb, dim, 0.00001, l * dim);
-    quantize_split(xq, xs, xsum, xb, dim, gs);
+    quantize_split(xq, xs, xb, dim, gs);
     matvec2_q4(hb, w1, w1_s, l * hidden_dim * dim, hidden_dim, hb2, w3, w3_s, l * hidden_dim * dim, hidden_dim,
-               xq, xs, xsum, dim, gs);
+               xq, xs, dim, gs);
     swiglu(hb, hb2, hidden_dim);
-    quantize_split(xq, xs, xsum, hb, hidden_dim, gs);
-    matvec_q4(xb, w2, w2_s, l * dim * hidden_dim, xq, xs, xsum, dim, hidden_dim, gs);
+    quantize_split(xq, xs, hb, hidden_dim, gs);
+    matvec_q4(xb, w2, w2_s, l * dim * hidden_dim, xq, xs, dim, hidden_dim, gs);
     add(x, xb, dim);
 }
 
@@ -619,14 +417,13 @@ fn llama2_q4_forward(u8[] token_emb, f16[] token_emb_s, f32[] rms_att_w, f32[] r
 
     // token embedding, dequantized: the token's row, group by group
     var hg = gs / 2;
-    var nb = blocks_q4(dim / gs, hg);
-    var row = token * dim / 2; // the row's first byte
     var g = 0;
     while (g < dim / gs) {
-        var scale = token_emb_s[token * (dim / gs) + g];
+        var e = token * dim + g * gs; // the group's first element
+        var scale = token_emb_s[e / gs];
         var j = 0;
         while (j < hg) {
-            var b = token_emb[row + q4_byte(g, j, nb, hg)];
+            var b = token_emb[e / 2 + j];
             x[g * gs + j] = (((b & 15) as i32 - 8) as f32) * scale;
             x[g * gs + hg + j] = (((b >> 4) as i32 - 8) as f32) * scale;
             j = j + 1;
@@ -639,24 +436,22 @@ fn llama2_q4_forward(u8[] token_emb, f16[] token_emb_s, f32[] rms_att_w, f32[] r
     var rope_sin = array<f32>([dim]);
     rope_tables(rope_cos, rope_sin, pos, dim / n_heads, theta);
 
-    // each mat-vec's input, quantized: values, one scale and one sum per group (at most n / gs
-    // are used)
+    // each mat-vec's input, quantized: values and one scale per group (at most n / gs are used)
     var xq = array<i8>([max(dim, hidden_dim)]);
     var xs = array<f32>([max(dim, hidden_dim)]);
-    var xsum = array<i32>([max(dim, hidden_dim)]);
 
     var l = 0;
     while (l < n_layers) {
         transformer_block_q4(rms_att_w, rms_ffn_w, wq, wq_s, wk, wk_s, wv, wv_s, wo, wo_s,
                              w1, w1_s, w2, w2_s, w3, w3_s,
                              x, xb, xb2, q, k, v, att, hb, hb2, key_cache, value_cache, rope_cos, rope_sin,
-                             xq, xs, xsum, l, pos, dim, hidden_dim, n_heads, n_kv_heads, seq_len, gs);
+                             xq, xs, l, pos, dim, hidden_dim, n_heads, n_kv_heads, seq_len, gs);
         l = l + 1;
     }
 
     // final rmsnorm and classifier
     x = rmsnorm(x, rms_final_w, x, dim, 0.00001);
-    quantize_split(xq, xs, xsum, x, dim, gs);
-    matvec_q4(logits, wcls, wcls_s, 0, xq, xs, xsum, vocab_size, dim, gs);
+    quantize_split(xq, xs, x, dim, gs);
+    matvec_q4(logits, wcls, wcls_s, 0, xq, xs, vocab_size, dim, gs);
     return logits[0];
 }

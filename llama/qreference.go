@@ -84,7 +84,7 @@ type qModel struct {
 }
 
 func (m qModel) embed(x []float32, token int) {
-	m.q.dequantize(x, &m.q.TokenEmb, token*len(x), len(x))
+	m.q.dequantize(x, &m.q.TokenEmb, token*len(x))
 }
 
 func (m qModel) norms() (att, ffn, final []float32) { return m.q.RmsAtt, m.q.RmsFfn, m.q.RmsFinal }
@@ -130,9 +130,7 @@ func (m qModel) matvec(out []float32, id matrix, l int, x []float32) {
 					ws = t.Scales[e/gs]
 				} else {
 					hi := gs / 2 // where the high nibbles' elements start
-					row := (e0 + r*cols) / 2
-					for i := range hi {
-						b := t.Q4[row+Q4Byte(cols, gs, g, i)]
+					for i, b := range t.Q4[e/2 : e/2+hi] {
 						isum += int32(xg[i])*(int32(b&15)-8) + int32(xg[i+hi])*(int32(b>>4)-8)
 					}
 					ws = half.F16(t.Half[e/gs]).Float32()

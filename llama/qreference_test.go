@@ -114,8 +114,7 @@ func TestQMatvec(t *testing.T) {
 					if typ == Q8 {
 						v, ws = int32(q.W2.Q8[e]), q.W2.Scales[e/gs]
 					} else {
-						row := cfg.Dim*cfg.HiddenDim + r*cfg.HiddenDim
-						b := q.W2.Q4[row/2+Q4Byte(cfg.HiddenDim, gs, g, j%(gs/2))]
+						b := q.W2.Q4[e/gs*gs/2+j%(gs/2)]
 						if j >= gs/2 {
 							b >>= 4
 						}

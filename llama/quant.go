@@ -55,16 +55,15 @@ const DefaultGroupSize = 32
 //	BF16: w[e] = half.BF16(BF16[e]).Float32()
 //	Q8:   w[e] = float32(Q8[e]) * Scales[e/GS]     Q8[e] in [-127, 127] (a file may hold -128)
 //	Q4:   w[e] = float32(int(n) - 8) * half.F16(Half[e/GS]).Float32(),       n = nibble e of Q4
-//	      byte c of a group holds element c of the group in its low nibble and element
-//	      c + GS/2 in its high nibble (llama.cpp's q4_0 order for GS = 32); a row of n elements
-//	      starting at e0 has the n/2 bytes from Q4[e0/2], where byte c of the row's group g is
-//	      Q4[e0/2 + Q4Byte(n, GS, g, c)]: for i = e mod GS,
-//	      n = Q4[e0/2 + Q4Byte(n, GS, (e-e0)/GS, i mod (GS/2))] >> (4 * (i / (GS/2))) & 15
+//	      group g's GS/2 bytes are Q4[g*GS/2 : (g+1)*GS/2]; byte i of a group holds element i of
+//	      the group in its low nibble and element i + GS/2 in its high nibble (llama.cpp's
+//	      q4_0 order for GS = 32): for i = e mod GS,
+//	      n = Q4[e/GS*GS/2 + i mod (GS/2)] >> (4 * (i / (GS/2))) & 15
 type QTensor struct {
 	BF16   []uint16  // BF16: one bfloat16 per element
 	Q8     []int8    // Q8: one int8 per element
 	Scales []float32 // Q8: one float32 scale per group
-	Q4     []uint8   // Q4: GS/2 bytes per group, two elements per byte, in blocks (Q4Byte)
+	Q4     []uint8   // Q4: GS/2 bytes per group, two elements per byte
 	Half   []uint16  // Q4: one IEEE half scale per group
 }
 
@@ -108,9 +107,6 @@ func (b qbuffer) len() int64 {
 	n, _ := product(b.shape...)
 	return n
 }
-
-// cols is the length of the tensor's rows.
-func (b qbuffer) cols() int { return b.shape[len(b.shape)-1] }
 
 // qTensors lists the quantized tensors of q in llama2.c order (the classifier last), and
 // qNorms its float32 norm weights, for configuration c (which may be zero when only the
@@ -334,27 +330,6 @@ func quantizeQ8(dst []int8, w []float32) float32 {
 		dst[i] = int8(math.Round(float64(float32(v / scale))))
 	}
 	return scale
-}
-
-// Q4Block is how many groups a Q4 row interleaves at a time. The quantized kernels' byte dot
-// product (vpdpbusd) sums four bytes into each lane of a vector: with the groups of a block
-// four bytes at a time in turn, one 64-byte load of weights brings four bytes of each of
-// eight groups twice over, each group's sum stays in its own lanes, and one vector of eight
-// scales serves it (package lower, blocks.go). In q4_0's order a group's 16 bytes fill four
-// lanes, whose sums must be brought together before its scale applies.
-const Q4Block = 8
-
-// Q4Byte is where byte c (< gs/2) of group g of a Q4 row of cols elements lies among the
-// row's cols/2 bytes. The row's whole blocks of Q4Block groups come first, byte c of block b's
-// group l at Q4Block·(gs/2)·b + 4·Q4Block·(c/4) + 4·l + c%4 (runs of four bytes of each group
-// in turn); then the groups after the last whole block, byte c of group g at g·gs/2 + c. A row
-// whose groups' bytes are not a multiple of 4 has no blocks.
-func Q4Byte(cols, gs, g, c int) int {
-	hg := gs / 2
-	if hg%4 == 0 && g < cols/gs/Q4Block*Q4Block {
-		return Q4Block*hg*(g/Q4Block) + 4*Q4Block*(c/4) + 4*(g%Q4Block) + c%4
-	}
-	return g*hg + c
 }
 
 // quantizeQ4 sets dst (len(w)/2 bytes) to the Q4 values of one group w and returns its half

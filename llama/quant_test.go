@@ -172,9 +172,8 @@ func TestQuantizeLayout(t *testing.T) {
 				t.Errorf("q8 w2 has %d scales", len(q.W2.Scales))
 			}
 		case Q4:
-			// i = 13 is in the upper half of the group: the high nibble of byte i - 8 of the
-			// row's group 77/16 (a row of six groups of 8 bytes, which q4_0's order keeps).
-			n := q.W2.Q4[(e-77)/2+(77/16)*8+i-8] >> 4
+			// i = 13 is in the upper half of the group: the high nibble of byte i - 8.
+			n := q.W2.Q4[g*8+i-8] >> 4
 			got = float32(int(n)-8) * half.F16(q.W2.Half[g]).Float32()
 		}
 		dq, err := q.Dequantize(quantCfg)
@@ -390,34 +389,6 @@ func TestFillBytes(t *testing.T) {
 			if !cmp.Equal(part, whole[start:end]) {
 				t.Errorf("bytes %d..%d = %v, want %v", start, end, part, whole[start:end])
 			}
-		}
-	}
-}
-
-// TestQ4Byte checks the Q4 row layout: every byte of a row has a place of its own, a whole
-// block's groups take turns four bytes at a time, and the groups after the last whole block,
-// or all of them when a group's bytes are not a multiple of four, keep q4_0's order.
-func TestQ4Byte(t *testing.T) {
-	for _, c := range []struct{ cols, gs int }{{768, 32}, {320, 32}, {96, 16}, {1024, 64}, {72, 12}} {
-		seen := make([]bool, c.cols/2)
-		for g := range c.cols / c.gs {
-			for b := range c.gs / 2 {
-				at := Q4Byte(c.cols, c.gs, g, b)
-				if at < 0 || at >= len(seen) || seen[at] {
-					t.Fatalf("cols %d gs %d: byte %d of group %d at %d: outside the row or taken", c.cols, c.gs, b, g, at)
-				}
-				seen[at] = true
-			}
-		}
-	}
-	for _, c := range []struct{ cols, gs, g, b, at int }{
-		{768, 32, 0, 0, 0}, {768, 32, 1, 0, 4}, {768, 32, 0, 4, 32}, {768, 32, 11, 6, 128 + 32 + 12 + 2},
-		{320, 32, 9, 5, 9*16 + 5},             // after the one whole block
-		{72, 12, 3, 5, 3*6 + 5},               // 6 bytes a group: no blocks
-		{1024, 64, 9, 31, 256 + 7*32 + 4 + 3}, // 8 runs of four bytes
-	} {
-		if at := Q4Byte(c.cols, c.gs, c.g, c.b); at != c.at {
-			t.Errorf("cols %d gs %d: byte %d of group %d at %d, want %d", c.cols, c.gs, c.b, c.g, at, c.at)
 		}
 	}
 }

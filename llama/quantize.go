@@ -144,18 +144,12 @@ func Quantize(cfg Config, w *Weights, t WeightType, groupSize int, alloc Allocat
 				out.Scales[g/gs] = quantizeQ8(out.Q8[g:g+gs], (*src[p.k])[g:g+gs])
 			}
 		case Q4:
-			cols := bufs[p.k].cols()
-			group := make([]uint8, gs/2)
-			for e := p.start; e < p.end; e += gs {
-				h := quantizeQ4(group, (*src[p.k])[e:e+gs])
+			for g := p.start; g < p.end; g += gs {
+				h := quantizeQ4(out.Q4[g/2:(g+gs)/2], (*src[p.k])[g:g+gs])
 				if h&0x7C00 == 0x7C00 {
-					return 0, fmt.Errorf("quantize: %s group %d: its scale max|w|/8 overflows a half", bufs[p.k].name, e/gs)
+					return 0, fmt.Errorf("quantize: %s group %d: its scale max|w|/8 overflows a half", bufs[p.k].name, g/gs)
 				}
-				out.Half[e/gs] = h
-				row := e / cols * cols
-				for c, b := range group {
-					out.Q4[row/2+Q4Byte(cols, gs, (e-row)/gs, c)] = b
-				}
+				out.Half[g/gs] = h
 			}
 		}
 		return int64(len(in)), nil
@@ -182,15 +176,14 @@ func (q *QWeights) Dequantize(cfg Config) (*Weights, error) {
 			continue
 		}
 		out := make([]float32, b.len())
-		q.dequantize(out, b.t, 0, b.cols())
+		q.dequantize(out, b.t, 0)
 		*dst[k] = out
 	}
 	return w, nil
 }
 
-// dequantize sets out to the elements of t from element start on, t's rows having cols
-// elements.
-func (q *QWeights) dequantize(out []float32, t *QTensor, start, cols int) {
+// dequantize sets out to the elements of t from element start on.
+func (q *QWeights) dequantize(out []float32, t *QTensor, start int) {
 	gs := q.GroupSize
 	switch q.Type {
 	case BF16:
@@ -205,9 +198,9 @@ func (q *QWeights) dequantize(out []float32, t *QTensor, start, cols int) {
 	case Q4:
 		for i := range out {
 			e := start + i
-			row, j := e/cols*cols, e%gs
-			b := t.Q4[row/2+Q4Byte(cols, gs, (e-row)/gs, j%(gs/2))] >> (4 * (j / (gs / 2))) & 15
-			out[i] = float32(int(b)-8) * half.F16(t.Half[e/gs]).Float32()
+			g, j := e/gs, e%gs
+			b := t.Q4[g*gs/2+j%(gs/2)] >> (4 * (j / (gs / 2))) & 15
+			out[i] = float32(int(b)-8) * half.F16(t.Half[g]).Float32()
 		}
 	}
 }

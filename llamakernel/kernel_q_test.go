@@ -24,9 +24,8 @@ func compileKernelQ(t *testing.T, opts compiler.Options, wt llama.WeightType) *K
 }
 
 // qConfigs cover multi-head and grouped-query attention, head sizes other than 64, both
-// RoPE bases and groups of 32 and 16 (bf16 has no groups), and q4 rows of whole blocks of
-// eight groups and groups after them (dims of 256 and 800 with groups of 32: NibbleBlockDot).
-// The last one is big enough for the fused w1/w3 mat-vec to run on threads.
+// RoPE bases and groups of 32 and 16 (bf16 has no groups). The last one is big enough for
+// the fused w1/w3 mat-vec to run on threads.
 var qConfigs = []struct {
 	name string
 	cfg  llama.Config
@@ -35,7 +34,6 @@ var qConfigs = []struct {
 	{"mha-head16-gs32", llama.Config{Dim: 64, HiddenDim: 160, NLayers: 2, NHeads: 4, NKVHeads: 4, VocabSize: 97, SeqLen: 16}, 32},
 	{"gqa-3to1-head16-gs16-theta500k", llama.Config{Dim: 96, HiddenDim: 208, NLayers: 3, NHeads: 6, NKVHeads: 2, VocabSize: 50, SeqLen: 12, RopeTheta: 500000}, 16},
 	{"gqa-2to1-head48-gs32-theta500k", llama.Config{Dim: 96, HiddenDim: 64, NLayers: 2, NHeads: 2, NKVHeads: 1, VocabSize: 33, SeqLen: 10, RopeTheta: 500000}, 32},
-	{"gqa-2to1-head64-gs32-blocks", llama.Config{Dim: 256, HiddenDim: 800, NLayers: 2, NHeads: 4, NKVHeads: 2, VocabSize: 300, SeqLen: 10}, 32},
 	{"mha-head64-gs16", llama.Config{Dim: 128, HiddenDim: 672, NLayers: 2, NHeads: 2, NKVHeads: 2, VocabSize: 600, SeqLen: 10}, 16},
 }
 
@@ -174,8 +172,8 @@ func TestKernelQ4MatVecsExact(t *testing.T) {
 				return w, ws
 			}
 			// input returns a random quantized input in its order and as the kernel keeps it,
-			// in the order of a row's bytes with its groups' sums (quantize_split).
-			input := func(cols, gs int) ([]int8, []int8, []float32, []int32) {
+			// split by halves of groups (quantize_split).
+			input := func(cols, gs int) ([]int8, []int8, []float32) {
 				xq := make([]int8, cols)
 				xs := make([]float32, cols/gs)
 				for i := range xq {
@@ -184,8 +182,7 @@ func TestKernelQ4MatVecsExact(t *testing.T) {
 				for i := range xs {
 					xs[i] = r.Float32() / 64
 				}
-				ordered, sums := kerneltest.Q4Inputs(xq, gs)
-				return xq, ordered, xs, sums
+				return xq, kerneltest.SplitHalves(xq, gs), xs
 			}
 			same := func(name string, got, want []float32) {
 				t.Helper()
@@ -200,15 +197,15 @@ func TestKernelQ4MatVecsExact(t *testing.T) {
 				rows, cols, gs := sh.rows, sh.cols, sh.gs
 				w1, ws1 := tensor(rows, cols, gs)
 				w2, ws2 := tensor(rows, cols, gs)
-				xq, split, xs, sums := input(cols, gs)
+				xq, split, xs := input(cols, gs)
 				off := rows * cols // layer 1
 				want1 := q4MatVec(w1, ws1, off, xq, xs, rows, cols, gs)
 				want2 := q4MatVec(w2, ws2, off, xq, xs, rows, cols, gs)
 				out1, out2 := make([]float32, rows), make([]float32, rows)
-				kerneltest.Call(t, matvec, out1, w1, ws1, off, split, xs, sums, rows, cols, gs)
+				kerneltest.Call(t, matvec, out1, w1, ws1, off, split, xs, rows, cols, gs)
 				same(fmt.Sprintf("%v matvec_q4", sh), out1, want1)
 				clear(out1)
-				kerneltest.Call(t, matvec2, out1, w1, ws1, off, rows, out2, w2, ws2, off, rows, split, xs, sums, cols, gs)
+				kerneltest.Call(t, matvec2, out1, w1, ws1, off, rows, out2, w2, ws2, off, rows, split, xs, cols, gs)
 				same(fmt.Sprintf("%v matvec2_q4 out1", sh), out1, want1)
 				same(fmt.Sprintf("%v matvec2_q4 out2", sh), out2, want2)
 			}
@@ -216,9 +213,9 @@ func TestKernelQ4MatVecsExact(t *testing.T) {
 			wq, wqs := tensor(dim, dim, gs)
 			wk, wks := tensor(kvDim, dim, gs)
 			wv, wvs := tensor(kvDim, dim, gs)
-			xq, split, xs, sums := input(dim, gs)
+			xq, split, xs := input(dim, gs)
 			q, k, v := make([]float32, dim), make([]float32, kvDim), make([]float32, kvDim)
-			kerneltest.Call(t, qkv, q, wq, wqs, dim*dim, k, wk, wks, v, wv, wvs, kvDim*dim, split, xs, sums, dim, kvDim, gs)
+			kerneltest.Call(t, qkv, q, wq, wqs, dim*dim, k, wk, wks, v, wv, wvs, kvDim*dim, split, xs, dim, kvDim, gs)
 			same("qkv_q4 q", q, q4MatVec(wq, wqs, dim*dim, xq, xs, dim, dim, gs))
 			same("qkv_q4 k", k, q4MatVec(wk, wks, kvDim*dim, xq, xs, kvDim, dim, gs))
 			same("qkv_q4 v", v, q4MatVec(wv, wvs, kvDim*dim, xq, xs, kvDim, dim, gs))
@@ -235,8 +232,7 @@ func q4MatVec(w []uint8, ws []uint16, e0 int, xq []int8, xs []float32, rows, col
 		for g := range cols / gs {
 			e := e0 + i*cols + g*gs
 			var isum int32
-			for j := range gs / 2 {
-				b := w[(e0+i*cols)/2+llama.Q4Byte(cols, gs, g, j)]
+			for j, b := range w[e/2 : e/2+gs/2] {
 				isum += int32(xq[g*gs+j])*(int32(b&15)-8) + int32(xq[g*gs+gs/2+j])*(int32(b>>4)-8)
 			}
 			sum += float32(float32(float32(isum)*half.F16(ws[e/gs]).Float32()) * xs[g])

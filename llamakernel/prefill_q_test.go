@@ -15,10 +15,9 @@ func compilePrefillQ(t *testing.T, opts compiler.Options, wt llama.WeightType) *
 	return openKernel(t, FilePrefillQ(wt), opts, func(lib *loader.Library) (*PrefillQ, error) { return NewPrefillQ(lib, wt) })
 }
 
-// prefillQConfigs cover grouped-query and multi-head attention, head sizes 48, 16 and 64, both
-// RoPE bases and groups of 32 (the compiled group sums on lanes; q4 blocks of eight groups
-// at dims 256 and 800) and 16 (the loops as written), with caches long enough for a prompt of
-// 33 tokens.
+// prefillQConfigs cover grouped-query and multi-head attention, head sizes 48 and 16, both
+// RoPE bases and groups of 32 (the compiled group sums on lanes) and 16 (the loops as
+// written), with caches long enough for a prompt of 33 tokens.
 var prefillQConfigs = []struct {
 	name string
 	cfg  llama.Config
@@ -26,7 +25,6 @@ var prefillQConfigs = []struct {
 }{
 	{"gqa-2to1-head48-gs32-theta500k", llama.Config{Dim: 96, HiddenDim: 64, NLayers: 2, NHeads: 2, NKVHeads: 1, VocabSize: 33, SeqLen: 40, RopeTheta: 500000}, 32},
 	{"gqa-3to1-head16-gs16", llama.Config{Dim: 96, HiddenDim: 208, NLayers: 2, NHeads: 6, NKVHeads: 2, VocabSize: 50, SeqLen: 36}, 16},
-	{"gqa-2to1-head64-gs32-blocks", llama.Config{Dim: 256, HiddenDim: 800, NLayers: 2, NHeads: 4, NKVHeads: 2, VocabSize: 300, SeqLen: 36}, 32},
 }
 
 // TestPrefillQMatchesDecode feeds prompts through each quantized prefill on both backends, in

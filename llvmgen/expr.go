@@ -391,8 +391,6 @@ func (g *gen) scaledDot(c *frontend.Call, sums value.Value) value.Value {
 	switch c.Builtin {
 	case frontend.ScaledDotPair, frontend.ScaledNibbleDotQuad:
 		return g.groupDot(c, sums)
-	case frontend.NibbleBlockDot:
-		return g.nibbleBlockDot(c, sums)
 	case frontend.FloatDot:
 		// the sum of n pairs of vectors; n = 1: added to the lanes sums directly
 		n := c.Args[4].(*frontend.Const).Int
@@ -498,55 +496,6 @@ func (g *gen) groupDot(c *frontend.Call, sums value.Value) value.Value {
 	}
 	scales = g.cur.NewShuffleVector(scales, constant.NewUndef(laneType), mask(lower.GroupScales(groups)))
 	return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(f, scales))))
-}
-
-// nibbleBlockDot adds NibbleBlockDot(x, i, h, w, j, y, iy, f1, k1, …) to the lanes sums. A
-// block's 128 bytes are two vectors of 64, each holding two of its runs: vpdpbusd sums four
-// bytes a lane, so lanes l and 8 + l take group l's bytes, the first vector's its bytes 0–3
-// and 4–7, the second's 8–11 and 12–15, the low nibbles against the inputs from i, the high
-// ones against those from h. The inputs' biases y (8·Σx of each group, which the unsigned
-// nibbles add) come out of the first half's lanes, and the eight groups' factors, each
-// repeated for the two halves, scale the sums into the lanes.
-func (g *gen) nibbleBlockDot(c *frontend.Call, sums value.Value) value.Value {
-	load := func(a, i frontend.Expr, t types.Type, off int64) value.Value {
-		idx := g.expr(i)
-		if off != 0 {
-			idx = g.cur.NewAdd(idx, constant.NewInt(i64, off))
-		}
-		return g.loadVector(t, g.elem(g.operand(a)[aligned], a.Type().Kind, idx))
-	}
-	bytes64 := types.NewVector(64, types.I8)
-	var d value.Value = constant.NewZeroInitializer(sums16)
-	for half := range 2 { // runs 0 and 1, then 2 and 3
-		at := int64(64 * half)
-		w := load(c.Args[3], c.Args[4], bytes64, at)
-		lo, hi := g.cur.NewAnd(w, splat(types.I8, 64, 15)), g.cur.NewLShr(w, splat(types.I8, 64, 4))
-		d = g.byteDot(g.byteDot(d, lo, load(c.Args[0], c.Args[1], bytes64, at)), hi, load(c.Args[0], c.Args[2], bytes64, at))
-	}
-	n := uint64(frontend.NibbleBlockGroups)
-	y := load(c.Args[5], c.Args[6], types.NewVector(n, types.I32), 0)
-	bias := g.cur.NewShuffleVector(y, constant.NewZeroInitializer(y.Type()), mask(lower.Joined(int(n))))
-	f := g.cur.NewSIToFP(g.cur.NewSub(d, bias), laneType)
-	if len(c.Args) == 7 {
-		return g.emit(ir.NewFAdd(sums, f))
-	}
-	var scale value.Value
-	for k := 7; k < len(c.Args); k += 2 {
-		var v value.Value
-		if c.Args[k].Type().Kind == abi.F16 {
-			bits := load(c.Args[k], c.Args[k+1], types.NewVector(n, types.I16), 0)
-			v = g.cur.NewFPExt(g.cur.NewBitCast(bits, types.NewVector(n, types.Half)), types.NewVector(n, types.Float))
-		} else {
-			v = load(c.Args[k], c.Args[k+1], types.NewVector(n, types.Float), 0)
-		}
-		if scale == nil {
-			scale = v
-		} else {
-			scale = g.emit(ir.NewFMul(scale, v))
-		}
-	}
-	scale = g.cur.NewShuffleVector(scale, scale, mask(lower.Twice(int(n))))
-	return g.emit(ir.NewFAdd(sums, g.emit(ir.NewFMul(f, scale))))
 }
 
 // groupBias stores GroupBias(table, at, x, …): the input biases of a group dot, negated.

@@ -58,7 +58,6 @@ type dotLoop struct {
 	a, ia, b, ib frontend.Expr
 	nibbles      bool          // b holds q4 nibbles (see nibbleDot); the loop runs over half a chunk
 	ih           frontend.Expr // with nibbles, where the inputs of the high nibbles are read
-	unbiased     bool          // with nibbles, they count as they are, not less 8
 }
 
 // matchDot recognises a byte dot-product loop (see above); nil for any other loop.
@@ -99,11 +98,11 @@ func matchDot(w *frontend.While) *dotLoop {
 		if !ok {
 			return nil
 		}
-		x, ix, ih, w, iw, biased := nibbleDot(c, acc.Var, load, prod)
+		x, ix, ih, w, iw := nibbleDot(c, acc.Var, load, prod)
 		if x == nil {
 			return nil
 		}
-		return &dotLoop{Counted: c, acc: acc.Var, a: x, ia: ix, ih: ih, b: w, ib: iw, nibbles: true, unbiased: !biased}
+		return &dotLoop{Counted: c, acc: acc.Var, a: x, ia: ix, ih: ih, b: w, ib: iw, nibbles: true}
 	}
 	mul, ok := prod.(*frontend.Binary)
 	if !ok || mul.Op != frontend.MUL {
@@ -195,67 +194,65 @@ func offsetOf(idx frontend.Expr, j *frontend.Var) frontend.Expr {
 // (either product first, either factor first): byte j of the group holds an element in its
 // low nibble and one in its high nibble, each biased by 8 (llama.cpp's q4_0). In q4_0 they
 // are the group's elements j and j + n (z' = z + n); a kernel may also keep the inputs that
-// the high nibbles multiply apart (z' anywhere). The nibbles may also count unbiased, both
-// as `(b & 15) as i32` and `(b >> 4) as i32` (the bias then taken out by the kernel, as in
-// blocks.go). It returns x, z + j, z' + j, w, y + j and whether the nibbles are biased, or
+// the high nibbles multiply apart (z' anywhere). It returns x, z + j, z' + j, w, y + j, or
 // nil.
-func nibbleDot(c *loops.Counted, acc *frontend.Var, load *frontend.VarDecl, prod frontend.Expr) (x, ix, ih, w, iw frontend.Expr, biased bool) {
+func nibbleDot(c *loops.Counted, acc *frontend.Var, load *frontend.VarDecl, prod frontend.Expr) (x, ix, ih, w, iw frontend.Expr) {
 	if w, iw = byteElem(load.Init, c.Var, acc); w == nil || w.Type().Kind != abi.U8 {
-		return nil, nil, nil, nil, nil, false
+		return nil, nil, nil, nil, nil
 	}
 	sum, ok := prod.(*frontend.Binary)
 	if !ok || sum.Op != frontend.ADD {
-		return nil, nil, nil, nil, nil, false
+		return nil, nil, nil, nil, nil
 	}
 	var xs [2]frontend.Expr
 	var idxs [2]frontend.Expr
-	var halves, biases [2]bool
+	var halves [2]bool
 	for k, term := range []frontend.Expr{sum.X, sum.Y} {
 		mul, ok := term.(*frontend.Binary)
 		if !ok || mul.Op != frontend.MUL {
-			return nil, nil, nil, nil, nil, false
+			return nil, nil, nil, nil, nil
 		}
 		for _, pair := range [][2]frontend.Expr{{mul.X, mul.Y}, {mul.Y, mul.X}} {
-			half, biased, ok := nibble(pair[1], load.Var)
+			half, ok := nibble(pair[1], load.Var)
 			if a, i := byteLoad(pair[0], c.Var, acc); ok && a != nil {
-				xs[k], idxs[k], halves[k], biases[k] = a, i, half, biased
+				xs[k], idxs[k], halves[k] = a, i, half
 				break
 			}
 		}
 		if xs[k] == nil {
-			return nil, nil, nil, nil, nil, false
+			return nil, nil, nil, nil, nil
 		}
 	}
-	if halves[0] == halves[1] || biases[0] != biases[1] || !sameExpr(xs[0], xs[1]) {
-		return nil, nil, nil, nil, nil, false
+	if halves[0] == halves[1] || !sameExpr(xs[0], xs[1]) {
+		return nil, nil, nil, nil, nil
 	}
 	lo, hi := idxs[0], idxs[1]
 	if halves[0] {
 		lo, hi = hi, lo
 	}
-	return xs[0], lo, hi, w, iw, biases[0]
+	return xs[0], lo, hi, w, iw
 }
 
-// nibble matches `(b & 15) as i32 - 8` (high false) or `(b >> 4) as i32 - 8` (high true),
-// biased, or either without the `- 8`.
-func nibble(e frontend.Expr, b *frontend.Var) (high, biased, ok bool) {
-	if sub, isSub := e.(*frontend.Binary); isSub && sub.Op == frontend.SUB && isConst(sub.Y, 8) {
-		e, biased = sub.X, true
+// nibble matches `(b & 15) as i32 - 8` (high false) or `(b >> 4) as i32 - 8` (high true).
+func nibble(e frontend.Expr, b *frontend.Var) (high, ok bool) {
+	sub, ok := e.(*frontend.Binary)
+	if !ok || sub.Op != frontend.SUB || !isConst(sub.Y, 8) {
+		return false, false
 	}
-	conv, ok := e.(*frontend.Convert)
+	conv, ok := sub.X.(*frontend.Convert)
 	if !ok || conv.T != frontend.I32 {
-		return false, false, false
+		return false, false
 	}
 	op, ok := conv.X.(*frontend.Binary)
 	switch {
 	case !ok || !isVar(op.X, b):
-		return false, false, false
+		return false, false
 	case op.Op == frontend.AND && isConst(op.Y, 15):
-		return false, biased, true
+		return false, true
 	case op.Op == frontend.SHR && isConst(op.Y, 4):
-		return true, biased, true
+		return true, true
 	}
-	return false, false, false
+	return false, false
 }
 
 func isConst(e frontend.Expr, v int64) bool {
@@ -296,16 +293,6 @@ func GroupScales(groups int) []int {
 	l := make([]int, frontend.DotChunk/2)
 	for i := range l {
 		l[i] = i / (len(l) / groups)
-	}
-	return l
-}
-
-// Twice repeats the n lanes of a vector: NibbleBlockDot's scales, one per group, serve the
-// two halves of its sums, lane l and lane n + l both taking group l's bytes.
-func Twice(n int) []int {
-	l := make([]int, 2*n)
-	for i := range l {
-		l[i] = i % n
 	}
 	return l
 }

@@ -75,10 +75,6 @@ func (r *laneRewrite) dots(list []frontend.Stmt, outer *frontend.While, precedin
 				s.Else = r.dots([]frontend.Stmt{s.Else}, outer, before)[0]
 			}
 		case *frontend.While:
-			if blocks := r.blockLoop(s, outer); blocks != nil {
-				list[i] = blocks
-				continue
-			}
 			if units := laneUnits(s); units != nil {
 				list[i] = r.loop(s, units, outer, before)
 				continue
@@ -434,7 +430,7 @@ func laneUnitOf(stmts []frontend.Stmt, changing map[*frontend.Var]bool) (laneUni
 		return u, false
 	}
 	d := matchDot(u.dot)
-	if d == nil || d.unbiased || d.Var != u.j.Var || d.acc != acc.Var || !loops.Invariant(d.Bound, changing) {
+	if d == nil || d.Var != u.j.Var || d.acc != acc.Var || !loops.Invariant(d.Bound, changing) {
 		return u, false
 	}
 	u.a, u.ia, u.b, u.ib, u.ih, u.nibbles = d.a, d.ia, d.b, d.ib, d.ih, d.nibbles

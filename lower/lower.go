@@ -16,8 +16,7 @@
 //     runs unchecked when they stay in range; the other accesses test each time;
 //   - byte dot-product loops take whole chunks through the internal builtin Dot (dot.go),
 //     and the loops that scale and sum such dot products group by group keep their sums in
-//     vector lanes (ScaledDot, lanes.go), q4 weights interleaved in blocks of eight groups a
-//     block at a time (NibbleBlockDot, blocks.go);
+//     vector lanes (ScaledDot, lanes.go);
 //   - unless StrictFP, loops that fold values by min or max keep a vector's worth of partial
 //     results (reductions.go);
 //   - conversions from and to f16 and bf16, other than between f16 and f32, become integer

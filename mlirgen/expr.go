@@ -378,8 +378,6 @@ func (g *gen) scaledDot(c *frontend.Call, sums string) string {
 	switch c.Builtin {
 	case frontend.ScaledDotPair, frontend.ScaledNibbleDotQuad:
 		return g.groupDot(c, sums)
-	case frontend.NibbleBlockDot:
-		return g.nibbleBlockDot(c, sums)
 	case frontend.FloatDot:
 		// the sum of n pairs of vectors; n = 1: fused into the lanes sums
 		n := c.Args[4].(*frontend.Const).Int
@@ -469,59 +467,6 @@ func (g *gen) groupDot(c *frontend.Call, sums string) string {
 	}
 	scales = g.def("vector.shuffle %s, %s %s : %s, %s", scales, scales, mask(lower.GroupScales(groups)), laneType, laneType)
 	return g.def("vector.fma %s, %s, %s : %s", f, scales, sums, laneType)
-}
-
-// nibbleBlockDot adds NibbleBlockDot(x, i, h, w, j, y, iy, f1, k1, …) to the lanes sums, as
-// llvmgen's nibbleBlockDot (which says how).
-func (g *gen) nibbleBlockDot(c *frontend.Call, sums string) string {
-	bytes := func(a, i frontend.Expr, off int64) string {
-		return g.def("vector.load %s[%s] : memref<?xi8>, vector<64xi8>", g.expr(a).v, g.indexPlus(i, off))
-	}
-	d := g.zero16()
-	for half := range 2 { // runs 0 and 1, then 2 and 3
-		at := int64(64 * half)
-		w := bytes(c.Args[3], c.Args[4], at)
-		lo := g.def("arith.andi %s, %s : vector<64xi8>", w, g.splat8(15))
-		hi := g.def("arith.shrui %s, %s : vector<64xi8>", w, g.splat8(4))
-		d = g.byteDot(g.byteDot(d, lo, bytes(c.Args[0], c.Args[1], at)), hi, bytes(c.Args[0], c.Args[2], at))
-	}
-	n := frontend.NibbleBlockGroups
-	y := g.def("vector.load %s[%s] : memref<?xi32>, vector<%dxi32>", g.expr(c.Args[5]).v, g.indexPlus(c.Args[6], 0), n)
-	none := g.def("arith.constant dense<0> : vector<%dxi32>", n)
-	bias := g.def("vector.shuffle %s, %s %s : vector<%dxi32>, vector<%dxi32>", y, none, mask(lower.Joined(n)), n, n)
-	f := g.def("arith.sitofp %s : vector<16xi32> to %s", g.def("arith.subi %s, %s : vector<16xi32>", d, bias), laneType)
-	if len(c.Args) == 7 {
-		return g.def("arith.addf %s, %s%s : %s", sums, f, g.fastmath(), laneType)
-	}
-	vt := fmt.Sprintf("vector<%dxf32>", n)
-	var scale string
-	for k := 7; k < len(c.Args); k += 2 {
-		a, at := c.Args[k], g.indexPlus(c.Args[k+1], 0)
-		var v string
-		if a.Type().Kind == abi.F16 {
-			bits := g.def("vector.load %s[%s] : memref<?xi16>, vector<%dxi16>", g.expr(a).v, at, n)
-			halfT := fmt.Sprintf("vector<%dxf16>", n)
-			v = g.cast("arith.extf", g.cast("arith.bitcast", bits, fmt.Sprintf("vector<%dxi16>", n), halfT), halfT, vt)
-		} else {
-			v = g.def("vector.load %s[%s] : memref<?xf32>, %s", g.expr(a).v, at, vt)
-		}
-		if scale == "" {
-			scale = v
-		} else {
-			scale = g.def("arith.mulf %s, %s%s : %s", scale, v, g.fastmath(), vt)
-		}
-	}
-	scale = g.def("vector.shuffle %s, %s %s : %s, %s", scale, scale, mask(lower.Twice(n)), vt, vt)
-	return g.def("vector.fma %s, %s, %s : %s", f, scale, sums, laneType)
-}
-
-// indexPlus evaluates i + off as an index.
-func (g *gen) indexPlus(i frontend.Expr, off int64) string {
-	at := g.toIndex(g.expr(i).v, frontend.I64)
-	if off != 0 {
-		at = g.def("arith.addi %s, %s : index", at, g.constIndex(off))
-	}
-	return at
 }
 
 // groupBias stores GroupBias(table, at, x, …): the input biases of a group dot, negated.

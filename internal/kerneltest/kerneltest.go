@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/simplang/simplang/compiler"
-	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/toolchain"
 )
@@ -82,25 +81,6 @@ func SplitHalves(x []int8, gs int) []int8 {
 		}
 	}
 	return split
-}
-
-// Q4Inputs returns x (quantized inputs, cols elements) in the order the q4 kernels keep it
-// (quantize_split): group g's element c (< gs/2) at llama.Q4Byte(cols, gs, g, c) and its
-// element gs/2 + c at cols/2 + llama.Q4Byte(cols, gs, g, c), the order of a q4 row's bytes;
-// and 8 · the sum of each group's values. Elements past the last whole group are left out.
-func Q4Inputs(x []int8, gs int) ([]int8, []int32) {
-	cols := len(x)
-	ordered, sums := make([]int8, cols), make([]int32, cols/gs)
-	for e, v := range x[:cols/gs*gs] {
-		g, j := e/gs, e%gs
-		at := llama.Q4Byte(cols, gs, g, j%(gs/2))
-		if j >= gs/2 {
-			at += cols / 2
-		}
-		ordered[at] = v
-		sums[g] += 8 * int32(v)
-	}
-	return ordered, sums
 }
 
 // Call calls fn, failing the test on an error.
