@@ -40,18 +40,15 @@ func (c *Counted) Final() frontend.Expr {
 	return frontend.Conv(frontend.NewBinary(frontend.ADD, first, moved), c.Var.Type)
 }
 
-// innerTripsI64 is InnerTrips as an i64, or DefaultInnerTrips when it is unknown.
-func (c *Counted) innerTripsI64() frontend.Expr {
-	if c.InnerTrips == nil {
-		return frontend.IntConst(c.pos, frontend.I64, DefaultInnerTrips)
-	}
-	return frontend.Conv(c.InnerTrips, frontend.I64)
-}
-
 // WorthThreads is the test whether a run of parallel loop c does enough work for a parallel
-// region: iterations × inner iterations ≥ ParallelWork.
+// region: iterations × Work ≥ ParallelWork, with DefaultInnerTrips standing for a Work that
+// cannot be known before the loop starts.
 func (c *Counted) WorthThreads() frontend.Expr {
-	work := frontend.NewBinary(frontend.MUL, c.Trips(), c.innerTripsI64())
+	var perIteration frontend.Expr = frontend.IntConst(c.pos, frontend.I64, DefaultInnerTrips)
+	if c.Work != nil {
+		perIteration = c.Work
+	}
+	work := frontend.NewBinary(frontend.MUL, c.Trips(), perIteration)
 	return frontend.NewBinary(frontend.GEQ, work, frontend.IntConst(c.pos, frontend.I64, ParallelWork))
 }
 
@@ -59,7 +56,7 @@ func (c *Counted) WorthThreads() frontend.Expr {
 // loop is long (JamMinInnerTrips) and it has enough iterations to share among threads in
 // blocks of JamRows (JamMinTrips).
 func (c *Counted) WorthJamming() frontend.Expr {
-	long := frontend.NewBinary(frontend.GEQ, c.innerTripsI64(), frontend.IntConst(c.pos, frontend.I64, JamMinInnerTrips))
+	long := frontend.NewBinary(frontend.GEQ, frontend.Conv(c.InnerTrips, frontend.I64), frontend.IntConst(c.pos, frontend.I64, JamMinInnerTrips))
 	many := frontend.NewBinary(frontend.GEQ, c.Trips(), frontend.IntConst(c.pos, frontend.I64, JamMinTrips))
 	return frontend.NewBinary(frontend.LAND, long, many)
 }

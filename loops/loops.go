@@ -27,10 +27,12 @@ type Counted struct {
 	// outermost such loop and it has an inner loop. Whether a run is worth a parallel region
 	// is decided when the loop starts: see Work.
 	Parallel bool
-	// InnerTrips, when not nil, is the trip count of the body's first inner loop (times that
-	// of the first loop inside it, when it has one), an expression that can be evaluated
-	// before the loop starts (it reads only variables the loop does not change).
-	InnerTrips frontend.Expr
+	// InnerTrips, when not nil, is the trip count of the body's first inner loop, and Work
+	// the iterations of all the body's inner loops, those inside them multiplied in (a row's
+	// groups times their elements; an attention head's scores plus its weighted sum):
+	// expressions that can be evaluated before the loop starts (they read only variables the
+	// loop does not change), Work nil when no inner loop's count is known there.
+	InnerTrips, Work frontend.Expr
 	// Jam, when not nil, says how a parallel loop's iterations can run JamRows at a time.
 	Jam *Jam
 
@@ -68,8 +70,8 @@ const (
 	JamMinTrips      = 16 * JamRows
 )
 
-// ParallelWork is the least estimated work, iterations × inner iterations, for which a
-// parallel loop runs in parallel: starting threads costs about a microsecond, as much as
+// ParallelWork is the least estimated work, iterations × Work (the inner loops' iterations),
+// for which a parallel loop runs in parallel: starting threads costs about a microsecond, as much as
 // running some ten thousand multiply-adds on one core, and the other threads wait anyway
 // while one runs a loop alone. Smaller runs of the loop run serially. Halved from 1 << 16
 // (2026-12-02, Intel Sapphire Rapids, 2 threads, both builds alternated token by token): the
@@ -78,8 +80,8 @@ const (
 // and 1 << 10 gained no more, and at 1B, where those loops already ran on threads, 0.99.
 const ParallelWork = 1 << 15
 
-// DefaultInnerTrips stands for the inner loop's trip count when it cannot be known before
-// the loop starts.
+// DefaultInnerTrips stands for an iteration's Work when it cannot be known before the loop
+// starts.
 const DefaultInnerTrips = 64
 
 // Info holds the loop facts of one function.
@@ -119,7 +121,7 @@ func (in *Info) markParallel(n frontend.Node) {
 		if c := in.counted[w]; c != nil && hasInnerLoop(c.Body) && in.independent(c) {
 			c.Parallel = true
 			var inner int
-			c.InnerTrips, inner = in.innerTrips(c)
+			c.InnerTrips, c.Work, inner = in.innerLoops(c)
 			c.Jam = in.jam(c, inner)
 			return false // no parallel loops inside a parallel loop
 		}
@@ -245,11 +247,12 @@ func Invariant(e frontend.Expr, changing map[*frontend.Var]bool) bool {
 	return ok
 }
 
-// innerTrips returns the trip count of the first counted loop directly in c's body whose
-// induction variable starts from a constant set in the body and whose bound does not change
-// in c (and cannot trap), as an expression (bound − start, +1 when inclusive) that can be evaluated before c,
-// and that loop's index in the body.
-func (in *Info) innerTrips(c *Counted) (frontend.Expr, int) {
+// innerLoops looks at the counted loops directly in c's body whose induction variable
+// starts from a constant set in the body and whose bound does not change in c (and cannot
+// trap). It returns the first one's trip count (bound − start, +1 when inclusive, ÷ step) and
+// its index in the body, and the sum over all of them of their trips times their own Work
+// (when that, too, can be evaluated before c), as expressions that can be evaluated before c.
+func (in *Info) innerLoops(c *Counted) (first, work frontend.Expr, index int) {
 	changing := map[*frontend.Var]bool{c.Var: true}
 	start := map[*frontend.Var]*frontend.Const{}
 	for _, s := range c.Body {
@@ -263,6 +266,7 @@ func (in *Info) innerTrips(c *Counted) (frontend.Expr, int) {
 			changing[v] = true
 		}
 	}
+	index = -1
 	for i, s := range c.Body {
 		switch s := s.(type) {
 		case *frontend.VarDecl:
@@ -290,18 +294,26 @@ func (in *Info) innerTrips(c *Counted) (frontend.Expr, int) {
 			if inner.Step > 1 {
 				trips = &frontend.Binary{Op: frontend.QUO, X: trips, Y: &frontend.Const{T: t, Int: inner.Step}, T: t}
 			}
-			// A loop inside that one multiplies the work (the elements of a row's groups).
-			if deeper, _ := in.innerTrips(inner); deeper != nil && Invariant(deeper, changing) {
-				return frontend.NewBinary(frontend.MUL, frontend.Conv(trips, frontend.I64), frontend.Conv(deeper, frontend.I64)), i
+			if first == nil {
+				first, index = trips, i
 			}
-			return trips, i
+			loopWork := frontend.Conv(trips, frontend.I64)
+			// A loop inside that one multiplies the work (the elements of a row's groups).
+			if _, deeper, _ := in.innerLoops(inner); deeper != nil && Invariant(deeper, changing) {
+				loopWork = frontend.NewBinary(frontend.MUL, loopWork, deeper)
+			}
+			if work == nil {
+				work = loopWork
+			} else {
+				work = frontend.NewBinary(frontend.ADD, work, loopWork)
+			}
 		}
 	}
-	return nil, -1
+	return first, work, index
 }
 
 // jam returns the Jam of parallel loop c whose body's inner loop with a known trip count is
-// statement inner (see innerTrips), or nil when c's body does not have that shape. The
+// statement inner (see innerLoops), or nil when c's body does not have that shape. The
 // prefix may only declare and assign scalars, so that the inner loop starts from the same
 // constant in every iteration.
 func (in *Info) jam(c *Counted, inner int) *Jam {

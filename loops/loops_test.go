@@ -146,9 +146,9 @@ func TestJam(t *testing.T) {
 	}
 }
 
-// TestInnerTripsNested: the work of a row whose inner loop has a loop inside (the groups of
-// a quantized row and their elements) counts the elements: ng × gs.
-func TestInnerTripsNested(t *testing.T) {
+// TestWorkNested: the work of a row whose inner loop has a loop inside (the groups of a
+// quantized row and their elements) counts the elements: ng × gs.
+func TestWorkNested(t *testing.T) {
 	c := analyze(t, `fn f(f32[] out, i8[] w, i64 rows, i64 ng, i64 gs) {
 var i = 0;
 while (i < rows) {
@@ -169,8 +169,95 @@ while (i < rows) {
 	if c == nil || !c.Parallel {
 		t.Fatal("the row loop is not parallel")
 	}
-	b, ok := c.InnerTrips.(*frontend.Binary)
+	b, ok := c.Work.(*frontend.Binary)
 	if !ok || b.Op != frontend.MUL {
-		t.Fatalf("InnerTrips = %#v, want groups × elements", c.InnerTrips)
+		t.Fatalf("Work = %#v, want groups × elements", c.Work)
 	}
+}
+
+// TestWorkSums: an attention head's work is its scores, its softmax and its weighted sum
+// together, each loop over positions times its loop over the head's elements, not the first
+// loop alone: with 12 heads of 64 elements and 30 positions, 12 · (30·64 + 30 + 30·64) =
+// 46,440 ≥ ParallelWork runs on threads, where the scores alone (23,040) would not.
+func TestWorkSums(t *testing.T) {
+	c := analyze(t, `fn f(f32[] out, f32[] att, f32[] q, f32[] kc, i64 n_heads, i64 n, i64 hs) {
+var h = 0;
+while (h < n_heads) {
+    var t = 0;
+    while (t < n) {
+        var s = 0.0;
+        var d = 0;
+        while (d < hs) {
+            s += q[h * hs + d] * kc[t * hs + d];
+            d = d + 1;
+        }
+        att[h * n + t] = s;
+        t = t + 1;
+    }
+    t = 0;
+    while (t < n) {
+        att[h * n + t] = exp(att[h * n + t]);
+        t = t + 1;
+    }
+    t = 0;
+    while (t < n) {
+        var d = 0;
+        while (d < hs) {
+            out[h * hs + d] += att[h * n + t] * kc[t * hs + d];
+            d = d + 1;
+        }
+        t = t + 1;
+    }
+    h = h + 1;
+}
+}`)
+	if c == nil || !c.Parallel || c.Work == nil {
+		t.Fatal("the head loop is not parallel with a known work")
+	}
+	worth := func(n int64) bool {
+		return evalInt(t, c.WorthThreads(), map[string]int64{"n_heads": 12, "n": n, "hs": 64, "h": 0}) != 0
+	}
+	if !worth(30) || worth(20) {
+		t.Errorf("worth threads at 30 positions %v, at 20 %v; want true, false", worth(30), worth(20))
+	}
+}
+
+// evalInt evaluates an integer expression of the variables in vars, as a loop's start would.
+func evalInt(t *testing.T, e frontend.Expr, vars map[string]int64) int64 {
+	t.Helper()
+	switch e := e.(type) {
+	case *frontend.Const:
+		return e.Int
+	case *frontend.Ident:
+		v, ok := vars[e.Var.Name]
+		if !ok {
+			t.Fatalf("no value for %s", e.Var.Name)
+		}
+		return v
+	case *frontend.Convert:
+		return evalInt(t, e.X, vars)
+	case *frontend.Call:
+		if e.Builtin == frontend.Max {
+			return max(evalInt(t, e.Args[0], vars), evalInt(t, e.Args[1], vars))
+		}
+	case *frontend.Binary:
+		x, y := evalInt(t, e.X, vars), evalInt(t, e.Y, vars)
+		switch e.Op {
+		case frontend.ADD:
+			return x + y
+		case frontend.SUB:
+			return x - y
+		case frontend.MUL:
+			return x * y
+		case frontend.QUO:
+			return x / y
+		case frontend.GEQ:
+			if x >= y {
+				return 1
+			}
+			return 0
+		}
+	}
+	t.Fatalf("cannot evaluate %#v", e)
+	return 0
 }
