@@ -25,7 +25,7 @@ type Counted struct {
 	Body      []frontend.Stmt
 	// Parallel is set when the iterations are independent (see Info), the loop is the
 	// outermost such loop and it has an inner loop. Whether a run is worth a parallel region
-	// is decided when the loop starts: see Work.
+	// is decided when the loop starts: see Work and WorthThreads.
 	Parallel bool
 	// InnerTrips, when not nil, is the trip count of the body's first inner loop, and Work
 	// the iterations of all the body's inner loops, those inside them multiplied in (a row's
@@ -71,13 +71,16 @@ const (
 )
 
 // ParallelWork is the least estimated work, iterations × Work (the inner loops' iterations),
-// for which a parallel loop runs in parallel: starting threads costs about a microsecond, as much as
-// running some ten thousand multiply-adds on one core, and the other threads wait anyway
-// while one runs a loop alone. Smaller runs of the loop run serially. Halved from 1 << 16
-// (2026-12-02, Intel Sapphire Rapids, 2 threads, both builds alternated token by token): the
-// 125M decode's residual additions and cache copies (768 elements) then run on both
-// threads, and its step took 0.94–0.95 (q4), 0.97 (q8) and 0.99 (f32) of its time; 1 << 13
-// and 1 << 10 gained no more, and at 1B, where those loops already ran on threads, 0.99.
+// for which a parallel loop runs in parallel: starting threads costs about a microsecond, as
+// much as running some ten thousand multiply-adds on one core, and the other threads wait
+// anyway while one runs a loop alone. Smaller runs of the loop run serially. Halved from
+// 1 << 16 (2026-12-02, Intel Sapphire Rapids, 2 threads, both builds alternated token by
+// token): the 125M decode's residual additions and cache copies (768 elements) then run on
+// both threads, and its step took 0.94–0.95 (q4), 0.97 (q8) and 0.99 (f32) of its time; 1 << 13
+// and 1 << 10 gained no more, and at 1B, where those loops already ran on threads, 0.99. Work
+// counting every inner loop (2026-12-03, AMD Zen 4, as above) put the 125M attention on
+// threads from 21 positions instead of 43: the q4 step took 0.963–0.976 of its time at
+// positions 24–39; from 6 positions (1 << 12) it took 1.03 at positions 8–15.
 const ParallelWork = 1 << 15
 
 // DefaultInnerTrips stands for an iteration's Work when it cannot be known before the loop
