@@ -143,7 +143,8 @@ func Generate(filename string, src []byte, opts Options) (string, *lower.File, e
 	lowered, err := lower.Lower(f, lower.Options{StrictFP: opts.StrictFP, Serial: opts.Serial, Unchecked: opts.Unchecked, Debug: opts.Debug, AVX512BW: opts.hostCPU() && cpu.X86.HasAVX512BW,
 		AVX512VNNI:      opts.hostCPU() && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI,
 		NoJam:           opts.Jam == JamByCPU && opts.hostCPU() && jamHurts(),
-		NoFloatPrefetch: opts.hostCPU() && floatPrefetchHurts()})
+		NoFloatPrefetch: opts.hostCPU() && floatPrefetchHurts(),
+		PrefetchOnce:    opts.hostCPU() && repeatedPrefetchHurts()})
 	if err != nil {
 		return "", nil, err
 	}

@@ -20,11 +20,22 @@ import (
 // and 0.99 of its time at 1B bf16, 0.97 and 0.99 at 1B f32, 0.96 at 7B bf16. Where jamming
 // was measured it helped: AMD's Zen 4 (32 KiB L1d, 8–30 points of bandwidth, loops.JamRows)
 // and Intel's Sapphire Rapids (3%, README).
-var jamHurts = sync.OnceValue(func() bool { return singleRowsFaster(toolchain.CPUInfo("vendor_id", "cpu family")) })
+var jamHurts = sync.OnceValue(func() bool { return zen5OrLater(toolchain.CPUInfo("vendor_id", "cpu family")) })
 
-// singleRowsFaster tells from a processor's /proc/cpuinfo fields (toolchain.CPUInfo) whether
-// it is an AMD CPU of family 26 or later.
-func singleRowsFaster(info map[string]string) bool { return amdFamily(info) >= 26 }
+// repeatedPrefetchHurts reports whether the CPU this runs on streams the weights of q8 and q4
+// mat-vecs faster when their grouped loops ask for each line once than lower.PrefetchTimes
+// times: AMD's Zen 5 (family 26) and later. Measured 2026-12-04 on an AMD EPYC of family 26,
+// 2 threads, tokens streaming 42–73 GB/s, the decode step of the two builds alternated token by
+// token (positions 0–15, evicted caches before each token, medians of 48–96 pairs): once
+// against three times took 0.932 / 0.975 of the time at 125M q4 (huge / 4 KiB pages), 0.949 /
+// 0.944 at 125M q8, 0.957 / 0.980 at 1B q4 and 0.960 at 1B q8 (huge); twice against three
+// times 0.959–0.993. Once 4 or 12 KiB ahead instead of 8: 1.005–1.025. Not prefetching at all:
+// 1.17. On Zen 4 three times paid (lower.PrefetchTimes).
+var repeatedPrefetchHurts = sync.OnceValue(func() bool { return zen5OrLater(toolchain.CPUInfo("vendor_id", "cpu family")) })
+
+// zen5OrLater tells from a processor's /proc/cpuinfo fields (toolchain.CPUInfo) whether it is
+// an AMD CPU of family 26 or later.
+func zen5OrLater(info map[string]string) bool { return amdFamily(info) >= 26 }
 
 // floatPrefetchHurts reports whether the CPU this runs on streams the rows of float dot
 // products (f32 and bf16 mat-vecs) faster without their software prefetch: AMD's Zen 4

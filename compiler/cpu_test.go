@@ -3,16 +3,20 @@ package compiler
 import (
 	"strings"
 	"testing"
+
+	"github.com/simplang/simplang/lower"
+	"golang.org/x/sys/cpu"
 )
 
-// TestCPUChoices reads the CPUs of the measurements in jamHurts' and floatPrefetchHurts'
-// comments from their /proc/cpuinfo fields: only AMD's Zen 5 and later run rows one at a time,
-// and only AMD's Zen 4 streams float rows without the prefetch.
+// TestCPUChoices reads the CPUs of the measurements in jamHurts', repeatedPrefetchHurts' and
+// floatPrefetchHurts' comments from their /proc/cpuinfo fields: only AMD's Zen 5 and later
+// run rows one at a time and prefetch grouped rows once, and only AMD's Zen 4 streams float
+// rows without the prefetch.
 func TestCPUChoices(t *testing.T) {
 	for _, tc := range []struct {
-		name                   string
-		info                   map[string]string
-		singleRows, noPrefetch bool
+		name             string
+		info             map[string]string
+		zen5, noPrefetch bool
 	}{
 		{"Zen 5", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "26", "flags": "fpu avx512f"}, true, false},
 		{"Zen 4", map[string]string{"vendor_id": "AuthenticAMD", "cpu family": "25", "flags": "fpu sse2 avx2 avx512f avx512bw"}, false, true},
@@ -20,8 +24,8 @@ func TestCPUChoices(t *testing.T) {
 		{"Sapphire Rapids", map[string]string{"vendor_id": "GenuineIntel", "cpu family": "6", "flags": "fpu avx512f"}, false, false},
 		{"no such lines", map[string]string{}, false, false},
 	} {
-		if got := singleRowsFaster(tc.info); got != tc.singleRows {
-			t.Errorf("%s: single rows faster %v, want %v", tc.name, got, tc.singleRows)
+		if got := zen5OrLater(tc.info); got != tc.zen5 {
+			t.Errorf("%s: Zen 5 or later %v, want %v", tc.name, got, tc.zen5)
 		}
 		if got := ownPrefetchersFaster(tc.info); got != tc.noPrefetch {
 			t.Errorf("%s: own prefetchers faster %v, want %v", tc.name, got, tc.noPrefetch)
@@ -68,6 +72,54 @@ func TestFloatPrefetchChoice(t *testing.T) {
 	}
 	if got := prefetches(Options{}); got != want {
 		t.Errorf("on this CPU (prefetch hurts: %v): %d prefetches, want %d", floatPrefetchHurts(), got, want)
+	}
+}
+
+// TestGroupPrefetchChoice checks that the CPU's choice reaches the generated code: a q8
+// mat-vec's grouped loop (on CPUs with AVX-512 VNNI) asks for its weights' lines
+// lower.PrefetchTimes times, or once where repeated requests cost more, and for its group
+// scales once.
+func TestGroupPrefetchChoice(t *testing.T) {
+	src := []byte(`fn mv(f32[] out, i8[] w, f32[] w_s, i8[] xq, f32[] xs, i64 rows, i64 cols, i64 gs) {
+    var ng = cols / gs;
+    var i = 0;
+    while (i < rows) {
+        var s = 0.0;
+        var g = 0;
+        while (g < ng) {
+            i32 isum = 0;
+            var j = 0;
+            while (j < gs) {
+                isum += (xq[g * gs + j] as i32) * (w[i * cols + g * gs + j] as i32);
+                j = j + 1;
+            }
+            s += (isum as f32) * w_s[i * ng + g] * xs[g];
+            g = g + 1;
+        }
+        out[i] = s;
+        i = i + 1;
+    }
+}
+`)
+	text, _, err := Generate("mvq8.sl", src, Options{Backend: MLIR, Unchecked: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := strings.Count(text, "memref.prefetch %arg1")
+	scales := strings.Count(text, "memref.prefetch %arg2")
+	if !cpu.X86.HasAVX512BW || !cpu.X86.HasAVX512VNNI {
+		if weights+scales != 0 { // no grouped loop without VNNI
+			t.Errorf("without AVX-512 VNNI: %d prefetches of the weights and %d of the scales, want none", weights, scales)
+		}
+		return
+	}
+	times := lower.PrefetchTimes
+	if repeatedPrefetchHurts() {
+		times = 1
+	}
+	if scales == 0 || weights != times*scales {
+		t.Errorf("on this CPU (repeated prefetch hurts: %v): %d prefetches of the weights for %d of the scales, want %d times as many",
+			repeatedPrefetchHurts(), weights, scales, times)
 	}
 }
 

@@ -132,8 +132,12 @@ func TestPrefetchStreamedWeights(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, vnni := range []bool{true, false} {
-			lf := mustLower(t, k.file, string(src), Options{AVX512BW: true, AVX512VNNI: vnni})
+		for _, o := range []struct{ vnni, once bool }{{true, false}, {true, true}, {false, false}} {
+			vnni, times := o.vnni, PrefetchTimes
+			if o.once {
+				times = 1
+			}
+			lf := mustLower(t, k.file, string(src), Options{AVX512BW: true, AVX512VNNI: vnni, PrefetchOnce: o.once})
 			for _, fn := range lf.Funcs {
 				want, listed := k.funcs[fn.Name]
 				if !listed {
@@ -142,20 +146,22 @@ func TestPrefetchStreamedWeights(t *testing.T) {
 				if prefetches := countCalls(fn.Body, frontend.Prefetch); (prefetches > 0) != (want && vnni) {
 					t.Errorf("%s %s (VNNI %v): %d prefetches", k.file, fn.Name, vnni, prefetches)
 				}
-				// each grouped loop asks for its weights' lines PrefetchTimes times, and once
-				// for the group scales that stream beside them (w and w_s, wq and wq_s, …)
+				// each grouped loop asks for its weights' lines PrefetchTimes times (once with
+				// PrefetchOnce), and once for the group scales that stream beside them (w and
+				// w_s, wq and wq_s, …)
 				frontend.Inspect(fn.Body, func(n frontend.Node) bool {
 					w, ok := n.(*frontend.While)
 					if !ok {
 						return true
 					}
 					fetched := prefetchedArrays(w.Body.Stmts)
-					for name, times := range fetched {
+					for name, got := range fetched {
 						switch {
-						case strings.HasSuffix(name, "_s") && times != 1:
-							t.Errorf("%s %s (VNNI %v): a loop prefetches the scales %s %d times", k.file, fn.Name, vnni, name, times)
-						case !strings.HasSuffix(name, "_s") && (times != PrefetchTimes || fetched[name+"_s"] != 1):
-							t.Errorf("%s %s (VNNI %v): a loop prefetches %s %d times and its scales %d", k.file, fn.Name, vnni, name, times, fetched[name+"_s"])
+						case strings.HasSuffix(name, "_s") && got != 1:
+							t.Errorf("%s %s (VNNI %v): a loop prefetches the scales %s %d times", k.file, fn.Name, vnni, name, got)
+						case !strings.HasSuffix(name, "_s") && (got != times || fetched[name+"_s"] != 1):
+							t.Errorf("%s %s (VNNI %v, once %v): a loop prefetches %s %d times (want %d) and its scales %d",
+								k.file, fn.Name, vnni, o.once, name, got, times, fetched[name+"_s"])
 						}
 					}
 					return true

@@ -50,14 +50,19 @@ type laneUnit struct {
 type laneRewrite struct {
 	lanes  map[*frontend.While][]*frontend.Var
 	vnni   bool
+	times  int64 // how many times a grouped loop asks for each line of its weights
 	roots  frontend.Roots
 	before map[*frontend.While][]frontend.Stmt
 }
 
 // laneDots rewrites the loops of scaled group dot products in list and the blocks inside it
-// (see above), recording each new loop's lane sums in lanes.
-func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, vnni bool, roots frontend.Roots) []frontend.Stmt {
-	r := &laneRewrite{lanes: lanes, vnni: vnni, roots: roots, before: map[*frontend.While][]frontend.Stmt{}}
+// (see above), recording each new loop's lane sums in lanes. Grouped loops ask for each line
+// of the weights they stream PrefetchTimes times, or once with prefetchOnce.
+func laneDots(list []frontend.Stmt, lanes map[*frontend.While][]*frontend.Var, vnni, prefetchOnce bool, roots frontend.Roots) []frontend.Stmt {
+	r := &laneRewrite{lanes: lanes, vnni: vnni, times: PrefetchTimes, roots: roots, before: map[*frontend.While][]frontend.Stmt{}}
+	if prefetchOnce {
+		r.times = 1
+	}
 	return r.dots(list, nil, nil)
 }
 
@@ -139,7 +144,7 @@ func (r *laneRewrite) loop(w *frontend.While, units []laneUnit, outer *frontend.
 		if b != nil {
 			oneChunk = frontend.NewBinary(frontend.LAND, oneChunk, frontend.Use(pos, b.ok))
 		}
-		return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: groupedLoop(w, r.lanes, outer, k, b)}, w)
+		return block(pos, first, &frontend.If{Pos: pos, Cond: oneChunk, Then: groupedLoop(w, r.lanes, outer, k, b, r.times)}, w)
 	}
 
 	onLanes := twin(w)
@@ -179,6 +184,7 @@ const PrefetchAhead = 8192
 // each, once for each array and index.
 type prefetcher struct {
 	pos     frontend.Pos
+	times   int64              // how many times repeated asks for a line
 	fetched [][2]frontend.Expr // the arrays and indices prefetched
 }
 
@@ -209,15 +215,16 @@ func (p *prefetcher) ahead(a, i frontend.Expr, elems int64) []frontend.Stmt {
 // 24 KiB ahead 0.971 / 0.985 (q8 at 1B / 125M) and 0.985 / 0.997 (q4), a third 4 KiB ahead
 // instead 0.966 / 0.971 and 0.978 / 1.012. Three against two for q4 alone, again from memory:
 // 0.98–1.01 (a wash), and 1.02–1.03 on a model that fits in L3 (the instructions cost when the
-// lines are near), so q4 and q8 keep one count.
+// lines are near), so q4 and q8 keep one count. On AMD's Zen 5 once is faster (Options.
+// PrefetchOnce; package compiler's repeatedPrefetchHurts has the measurements).
 const PrefetchTimes = 3
 
 // repeated returns the prefetches of a[i] PrefetchAhead, 2·PrefetchAhead, … bytes ahead
-// (PrefetchTimes of them), those not written already.
+// (p.times of them), those not written already.
 func (p *prefetcher) repeated(a, i frontend.Expr) []frontend.Stmt {
 	elems := PrefetchAhead / int64(a.Type().Kind.Size())
 	var stmts []frontend.Stmt
-	for k := int64(1); k <= PrefetchTimes; k++ {
+	for k := int64(1); k <= p.times; k++ {
 		stmts = append(stmts, p.ahead(a, i, k*elems)...)
 	}
 	return stmts
@@ -302,7 +309,7 @@ func groupable(w *frontend.While, units []laneUnit) bool {
 // with ia', ib' and scale' those of group g + 1 (and so on). It stops before the groups left
 // over. The Prefetch is there for streamed weights, once for the sums that read the same.
 // With bias tables b, each dot reads its step's input biases from its table.
-func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var, outer *frontend.While, k int64, b *biases) *frontend.Block {
+func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var, outer *frontend.While, k int64, b *biases, times int64) *frontend.Block {
 	pos := w.Pos
 	c := loops.Count(w)
 	units := laneUnits(twin(w))
@@ -315,7 +322,7 @@ func groupedLoop(w *frontend.While, lanes map[*frontend.While][]*frontend.Var, o
 	}
 	var body []frontend.Stmt
 	var sums []*frontend.Var
-	streams, fetch := streamed(outer, w), prefetcher{pos: pos}
+	streams, fetch := streamed(outer, w), prefetcher{pos: pos, times: times}
 	for ui, u := range units {
 		body = append(body, u.j)
 		if streams(u.ib) {

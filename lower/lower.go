@@ -67,6 +67,10 @@ type Options struct {
 	// NoFloatPrefetch leaves out the prefetch of the rows that float dots stream (f32 and
 	// bf16 mat-vecs, floatdot.go): for CPUs whose own prefetchers stream them faster.
 	NoFloatPrefetch bool
+	// PrefetchOnce has the grouped loops of q8 and q4 mat-vecs ask for each line of their
+	// weights once instead of PrefetchTimes times: for CPUs on which the repeated requests
+	// cost more than they bring.
+	PrefetchOnce bool
 }
 
 // File is a lowered file.
@@ -195,7 +199,7 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	}
 	lanes := map[*frontend.While][]*frontend.Var{}
 	if !f.Options.StrictFP {
-		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes, f.Options.AVX512VNNI, frontend.ArrayRoots(fn))
+		fn.Body.Stmts = laneDots(fn.Body.Stmts, lanes, f.Options.AVX512VNNI, f.Options.PrefetchOnce, frontend.ArrayRoots(fn))
 		fn.Body.Stmts = reduceLanes(fn.Body.Stmts)
 		fn.Body.Stmts = floatDots(fn.Body.Stmts, lanes, !f.Options.NoFloatPrefetch)
 	}
