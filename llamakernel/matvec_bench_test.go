@@ -2,7 +2,6 @@ package llamakernel
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -62,13 +61,13 @@ func benchMatVecs(b *testing.B, pages loader.Pages) {
 		}
 	}
 	for c, call := range calls {
-		b.ReportMetric(call.bytes/median(times[c])/1e9, call.name+"-GB/s")
+		b.ReportMetric(call.bytes/kerneltest.Median(times[c])/1e9, call.name+"-GB/s")
 		if c > 0 {
 			ratios := make([]float64, len(times[c]))
 			for r := range ratios {
 				ratios[r] = times[0][r] / times[c][r]
 			}
-			b.ReportMetric(median(ratios), call.name+"-x-f32")
+			b.ReportMetric(kerneltest.Median(ratios), call.name+"-x-f32")
 		}
 	}
 }
@@ -81,12 +80,6 @@ func evict(sweep []float32) {
 		s += sweep[i]
 		sweep[i] = s
 	}
-}
-
-func median(x []float64) float64 {
-	y := slices.Clone(x)
-	slices.Sort(y)
-	return y[len(y)/2]
 }
 
 // matVecCalls compiles the four decode kernels and binds each one's mat-vec to a matrix of

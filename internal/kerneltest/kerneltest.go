@@ -6,6 +6,7 @@ package kerneltest
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 
@@ -91,4 +92,12 @@ func Call(t testing.TB, fn *loader.Func, args ...any) any {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// Median returns the median of x (the upper one of an even count), which benchmarks on these
+// shared machines quote rather than means.
+func Median(x []float64) float64 {
+	y := slices.Clone(x)
+	slices.Sort(y)
+	return y[len(y)/2]
 }
