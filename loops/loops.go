@@ -80,7 +80,11 @@ const (
 // and 1 << 10 gained no more, and at 1B, where those loops already ran on threads, 0.99. Work
 // counting every inner loop (2026-12-03, AMD Zen 4, as above) put the 125M attention on
 // threads from 21 positions instead of 43: the q4 step took 0.963–0.976 of its time at
-// positions 24–39; from 6 positions (1 << 12) it took 1.03 at positions 8–15.
+// positions 24–39; from 6 positions (1 << 12) it took 1.03 at positions 8–15. On AMD's Zen 5
+// (2026-12-04) a loop's fork, balancing and join cost 3.3–3.5 µs (compiler's
+// BenchmarkParallelLoop; its cores pass a cache line in about 230 ns), yet 1 << 17 took 1.078
+// of the 125M q4 step's time at positions 0–63 (1.02–1.03 before attention reaches it), and
+// 1 << 12 and 1 << 13 took 1.008 and 1.019: 1 << 15 stays there too.
 const ParallelWork = 1 << 15
 
 // DefaultInnerTrips stands for an iteration's Work when it cannot be known before the loop
