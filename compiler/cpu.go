@@ -29,9 +29,10 @@ var jamHurts = sync.OnceValue(func() bool { return zen5OrLater(toolchain.CPUInfo
 // token (positions 0–15, evicted caches before each token, medians of 48–96 pairs): once
 // against three times took 0.932 / 0.975 of the time at 125M q4 (huge / 4 KiB pages), 0.949 /
 // 0.944 at 125M q8, 0.957 / 0.980 at 1B q4 and 0.960 at 1B q8 (huge); twice against three
-// times 0.959–0.993. Three against once, later: 3B q4 1.005 / 1.038, 3B q8 1.075, 7B q4 1.062
-// / 1.044, 1B q8 on 4 KiB pages 1.049 (huge / 4 KiB, 48 pairs). Once 4 or 12 KiB ahead instead of 8: 1.005–1.025. Not prefetching
-// at all: 1.17. On Zen 4 three times paid (lower.PrefetchTimes).
+// times 0.959–0.993. Three against once, later (48 pairs): 3B q4 1.005 / 1.038 (huge / 4 KiB),
+// 3B q8 1.075, 7B q4 1.062 / 1.044, 1B q8 on 4 KiB pages 1.049. Once 4 or 12 KiB ahead instead
+// of 8: 1.005–1.025. Not prefetching at all: 1.17. On Zen 4 three times paid
+// (lower.PrefetchTimes).
 var repeatedPrefetchHurts = sync.OnceValue(func() bool { return zen5OrLater(toolchain.CPUInfo("vendor_id", "cpu family")) })
 
 // zen5OrLater tells from a processor's /proc/cpuinfo fields (toolchain.CPUInfo) whether it is

@@ -1,7 +1,7 @@
 // Package kerneltest compiles SimpLang sources for tests: it finds the toolchain once per
 // test binary, then compiles a source with the given options, or compiles and opens it
 // (package compiler). A missing toolchain fails the test (it never skips): run
-// scripts/install-toolchain.sh.
+// scripts/install-toolchain.sh. Benchmarks take their medians here too (Median).
 package kerneltest
 
 import (
