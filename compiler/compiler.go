@@ -144,7 +144,7 @@ func Generate(filename string, src []byte, opts Options) (string, *lower.File, e
 		AVX512VNNI:      opts.hostCPU() && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI,
 		NoJam:           opts.Jam == JamByCPU && opts.hostCPU() && jamHurts(),
 		NoFloatPrefetch: opts.hostCPU() && floatPrefetchHurts(),
-		PrefetchOnce:    opts.hostCPU() && repeatedPrefetchHurts()})
+		PrefetchOnce:    opts.hostCPU() && repeatedPrefetchHurts(), HalfVectorWidth: halfVectorWidth(opts.hostCPU())})
 	if err != nil {
 		return "", nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/simplang/simplang/toolchain"
 )
 
@@ -61,4 +63,19 @@ func amdFamily(info map[string]string) int {
 	}
 	family, _ := strconv.Atoi(info["cpu family"])
 	return family
+}
+
+// halfVectorWidth is how many f16 values the CPU this runs on converts to or from f32 in one
+// instruction (lower.Options.HalfVectorWidth): 16 with AVX-512, 8 with F16C, and 0 when the
+// code is not for this CPU.
+func halfVectorWidth(host bool) int {
+	switch {
+	case !host:
+		return 0
+	case cpu.X86.HasAVX512F:
+		return 16
+	case cpu.X86.HasF16C:
+		return 8
+	}
+	return 0
 }

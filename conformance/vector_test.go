@@ -116,6 +116,22 @@ fn f16_load(f16[] w, f32[] out, i64 n) {
     }
 }
 
+fn f32_to_f16(f32[] x, f16[] out, i64 n) {
+    var i = 0;
+    while (i < n) {
+        out[i] = x[i];
+        i += 1;
+    }
+}
+
+fn f16_axpy(f32[] out, f16[] v, f32 a, i64 n) {
+    var i = 0;
+    while (i < n) {
+        out[i] += a * v[i];
+        i += 1;
+    }
+}
+
 fn f32_to_bf16(f32[] x, bf16[] out, i64 n) {
     var i = 0;
     while (i < n) {
@@ -181,6 +197,8 @@ var vectorized = map[string][]string{
 	"f16_dot":     {packedF16, `vfmadd\d+ps|vmulps`},
 	"bf16_load":   {`vpslld|vpunpck|vpmovzxwd`},
 	"f16_load":    {packedF16},
+	"f32_to_f16":  {`vcvtps2ph\s+\$(0x)?[0-9a-f]+, %[yz]mm`},
+	"f16_axpy":    {packedF16, `vfmadd\d+ps|vmulps`},
 	"f32_to_bf16": {`vpsrld|vcvtneps2bf16`},
 	"max_abs":     {`vmaxps`},
 	"min_f64":     {`vminpd`},
@@ -261,6 +279,30 @@ func TestNarrowLoopsVectorize(t *testing.T) {
 				t.Logf("%s: %s", name, vectorMnemonics(insns))
 			}
 		})
+	}
+}
+
+// TestHalfLoopsFullWidth checks that loops converting f16 values run as many at once as the
+// CPU converts in one instruction, on both backends: 16 on zmm registers with AVX-512, 8 on
+// ymm with F16C (lower.Options.HalfVectorWidth), where LLVM's cost model alone picks 4.
+func TestHalfLoopsFullWidth(t *testing.T) {
+	reg := "ymm"
+	switch {
+	case cpu.X86.HasAVX512F:
+		reg = "zmm"
+	case !cpu.X86.HasF16C:
+		t.Skip("the CPU has no F16C: halves convert one at a time")
+	}
+	tool := objdump(t)
+	widen := regexp.MustCompile(`^vcvtph2psx?\s.*%` + reg)
+	narrow := regexp.MustCompile(`^vcvtps2phx?\s.*%` + reg)
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		funcs := disassemble(t, tool, kerneltest.Compile(t, "vector.sl", []byte(vectorKernels), compiler.Options{Backend: backend}).Path)
+		for name, conv := range map[string]*regexp.Regexp{"f16_dot": widen, "f16_load": widen, "f16_axpy": widen, "f32_to_f16": narrow} {
+			if !slices.ContainsFunc(funcs[name], conv.MatchString) {
+				t.Errorf("%v: %s has no %s on %s registers: %s", backend, name, conv, reg, vectorMnemonics(funcs[name]))
+			}
+		}
 	}
 }
 

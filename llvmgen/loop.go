@@ -16,9 +16,10 @@ import (
 	"github.com/simplang/simplang/omp"
 )
 
-// whileLoop emits a loop as a condition block, the body and a branch back, which tells LLVM
-// not to unroll the loop when it is rolled (lower.Loop.Rolled).
-func (g *gen) whileLoop(w *frontend.While, rolled bool) {
+// whileLoop emits a loop as a condition block, the body and a branch back, which carries the
+// hints of l (nil for a loop that is not counted) for LLVM: not to unroll the loop when it is
+// rolled (lower.Loop.Rolled), and its vector width (lower.Loop.VectorWidth).
+func (g *gen) whileLoop(w *frontend.While, l *lower.Loop) {
 	head, body, exit := g.newBlock(), g.newBlock(), g.newBlock()
 	g.cur.NewBr(head)
 	g.start(head)
@@ -26,23 +27,36 @@ func (g *gen) whileLoop(w *frontend.While, rolled bool) {
 	g.start(body)
 	g.stmts(w.Body.Stmts)
 	back := g.cur.NewBr(head)
-	if rolled {
-		back.Metadata = append(back.Metadata, &metadata.Attachment{Name: "llvm.loop", Node: g.unrollDisabled()})
+	if l != nil && (l.Rolled || l.VectorWidth > 0) {
+		back.Metadata = append(back.Metadata, &metadata.Attachment{Name: "llvm.loop", Node: g.loopID(l)})
 	}
 	g.start(exit)
 }
 
-// unrollDisabled returns a new loop ID (each loop needs its own: a distinct node that lists
-// itself) that asks LLVM not to unroll the loop.
-func (g *gen) unrollDisabled() *metadata.Tuple {
-	if g.noUnroll == nil {
-		g.noUnroll = &metadata.Tuple{MetadataID: -1, Fields: []metadata.Field{&metadata.String{Value: "llvm.loop.unroll.disable"}}}
-		g.mod.MetadataDefs = append(g.mod.MetadataDefs, g.noUnroll)
-	}
+// loopID returns a new loop ID with the hints of l (each loop needs its own: a distinct node
+// that lists itself, then its hints).
+func (g *gen) loopID(l *lower.Loop) *metadata.Tuple {
 	id := &metadata.Tuple{MetadataID: -1, Distinct: true}
-	id.Fields = []metadata.Field{id, g.noUnroll}
+	id.Fields = []metadata.Field{id}
+	if l.Rolled {
+		if g.noUnroll == nil {
+			g.noUnroll = g.hint("llvm.loop.unroll.disable")
+		}
+		id.Fields = append(id.Fields, g.noUnroll)
+	}
+	if l.VectorWidth > 0 {
+		id.Fields = append(id.Fields, g.hint("llvm.loop.vectorize.enable", constant.True),
+			g.hint("llvm.loop.vectorize.width", constant.NewInt(types.I32, int64(l.VectorWidth))))
+	}
 	g.mod.MetadataDefs = append(g.mod.MetadataDefs, id)
 	return id
+}
+
+// hint is a new node !{!"name", values…}.
+func (g *gen) hint(name string, values ...metadata.Field) *metadata.Tuple {
+	t := &metadata.Tuple{MetadataID: -1, Fields: append([]metadata.Field{&metadata.String{Value: name}}, values...)}
+	g.mod.MetadataDefs = append(g.mod.MetadataDefs, t)
+	return t
 }
 
 // laneLoop emits a loop whose l.Lanes variables it holds as partial sums (laneType) in slots
@@ -53,7 +67,7 @@ func (g *gen) laneLoop(w *frontend.While, l *lower.Loop) {
 		g.cur.NewStore(constant.NewZeroInitializer(laneType), slot)
 		g.lanes[v] = slot
 	}
-	g.whileLoop(w, l.Rolled)
+	g.whileLoop(w, l)
 	for _, v := range l.Lanes {
 		reduce := g.declare("llvm.vector.reduce.fadd.v16f32", types.Float, types.Float, laneType)
 		g.assignVar(v, operand{g.emit(ir.NewCall(reduce, g.loadVar(v)[0], g.cur.NewLoad(laneType, g.lanes[v])))})

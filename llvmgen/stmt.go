@@ -43,7 +43,7 @@ func (g *gen) stmt(s frontend.Stmt) {
 		case l != nil && len(l.Lanes) > 0:
 			g.laneLoop(s, l)
 		default:
-			g.whileLoop(s, l != nil && l.Rolled)
+			g.whileLoop(s, l)
 		}
 	case *frontend.Return:
 		g.ret(s)

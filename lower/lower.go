@@ -71,6 +71,10 @@ type Options struct {
 	// weights once instead of PrefetchTimes times: for CPUs on which the repeated requests
 	// cost more than they bring.
 	PrefetchOnce bool
+	// HalfVectorWidth is how many f32 values the target converts from or to f16 in one
+	// instruction (8 with F16C, 16 with AVX-512), or 0: the innermost loops that convert f16
+	// values then ask LLVM to vectorize them that wide (Loop.VectorWidth).
+	HalfVectorWidth int
 }
 
 // File is a lowered file.
@@ -137,6 +141,9 @@ type Loop struct {
 	// Captured are, for a parallel loop, the variables declared outside its body that the
 	// body reads (it assigns none of them): what a region on other threads must be given.
 	Captured []Capture
+	// VectorWidth, when not 0, is the width (in elements) the generator asks LLVM to
+	// vectorize the loop at: set on innermost loops that convert f16 values (halfLoop).
+	VectorWidth int
 }
 
 // Capture is a variable a parallel loop's body reads. NoAlias marks an array that may share
@@ -213,6 +220,8 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 				l := &Loop{Counted: c, Parallel: parallel[w], Limit: c.Limit(), Final: c.Final(), Lanes: lanes[w], Rolled: len(lanes[w]) > 0}
 				if l.Parallel {
 					l.Captured = lf.captured(l)
+				} else if halfLoop(c.Body) {
+					l.VectorWidth = f.Options.HalfVectorWidth
 				}
 				lf.loops[w] = l
 			}

@@ -2,6 +2,7 @@ package lower
 
 import (
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/simplang/simplang/frontend"
@@ -108,6 +109,41 @@ func TestParallelChoice(t *testing.T) {
 		})
 		if got != tc.parallel {
 			t.Errorf("%s: %d parallel loops, want %d", tc.name, got, tc.parallel)
+		}
+	}
+}
+
+// TestHalfLoopWidth checks which loops ask LLVM for HalfVectorWidth (Loop.VectorWidth): the
+// innermost ones that convert f16 values (loads and stores), not those with a loop or a call
+// inside, nor loops without halves, nor any without the option.
+func TestHalfLoopWidth(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       []int // VectorWidth of the function's loops, outermost first
+	}{
+		{"dot", "var s = 0.0; var i = 0; while (i < n) { s += h[i] * x[i]; i = i + 1; } x[0] = s;", []int{16}},
+		{"store", "var i = 0; while (i < n) { h[i] = x[i] * 2.0; i = i + 1; }", []int{16}},
+		{"f32 only", "var i = 0; while (i < n) { x[i] = x[i] * 2.0; i = i + 1; }", []int{0}},
+		{"nest", "var r = 0; while (r < n) { var i = 0; while (i < n) { x[i] += h[r * n + i]; i = i + 1; } r = r + 1; }", []int{0, 16}},
+		{"a call inside", "var i = 0; while (i < n) { x[i] = exp(h[i]); i = i + 1; }", []int{0}},
+	} {
+		src := "fn k(f16[] h, f32[] x, i64 n) {\n" + tc.body + "\n}"
+		for _, width := range []int{0, 16} {
+			lf := mustLower(t, tc.name, src, Options{Unchecked: true, Serial: true, StrictFP: true, HalfVectorWidth: width})
+			var got []int
+			frontend.Inspect(lf.Funcs[0].Body, func(n frontend.Node) bool {
+				if w, ok := n.(*frontend.While); ok && lf.Funcs[0].Loop(w) != nil {
+					got = append(got, lf.Funcs[0].Loop(w).VectorWidth)
+				}
+				return true
+			})
+			want := tc.want
+			if width == 0 {
+				want = make([]int, len(tc.want))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s, HalfVectorWidth %d: loops ask for widths %v, want %v", tc.name, width, got, want)
+			}
 		}
 	}
 }

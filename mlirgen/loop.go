@@ -12,8 +12,8 @@ import (
 )
 
 // forLoop emits a counted loop as scf.for carrying the variables its body assigns (as
-// rolledLoop when LLVM is not to unroll it), or as parallelLoop when the lowering made it
-// parallel; the counter then takes its final value.
+// annotatedLoop when it has hints for LLVM: not to unroll it, a vector width), or as
+// parallelLoop when the lowering made it parallel; the counter then takes its final value.
 func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 	if l.Parallel {
 		g.parallelLoop(w, l)
@@ -37,8 +37,8 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 		g.pos = w.Pos
 	}
 	var refs []string
-	if l.Rolled {
-		refs = g.rolledLoop(vars, lb, ub, step, body)
+	if annotation := loopAnnotation(l); annotation != "" {
+		refs = g.annotatedLoop(vars, lb, ub, step, body, annotation)
 	} else {
 		refs = g.scfFor(vars, lb, ub, step, body)
 	}
@@ -72,13 +72,26 @@ func (g *gen) scfFor(vars []*frontend.Var, lb, ub, step string, body func(iv str
 	return refs
 }
 
-// unrollDisabled is the loop annotation of a rolled loop's back branch.
-const unrollDisabled = "{loop_annotation = #llvm.loop_annotation<unroll = <disable = true>>}"
+// loopAnnotation is the annotation of l's back branch that gives LLVM its hints: not to
+// unroll a rolled loop, and the loop's vector width; "" when it has none.
+func loopAnnotation(l *lower.Loop) string {
+	var hints []string
+	if l.Rolled {
+		hints = append(hints, "unroll = <disable = true>")
+	}
+	if l.VectorWidth > 0 {
+		hints = append(hints, fmt.Sprintf("vectorize = <disable = false, width = %d : i32>", l.VectorWidth))
+	}
+	if len(hints) == 0 {
+		return ""
+	}
+	return "{loop_annotation = #llvm.loop_annotation<" + strings.Join(hints, ", ") + ">}"
+}
 
-// rolledLoop emits what scfFor does as blocks of their own inside scf.execute_region, so that
-// the branch back to the loop's head carries unrollDisabled: scf-to-cf drops the annotations
+// annotatedLoop emits what scfFor does as blocks of their own inside scf.execute_region, so
+// that the branch back to the loop's head carries annotation: scf-to-cf drops the annotations
 // of scf.for.
-func (g *gen) rolledLoop(vars []*frontend.Var, lb, ub, step string, body func(iv string)) []string {
+func (g *gen) annotatedLoop(vars []*frontend.Var, lb, ub, step string, body func(iv string), annotation string) []string {
 	vals, types := g.parts(vars)
 	var refs []string
 	if len(vals) == 0 {
@@ -99,7 +112,7 @@ func (g *gen) rolledLoop(vars []*frontend.Var, lb, ub, step string, body func(iv
 	g.mid(loop + ":")
 	body(iv)
 	next, _ := g.parts(vars)
-	g.branch(head, append([]string{g.def("arith.addi %s, %s : index", iv, step)}, next...), all, " "+unrollDisabled)
+	g.branch(head, append([]string{g.def("arith.addi %s, %s : index", iv, step)}, next...), all, " "+annotation)
 	g.mid(exit + ":")
 	g.bind(vars, args[1:])
 	g.yield(vars)
