@@ -47,6 +47,10 @@ type Config struct {
 	// pos × θ^(-2i/head_size). Zero means 10000, LLaMA 2's value, which llama2.c checkpoints
 	// do not store; LLaMA 3 uses 500000.
 	RopeTheta float64
+
+	// KVCache is the element type of the key and value caches (State): float32 (the zero
+	// value, as llama2.c) or f16. Like SeqLen it is a choice of the run, not of the weights.
+	KVCache CacheType
 }
 
 // defaultRopeTheta is LLaMA 2's RoPE base, used when Config.RopeTheta is zero.
@@ -96,6 +100,9 @@ func (c Config) Validate() error {
 	if !(c.RopeTheta >= 0) || math.IsInf(c.RopeTheta, 1) {
 		return fmt.Errorf("config: rope_theta is %v, must be positive and finite (or 0 for %d)", c.RopeTheta, defaultRopeTheta)
 	}
+	if c.KVCache != CacheF32 && c.KVCache != CacheF16 {
+		return fmt.Errorf("config: KV cache type %v; want f32 or f16", c.KVCache)
+	}
 	if c.Dim%c.NHeads != 0 {
 		return fmt.Errorf("config: dim %d is not divisible by n_heads %d", c.Dim, c.NHeads)
 	}
@@ -127,14 +134,14 @@ func (c Config) Validate() error {
 
 var errTooLarge = errors.New("config: weights, KV cache and activations would take more than 2^63 bytes")
 
-// totalBytes adds up the float32 sizes of bufs, failing if one of them cannot be addressed
-// as a slice or the total overflows int64.
+// totalBytes adds up the sizes of bufs, failing if one of them cannot be addressed as a
+// slice or the total overflows int64.
 func totalBytes(bufs []buffer) (int64, error) {
 	var total int64
 	for _, b := range bufs {
-		bytes, ok := product(append([]int{4}, b.shape...)...)
+		bytes, ok := product(append([]int{int(b.elementBytes())}, b.shape...)...)
 		if !ok || bytes > math.MaxInt {
-			return 0, fmt.Errorf("config: %s would hold %s float32 elements, more than this platform can address", b.name, shapeString(b.shape))
+			return 0, fmt.Errorf("config: %s would hold %s %s elements, more than this platform can address", b.name, shapeString(b.shape), b.elementType())
 		}
 		if total, ok = sum(total, bytes); !ok {
 			return 0, errTooLarge
@@ -229,10 +236,10 @@ func (c Config) Params() int64 {
 // WeightBytes is the size of all weights in float32: 4 × Params.
 func (c Config) WeightBytes() int64 { return 4 * c.Params() }
 
-// KVCacheBytes is the size of the float32 key and value caches, each
-// [n_layers][seq_len][kv_dim]: 2 × 4 × n_layers × seq_len × kv_dim.
+// KVCacheBytes is the size of the key and value caches, each [n_layers][seq_len][kv_dim] of
+// c.KVCache: 2 × (4 or 2) × n_layers × seq_len × kv_dim.
 func (c Config) KVCacheBytes() int64 {
-	return 2 * 4 * int64(c.NLayers) * int64(c.SeqLen) * int64(c.KVDim())
+	return 2 * c.KVCache.elementBytes() * int64(c.NLayers) * int64(c.SeqLen) * int64(c.KVDim())
 }
 
 // ActivationBytes is the size of the float32 run-state buffers other than the KV cache:
@@ -240,10 +247,10 @@ func (c Config) KVCacheBytes() int64 {
 // (hidden_dim each) and logits (vocab_size).
 func (c Config) ActivationBytes() int64 {
 	var n int64
-	for _, b := range stateBuffers(c, &State{}) {
+	for _, b := range activationBuffers(c, &State{}) {
 		n += b.len()
 	}
-	return 4*n - c.KVCacheBytes()
+	return 4 * n
 }
 
 // TotalBytes is the memory a decoder holds: WeightBytes + KVCacheBytes + ActivationBytes.
@@ -274,13 +281,20 @@ func (c Config) matrixParams() int64 {
 // float32: every weight matrix once (wq, wk, wv, wo, w1, w2, w3 in each layer and the
 // classifier), one row of the token embedding (dim), all RMS-norm vectors
 // ((2 × n_layers + 1) × dim), and the key and value cache rows of positions 0..pos in every
-// layer (2 × n_layers × (pos+1) × kv_dim). It does not count writes (the new cache row, the
-// activations) or re-reads of the small activation vectors.
+// layer (2 × n_layers × (pos+1) × kv_dim, each of c.KVCache). It does not count writes (the
+// new cache row, the activations) or re-reads of the small activation vectors.
 func (c Config) BytesPerToken(pos int) int64 {
-	d, l := int64(c.Dim), int64(c.NLayers)
-	norms := (2*l + 1) * d
-	cache := 2 * l * int64(pos+1) * int64(c.KVDim())
-	return 4 * (c.matrixParams() + d + norms + cache)
+	d := int64(c.Dim)
+	return 4*(c.matrixParams()+d+c.normParams()) + c.cacheBytesRead(pos)
+}
+
+// normParams counts the RMS-norm weights: (2 × n_layers + 1) × dim.
+func (c Config) normParams() int64 { return (2*int64(c.NLayers) + 1) * int64(c.Dim) }
+
+// cacheBytesRead is what a decode step at position pos reads of the KV cache: every layer's
+// keys and values of positions 0..pos.
+func (c Config) cacheBytesRead(pos int) int64 {
+	return 2 * int64(c.NLayers) * int64(pos+1) * int64(c.KVDim()) * c.KVCache.elementBytes()
 }
 
 // WeightBytesOf is the size of all weights stored as type t with groups of groupSize elements
@@ -301,20 +315,19 @@ func (c Config) WeightBytesOf(t WeightType, groupSize int) int64 {
 }
 
 // TotalBytesOf is the memory a decoder of weights of type t holds: WeightBytesOf +
-// KVCacheBytes + ActivationBytes (the cache and the activations are float32 in every type).
+// KVCacheBytes + ActivationBytes (the activations are float32 in every type, the cache is
+// c.KVCache).
 func (c Config) TotalBytesOf(t WeightType, groupSize int) int64 {
 	return c.WeightBytesOf(t, groupSize) + c.KVCacheBytes() + c.ActivationBytes()
 }
 
 // BytesPerTokenOf is BytesPerToken for weights of type t with groups of groupSize: every
 // matrix's values and scales once, one row of the embedding (dim values and, for Q8 and Q4,
-// dim/GS scales), the float32 norm weights and the float32 key and value cache rows of
-// positions 0..pos. BytesPerTokenOf(F32, 0, pos) is BytesPerToken(pos).
+// dim/GS scales), the float32 norm weights and the key and value cache rows of
+// positions 0..pos (of c.KVCache). BytesPerTokenOf(F32, 0, pos) is BytesPerToken(pos).
 func (c Config) BytesPerTokenOf(t WeightType, groupSize, pos int) int64 {
-	d, l := int64(c.Dim), int64(c.NLayers)
-	norms := (2*l + 1) * d
-	cache := 2 * l * int64(pos+1) * int64(c.KVDim())
-	return tensorBytes(t, groupSize, c.matrixParams()) + tensorBytes(t, groupSize, d) + 4*(norms+cache)
+	d := int64(c.Dim)
+	return tensorBytes(t, groupSize, c.matrixParams()) + tensorBytes(t, groupSize, d) + 4*c.normParams() + c.cacheBytesRead(pos)
 }
 
 // tensorBytes is the size of n elements (whole groups) stored as type t with groups of gs.

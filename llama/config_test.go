@@ -103,6 +103,40 @@ func TestAccounting(t *testing.T) {
 	}
 }
 
+// TestAccountingF16Cache checks that an f16 KV cache halves the cache's bytes and its reads,
+// and nothing else.
+func TestAccountingF16Cache(t *testing.T) {
+	c := tiny
+	c.KVCache = CacheF16
+	checks := []struct {
+		name      string
+		got, want int64
+	}{
+		{"KVCacheBytes", c.KVCacheBytes(), 128},
+		{"ActivationBytes", c.ActivationBytes(), 360},
+		{"TotalBytes", c.TotalBytes(), 5408 + 128 + 360},
+		{"BytesPerToken(3)", c.BytesPerToken(3), 4*1280 + 2*64},
+		{"BytesPerTokenOf(Q8, 0, 3)", c.BytesPerTokenOf(Q8, 4, 3), tiny.BytesPerTokenOf(Q8, 4, 3) - 2*64},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %d, want %d", ch.name, ch.got, ch.want)
+		}
+	}
+	c.KVCache = 2
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "KV cache type CacheType(2); want f32 or f16") {
+		t.Errorf("Validate(KVCache 2) = %v", err)
+	}
+	for _, s := range []string{"f32", "f16"} {
+		if ct, err := ParseCacheType(s); err != nil || ct.String() != s {
+			t.Errorf("ParseCacheType(%q) = %v, %v", s, ct, err)
+		}
+	}
+	if _, err := ParseCacheType("bf16"); err == nil || !strings.Contains(err.Error(), `unknown KV cache type "bf16"; known types: f32, f16`) {
+		t.Errorf("ParseCacheType(bf16) = %v", err)
+	}
+}
+
 func TestAccountingQuantized(t *testing.T) {
 	// tiny with groups of 8: 1312 elements in matrices, embedding and classifier (1352 minus
 	// 40 norm weights, always float32: 160 bytes), 164 groups. A decode step reads 1232 matrix

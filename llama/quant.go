@@ -129,9 +129,9 @@ func qTensors(c Config, q *QWeights) []qbuffer {
 func qNorms(c Config, q *QWeights) []buffer {
 	l, d := c.NLayers, c.Dim
 	return []buffer{
-		{"rms_att_weight", []int{l, d}, &q.RmsAtt},
-		{"rms_ffn_weight", []int{l, d}, &q.RmsFfn},
-		{"rms_final_weight", []int{d}, &q.RmsFinal},
+		{"rms_att_weight", []int{l, d}, &q.RmsAtt, nil},
+		{"rms_ffn_weight", []int{l, d}, &q.RmsFfn, nil},
+		{"rms_final_weight", []int{d}, &q.RmsFinal, nil},
 	}
 }
 

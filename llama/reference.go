@@ -6,6 +6,8 @@ import (
 	"math"
 	"runtime"
 	"sync"
+
+	"github.com/simplang/simplang/half"
 )
 
 // rmsEps is the epsilon added to the mean square in RMS normalisation.
@@ -54,7 +56,7 @@ const (
 
 // forward is Forward and ForwardQ after their checks.
 func forward(cfg Config, m model, s *State, token, pos int) []float32 {
-	d, kv, hs := cfg.Dim, cfg.KVDim(), cfg.HeadSize()
+	d, hs := cfg.Dim, cfg.HeadSize()
 	rmsAtt, rmsFfn, rmsFinal := m.norms()
 	x := s.X
 	m.embed(x, token)
@@ -69,13 +71,13 @@ func forward(cfg Config, m model, s *State, token, pos int) []float32 {
 		rope(s.K, pos, cfg.HeadSize(), cfg.Theta())
 
 		// Cache this position's key and value, then attend over positions 0..pos.
-		layerCache := l * cfg.SeqLen * kv
+		keys, values := layerCaches(cfg, s, l)
 		for h := range cfg.NKVHeads {
-			at := layerCache + cacheRow(cfg, h, pos)
-			copy(s.KeyCache[at:at+hs], s.K[h*hs:])
-			copy(s.ValueCache[at:at+hs], s.V[h*hs:])
+			at := cacheRow(cfg, h, pos)
+			keys.store(at, s.K[h*hs:(h+1)*hs])
+			values.store(at, s.V[h*hs:(h+1)*hs])
 		}
-		attention(cfg, s.Xb, s.Q, s.Att, s.KeyCache[layerCache:], s.ValueCache[layerCache:], pos)
+		attention(cfg, s.Xb, s.Q, s.Att, keys, values, pos)
 
 		// Output projection and residual.
 		m.matvec(s.Xb2, mWo, l, s.Xb)
@@ -219,6 +221,42 @@ func rope(vec []float32, pos, headSize int, theta float64) {
 	}
 }
 
+// kvCache is one layer's key or value cache, of either CacheType: float32 (f32) or the bits
+// of IEEE half floats (f16).
+type kvCache struct {
+	f32 []float32
+	f16 []uint16
+}
+
+// layerCaches are layer l's key and value caches in s, of type cfg.KVCache.
+func layerCaches(cfg Config, s *State, l int) (keys, values kvCache) {
+	off := l * cfg.SeqLen * cfg.KVDim()
+	if cfg.KVCache == CacheF16 {
+		return kvCache{f16: s.KeyCacheF16[off:]}, kvCache{f16: s.ValueCacheF16[off:]}
+	}
+	return kvCache{f32: s.KeyCache[off:]}, kvCache{f32: s.ValueCache[off:]}
+}
+
+// store writes v at element at, rounded to the nearest half (ties to even) in an f16 cache,
+// as the kernels' stores into f16 arrays (language §2.1).
+func (c kvCache) store(at int, v []float32) {
+	if c.f16 == nil {
+		copy(c.f32[at:], v)
+		return
+	}
+	for i, x := range v {
+		c.f16[at+i] = uint16(half.F16FromFloat32(x))
+	}
+}
+
+// at is element i, widened exactly.
+func (c kvCache) at(i int) float64 {
+	if c.f16 == nil {
+		return float64(c.f32[i])
+	}
+	return half.F16(c.f16[i]).Float64()
+}
+
 // cacheRow is where one layer's key (or value) cache keeps key/value head h at position
 // pos: the cache is (n_kv_heads, seq_len, head_size), each head's positions one run, so that
 // the attention streams them (State).
@@ -227,7 +265,7 @@ func cacheRow(cfg Config, h, pos int) int { return (h*cfg.SeqLen + pos) * cfg.He
 // attention sets out (dim) to multi-head attention of q (dim) over positions 0..pos of one
 // layer's key and value caches (n_kv_heads, seq_len, head_size), using att (n_heads,
 // seq_len) for the weights. Query head h reads key/value head h / (n_heads / n_kv_heads).
-func attention(cfg Config, out, q, att, keys, values []float32, pos int) {
+func attention(cfg Config, out, q, att []float32, keys, values kvCache, pos int) {
 	hs := cfg.HeadSize()
 	scale := 1 / math.Sqrt(float64(hs))
 	scores := make([]float64, pos+1)
@@ -239,10 +277,10 @@ func attention(cfg Config, out, q, att, keys, values []float32, pos int) {
 		// Scores q·k / sqrt(head_size), then a max-subtracted softmax.
 		maxScore := math.Inf(-1)
 		for t := range scores {
-			k := keys[cacheRow(cfg, kvh, t):][:hs]
+			k := cacheRow(cfg, kvh, t)
 			var dot float64
 			for i, v := range qh {
-				dot += float64(v) * float64(k[i])
+				dot += float64(v) * keys.at(k+i)
 			}
 			scores[t] = dot * scale
 			maxScore = max(maxScore, scores[t])
@@ -262,7 +300,7 @@ func attention(cfg Config, out, q, att, keys, values []float32, pos int) {
 		for i := range oh {
 			var acc float64
 			for t, p := range scores {
-				acc += p * float64(values[cacheRow(cfg, kvh, t)+i])
+				acc += p * values.at(cacheRow(cfg, kvh, t)+i)
 			}
 			oh[i] = float32(acc)
 		}

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/simplang/simplang/half"
 )
 
 // TestForwardMatchesNaive runs Forward position by position and compares every logit with
@@ -39,6 +41,69 @@ func TestForwardMatchesNaive(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestForwardF16Cache runs Forward with an f16 KV cache beside one with the f32 cache: every
+// key and value it stores must be close to the f32 run's (in layer 0 at position 0, where the
+// two runs have read no cache yet, exactly its rounding to the nearest half), and the logits must stay close to the
+// f32 run's without being the same.
+func TestForwardF16Cache(t *testing.T) {
+	cfg := Config{Dim: 16, HiddenDim: 20, NLayers: 2, NHeads: 4, NKVHeads: 2, VocabSize: 7, SeqLen: 5}
+	c16 := cfg
+	c16.KVCache = CacheF16
+	w := randomModel(t, cfg, 3, 0.5)
+	s32, err := NewState(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s16, err := NewState(c16, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Forward(c16, w, s32, 0, 0); err == nil || !strings.Contains(err.Error(), "state: key_cache has 0 elements, want 2 x 2 x 5 x 4 = 80") {
+		t.Errorf("Forward(f16 config, f32 state) = %v", err)
+	}
+	differs := false
+	for pos, tok := range []int{3, 6, 1, 4, 0} {
+		want, err := Forward(cfg, w, s32, tok, pos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Forward(c16, w, s16, tok, pos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for h := range cfg.NKVHeads {
+			for l := range cfg.NLayers {
+				at := l*cfg.SeqLen*cfg.KVDim() + cacheRow(cfg, h, pos)
+				for i := range cfg.HeadSize() {
+					for _, c := range []struct {
+						what string
+						f32  float32
+						f16  uint16
+					}{{"key", s32.KeyCache[at+i], s16.KeyCacheF16[at+i]}, {"value", s32.ValueCache[at+i], s16.ValueCacheF16[at+i]}} {
+						stored := half.F16(c.f16).Float32()
+						if pos == 0 && l == 0 && c.f16 != uint16(half.F16FromFloat32(c.f32)) {
+							t.Fatalf("pos 0 layer %d: %s %d is %v, want %v rounded to a half", l, c.what, i, stored, c.f32)
+						}
+						if d := math.Abs(float64(stored - c.f32)); d > 1e-2*max(1, math.Abs(float64(c.f32))) {
+							t.Fatalf("pos %d layer %d: %s %d is %v in f16, %v in f32", pos, l, c.what, i, stored, c.f32)
+						}
+					}
+				}
+			}
+		}
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-2*max(1, math.Abs(float64(want[i]))) {
+				t.Errorf("pos %d: logit %d = %v with the f16 cache, %v with f32", pos, i, got[i], want[i])
+			} else if d > 0 {
+				differs = true
+			}
+		}
+	}
+	if !differs {
+		t.Error("the f16 cache left every logit as the f32 cache's: it was not used")
 	}
 }
 
@@ -214,7 +279,7 @@ func TestAttentionAtPositionZero(t *testing.T) {
 	}
 	out := make([]float32, cfg.Dim)
 	att := make([]float32, cfg.NHeads*cfg.SeqLen)
-	attention(cfg, out, q, att, keys, values, 0)
+	attention(cfg, out, q, att, kvCache{f32: keys}, kvCache{f32: values}, 0)
 	for h := range cfg.NHeads {
 		g := h / (cfg.NHeads / cfg.NKVHeads)
 		for i := range hs {

@@ -17,6 +17,12 @@ type State struct {
 	Logits     []float32 // (vocab_size) output logits
 	KeyCache   []float32 // (n_layers, n_kv_heads, seq_len, head_size) keys of every position so far
 	ValueCache []float32 // (n_layers, n_kv_heads, seq_len, head_size) values of every position so far
+
+	// KeyCacheF16 and ValueCacheF16 are the caches instead of KeyCache and ValueCache when
+	// Config.KVCache is CacheF16: the same shape, each element an IEEE half float's bits
+	// (half.F16). Only one pair is allocated.
+	KeyCacheF16   []uint16
+	ValueCacheF16 []uint16
 }
 
 // The caches keep each key/value head's positions as one run, not llama2.c's (n_layers,
@@ -24,22 +30,32 @@ type State struct {
 // which then stream, where a head's slice of a (seq_len, kv_dim) row lies a whole row after
 // the last (3 KiB at 125M), a stride no hardware prefetcher follows.
 
-// stateBuffers lists the buffers of s for configuration c; the two caches come last.
+// stateBuffers lists the buffers of s for configuration c: the activations, then the two
+// caches of c.KVCache.
 func stateBuffers(c Config, s *State) []buffer {
+	shape := []int{c.NLayers, c.NKVHeads, c.SeqLen, c.HeadSize()}
+	if c.KVCache == CacheF16 {
+		return append(activationBuffers(c, s), buffer{name: "key_cache", shape: shape, bits: &s.KeyCacheF16},
+			buffer{name: "value_cache", shape: shape, bits: &s.ValueCacheF16})
+	}
+	return append(activationBuffers(c, s), buffer{name: "key_cache", shape: shape, data: &s.KeyCache},
+		buffer{name: "value_cache", shape: shape, data: &s.ValueCache})
+}
+
+// activationBuffers lists the float32 buffers of s other than the caches.
+func activationBuffers(c Config, s *State) []buffer {
 	d, h, kv := c.Dim, c.HiddenDim, c.KVDim()
 	return []buffer{
-		{"x", []int{d}, &s.X},
-		{"xb", []int{d}, &s.Xb},
-		{"xb2", []int{d}, &s.Xb2},
-		{"q", []int{d}, &s.Q},
-		{"k", []int{kv}, &s.K},
-		{"v", []int{kv}, &s.V},
-		{"att", []int{c.NHeads, c.SeqLen}, &s.Att},
-		{"hb", []int{h}, &s.Hb},
-		{"hb2", []int{h}, &s.Hb2},
-		{"logits", []int{c.VocabSize}, &s.Logits},
-		{"key_cache", []int{c.NLayers, c.NKVHeads, c.SeqLen, c.HeadSize()}, &s.KeyCache},
-		{"value_cache", []int{c.NLayers, c.NKVHeads, c.SeqLen, c.HeadSize()}, &s.ValueCache},
+		{"x", []int{d}, &s.X, nil},
+		{"xb", []int{d}, &s.Xb, nil},
+		{"xb2", []int{d}, &s.Xb2, nil},
+		{"q", []int{d}, &s.Q, nil},
+		{"k", []int{kv}, &s.K, nil},
+		{"v", []int{kv}, &s.V, nil},
+		{"att", []int{c.NHeads, c.SeqLen}, &s.Att, nil},
+		{"hb", []int{h}, &s.Hb, nil},
+		{"hb2", []int{h}, &s.Hb2, nil},
+		{"logits", []int{c.VocabSize}, &s.Logits, nil},
 	}
 }
 
@@ -60,4 +76,6 @@ func NewState(cfg Config, alloc Allocator) (*State, error) {
 func (s *State) Reset() {
 	clear(s.KeyCache)
 	clear(s.ValueCache)
+	clear(s.KeyCacheF16)
+	clear(s.ValueCacheF16)
 }

@@ -28,6 +28,36 @@ func TestNewState(t *testing.T) {
 	}
 }
 
+func TestNewStateF16Cache(t *testing.T) {
+	c := tiny
+	c.KVCache = CacheF16
+	var sizes []int
+	s, err := NewState(c, func(n int) ([]float32, error) {
+		sizes = append(sizes, n)
+		return make([]float32, n), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The activations as in TestNewState; each cache's 32 halves in 16 floats.
+	if diff := cmp.Diff([]int{8, 8, 8, 8, 4, 4, 8, 16, 16, 10, 16, 16}, sizes); diff != "" {
+		t.Errorf("allocation sizes (-want +got):\n%s", diff)
+	}
+	if len(s.KeyCacheF16) != 32 || len(s.ValueCacheF16) != 32 || s.KeyCache != nil || s.ValueCache != nil {
+		t.Errorf("caches: f16 %d and %d halves, f32 %d and %d floats; want 32, 32, none, none",
+			len(s.KeyCacheF16), len(s.ValueCacheF16), len(s.KeyCache), len(s.ValueCache))
+	}
+	for i := range s.KeyCacheF16 {
+		s.KeyCacheF16[i], s.ValueCacheF16[i] = 1, 1
+	}
+	s.Reset()
+	for i := range s.KeyCacheF16 {
+		if s.KeyCacheF16[i] != 0 || s.ValueCacheF16[i] != 0 {
+			t.Fatalf("after Reset the f16 caches' element %d = %#x, %#x, want 0", i, s.KeyCacheF16[i], s.ValueCacheF16[i])
+		}
+	}
+}
+
 func TestReset(t *testing.T) {
 	s, err := NewState(tiny, nil)
 	if err != nil {

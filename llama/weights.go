@@ -20,11 +20,36 @@ type Weights struct {
 	Wcls     []float32 // (vocab_size, dim) classifier; may be the same slice as TokenEmb
 }
 
-// buffer is one named array of a model: its shape and the field that holds it.
+// buffer is one named array of a model: its shape and the field that holds it, a float32
+// array (data) or, for an f16 KV cache, an array of half floats' bits (bits).
 type buffer struct {
 	name  string
 	shape []int
 	data  *[]float32
+	bits  *[]uint16
+}
+
+// length is the number of elements the buffer holds now.
+func (b buffer) length() int {
+	if b.bits != nil {
+		return len(*b.bits)
+	}
+	return len(*b.data)
+}
+
+// elementBytes is the size of one element of the buffer, and elementType its name.
+func (b buffer) elementBytes() int64 {
+	if b.bits != nil {
+		return 2
+	}
+	return 4
+}
+
+func (b buffer) elementType() string {
+	if b.bits != nil {
+		return "f16"
+	}
+	return "float32"
 }
 
 func (b buffer) len() int64 {
@@ -39,18 +64,18 @@ func (b buffer) len() int64 {
 func weightTensors(c Config, w *Weights) []buffer {
 	l, d, h, v, kv := c.NLayers, c.Dim, c.HiddenDim, c.VocabSize, c.KVDim()
 	return []buffer{
-		{"token_embedding_table", []int{v, d}, &w.TokenEmb},
-		{"rms_att_weight", []int{l, d}, &w.RmsAtt},
-		{"wq", []int{l, d, d}, &w.Wq},
-		{"wk", []int{l, kv, d}, &w.Wk},
-		{"wv", []int{l, kv, d}, &w.Wv},
-		{"wo", []int{l, d, d}, &w.Wo},
-		{"rms_ffn_weight", []int{l, d}, &w.RmsFfn},
-		{"w1", []int{l, h, d}, &w.W1},
-		{"w2", []int{l, d, h}, &w.W2},
-		{"w3", []int{l, h, d}, &w.W3},
-		{"rms_final_weight", []int{d}, &w.RmsFinal},
-		{"wcls", []int{v, d}, &w.Wcls},
+		{"token_embedding_table", []int{v, d}, &w.TokenEmb, nil},
+		{"rms_att_weight", []int{l, d}, &w.RmsAtt, nil},
+		{"wq", []int{l, d, d}, &w.Wq, nil},
+		{"wk", []int{l, kv, d}, &w.Wk, nil},
+		{"wv", []int{l, kv, d}, &w.Wv, nil},
+		{"wo", []int{l, d, d}, &w.Wo, nil},
+		{"rms_ffn_weight", []int{l, d}, &w.RmsFfn, nil},
+		{"w1", []int{l, h, d}, &w.W1, nil},
+		{"w2", []int{l, d, h}, &w.W2, nil},
+		{"w3", []int{l, h, d}, &w.W3, nil},
+		{"rms_final_weight", []int{d}, &w.RmsFinal, nil},
+		{"wcls", []int{v, d}, &w.Wcls, nil},
 	}
 }
 
@@ -62,6 +87,14 @@ type Allocator func(n int) ([]float32, error)
 func allocate(bufs []buffer, alloc Allocator) error {
 	for _, b := range bufs {
 		n := int(b.len())
+		if b.bits != nil {
+			s, err := allocAs[uint16](alloc, b.len())
+			if err != nil {
+				return fmt.Errorf("allocating %s (%s halves): %w", b.name, shapeString(b.shape), err)
+			}
+			*b.bits = s
+			continue
+		}
 		if alloc == nil {
 			*b.data = make([]float32, n)
 			continue
@@ -81,8 +114,8 @@ func allocate(bufs []buffer, alloc Allocator) error {
 // check reports the first buffer whose length does not match its shape.
 func check(what string, bufs []buffer) error {
 	for _, b := range bufs {
-		if int64(len(*b.data)) != b.len() {
-			return fmt.Errorf("%s: %s has %d elements, want %s = %d for this configuration", what, b.name, len(*b.data), shapeString(b.shape), b.len())
+		if int64(b.length()) != b.len() {
+			return fmt.Errorf("%s: %s has %d elements, want %s = %d for this configuration", what, b.name, b.length(), shapeString(b.shape), b.len())
 		}
 	}
 	return nil
