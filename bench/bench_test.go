@@ -24,7 +24,7 @@ func TestRunModel(t *testing.T) {
 	weights := []llama.WeightType{llama.F32, llama.BF16, llama.Q8, llama.Q4}
 	var builds []*build
 	for i, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		b, err := compileBuild(context.Background(), tools, compiler.Options{Backend: backend, Unchecked: i != 0}, weights, true, newProgress(io.Discard))
+		b, err := compileBuild(context.Background(), tools, compiler.Options{Backend: backend, Unchecked: i != 0}, llama.CacheF32, weights, true, newProgress(io.Discard))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,8 +143,11 @@ func TestRunModel(t *testing.T) {
 	report := &Report{Prompt: 8, Results: results, Skipped: []Skip{
 		{Model: "7B", Params: 6738415616, Weights: "f32", EstimateGB: 27.0, AvailableGB: 24},
 		{Model: "8B", Params: 8030261248, Weights: "f32", EstimateGB: 32.2, AvailableGB: 100, Reason: "the f32 kernel rotates with RoPE base 10000, the model's is 500000"}}}
+	if md := (&Report{KVCache: "f16"}).Markdown(); !strings.Contains(md, "on a cleared KV cache of IEEE halves (-kv f16);") {
+		t.Errorf("markdown of an f16 cache's run:\n%s", md)
+	}
 	md := report.Markdown()
-	for _, want := range []string{"| LLaMA tiny | 0M | f32 | mlir | checked | 4k | 2 |", "| LLaMA tiny | 0M | q8/32 | llvm | unchecked | 4k | 1 |",
+	for _, want := range []string{"on a cleared KV cache of float32;", "| LLaMA tiny | 0M | f32 | mlir | checked | 4k | 2 |", "| LLaMA tiny | 0M | q8/32 | llvm | unchecked | 4k | 1 |",
 		"| LLaMA tiny | 0M | bf16 | mlir | checked | 4k | 1 |", "| LLaMA tiny | 0M | q4/32 | llvm | unchecked | 4k | 2 |", "LLaMA tiny, q4/32:",
 		"| f32 | 27.0 GB | Skipped (exceeds the 24.0 GB available)", "Skipped (the f32 kernel rotates with RoPE base 10000", "✅ reference", "LLaMA tiny, q8/32:",
 		"✅ prefill (", "prompt of 8 tokens (positions 0-7): ", "| Prompt | pp ÷ tg |", "then prompt processing: 8 tokens",
@@ -316,8 +319,11 @@ func TestParseFlags(t *testing.T) {
 	if err != nil || !slices.Equal(o.weights, []llama.WeightType{llama.F32, llama.BF16, llama.Q8, llama.Q4}) {
 		t.Errorf("default weights %v (err %v), want f32, bf16, q8, q4", o.weights, err)
 	}
-	if o.prompt != 128 {
-		t.Errorf("default -prompt %d, want 128", o.prompt)
+	if o.prompt != 128 || o.kv != llama.CacheF32 {
+		t.Errorf("default -prompt %d, -kv %v; want 128, f32", o.prompt, o.kv)
+	}
+	if o, err := parseFlags([]string{"-kv", "f16"}, io.Discard); err != nil || o.kv != llama.CacheF16 {
+		t.Errorf("-kv f16: %v (err %v)", o, err)
 	}
 	if o, err := parseFlags([]string{"-prompt", "0"}, io.Discard); err != nil || o.prompt != 0 {
 		t.Errorf("-prompt 0: %v (err %v)", o, err)
@@ -333,7 +339,7 @@ func TestParseFlags(t *testing.T) {
 		len(o.pages) != 2 || o.pages[0] != loader.SmallPages || o.pages[1] != loader.HugePages || !o.debug {
 		t.Errorf("parsed %+v", o)
 	}
-	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"-pages", "64k"}, {"-weights", "q5"}, {"-weights", "f32,q5"}, {"-weights", ""}, {"-prompt", "-1"}, {"extra"}} {
+	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"-pages", "64k"}, {"-weights", "q5"}, {"-weights", "f32,q5"}, {"-weights", ""}, {"-prompt", "-1"}, {"-kv", "bf16"}, {"extra"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}
@@ -373,7 +379,9 @@ func TestReferenceTolerance(t *testing.T) {
 // TestPromptWhole runs a prompt as long as the tiny model's seq_len (-prompt 128 cut to 16)
 // and a decode run of as many tokens: the prefill's logits after the whole prompt, the timed
 // one's tokens, equal the decode step's at its last position within 1e-4, for f32 and q8; with
-// -prompt 0 no prefill is compiled and neither has a prompt figure.
+// -prompt 0 no prefill is compiled and neither has a prompt figure. With -kv f16 the kernels
+// keep an f16 cache: the decode's position 0 still matches the reference (on the same cache
+// type), and the cache and its reads take half the bytes.
 func TestPromptWhole(t *testing.T) {
 	tools := kerneltest.Tools(t)
 	weights := []llama.WeightType{llama.F32, llama.Q8}
@@ -383,8 +391,12 @@ func TestPromptWhole(t *testing.T) {
 		probe[i] = 1
 	}
 	probes := map[loader.Pages][]float32{loader.SmallPages: probe}
-	for _, prompt := range []int{128, 0} {
-		b, err := compileBuild(context.Background(), tools, compiler.Options{Backend: compiler.MLIR}, weights, prompt > 0, newProgress(io.Discard))
+	for _, tc := range []struct {
+		prompt int
+		kv     llama.CacheType
+	}{{128, llama.CacheF32}, {0, llama.CacheF32}, {128, llama.CacheF16}} {
+		prompt := tc.prompt
+		b, err := compileBuild(context.Background(), tools, compiler.Options{Backend: compiler.MLIR}, tc.kv, weights, prompt > 0, newProgress(io.Discard))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -392,12 +404,22 @@ func TestPromptWhole(t *testing.T) {
 		if want := map[bool]int{true: 2, false: 0}[prompt > 0]; len(b.prefills) != want {
 			t.Errorf("-prompt %d: %d prefills compiled, want %d", prompt, len(b.prefills), want)
 		}
-		o := &options{weights: weights, pages: []loader.Pages{loader.SmallPages}, threads: []int{2}, tokens: 16, prompt: prompt, warmup: 1, seed: 3, check: true}
+		o := &options{weights: weights, pages: []loader.Pages{loader.SmallPages}, threads: []int{2}, tokens: 16, prompt: prompt, kv: tc.kv, warmup: 1, seed: 3, check: true}
 		results, skips, err := runModel(model, []*build{b}, probes, o, loader.AvailableMemory, newProgress(io.Discard))
 		if err != nil || skips != nil || len(results) != 2 {
-			t.Fatalf("-prompt %d: runModel: %d results, err %v (skipped %v)", prompt, len(results), err, skips)
+			t.Fatalf("-prompt %d -kv %v: runModel: %d results, err %v (skipped %v)", prompt, tc.kv, len(results), err, skips)
 		}
 		for _, r := range results {
+			// 2 caches × 2 layers × 16 positions × kv_dim 32, 4 or 2 bytes each
+			cache := map[llama.CacheType]int64{llama.CacheF32: 4, llama.CacheF16: 2}[tc.kv] * 2 * 2 * 16 * 32
+			if !r.RefChecked || r.RefError > 1e-4 || r.KVCacheMB != mb(cache) {
+				t.Errorf("-kv %v %s: reference checked %v (error %g), KV cache %g MB, want %g", tc.kv, r.Weights, r.RefChecked, r.RefError, r.KVCacheMB, mb(cache))
+			}
+			wt, _ := llama.ParseWeightType(r.Weights)
+			f32Reads := runConfig(model.Config, wt, &options{tokens: 16, prompt: prompt, warmup: 1}).BytesPerTokenOf(wt, r.GroupSize, 15)
+			if reads := runConfig(model.Config, wt, o).BytesPerTokenOf(wt, r.GroupSize, 15); f32Reads-reads != map[llama.CacheType]int64{llama.CacheF32: 0, llama.CacheF16: cache}[tc.kv] {
+				t.Errorf("-kv %v %s: %d bytes read at position 15, %d with an f32 cache", tc.kv, r.Weights, reads, f32Reads)
+			}
 			if prompt > 0 {
 				if r.PromptTokens != 16 || !(r.PromptTokensPerSec > 0) || !r.PromptChecked || r.PromptError > 1e-4 || !r.Finite {
 					t.Errorf("%s prompt: %d tokens, %g tok/s, checked %v, error %g, finite %v", r.Weights, r.PromptTokens, r.PromptTokensPerSec, r.PromptChecked, r.PromptError, r.Finite)
@@ -418,7 +440,7 @@ func TestPromptWhole(t *testing.T) {
 func TestReadBandwidth(t *testing.T) {
 	tools := kerneltest.Tools(t)
 	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		b, err := compileBuild(context.Background(), tools, compiler.Options{Backend: backend}, nil, false, newProgress(io.Discard))
+		b, err := compileBuild(context.Background(), tools, compiler.Options{Backend: backend}, llama.CacheF32, nil, false, newProgress(io.Discard))
 		if err != nil {
 			t.Fatal(err)
 		}

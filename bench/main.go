@@ -32,6 +32,7 @@
 //	                                                (and prompt.png with -prompt)
 //	go run ./bench -json                            JSON on stdout instead of markdown
 //	go run ./bench -prompt 0                        decode only, no prompt processing
+//	go run ./bench -kv f16 -tokens 500              a KV cache of halves, at long contexts
 //	go run ./bench -g -models 1B -threads 1         kernels with a line table, to profile
 //
 // Progress goes to standard error.
@@ -67,6 +68,7 @@ type options struct {
 	threads  []int
 	tokens   int
 	prompt   int // tokens of the timed prefill; 0: none
+	kv       llama.CacheType
 	warmup   int
 	seed     uint64
 	check    bool
@@ -107,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	tokens := fs.Int("tokens", 10, "tokens in the timed autoregressive run")
 	prompt := fs.Int("prompt", 128, "tokens of the timed prompt processing (the weights' prefill kernel, from position 0); 0 turns it off")
 	warmup := fs.Int("warmup", 3, "warm-up calls before the timed run")
+	kv := fs.String("kv", "f32", "type of the key and value caches: f32 (llama2.c's) or f16 (half the bytes the attention reads)")
 	seed := fs.Uint64("seed", 42, "seed of the random weights")
 	check := fs.Bool("check", true, "compare position 0 with the pure-Go reference forward pass")
 	jsonOut := fs.Bool("json", false, "write the results as JSON on stdout instead of the markdown table")
@@ -131,6 +134,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		o.models = append(o.models, llama.Named{Name: name, Config: cfg})
 	}
+	kvType, err := llama.ParseCacheType(*kv)
+	if err != nil {
+		return nil, fmt.Errorf("-kv: %v", err)
+	}
+	o.kv = kvType
 	for _, name := range splitList(*weights) {
 		t, err := llama.ParseWeightType(name)
 		if err != nil {
@@ -219,7 +227,7 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 	if err != nil {
 		return err
 	}
-	report := &Report{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: describeMachine(), Seed: o.seed, Tokens: o.tokens, Prompt: o.prompt, Warmup: o.warmup}
+	report := &Report{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: describeMachine(), Seed: o.seed, Tokens: o.tokens, Prompt: o.prompt, Warmup: o.warmup, KVCache: o.kv.String()}
 	var builds []*build
 	for _, b := range o.backends {
 		chosen, why := compiler.Choose(tools, b)
@@ -227,7 +235,7 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 			p.note("backend auto: using %v (%s)", chosen, why)
 		}
 		for _, checked := range o.checked {
-			bl, err := compileBuild(ctx, tools, compiler.Options{Backend: chosen, Unchecked: !checked, Debug: o.debug}, o.weights, o.prompt > 0, p)
+			bl, err := compileBuild(ctx, tools, compiler.Options{Backend: chosen, Unchecked: !checked, Debug: o.debug}, o.kv, o.weights, o.prompt > 0, p)
 			if err != nil {
 				return err
 			}

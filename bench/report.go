@@ -22,6 +22,7 @@ type Report struct {
 	Tokens  int      `json:"tokens"`
 	Prompt  int      `json:"prompt"` // tokens of the timed prompt processing (-prompt; 0: off)
 	Warmup  int      `json:"warmup"`
+	KVCache string   `json:"kv_cache"` // the key and value caches' type: f32 or f16 (-kv)
 	Results []Result `json:"results"`
 	Skipped []Skip   `json:"skipped"`
 }
@@ -35,6 +36,14 @@ var baseline = map[string]struct{ tokPerSec, msPerToken, gflops, gbs float64 }{
 	"3B":   {0.758, 1319.583, 4.547, 7.314},
 }
 
+// cacheOf describes a KV cache type (Report.KVCache) for the method line.
+func cacheOf(kv string) string {
+	if kv == llama.CacheF16.String() {
+		return "IEEE halves (-kv f16)"
+	}
+	return "float32"
+}
+
 // Markdown renders the report as the baseline report's tables, with the measured ceiling,
 // the validation checks and the speed-up over the baseline added.
 func (r *Report) Markdown() string {
@@ -44,8 +53,8 @@ func (r *Report) Markdown() string {
 	if r.Prompt > 0 {
 		prompt = fmt.Sprintf("then prompt processing: %d tokens from position 0 on a cleared KV cache in one call of the weights' prefill kernel (kernels/llama2_prefill.sl, llama2_prefill_bf16.sl, llama2_prefill_q8.sl, llama2_prefill_q4.sl), %d warm-up call and the median of %d timed ones", r.Prompt, promptWarmup, promptRuns)
 	}
-	fmt.Fprintf(&b, "**Date**: %s  \n**Machine**: %s  \n**Method**: random weights uniform in ±0.01 (seed %d), %d warm-up calls, then a %d-token autoregressive run (next token = argmax) on a cleared KV cache; %s; weights in float32 (f32), bfloat16 (bf16), int8 groups with one float32 scale each (q8) or 4-bit groups, two values a byte, with one IEEE half scale each (q4).\n\n",
-		r.Date, r.Machine, r.Seed, r.Warmup, r.Tokens, prompt)
+	fmt.Fprintf(&b, "**Date**: %s  \n**Machine**: %s  \n**Method**: random weights uniform in ±0.01 (seed %d), %d warm-up calls, then a %d-token autoregressive run (next token = argmax) on a cleared KV cache of %s; %s; weights in float32 (f32), bfloat16 (bf16), int8 groups with one float32 scale each (q8) or 4-bit groups, two values a byte, with one IEEE half scale each (q4).\n\n",
+		r.Date, r.Machine, r.Seed, r.Warmup, r.Tokens, cacheOf(r.KVCache), prompt)
 
 	b.WriteString("## Results\n\n")
 	b.WriteString("| Model | Parameters | Weights | Backend | Access | Pages | Threads | Throughput | × f32 | Back to back | b2b × f32 | Time/Token | Prompt | pp ÷ tg | GFLOPS | Memory | KV Cache | Peak RSS | Bandwidth | Ceiling | of ceiling | vs. report | Checks |\n")

@@ -34,8 +34,9 @@ type qKernel interface {
 	Bind(cfg llama.Config, q *llama.QWeights, s *llama.State) (*llamakernel.Step, error)
 }
 
-// compileFunc compiles (or takes from the build cache) and loads one kernel.
-type compileFunc func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error)
+// compileFunc compiles (or takes from the build cache) and loads one kernel, for a KV cache of
+// type cache.
+type compileFunc func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, cache llama.CacheType) (kernel, *compiler.Object, error)
 
 // kernelOf is how the benchmark compiles the decode step and the prefill of one weight type.
 type kernelOf struct {
@@ -54,16 +55,16 @@ type kernelOf struct {
 // is a qKernel.
 var weightKernels = map[llama.WeightType]kernelOf{
 	llama.F32: {file: llamakernel.File, fixedTheta: llamakernel.Theta,
-		compile: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
-			k, err := llamakernel.Compile(ctx, tools, opts)
+		compile: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, cache llama.CacheType) (kernel, *compiler.Object, error) {
+			k, err := llamakernel.Compile(ctx, tools, opts, cache)
 			if err != nil {
 				return nil, nil, err
 			}
 			return k, k.Object, nil
 		},
 		prefillFile: llamakernel.FilePrefill,
-		compilePrefill: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
-			p, err := llamakernel.CompilePrefill(ctx, tools, opts)
+		compilePrefill: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, cache llama.CacheType) (kernel, *compiler.Object, error) {
+			p, err := llamakernel.CompilePrefill(ctx, tools, opts, cache)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -76,16 +77,16 @@ var weightKernels = map[llama.WeightType]kernelOf{
 func init() {
 	for _, t := range llamakernel.QTypes() {
 		weightKernels[t] = kernelOf{file: llamakernel.FileQ(t),
-			compile: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
-				k, err := llamakernel.CompileQ(ctx, tools, opts, t)
+			compile: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, cache llama.CacheType) (kernel, *compiler.Object, error) {
+				k, err := llamakernel.CompileQ(ctx, tools, opts, t, cache)
 				if err != nil {
 					return nil, nil, err
 				}
 				return k, k.Object, nil
 			},
 			prefillFile: llamakernel.FilePrefillQ(t),
-			compilePrefill: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (kernel, *compiler.Object, error) {
-				p, err := llamakernel.CompilePrefillQ(ctx, tools, opts, t)
+			compilePrefill: func(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, cache llama.CacheType) (kernel, *compiler.Object, error) {
+				p, err := llamakernel.CompilePrefillQ(ctx, tools, opts, t, cache)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -143,14 +144,14 @@ var (
 		{Name: "chunks", Kind: abi.I64}, {Name: "chunk", Kind: abi.I64}}}
 )
 
-// compileBuild compiles, with opts, the decode step of every weight type in weights, with
-// prompt the prefill kernel of those that have one, and the probe.
-func compileBuild(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, weights []llama.WeightType, prompt bool, p *progress) (*build, error) {
+// compileBuild compiles, with opts and for a KV cache of type cache, the decode step of every
+// weight type in weights, with prompt the prefill kernel of those that have one, and the probe.
+func compileBuild(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, cache llama.CacheType, weights []llama.WeightType, prompt bool, p *progress) (*build, error) {
 	backend, checked := opts.Backend, !opts.Unchecked
 	b := &build{backend: backend, checked: checked, kernels: map[llama.WeightType]kernel{}, prefills: map[llama.WeightType]kernel{}}
 	for _, t := range weights {
 		start := time.Now()
-		k, obj, err := weightKernels[t].compile(ctx, tools, opts)
+		k, obj, err := weightKernels[t].compile(ctx, tools, opts, cache)
 		if err != nil {
 			b.close()
 			return nil, err
@@ -163,7 +164,7 @@ func compileBuild(ctx context.Context, tools *toolchain.Tools, opts compiler.Opt
 		p.note("%s kernels/%s (%s) with the %v backend in %.2f s (%s)", how, weightKernels[t].file, access(checked), backend, time.Since(start).Seconds(), obj.Path)
 		if prompt && hasPrefill(t) {
 			start := time.Now()
-			pk, obj, err := weightKernels[t].compilePrefill(ctx, tools, opts)
+			pk, obj, err := weightKernels[t].compilePrefill(ctx, tools, opts, cache)
 			if err != nil {
 				b.close()
 				return nil, err
@@ -364,12 +365,13 @@ const (
 	probeDotChunk = 1 << 11
 )
 
-// runConfig is cfg as the benchmark runs it at weight type t: the KV cache and the attention
-// scores hold only the positions the run reaches (the warm-up's 0..warmup-1, the timed run's
-// 0..tokens-1 and, for a type with a prefill kernel, the prompt's 0..prompt-1), which changes
-// no logit, FLOP or byte read.
+// runConfig is cfg as the benchmark runs it at weight type t: the KV cache (of type -kv) and
+// the attention scores hold only the positions the run reaches (the warm-up's 0..warmup-1, the
+// timed run's 0..tokens-1 and, for a type with a prefill kernel, the prompt's 0..prompt-1),
+// which changes no logit, FLOP or byte read.
 func runConfig(cfg llama.Config, t llama.WeightType, o *options) llama.Config {
 	cfg.SeqLen = min(cfg.SeqLen, max(o.warmup, o.tokens, promptLen(cfg, t, o)))
+	cfg.KVCache = o.kv
 	return cfg
 }
 

@@ -9,12 +9,15 @@
 // (kernels/llama2_prefill_bf16.sl, llama2_prefill_q8.sl, llama2_prefill_q4.sl) with the
 // contract of as many calls of KernelQ.Forward.
 //
-//	k, err := llamakernel.Compile(ctx, tools, compiler.Options{})
+// Every kernel is compiled for one type of KV cache (llama.CacheType): f32, or f16 (Source),
+// and runs on a configuration whose Config.KVCache is that type.
+//
+//	k, err := llamakernel.Compile(ctx, tools, compiler.Options{}, llama.CacheF32)
 //	...
 //	defer k.Close()
 //	logits, err := k.Forward(cfg, w, s, token, pos)
 //
-//	kq, err := llamakernel.CompileQ(ctx, tools, compiler.Options{}, llama.Q4)
+//	kq, err := llamakernel.CompileQ(ctx, tools, compiler.Options{}, llama.Q4, llama.CacheF32)
 //	...
 //	logits, err := kq.Forward(cfg, q, s, token, pos) // q.Type must be kq.Type
 //
@@ -22,17 +25,19 @@
 //	defer st.Close()
 //	logits, err := st.Forward(token, pos)
 //
-//	p, err := llamakernel.CompilePrefill(ctx, tools, compiler.Options{})
+//	p, err := llamakernel.CompilePrefill(ctx, tools, compiler.Options{}, llama.CacheF32)
 //	b, err := llamakernel.NewBatch(cfg, 128, nil)     // scratch for up to 128 tokens a call
 //	logits, err := p.Forward(cfg, w, s, b, prompt, 0) // prompt []int at positions 0, 1, …
 //
-//	pq, err := llamakernel.CompilePrefillQ(ctx, tools, compiler.Options{}, llama.Q8)
+//	pq, err := llamakernel.CompilePrefillQ(ctx, tools, compiler.Options{}, llama.Q8, llama.CacheF32)
 //	logits, err := pq.Forward(cfg, q, s, b, prompt, 0) // q.Type must be pq.Type
 package llamakernel
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/compiler"
@@ -57,6 +62,24 @@ type binding struct {
 	lib    *loader.Library
 	fn     *loader.Func
 	Object *compiler.Object // what was compiled, and by which backend; nil when the caller loaded it
+	Cache  llama.CacheType  // the type of KV cache it was compiled for
+}
+
+// checkCache refuses a configuration whose KV cache is not of the type the kernel (name) was
+// compiled for.
+func (b *binding) checkCache(name string, cfg llama.Config) error {
+	if cfg.KVCache != b.Cache {
+		return fmt.Errorf("llamakernel: %s was compiled for an %v KV cache, but the configuration's is %v; compile it for %v", name, b.Cache, cfg.KVCache, cfg.KVCache)
+	}
+	return nil
+}
+
+// caches are s's key and value caches of type cfg.KVCache, as a kernel's arguments.
+func caches(cfg llama.Config, s *llama.State) []any {
+	if cfg.KVCache == llama.CacheF16 {
+		return []any{s.KeyCacheF16, s.ValueCacheF16}
+	}
+	return []any{s.KeyCache, s.ValueCache}
 }
 
 // Library is the loaded object, e.g. to set its thread count.
@@ -70,14 +93,14 @@ func (b *binding) Close() error {
 	return b.lib.Close()
 }
 
-// Compile compiles kernels/llama2.sl with opts (or takes it from the build cache) and loads
-// it.
-func Compile(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (*Kernel, error) {
-	lib, obj, err := load(ctx, tools, File, opts)
+// Compile compiles kernels/llama2.sl for a KV cache of type cache with opts (or takes it from
+// the build cache) and loads it.
+func Compile(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, cache llama.CacheType) (*Kernel, error) {
+	lib, obj, err := load(ctx, tools, File, opts, cache)
 	if err != nil {
 		return nil, err
 	}
-	k, err := New(lib)
+	k, err := New(lib, cache)
 	if err != nil {
 		lib.Close()
 		return nil, err
@@ -86,17 +109,55 @@ func Compile(ctx context.Context, tools *toolchain.Tools, opts compiler.Options)
 	return k, nil
 }
 
-// load compiles kernel file (package kernels) with opts, or takes it from the build cache,
-// and opens it.
-func load(ctx context.Context, tools *toolchain.Tools, file string, opts compiler.Options) (*loader.Library, *compiler.Object, error) {
-	src, err := kernels.Source(file)
+// load compiles kernel file (package kernels) for a KV cache of type cache with opts, or takes
+// it from the build cache, and opens it.
+func load(ctx context.Context, tools *toolchain.Tools, file string, opts compiler.Options, cache llama.CacheType) (*loader.Library, *compiler.Object, error) {
+	src, err := Source(file, cache)
 	if err != nil {
 		return nil, nil, err
 	}
 	return compiler.Load(ctx, tools, "kernels/"+file, src, opts)
 }
 
-// signature is the report's signature: 24 f32 arrays, then 9 i64, returning logits[0].
+// cacheParams is how every kernel's functions that touch the KV cache take it.
+var cacheParams = []byte("f32[] key_cache, f32[] value_cache")
+
+// Source is the SimpLang source of kernel file (package kernels) for a KV cache of type
+// cache. The files are written for the f32 cache, and every function in them that touches the
+// cache takes it as "f32[] key_cache, f32[] value_cache": the f16 kernel is the same source
+// with those parameters' type changed, so that its stores into the cache round to halves and
+// its loads widen them (language §2.1). A function missed would not compile, since f16[] does
+// not pass as f32[].
+func Source(file string, cache llama.CacheType) ([]byte, error) {
+	src, err := kernels.Source(file)
+	if err != nil || cache == llama.CacheF32 {
+		return src, err
+	}
+	if cache != llama.CacheF16 {
+		return nil, fmt.Errorf("llamakernel: no kernel keeps a KV cache of type %v", cache)
+	}
+	if !bytes.Contains(src, cacheParams) {
+		return nil, fmt.Errorf("llamakernel: kernels/%s takes no %q", file, cacheParams)
+	}
+	return bytes.ReplaceAll(src, cacheParams, []byte("f16[] key_cache, f16[] value_cache")), nil
+}
+
+// withCache is signature f with its key_cache and value_cache arrays of type cache.
+func withCache(f abi.Func, cache llama.CacheType) abi.Func {
+	if cache != llama.CacheF16 {
+		return f
+	}
+	f.Params = slices.Clone(f.Params)
+	for i, p := range f.Params {
+		if p.Name == "key_cache" || p.Name == "value_cache" {
+			f.Params[i].Kind = abi.F16
+		}
+	}
+	return f
+}
+
+// signature is the report's signature: 24 f32 arrays, then 9 i64, returning logits[0] (the
+// two caches f16 arrays in the kernel for an f16 cache).
 var signature = func() abi.Func {
 	f := abi.Func{Name: FuncName, Result: abi.F32}
 	for _, name := range []string{"token_emb", "rms_att_w", "rms_ffn_w", "wq", "wk", "wv", "wo", "w1", "w2", "w3",
@@ -109,14 +170,14 @@ var signature = func() abi.Func {
 	return f
 }()
 
-// New finds llama2_forward in lib and checks that it has the expected signature. The kernel
-// does not own lib.
-func New(lib *loader.Library) (*Kernel, error) {
-	fn, err := compiler.Lookup(lib, signature)
+// New finds llama2_forward for a KV cache of type cache in lib and checks that it has the
+// expected signature. The kernel does not own lib.
+func New(lib *loader.Library, cache llama.CacheType) (*Kernel, error) {
+	fn, err := compiler.Lookup(lib, withCache(signature, cache))
 	if err != nil {
 		return nil, err
 	}
-	return &Kernel{binding{lib: lib, fn: fn}}, nil
+	return &Kernel{binding{lib: lib, fn: fn, Cache: cache}}, nil
 }
 
 // Theta is the RoPE base kernels/llama2.sl rotates with (rope_tables): llama2_forward keeps
@@ -136,17 +197,21 @@ func (k *Kernel) Forward(cfg llama.Config, w *llama.Weights, s *llama.State, tok
 	return st.Forward(token, pos)
 }
 
-// Bind checks the buffers of w and s and the model's RoPE base as Forward does, and binds
-// the decode step to them.
+// Bind checks the buffers of w and s, the model's RoPE base and the cache's type as Forward
+// does, and binds the decode step to them.
 func (k *Kernel) Bind(cfg llama.Config, w *llama.Weights, s *llama.State) (*Step, error) {
 	if err := llama.CheckStep(cfg, w, s, 0, 0); err != nil {
+		return nil, err
+	}
+	if err := k.checkCache(FuncName, cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Theta() != Theta {
 		// llama2_forward keeps the report's 129 arguments, so its RoPE base is fixed.
 		return nil, fmt.Errorf("llamakernel: %s rotates with RoPE base %g, but the model's is %g", FuncName, Theta, cfg.Theta())
 	}
-	return bind(k.fn, FuncName, cfg, s.Logits, []any{w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls,
-		s.X, s.Xb, s.Xb2, s.Q, s.K, s.V, s.Att, s.Hb, s.Hb2, s.Logits, s.KeyCache, s.ValueCache,
-		0, 0, cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen})
+	args := []any{w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls,
+		s.X, s.Xb, s.Xb2, s.Q, s.K, s.V, s.Att, s.Hb, s.Hb2, s.Logits}
+	args = append(args, caches(cfg, s)...)
+	return bind(k.fn, FuncName, cfg, s.Logits, append(args, 0, 0, cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen))
 }

@@ -63,11 +63,15 @@ func (q qKernel) grouped() bool { return q.scales != abi.Void }
 // signature is the decode step's: each quantized tensor as its values (and scales), the f32
 // norms and run state, the i64 sizes (gs only with groups) and the f64 RoPE base, returning
 // logits[0].
-func (q qKernel) signature() abi.Func { return q.signatureOf(q.name, false) }
+func (q qKernel) signature(cache llama.CacheType) abi.Func {
+	return withCache(q.signatureOf(q.name, false), cache)
+}
 
 // prefillSignature is the prefill's: the decode step's with the i64[] tokens after the run
 // state and n_tokens in place of token.
-func (q qKernel) prefillSignature() abi.Func { return q.signatureOf(q.prefillName, true) }
+func (q qKernel) prefillSignature(cache llama.CacheType) abi.Func {
+	return withCache(q.signatureOf(q.prefillName, true), cache)
+}
 
 func (q qKernel) signatureOf(name string, prefill bool) abi.Func {
 	f := abi.Func{Name: name, Result: abi.F32}
@@ -113,17 +117,17 @@ type KernelQ struct {
 }
 
 // CompileQ compiles the decode step on weights of type t (kernels/llama2_q8.sl for q8, …)
-// with opts, or takes it from the build cache, and loads it.
-func CompileQ(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, t llama.WeightType) (*KernelQ, error) {
+// for a KV cache of type cache with opts, or takes it from the build cache, and loads it.
+func CompileQ(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, t llama.WeightType, cache llama.CacheType) (*KernelQ, error) {
 	q, err := qKernelOf(t)
 	if err != nil {
 		return nil, err
 	}
-	lib, obj, err := load(ctx, tools, q.file, opts)
+	lib, obj, err := load(ctx, tools, q.file, opts, cache)
 	if err != nil {
 		return nil, err
 	}
-	k, err := NewQ(lib, t)
+	k, err := NewQ(lib, t, cache)
 	if err != nil {
 		lib.Close()
 		return nil, err
@@ -144,18 +148,18 @@ func qKernelOf(t llama.WeightType) (qKernel, error) {
 	return q, nil
 }
 
-// NewQ finds the decode step on weights of type t in lib and checks that it has the expected
-// signature. The kernel does not own lib.
-func NewQ(lib *loader.Library, t llama.WeightType) (*KernelQ, error) {
+// NewQ finds the decode step on weights of type t for a KV cache of type cache in lib and
+// checks that it has the expected signature. The kernel does not own lib.
+func NewQ(lib *loader.Library, t llama.WeightType, cache llama.CacheType) (*KernelQ, error) {
 	q, err := qKernelOf(t)
 	if err != nil {
 		return nil, err
 	}
-	fn, err := compiler.Lookup(lib, q.signature())
+	fn, err := compiler.Lookup(lib, q.signature(cache))
 	if err != nil {
 		return nil, err
 	}
-	return &KernelQ{Type: t, binding: binding{lib: lib, fn: fn}}, nil
+	return &KernelQ{Type: t, binding: binding{lib: lib, fn: fn, Cache: cache}}, nil
 }
 
 // Forward runs one decode step with the compiled kernel, with the contract of
@@ -185,6 +189,9 @@ func (k *KernelQ) Bind(cfg llama.Config, q *llama.QWeights, s *llama.State) (*St
 	if err := llama.CheckStepQ(cfg, q, s, 0, 0); err != nil {
 		return nil, err
 	}
+	if err := k.checkCache(name, cfg); err != nil {
+		return nil, err
+	}
 	return bind(k.fn, name, cfg, s.Logits, k.args(cfg, q, s, 0, 0, q.GroupSize))
 }
 
@@ -192,7 +199,8 @@ func (k *KernelQ) Bind(cfg llama.Config, q *llama.QWeights, s *llama.State) (*St
 // gs (passed only to kernels with groups).
 func (k *KernelQ) args(cfg llama.Config, q *llama.QWeights, s *llama.State, token, pos, gs int) []any {
 	args := weightArgsQ(k.Type, q)
-	args = append(args, s.X, s.Xb, s.Xb2, s.Q, s.K, s.V, s.Att, s.Hb, s.Hb2, s.Logits, s.KeyCache, s.ValueCache, token, pos)
+	args = append(args, s.X, s.Xb, s.Xb2, s.Q, s.K, s.V, s.Att, s.Hb, s.Hb2, s.Logits)
+	args = append(append(args, caches(cfg, s)...), token, pos)
 	return append(args, sizeArgsQ(k.Type, cfg, gs)...)
 }
 

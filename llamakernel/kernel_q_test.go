@@ -20,7 +20,7 @@ var qTypes = []llama.WeightType{llama.BF16, llama.Q8, llama.Q4}
 
 // compileKernelQ compiles and opens the decode step on weights of type wt.
 func compileKernelQ(t *testing.T, opts compiler.Options, wt llama.WeightType) *KernelQ {
-	return openKernel(t, FileQ(wt), opts, func(lib *loader.Library) (*KernelQ, error) { return NewQ(lib, wt) })
+	return openKernel(t, FileQ(wt), opts, llama.CacheF32, func(lib *loader.Library) (*KernelQ, error) { return NewQ(lib, wt, llama.CacheF32) })
 }
 
 // qConfigs cover multi-head and grouped-query attention, head sizes other than 64, both
@@ -347,7 +347,7 @@ func TestKernelQRefusesBadInput(t *testing.T) {
 			}
 		})
 	}
-	if _, err := CompileQ(t.Context(), nil, compiler.Options{}, llama.F32); err == nil || !strings.Contains(err.Error(), "no quantized kernel decodes f32 weights") {
+	if _, err := CompileQ(t.Context(), nil, compiler.Options{}, llama.F32, llama.CacheF32); err == nil || !strings.Contains(err.Error(), "no quantized kernel decodes f32 weights") {
 		t.Errorf("CompileQ(f32): err = %v", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
-	"github.com/simplang/simplang/kernels"
 	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/toolchain"
@@ -27,15 +26,15 @@ var kernelBuilds = []struct {
 	{"llvm-opt-llc", compiler.Options{Backend: compiler.LLVM, Route: toolchain.ViaOptLLC}},
 }
 
-func compileKernel(t *testing.T, opts compiler.Options) *Kernel {
-	return openKernel(t, File, opts, New)
+func compileKernel(t testing.TB, opts compiler.Options) *Kernel {
+	return openKernel(t, File, opts, llama.CacheF32, func(lib *loader.Library) (*Kernel, error) { return New(lib, llama.CacheF32) })
 }
 
 // openKernel compiles and opens kernels/file and binds it with bind, failing the test on any
 // error.
-func openKernel[K any](t testing.TB, file string, opts compiler.Options, bind func(*loader.Library) (K, error)) K {
+func openKernel[K any](t testing.TB, file string, opts compiler.Options, cache llama.CacheType, bind func(*loader.Library) (K, error)) K {
 	t.Helper()
-	src, err := kernels.Source(file)
+	src, err := Source(file, cache)
 	if err != nil {
 		t.Fatal(err)
 	}

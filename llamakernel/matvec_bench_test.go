@@ -120,9 +120,9 @@ func matVecCalls(b *testing.B, pages loader.Pages) []matVecCall {
 
 	opts := compiler.Options{Backend: compiler.MLIR}
 	qLib := func(t llama.WeightType) *loader.Library {
-		return openKernel(b, FileQ(t), opts, func(lib *loader.Library) (*KernelQ, error) { return NewQ(lib, t) }).Library()
+		return openKernel(b, FileQ(t), opts, llama.CacheF32, func(lib *loader.Library) (*KernelQ, error) { return NewQ(lib, t, llama.CacheF32) }).Library()
 	}
-	f32 := kerneltest.Func(b, openKernel(b, File, opts, New).Library(), "matvec")
+	f32 := kerneltest.Func(b, compileKernel(b, opts).Library(), "matvec")
 	bf16 := kerneltest.Func(b, qLib(llama.BF16), "matvec_bf16")
 	q8 := kerneltest.Func(b, qLib(llama.Q8), "matvec_q8")
 	q4 := kerneltest.Func(b, qLib(llama.Q4), "matvec_q4")

@@ -25,7 +25,7 @@ const (
 // signaturePrefill is llama2_prefill's: the decode step's 24 f32 arrays with the nine run
 // buffers sized for the batch, the tokens (i64[]), then n_tokens, pos, dim, hidden_dim,
 // n_layers, n_heads, n_kv_heads, vocab_size, seq_len (i64) and the RoPE base (f64), returning
-// logits[0].
+// logits[0] (the two caches f16 arrays in the kernel for an f16 cache).
 var signaturePrefill = func() abi.Func {
 	f := abi.Func{Name: FuncNamePrefill, Result: abi.F32}
 	for _, name := range []string{"token_emb", "rms_att_w", "rms_ffn_w", "wq", "wk", "wv", "wo", "w1", "w2", "w3",
@@ -43,14 +43,14 @@ var signaturePrefill = func() abi.Func {
 // Prefill is the compiled llama2_prefill, loaded and ready to feed prompts through the model.
 type Prefill struct{ binding }
 
-// CompilePrefill compiles kernels/llama2_prefill.sl with opts (or takes it from the build
-// cache) and loads it.
-func CompilePrefill(ctx context.Context, tools *toolchain.Tools, opts compiler.Options) (*Prefill, error) {
-	lib, obj, err := load(ctx, tools, FilePrefill, opts)
+// CompilePrefill compiles kernels/llama2_prefill.sl for a KV cache of type cache with opts
+// (or takes it from the build cache) and loads it.
+func CompilePrefill(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, cache llama.CacheType) (*Prefill, error) {
+	lib, obj, err := load(ctx, tools, FilePrefill, opts, cache)
 	if err != nil {
 		return nil, err
 	}
-	p, err := NewPrefill(lib)
+	p, err := NewPrefill(lib, cache)
 	if err != nil {
 		lib.Close()
 		return nil, err
@@ -59,14 +59,14 @@ func CompilePrefill(ctx context.Context, tools *toolchain.Tools, opts compiler.O
 	return p, nil
 }
 
-// NewPrefill finds llama2_prefill in lib and checks that it has the expected signature. The
-// kernel does not own lib.
-func NewPrefill(lib *loader.Library) (*Prefill, error) {
-	fn, err := compiler.Lookup(lib, signaturePrefill)
+// NewPrefill finds llama2_prefill for a KV cache of type cache in lib and checks that it has
+// the expected signature. The kernel does not own lib.
+func NewPrefill(lib *loader.Library, cache llama.CacheType) (*Prefill, error) {
+	fn, err := compiler.Lookup(lib, withCache(signaturePrefill, cache))
 	if err != nil {
 		return nil, err
 	}
-	return &Prefill{binding{lib: lib, fn: fn}}, nil
+	return &Prefill{binding{lib: lib, fn: fn, Cache: cache}}, nil
 }
 
 // Batch holds the run buffers of a prefill of up to MaxTokens tokens: the decode step's
@@ -156,10 +156,16 @@ func (b *Batch) check(cfg llama.Config) error {
 // It checks everything before the first call and then writes nothing on error: every buffer's
 // size, an empty batch, a batch that would run past seq_len, a negative pos and every token.
 func (p *Prefill) Forward(cfg llama.Config, w *llama.Weights, s *llama.State, b *Batch, tokens []int, pos int) ([]float32, error) {
-	check := func(token int) error { return llama.CheckStep(cfg, w, s, token, pos) }
+	check := func(token int) error {
+		if err := llama.CheckStep(cfg, w, s, token, pos); err != nil {
+			return err
+		}
+		return p.checkCache(FuncNamePrefill, cfg)
+	}
 	return runPrefill(cfg, s, b, tokens, pos, FuncNamePrefill, check, func(rows []any, chunk []int64, at int) (any, error) {
 		args := append([]any{w.TokenEmb, w.RmsAtt, w.RmsFfn, w.Wq, w.Wk, w.Wv, w.Wo, w.W1, w.W2, w.W3, w.RmsFinal, w.Wcls}, rows...)
-		args = append(args, s.Logits, s.KeyCache, s.ValueCache, chunk, len(chunk), at)
+		args = append(append(args, s.Logits), caches(cfg, s)...)
+		args = append(args, chunk, len(chunk), at)
 		return p.fn.Call(append(args, cfg.Dim, cfg.HiddenDim, cfg.NLayers, cfg.NHeads, cfg.NKVHeads, cfg.VocabSize, cfg.SeqLen, cfg.Theta())...)
 	})
 }

@@ -21,17 +21,18 @@ type PrefillQ struct {
 }
 
 // CompilePrefillQ compiles the prefill on weights of type t (kernels/llama2_prefill_q8.sl for
-// q8, …) with opts, or takes it from the build cache, and loads it.
-func CompilePrefillQ(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, t llama.WeightType) (*PrefillQ, error) {
+// q8, …) for a KV cache of type cache with opts, or takes it from the build cache, and loads
+// it.
+func CompilePrefillQ(ctx context.Context, tools *toolchain.Tools, opts compiler.Options, t llama.WeightType, cache llama.CacheType) (*PrefillQ, error) {
 	q, err := qKernelOf(t)
 	if err != nil {
 		return nil, err
 	}
-	lib, obj, err := load(ctx, tools, q.prefillFile, opts)
+	lib, obj, err := load(ctx, tools, q.prefillFile, opts, cache)
 	if err != nil {
 		return nil, err
 	}
-	p, err := NewPrefillQ(lib, t)
+	p, err := NewPrefillQ(lib, t, cache)
 	if err != nil {
 		lib.Close()
 		return nil, err
@@ -40,18 +41,18 @@ func CompilePrefillQ(ctx context.Context, tools *toolchain.Tools, opts compiler.
 	return p, nil
 }
 
-// NewPrefillQ finds the prefill on weights of type t in lib and checks that it has the
-// expected signature. The kernel does not own lib.
-func NewPrefillQ(lib *loader.Library, t llama.WeightType) (*PrefillQ, error) {
+// NewPrefillQ finds the prefill on weights of type t for a KV cache of type cache in lib and
+// checks that it has the expected signature. The kernel does not own lib.
+func NewPrefillQ(lib *loader.Library, t llama.WeightType, cache llama.CacheType) (*PrefillQ, error) {
 	q, err := qKernelOf(t)
 	if err != nil {
 		return nil, err
 	}
-	fn, err := compiler.Lookup(lib, q.prefillSignature())
+	fn, err := compiler.Lookup(lib, q.prefillSignature(cache))
 	if err != nil {
 		return nil, err
 	}
-	return &PrefillQ{Type: t, binding: binding{lib: lib, fn: fn}}, nil
+	return &PrefillQ{Type: t, binding: binding{lib: lib, fn: fn, Cache: cache}}, nil
 }
 
 // Forward is Prefill.Forward on quantized weights: it feeds tokens through the model at
@@ -68,7 +69,12 @@ func (p *PrefillQ) Forward(cfg llama.Config, q *llama.QWeights, s *llama.State, 
 	if q.Type != p.Type {
 		return nil, fmt.Errorf("llamakernel: %s takes %v weights, not %v", name, p.Type, q.Type)
 	}
-	check := func(token int) error { return llama.CheckStepQ(cfg, q, s, token, pos) }
+	check := func(token int) error {
+		if err := llama.CheckStepQ(cfg, q, s, token, pos); err != nil {
+			return err
+		}
+		return p.checkCache(name, cfg)
+	}
 	return runPrefill(cfg, s, b, tokens, pos, name, check, func(rows []any, chunk []int64, at int) (any, error) {
 		return p.fn.Call(p.args(cfg, q, s, rows, chunk, len(chunk), at, q.GroupSize)...)
 	})
@@ -78,6 +84,7 @@ func (p *PrefillQ) Forward(cfg llama.Config, q *llama.QWeights, s *llama.State, 
 // batch's rows (see runPrefill) and group size gs (passed only to kernels with groups).
 func (p *PrefillQ) args(cfg llama.Config, q *llama.QWeights, s *llama.State, rows []any, chunk []int64, n, at, gs int) []any {
 	args := append(weightArgsQ(p.Type, q), rows...)
-	args = append(args, s.Logits, s.KeyCache, s.ValueCache, chunk, n, at)
+	args = append(append(args, s.Logits), caches(cfg, s)...)
+	args = append(args, chunk, n, at)
 	return append(args, sizeArgsQ(p.Type, cfg, gs)...)
 }

@@ -12,7 +12,9 @@ import (
 
 // compilePrefillQ compiles and opens the prefill on weights of type wt.
 func compilePrefillQ(t *testing.T, opts compiler.Options, wt llama.WeightType) *PrefillQ {
-	return openKernel(t, FilePrefillQ(wt), opts, func(lib *loader.Library) (*PrefillQ, error) { return NewPrefillQ(lib, wt) })
+	return openKernel(t, FilePrefillQ(wt), opts, llama.CacheF32, func(lib *loader.Library) (*PrefillQ, error) {
+		return NewPrefillQ(lib, wt, llama.CacheF32)
+	})
 }
 
 // prefillQConfigs cover grouped-query and multi-head attention, head sizes 48 and 16, both
@@ -210,7 +212,7 @@ func TestPrefillQRefusesBadInput(t *testing.T) {
 			}
 		})
 	}
-	if _, err := CompilePrefillQ(t.Context(), nil, compiler.Options{}, llama.F32); err == nil || !strings.Contains(err.Error(), "no quantized kernel decodes f32 weights") {
+	if _, err := CompilePrefillQ(t.Context(), nil, compiler.Options{}, llama.F32, llama.CacheF32); err == nil || !strings.Contains(err.Error(), "no quantized kernel decodes f32 weights") {
 		t.Errorf("CompilePrefillQ(f32): err = %v", err)
 	}
 }

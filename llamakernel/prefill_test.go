@@ -9,6 +9,7 @@ import (
 
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/loader"
 )
 
 // prefillBuilds are the backends the prefill must match the decode steps on (the GEMM tiling
@@ -22,7 +23,7 @@ var prefillBuilds = []struct {
 }
 
 func compilePrefill(t *testing.T, opts compiler.Options) *Prefill {
-	return openKernel(t, FilePrefill, opts, NewPrefill)
+	return openKernel(t, FilePrefill, opts, llama.CacheF32, func(lib *loader.Library) (*Prefill, error) { return NewPrefill(lib, llama.CacheF32) })
 }
 
 func newTestBatch(t *testing.T, cfg llama.Config, maxTokens int) *Batch {
@@ -115,8 +116,7 @@ func matchDecode(t *testing.T, cfg llama.Config, chunks []int, maxTokens int,
 		tokens := promptTokens(cfg, pos, n)
 		tol := 1e-4
 		if margin != nil {
-			copy(rs.KeyCache, ps.KeyCache)
-			copy(rs.ValueCache, ps.ValueCache)
+			copyCaches(rs, ps)
 			smallest := math.Inf(1)
 			for i, token := range tokens {
 				m, err := margin(rs, token, pos+i)
@@ -127,8 +127,7 @@ func matchDecode(t *testing.T, cfg llama.Config, chunks []int, maxTokens int,
 			}
 			tol = stepTolerance(smallest)
 		}
-		copy(ds.KeyCache, ps.KeyCache)
-		copy(ds.ValueCache, ps.ValueCache)
+		copyCaches(ds, ps)
 		got, err := prefill(ps, batch, tokens, pos)
 		if err != nil {
 			t.Fatal(err)
@@ -139,13 +138,11 @@ func matchDecode(t *testing.T, cfg llama.Config, chunks []int, maxTokens int,
 				t.Fatal(err)
 			}
 		}
-		for _, c := range []struct {
-			what      string
-			got, want []float32
-		}{{"logit", got, want}, {"key_cache", ps.KeyCache, ds.KeyCache}, {"value_cache", ps.ValueCache, ds.ValueCache}} {
-			if msg := compareMax(c.what, c.got, c.want, tol); msg != "" {
-				t.Fatalf("after %d tokens at pos %d: %s", n, pos, msg)
-			}
+		if msg := compareMax("logit", got, want, tol); msg != "" {
+			t.Fatalf("after %d tokens at pos %d: %s", n, pos, msg)
+		}
+		if msg := compareCaches(ps, ds, tol); msg != "" {
+			t.Fatalf("after %d tokens at pos %d: %s", n, pos, msg)
 		}
 		if tol < flipTolerance {
 			worst = max(worst, relativeError(got, want))

@@ -27,6 +27,11 @@
 // Either way the text is the same: the prefill leaves the logits of the last prompt token,
 // which the first sampled token is drawn from, and the KV cache of every prompt position.
 //
+// The KV cache is float32, as llama2.c's. With -kv f16 it keeps IEEE halves, as llama.cpp
+// does by default: half its memory, and half the bytes the attention reads, which at long
+// contexts is a large part of a step's reads (each key and value is rounded to 11 significant
+// bits, so the text can part from llama2.c's after a while).
+//
 // The prompt and the generated text stream to standard output as they are produced, as
 // llama2.c's runner prints them; standard error gets the load (or quantization) time, the
 // prompt speed of a prefill ("prompt tok/s: N"), the decode speed ("achieved tok/s: N",
@@ -68,6 +73,7 @@ type options struct {
 	prefill               bool             // the prompt through the prefill kernel
 	pages                 loader.Pages     // where weights read into memory live: huge pages, or 4 KiB
 	quantize              llama.WeightType // F32: run the checkpoint's own type; Q8, Q4: quantize an f32 checkpoint
+	kv                    llama.CacheType  // the KV cache's elements
 }
 
 func main() {
@@ -102,6 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.prefill, "prefill", true, "feed the prompt through the prefill kernel, many tokens a call; false: one decode step per prompt token")
 	pages := fs.String("pages", "huge", "pages for the weights read into memory: huge (transparent huge pages) or 4k")
 	quantize := fs.String("quantize", "", "quantize a float32 checkpoint's weights at load time: q8 or q4 (groups of 32)")
+	kv := fs.String("kv", "f32", "type of the KV cache: f32 (llama2.c's) or f16 (half the memory and the attention's reads)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: generate -checkpoint FILE [-tokenizer FILE] [flags]\n\n")
 		fs.PrintDefaults()
@@ -122,6 +129,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var err error
 	if o.pages, err = loader.ParsePages(*pages); err != nil {
 		return nil, fmt.Errorf("-pages: %v", err)
+	}
+	if o.kv, err = llama.ParseCacheType(*kv); err != nil {
+		return nil, fmt.Errorf("-kv: %v", err)
 	}
 	if *quantize != "" {
 		if o.quantize, err = llama.ParseWeightType(*quantize); err != nil || (o.quantize != llama.Q8 && o.quantize != llama.Q4) {
@@ -171,13 +181,13 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	var pqkernel *llamakernel.PrefillQ // quantized weights, the prompt
 	var lib *loader.Library
 	if m.weights == llama.F32 {
-		if kernel, err = llamakernel.Compile(ctx, tools, opts); err != nil {
+		if kernel, err = llamakernel.Compile(ctx, tools, opts, o.kv); err != nil {
 			return err
 		}
 		defer kernel.Close()
 		lib = kernel.Library()
 		if o.prefill {
-			if pkernel, err = llamakernel.CompilePrefill(ctx, tools, opts); err != nil {
+			if pkernel, err = llamakernel.CompilePrefill(ctx, tools, opts, o.kv); err != nil {
 				return err
 			}
 			defer pkernel.Close()
@@ -188,13 +198,13 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			}
 		}
 	} else {
-		if qkernel, err = llamakernel.CompileQ(ctx, tools, opts, m.weights); err != nil {
+		if qkernel, err = llamakernel.CompileQ(ctx, tools, opts, m.weights, o.kv); err != nil {
 			return err
 		}
 		defer qkernel.Close()
 		lib = qkernel.Library()
 		if o.prefill {
-			if pqkernel, err = llamakernel.CompilePrefillQ(ctx, tools, opts, m.weights); err != nil {
+			if pqkernel, err = llamakernel.CompilePrefillQ(ctx, tools, opts, m.weights, o.kv); err != nil {
 				return err
 			}
 			defer pqkernel.Close()
@@ -218,6 +228,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	run := cfg
 	run.SeqLen = steps
+	run.KVCache = o.kv
 	stateBytes := run.KVCacheBytes() + run.ActivationBytes()
 	if o.prefill {
 		stateBytes += batchBytes(run, min(steps, prefillBatch))
@@ -304,8 +315,8 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "achieved tok/s: %f\n", float64(g.timed)/g.elapsed.Seconds())
 	}
 	if rss, peak, err := loader.ResidentMemory(); err == nil {
-		fmt.Fprintf(stderr, "generate: memory: %.1f MB resident, %.1f MB at the peak (%s weights %.1f MB, KV cache %.1f MB)\n",
-			mb(int64(rss)), mb(int64(peak)), m.weightName(), mb(weightBytes), mb(run.KVCacheBytes()))
+		fmt.Fprintf(stderr, "generate: memory: %.1f MB resident, %.1f MB at the peak (%s weights %.1f MB, %v KV cache %.1f MB)\n",
+			mb(int64(rss)), mb(int64(peak)), m.weightName(), mb(weightBytes), run.KVCache, mb(run.KVCacheBytes()))
 	}
 	return nil
 }

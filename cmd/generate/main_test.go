@@ -159,7 +159,7 @@ func TestGreedyMatchesReference(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-			k, err := llamakernel.New(kerneltest.Open(t, "llama2.sl", src, compiler.Options{Backend: backend}))
+			k, err := llamakernel.New(kerneltest.Open(t, "llama2.sl", src, compiler.Options{Backend: backend}), llama.CacheF32)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,11 +227,11 @@ func TestGreedyPrefillUnchanged(t *testing.T) {
 	}
 	const prompt = "Once upon a time, there was a little girl named Lily who loved to play outside"
 	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		k, err := llamakernel.New(kerneltest.Open(t, "llama2.sl", src, compiler.Options{Backend: backend}))
+		k, err := llamakernel.New(kerneltest.Open(t, "llama2.sl", src, compiler.Options{Backend: backend}), llama.CacheF32)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := llamakernel.NewPrefill(kerneltest.Open(t, "llama2_prefill.sl", psrc, compiler.Options{Backend: backend}))
+		p, err := llamakernel.NewPrefill(kerneltest.Open(t, "llama2_prefill.sl", psrc, compiler.Options{Backend: backend}), llama.CacheF32)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -379,7 +379,7 @@ func TestMappedFileShrinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := llamakernel.New(kerneltest.Open(t, "llama2.sl", src, compiler.Options{}))
+	k, err := llamakernel.New(kerneltest.Open(t, "llama2.sl", src, compiler.Options{}), llama.CacheF32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -552,6 +552,64 @@ func TestGreedyQuantizedMatchesReference(t *testing.T) {
 	}
 }
 
+// TestGreedyF16Cache runs generate greedily with -kv f16 on a float32 checkpoint and with
+// -quantize q4, on both backends, the prompt through the prefill and through the decode step:
+// the text must be the reference's with the same f16 cache (llama.Forward, llama.ForwardQ).
+func TestGreedyF16Cache(t *testing.T) {
+	tok, err := tokenizer.Load(tokenizerPath, 32000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const steps = 40
+	path := filepath.Join(t.TempDir(), "f32.bin")
+	writeCheckpoint(t, path, quantConfig, false)
+	ckpt, err := llama.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ckpt.Close()
+	cfg := quantConfig
+	cfg.KVCache = llama.CacheF16
+	q, err := llama.Quantize(cfg, ckpt.Weights, llama.Q4, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		quantize llama.WeightType
+		step     func(s *llama.State, token, pos int) ([]float32, error)
+	}{
+		{llama.F32, func(s *llama.State, token, pos int) ([]float32, error) {
+			return llama.Forward(cfg, ckpt.Weights, s, token, pos)
+		}},
+		{llama.Q4, func(s *llama.State, token, pos int) ([]float32, error) { return llama.ForwardQ(cfg, q, s, token, pos) }},
+	} {
+		s, err := llama.NewState(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantText := greedy(t, cfg, tok, steps, func(token, pos int) ([]float32, error) { return tc.step(s, token, pos) })
+		if len(want.tokens) < 10 {
+			t.Fatalf("%v: the reference made only %d tokens: %q", tc.quantize, len(want.tokens), wantText)
+		}
+		for _, backend := range []string{"mlir", "llvm"} {
+			for _, prefill := range []bool{false, true} {
+				var stdout, stderr bytes.Buffer
+				o := &options{checkpoint: path, tokenizer: tokenizerPath, temperature: 0, topp: 0.9, steps: steps, prompt: "Once upon a time",
+					seed: 1, backend: backend, threads: 2, quantize: tc.quantize, prefill: prefill, kv: llama.CacheF16}
+				if err := run(context.Background(), o, &stdout, &stderr); err != nil {
+					t.Fatalf("-quantize %v, %s, prefill %v: %v", tc.quantize, backend, prefill, err)
+				}
+				if stdout.String() != wantText {
+					t.Errorf("-quantize %v, %s, prefill %v, -kv f16: generate printed\n%q\nthe reference\n%q", tc.quantize, backend, prefill, stdout.String(), wantText)
+				}
+				if !strings.Contains(stderr.String(), " MB, f16 KV cache 0.0 MB)") {
+					t.Errorf("-kv f16: stderr %q does not report an f16 cache", stderr.String())
+				}
+			}
+		}
+	}
+}
+
 // TestRunQuantized checks what generate reports on stderr for a version-2 export and for
 // -quantize, on huge and on 4 KiB pages, the prompt going through the prefill.
 func TestRunQuantized(t *testing.T) {
@@ -681,10 +739,14 @@ func TestBadQuantizedInput(t *testing.T) {
 		{"-checkpoint", good, "-quantize", "f32"},
 		{"-checkpoint", good, "-quantize", "bf16"},
 		{"-checkpoint", good, "-pages", "2m"},
+		{"-checkpoint", good, "-kv", "q8"},
 	} {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}
+	}
+	if o, err := parseFlags([]string{"-checkpoint", good, "-kv", "f16"}, &bytes.Buffer{}); err != nil || o.kv != llama.CacheF16 {
+		t.Errorf("-kv f16: %+v, %v", o, err)
 	}
 	if o, err := parseFlags([]string{"-checkpoint", good, "-quantize", "q4", "-pages", "4k"}, &bytes.Buffer{}); err != nil || o.quantize != llama.Q4 || o.pages != loader.SmallPages {
 		t.Errorf("parseFlags(-quantize q4 -pages 4k) = %+v, %v", o, err)
