@@ -284,7 +284,8 @@ func TestNarrowLoopsVectorize(t *testing.T) {
 
 // TestHalfLoopsFullWidth checks that loops converting f16 values run as many at once as the
 // CPU converts in one instruction, on both backends: 16 on zmm registers with AVX-512, 8 on
-// ymm with F16C (lower.Options.HalfVectorWidth), where LLVM's cost model alone picks 4.
+// ymm with F16C (lower.Options.HalfVectorWidth), where LLVM's cost model alone picks 4; and
+// one vector a trip: f16_dot's vector loop converts one register of halves.
 func TestHalfLoopsFullWidth(t *testing.T) {
 	reg := "ymm"
 	switch {
@@ -297,10 +298,16 @@ func TestHalfLoopsFullWidth(t *testing.T) {
 	widen := regexp.MustCompile(`^vcvtph2psx?\s.*%` + reg)
 	narrow := regexp.MustCompile(`^vcvtps2phx?\s.*%` + reg)
 	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
-		funcs := disassemble(t, tool, kerneltest.Compile(t, "vector.sl", []byte(vectorKernels), compiler.Options{Backend: backend}).Path)
+		obj := kerneltest.Compile(t, "vector.sl", []byte(vectorKernels), compiler.Options{Backend: backend})
+		funcs := disassemble(t, tool, obj.Path)
 		for name, conv := range map[string]*regexp.Regexp{"f16_dot": widen, "f16_load": widen, "f16_axpy": widen, "f32_to_f16": narrow} {
 			if !slices.ContainsFunc(funcs[name], conv.MatchString) {
 				t.Errorf("%v: %s has no %s on %s registers: %s", backend, name, conv, reg, vectorMnemonics(funcs[name]))
+			}
+		}
+		for _, body := range loopBodies(t, tool, obj.Path, "f16_dot") {
+			if n := len(slices.DeleteFunc(body, func(insn string) bool { return !widen.MatchString(insn) })); n > 1 {
+				t.Errorf("%v: a loop of f16_dot converts %d registers of halves a trip, want 1", backend, n)
 			}
 		}
 	}

@@ -18,7 +18,7 @@ import (
 
 // whileLoop emits a loop as a condition block, the body and a branch back, which carries the
 // hints of l (nil for a loop that is not counted) for LLVM: not to unroll the loop when it is
-// rolled (lower.Loop.Rolled), and its vector width (lower.Loop.VectorWidth).
+// rolled (lower.Loop.Rolled), and its vector width, one vector a trip (lower.Loop.VectorWidth).
 func (g *gen) whileLoop(w *frontend.While, l *lower.Loop) {
 	head, body, exit := g.newBlock(), g.newBlock(), g.newBlock()
 	g.cur.NewBr(head)
@@ -46,7 +46,8 @@ func (g *gen) loopID(l *lower.Loop) *metadata.Tuple {
 	}
 	if l.VectorWidth > 0 {
 		id.Fields = append(id.Fields, g.hint("llvm.loop.vectorize.enable", constant.True),
-			g.hint("llvm.loop.vectorize.width", constant.NewInt(types.I32, int64(l.VectorWidth))))
+			g.hint("llvm.loop.vectorize.width", constant.NewInt(types.I32, int64(l.VectorWidth))),
+			g.hint("llvm.loop.interleave.count", constant.NewInt(types.I32, 1)))
 	}
 	g.mod.MetadataDefs = append(g.mod.MetadataDefs, id)
 	return id

@@ -30,10 +30,13 @@ var (
 // read their f16 scales in such loops). LLVM 19 prices a vector of such conversions as that
 // many scalar ones, on a target without AVX-512 FP16, and so vectorizes such a loop 4 wide
 // where F16C converts 8 values in one instruction and AVX-512 16 (vcvtph2ps, vcvtps2ph); the
-// generators then ask for the width (Loop.VectorWidth). Measured 2026-12-04 on Zen 5, 2
-// threads, the decode step with an f16 KV cache alternated token by token with the f32
-// cache's (medians of 64 pairs): 4 wide, 125M q4 took 0.95 and 1.05 of the f32 cache's time
-// at positions 1000–1015 and 2000–2015 (q8 1.02, 1.07); 16 wide 0.85 and 0.80 (q8 0.86, 0.83).
+// generators then ask for the width, one vector a trip (Loop.VectorWidth). Measured
+// 2026-12-04 on Zen 5, 2 threads, the decode step with an f16 KV cache alternated token by
+// token with the f32 cache's (medians of 64 pairs): 4 wide (LLVM's choice), 125M q4 took 0.95
+// and 1.05 of the f32 cache's time at positions 1000–1015 and 2000–2015 (q8 1.02, 1.07); 16
+// wide with LLVM's four vectors a trip 0.85 and 0.80, but 1B q4 1.09 and 1.07 (its heads of
+// 96 left 32 elements of every 64-element trip to scalar code); one vector a trip 0.81 and
+// 0.74 at 125M, 0.86 and 0.79 at 1B.
 func halfLoop(body []frontend.Stmt) bool {
 	half, other := false, false
 	for _, s := range body {

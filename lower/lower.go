@@ -142,7 +142,8 @@ type Loop struct {
 	// body reads (it assigns none of them): what a region on other threads must be given.
 	Captured []Capture
 	// VectorWidth, when not 0, is the width (in elements) the generator asks LLVM to
-	// vectorize the loop at: set on innermost loops that convert f16 values (halfLoop).
+	// vectorize the loop at, one vector a trip (no interleaving): set on innermost loops that
+	// convert f16 values (halfLoop).
 	VectorWidth int
 }
 

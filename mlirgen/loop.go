@@ -73,14 +73,14 @@ func (g *gen) scfFor(vars []*frontend.Var, lb, ub, step string, body func(iv str
 }
 
 // loopAnnotation is the annotation of l's back branch that gives LLVM its hints: not to
-// unroll a rolled loop, and the loop's vector width; "" when it has none.
+// unroll a rolled loop, and the loop's vector width, one vector a trip; "" when it has none.
 func loopAnnotation(l *lower.Loop) string {
 	var hints []string
 	if l.Rolled {
 		hints = append(hints, "unroll = <disable = true>")
 	}
 	if l.VectorWidth > 0 {
-		hints = append(hints, fmt.Sprintf("vectorize = <disable = false, width = %d : i32>", l.VectorWidth))
+		hints = append(hints, fmt.Sprintf("vectorize = <disable = false, width = %d : i32>, interleave = <count = 1 : i32>", l.VectorWidth))
 	}
 	if len(hints) == 0 {
 		return ""
