@@ -23,14 +23,16 @@ func copyCaches(dst, src *llama.State) {
 
 // compareCaches compares the KV caches of got and want as compareMax does. An f16 element may
 // also be the next half up or down from the reference's: a key or value that differs from
-// the reference's in its last bits (summed in another order) can round to either.
-func compareCaches(got, want *llama.State, tol float64) string {
+// the reference's in its last bits (summed in another order) can round to either. flipped
+// reports such an element: the logits that read it may then differ by more than 1e-4 of the
+// largest (a half's last bit is 2^-11 of it), and are held to flipTolerance.
+func compareCaches(got, want *llama.State, tol float64) (msg string, flipped bool) {
 	for _, c := range []struct {
 		what      string
 		got, want []float32
 	}{{"key_cache", got.KeyCache, want.KeyCache}, {"value_cache", got.ValueCache, want.ValueCache}} {
 		if msg := compareMax(c.what, c.got, c.want, tol); len(c.want) > 0 && msg != "" {
-			return msg
+			return msg, false
 		}
 	}
 	for _, c := range []struct {
@@ -47,11 +49,12 @@ func compareCaches(got, want *llama.State, tol float64) string {
 			neighbour := g>>15 == w>>15 && (g == w+1 || w == g+1)
 			if !(d <= tol*scale) && !neighbour {
 				return fmt.Sprintf("%s[%d] = %v (f16), reference %v (difference %.3g, allowed %.3g or one half apart)",
-					c.what, i, half.F16(g).Float32(), half.F16(w).Float32(), d, tol*scale)
+					c.what, i, half.F16(g).Float32(), half.F16(w).Float32(), d, tol*scale), false
 			}
+			flipped = flipped || g != w
 		}
 	}
-	return ""
+	return "", flipped
 }
 
 // f16Config is the model of the f16-cache tests: grouped-query attention, head size 16.
@@ -101,8 +104,10 @@ func compileF16(t *testing.T, opts compiler.Options, wt llama.WeightType, cfg ll
 // an f16 KV cache on both backends. Each decode step is checked against the reference step
 // with the same f16 cache (llama.ForwardQMargin, llama.Forward) over ten positions, each step
 // of the reference from the kernel's caches of the earlier positions, as
-// TestKernelQMatchesReference does; each prefill against as many decode steps, in one call and
-// in chunks, as TestPrefillQMatchesDecode does.
+// TestKernelQMatchesReference does (a step whose new keys or values rounded to another half
+// than the reference's is held to flipTolerance, as one near an int8 rounding boundary; at
+// least a quarter of the steps must be held to 1e-4); each prefill against as many decode
+// steps, in one call and in chunks, as TestPrefillQMatchesDecode does.
 func TestF16CacheKernels(t *testing.T) {
 	cfg := f16Config
 	for _, wt := range []llama.WeightType{llama.F32, llama.BF16, llama.Q8, llama.Q4} {
@@ -124,19 +129,26 @@ func TestF16CacheKernels(t *testing.T) {
 						t.Fatal(err)
 					}
 					tol := stepTolerance(margin)
-					if msg := compareLogits(got, want, tol); msg != "" {
+					msg, flipped := compareCaches(ks, rs, tol)
+					if msg != "" {
 						t.Fatalf("pos %d token %d (rounding margin %.2g): %s", pos, token, margin, msg)
 					}
-					if msg := compareCaches(ks, rs, tol); msg != "" {
-						t.Fatalf("pos %d token %d (rounding margin %.2g): %s", pos, token, margin, msg)
+					if flipped {
+						tol = flipTolerance
+					}
+					if msg := compareLogits(got, want, tol); msg != "" {
+						t.Fatalf("pos %d token %d (rounding margin %.2g, a half flipped: %v): %s", pos, token, margin, flipped, msg)
 					}
 					if tol < flipTolerance {
 						strict++
 					}
 				}
-				if strict < steps/2 {
+				// Besides an int8 activation, every key and value can round the other way
+				// here; 6–9 of the 10 steps were clear of both (Zen 5, 2026-12-04).
+				if strict < steps/4 {
 					t.Errorf("only %d of %d steps clear of rounding boundaries, too few held to 1e-4", strict, steps)
 				}
+				t.Logf("%d of %d steps held to 1e-4", strict, steps)
 				margin := func(s *llama.State, token, pos int) (float64, error) {
 					_, m, err := k.reference(s, token, pos)
 					return m, err
