@@ -235,7 +235,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	avail, availErr := loader.AvailableMemory()
 	if availErr == nil && uint64(stateBytes) > avail {
-		return fmt.Errorf("the KV cache and activations for %d positions need %.1f GB, but %.1f GB of memory is available: lower -steps", steps, gb(stateBytes), gb(int64(avail)))
+		return fmt.Errorf("the KV cache and activations for %d positions need %.1f GB, but %.1f GB of memory is available: %s", steps, gb(stateBytes), gb(int64(avail)), cacheAdvice(run))
 	}
 
 	// Weights and state on huge pages (unless -pages 4k), where they stream faster than on
@@ -275,8 +275,8 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		// Quantized weights are always in memory: a version-2 file's layout is not the
 		// kernel's, and -quantize makes new weights.
 		if availErr == nil && uint64(m.bytes+stateBytes) > avail {
-			return fmt.Errorf("the %v weights (%.1f GB) and the KV cache and activations (%.1f GB) would not fit in the %.1f GB of available memory: lower -steps, or free memory",
-				m.weights, gb(m.bytes), gb(stateBytes), gb(int64(avail)))
+			return fmt.Errorf("the %v weights (%.1f GB) and the KV cache and activations (%.1f GB) would not fit in the %.1f GB of available memory: %s, or free memory",
+				m.weights, gb(m.bytes), gb(stateBytes), gb(int64(avail)), cacheAdvice(run))
 		}
 		q, err := loadQuantized(m, mem.Floats, o.pages, stderr)
 		if err != nil {
@@ -520,6 +520,17 @@ func batched(cfg llama.Config, alloc llama.Allocator, forward func(b *llamakerne
 		}
 		return forward(batch, tokens)
 	}
+}
+
+// cacheAdvice says what shrinks the KV cache of run when it does not fit: fewer -steps and,
+// for an f32 cache, -kv f16, which halves it.
+func cacheAdvice(run llama.Config) string {
+	if run.KVCache != llama.CacheF32 {
+		return "lower -steps"
+	}
+	halves := run
+	halves.KVCache = llama.CacheF16
+	return fmt.Sprintf("lower -steps, or keep the KV cache in halves with -kv f16 (%.1f GB instead of %.1f)", gb(halves.KVCacheBytes()), gb(run.KVCacheBytes()))
 }
 
 // chooseMapping decides whether to map the checkpoint file (-mmap) rather than read it into

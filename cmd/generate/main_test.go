@@ -344,6 +344,20 @@ func TestChooseMapping(t *testing.T) {
 	}
 }
 
+func TestCacheAdvice(t *testing.T) {
+	run, err := llama.Preset("7B") // 2 × 32 layers × 2048 positions × 4096 = 537 M elements
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cacheAdvice(run), "lower -steps, or keep the KV cache in halves with -kv f16 (1.1 GB instead of 2.1)"; got != want {
+		t.Errorf("f32 cache: %q, want %q", got, want)
+	}
+	run.KVCache = llama.CacheF16
+	if got := cacheAdvice(run); got != "lower -steps" {
+		t.Errorf("f16 cache: %q, want %q", got, "lower -steps")
+	}
+}
+
 func TestLoadProgress(t *testing.T) {
 	var log bytes.Buffer
 	p := newProgress(&log, "loading big.bin", time.Now().Add(-time.Second))
