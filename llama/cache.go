@@ -1,10 +1,5 @@
 package llama
 
-import (
-	"fmt"
-	"strings"
-)
-
 // CacheType is the element type of the key and value caches (Config.KVCache). The caches
 // are the only run state that grows with the context: at long positions the attention reads
 // them as much as the weights of a small model, so a half-size cache buys speed and room.
@@ -23,21 +18,11 @@ const (
 var cacheTypeNames = []string{"f32", "f16"}
 
 // String is the type's name: f32 or f16.
-func (t CacheType) String() string {
-	if t < 0 || int(t) >= len(cacheTypeNames) {
-		return fmt.Sprintf("CacheType(%d)", int(t))
-	}
-	return cacheTypeNames[t]
-}
+func (t CacheType) String() string { return nameOf(cacheTypeNames, t, "CacheType") }
 
 // ParseCacheType reads a cache type by its String name: f32 or f16.
 func ParseCacheType(s string) (CacheType, error) {
-	for i, n := range cacheTypeNames {
-		if s == n {
-			return CacheType(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown KV cache type %q; known types: %s", s, strings.Join(cacheTypeNames, ", "))
+	return parseName[CacheType](cacheTypeNames, s, "KV cache type")
 }
 
 // elementBytes is the size of one cached key or value element.

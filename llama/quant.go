@@ -23,21 +23,30 @@ const (
 
 var weightTypeNames = []string{"f32", "bf16", "q8", "q4"}
 
-func (t WeightType) String() string {
-	if t < 0 || int(t) >= len(weightTypeNames) {
-		return fmt.Sprintf("WeightType(%d)", int(t))
-	}
-	return weightTypeNames[t]
-}
+func (t WeightType) String() string { return nameOf(weightTypeNames, t, "WeightType") }
 
 // ParseWeightType reads a weight type by its String name: f32, bf16, q8 or q4.
 func ParseWeightType(s string) (WeightType, error) {
-	for i, n := range weightTypeNames {
+	return parseName[WeightType](weightTypeNames, s, "weight type")
+}
+
+// nameOf is names[v], or typ(v) for a value without a name.
+func nameOf[T ~int](names []string, v T, typ string) string {
+	if v < 0 || int(v) >= len(names) {
+		return fmt.Sprintf("%s(%d)", typ, int(v))
+	}
+	return names[v]
+}
+
+// parseName is the value whose name in names is s, or an error naming what (a kind of value)
+// and the known names.
+func parseName[T ~int](names []string, s, what string) (T, error) {
+	for i, n := range names {
 		if s == n {
-			return WeightType(i), nil
+			return T(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown weight type %q; known types: %s", s, strings.Join(weightTypeNames, ", "))
+	return 0, fmt.Errorf("unknown %s %q; known types: %s", what, s, strings.Join(names, ", "))
 }
 
 // DefaultGroupSize is the number of consecutive elements of a row that share one scale in Q8
