@@ -201,8 +201,8 @@ func TestRunModel(t *testing.T) {
 }
 
 // TestSkip checks which weight types a model runs at: the memory of each type, with a KV
-// cache of the positions the run reaches, against the memory available, and the RoPE base
-// of the f32 kernel.
+// cache of the positions the run reaches, against the memory available, the RoPE base of
+// the f32 kernel, and a run longer than the model's seq_len.
 func TestSkip(t *testing.T) {
 	o := &options{weights: []llama.WeightType{llama.F32, llama.Q8}, tokens: 10, warmup: 3, check: true}
 	preset := func(name string) llama.Named {
@@ -238,6 +238,11 @@ func TestSkip(t *testing.T) {
 	}
 	if s := skipOf(m8, llama.F32, o, 24*gib); s == nil || s.Reason != "" {
 		t.Errorf("8B f32 on 24 GiB: %+v, want skipped for memory", s)
+	}
+	long := *o
+	long.tokens = 3000
+	if s := skipOf(m7, llama.Q4, &long, 100*gib); s == nil || s.Reason != "-tokens 3000 goes past the model's seq_len 2048" {
+		t.Errorf("7B q4 with -tokens 3000: %+v, want skipped for its seq_len", s)
 	}
 	if s := skipOf(m8, llama.F32, o, 100*gib); s == nil || !strings.Contains(s.Reason, "RoPE base 10000") {
 		t.Errorf("8B f32 on 100 GiB: %+v, want skipped for its RoPE base", s)

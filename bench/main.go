@@ -21,7 +21,8 @@
 // reported as prompt tokens/s and its ratio to the decode's (pp ÷ tg); its logits after the
 // decode run's tokens are checked against the decode step's. A
 // model at a weight type that does not fit, or that its kernel cannot run (the f32 kernel's
-// RoPE base is LLaMA 2's), is skipped with the reason.
+// RoPE base is LLaMA 2's), or whose seq_len -tokens would run past, is skipped with the
+// reason.
 //
 //	go run ./bench                                  the report's table (markdown on stdout)
 //	go run ./bench -models 125M,1B -threads 2       a subset
@@ -32,7 +33,7 @@
 //	                                                (and prompt.png with -prompt)
 //	go run ./bench -json                            JSON on stdout instead of markdown
 //	go run ./bench -prompt 0                        decode only, no prompt processing
-//	go run ./bench -kv f16 -tokens 500              a KV cache of halves, at long contexts
+//	go run ./bench -models 1B -kv f16 -tokens 500   a KV cache of halves, at long contexts
 //	go run ./bench -g -models 1B -threads 1         kernels with a line table, to profile
 //
 // Progress goes to standard error.

@@ -391,11 +391,15 @@ func needOf(m llama.Named, t llama.WeightType, o *options) int64 {
 func fits(need int64, avail uint64) bool { return float64(need) <= 0.9*float64(avail) }
 
 // skipOf decides whether model m runs at weight type t with avail bytes of memory available.
-// It returns the Skip when m does not fit at t (needOf), or when t's kernel cannot run m; nil
-// when m runs.
+// It returns the Skip when the timed run would go past m's seq_len, when m does not fit at t
+// (needOf), or when t's kernel cannot run m; nil when m runs.
 func skipOf(m llama.Named, t llama.WeightType, o *options, avail uint64) *Skip {
 	cfg := runConfig(m.Config, t, o)
 	s := &Skip{Model: m.Name, Params: cfg.Params(), Weights: t.String(), EstimateGB: gb(cfg.TotalBytesOf(t, 0)), AvailableGB: gb(int64(avail))}
+	if o.tokens > m.Config.SeqLen {
+		s.Reason = fmt.Sprintf("-tokens %d goes past the model's seq_len %d", o.tokens, m.Config.SeqLen)
+		return s
+	}
 	if !fits(needOf(m, t, o), avail) {
 		return s
 	}
