@@ -53,14 +53,7 @@ func TestForwardF16Cache(t *testing.T) {
 	c16 := cfg
 	c16.KVCache = CacheF16
 	w := randomModel(t, cfg, 3, 0.5)
-	s32, err := NewState(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s16, err := NewState(c16, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s32, s16 := mustState(t, cfg), mustState(t, c16)
 	if _, err := Forward(c16, w, s32, 0, 0); err == nil || !strings.Contains(err.Error(), "state: key_cache has 0 elements, want 2 x 2 x 5 x 4 = 80") {
 		t.Errorf("Forward(f16 config, f32 state) = %v", err)
 	}

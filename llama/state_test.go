@@ -6,15 +6,22 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestNewState(t *testing.T) {
+// newStateSizes makes a state for cfg and returns it with the length of each allocation.
+func newStateSizes(t *testing.T, cfg Config) (*State, []int) {
+	t.Helper()
 	var sizes []int
-	s, err := NewState(tiny, func(n int) ([]float32, error) {
+	s, err := NewState(cfg, func(n int) ([]float32, error) {
 		sizes = append(sizes, n)
 		return make([]float32, n), nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, sizes
+}
+
+func TestNewState(t *testing.T) {
+	s, sizes := newStateSizes(t, tiny)
 	// x xb xb2 q (dim 8), k v (kv_dim 4), att (2 heads × 4), hb hb2 (16), logits (10),
 	// key and value caches (2 layers × 4 positions × 4).
 	if diff := cmp.Diff([]int{8, 8, 8, 8, 4, 4, 8, 16, 16, 10, 32, 32}, sizes); diff != "" {
@@ -31,14 +38,7 @@ func TestNewState(t *testing.T) {
 func TestNewStateF16Cache(t *testing.T) {
 	c := tiny
 	c.KVCache = CacheF16
-	var sizes []int
-	s, err := NewState(c, func(n int) ([]float32, error) {
-		sizes = append(sizes, n)
-		return make([]float32, n), nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, sizes := newStateSizes(t, c)
 	// The activations as in TestNewState; each cache's 32 halves in 16 floats.
 	if diff := cmp.Diff([]int{8, 8, 8, 8, 4, 4, 8, 16, 16, 10, 16, 16}, sizes); diff != "" {
 		t.Errorf("allocation sizes (-want +got):\n%s", diff)
