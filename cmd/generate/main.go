@@ -8,7 +8,8 @@
 // the Q8_0 file llama2.c's runq.c reads: the "ak42" magic, version 2, the group size in its
 // header) runs on the q8 kernel (kernels/llama2_q8.sl); other versions are refused. With
 // -quantize q8 (or q4), a float32 checkpoint is quantized at load time, in groups of 32, and
-// runs on that type's kernel (kernels/llama2_q8.sl, kernels/llama2_q4.sl).
+// runs on that type's kernel (kernels/llama2_q8.sl, kernels/llama2_q4.sl); -quantize bf16
+// rounds it to bfloat16 (half the bytes, f32 arithmetic: kernels/llama2_bf16.sl).
 //
 // A float32 checkpoint is read into memory advised for huge pages (-pages 4k: ordinary
 // pages), where the kernel streams it fastest, and the file is not used after that. With
@@ -107,7 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.mmap, "mmap", false, "map the checkpoint file instead of reading it into huge-page memory (for models larger than free memory; chosen on its own when the weights would not fit); float32 checkpoints only")
 	fs.BoolVar(&o.prefill, "prefill", true, "feed the prompt through the prefill kernel, many tokens a call; false: one decode step per prompt token")
 	pages := fs.String("pages", "huge", "pages for the weights read into memory: huge (transparent huge pages) or 4k")
-	quantize := fs.String("quantize", "", "quantize a float32 checkpoint's weights at load time: q8 or q4 (groups of 32)")
+	quantize := fs.String("quantize", "", "quantize a float32 checkpoint's weights at load time: bf16, q8 or q4 (groups of 32)")
 	kv := fs.String("kv", "f32", "type of the KV cache: f32 (llama2.c's) or f16 (half the memory and the attention's reads)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: generate -checkpoint FILE [-tokenizer FILE] [flags]\n\n")
@@ -134,8 +135,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-kv: %v", err)
 	}
 	if *quantize != "" {
-		if o.quantize, err = llama.ParseWeightType(*quantize); err != nil || (o.quantize != llama.Q8 && o.quantize != llama.Q4) {
-			return nil, fmt.Errorf("-quantize %q: want q8 or q4", *quantize)
+		if o.quantize, err = llama.ParseWeightType(*quantize); err != nil || o.quantize == llama.F32 {
+			return nil, fmt.Errorf("-quantize %q: want bf16, q8 or q4", *quantize)
 		}
 	}
 	if o.seed == 0 {
@@ -328,7 +329,7 @@ type model struct {
 	legacy    llama.Header     // a float32 (legacy) checkpoint, when v2 is nil
 	v2        *llama.HeaderV2  // a llama2.c version-2 export (q8)
 	weights   llama.WeightType // the kernel's: F32, the export's Q8, or -quantize's type
-	groupSize int              // of quantized weights
+	groupSize int              // of q8 and q4 weights; 0 for f32 and bf16
 	bytes     int64            // the weights' size in memory (an upper bound with -quantize)
 }
 
@@ -375,7 +376,10 @@ func inspect(o *options) (model, error) {
 	if err := h.Config.ValidateWeights(o.quantize, 0); err != nil {
 		return model{}, fmt.Errorf("-quantize %v: checkpoint %s: %w", o.quantize, h.Path, err)
 	}
-	m.weights, m.groupSize = o.quantize, llama.DefaultGroupSize
+	m.weights = o.quantize
+	if o.quantize != llama.BF16 { // bf16 has no groups
+		m.groupSize = llama.DefaultGroupSize
+	}
 	m.bytes = h.Config.WeightBytesOf(o.quantize, 0)
 	return m, nil
 }
@@ -459,8 +463,12 @@ func loadQuantized(m model, alloc llama.Allocator, pages loader.Pages, stderr io
 		return nil, fmt.Errorf("checkpoint %s: %w", m.path, err)
 	}
 	took := time.Since(start)
-	fmt.Fprintf(stderr, "generate: quantized %s (%.1f MB of float32, mapped) to %v, groups of %d (%.1f MB) in %s in %.2f s (%.2f GB/s of float32)\n",
-		m.path, mb(m.legacy.Size), m.weights, m.groupSize, mb(qBytes(q)), pagesPhrase(pages), took.Seconds(), gb(m.legacy.Size)/took.Seconds())
+	to := m.weights.String()
+	if m.groupSize > 0 {
+		to += fmt.Sprintf(", groups of %d", m.groupSize)
+	}
+	fmt.Fprintf(stderr, "generate: quantized %s (%.1f MB of float32, mapped) to %s (%.1f MB) in %s in %.2f s (%.2f GB/s of float32)\n",
+		m.path, mb(m.legacy.Size), to, mb(qBytes(q)), pagesPhrase(pages), took.Seconds(), gb(m.legacy.Size)/took.Seconds())
 	return q, nil
 }
 

@@ -492,7 +492,7 @@ func greedy(t *testing.T, cfg llama.Config, tok *tokenizer.Tokenizer, steps int,
 }
 
 // TestGreedyQuantizedMatchesReference runs generate greedily on version-2 exports (shared and
-// separate classifiers, groups of 16 and 32) and with -quantize q8 on a float32 checkpoint,
+// separate classifiers, groups of 16 and 32) and with -quantize bf16, q8 and q4 on a float32 checkpoint,
 // on both backends, with the prompt fed through the decode step and through the prefill: the
 // text must be exactly that of a greedy decode with the pure-Go reference llama.ForwardQ on
 // the same quantized weights.
@@ -530,7 +530,7 @@ func TestGreedyQuantizedMatchesReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, wt := range []llama.WeightType{llama.Q8, llama.Q4} {
+	for _, wt := range []llama.WeightType{llama.BF16, llama.Q8, llama.Q4} {
 		q, err := llama.Quantize(quantConfig, ckpt.Weights, wt, 0, nil, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -642,6 +642,7 @@ func TestRunQuantized(t *testing.T) {
 		{"v2", v2, llama.F32, loader.HugePages, []string{"generate: loaded " + v2 + " (", "llama2.c version-2 export: q8, groups of 16) into memory advised for huge pages in ", "(q8/16 weights "}},
 		{"v2, 4k pages", v2, llama.F32, loader.SmallPages, []string{"into memory on 4 KiB pages in "}},
 		{"-quantize q8", f32, llama.Q8, loader.HugePages, []string{"generate: quantized " + f32 + " (", "MB of float32, mapped) to q8, groups of 32 (", "MB) in memory advised for huge pages in ", "(q8/32 weights "}},
+		{"-quantize bf16", f32, llama.BF16, loader.SmallPages, []string{"MB of float32, mapped) to bf16 (", "MB) in memory on 4 KiB pages in ", "(bf16 weights "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -751,7 +752,6 @@ func TestBadQuantizedInput(t *testing.T) {
 	for _, args := range [][]string{
 		{"-checkpoint", good, "-quantize", "q5"},
 		{"-checkpoint", good, "-quantize", "f32"},
-		{"-checkpoint", good, "-quantize", "bf16"},
 		{"-checkpoint", good, "-pages", "2m"},
 		{"-checkpoint", good, "-kv", "q8"},
 	} {
@@ -764,5 +764,8 @@ func TestBadQuantizedInput(t *testing.T) {
 	}
 	if o, err := parseFlags([]string{"-checkpoint", good, "-quantize", "q4", "-pages", "4k"}, &bytes.Buffer{}); err != nil || o.quantize != llama.Q4 || o.pages != loader.SmallPages {
 		t.Errorf("parseFlags(-quantize q4 -pages 4k) = %+v, %v", o, err)
+	}
+	if o, err := parseFlags([]string{"-checkpoint", good, "-quantize", "bf16"}, &bytes.Buffer{}); err != nil || o.quantize != llama.BF16 {
+		t.Errorf("parseFlags(-quantize bf16) = %+v, %v", o, err)
 	}
 }
