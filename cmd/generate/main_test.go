@@ -492,7 +492,8 @@ func greedy(t *testing.T, cfg llama.Config, tok *tokenizer.Tokenizer, steps int,
 }
 
 // TestGreedyQuantizedMatchesReference runs generate greedily on version-2 exports (shared and
-// separate classifiers, groups of 16 and 32) and with -quantize bf16, q8 and q4 on a float32 checkpoint,
+// separate classifiers, groups of 16 and 32) and with -quantize bf16, q8 and q4 on a float32
+// checkpoint (bf16 also on one of dim 48, which q8 and q4 refuse),
 // on both backends, with the prompt fed through the decode step and through the prefill: the
 // text must be exactly that of a greedy decode with the pure-Go reference llama.ForwardQ on
 // the same quantized weights.
@@ -538,6 +539,19 @@ func TestGreedyQuantizedMatchesReference(t *testing.T) {
 		models = append(models, model{"-quantize " + wt.String(), f32, wt, q, quantConfig})
 	}
 	ckpt.Close()
+	// bf16 has no groups: any dimensions (dim 48, head size 12)
+	f48 := filepath.Join(dir, "f32-48.bin")
+	writeCheckpoint(t, f48, testConfig, false)
+	ckpt48, err := llama.Open(f48)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q48, err := llama.Quantize(testConfig, ckpt48.Weights, llama.BF16, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt48.Close()
+	models = append(models, model{"-quantize bf16, dim 48", f48, llama.BF16, q48, testConfig})
 
 	for _, m := range models {
 		s, err := llama.NewState(m.cfg, nil)
