@@ -12,6 +12,7 @@ import (
 
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
+	"github.com/simplang/simplang/internal/stats"
 	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/loader"
 )
@@ -57,14 +58,14 @@ func TestRunModel(t *testing.T) {
 		for k := range r.Steps {
 			ratios[k] = f.Steps[k].Ms / r.Steps[k].Ms
 		}
-		if want := median(ratios); math.Abs(r.VsF32-want) > 1e-9*want || (r.Weights == "f32" && r.VsF32 != 1) {
+		if want := stats.Median(ratios); math.Abs(r.VsF32-want) > 1e-9*want || (r.Weights == "f32" && r.VsF32 != 1) {
 			t.Errorf("result %d (%s): × f32 %g, want %g", i, r.Weights, r.VsF32, want)
 		}
 		// back to back: the 5 tokens twice, the first backToBackSkip of each block untimed
-		if len(r.BackToBackMs) != 2*(5-backToBackSkip) || math.Abs(r.BackToBackTokensPerSec-1000/median(slices.Clone(r.BackToBackMs))) > 1e-9*r.BackToBackTokensPerSec {
+		if len(r.BackToBackMs) != 2*(5-backToBackSkip) || math.Abs(r.BackToBackTokensPerSec-1000/stats.Median(r.BackToBackMs)) > 1e-9*r.BackToBackTokensPerSec {
 			t.Errorf("result %d (%s): back to back %g tok/s from %v", i, r.Weights, r.BackToBackTokensPerSec, r.BackToBackMs)
 		}
-		if want := median(slices.Clone(f.BackToBackMs)) / median(slices.Clone(r.BackToBackMs)); math.Abs(r.BackToBackVsF32-want) > 1e-9*want || (r.Weights == "f32" && r.BackToBackVsF32 != 1) {
+		if want := stats.Median(f.BackToBackMs) / stats.Median(r.BackToBackMs); math.Abs(r.BackToBackVsF32-want) > 1e-9*want || (r.Weights == "f32" && r.BackToBackVsF32 != 1) {
 			t.Errorf("result %d (%s): back-to-back × f32 %g, want %g", i, r.Weights, r.BackToBackVsF32, want)
 		}
 		if !r.Finite || !r.Distinct || !r.RefChecked || r.RefError > 1e-4 || len(r.Steps) != 5 {
@@ -347,21 +348,6 @@ func TestParseFlags(t *testing.T) {
 	for _, args := range [][]string{{"-models", "13B"}, {"-threads", "0"}, {"-backend", "gcc"}, {"-tokens", "1"}, {"-checks", "maybe"}, {"-pages", "64k"}, {"-weights", "q5"}, {"-weights", "f32,q5"}, {"-weights", ""}, {"-prompt", "-1"}, {"-kv", "bf16"}, {"extra"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
-		}
-	}
-}
-
-func TestMedian(t *testing.T) {
-	for _, tc := range []struct {
-		xs   []float64
-		want float64
-	}{
-		{[]float64{3}, 3},
-		{[]float64{0.9, 0.1, 0.5}, 0.5},
-		{[]float64{4, 1, 3, 2}, 2.5},
-	} {
-		if got := median(slices.Clone(tc.xs)); got != tc.want {
-			t.Errorf("median(%v) = %g, want %g", tc.xs, got, tc.want)
 		}
 	}
 }

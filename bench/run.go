@@ -13,6 +13,7 @@ import (
 
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/compiler"
+	"github.com/simplang/simplang/internal/stats"
 	"github.com/simplang/simplang/kernels"
 	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/llamakernel"
@@ -684,7 +685,7 @@ func (t *timedRun) finish() {
 	r.GFLOPS = float64(flops) / seconds / 1e9
 	r.BandwidthGBs = float64(bytes) / seconds / 1e9
 	r.CeilingGBs = reachable / seconds / 1e9
-	r.Fraction = median(fractions)
+	r.Fraction = stats.Median(fractions)
 	if t.trace && len(r.Steps) > 0 {
 		r.Time = &TokenTime{}
 		for _, st := range r.Steps {
@@ -847,7 +848,7 @@ func backToBack(runs []*timedRun, tokens int, p *progress) error {
 	}
 	for _, run := range runs {
 		run.c.s.Reset()
-		run.r.BackToBackTokensPerSec = 1000 / median(slices.Clone(run.r.BackToBackMs))
+		run.r.BackToBackTokensPerSec = 1000 / stats.Median(run.r.BackToBackMs)
 	}
 	return nil
 }
@@ -859,7 +860,7 @@ func pairedRatio(base, steps []Step) float64 {
 	for i := range steps {
 		ratios[i] = base[i].Ms / steps[i].Ms
 	}
-	return median(ratios)
+	return stats.Median(ratios)
 }
 
 // measurePrompt times prompt processing of contender c with build b's prefill kernel into r:
@@ -912,24 +913,13 @@ func measurePrompt(r *Result, c *contender, b *build, decoded []float32, label s
 		}
 	}
 	s.Reset()
-	mid := median(times)
+	mid := stats.Median(times)
 	p.done(label, time.Duration(mid*float64(time.Second)))
 	r.PromptTokens = n
 	r.PromptMs = 1000 * mid
 	r.PromptTokensPerSec = float64(n) / mid
 	r.PromptRatio = r.PromptTokensPerSec / r.TokensPerSec
 	return nil
-}
-
-// median returns the middle value of xs (the mean of the two middle ones for an even count),
-// reordering xs.
-func median(xs []float64) float64 {
-	slices.Sort(xs)
-	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // readBandwidth measures how fast the probe streams its buffer of ones: a pass of each of its

@@ -7,6 +7,7 @@ import (
 
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
+	"github.com/simplang/simplang/internal/stats"
 	"github.com/simplang/simplang/loops"
 )
 
@@ -53,7 +54,7 @@ func BenchmarkParallelLoop(b *testing.B) {
 					perLoop[n] = append(perLoop[n], float64(time.Since(start).Nanoseconds())/reps)
 				}
 			}
-			one, many := kerneltest.Median(perLoop[1]), kerneltest.Median(perLoop[threads])
+			one, many := stats.Median(perLoop[1]), stats.Median(perLoop[threads])
 			b.ReportMetric(one, "1-thread-ns")
 			b.ReportMetric(many, "N-thread-ns")
 			b.ReportMetric(many-one/float64(threads), "fork-join-ns")

@@ -8,6 +8,7 @@ import (
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/half"
 	"github.com/simplang/simplang/internal/kerneltest"
+	"github.com/simplang/simplang/internal/stats"
 	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/loader"
 )
@@ -61,13 +62,13 @@ func benchMatVecs(b *testing.B, pages loader.Pages) {
 		}
 	}
 	for c, call := range calls {
-		b.ReportMetric(call.bytes/kerneltest.Median(times[c])/1e9, call.name+"-GB/s")
+		b.ReportMetric(call.bytes/stats.Median(times[c])/1e9, call.name+"-GB/s")
 		if c > 0 {
 			ratios := make([]float64, len(times[c]))
 			for r := range ratios {
 				ratios[r] = times[0][r] / times[c][r]
 			}
-			b.ReportMetric(kerneltest.Median(ratios), call.name+"-x-f32")
+			b.ReportMetric(stats.Median(ratios), call.name+"-x-f32")
 		}
 	}
 }

@@ -25,6 +25,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/simplang/simplang/internal/stats"
 )
 
 // program is one side of the comparison.
@@ -116,7 +118,7 @@ func compare(ctx context.Context, o *options, out io.Writer) error {
 			return fmt.Errorf("run %d of %s failed: %v\ncommand: %s\nlast lines of its output:\n%s", run, p.name, err, p.command, tail(output, 10))
 		}
 	}
-	m := [2]float64{median(figures[0]), median(figures[1])}
+	m := [2]float64{stats.Median(figures[0]), stats.Median(figures[1])}
 	for i, p := range o.programs {
 		fmt.Fprintf(out, "%-*s  median %g  (min %g, max %g)\n", width, p.name, m[i], slices.Min(figures[i]), slices.Max(figures[i]))
 	}
@@ -137,16 +139,6 @@ func figure(re *regexp.Regexp, output []byte) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no line of its output matches %s", re)
-}
-
-// median is the middle value of xs (the mean of the two middle ones for an even count).
-func median(xs []float64) float64 {
-	s := slices.Sorted(slices.Values(xs))
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // tail returns the last n lines of output, indented, or a note that there was none.

@@ -6,32 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 )
 
 var tokPattern = regexp.MustCompile(`achieved tok/s: ([0-9.]+)`)
-
-func TestMedian(t *testing.T) {
-	for _, tt := range []struct {
-		xs   []float64
-		want float64
-	}{
-		{[]float64{3}, 3},
-		{[]float64{5, 1, 4}, 4},
-		{[]float64{4, 1, 3, 2}, 2.5},
-		{[]float64{60.5, 58, 80, 61, 59}, 60.5},
-	} {
-		xs := slices.Clone(tt.xs)
-		if got := median(xs); got != tt.want {
-			t.Errorf("median(%v) = %v, want %v", tt.xs, got, tt.want)
-		}
-		if !slices.Equal(xs, tt.xs) {
-			t.Errorf("median reordered its argument: %v", xs)
-		}
-	}
-}
 
 func TestFigure(t *testing.T) {
 	for _, tt := range []struct {

@@ -30,6 +30,7 @@ import (
 	_ "embed"
 
 	"github.com/simplang/simplang/compiler"
+	"github.com/simplang/simplang/internal/stats"
 	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/toolchain"
 )
@@ -223,14 +224,14 @@ func run(out, progress io.Writer, o options) error {
 				k := o.kernels[slices.IndexFunc(o.kernels, func(k kernel) bool { return k.name == s.name })]
 				blasCol, ratio := "missing (see stderr)", "–"
 				if bs := blasSides[k.transB]; bs != nil {
-					blasCol = fmt.Sprintf("%.1f", median(bs.gf))
-					ratio = fmt.Sprintf("%.2f", median(s.gf)/median(bs.gf))
+					blasCol = fmt.Sprintf("%.1f", stats.Median(bs.gf))
+					ratio = fmt.Sprintf("%.2f", stats.Median(s.gf)/stats.Median(bs.gf))
 				}
 				layout := "B k×n"
 				if k.transB {
 					layout = "B n×k"
 				}
-				fmt.Fprintf(out, "| %s | %d | %s (%s) | %.1f | %s | %s |\n", sh.name, t, k.name, layout, median(s.gf), blasCol, ratio)
+				fmt.Fprintf(out, "| %s | %d | %s (%s) | %.1f | %s | %s |\n", sh.name, t, k.name, layout, stats.Median(s.gf), blasCol, ratio)
 			}
 		}
 	}
@@ -260,15 +261,6 @@ func timeIt(f func(), min time.Duration) float64 {
 		n++
 	}
 	return time.Since(start).Seconds() / float64(n)
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func random(rng *rand.Rand, n int) []float32 {

@@ -1,12 +1,11 @@
 // Package kerneltest compiles SimpLang sources for tests: it finds the toolchain once per
 // test binary, then compiles a source with the given options, or compiles and opens it
 // (package compiler). A missing toolchain fails the test (it never skips): run
-// scripts/install-toolchain.sh. Benchmarks take their medians here too (Median).
+// scripts/install-toolchain.sh.
 package kerneltest
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"testing"
 
@@ -92,12 +91,4 @@ func Call(t testing.TB, fn *loader.Func, args ...any) any {
 		t.Fatal(err)
 	}
 	return r
-}
-
-// Median returns the median of x (the upper one of an even count), which benchmarks on these
-// shared machines quote rather than means.
-func Median(x []float64) float64 {
-	y := slices.Clone(x)
-	slices.Sort(y)
-	return y[len(y)/2]
 }
