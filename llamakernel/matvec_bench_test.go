@@ -73,15 +73,19 @@ func benchMatVecs(b *testing.B, pages loader.Pages) {
 	}
 }
 
-// evict reads and writes every cache line of sweep, so that the matrices are read from
-// memory by the next call.
+// evict reads every cache line of sweep, so that the matrices are read from memory by the
+// next call. It only reads: lines it wrote would be written back during that call, taking
+// bandwidth from it.
 func evict(sweep []float32) {
 	var s float32
 	for i := 0; i < len(sweep); i += 16 {
 		s += sweep[i]
-		sweep[i] = s
 	}
+	evicted = s
 }
+
+// evicted keeps evict's sum, so that its reads are not optimized away.
+var evicted float32
 
 // matVecCalls compiles the four decode kernels and binds each one's mat-vec to a matrix of
 // benchRows × benchCols random weights in its type, on pages of the given size; f32 first.
