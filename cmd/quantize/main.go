@@ -1,0 +1,172 @@
+// Command quantize turns a llama2.c float32 checkpoint into a llama2.c version-2 export: the
+// Q8_0 file that llama2.c's runq.c reads and that generate runs on its q8 kernel without
+// quantizing at every start.
+//
+//	quantize -checkpoint stories110M.bin -out stories110M_q80.bin
+//
+// The weights are quantized as llama2.c's export.py --version 2 does (llama.Quantize: groups of
+// -group values, default 32, each with the float32 scale max|w|/127), the norms are copied, and
+// a classifier shared with the token embedding stays shared (the header's flag). The file is
+// written next to -out under a temporary name and renamed when it is complete, so that a
+// failed or interrupted run leaves no partial export behind.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/simplang/simplang/llama"
+)
+
+func main() {
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "quantize: %v\n", err)
+		os.Exit(2)
+	}
+	if err := run(o, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "quantize: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	checkpoint, out string
+	group           int
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("quantize", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "llama2.c float32 checkpoint to read (.bin)")
+	fs.StringVar(&o.out, "out", "", "version-2 export to write (Q8_0, as runq.c reads)")
+	fs.IntVar(&o.group, "group", llama.DefaultGroupSize, "values per scale; must divide dim and hidden_dim")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: quantize -checkpoint IN.bin -out OUT.bin [-group 32]\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0))
+	case o.checkpoint == "":
+		return o, errors.New("-checkpoint is required: a llama2.c float32 checkpoint such as stories15M.bin")
+	case o.out == "":
+		return o, errors.New("-out is required: the version-2 export to write")
+	case o.group <= 0:
+		return o, fmt.Errorf("-group %d: must be positive", o.group)
+	}
+	return o, nil
+}
+
+// progressBytes is the checkpoint size from which the quantization reports its progress.
+const progressBytes = 1 << 30
+
+func run(o options, stderr io.Writer) error {
+	start := time.Now()
+	if same, err := sameFile(o.checkpoint, o.out); err != nil || same {
+		if err == nil {
+			err = fmt.Errorf("-out %s is the checkpoint itself", o.out)
+		}
+		return err
+	}
+	isExport, err := llama.HasExportMagic(o.checkpoint)
+	if err != nil {
+		return err
+	}
+	if isExport {
+		return fmt.Errorf("checkpoint %s is a llama2.c export already (it starts with the \"ak42\" magic); quantize reads float32 legacy checkpoints", o.checkpoint)
+	}
+	ckpt, err := llama.Open(o.checkpoint)
+	if err != nil {
+		return err
+	}
+	defer ckpt.Close()
+	if err := ckpt.Config.ValidateWeights(llama.Q8, o.group); err != nil {
+		return fmt.Errorf("-group %d: checkpoint %s: %w", o.group, o.checkpoint, err)
+	}
+	var progress func(done, total int64)
+	if ckpt.Size >= progressBytes {
+		reported := int64(0)
+		progress = func(done, total int64) {
+			if tenth := 10 * done / total; tenth > reported {
+				reported = tenth
+				fmt.Fprintf(stderr, "quantize: %d%% of %s\n", 10*tenth, o.checkpoint)
+			}
+		}
+	}
+	q, err := llama.Quantize(ckpt.Config, ckpt.Weights, llama.Q8, o.group, nil, progress)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", o.checkpoint, err)
+	}
+	size, err := writeExport(o.out, ckpt.Config, q, ckpt.SharedClassifier)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "quantize: wrote %s (%.1f MB, llama2.c version-2 export: q8, groups of %d) from %s (%.1f MB of float32) in %.2f s\n",
+		o.out, float64(size)/1e6, o.group, o.checkpoint, float64(ckpt.Size)/1e6, time.Since(start).Seconds())
+	return nil
+}
+
+// sameFile reports whether paths a and b name one file; a b that does not exist yet is not a.
+func sameFile(a, b string) (bool, error) {
+	sb, err := os.Stat(b)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(sa, sb), nil
+}
+
+// writeExport writes q as a version-2 export at path, through a temporary file in the same
+// directory renamed at the end, and returns the file's size.
+func writeExport(path string, cfg llama.Config, q *llama.QWeights, shared bool) (int64, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	err = tmp.Chmod(0o644) // CreateTemp's 0600 would keep other users from the model
+	if err == nil {
+		err = llama.WriteV2(w, cfg, q, shared)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("writing %s: %w", path, err)
+	}
+	st, err := os.Stat(tmp.Name())
+	if err != nil {
+		return 0, err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
