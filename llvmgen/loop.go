@@ -34,7 +34,7 @@ func (g *gen) whileLoop(w *frontend.While, l *lower.Loop) {
 }
 
 // loopID returns a new loop ID with the hints of l (each loop needs its own: a distinct node
-// that lists itself, then its hints).
+// that lists itself, then its hints, which the loops share).
 func (g *gen) loopID(l *lower.Loop) *metadata.Tuple {
 	id := &metadata.Tuple{MetadataID: -1, Distinct: true}
 	id.Fields = []metadata.Field{id}
@@ -45,9 +45,17 @@ func (g *gen) loopID(l *lower.Loop) *metadata.Tuple {
 		id.Fields = append(id.Fields, g.noUnroll)
 	}
 	if l.VectorWidth > 0 {
-		id.Fields = append(id.Fields, g.hint("llvm.loop.vectorize.enable", constant.True),
-			g.hint("llvm.loop.vectorize.width", constant.NewInt(types.I32, int64(l.VectorWidth))),
-			g.hint("llvm.loop.interleave.count", constant.NewInt(types.I32, 1)))
+		hints, ok := g.widthHints[l.VectorWidth]
+		if !ok {
+			hints = []metadata.Field{g.hint("llvm.loop.vectorize.enable", constant.True),
+				g.hint("llvm.loop.vectorize.width", constant.NewInt(types.I32, int64(l.VectorWidth))),
+				g.hint("llvm.loop.interleave.count", constant.NewInt(types.I32, 1))}
+			if g.widthHints == nil {
+				g.widthHints = map[int][]metadata.Field{}
+			}
+			g.widthHints[l.VectorWidth] = hints
+		}
+		id.Fields = append(id.Fields, hints...)
 	}
 	g.mod.MetadataDefs = append(g.mod.MetadataDefs, id)
 	return id

@@ -86,6 +86,9 @@ type gen struct {
 	declared map[string]*ir.Func // external functions and intrinsics, by name
 	lines    *linetable.Table    // with lower.Options.Debug; nil does nothing
 	noUnroll *metadata.Tuple     // !{!"llvm.loop.unroll.disable"}, made on first use
+	// a vector width's hints (vectorize.enable, vectorize.width, interleave.count 1), made on
+	// first use
+	widthHints map[int][]metadata.Field
 
 	// per SimpLang function
 	fn       *lower.Func
