@@ -108,7 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.mmap, "mmap", false, "map the checkpoint file instead of reading it into huge-page memory (for models larger than free memory; chosen on its own when the weights would not fit); float32 checkpoints only")
 	fs.BoolVar(&o.prefill, "prefill", true, "feed the prompt through the prefill kernel, many tokens a call; false: one decode step per prompt token")
 	pages := fs.String("pages", "huge", "pages for the weights read into memory: huge (transparent huge pages) or 4k")
-	quantize := fs.String("quantize", "", "quantize a float32 checkpoint's weights at load time: bf16, q8 or q4 (groups of 32)")
+	quantize := fs.String("quantize", "", "quantize a float32 checkpoint's weights at load time: bf16, or q8 or q4 in groups of 32")
 	kv := fs.String("kv", "f32", "type of the KV cache: f32 (llama2.c's) or f16 (half the memory and the attention's reads)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: generate -checkpoint FILE [-tokenizer FILE] [flags]\n\n")
