@@ -71,8 +71,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-// progressBytes is the checkpoint size from which the quantization reports its progress.
-const progressBytes = 1 << 30
+// progressBytes is the checkpoint size from which the quantization reports its progress
+// (a variable for the tests).
+var progressBytes int64 = 1 << 30
 
 func run(o options, stderr io.Writer) error {
 	start := time.Now()
@@ -100,10 +101,9 @@ func run(o options, stderr io.Writer) error {
 	var progress func(done, total int64)
 	if ckpt.Size >= progressBytes {
 		reported := int64(0)
-		progress = func(done, total int64) {
-			if tenth := 10 * done / total; tenth > reported {
-				reported = tenth
-				fmt.Fprintf(stderr, "quantize: %d%% of %s\n", 10*tenth, o.checkpoint)
+		progress = func(done, total int64) { // from one goroutine (llama.Quantize)
+			for ; reported < 10*done/total; reported++ {
+				fmt.Fprintf(stderr, "quantize: %d%% of %s\n", 10*(reported+1), o.checkpoint)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -85,6 +86,26 @@ func TestWritesExport(t *testing.T) {
 		if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 			t.Errorf("the directory holds %d files, want the checkpoint and the export", len(entries))
 		}
+	}
+}
+
+// TestProgress checks that a large checkpoint's quantization reports each tenth, once.
+func TestProgress(t *testing.T) {
+	defer func(b int64) { progressBytes = b }(progressBytes)
+	progressBytes = 0
+	dir := t.TempDir()
+	in := filepath.Join(dir, "f32.bin")
+	writeF32(t, in, cfg, false, nil)
+	var stderr bytes.Buffer
+	if err := run(options{checkpoint: in, out: filepath.Join(dir, "q80.bin"), group: 32}, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	var want strings.Builder
+	for p := 10; p <= 100; p += 10 {
+		fmt.Fprintf(&want, "quantize: %d%% of %s\n", p, in)
+	}
+	if got := stderr.String(); !strings.HasPrefix(got, want.String()) || strings.Count(got, "\n") != 11 {
+		t.Errorf("stderr\n%s\nwant the tenths\n%s\nthen the summary line", got, want.String())
 	}
 }
 
