@@ -54,6 +54,7 @@ import (
 	"time"
 
 	"github.com/simplang/simplang/compiler"
+	"github.com/simplang/simplang/internal/progress"
 	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/llamakernel"
 	"github.com/simplang/simplang/loader"
@@ -449,15 +450,15 @@ func loadQuantized(m model, alloc llama.Allocator, pages loader.Pages, stderr io
 	if !ckpt.Leased() {
 		fmt.Fprintf(stderr, "generate: no lease on %s (open for writing elsewhere, another user's, or a file system without leases): a truncation while it is quantized would end generate with SIGBUS\n", m.path)
 	}
-	var p *loadProgress
+	var p *progress.Progress
 	var update func(done, total int64)
-	if m.legacy.Size >= progressBytes {
-		p = newProgress(stderr, fmt.Sprintf("quantizing %s to %v", m.path, m.weights), start)
-		update = func(done, total int64) { p.update(4*done, 4*total) } // elements to float32 bytes
+	if m.legacy.Size >= progress.MinBytes {
+		p = progress.New(stderr, fmt.Sprintf("quantizing %s to %v", m.path, m.weights), start)
+		update = func(done, total int64) { p.Update(4*done, 4*total) } // elements to float32 bytes
 	}
 	q, err := llama.Quantize(m.cfg, ckpt.Weights, m.weights, m.groupSize, alloc, update)
 	if p != nil {
-		p.finish()
+		p.Finish()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", m.path, err)
@@ -558,9 +559,6 @@ func chooseMapping(asked bool, weights, state int64, avail uint64, availErr erro
 	return false, ""
 }
 
-// progressBytes is the size from which loading a checkpoint shows its progress (1 GiB).
-const progressBytes = 1 << 30
-
 // openCheckpoint maps the checkpoint of hdr or reads it into memory from alloc, and says
 // which, how large and how long it took on stderr.
 func openCheckpoint(hdr llama.Header, mapFile bool, alloc llama.Allocator, pages loader.Pages, stderr io.Writer) (*llama.Checkpoint, error) {
@@ -588,59 +586,14 @@ func openCheckpoint(hdr llama.Header, mapFile bool, alloc llama.Allocator, pages
 	return ckpt, nil
 }
 
-// loadProgress shows how far reading a large checkpoint has got: a line redrawn in place at
-// most ten times a second on a terminal, or a line at 25, 50 and 75% when stderr is a log.
-type loadProgress struct {
-	w        io.Writer
-	what     string // "loading FILE"
-	start    time.Time
-	terminal bool
-	shown    time.Duration // terminal: when the line was last drawn, 0 before the first time
-	quarter  int64         // log: the last quarter printed
-}
-
-// loadingProgress shows the progress of reading size bytes of path, from progressBytes on:
-// the callback for the reader (nil for smaller files) and what ends the display.
+// loadingProgress shows the progress of reading size bytes of path, from progress.MinBytes
+// on: the callback for the reader (nil for smaller files) and what ends the display.
 func loadingProgress(w io.Writer, path string, size int64, start time.Time) (update func(done, total int64), finish func()) {
-	if size < progressBytes {
+	if size < progress.MinBytes {
 		return nil, func() {}
 	}
-	p := newProgress(w, "loading "+path, start)
-	return p.update, p.finish
-}
-
-// newProgress shows the progress of what ("loading FILE", "quantizing FILE to q8").
-func newProgress(w io.Writer, what string, start time.Time) *loadProgress {
-	p := &loadProgress{w: w, what: what, start: start}
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			p.terminal = true
-		}
-	}
-	return p
-}
-
-func (p *loadProgress) update(done, total int64) {
-	elapsed := time.Since(p.start)
-	line := fmt.Sprintf("%s: %d%% of %.1f GB, %.2f GB/s", p.what, 100*done/total, gb(total), gb(done)/elapsed.Seconds())
-	if p.terminal {
-		if p.shown == 0 || elapsed-p.shown >= 100*time.Millisecond || done == total {
-			p.shown = elapsed
-			fmt.Fprintf(p.w, "\r%s\033[K", line)
-		}
-		return
-	}
-	if q := 4 * done / total; q > p.quarter && q < 4 {
-		p.quarter = q
-		fmt.Fprintln(p.w, line)
-	}
-}
-
-// finish clears the line drawn on a terminal.
-func (p *loadProgress) finish() {
-	if p.terminal {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
+	p := progress.New(w, "loading "+path, start)
+	return p.Update, p.Finish
 }
 
 func gb(bytes int64) float64 { return float64(bytes) / 1e9 }

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/simplang/simplang/internal/progress"
 	"github.com/simplang/simplang/llama"
 )
 
@@ -71,9 +72,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-// progressBytes is the checkpoint size from which the quantization reports its progress
-// (a variable for the tests).
-var progressBytes int64 = 1 << 30
+// progressBytes is the checkpoint size from which the quantization shows its progress (a
+// variable for the tests).
+var progressBytes int64 = progress.MinBytes
 
 func run(o options, stderr io.Writer) error {
 	start := time.Now()
@@ -98,16 +99,16 @@ func run(o options, stderr io.Writer) error {
 	if err := ckpt.Config.ValidateWeights(llama.Q8, o.group); err != nil {
 		return fmt.Errorf("-group %d: checkpoint %s: %w", o.group, o.checkpoint, err)
 	}
-	var progress func(done, total int64)
+	var p *progress.Progress
+	var update func(done, total int64)
 	if ckpt.Size >= progressBytes {
-		reported := int64(0)
-		progress = func(done, total int64) { // from one goroutine (llama.Quantize)
-			for ; reported < 10*done/total; reported++ {
-				fmt.Fprintf(stderr, "quantize: %d%% of %s\n", 10*(reported+1), o.checkpoint)
-			}
-		}
+		p = progress.New(stderr, fmt.Sprintf("quantizing %s to q8", o.checkpoint), start)
+		update = func(done, total int64) { p.Update(4*done, 4*total) } // elements to float32 bytes
 	}
-	q, err := llama.Quantize(ckpt.Config, ckpt.Weights, llama.Q8, o.group, nil, progress)
+	q, err := llama.Quantize(ckpt.Config, ckpt.Weights, llama.Q8, o.group, nil, update)
+	if p != nil {
+		p.Finish()
+	}
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", o.checkpoint, err)
 	}
