@@ -96,6 +96,9 @@ func run(o options, stderr io.Writer) error {
 		return err
 	}
 	defer ckpt.Close()
+	if !ckpt.Leased() { // the lease makes a program truncating the file wait until it is closed
+		fmt.Fprintf(stderr, "quantize: no lease on %s (open for writing elsewhere, another user's, or a file system without leases): a truncation while it is read would end quantize with SIGBUS\n", o.checkpoint)
+	}
 	if err := ckpt.Config.ValidateWeights(llama.Q8, o.group); err != nil {
 		return fmt.Errorf("-group %d: checkpoint %s: %w", o.group, o.checkpoint, err)
 	}
