@@ -422,7 +422,7 @@ func sameTensor(a, b llama.QTensor) bool {
 func loadQuantized(m model, alloc llama.Allocator, pages loader.Pages, stderr io.Writer) (*llama.QWeights, error) {
 	start := time.Now()
 	if m.v2 != nil {
-		update, finish := loadingProgress(stderr, m.path, m.v2.Size, start)
+		update, finish := progress.Start(stderr, "loading "+m.path, m.v2.Size, 1, start)
 		ck, err := llama.LoadV2(m.path, alloc, update)
 		finish()
 		if err != nil {
@@ -450,16 +450,9 @@ func loadQuantized(m model, alloc llama.Allocator, pages loader.Pages, stderr io
 	if !ckpt.Leased() {
 		fmt.Fprintf(stderr, "generate: no lease on %s (open for writing elsewhere, another user's, or a file system without leases): a truncation while it is quantized would end generate with SIGBUS\n", m.path)
 	}
-	var p *progress.Progress
-	var update func(done, total int64)
-	if m.legacy.Size >= progress.MinBytes {
-		p = progress.New(stderr, fmt.Sprintf("quantizing %s to %v", m.path, m.weights), start)
-		update = func(done, total int64) { p.Update(4*done, 4*total) } // elements to float32 bytes
-	}
+	update, finish := progress.Start(stderr, fmt.Sprintf("quantizing %s to %v", m.path, m.weights), m.legacy.Size, 4, start) // counts float32 elements
 	q, err := llama.Quantize(m.cfg, ckpt.Weights, m.weights, m.groupSize, alloc, update)
-	if p != nil {
-		p.Finish()
-	}
+	finish()
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", m.path, err)
 	}
@@ -574,7 +567,7 @@ func openCheckpoint(hdr llama.Header, mapFile bool, alloc llama.Allocator, pages
 		}
 		return ckpt, nil
 	}
-	update, finish := loadingProgress(stderr, hdr.Path, hdr.Size, start)
+	update, finish := progress.Start(stderr, "loading "+hdr.Path, hdr.Size, 1, start)
 	ckpt, err := llama.Load(hdr.Path, alloc, update)
 	finish()
 	if err != nil {
@@ -584,16 +577,6 @@ func openCheckpoint(hdr llama.Header, mapFile bool, alloc llama.Allocator, pages
 	fmt.Fprintf(stderr, "generate: loaded %s (%.1f MB) into %s in %.2f s (%.2f GB/s)\n",
 		hdr.Path, mb(hdr.Size), pagesPhrase(pages), took.Seconds(), gb(hdr.Size)/took.Seconds())
 	return ckpt, nil
-}
-
-// loadingProgress shows the progress of reading size bytes of path, from progress.MinBytes
-// on: the callback for the reader (nil for smaller files) and what ends the display.
-func loadingProgress(w io.Writer, path string, size int64, start time.Time) (update func(done, total int64), finish func()) {
-	if size < progress.MinBytes {
-		return nil, func() {}
-	}
-	p := progress.New(w, "loading "+path, start)
-	return p.Update, p.Finish
 }
 
 func gb(bytes int64) float64 { return float64(bytes) / 1e9 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/kerneltest"
-	"github.com/simplang/simplang/internal/progress"
 	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/llamakernel"
 	"github.com/simplang/simplang/loader"
@@ -356,16 +355,6 @@ func TestCacheAdvice(t *testing.T) {
 	run.KVCache = llama.CacheF16
 	if got := cacheAdvice(run); got != "lower -steps" {
 		t.Errorf("f16 cache: %q, want %q", got, "lower -steps")
-	}
-}
-
-// TestLoadProgress: a file under progress.MinBytes shows none.
-func TestLoadProgress(t *testing.T) {
-	if update, _ := loadingProgress(&bytes.Buffer{}, "small.bin", progress.MinBytes-1, time.Now()); update != nil {
-		t.Errorf("a file under %d bytes shows progress", progress.MinBytes)
-	}
-	if update, finish := loadingProgress(&bytes.Buffer{}, "big.bin", progress.MinBytes, time.Now()); update == nil || finish == nil {
-		t.Errorf("a file of %d bytes shows no progress", progress.MinBytes)
 	}
 }
 

@@ -72,10 +72,6 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-// progressBytes is the checkpoint size from which the quantization shows its progress (a
-// variable for the tests).
-var progressBytes int64 = progress.MinBytes
-
 func run(o options, stderr io.Writer) error {
 	start := time.Now()
 	if same, err := sameFile(o.checkpoint, o.out); err != nil || same {
@@ -102,16 +98,9 @@ func run(o options, stderr io.Writer) error {
 	if err := ckpt.Config.ValidateWeights(llama.Q8, o.group); err != nil {
 		return fmt.Errorf("-group %d: checkpoint %s: %w", o.group, o.checkpoint, err)
 	}
-	var p *progress.Progress
-	var update func(done, total int64)
-	if ckpt.Size >= progressBytes {
-		p = progress.New(stderr, fmt.Sprintf("quantizing %s to q8", o.checkpoint), start)
-		update = func(done, total int64) { p.Update(4*done, 4*total) } // elements to float32 bytes
-	}
+	update, finish := progress.Start(stderr, fmt.Sprintf("quantizing %s to q8", o.checkpoint), ckpt.Size, 4, start) // counts float32 elements
 	q, err := llama.Quantize(ckpt.Config, ckpt.Weights, llama.Q8, o.group, nil, update)
-	if p != nil {
-		p.Finish()
-	}
+	finish()
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", o.checkpoint, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simplang/simplang/internal/progress"
 	"github.com/simplang/simplang/llama"
 )
 
@@ -91,8 +92,8 @@ func TestWritesExport(t *testing.T) {
 // TestProgress checks that a large checkpoint's quantization shows its progress (in a log: at
 // 25, 50 and 75%), then the summary line.
 func TestProgress(t *testing.T) {
-	defer func(b int64) { progressBytes = b }(progressBytes)
-	progressBytes = 0
+	defer func(b int64) { progress.MinBytes = b }(progress.MinBytes)
+	progress.MinBytes = 0
 	dir := t.TempDir()
 	in := filepath.Join(dir, "f32.bin")
 	writeF32(t, in, cfg, false, nil)

@@ -10,9 +10,21 @@ import (
 	"time"
 )
 
-// MinBytes is the size from which a file's load or conversion shows its progress (1 GiB):
-// smaller ones take a second or two.
-const MinBytes = 1 << 30
+// MinBytes is the size from which a file's load or conversion shows its progress (Start; 1
+// GiB): smaller ones take a second or two. A variable for the tests.
+var MinBytes int64 = 1 << 30
+
+// Start shows the progress of what ("loading FILE"), an operation on size bytes begun at
+// start, on w from MinBytes on: the callback for the operation, whose counts are of units of
+// unit bytes (1 for bytes, 4 for float32 elements), nil for a smaller size; and what ends the
+// display.
+func Start(w io.Writer, what string, size, unit int64, start time.Time) (update func(done, total int64), finish func()) {
+	if size < MinBytes {
+		return nil, func() {}
+	}
+	p := New(w, what, start)
+	return func(done, total int64) { p.Update(unit*done, unit*total) }, p.Finish
+}
 
 // Progress is the display of one operation's progress.
 type Progress struct {

@@ -29,3 +29,20 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress on a terminal: %q", got)
 	}
 }
+
+// TestStart: below MinBytes no display; from it, counts in units of unit bytes.
+func TestStart(t *testing.T) {
+	var log bytes.Buffer
+	if update, _ := Start(&log, "small.bin", MinBytes-1, 1, time.Now()); update != nil {
+		t.Errorf("a size under %d bytes shows progress", MinBytes)
+	}
+	update, finish := Start(&log, "quantizing big.bin", MinBytes, 4, time.Now().Add(-time.Second))
+	if update == nil || finish == nil {
+		t.Fatalf("a size of %d bytes shows no progress", MinBytes)
+	}
+	update(50<<20, 100<<20) // float32 elements: 200 of 400 MiB
+	finish()
+	if got := log.String(); !strings.HasPrefix(got, "quantizing big.bin: 50% of 0.4 GB, ") {
+		t.Errorf("progress %q, want half of 0.4 GB", got)
+	}
+}
