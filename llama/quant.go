@@ -323,20 +323,18 @@ func checkQ(cfg Config, q *QWeights) error {
 
 // quantizeQ8 sets dst to the Q8 values of one group w and returns its scale, as llama2.c's
 // runq.c quantizes weights and activations: scale = max|w| / 127, q = round(w / scale), half
-// away from zero, in float32. An all-zero group has scale 0 and values 0. (llama2.c's
-// export.py rounds weights half to even, torch.round; the two differ only on exact ties.)
+// away from zero, in float32. An all-zero group has scale 0 and values 0; a group with a NaN
+// or an infinity has a scale that is not finite. (llama2.c's export.py rounds weights half to
+// even, torch.round; the two differ only on exact ties.)
 func quantizeQ8(dst []int8, w []float32) float32 {
-	var amax float32
-	for _, v := range w {
-		amax = max(amax, abs32(v))
-	}
+	amax, _ := largest(w)
 	scale := amax / 127
 	if scale == 0 {
 		clear(dst)
 		return 0
 	}
 	for i, v := range w {
-		dst[i] = int8(math.Round(float64(float32(v / scale))))
+		dst[i] = int8(roundAway(v / scale))
 	}
 	return scale
 }
@@ -345,27 +343,48 @@ func quantizeQ8(dst []int8, w []float32) float32 {
 // scale, as llama.cpp's q4_0: max is the element of largest magnitude (the first one on a tie),
 // d = max / -8 rounded to a half, and n = clamp(round(w / d) + 8, 0, 15) with d the rounded
 // half, so that (n - 8) × d is the value the kernel sees, nearest to w. The element of
-// largest magnitude maps to n = 0. A group whose d rounds to zero stores n = 8 (zero).
+// largest magnitude maps to n = 0. A group whose d rounds to zero stores n = 8 (zero). A
+// group with a NaN or an infinity, or whose d overflows a half, gets a scale that is not
+// finite (exponent bits all set).
 func quantizeQ4(dst []uint8, w []float32) uint16 {
-	var amax, mx float32
-	for _, v := range w {
-		if a := abs32(v); a > amax {
-			amax, mx = a, v
-		}
-	}
+	_, mx := largest(w)
 	h := uint16(half.F16FromFloat32(mx / -8))
 	d := half.F16(h).Float32()
-	nibble := func(v float32) uint8 {
-		if d == 0 {
-			return 8
-		}
-		return uint8(min(max(math.Round(float64(float32(v/d)))+8, 0), 15))
-	}
 	n := len(w) / 2
+	if d == 0 {
+		for i := range n {
+			dst[i] = 8 | 8<<4
+		}
+		return h
+	}
+	nibble := func(v float32) uint8 { return uint8(min(max(roundAway(v/d)+8, 0), 15)) }
 	for i := range n {
 		dst[i] = nibble(w[i]) | nibble(w[i+n])<<4
 	}
 	return h
 }
 
-func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
+const signBit = 1 << 31
+
+// largest returns max|v| over w and the element it comes from, the first one on a tie. It
+// compares the magnitudes' bits, which order finite floats as their values and put an
+// infinity or a NaN above them all, so that such an element is the one returned.
+func largest(w []float32) (amax, elem float32) {
+	var most uint32
+	for _, v := range w {
+		if b := math.Float32bits(v) &^ signBit; b > most {
+			most, elem = b, v
+		}
+	}
+	return math.Float32frombits(most), elem
+}
+
+// roundAway is math.Round (halves away from zero) for a finite x of magnitude below 2^31:
+// float64(|x|) + 0.5 is exact for such a float32, so truncating it floors it. math.Round is not inlined, and
+// took most of the time of quantizing.
+func roundAway(x float32) int32 {
+	b := math.Float32bits(x)
+	r := int32(float64(math.Float32frombits(b&^signBit)) + 0.5)
+	s := int32(b) >> 31 // 0, or -1 for a negative x
+	return (r ^ s) - s
+}

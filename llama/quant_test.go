@@ -2,7 +2,9 @@ package llama
 
 import (
 	"math"
+	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,6 +78,79 @@ func TestQuantizeQ4Group(t *testing.T) {
 	// d = 0 / -8 is -0, as in llama.cpp.
 	if h := quantizeQ4(got, make([]float32, 32)); half.F16(h).Float32() != 0 || got[0] != 0x88 {
 		t.Errorf("all-zero group: scale %#04x, byte %#02x, want zero and 0x88", h, got[0])
+	}
+}
+
+// TestQuantizeGroupsAsSpecified holds quantizeQ8 and quantizeQ4 against their definitions
+// written plainly (math.Round of the float32 quotient, float64 clamps) on random groups of
+// every magnitude and on groups of ties, where the rounding of halves decides.
+func TestQuantizeGroupsAsSpecified(t *testing.T) {
+	specQ8 := func(w []float32) ([]int8, float32) {
+		var amax float32
+		for _, v := range w {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		scale := amax / 127
+		q := make([]int8, len(w))
+		if scale != 0 {
+			for i, v := range w {
+				q[i] = int8(math.Round(float64(v / scale)))
+			}
+		}
+		return q, scale
+	}
+	specQ4 := func(w []float32) ([]uint8, uint16) {
+		var amax, mx float32
+		for _, v := range w {
+			if a := float32(math.Abs(float64(v))); a > amax {
+				amax, mx = a, v
+			}
+		}
+		h := uint16(half.F16FromFloat32(mx / -8))
+		d := half.F16(h).Float32()
+		nibble := func(v float32) uint8 {
+			if d == 0 {
+				return 8
+			}
+			return uint8(min(max(math.Round(float64(v/d))+8, 0), 15))
+		}
+		q := make([]uint8, len(w)/2)
+		for i := range q {
+			q[i] = nibble(w[i]) | nibble(w[i+len(q)])<<4
+		}
+		return q, h
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var groups [][]float32
+	for g := range 4000 {
+		w := make([]float32, 32)
+		scale := math.Pow(10, float64(g%40-30)) // 1e-30 … 1e9
+		for i := range w {
+			w[i] = float32((rng.Float64()*2 - 1) * scale)
+		}
+		if g%5 == 0 { // halves and other exact ties of the grid
+			for i := range w {
+				w[i] = float32(rng.IntN(255)-127) / 2
+			}
+			w[rng.IntN(32)] = 127
+		}
+		if g%7 == 0 {
+			w[rng.IntN(32)] = float32(math.Copysign(0, -1))
+		}
+		groups = append(groups, w)
+	}
+	groups = append(groups, make([]float32, 32))
+	for _, w := range groups {
+		q8 := make([]int8, len(w))
+		want8, wantScale := specQ8(w)
+		if scale := quantizeQ8(q8, w); scale != wantScale || !slices.Equal(q8, want8) {
+			t.Fatalf("quantizeQ8(%v) = %v, %v; want %v, %v", w, q8, scale, want8, wantScale)
+		}
+		q4 := make([]uint8, len(w)/2)
+		want4, wantHalf := specQ4(w)
+		if h := quantizeQ4(q4, w); h != wantHalf || !slices.Equal(q4, want4) {
+			t.Fatalf("quantizeQ4(%v) = %v, %#04x; want %v, %#04x", w, q4, h, want4, wantHalf)
+		}
 	}
 }
 
@@ -217,6 +292,8 @@ func TestQuantizeRefuses(t *testing.T) {
 	w := randomModel(t, quantCfg, 1, 0.5)
 	nan := randomModel(t, quantCfg, 1, 0.5)
 	nan.W3[100] = float32(math.NaN())
+	inf := randomModel(t, quantCfg, 1, 0.5)
+	inf.Wv[37] = float32(math.Inf(-1))
 	huge := randomModel(t, quantCfg, 1, 0.5)
 	huge.Wo[3] = 1e6
 	odd := quantCfg
@@ -239,6 +316,11 @@ func TestQuantizeRefuses(t *testing.T) {
 		{"negative group", quantCfg, w, Q8, -32, "q8: group size -32 is outside [1, 65536]"},
 		{"short tensor", quantCfg, &short, Q8, 0, "wk has 4095 elements"},
 		{"NaN", quantCfg, nan, Q8, 0, "quantize: w3 element 100 is NaN"},
+		{"NaN q4", quantCfg, nan, Q4, 0, "quantize: w3 element 100 is NaN"},
+		{"NaN bf16", quantCfg, nan, BF16, 0, "quantize: w3 element 100 is NaN"},
+		{"infinity q8", quantCfg, inf, Q8, 0, "quantize: wv element 37 is -Inf"},
+		{"infinity q4", quantCfg, inf, Q4, 0, "quantize: wv element 37 is -Inf"},
+		{"infinity bf16", quantCfg, inf, BF16, 0, "quantize: wv element 37 is -Inf"},
 		{"q4 scale overflow", quantCfg, huge, Q4, 0, "quantize: wo group 0: its scale max|w|/8 overflows a half"},
 		{"invalid config", Config{}, w, Q8, 0, "config: dim is 0"},
 	}
@@ -390,5 +472,29 @@ func TestFillBytes(t *testing.T) {
 				t.Errorf("bytes %d..%d = %v, want %v", start, end, part, whole[start:end])
 			}
 		}
+	}
+}
+
+// BenchmarkQuantize reports how fast Quantize converts the 125M preset's float32 weights
+// (650 MB, in memory) to each type, in bytes of float32 a second.
+func BenchmarkQuantize(b *testing.B) {
+	cfg, err := Preset("125M")
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := NewWeights(cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.Randomize(1, nil)
+	for _, t := range []WeightType{BF16, Q8, Q4} {
+		b.Run(t.String(), func(b *testing.B) {
+			b.SetBytes(cfg.WeightBytes())
+			for b.Loop() {
+				if _, err := Quantize(cfg, w, t, 0, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -129,24 +129,40 @@ func Quantize(cfg Config, w *Weights, t WeightType, groupSize int, alloc Allocat
 	err = runParallel(len(ps), total, func(i int) (int64, error) {
 		p := ps[i]
 		in, out := (*src[p.k])[p.start:p.end], bufs[p.k].t
-		for j, v := range in {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return 0, fmt.Errorf("quantize: %s element %d is %v", bufs[p.k].name, p.start+j, v)
+		// A NaN or an infinity makes a group's scale not finite (quantizeQ8, quantizeQ4), so
+		// the elements are searched for one only in such a group.
+		notFinite := func(start, end int) error {
+			for e := start; e < end; e++ {
+				if v := in[e-p.start]; math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					return fmt.Errorf("quantize: %s element %d is %v", bufs[p.k].name, e, v)
+				}
 			}
+			return nil
 		}
 		switch t {
 		case BF16:
+			dst := out.BF16[p.start:p.end]
 			for j, v := range in {
-				out.BF16[p.start+j] = uint16(half.BF16FromFloat32(v))
+				if math.Float32bits(v)&0x7F800000 == 0x7F800000 {
+					return 0, notFinite(p.start+j, p.start+j+1)
+				}
+				dst[j] = uint16(half.BF16FromFloat32(v))
 			}
 		case Q8:
 			for g := p.start; g < p.end; g += gs {
-				out.Scales[g/gs] = quantizeQ8(out.Q8[g:g+gs], (*src[p.k])[g:g+gs])
+				scale := quantizeQ8(out.Q8[g:g+gs], in[g-p.start:g-p.start+gs])
+				if math.Float32bits(scale)&0x7F800000 == 0x7F800000 {
+					return 0, notFinite(g, g+gs)
+				}
+				out.Scales[g/gs] = scale
 			}
 		case Q4:
 			for g := p.start; g < p.end; g += gs {
-				h := quantizeQ4(out.Q4[g/2:(g+gs)/2], (*src[p.k])[g:g+gs])
+				h := quantizeQ4(out.Q4[g/2:(g+gs)/2], in[g-p.start:g-p.start+gs])
 				if h&0x7C00 == 0x7C00 {
+					if err := notFinite(g, g+gs); err != nil {
+						return 0, err
+					}
 					return 0, fmt.Errorf("quantize: %s group %d: its scale max|w|/8 overflows a half", bufs[p.k].name, g/gs)
 				}
 				out.Half[g/gs] = h
