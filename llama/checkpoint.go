@@ -168,6 +168,32 @@ func lease(f *os.File) bool {
 // one truncated during a step.
 func (c *Checkpoint) Leased() bool { return c.leased }
 
+// Quantize converts the checkpoint's weights as the package's Quantize does. A mapped
+// checkpoint drops the pages of the weights already quantized from the process as it goes
+// (they stay in the page cache, and a later read maps them again), so that quantizing a
+// file takes little more memory than its result. (Advising the mapping as sequential made
+// a file not yet in the page cache slower to quantize: 6.6–7.1 s against 4.5–5.2 at 1B.)
+func (c *Checkpoint) Quantize(t WeightType, groupSize int, alloc Allocator, progress func(done, total int64)) (*QWeights, error) {
+	if c.data == nil {
+		return Quantize(c.Config, c.Weights, t, groupSize, alloc, progress)
+	}
+	return quantize(c.Config, c.Weights, t, groupSize, alloc, progress, c.drop)
+}
+
+// drop releases the mapping's whole pages inside s, elements of the mapped weights.
+func (c *Checkpoint) drop(s []float32) {
+	base := uintptr(unsafe.Pointer(&c.data[0]))
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(s))) - base
+	end := start + 4*uintptr(len(s))
+	page := uintptr(syscall.Getpagesize())
+	start = (start + page - 1) / page * page
+	end = end / page * page
+	if len(s) == 0 || start >= end || end > uintptr(len(c.data)) {
+		return
+	}
+	syscall.Madvise(c.data[start:end], syscall.MADV_DONTNEED) // advice: an error changes nothing
+}
+
 // loadChunk is how many bytes Load reads at a time (16 MiB).
 const loadChunk = 16 << 20
 

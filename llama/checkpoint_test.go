@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -398,4 +399,75 @@ func FuzzOpenHeader(f *testing.F) {
 			_ = d[len(d)-1]
 		}
 	})
+}
+
+// TestCheckpointQuantize quantizes a mapped checkpoint: the same weights as Quantize on the
+// weights in memory, with the mapped file's pages dropped from the process as they are used
+// (the mapping's resident size, from /proc/self/smaps, falls from the whole file to a few
+// pages), and the mapping still reading the same values afterwards.
+func TestCheckpointQuantize(t *testing.T) {
+	cfg := Config{Dim: 256, HiddenDim: 768, NLayers: 4, NHeads: 4, NKVHeads: 4, VocabSize: 2000, SeqLen: 8}
+	w := randomModel(t, cfg, 4, 0.5)
+	path := writeFile(t, checkpointBytes(t, cfg, w, false))
+	want, err := Quantize(cfg, w, Q4, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sum := func() (s float64) {
+		for _, b := range weightTensors(cfg, c.Weights) {
+			for _, v := range *b.data {
+				s += float64(v)
+			}
+		}
+		return s
+	}
+	before := sum()
+	size := c.Header.Size
+	if rss := mappedRSS(t, path); rss < size*9/10 {
+		t.Fatalf("the mapping holds %d bytes after every weight was read, want about the file's %d", rss, size)
+	}
+	got, err := c.Quantize(Q4, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cmp.Equal(want, got) {
+		t.Error("the mapped checkpoint quantizes to other weights than the same weights in memory")
+	}
+	if rss := mappedRSS(t, path); rss > size/20 {
+		t.Errorf("the mapping holds %d of the file's %d bytes after quantizing, want at most 5%%", rss, size)
+	}
+	if after := sum(); after != before {
+		t.Errorf("the mapped weights sum to %v after quantizing, %v before", after, before)
+	}
+}
+
+// mappedRSS returns the resident bytes of this process's mappings of the file at path, from
+// /proc/self/smaps.
+func mappedRSS(t *testing.T, path string) int64 {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rss int64
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			in = len(f) == 6 && f[5] == path
+		case in && len(f) == 3 && f[0] == "Rss:":
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rss += kb << 10
+		}
+	}
+	return rss
 }

@@ -105,6 +105,12 @@ func (q *QWeights) sharedClassifier() bool {
 // if not nil, is called from the calling goroutine as for Weights.Randomize. A weight that
 // is not finite, or a Q4 group whose scale overflows a half (|w| ≥ 8 × 65520), is an error.
 func Quantize(cfg Config, w *Weights, t WeightType, groupSize int, alloc Allocator, progress func(done, total int64)) (*QWeights, error) {
+	return quantize(cfg, w, t, groupSize, alloc, progress, nil)
+}
+
+// quantize is Quantize, calling read (if not nil) with each range of w's elements it has
+// quantized, so that a mapped file can drop their pages.
+func quantize(cfg Config, w *Weights, t WeightType, groupSize int, alloc Allocator, progress func(done, total int64), read func([]float32)) (*QWeights, error) {
 	if err := cfg.ValidateWeights(t, groupSize); err != nil {
 		return nil, err
 	}
@@ -167,6 +173,9 @@ func Quantize(cfg Config, w *Weights, t WeightType, groupSize int, alloc Allocat
 				}
 				out.Half[g/gs] = h
 			}
+		}
+		if read != nil {
+			read(in)
 		}
 		return int64(len(in)), nil
 	}, progress)

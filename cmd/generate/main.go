@@ -451,7 +451,7 @@ func loadQuantized(m model, alloc llama.Allocator, pages loader.Pages, stderr io
 		fmt.Fprintf(stderr, "generate: no lease on %s (open for writing elsewhere, another user's, or a file system without leases): a truncation while it is quantized would end generate with SIGBUS\n", m.path)
 	}
 	update, finish := progress.Start(stderr, fmt.Sprintf("quantizing %s to %v", m.path, m.weights), m.legacy.Size, 4, start) // counts float32 elements
-	q, err := llama.Quantize(m.cfg, ckpt.Weights, m.weights, m.groupSize, alloc, update)
+	q, err := ckpt.Quantize(m.weights, m.groupSize, alloc, update)
 	finish()
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", m.path, err)

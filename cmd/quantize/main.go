@@ -99,7 +99,7 @@ func run(o options, stderr io.Writer) error {
 		return fmt.Errorf("-group %d: checkpoint %s: %w", o.group, o.checkpoint, err)
 	}
 	update, finish := progress.Start(stderr, fmt.Sprintf("quantizing %s to q8", o.checkpoint), ckpt.Size, 4, start) // counts float32 elements
-	q, err := llama.Quantize(ckpt.Config, ckpt.Weights, llama.Q8, o.group, nil, update)
+	q, err := ckpt.Quantize(llama.Q8, o.group, nil, update)
 	finish()
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", o.checkpoint, err)
