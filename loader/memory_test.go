@@ -167,6 +167,30 @@ func TestResidentMemory(t *testing.T) {
 	}
 }
 
+// TestMapPopulates: the pages of a mapping are resident before anything touches them, on
+// both page sizes (populate; Linux 5.14 or later).
+func TestMapPopulates(t *testing.T) {
+	for _, pages := range []Pages{HugePages, SmallPages} {
+		before, _, err := ResidentMemory()
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 64 << 20
+		buf, err := MapPages[int8](n, pages)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _, err := ResidentMemory()
+		Unmap(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after < before+n*9/10 {
+			t.Errorf("%v pages: resident memory went from %d to %d bytes on mapping %d, want them all resident", pages, before, after, n)
+		}
+	}
+}
+
 // TestArena: an arena's buffers are zeroed, writable, on the pages asked for (the kernel's
 // smaps says whether huge pages may back them), and released together.
 func TestArena(t *testing.T) {
