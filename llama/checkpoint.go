@@ -168,6 +168,16 @@ func lease(f *os.File) bool {
 // one truncated during a step.
 func (c *Checkpoint) Leased() bool { return c.leased }
 
+// shrank is the error of a read of f that came up short at byte end: the file is shorter
+// than the had bytes it was checked to have. It names the file's size now, or end if that is
+// unknown (with the file read in parallel, end is only where one of the reads stopped).
+func shrank(f *os.File, end, had int64) error {
+	if fi, err := f.Stat(); err == nil {
+		end = fi.Size()
+	}
+	return fmt.Errorf("the file shrank to %d bytes while it was read (it had %d)", end, had)
+}
+
 // Quantize converts the checkpoint's weights as the package's Quantize does. A mapped
 // checkpoint drops the pages of the weights already quantized from the process as it goes
 // (they stay in the page cache, and a later read maps them again), so that quantizing a
@@ -200,8 +210,12 @@ const loadChunk = 16 << 20
 // Load reads the llama2.c checkpoint at path into memory: one buffer from alloc (make when
 // nil) holding everything after the header, which the Weights point into; the buffer is the
 // allocator's owner's to free after Close (or after Load fails). It checks the file as Open
-// does, and fails if the file shrinks while it is read. If progress is not nil it is called
-// after every chunk of at most 16 MiB with the bytes read so far and the total.
+// does, and fails if the file shrinks while it is read. The chunks of at most 16 MiB are read
+// on GOMAXPROCS goroutines: writing the fresh memory costs a page fault per page, which two
+// threads take in parallel (the random 1B checkpoint, 2 cores, in the page cache: 0.25–0.75 s
+// instead of 1.0–3.6 on huge pages, 8.6–11 s instead of 14–18 on 4 KiB pages). If progress is
+// not nil it is called after every chunk, from the calling goroutine, with the bytes read so
+// far and the total.
 //
 // Nothing refers to the file after Load returns: it may change or vanish without harm.
 func Load(path string, alloc Allocator, progress func(done, total int64)) (*Checkpoint, error) {
@@ -225,19 +239,21 @@ func load(path string, alloc Allocator, progress func(done, total int64), chunk 
 	}
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(floats))), 4*n)
 	total := int64(len(buf))
-	for done := int64(0); done < total; {
-		end := min(done+chunk, total)
-		m, err := f.ReadAt(buf[done:end], headerBytes+done)
-		done += int64(m)
+	chunks := int((total + chunk - 1) / chunk)
+	err = runParallel(chunks, total, func(i int) (int64, error) {
+		start := int64(i) * chunk
+		end := min(start+chunk, total)
+		m, err := f.ReadAt(buf[start:end], headerBytes+start)
 		switch {
-		case done < end && (err == io.EOF || err == nil):
-			return nil, fmt.Errorf("checkpoint %s: the file shrank to %d bytes while it was read (it had %d)", path, headerBytes+done, h.Size)
-		case done < end:
-			return nil, fmt.Errorf("checkpoint: %w", err)
+		case int64(m) < end-start && (err == io.EOF || err == nil):
+			return 0, fmt.Errorf("checkpoint %s: %w", path, shrank(f, headerBytes+start+int64(m), h.Size))
+		case int64(m) < end-start:
+			return 0, fmt.Errorf("checkpoint: %w", err)
 		}
-		if progress != nil {
-			progress(done, total)
-		}
+		return end - start, nil
+	}, progress)
+	if err != nil {
+		return nil, err
 	}
 	return &Checkpoint{Header: h, Weights: slice(h, floats)}, nil
 }

@@ -134,43 +134,36 @@ func loadV2(path string, alloc Allocator, progress func(done, total int64), chun
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	r := &v2Reader{f: f, off: v2HeaderBytes, size: h.Size, chunk: chunk, progress: progress}
-	for _, p := range v2Parts(cfg, q, shared) {
-		r.read(p.name, p.data)
+	// The parts follow each other in the file; their chunks are read on GOMAXPROCS
+	// goroutines, as Load reads a float32 checkpoint.
+	type piece struct {
+		name string
+		dst  []byte
+		off  int64
 	}
-	if r.err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", path, r.err)
+	var pieces []piece
+	off := int64(v2HeaderBytes)
+	for _, p := range v2Parts(cfg, q, shared) {
+		for dst := p.data; len(dst) > 0; dst = dst[min(len(dst), chunk):] {
+			pieces = append(pieces, piece{p.name, dst[:min(len(dst), chunk)], off})
+			off += int64(min(len(dst), chunk))
+		}
+	}
+	err = runParallel(len(pieces), h.Size-v2HeaderBytes, func(i int) (int64, error) {
+		p := pieces[i]
+		n, err := f.ReadAt(p.dst, p.off)
+		switch {
+		case n < len(p.dst) && (err == io.EOF || err == nil):
+			return 0, fmt.Errorf("reading %s: %w", p.name, shrank(f, p.off+int64(n), h.Size))
+		case n < len(p.dst):
+			return 0, fmt.Errorf("reading %s at byte %d: %w", p.name, p.off, err)
+		}
+		return int64(n), nil
+	}, progress)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	return &QCheckpoint{Config: cfg, Weights: q, SharedClassifier: shared}, nil
-}
-
-// v2Reader reads consecutive parts of a file of size bytes, chunk bytes at a time, keeping the
-// first error and reporting its progress.
-type v2Reader struct {
-	f        *os.File
-	off      int64
-	size     int64
-	chunk    int
-	progress func(done, total int64)
-	err      error
-}
-
-func (r *v2Reader) read(name string, dst []byte) {
-	for len(dst) > 0 && r.err == nil {
-		part := dst[:min(len(dst), r.chunk)]
-		n, err := r.f.ReadAt(part, r.off)
-		switch {
-		case n < len(part) && (err == io.EOF || err == nil):
-			r.err = fmt.Errorf("reading %s: the file shrank to %d bytes while it was read (it had %d)", name, r.off+int64(n), r.size)
-		case n < len(part):
-			r.err = fmt.Errorf("reading %s at byte %d: %w", name, r.off, err)
-		}
-		r.off += int64(n)
-		dst = dst[n:]
-		if r.progress != nil && r.err == nil {
-			r.progress(r.off-v2HeaderBytes, r.size-v2HeaderBytes)
-		}
-	}
 }
 
 // parseV2Header decodes and validates a version-2 header: the configuration, the classifier

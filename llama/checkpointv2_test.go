@@ -286,11 +286,15 @@ func TestLoadV2Progress(t *testing.T) {
 		t.Errorf("weights read in chunks (-want +got):\n%s", diff)
 	}
 
-	_, err = loadV2(path, nil, func(done, total int64) {
+	// Truncated once the file was checked, as its buffers are allocated: every chunk past the
+	// new end comes up short, whichever goroutine reads it.
+	shrink := func(n int) ([]float32, error) {
 		if err := os.Truncate(path, 5000); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-	}, 1000)
+		return make([]float32, n), nil
+	}
+	_, err = loadV2(path, shrink, nil, 1000)
 	if err == nil || !strings.Contains(err.Error(), "checkpoint "+path+": reading ") || !strings.Contains(err.Error(), "the file shrank to 5000 bytes while it was read") {
 		t.Errorf("a file that shrinks while it is read: %v", err)
 	}
