@@ -9,33 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/half"
+	"github.com/simplang/simplang/internal/corpus"
 	"github.com/simplang/simplang/internal/kerneltest"
 	"github.com/simplang/simplang/toolchain"
 )
-
-// The shared corpora: the first compiler's, and the one for the language additions
-// (unsigned and half-precision types, bit operations, conversions); every variant passes both.
-var corpora = []string{"../../shared/corpus", "../../shared/corpus2"}
-
-// programs lists the .sl files of folder sub of every corpus, failing when one has none.
-func programs(t *testing.T, sub string) []string {
-	var files []string
-	for _, c := range corpora {
-		found, _ := filepath.Glob(filepath.Join(c, sub, "*.sl"))
-		if len(found) == 0 {
-			t.Fatalf("no programs in %s/%s", c, sub)
-		}
-		files = append(files, found...)
-	}
-	return files
-}
 
 // variants are the compiler configurations every corpus program must pass under. All jam a
 // mat-vec's rows wherever loops finds it worth it, so that the jammed code is tested on
@@ -87,7 +71,7 @@ func expectations(t *testing.T, src []byte) []expectation {
 // returns from nested loops, every scalar type, local grids, parallel loops, the rules of
 // unsigned and half-precision types, bit operations and conversions), under every variant.
 func TestCorpusRun(t *testing.T) {
-	files := programs(t, "run")
+	files := corpus.Programs(t, "run")
 	local, _ := filepath.Glob(filepath.Join("testdata", "*.sl"))
 	files = append(files, local...)
 	for _, v := range variants {
@@ -146,10 +130,9 @@ func check(got any, e expectation) string {
 // Rejection happens in the frontend, before any option of a variant matters, so one variant
 // per backend suffices.
 func TestCorpusErrors(t *testing.T) {
-	files := programs(t, "errors")
+	files := corpus.Programs(t, "errors")
 	local, _ := filepath.Glob(filepath.Join("testdata", "errors", "*.sl"))
 	files = append(files, local...)
-	wantLine := regexp.MustCompile(`(?m)^// error: (\d+)(?::(\d+))? (.+)$`)
 	for _, v := range variants {
 		if v.name != "mlir" && v.name != "llvm" {
 			continue
@@ -165,19 +148,11 @@ func TestCorpusErrors(t *testing.T) {
 				if !errors.As(err, &list) {
 					t.Fatalf("compiled without a source error (err = %v)", err)
 				}
-				for _, m := range wantLine.FindAllStringSubmatch(string(src), -1) {
-					pos := m[1] + ":"
-					if m[2] != "" {
-						pos += m[2] + ":"
-					}
-					found := false
-					for _, line := range strings.Split(list.Error(), "\n") {
-						if strings.HasPrefix(line, path+":"+pos) && strings.Contains(strings.ToLower(line), strings.ToLower(m[3])) {
-							found = true
-						}
-					}
-					if !found {
-						t.Errorf("missing diagnostic at %s %q in:\n%v", pos, m[3], list)
+				for _, w := range corpus.WantErrors(t, src) {
+					if !slices.ContainsFunc(list.Errs, func(e *frontend.Error) bool {
+						return e.File == path && w.Matches(e.Pos.Line, e.Pos.Col, e.Msg)
+					}) {
+						t.Errorf("missing diagnostic %d:%d %q in:\n%v", w.Line, w.Col, w.Text, list)
 					}
 				}
 			})
