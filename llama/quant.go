@@ -327,8 +327,7 @@ func checkQ(cfg Config, q *QWeights) error {
 // or an infinity has a scale that is not finite. (llama2.c's export.py rounds weights half to
 // even, torch.round; the two differ only on exact ties.)
 func quantizeQ8(dst []int8, w []float32) float32 {
-	amax, _ := largest(w)
-	scale := amax / 127
+	scale := math.Float32frombits(magnitude(w)) / 127
 	if scale == 0 {
 		clear(dst)
 		return 0
@@ -347,7 +346,14 @@ func quantizeQ8(dst []int8, w []float32) float32 {
 // group with a NaN or an infinity, or whose d overflows a half, gets a scale that is not
 // finite (exponent bits all set).
 func quantizeQ4(dst []uint8, w []float32) uint16 {
-	_, mx := largest(w)
+	var mx float32 // the first element of the largest magnitude
+	most := magnitude(w)
+	for _, v := range w {
+		if math.Float32bits(v)&^signBit == most {
+			mx = v
+			break
+		}
+	}
 	h := uint16(half.F16FromFloat32(mx / -8))
 	d := half.F16(h).Float32()
 	n := len(w) / 2
@@ -366,17 +372,14 @@ func quantizeQ4(dst []uint8, w []float32) uint16 {
 
 const signBit = 1 << 31
 
-// largest returns max|v| over w and the element it comes from, the first one on a tie. It
-// compares the magnitudes' bits, which order finite floats as their values and put an
-// infinity or a NaN above them all, so that such an element is the one returned.
-func largest(w []float32) (amax, elem float32) {
+// magnitude returns the bits of max|v| over w. Compared as bits, the magnitudes of finite
+// floats order as their values, and an infinity or a NaN lies above them all.
+func magnitude(w []float32) uint32 {
 	var most uint32
 	for _, v := range w {
-		if b := math.Float32bits(v) &^ signBit; b > most {
-			most, elem = b, v
-		}
+		most = max(most, math.Float32bits(v)&^signBit)
 	}
-	return math.Float32frombits(most), elem
+	return most
 }
 
 // roundAway is math.Round (halves away from zero) for a finite x of magnitude below 2^31:
