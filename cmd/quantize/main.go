@@ -23,6 +23,7 @@ import (
 
 	"github.com/simplang/simplang/internal/progress"
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/loader"
 )
 
 func main() {
@@ -99,7 +100,11 @@ func run(o options, stderr io.Writer) error {
 		return fmt.Errorf("-group %d: checkpoint %s: %w", o.group, o.checkpoint, err)
 	}
 	update, finish := progress.Start(stderr, fmt.Sprintf("quantizing %s to q8", o.checkpoint), ckpt.Size, 4, start) // counts float32 elements
-	q, err := ckpt.Quantize(llama.Q8, o.group, nil, update)
+	// Memory outside the Go heap, faulted in before it is written: on 4 KiB heap pages the
+	// quantizing took as long again in page faults (1B: 7.5–7.7 s against 3.9–4.2 s in all).
+	mem := loader.Arena{Pages: loader.HugePages}
+	defer mem.Free()
+	q, err := ckpt.Quantize(llama.Q8, o.group, mem.Floats, update)
 	finish()
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", o.checkpoint, err)
