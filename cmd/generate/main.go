@@ -51,6 +51,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/simplang/simplang/compiler"
@@ -249,6 +250,9 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	weightBytes := m.bytes
 	if m.weights == llama.F32 {
 		mapFile, why := chooseMapping(o.mmap, m.legacy.Size, stateBytes, avail, availErr)
+		if advice := quantizeAdvice(run, stateBytes, avail); mapFile && why != "" && advice != "" {
+			why += "; " + advice
+		}
 		if why != "" {
 			fmt.Fprintf(stderr, "generate: %s\n", why)
 		}
@@ -550,6 +554,25 @@ func chooseMapping(asked bool, weights, state int64, avail uint64, availErr erro
 			gb(weights), gb(state), gb(int64(avail)))
 	}
 	return false, ""
+}
+
+// quantizeAdvice names the -quantize types whose weights for cfg would fit in avail bytes
+// next to state bytes of KV cache and activations, for a float32 model that does not fit:
+// "" when none would.
+func quantizeAdvice(cfg llama.Config, state int64, avail uint64) string {
+	var fit []string
+	for _, t := range []llama.WeightType{llama.BF16, llama.Q8, llama.Q4} {
+		if bytes := cfg.WeightBytesOf(t, 0); cfg.ValidateWeights(t, 0) == nil && uint64(bytes+state) <= avail {
+			fit = append(fit, fmt.Sprintf("%v (%.1f GB)", t, gb(bytes)))
+		}
+	}
+	switch len(fit) {
+	case 0:
+		return ""
+	case 1:
+		return "-quantize " + fit[0] + " would hold the weights in memory instead"
+	}
+	return "-quantize " + strings.Join(fit[:len(fit)-1], ", ") + " or " + fit[len(fit)-1] + " would hold the weights in memory instead"
 }
 
 // openCheckpoint maps the checkpoint of hdr or reads it into memory from alloc, and says

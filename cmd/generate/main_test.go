@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -755,5 +756,37 @@ func TestBadQuantizedInput(t *testing.T) {
 	}
 	if o, err := parseFlags([]string{"-checkpoint", good, "-quantize", "bf16"}, &bytes.Buffer{}); err != nil || o.quantize != llama.BF16 {
 		t.Errorf("parseFlags(-quantize bf16) = %+v, %v", o, err)
+	}
+}
+
+// TestQuantizeAdvice: a float32 model that does not fit is told which -quantize types would,
+// smallest memory last; none when none fits, and q8 and q4 only for dimensions their groups
+// divide.
+func TestQuantizeAdvice(t *testing.T) {
+	cfg, err := llama.Preset("7B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func(typ llama.WeightType) string {
+		return fmt.Sprintf("%v (%.1f GB)", typ, float64(cfg.WeightBytesOf(typ, 0))/1e9)
+	}
+	const state = 100_000_000
+	for _, tt := range []struct {
+		avail uint64
+		want  string
+	}{
+		{uint64(cfg.WeightBytesOf(llama.BF16, 0)) + state, "-quantize " + size(llama.BF16) + ", " + size(llama.Q8) + " or " + size(llama.Q4) + " would hold the weights in memory instead"},
+		{uint64(cfg.WeightBytesOf(llama.Q8, 0)) + state, "-quantize " + size(llama.Q8) + " or " + size(llama.Q4) + " would hold"},
+		{uint64(cfg.WeightBytesOf(llama.Q4, 0)) + state, "-quantize " + size(llama.Q4) + " would hold the weights in memory instead"},
+		{uint64(cfg.WeightBytesOf(llama.Q4, 0)), ""},
+	} {
+		if got := quantizeAdvice(cfg, state, tt.avail); !strings.HasPrefix(got, tt.want) || (tt.want == "") != (got == "") {
+			t.Errorf("quantizeAdvice with %d bytes available = %q, want %q", tt.avail, got, tt.want)
+		}
+	}
+	odd := cfg
+	odd.Dim, odd.NHeads, odd.NKVHeads = 4080, 30, 30 // not a multiple of 32
+	if got, want := quantizeAdvice(odd, state, 1<<40), "-quantize bf16 ("; !strings.HasPrefix(got, want) || strings.Contains(got, "q8") {
+		t.Errorf("quantizeAdvice for dim 4080 = %q, want bf16 alone", got)
 	}
 }
