@@ -168,9 +168,9 @@ func lease(f *os.File) bool {
 // one truncated during a step.
 func (c *Checkpoint) Leased() bool { return c.leased }
 
-// shrank is the error of a read of f that came up short at byte end: the file is shorter
-// than the had bytes it was checked to have. It names the file's size now, or end if that is
-// unknown (with the file read in parallel, end is only where one of the reads stopped).
+// shrank is the error for a read of f that stopped short at byte end, f having had had bytes
+// when it was checked. It names f's size now, or end if that is unknown (with the file read
+// in parallel, end is only where one of the reads stopped).
 func shrank(f *os.File, end, had int64) error {
 	if fi, err := f.Stat(); err == nil {
 		end = fi.Size()
@@ -192,13 +192,15 @@ func (c *Checkpoint) Quantize(t WeightType, groupSize int, alloc Allocator, prog
 
 // drop releases the mapping's whole pages inside s, elements of the mapped weights.
 func (c *Checkpoint) drop(s []float32) {
-	base := uintptr(unsafe.Pointer(&c.data[0]))
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(s))) - base
+	if len(s) == 0 {
+		return
+	}
+	start := uintptr(unsafe.Pointer(&s[0])) - uintptr(unsafe.Pointer(&c.data[0]))
 	end := start + 4*uintptr(len(s))
 	page := uintptr(syscall.Getpagesize())
 	start = (start + page - 1) / page * page
 	end = end / page * page
-	if len(s) == 0 || start >= end || end > uintptr(len(c.data)) {
+	if start >= end || end > uintptr(len(c.data)) { // less than a page, or not the mapping's
 		return
 	}
 	syscall.Madvise(c.data[start:end], syscall.MADV_DONTNEED) // advice: an error changes nothing

@@ -383,8 +383,8 @@ func magnitude(w []float32) uint32 {
 }
 
 // roundAway is math.Round (halves away from zero) for a finite x of magnitude below 2^31:
-// float64(|x|) + 0.5 is exact for such a float32, so truncating it floors it. math.Round is not inlined, and
-// took most of the time of quantizing.
+// float64(|x|) + 0.5 is exact for such a float32, so truncating it floors it. math.Round is
+// not inlined, and took most of the time of quantizing.
 func roundAway(x float32) int32 {
 	b := math.Float32bits(x)
 	r := int32(float64(math.Float32frombits(b&^signBit)) + 0.5)
