@@ -117,8 +117,9 @@ func OpenV2(path string, alloc Allocator) (*QCheckpoint, error) {
 }
 
 // LoadV2 is OpenV2 with progress: if progress is not nil it is called after every read of at
-// most 16 MiB with the bytes after the header read so far and their total. A file that
-// shrinks while it is read is an error. Nothing refers to the file after LoadV2 returns.
+// most 16 MiB, from the calling goroutine, with the bytes after the header read so far and
+// their total (the reads run on GOMAXPROCS goroutines, as Load's). A file that shrinks while
+// it is read is an error. Nothing refers to the file after LoadV2 returns.
 func LoadV2(path string, alloc Allocator, progress func(done, total int64)) (*QCheckpoint, error) {
 	return loadV2(path, alloc, progress, loadChunk)
 }
