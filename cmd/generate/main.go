@@ -250,8 +250,10 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	weightBytes := m.bytes
 	if m.weights == llama.F32 {
 		mapFile, why := chooseMapping(o.mmap, m.legacy.Size, stateBytes, avail, availErr)
-		if advice := quantizeAdvice(run, stateBytes, avail); mapFile && why != "" && advice != "" {
-			why += "; " + advice
+		if mapFile && why != "" { // chosen because the weights do not fit
+			if advice := quantizeAdvice(run, stateBytes, avail); advice != "" {
+				why += "; " + advice
+			}
 		}
 		if why != "" {
 			fmt.Fprintf(stderr, "generate: %s\n", why)

@@ -4,11 +4,12 @@
 //
 //	quantize -checkpoint stories110M.bin -out stories110M_q80.bin
 //
-// The weights are quantized as llama2.c's export.py --version 2 does (llama.Quantize: groups of
-// -group values, default 32, each with the float32 scale max|w|/127), the norms are copied, and
-// a classifier shared with the token embedding stays shared (the header's flag). The file is
-// written next to -out under a temporary name and renamed when it is complete, so that a
-// failed or interrupted run leaves no partial export behind.
+// The weights are quantized as llama2.c's export.py --version 2 does
+// (llama.Checkpoint.Quantize: groups of -group values, default 32, each with the float32
+// scale max|w|/127), the norms are copied, and a classifier shared with the token embedding
+// stays shared (the header's flag). The file is written next to -out under a temporary name
+// and renamed when it is complete, so that a failed or interrupted run leaves no partial
+// export behind.
 package main
 
 import (
