@@ -99,7 +99,8 @@ type Options struct {
 	// (simpc --keep); such a compilation always runs the tools.
 	WorkDir string
 	// Output is where to write the object (simpc -o). When empty, Object.Path is the cache
-	// entry, or a temporary file the caller removes when caching is off.
+	// entry, or, when caching is off, a temporary file (Object.Temporary) that Load removes
+	// once it has opened it and that other callers remove themselves.
 	Output string
 	// Jam says when parallel mat-vec loops run loops.JamRows rows at once: JamByCPU (the
 	// zero value) where that streams faster on the CPU compiled for, JamAlways everywhere.
@@ -125,10 +126,11 @@ func (o Options) buildOptions() toolchain.BuildOptions {
 
 // Object is a compiled SimpLang file.
 type Object struct {
-	Path    string     // the shared object, ready for loader.Open
-	Cached  bool       // no tool ran: the object came from the cache
-	Backend Backend    // the backend that generated it
-	Funcs   []abi.Func // its exported functions
+	Path      string     // the shared object, ready for loader.Open
+	Cached    bool       // no tool ran: the object came from the cache
+	Temporary bool       // Path is this compilation's own file (caching off): the caller removes it
+	Backend   Backend    // the backend that generated it
+	Funcs     []abi.Func // its exported functions
 }
 
 // Generate parses, checks and lowers a SimpLang file and returns the code opts.Backend
@@ -181,5 +183,5 @@ func Compile(ctx context.Context, tools *toolchain.Tools, filename string, src [
 	if err != nil {
 		return nil, err
 	}
-	return &Object{Path: built.Path, Cached: built.Cached, Backend: opts.Backend, Funcs: f.Signatures()}, nil
+	return &Object{Path: built.Path, Cached: built.Cached, Temporary: built.Temporary, Backend: opts.Backend, Funcs: f.Signatures()}, nil
 }

@@ -183,6 +183,49 @@ func TestLoadAndLookup(t *testing.T) {
 	}
 }
 
+// TestCacheOffLeavesNothing compiles with caching off: Compile's object is a temporary file
+// of its own (for the caller to remove), and Load removes it once opened, with the library
+// still working, so that a run with SIMPLANG_CACHE=off leaves nothing in the temporary
+// directory.
+func TestCacheOffLeavesNothing(t *testing.T) {
+	tools := findTools(t)
+	tools.CacheDir = ""
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	ctx := context.Background()
+
+	obj, err := compiler.Compile(ctx, tools, "twice.sl", []byte(twice), compiler.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(obj.Path); !obj.Temporary || err != nil {
+		t.Errorf("Compile with caching off: Temporary %v, stat %v; want a temporary object", obj.Temporary, err)
+	}
+	os.Remove(obj.Path)
+
+	lib, obj, err := compiler.Load(ctx, tools, "twice.sl", []byte(twice), compiler.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Close()
+	fn, err := compiler.Lookup(lib, twiceSig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := []float32{1.5, 2}
+	if r, err := fn.Call(a, len(a)); err != nil || r != float32(3) {
+		t.Errorf("twice = %v, %v after its object was removed", r, err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 || !obj.Temporary {
+		t.Errorf("Load with caching off left %v in the temporary directory (Temporary %v)", left, obj.Temporary)
+	}
+
+	tools.CacheDir = t.TempDir()
+	if obj, err := compiler.Compile(ctx, tools, "twice.sl", []byte(twice), compiler.Options{}); err != nil || obj.Temporary {
+		t.Errorf("Compile with a cache: Temporary %v, err %v; want the cache entry", obj != nil && obj.Temporary, err)
+	}
+}
+
 // TestDebug builds twice.sl with Debug on each backend (and each route of the LLVM backend)
 // and reads the object's line table with llvm-dwarfdump: it names the source file under the
 // path given (directory and name), no other file, the lines of the loop, and no line beyond

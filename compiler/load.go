@@ -3,6 +3,7 @@ package compiler
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/simplang/simplang/abi"
 	"github.com/simplang/simplang/loader"
@@ -10,13 +11,17 @@ import (
 )
 
 // Load compiles a SimpLang source file (see Compile) and opens the object with loader.Open.
-// The caller closes the library.
+// The caller closes the library. A temporary object (caching off) is removed once opened:
+// the library stays mapped, and nothing is left behind in the temporary directory.
 func Load(ctx context.Context, tools *toolchain.Tools, filename string, src []byte, opts Options) (*loader.Library, *Object, error) {
 	obj, err := Compile(ctx, tools, filename, src, opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	lib, err := loader.Open(obj.Path)
+	if obj.Temporary {
+		os.Remove(obj.Path)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -83,6 +83,9 @@ type BuildOptions struct {
 type Built struct {
 	Path   string // the object, ready to dlopen
 	Cached bool   // the object came from the cache: no tool ran
+	// Temporary says Path is a file of this build alone (caching off, no Output or
+	// WorkDir), which the caller removes once it has opened it.
+	Temporary bool
 }
 
 // passes is the mlir-opt pipeline, in order, that lowers the dialects the code generators
@@ -264,7 +267,7 @@ func (t *Tools) store(built, cached string, opts BuildOptions) (Built, error) {
 		os.Remove(f.Name())
 		return Built{}, fmt.Errorf("toolchain: %v", err)
 	}
-	return Built{Path: f.Name()}, nil
+	return Built{Path: f.Name(), Temporary: true}, nil
 }
 
 // route picks the route for IR from MLIR (LLVM 19 IR, which older LLVM cannot read) or from

@@ -6,6 +6,7 @@ package kerneltest
 
 import (
 	"context"
+	"os"
 	"sync"
 	"testing"
 
@@ -35,12 +36,16 @@ func Tools(t testing.TB) *toolchain.Tools {
 	return tools
 }
 
-// Compile compiles src and returns the object, failing the test on any error.
+// Compile compiles src and returns the object, failing the test on any error. A temporary
+// object (caching off) is removed when the test ends.
 func Compile(t testing.TB, name string, src []byte, opts compiler.Options) *compiler.Object {
 	t.Helper()
 	obj, err := compiler.Compile(context.Background(), Tools(t), name, src, opts)
 	if err != nil {
 		t.Fatalf("compile %s: %v", name, err)
+	}
+	if obj.Temporary {
+		t.Cleanup(func() { os.Remove(obj.Path) })
 	}
 	return obj
 }
