@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/simplang/simplang/internal/outfile"
 )
 
 // key names a build's object in the cache: a hash of its input files and of every step
@@ -39,33 +40,22 @@ func (t *Tools) key(inputs map[string]string, steps []step, march string) string
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// install copies the file src to dst atomically (a temporary file beside dst, then a
-// rename), so that a reader of dst, such as a parallel build of the same kernel, sees
-// either no file or the whole of it.
-func install(src, dst string) (err error) {
+// install copies the file src to dst atomically (outfile: a temporary file beside dst,
+// then a rename), so that a reader of dst, such as a parallel build of the same kernel,
+// sees either no file or the whole of it.
+func install(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".simplang-*.tmp")
+	out, err := outfile.Create(dst, 0o755)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = io.Copy(tmp, in); err != nil {
+	if _, err := io.Copy(out, in); err != nil {
+		out.Abort()
 		return err
 	}
-	if err = tmp.Chmod(0o755); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	return out.Commit()
 }

@@ -8,8 +8,8 @@
 // (llama.Checkpoint.Quantize: groups of -group values, default 32, each with the float32
 // scale max|w|/127), the norms are copied, and a classifier shared with the token embedding
 // stays shared (the header's flag). The file is written next to -out under a temporary name
-// and renamed when it is complete, so that a failed or interrupted run leaves no partial
-// export behind.
+// and renamed when it is complete (package outfile), so that a failed or interrupted run
+// leaves no partial export behind.
 package main
 
 import (
@@ -19,9 +19,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"os/signal"
+	"syscall"
 	"time"
 
+	"github.com/simplang/simplang/internal/outfile"
 	"github.com/simplang/simplang/internal/progress"
 	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/loader"
@@ -76,11 +78,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 func run(o options, stderr io.Writer) error {
 	start := time.Now()
-	if same, err := sameFile(o.checkpoint, o.out); err != nil || same {
-		if err == nil {
-			err = fmt.Errorf("-out %s is the checkpoint itself", o.out)
-		}
-		return err
+	if err := outfile.Check(o.out, o.checkpoint); err != nil { // before reading anything
+		return fmt.Errorf("-out %v", err)
 	}
 	isExport, err := llama.HasExportMagic(o.checkpoint)
 	if err != nil {
@@ -100,6 +99,21 @@ func run(o options, stderr io.Writer) error {
 	if err := ckpt.Config.ValidateWeights(llama.Q8, o.group); err != nil {
 		return fmt.Errorf("-group %d: checkpoint %s: %w", o.group, o.checkpoint, err)
 	}
+	out, err := outfile.Create(o.out, 0o644, o.checkpoint)
+	if err != nil {
+		return fmt.Errorf("-out %v", err)
+	}
+	// An interrupted run removes its partial export (gigabytes at 7B) before it ends.
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(interrupted)
+	go func() {
+		if sig, ok := <-interrupted; ok {
+			out.Abort()
+			fmt.Fprintf(stderr, "quantize: %v: stopped, nothing written to %s\n", sig, o.out)
+			os.Exit(130)
+		}
+	}()
 	update, finish := progress.Start(stderr, fmt.Sprintf("quantizing %s to q8", o.checkpoint), ckpt.Size, 4, start) // counts float32 elements
 	// Memory outside the Go heap, faulted in before it is written: on 4 KiB heap pages the
 	// quantizing took as long again in page faults (1B: 7.5–7.7 s against 3.9–4.2 s in all).
@@ -108,9 +122,10 @@ func run(o options, stderr io.Writer) error {
 	q, err := ckpt.Quantize(llama.Q8, o.group, mem.Floats, update)
 	finish()
 	if err != nil {
+		out.Abort()
 		return fmt.Errorf("checkpoint %s: %w", o.checkpoint, err)
 	}
-	size, err := writeExport(o.out, ckpt.Config, q, ckpt.SharedClassifier)
+	size, err := writeExport(out, o.out, ckpt.Config, q, ckpt.SharedClassifier)
 	if err != nil {
 		return err
 	}
@@ -119,53 +134,31 @@ func run(o options, stderr io.Writer) error {
 	return nil
 }
 
-// sameFile reports whether paths a and b name one file; a b that does not exist yet is not a.
-func sameFile(a, b string) (bool, error) {
-	sb, err := os.Stat(b)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(sa, sb), nil
-}
-
-// writeExport writes q as a version-2 export at path, through a temporary file in the same
-// directory renamed at the end, and returns the file's size.
-func writeExport(path string, cfg llama.Config, q *llama.QWeights, shared bool) (int64, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	err = tmp.Chmod(0o644) // CreateTemp's 0600 would keep other users from the model
-	if err == nil {
-		err = llama.WriteV2(w, cfg, q, shared)
-	}
+// writeExport writes q as a version-2 export into out and commits it (see outfile), and
+// returns the export's size.
+func writeExport(out *outfile.File, path string, cfg llama.Config, q *llama.QWeights, shared bool) (int64, error) {
+	counted := &counter{w: out}
+	w := bufio.NewWriterSize(counted, 1<<20)
+	err := llama.WriteV2(w, cfg, q, shared)
 	if err == nil {
 		err = w.Flush()
 	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
+		out.Abort()
 		return 0, fmt.Errorf("writing %s: %w", path, err)
 	}
-	st, err := os.Stat(tmp.Name())
-	if err != nil {
-		return 0, err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return 0, err
-	}
-	return st.Size(), nil
+	return counted.n, out.Commit()
+}
+
+// counter counts the bytes written through it (the export's size, also when -out is a
+// device such as /dev/null).
+type counter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

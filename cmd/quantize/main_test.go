@@ -129,7 +129,9 @@ func TestRefuses(t *testing.T) {
 	}{
 		{"missing", options{checkpoint: filepath.Join(dir, "none.bin"), out: out, group: 32}, "none.bin"},
 		{"an export", options{checkpoint: export, out: out, group: 32}, "checkpoint " + export + " is a llama2.c export already"},
-		{"itself", options{checkpoint: good, out: good, group: 32}, "-out " + good + " is the checkpoint itself"},
+		{"itself", options{checkpoint: good, out: good, group: 32}, "-out " + good + " is the input " + good + " itself"},
+		{"a directory", options{checkpoint: good, out: dir, group: 32}, "-out " + dir + " is a directory"},
+		{"no directory", options{checkpoint: good, out: filepath.Join(dir, "no", "q.bin"), group: 32}, "directory " + filepath.Join(dir, "no") + " does not exist"},
 		{"group not dividing dim", options{checkpoint: odd, out: out, group: 32}, "-group 32: checkpoint " + odd + ": q8: dim 48 is not a multiple of the group size 32"},
 		{"NaN weight", options{checkpoint: nan, out: out, group: 32}, "checkpoint " + nan + ": quantize: w2 element 5 is NaN"},
 	} {

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/simplang/simplang/compiler"
+	"github.com/simplang/simplang/internal/outfile"
 	"github.com/simplang/simplang/toolchain"
 )
 
@@ -182,6 +183,11 @@ func compile(cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("simpc: %v", err)
 	}
+	if cfg.output != "-" { // before the work, which the output would otherwise be lost after
+		if err := outfile.Check(cfg.output, cfg.input); err != nil {
+			return usageError{"simpc: -o " + err.Error()}
+		}
+	}
 	if cfg.emit != "" {
 		cfg.opts.Backend = compiler.MLIR
 		if cfg.emit == "llvm" {
@@ -195,7 +201,18 @@ func compile(cfg *config, stdout, stderr io.Writer) error {
 			_, err = io.WriteString(stdout, text)
 			return err
 		}
-		return os.WriteFile(cfg.output, []byte(text), 0o644)
+		out, err := outfile.Create(cfg.output, 0o644, cfg.input)
+		if err != nil {
+			return fmt.Errorf("simpc: %v", err)
+		}
+		if _, err := io.WriteString(out, text); err != nil {
+			out.Abort()
+			return fmt.Errorf("simpc: writing %s: %v", cfg.output, err)
+		}
+		if err := out.Commit(); err != nil {
+			return fmt.Errorf("simpc: %v", err)
+		}
+		return nil
 	}
 	tools, err := toolchain.Find()
 	if err != nil {

@@ -49,6 +49,10 @@ func TestExitCodes(t *testing.T) {
 		{"contradiction", []string{good, "--emit-llvm", "--backend", "mlir"}, 2, "contradicts"},
 		{"source error", []string{bad, "-o", filepath.Join(dir, "x.so")}, 1, "syntax.sl:3:20: expected expression"},
 		{"missing file", []string{filepath.Join(dir, "nope.sl")}, 1, "no such file"},
+		{"output is the input", []string{good, "-o", good}, 2, "is the input " + good + " itself"},
+		{"emitted over the input", []string{good, "--emit-mlir", "-o", good}, 2, "itself"},
+		{"output is a directory", []string{good, "-o", dir}, 2, "is a directory"},
+		{"output's directory missing", []string{good, "-o", filepath.Join(dir, "no", "x.so")}, 2, "directory " + filepath.Join(dir, "no") + " does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := simpc(tc.args...)
@@ -56,6 +60,9 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("simpc %v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.stderr)
 			}
 		})
+	}
+	if src, err := os.ReadFile(good); err != nil || string(src) != kernel {
+		t.Errorf("the source holds %q after the refusals (%v)", src, err)
 	}
 }
 
