@@ -191,7 +191,8 @@ func (t *Tools) build(ctx context.Context, isMLIR bool, src string, opts BuildOp
 
 	dir := opts.WorkDir
 	if dir == "" {
-		if dir, err = os.MkdirTemp("", "simplang-build-*"); err != nil {
+		removeLeftovers()
+		if dir, err = os.MkdirTemp("", ownTemp(buildDirPrefix, "")); err != nil {
 			return Built{}, fmt.Errorf("toolchain: %v", err)
 		}
 		defer os.RemoveAll(dir)
@@ -258,7 +259,7 @@ func (t *Tools) store(built, cached string, opts BuildOptions) (Built, error) {
 	case opts.WorkDir != "":
 		return Built{Path: built}, nil
 	}
-	f, err := os.CreateTemp("", "simplang-*.so")
+	f, err := os.CreateTemp("", ownTemp(objectPrefix, ".so"))
 	if err != nil {
 		return Built{}, fmt.Errorf("toolchain: %v", err)
 	}
