@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,6 +33,7 @@ import (
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/internal/stats"
 	"github.com/simplang/simplang/llama"
+	"github.com/simplang/simplang/loader"
 	"github.com/simplang/simplang/toolchain"
 )
 
@@ -55,11 +57,28 @@ type shape struct {
 
 func (s shape) flops() float64 { return 2 * float64(s.m) * float64(s.k) * float64(s.n) }
 
+// fits checks that run's matrices for s (A m×k, B twice k×n for both layouts, C m×n, all
+// float32) fit in avail bytes of memory, leaving 10% to the system and this process as bench
+// does. The count is in float64, which cannot overflow: a size too big for an int fails here
+// rather than in make.
+func (s shape) fits(avail uint64) error {
+	m, k, n := float64(s.m), float64(s.k), float64(s.n)
+	need := 4 * (m*k + 2*k*n + m*n)
+	if need > 0.9*float64(avail) {
+		return fmt.Errorf("shape %s needs %.0f bytes (%.1f GB) for its matrices, but %d bytes (%.1f GB) of memory is available, of which gemm leaves 10%% to the system: choose smaller sizes",
+			s.name, need, need/1e9, avail, float64(avail)/1e9)
+	}
+	return nil
+}
+
 func parseShape(s string) (shape, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n < 1 {
-			return shape{}, fmt.Errorf("size %d is not positive", n)
-		}
+	n, err := strconv.Atoi(s)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return shape{}, fmt.Errorf("size %s is too large: choose a smaller one", s)
+	case err == nil && n < 1:
+		return shape{}, fmt.Errorf("size %d is not positive", n)
+	case err == nil:
 		return shape{s, n, n, n}, nil
 	}
 	c, err := llama.Preset(s)
@@ -83,62 +102,90 @@ type options struct {
 }
 
 func main() {
-	var o options
-	shapes := flag.String("shapes", "256,512,1024,2048,125M,1B", "square sizes and LLaMA presets (128 tokens × dim × hidden_dim)")
-	threads := flag.String("threads", "1,2", "thread counts")
-	kernelNames := flag.String("kernels", "nn,nt,matmul", "SimpLang kernels: nn (plain loops), nt (B transposed), matmul (the builtin)")
-	backend := flag.String("backend", "auto", "compiler backend: mlir, llvm or auto")
-	strict := flag.Bool("strict-fp", false, "compile the kernels with --strict-fp")
-	unchecked := flag.Bool("unchecked", false, "compile the kernels without checked array access")
-	flag.IntVar(&o.rounds, "rounds", 3, "timings per side; the table shows their median")
-	flag.DurationVar(&o.minTime, "min-time", 200*time.Millisecond, "shortest time of one timing (repeating the product)")
-	flag.StringVar(&o.blas, "blas", DefaultBLAS, "the OpenBLAS shared object")
-	sl := flag.String("source", "", "time the functions gemm_nn, gemm_nt, gemm_builtin of this .sl file instead of gemm.sl's")
-	flag.Parse()
-	fail := func(err error) {
+	o, err := parseFlags(os.Args[1:], os.Stderr, loader.AvailableMemory)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gemm:", err)
 		os.Exit(2)
+	}
+	if err := run(os.Stdout, os.Stderr, o); err != nil {
+		fmt.Fprintln(os.Stderr, "gemm:", err)
+		os.Exit(1)
+	}
+}
+
+// parseFlags reads the command line; available tells the memory available
+// (loader.AvailableMemory), which every shape's matrices must fit in.
+func parseFlags(args []string, stderr io.Writer, available func() (uint64, error)) (options, error) {
+	fs := flag.NewFlagSet("gemm", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	shapes := fs.String("shapes", "256,512,1024,2048,125M,1B", "square sizes and LLaMA presets (128 tokens × dim × hidden_dim)")
+	threads := fs.String("threads", "1,2", "thread counts")
+	kernelNames := fs.String("kernels", "nn,nt,matmul", "SimpLang kernels: nn (plain loops), nt (B transposed), matmul (the builtin)")
+	backend := fs.String("backend", "auto", "compiler backend: mlir, llvm or auto")
+	strict := fs.Bool("strict-fp", false, "compile the kernels with --strict-fp")
+	unchecked := fs.Bool("unchecked", false, "compile the kernels without checked array access")
+	fs.IntVar(&o.rounds, "rounds", 3, "timings per side; the table shows their median")
+	fs.DurationVar(&o.minTime, "min-time", 200*time.Millisecond, "shortest time of one timing (repeating the product)")
+	fs.StringVar(&o.blas, "blas", DefaultBLAS, "the OpenBLAS shared object")
+	sl := fs.String("source", "", "time the functions gemm_nn, gemm_nt, gemm_builtin of this .sl file instead of gemm.sl's")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: go run ./cmd/gemm [flags]\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q (flags only; list sizes in -shapes)", fs.Arg(0))
+	}
+	avail, err := available()
+	if err != nil {
+		return o, err
 	}
 	for _, s := range strings.Split(*shapes, ",") {
 		sh, err := parseShape(strings.TrimSpace(s))
 		if err != nil {
-			fail(err)
+			return o, err
+		}
+		if err := sh.fits(avail); err != nil {
+			return o, err
 		}
 		o.shapes = append(o.shapes, sh)
 	}
 	for _, s := range strings.Split(*threads, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
-			fail(fmt.Errorf("bad thread count %q", s))
+			return o, fmt.Errorf("bad thread count %q", s)
 		}
 		o.threads = append(o.threads, n)
 	}
 	for _, s := range strings.Split(*kernelNames, ",") {
 		i := slices.IndexFunc(kernels, func(k kernel) bool { return k.name == strings.TrimSpace(s) })
 		if i < 0 {
-			fail(fmt.Errorf("unknown kernel %q (nn, nt, matmul)", s))
+			return o, fmt.Errorf("unknown kernel %q (nn, nt, matmul)", s)
 		}
 		o.kernels = append(o.kernels, kernels[i])
 	}
 	if o.rounds < 1 {
-		fail(fmt.Errorf("-rounds %d: need at least 1", o.rounds))
+		return o, fmt.Errorf("-rounds %d: need at least 1", o.rounds)
 	}
 	b, err := compiler.ParseBackend(*backend)
 	if err != nil {
-		fail(err)
+		return o, err
 	}
 	o.opts = compiler.Options{Backend: b, StrictFP: *strict, Unchecked: *unchecked}
 	o.source, o.sourceName = source, "cmd/gemm/gemm.sl"
 	if *sl != "" {
 		if o.source, err = os.ReadFile(*sl); err != nil {
-			fail(err)
+			return o, err
 		}
 		o.sourceName = *sl
 	}
-	if err := run(os.Stdout, os.Stderr, o); err != nil {
-		fmt.Fprintln(os.Stderr, "gemm:", err)
-		os.Exit(1)
-	}
+	return o, nil
 }
 
 // side is one column's timings for a shape and thread count.

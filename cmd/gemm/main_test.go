@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -102,5 +103,41 @@ func TestShapes(t *testing.T) {
 	}
 	if _, err := parseShape("0"); err == nil {
 		t.Error("parseShape(0) gave no error")
+	}
+}
+
+// TestParseFlags: stray arguments and shapes whose matrices do not fit in memory, or whose
+// element counts overflow an int, are usage errors; shapes that fit are accepted.
+func TestParseFlags(t *testing.T) {
+	const gb = 1e9
+	available := func() (uint64, error) { return 8 * gb, nil }
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string // in the error; "" for none
+	}{
+		{"defaults", nil, ""},
+		{"fits", []string{"-shapes", "20000"}, ""}, // 4 × 4 × 20000² bytes: 6.4 GB of 8, within 90%
+		{"stray argument", []string{"extra"}, `unexpected argument "extra"`},
+		{"stray after flags", []string{"-shapes", "512", "1024"}, `unexpected argument "1024"`},
+		{"too big", []string{"-shapes", "512,40000"}, "shape 40000 needs 25600000000 bytes (25.6 GB) for its matrices, but 8000000000 bytes (8.0 GB) of memory is available"},
+		{"over the margin", []string{"-shapes", "22000"}, "shape 22000 needs"}, // 7.7 GB: over 90% of 8
+		{"int overflow", []string{"-shapes", "3037000500"}, "shape 3037000500 needs"},
+		{"zero", []string{"-shapes", "0"}, "size 0 is not positive"},
+		{"negative", []string{"-shapes", "-5"}, "size -5 is not positive"},
+		{"out of range", []string{"-shapes", "99999999999999999999"}, "size 99999999999999999999 is too large"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseFlags(tt.args, &bytes.Buffer{}, available)
+			if tt.want == "" && err != nil {
+				t.Fatalf("parseFlags(%q): %v", tt.args, err)
+			}
+			if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("parseFlags(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+	if _, err := parseFlags(nil, &bytes.Buffer{}, func() (uint64, error) { return 0, errors.New("no /proc/meminfo") }); err == nil {
+		t.Error("parseFlags without the available memory gave no error")
 	}
 }
