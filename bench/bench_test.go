@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -349,6 +351,47 @@ func TestParseFlags(t *testing.T) {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}
+	}
+}
+
+// TestCheckOut: -out is created, or refused with a message naming it, before any model runs.
+func TestCheckOut(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{file, filepath.Join(file, "sub"), "/proc/x", "/proc"} {
+		if err := checkOut(bad); err == nil || !strings.Contains(err.Error(), "-out "+bad+":") {
+			t.Errorf("checkOut(%s) = %v, want an error naming -out", bad, err)
+		}
+	}
+	// run refuses before it compiles anything: the options name no model.
+	if err := run(context.Background(), &options{out: file}, io.Discard, newProgress(io.Discard)); err == nil || !strings.Contains(err.Error(), "-out "+file) {
+		t.Errorf("run with -out a regular file: %v, want the -out error", err)
+	}
+	good := filepath.Join(dir, "a", "b")
+	if err := checkOut(good); err != nil {
+		t.Fatalf("checkOut(%s): %v", good, err)
+	}
+	if left, err := os.ReadDir(good); err != nil || len(left) != 0 {
+		t.Errorf("checkOut(%s) left %v (%v), want an empty directory", good, left, err)
+	}
+}
+
+// TestPublishFirst: the table reaches stdout even when the -out files cannot be written.
+func TestPublishFirst(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	err := publish(&Report{Tokens: 2}, &options{out: file}, &stdout, newProgress(io.Discard))
+	if err == nil || !strings.Contains(err.Error(), "-out "+file) {
+		t.Errorf("publish to -out a regular file: %v, want an error naming -out", err)
+	}
+	if !strings.Contains(stdout.String(), "## Results") {
+		t.Errorf("publish printed no table before failing:\n%s", stdout.String())
 	}
 }
 

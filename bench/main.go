@@ -224,6 +224,11 @@ func splitList(s string) []string {
 }
 
 func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
+	if o.out != "" {
+		if err := checkOut(o.out); err != nil {
+			return err
+		}
+	}
 	tools, err := toolchain.Find()
 	if err != nil {
 		return err
@@ -266,24 +271,48 @@ func run(ctx context.Context, o *options, stdout io.Writer, p *progress) error {
 		report.Results = append(report.Results, results...)
 		report.Skipped = append(report.Skipped, skips...)
 	}
-	if o.out != "" {
-		if err := report.writeFiles(o.out); err != nil {
-			return err
-		}
-		files := []string{"table.md", "results.json", "throughput.png"}
-		if _, ok := report.promptChart(); ok {
-			files = append(files, "prompt.png")
-		}
-		for i, f := range files {
-			files[i] = filepath.Join(o.out, f)
-		}
-		p.note("wrote %s", strings.Join(files, ", "))
+	return publish(report, o, stdout, p)
+}
+
+// checkOut creates the -out directory and makes sure it takes files, before a run of many
+// minutes whose results are to go there.
+func checkOut(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("-out %s: %v: name a directory that bench can create", dir, err)
 	}
+	f, err := os.CreateTemp(dir, ".bench-check-*")
+	if err != nil {
+		return fmt.Errorf("-out %s: cannot write there: %v", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// publish prints the report on stdout, then writes the -out files: a failure to write them
+// (the directory removed during the run, a full disk) loses no results.
+func publish(report *Report, o *options, stdout io.Writer, p *progress) error {
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(report)
+		if err := enc.Encode(report); err != nil {
+			return err
+		}
+	} else if _, err := io.WriteString(stdout, report.Markdown()); err != nil {
+		return err
 	}
-	_, err = io.WriteString(stdout, report.Markdown())
-	return err
+	if o.out == "" {
+		return nil
+	}
+	if err := report.writeFiles(o.out); err != nil {
+		return fmt.Errorf("-out %s: %v (the results are on standard output)", o.out, err)
+	}
+	files := []string{"table.md", "results.json", "throughput.png"}
+	if _, ok := report.promptChart(); ok {
+		files = append(files, "prompt.png")
+	}
+	for i, f := range files {
+		files[i] = filepath.Join(o.out, f)
+	}
+	p.note("wrote %s", strings.Join(files, ", "))
+	return nil
 }
