@@ -80,20 +80,35 @@ func openFile(path string) (*os.File, Header, error) {
 	return f, h, nil
 }
 
-// openChecked opens the checkpoint at path, which must be a regular file of at least
-// len(hdr) bytes, and reads its first len(hdr) bytes into hdr; kind names the header in
-// errors ("", "version-2 "). It returns the open file and its size.
-func openChecked(path string, hdr []byte, kind string) (*os.File, int64, error) {
+// openRegular opens the checkpoint at path for reading if it is a regular file. The type is
+// checked before the open: opening a FIFO waits for a writer, forever if none comes, and
+// opening a device can act on it. When the check's os.Stat fails, os.Open says why in its
+// usual words.
+func openRegular(path string) (*os.File, error) {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("checkpoint %s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("checkpoint: %w", err)
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	return f, nil
+}
+
+// openChecked opens the checkpoint at path, which must be a regular file of at least
+// len(hdr) bytes (openRegular), and reads its first len(hdr) bytes into hdr; kind names the
+// header in errors ("", "version-2 "). It returns the open file and its size.
+func openChecked(path string, hdr []byte, kind string) (*os.File, int64, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, 0, err
 	}
 	size, err := func() (int64, error) {
 		fi, err := f.Stat()
 		switch {
 		case err != nil:
 			return 0, err
-		case !fi.Mode().IsRegular():
+		case !fi.Mode().IsRegular(): // replaced since openRegular looked
 			return 0, errors.New("not a regular file")
 		case fi.Size() < int64(len(hdr)):
 			return 0, fmt.Errorf("file is %d bytes, shorter than the %d-byte %sheader", fi.Size(), len(hdr), kind)

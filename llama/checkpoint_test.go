@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +34,31 @@ func writeFile(t testing.TB, data []byte) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// fifo makes a named pipe in a fresh temporary directory and returns its path.
+func fifo(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "fifo.bin")
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// within returns f's result, failing the test if f takes more than 5 s: opening a FIFO for
+// reading waits for a writer, and the test must not wait with it.
+func within(t *testing.T, name string, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s still blocks after 5 s", name)
+		return nil
+	}
 }
 
 func TestCheckpointRoundTrip(t *testing.T) {
@@ -174,6 +200,7 @@ func TestOpenBadFiles(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing.bin")
 	notDir := filepath.Join(writeFile(t, good), "model.bin") // a path through a regular file
+	pipe := fifo(t)
 	for _, o := range openers {
 		for _, tt := range tests {
 			t.Run(o.name+"/"+tt.name, func(t *testing.T) {
@@ -191,8 +218,11 @@ func TestOpenBadFiles(t *testing.T) {
 			{missing, "no such file or directory"},
 			{notDir, "not a directory"},
 			{dir, "not a regular file"},
+			{pipe, "not a regular file"},
+			{"/dev/zero", "not a regular file"},
 		} {
-			if err := o.open(tt.path); err == nil || !strings.Contains(err.Error(), tt.path) || !strings.Contains(err.Error(), tt.want) {
+			err := within(t, o.name+"("+tt.path+")", func() error { return o.open(tt.path) })
+			if err == nil || !strings.Contains(err.Error(), tt.path) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("%s(%s) = %v, want an error naming the file and saying %q", o.name, tt.path, err, tt.want)
 			}
 		}

@@ -56,17 +56,14 @@ type HeaderV2 struct {
 // HasExportMagic reports whether the file at path starts with "ak42", the magic of llama2.c's
 // newer exports (version 1 and 2, which OpenV2 tells apart), rather than the dim of a legacy
 // checkpoint (which would have to be 1,634,415,666 to look the same, and which the legacy
-// reader refuses). A file shorter than the magic has none, nor has anything but a regular
-// file (which the readers refuse).
+// reader refuses). A file shorter than the magic has none; anything but a regular file is an
+// error, as in the readers.
 func HasExportMagic(path string) (bool, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
-		return false, fmt.Errorf("checkpoint: %w", err)
+		return false, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return false, nil
-	}
 	var b [4]byte
 	if _, err := io.ReadFull(f, b[:]); err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {

@@ -183,8 +183,15 @@ func TestOpenV2BadFiles(t *testing.T) {
 	if _, err := OpenV2(filepath.Join(t.TempDir(), "missing.bin"), nil); err == nil {
 		t.Error("OpenV2 of a missing file succeeded")
 	}
-	if _, err := OpenV2(t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "not a regular file") {
-		t.Errorf("OpenV2 of a directory: %v, want not a regular file", err)
+	for _, path := range []string{t.TempDir(), fifo(t), "/dev/zero"} {
+		err := within(t, "OpenV2("+path+")", func() error { _, err := OpenV2(path, nil); return err })
+		if want := "checkpoint " + path + ": not a regular file"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("OpenV2(%s): %v, want %q", path, err, want)
+		}
+		err = within(t, "ReadHeaderV2("+path+")", func() error { _, err := ReadHeaderV2(path); return err })
+		if want := "checkpoint " + path + ": not a regular file"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ReadHeaderV2(%s): %v, want %q", path, err, want)
+		}
 	}
 	// The legacy reader points at this one.
 	if _, err := Open(writeFile(t, good)); err == nil || !strings.Contains(err.Error(), "OpenV2 reads version 2") {
@@ -320,5 +327,12 @@ func TestHasExportMagic(t *testing.T) {
 	}
 	if _, err := HasExportMagic(filepath.Join(t.TempDir(), "missing.bin")); err == nil || !strings.Contains(err.Error(), "missing.bin") {
 		t.Errorf("missing file: %v", err)
+	}
+	// Refused before it is opened: a FIFO would block the open until a writer came.
+	for _, path := range []string{t.TempDir(), fifo(t), "/dev/zero"} {
+		err := within(t, "HasExportMagic("+path+")", func() error { _, err := HasExportMagic(path); return err })
+		if want := "checkpoint " + path + ": not a regular file"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("HasExportMagic(%s): %v, want %q", path, err, want)
+		}
 	}
 }

@@ -22,6 +22,12 @@ const maxTokenLimit = 1 << 16
 // checkpoint's vocab_size (negative there when the classifier weights are not shared).
 // Errors name the file.
 func Load(path string, vocabSize int) (*Tokenizer, error) {
+	// The type is checked before the open: opening a FIFO waits for a writer, forever if none
+	// comes, and opening a device can act on it. When os.Stat fails, os.Open says why in its
+	// usual words.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("tokenizer %s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open tokenizer: %w", err)

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // entry is one token of a crafted file; length overrides len(piece) when non-nil.
@@ -122,6 +125,23 @@ func TestLoad(t *testing.T) {
 	missing := t.TempDir() + "/none.bin"
 	if _, err := Load(missing, 32000); err == nil || !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) {
 		t.Errorf("loading a missing file: got %v, want a not-exist error naming it", err)
+	}
+	// Refused before they are opened: opening a FIFO would wait for a writer.
+	pipe := filepath.Join(t.TempDir(), "fifo.bin")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{t.TempDir(), pipe, "/dev/zero"} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(path, 32000); done <- err }()
+		select {
+		case err := <-done:
+			if want := "tokenizer " + path + ": not a regular file"; err == nil || err.Error() != want {
+				t.Errorf("Load(%s): %v, want %q", path, err, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Load(%s) still blocks after 5 s", path)
+		}
 	}
 	tok := llama2(t)
 	data, err := os.ReadFile(realPath)
