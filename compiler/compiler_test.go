@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -112,6 +113,41 @@ func TestGenerate(t *testing.T) {
 
 // TestCompileOptions checks that every build option reaches the tools: the bad values are
 // refused by toolchain, WorkDir keeps the intermediate files and Output receives the object.
+// TestGenerateLinear generates a function of n checked array reads and ifs and one four
+// times as long, on each backend: the memory the generation allocates must grow about
+// fourfold, not sixteenfold (the environment copied at every if, and the statements before
+// each one gathered for every statement, made it quadratic: 8000 reads took 13 s). Bytes
+// allocated, unlike time, do not depend on the machine's load.
+func TestGenerateLinear(t *testing.T) {
+	source := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString("fn k(f32[] a, i64 n) -> f32 {\n    var s = 0.0;\n    var i = 1;\n")
+		for range n {
+			b.WriteString("    s = s + a[i % 7] * 2.0;\n    if (s > 100.0) { s = s - a[i % 5]; }\n")
+		}
+		b.WriteString("    return s;\n}\n")
+		return []byte(b.String())
+	}
+	allocated := func(src []byte, backend compiler.Backend) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, _, err := compiler.Generate("k.sl", src, compiler.Options{Backend: backend}); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	short, long := source(500), source(2000)
+	for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
+		a, b := allocated(short, backend), allocated(long, backend)
+		ratio := float64(b) / float64(a)
+		t.Logf("%v: %.2f× the bytes for 4× the statements", backend, ratio)
+		if ratio > 6 {
+			t.Errorf("%v: generating 4× the statements allocated %.1f× the bytes (%d against %d): more than linear", backend, ratio, b, a)
+		}
+	}
+}
+
 func TestCompileOptions(t *testing.T) {
 	tools := findTools(t)
 	ctx := context.Background()

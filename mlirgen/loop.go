@@ -2,7 +2,6 @@ package mlirgen
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -30,7 +29,7 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 	}
 	// No loop carries its counter.
 	vars := slices.DeleteFunc(g.carried(l.Body...), func(v *frontend.Var) bool { return v == iv })
-	outer := maps.Clone(g.env)
+	sc := g.enter([]*frontend.Var{iv}, l.Body...)
 	body := func(ivName string) {
 		g.env[iv] = value{v: g.convert(g.fromIndex(ivName, l.CmpType), l.CmpType, iv.Type)}
 		g.stmts(l.Body)
@@ -42,7 +41,7 @@ func (g *gen) forLoop(w *frontend.While, l *lower.Loop) {
 	} else {
 		refs = g.scfFor(vars, lb, ub, step, body)
 	}
-	g.env = outer
+	g.restore(sc)
 	g.bind(vars, refs)
 	g.env[iv] = g.expr(l.Final)
 	for _, v := range l.Lanes {
@@ -148,7 +147,7 @@ func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 	g.runtime[abi.ClaimSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64) -> i64", abi.ClaimSymbol)
 	g.runtime[abi.MeasuredSymbol] = fmt.Sprintf("  func.func private @%s(i64, i64, i64)", abi.MeasuredSymbol)
 	g.pos = w.Pos
-	outer := maps.Clone(g.env)
+	sc := g.enter([]*frontend.Var{iv}, l.Body...)
 	split := g.split
 	ompInt := func(f string) string {
 		return g.def("arith.extsi %s : i32 to i64", g.def("func.call @%s() : () -> i32", f))
@@ -181,7 +180,7 @@ func (g *gen) parallelLoop(w *frontend.While, l *lower.Loop) {
 	g.op("func.call @%s(%s, %s, %s) : (i64, i64, i64) -> ()", abi.MeasuredSymbol, split, t, ticks)
 	g.op("omp.terminator")
 	g.close()
-	g.env = outer
+	g.restore(sc)
 	g.env[iv] = g.expr(l.Final)
 }
 
@@ -193,7 +192,7 @@ func (g *gen) whileLoop(w *frontend.While) {
 	if len(vals) > 0 {
 		def, refs = g.results(len(vals))
 	}
-	outer := maps.Clone(g.env)
+	sc := g.enter(nil, w.Body)
 	before, binding := g.regionArgs(vals, " = ")
 	tlist := strings.Join(types, ", ")
 	g.open("%sscf.while (%s) : (%s) -> (%s) {", def, binding, tlist, tlist)
@@ -210,12 +209,12 @@ func (g *gen) whileLoop(w *frontend.While) {
 	if len(vals) > 0 {
 		g.mid("^bb0(" + decl + "):")
 	}
-	g.env = maps.Clone(outer)
+	g.restore(sc)
 	g.bind(vars, after)
 	g.stmts(w.Body.Stmts)
 	g.pos = w.Pos
 	g.yield(vars)
 	g.close()
-	g.env = outer
+	g.restore(sc)
 	g.bind(vars, refs)
 }
