@@ -32,19 +32,27 @@ func candidate(key uint64) (prob float32, token int) {
 	return math.Float32frombits(^uint32(key >> 32)), int(uint32(key))
 }
 
+// CheckSampling says what is wrong with a temperature and top-p that NewSampler would refuse,
+// so that a command can check its flags before it loads anything.
+func CheckSampling(temperature, topp float32) error {
+	t, p := float64(temperature), float64(topp)
+	if math.IsNaN(t) || math.IsInf(t, 0) || t < 0 {
+		return fmt.Errorf("temperature %v, must be a finite number >= 0 (0 picks the most likely token)", temperature)
+	}
+	if math.IsNaN(p) || p < 0 || p > 1 {
+		return fmt.Errorf("top-p %v, must be in [0, 1] (0 or 1 turns nucleus sampling off)", topp)
+	}
+	return nil
+}
+
 // NewSampler returns a sampler over vocab tokens. temperature must be finite and not
 // negative (0 means greedy); topp must be in [0, 1] (0 or 1 means no nucleus restriction).
 func NewSampler(vocab int, temperature, topp float32, seed uint64) (*Sampler, error) {
 	if vocab <= 0 {
 		return nil, fmt.Errorf("sampler: vocabulary size %d, must be positive", vocab)
 	}
-	t := float64(temperature)
-	if math.IsNaN(t) || math.IsInf(t, 0) || t < 0 {
-		return nil, fmt.Errorf("sampler: temperature %v, must be a finite number >= 0 (0 picks the most likely token)", temperature)
-	}
-	p := float64(topp)
-	if math.IsNaN(p) || p < 0 || p > 1 {
-		return nil, fmt.Errorf("sampler: top-p %v, must be in [0, 1] (0 or 1 turns nucleus sampling off)", topp)
+	if err := CheckSampling(temperature, topp); err != nil {
+		return nil, fmt.Errorf("sampler: %v", err)
 	}
 	return &Sampler{
 		vocab:       vocab,

@@ -70,7 +70,7 @@ type options struct {
 	steps                 int
 	prompt                string
 	seed                  uint64
-	backend               string
+	backend               compiler.Backend
 	threads               int
 	mmap                  bool
 	prefill               bool             // the prompt through the prefill kernel
@@ -105,7 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.steps, "steps", 256, "positions to run, prompt included; 0 means the model's seq_len")
 	fs.StringVar(&o.prompt, "prompt", "", "text to start from")
 	fs.Uint64Var(&o.seed, "seed", 0, "random seed for sampling; 0 takes one from the clock")
-	fs.StringVar(&o.backend, "backend", "auto", "code generator for the kernel: mlir, llvm or auto")
+	backend := fs.String("backend", "auto", "code generator for the kernel: mlir, llvm or auto")
 	fs.IntVar(&o.threads, "threads", 0, "threads for the kernel's parallel loops; 0 uses OpenMP's default (all cores)")
 	fs.BoolVar(&o.mmap, "mmap", false, "map the checkpoint file instead of reading it into huge-page memory (for models larger than free memory; chosen on its own when the weights would not fit); float32 checkpoints only")
 	fs.BoolVar(&o.prefill, "prefill", true, "feed the prompt through the prefill kernel, many tokens a call; false: one decode step per prompt token")
@@ -126,10 +126,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-checkpoint is required: a llama2.c model file such as stories15M.bin")
 	case o.steps < 0:
 		return nil, fmt.Errorf("-steps %d: cannot be negative", o.steps)
-	case o.threads < 0:
-		return nil, fmt.Errorf("-threads %d: cannot be negative", o.threads)
+	case o.threads < 0 || o.threads > 1<<16:
+		return nil, fmt.Errorf("-threads %d: want 0 (all cores) to 65536", o.threads)
+	}
+	if err := llama.CheckSampling(float32(o.temperature), float32(o.topp)); err != nil {
+		return nil, fmt.Errorf("-temperature %v -topp %v: %v", o.temperature, o.topp, err)
 	}
 	var err error
+	if o.backend, err = compiler.ParseBackend(*backend); err != nil {
+		return nil, fmt.Errorf("-backend: %v", err)
+	}
 	if o.pages, err = loader.ParsePages(*pages); err != nil {
 		return nil, fmt.Errorf("-pages: %v", err)
 	}
@@ -166,18 +172,14 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	backend, err := compiler.ParseBackend(o.backend)
-	if err != nil {
-		return err
-	}
 	tools, err := toolchain.Find()
 	if err != nil {
 		return err
 	}
-	if chosen, why := compiler.Choose(tools, backend); backend == compiler.AutoBackend && chosen != compiler.MLIR {
+	if chosen, why := compiler.Choose(tools, o.backend); o.backend == compiler.AutoBackend && chosen != compiler.MLIR {
 		fmt.Fprintf(stderr, "generate: using the %v backend: %s\n", chosen, why)
 	}
-	opts := compiler.Options{Backend: backend}
+	opts := compiler.Options{Backend: o.backend}
 	var kernel *llamakernel.Kernel     // float32 weights
 	var pkernel *llamakernel.Prefill   // float32 weights, the prompt
 	var qkernel *llamakernel.KernelQ   // quantized weights

@@ -284,7 +284,7 @@ func TestRun(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "model.bin")
 	writeCheckpoint(t, path, testConfig, false)
 	var stdout, stderr bytes.Buffer
-	o := &options{checkpoint: path, tokenizer: tokenizerPath, temperature: 0.8, topp: 0.9, steps: 30, prompt: "Hello world", seed: 7, backend: "auto", threads: 2, prefill: true}
+	o := &options{checkpoint: path, tokenizer: tokenizerPath, temperature: 0.8, topp: 0.9, steps: 30, prompt: "Hello world", seed: 7, backend: compiler.AutoBackend, threads: 2, prefill: true}
 	if err := run(context.Background(), o, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +434,7 @@ func TestBadInput(t *testing.T) {
 		{"bad topp", options{checkpoint: full, tokenizer: tokenizerPath, temperature: 1, topp: 1.5}, "top-p 1.5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.o.backend = "auto"
+			tc.o.backend = compiler.AutoBackend
 			err := run(context.Background(), &tc.o, &bytes.Buffer{}, &bytes.Buffer{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want it to mention %q", err, tc.want)
@@ -539,16 +539,16 @@ func TestGreedyQuantizedMatchesReference(t *testing.T) {
 		if len(want.tokens) < 10 || !strings.HasPrefix(wantText, "Once upon a time") {
 			t.Fatalf("%s: the reference made only %d tokens: %q", m.name, len(want.tokens), wantText)
 		}
-		for _, backend := range []string{"mlir", "llvm"} {
+		for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
 			for _, prefill := range []bool{false, true} {
 				var stdout, stderr bytes.Buffer
 				o := &options{checkpoint: m.path, tokenizer: tokenizerPath, temperature: 0, topp: 0.9, steps: steps,
 					prompt: "Once upon a time", seed: 1, backend: backend, threads: 2, quantize: m.quantize, prefill: prefill}
 				if err := run(context.Background(), o, &stdout, &stderr); err != nil {
-					t.Fatalf("%s, %s, prefill %v: %v", m.name, backend, prefill, err)
+					t.Fatalf("%s, %v, prefill %v: %v", m.name, backend, prefill, err)
 				}
 				if stdout.String() != wantText {
-					t.Errorf("%s, %s, prefill %v: generate printed\n%q\nthe reference\n%q", m.name, backend, prefill, stdout.String(), wantText)
+					t.Errorf("%s, %v, prefill %v: generate printed\n%q\nthe reference\n%q", m.name, backend, prefill, stdout.String(), wantText)
 				}
 			}
 		}
@@ -594,16 +594,16 @@ func TestGreedyF16Cache(t *testing.T) {
 		if len(want.tokens) < 10 {
 			t.Fatalf("%v: the reference made only %d tokens: %q", tc.quantize, len(want.tokens), wantText)
 		}
-		for _, backend := range []string{"mlir", "llvm"} {
+		for _, backend := range []compiler.Backend{compiler.MLIR, compiler.LLVM} {
 			for _, prefill := range []bool{false, true} {
 				var stdout, stderr bytes.Buffer
 				o := &options{checkpoint: path, tokenizer: tokenizerPath, temperature: 0, topp: 0.9, steps: steps, prompt: "Once upon a time",
 					seed: 1, backend: backend, threads: 2, quantize: tc.quantize, prefill: prefill, kv: llama.CacheF16}
 				if err := run(context.Background(), o, &stdout, &stderr); err != nil {
-					t.Fatalf("-quantize %v, %s, prefill %v: %v", tc.quantize, backend, prefill, err)
+					t.Fatalf("-quantize %v, %v, prefill %v: %v", tc.quantize, backend, prefill, err)
 				}
 				if stdout.String() != wantText {
-					t.Errorf("-quantize %v, %s, prefill %v, -kv f16: generate printed\n%q\nthe reference\n%q", tc.quantize, backend, prefill, stdout.String(), wantText)
+					t.Errorf("-quantize %v, %v, prefill %v, -kv f16: generate printed\n%q\nthe reference\n%q", tc.quantize, backend, prefill, stdout.String(), wantText)
 				}
 				if !strings.Contains(stderr.String(), " MB, f16 KV cache 0.0 MB)") {
 					t.Errorf("-kv f16: stderr %q does not report an f16 cache", stderr.String())
@@ -636,7 +636,7 @@ func TestRunQuantized(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			o := &options{checkpoint: tc.path, tokenizer: tokenizerPath, temperature: 0.8, topp: 0.9, steps: 20, prompt: "Hello world",
-				seed: 7, backend: "auto", threads: 2, quantize: tc.quantize, pages: tc.pages, prefill: true}
+				seed: 7, backend: compiler.AutoBackend, threads: 2, quantize: tc.quantize, pages: tc.pages, prefill: true}
 			if err := run(context.Background(), o, &stdout, &stderr); err != nil {
 				t.Fatal(err)
 			}
@@ -731,7 +731,7 @@ func TestBadQuantizedInput(t *testing.T) {
 		{"NaN weight", options{checkpoint: nan, quantize: llama.Q8, temperature: 1, topp: 0.9}, "checkpoint " + nan + ": quantize: wk element 77 is NaN"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.o.backend, tc.o.tokenizer, tc.o.steps = "auto", tokenizerPath, 8
+			tc.o.backend, tc.o.tokenizer, tc.o.steps = compiler.AutoBackend, tokenizerPath, 8
 			err := run(context.Background(), &tc.o, &bytes.Buffer{}, &bytes.Buffer{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want it to mention %q", err, tc.want)
@@ -747,6 +747,26 @@ func TestBadQuantizedInput(t *testing.T) {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}
+	}
+	// Sampling, backend and thread counts are checked before anything is read (exit 2).
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-temperature", "-1"}, "temperature -1, must be a finite number"},
+		{[]string{"-temperature", "NaN"}, "temperature NaN"},
+		{[]string{"-temperature", "1e300"}, "temperature +Inf"},
+		{[]string{"-topp", "1.5"}, "top-p 1.5, must be in [0, 1]"},
+		{[]string{"-backend", "gpu"}, "-backend:"},
+		{[]string{"-threads", "99999999"}, "-threads 99999999: want 0 (all cores) to 65536"},
+	} {
+		_, err := parseFlags(append([]string{"-checkpoint", "/nonexistent/model.bin"}, tt.args...), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parseFlags(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+		}
+	}
+	if o, err := parseFlags([]string{"-checkpoint", good, "-backend", "llvm"}, &bytes.Buffer{}); err != nil || o.backend != compiler.LLVM {
+		t.Errorf("-backend llvm: %+v, %v", o, err)
 	}
 	if o, err := parseFlags([]string{"-checkpoint", good, "-kv", "f16"}, &bytes.Buffer{}); err != nil || o.kv != llama.CacheF16 {
 		t.Errorf("-kv f16: %+v, %v", o, err)
