@@ -333,6 +333,9 @@ func parseHeader(hdr [headerBytes]byte) (Config, bool, error) {
 	for i := range f {
 		f[i] = int64(int32(binary.NativeEndian.Uint32(hdr[4*i:])))
 	}
+	if string(hdr[:4]) == "GGUF" {
+		return Config{}, false, errors.New("a GGUF file (llama.cpp's format), not a llama2.c checkpoint: generate reads llama2.c's exports (export.py: the legacy float32 format, or version 2 for q8)")
+	}
 	if f[0] == exportMagic {
 		return Config{}, false, errors.New(`header starts with the magic "ak42" of a newer llama2.c export (version 1 or 2); this reader takes the legacy format (export.py --version 0), and OpenV2 reads version 2`)
 	}
@@ -342,7 +345,7 @@ func parseHeader(hdr [headerBytes]byte) (Config, bool, error) {
 	}
 	cfg := Config{Dim: int(f[0]), HiddenDim: int(f[1]), NLayers: int(f[2]), NHeads: int(f[3]), NKVHeads: int(f[4]), VocabSize: int(f[5]), SeqLen: int(f[6])}
 	if err := cfg.Validate(); err != nil {
-		return Config{}, false, fmt.Errorf("bad header: %w", err)
+		return Config{}, false, fmt.Errorf("bad header (not a llama2.c checkpoint, or a damaged one): %w", err)
 	}
 	return cfg, shared, nil
 }

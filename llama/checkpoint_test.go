@@ -157,7 +157,8 @@ func TestOpenBadFiles(t *testing.T) {
 	}{
 		{"empty", nil, "file is 0 bytes, shorter than the 28-byte header"},
 		{"short header", good[:27], "file is 27 bytes, shorter than the 28-byte header"},
-		{"zero dim", withHeader(0), "bad header: config: dim is 0, must be positive"},
+		{"zero dim", withHeader(0), "bad header (not a llama2.c checkpoint, or a damaged one): config: dim is 0, must be positive"},
+		{"GGUF", append([]byte("GGUF\x03\x00\x00\x00"), good[8:]...), "a GGUF file (llama.cpp's format), not a llama2.c checkpoint"},
 		{"negative hidden", withHeader(8, -16), "hidden_dim is -16"},
 		{"zero layers", withHeader(8, 16, 0), "n_layers is 0"},
 		{"zero heads", withHeader(8, 16, 2, 0), "n_heads is 0"},

@@ -49,6 +49,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
 	"strings"
@@ -165,6 +166,9 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	cfg := m.cfg
 	tok, err := tokenizer.Load(o.tokenizer, cfg.VocabSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: name the model's tokenizer (llama2.c's tokenizer.bin) with -tokenizer", err)
+	}
 	if err != nil {
 		return err
 	}

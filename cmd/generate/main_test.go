@@ -429,7 +429,7 @@ func TestBadInput(t *testing.T) {
 		{"truncated checkpoint", options{checkpoint: truncated, tokenizer: tokenizerPath}, "checkpoint " + truncated + ": truncated: the header describes " + strconv.Itoa(len(data)) + " bytes but the file has " + strconv.Itoa(len(data)-10)},
 		{"truncated checkpoint, -mmap", options{checkpoint: truncated, tokenizer: tokenizerPath, mmap: true}, "checkpoint " + truncated + ": truncated"},
 		{"vocabulary mismatch", options{checkpoint: small, tokenizer: tokenizerPath, temperature: 1, topp: 0.9}, "has 32000 tokens but the model's vocabulary is 512"},
-		{"missing tokenizer", options{checkpoint: small, tokenizer: filepath.Join(dir, "none.tok")}, "none.tok"},
+		{"missing tokenizer", options{checkpoint: small, tokenizer: filepath.Join(dir, "none.tok")}, "none.tok: no such file or directory: name the model's tokenizer (llama2.c's tokenizer.bin) with -tokenizer"},
 		{"bad temperature", options{checkpoint: full, tokenizer: tokenizerPath, temperature: -1, topp: 0.9}, "temperature"},
 		{"bad topp", options{checkpoint: full, tokenizer: tokenizerPath, temperature: 1, topp: 1.5}, "top-p 1.5"},
 	} {
