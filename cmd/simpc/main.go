@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/simplang/simplang/compiler"
+	"github.com/simplang/simplang/frontend"
 	"github.com/simplang/simplang/internal/outfile"
 	"github.com/simplang/simplang/toolchain"
 )
@@ -80,7 +81,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := compile(cfg, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "%v\n", err)
+		var source *frontend.ErrorList // file:line:col: lines, as compilers print them
+		if errors.As(err, &source) {
+			fmt.Fprintf(stderr, "%v\n", err)
+		} else {
+			fmt.Fprintf(stderr, "simpc: %v\n", err)
+		}
 		var ue usageError
 		if errors.As(err, &ue) {
 			return 2
@@ -181,11 +187,11 @@ func compile(cfg *config, stdout, stderr io.Writer) error {
 	}
 	src, err := os.ReadFile(cfg.input)
 	if err != nil {
-		return fmt.Errorf("simpc: %v", err)
+		return err
 	}
-	if cfg.output != "-" { // before the work, which the output would otherwise be lost after
+	if cfg.output != "-" { // checked before the work, which a bad -o would waste
 		if err := outfile.Check(cfg.output, cfg.input); err != nil {
-			return usageError{"simpc: -o " + err.Error()}
+			return usageError{"-o " + err.Error()}
 		}
 	}
 	if cfg.emit != "" {
@@ -203,26 +209,23 @@ func compile(cfg *config, stdout, stderr io.Writer) error {
 		}
 		out, err := outfile.Create(cfg.output, 0o644, cfg.input)
 		if err != nil {
-			return fmt.Errorf("simpc: %v", err)
+			return err
 		}
 		if _, err := io.WriteString(out, text); err != nil {
 			out.Abort()
-			return fmt.Errorf("simpc: writing %s: %v", cfg.output, err)
+			return fmt.Errorf("writing %s: %v", cfg.output, err)
 		}
-		if err := out.Commit(); err != nil {
-			return fmt.Errorf("simpc: %v", err)
-		}
-		return nil
+		return out.Commit()
 	}
 	tools, err := toolchain.Find()
 	if err != nil {
-		return fmt.Errorf("simpc: %v", err)
+		return err
 	}
 	if chosen, why := compiler.Choose(tools, cfg.opts.Backend); cfg.opts.Backend == compiler.AutoBackend && chosen != compiler.MLIR {
 		fmt.Fprintf(stderr, "simpc: using the %v backend: %s\n", chosen, why)
 	}
 	if cfg.output == "-" {
-		return usageError{"simpc: a shared object cannot go to standard output; name a file with -o"}
+		return usageError{"a shared object cannot go to standard output; name a file with -o"}
 	}
 	cfg.opts.Output = cfg.output
 	_, err = compiler.Compile(context.Background(), tools, cfg.input, src, cfg.opts)
