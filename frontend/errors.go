@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxErrors is how many diagnostics a file reports before the compiler gives up on it.
@@ -24,12 +25,13 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s:%d:%d: %s", e.File, e.Pos.Line, e.Pos.Col, e.Msg)
 	if e.line != "" {
+		line, col := shownLine(e.line, e.Pos.Col-1)
 		b.WriteString("\n\t")
-		b.WriteString(e.line)
+		b.WriteString(line)
 		b.WriteString("\n\t")
 		// Keep tabs in the caret line so that it lines up under tab-indented source.
-		for i := 0; i < e.Pos.Col-1 && i < len(e.line); i++ {
-			if e.line[i] == '\t' {
+		for i := 0; i < col && i < len(line); i++ {
+			if line[i] == '\t' {
 				b.WriteByte('\t')
 			} else {
 				b.WriteByte(' ')
@@ -38,6 +40,34 @@ func (e *Error) Error() string {
 		b.WriteByte('^')
 	}
 	return b.String()
+}
+
+// maxShownLine is how much of a source line a diagnostic shows: a line of a megabyte
+// (generated code) would otherwise be printed whole, with a caret line as long.
+const maxShownLine = 160
+
+// shownLine returns the part of line shown under a diagnostic at byte col (from 0), with
+// "..." where it was cut, and col within it.
+func shownLine(line string, col int) (string, int) {
+	if len(line) <= maxShownLine {
+		return line, col
+	}
+	from := max(0, min(col-maxShownLine/2, len(line)-maxShownLine))
+	for from > 0 && !utf8.RuneStart(line[from]) {
+		from--
+	}
+	to := min(len(line), from+maxShownLine)
+	for to < len(line) && !utf8.RuneStart(line[to]) {
+		to++
+	}
+	shown, col := line[from:to], col-from
+	if from > 0 {
+		shown, col = "..."+shown, col+3
+	}
+	if to < len(line) {
+		shown += "..."
+	}
+	return shown, col
 }
 
 // ErrorList collects the diagnostics of one file, in the manner of go/scanner.ErrorList.
