@@ -30,6 +30,9 @@ const (
 func openBLAS(path string) (*blas, error) {
 	h, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	if err != nil {
+		if path != DefaultBLAS {
+			return nil, fmt.Errorf("-blas %s: %v", path, err)
+		}
 		return nil, fmt.Errorf("OpenBLAS not found (%v); install it with apt-get install libopenblas0-pthread", err)
 	}
 	b := &blas{path: path}

@@ -232,6 +232,9 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	// The run never goes past -steps positions, so the KV cache needs no more: the kernel
 	// takes the cache's length as seq_len.
 	steps := o.steps
+	if steps > cfg.SeqLen {
+		fmt.Fprintf(stderr, "generate: -steps %d is more than the model's seq_len %d: running %d positions\n", steps, cfg.SeqLen, cfg.SeqLen)
+	}
 	if steps == 0 || steps > cfg.SeqLen {
 		steps = cfg.SeqLen
 	}
