@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"regexp"
@@ -72,7 +73,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, err
 	}
 	if fs.NArg() != 2 {
-		return nil, fmt.Errorf("want two command lines, each one argument (quote them), got %d arguments", fs.NArg())
+		hint := ""
+		if slices.ContainsFunc(fs.Args(), func(a string) bool { return strings.HasPrefix(a, "-") }) {
+			hint = "; flags go before the two commands"
+		}
+		return nil, fmt.Errorf("want two command lines, each one argument (quote them), got %d arguments%s", fs.NArg(), hint)
 	}
 	if o.runs < 1 {
 		return nil, fmt.Errorf("-runs %d: must be at least 1", o.runs)
@@ -122,18 +127,26 @@ func compare(ctx context.Context, o *options, out io.Writer) error {
 	for i, p := range o.programs {
 		fmt.Fprintf(out, "%-*s  median %g  (min %g, max %g)\n", width, p.name, m[i], slices.Min(figures[i]), slices.Max(figures[i]))
 	}
+	if m[1] == 0 {
+		fmt.Fprintf(out, "ratio of the medians, %s / %s: none (%s's median is 0)\n", o.programs[0].name, o.programs[1].name, o.programs[1].name)
+		return nil
+	}
 	fmt.Fprintf(out, "ratio of the medians, %s / %s: %.3f\n", o.programs[0].name, o.programs[1].name, m[0]/m[1])
 	return nil
 }
 
-// figure returns the number in re's group on the last line of output that matches re.
+// figure returns the number in re's group on the last non-empty line of output that
+// matches re; it must be finite.
 func figure(re *regexp.Regexp, output []byte) (float64, error) {
 	lines := bytes.Split(output, []byte("\n"))
 	for i := len(lines) - 1; i >= 0; i-- {
+		if len(bytes.TrimSpace(lines[i])) == 0 {
+			continue
+		}
 		if m := re.FindSubmatch(lines[i]); m != nil {
 			f, err := strconv.ParseFloat(string(m[1]), 64)
-			if err != nil {
-				return 0, fmt.Errorf("line %q: %q is not a number", lines[i], m[1])
+			if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+				return 0, fmt.Errorf("line %q: %q is not a finite number", lines[i], m[1])
 			}
 			return f, nil
 		}

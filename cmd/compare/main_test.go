@@ -24,7 +24,9 @@ func TestFigure(t *testing.T) {
 		{"no trailing newline", "achieved tok/s: 7", tokPattern, 7, ""},
 		{"other pattern", "eval rate: 12.5 tokens/s\n", regexp.MustCompile(`eval rate: ([0-9.]+) tokens/s`), 12.5, ""},
 		{"missing", "Once upon a time\n", tokPattern, 0, "no line of its output matches achieved tok/s: ([0-9.]+)"},
-		{"not a number", "achieved tok/s: 1.2.3\n", tokPattern, 0, `"1.2.3" is not a number`},
+		{"not a number", "achieved tok/s: 1.2.3\n", tokPattern, 0, `"1.2.3" is not a finite number`},
+		{"not finite", "rate: Inf\n", regexp.MustCompile(`rate: (\S+)`), 0, `"Inf" is not a finite number`},
+		{"empty lines skipped", "  42  \n\n  \n", regexp.MustCompile(`(.*)`), 0, `"  42  " is not a finite number`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := figure(tt.pattern, []byte(tt.output))
@@ -55,6 +57,7 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{[]string{"only one"}, "want two command lines"},
 		{[]string{"a", "b", "c"}, "got 3 arguments"},
+		{[]string{"a", "b", "-runs", "3"}, "got 4 arguments; flags go before the two commands"},
 		{[]string{"-runs", "0", "a", "b"}, "-runs 0"},
 		{[]string{"-pattern", "(", "a", "b"}, "-pattern: "},
 		{[]string{"-pattern", "tok/s: [0-9.]+", "a", "b"}, "has 0 groups"},
@@ -90,6 +93,12 @@ func TestCompare(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+
+	out.Reset()
+	o = &options{programs: [2]program{{"ours", `echo "achieved tok/s: 5"`}, {"peer", `echo "achieved tok/s: 0"`}}, runs: 1, pattern: tokPattern}
+	if err := compare(context.Background(), o, &out); err != nil || !strings.Contains(out.String(), "ratio of the medians, ours / peer: none (peer's median is 0)") {
+		t.Errorf("a zero median: %v\n%s", err, out.String())
 	}
 
 	for _, tt := range []struct {
