@@ -199,10 +199,11 @@ func compile(cfg *config, stdout, stderr io.Writer) error {
 		if cfg.emit == "llvm" {
 			cfg.opts.Backend = compiler.LLVM
 		}
-		text, _, err := compiler.Generate(cfg.input, src, cfg.opts)
+		text, lowered, err := compiler.Generate(cfg.input, src, cfg.opts)
 		if err != nil {
 			return err
 		}
+		warnEmpty(stderr, cfg.input, len(lowered.Signatures()))
 		if cfg.output == "-" {
 			_, err = io.WriteString(stdout, text)
 			return err
@@ -228,6 +229,18 @@ func compile(cfg *config, stdout, stderr io.Writer) error {
 		return usageError{"a shared object cannot go to standard output; name a file with -o"}
 	}
 	cfg.opts.Output = cfg.output
-	_, err = compiler.Compile(context.Background(), tools, cfg.input, src, cfg.opts)
-	return err
+	obj, err := compiler.Compile(context.Background(), tools, cfg.input, src, cfg.opts)
+	if err != nil {
+		return err
+	}
+	warnEmpty(stderr, cfg.input, len(obj.Funcs))
+	return nil
+}
+
+// warnEmpty says when a file defines no function: its output is valid but exports nothing,
+// which is more likely a wrong file than the intent.
+func warnEmpty(stderr io.Writer, input string, funcs int) {
+	if funcs == 0 {
+		fmt.Fprintf(stderr, "simpc: warning: %s defines no functions: the output exports nothing\n", input)
+	}
 }

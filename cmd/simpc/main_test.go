@@ -108,6 +108,14 @@ func TestBuildAndEmit(t *testing.T) {
 			t.Errorf("simpc %v: twice returned %v (err %v), array %v", flags, got, err, a)
 		}
 	}
+	// A file without functions builds, with a warning.
+	empty := filepath.Join(dir, "empty.sl")
+	os.WriteFile(empty, []byte("// nothing yet\n"), 0o644)
+	for _, args := range [][]string{{empty, "-o", filepath.Join(dir, "empty.so")}, {empty, "--emit-mlir", "-o", "-"}} {
+		if code, _, stderr := simpc(args...); code != 0 || !strings.Contains(stderr, "simpc: warning: "+empty+" defines no functions") {
+			t.Errorf("simpc %v: exit %d, stderr %q; want 0 and the warning", args, code, stderr)
+		}
+	}
 	// The default output name replaces .sl with .so.
 	if code, _, stderr := simpc(src); code != 0 {
 		t.Fatalf("simpc FILE.sl: exit %d: %s", code, stderr)
