@@ -37,3 +37,11 @@ func TestDiagnosticDisplay(t *testing.T) {
 		t.Errorf("the caret (column %d) is not under the ';' in %q", at, line)
 	}
 }
+
+// TestByteOrderMark: a file saved with a byte-order mark is told what the character is.
+func TestByteOrderMark(t *testing.T) {
+	_, err := Parse("bom.sl", []byte("\ufefffn f() -> i64 { return 1; }\n"))
+	if err == nil || !strings.Contains(err.Error(), "bom.sl:1:1: unexpected character '\\ufeff' (a byte-order mark: save the file as UTF-8 without one)") {
+		t.Errorf("Parse of a file with a BOM: %v", err)
+	}
+}

@@ -105,9 +105,12 @@ func (l *lexer) next() Token {
 		}
 		r, size := utf8.DecodeRune(l.src[l.off:])
 		what := fmt.Sprintf("%q", r)
-		if r == utf8.RuneError && size <= 1 {
+		switch {
+		case r == utf8.RuneError && size <= 1:
 			what = fmt.Sprintf("byte 0x%02x (not valid UTF-8)", c)
 			size = 1
+		case r == '\ufeff':
+			what += " (a byte-order mark: save the file as UTF-8 without one)"
 		}
 		l.errs.Add(pos, fmt.Sprintf("unexpected character %s", what))
 		for i := 0; i < size; i++ {

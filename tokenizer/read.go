@@ -60,7 +60,11 @@ func readSized(r io.Reader, name string, vocabSize int) (*Tokenizer, error) {
 		return nil, err
 	}
 	if len(pieces) != vocabSize {
-		return nil, fmt.Errorf("%s has %d tokens but the model's vocabulary is %d: use the tokenizer the model was trained with", name, len(pieces), vocabSize)
+		why := "use the tokenizer the model was trained with"
+		if len(pieces) < vocabSize {
+			why += ", or a whole copy of this one if it was cut short"
+		}
+		return nil, fmt.Errorf("%s has %d tokens but the model's vocabulary is %d: %s", name, len(pieces), vocabSize, why)
 	}
 	return build(name, pieces, scores)
 }

@@ -83,7 +83,7 @@ func TestReadErrors(t *testing.T) {
 		{"misplaced byte fallback", craft(16, withByte(68, "A")), -1, `token 68 is "A" where the byte fallback <0x41> belongs`},
 		{"lower-case byte fallback", craft(16, withByte(13, "<0x0a>")), -1, `token 13 is "<0x0a>" where the byte fallback <0x0A> belongs`},
 		{"no dummy prefix", craft(16, toyVocab()[:259]), -1, `has no token for " ", which the encoder prepends`},
-		{"fewer tokens than the model", valid, 300, "tokenizer file has 260 tokens but the model's vocabulary is 300: use the tokenizer the model was trained with"},
+		{"fewer tokens than the model", valid, 300, "tokenizer file has 260 tokens but the model's vocabulary is 300: use the tokenizer the model was trained with, or a whole copy of this one if it was cut short"},
 		{"more tokens than the model", valid, 259, "tokenizer file has 260 tokens but the model's vocabulary is 259"},
 	}
 	for _, tt := range tests {
