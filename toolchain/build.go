@@ -379,7 +379,10 @@ func (t *Tools) run(ctx context.Context, dir string, s step) error {
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	// clang runs the linker as a child: put them in one process group and kill the group.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Being in a group of its own, the tool misses the terminal's Ctrl-C, so it is also
+	// killed when its caller dies, rather than running on, orphaned, into a removed folder.
+	// (Pdeathsig follows the thread that started the tool, which waits for it here.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	err := cmd.Run()
