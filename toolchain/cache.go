@@ -8,7 +8,7 @@ import (
 	"os"
 	"slices"
 
-	"github.com/simplang/simplang/internal/outfile"
+	"github.com/simplang/simplang/outfile"
 )
 
 // key names a build's object in the cache: a hash of its input files and of every step

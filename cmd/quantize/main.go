@@ -23,10 +23,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/simplang/simplang/internal/outfile"
 	"github.com/simplang/simplang/internal/progress"
 	"github.com/simplang/simplang/llama"
 	"github.com/simplang/simplang/loader"
+	"github.com/simplang/simplang/outfile"
 )
 
 func main() {

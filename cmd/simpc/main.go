@@ -19,7 +19,7 @@ import (
 
 	"github.com/simplang/simplang/compiler"
 	"github.com/simplang/simplang/frontend"
-	"github.com/simplang/simplang/internal/outfile"
+	"github.com/simplang/simplang/outfile"
 	"github.com/simplang/simplang/toolchain"
 )
 
