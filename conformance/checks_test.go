@@ -701,6 +701,22 @@ func TestCheckDivision(t *testing.T) {
 			if got, err := call("quot", int64(100), int64(7)); err != nil || got != int64(14) {
 				t.Errorf("quot(100, 7) after failures = %v, %v", got, err)
 			}
+
+			// In a loop's bound: computed once before the loop, reported there when zero.
+			const groups, gs = 3000, 32
+			a = i64s(groups*gs+5, func(i int) int64 { return int64(i) })
+			sums := i64s(groups, nil)
+			if _, err := call("group_sums", sums.s(), a.s(), int64(groups*gs+5), int64(gs)); err != nil {
+				t.Fatalf("group_sums: %v", err)
+			}
+			for g, got := range sums.s() {
+				if want := int64(gs*(g*gs) + gs*(gs-1)/2); got != want {
+					t.Fatalf("group_sums: out[%d] = %d, want %d", g, got, want)
+				}
+			}
+			sums.check(t, "group_sums out")
+			_, err = call("group_sums", sums.s(), a.s(), int64(groups*gs), int64(0))
+			expectDivide(t, err, "group_sums", s.at(t, "group_sums", "while (G < n / gs) {", "/", 0))
 		})
 	}
 }

@@ -67,10 +67,13 @@ func callsFunction(b *frontend.Block) bool {
 // wants reports whether access ix needs a check (a nil checker checks nothing).
 func (c *checker) wants(ix *frontend.Index) bool { return c != nil && !c.proven[ix] }
 
-// divides reports whether b is an integer division that needs a check: its divisor is not a
-// constant other than 0 and (for signed types) −1.
-func (c *checker) divides(b *frontend.Binary) bool {
-	if c == nil || (b.Op != frontend.QUO && b.Op != frontend.REM) || !b.T.IsInt() {
+// divides reports whether b is an integer division that c checks (checkedDivision).
+func (c *checker) divides(b *frontend.Binary) bool { return c != nil && checkedDivision(b) }
+
+// checkedDivision reports whether b is an integer division that needs a check: its divisor
+// is not a constant other than 0 and (for signed types) −1.
+func checkedDivision(b *frontend.Binary) bool {
+	if (b.Op != frontend.QUO && b.Op != frontend.REM) || !b.T.IsInt() {
 		return false
 	}
 	k, ok := b.Y.(*frontend.Const)

@@ -11,6 +11,8 @@
 //   - loops with independent iterations (package loops) become the code that chooses, when
 //     the loop starts, between running it serially, on threads, or jammed on threads
 //     (parallel.go); the generators only mark the loops of Func.Loop as parallel;
+//   - unless Unchecked, a counted loop's bound that holds a checked division is computed once,
+//     just before the loop (bounds.go), so that its check leaves the loop counted;
 //   - unless Unchecked, array accesses and integer divisions are checked (checks.go): an
 //     innermost loop whose accesses are affine in its counter is tested once, before it, and
 //     runs unchecked when they stay in range; the other accesses test each time;
@@ -183,6 +185,9 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	}
 	fn.Body.Stmts = expandBuiltins(fn.Body.Stmts, byRows)
 	flagReturns(fn)
+	if !f.Options.Unchecked {
+		fn.Body.Stmts = hoistBounds(fn.Body.Stmts)
+	}
 	tiledRows := map[*frontend.While]bool{}
 	if !f.Options.StrictFP {
 		fn.Body.Stmts = tileGEMMs(fn.Body.Stmts, frontend.ArrayRoots(fn), tiledRows, false)

@@ -77,6 +77,7 @@ func TestLoweredForm(t *testing.T) {
 // one where loops.Jam applies (not with NoJam); none with Serial, and none for a matmul whose
 // output is an input.
 func TestParallelChoice(t *testing.T) {
+	groups := "fn g(f32[] h, i64 n, i64 gs) {\nvar G = 0; while (G < n / gs) { var r = 0; while (r < gs) { h[G * gs + r] = 2.0; r = r + 1; } G = G + 1; }\n}"
 	matvec := "fn mv(f32[] w, f32[] x, f32[] out, i64 n, i64 d) {\nvar i = 0; while (i < d) { var s = 0.0; var j = 0; while (j < n) { s += w[i * n + j] * x[j]; j = j + 1; } out[i] = s; i = i + 1; }\n}"
 	for _, tc := range []struct {
 		name, src string
@@ -91,6 +92,9 @@ func TestParallelChoice(t *testing.T) {
 		{"matmul rows and the packing of b", "fn mm(f32[] a, f32[] b, f32[] c, i64 n) { matmul(a, b, c, n, n, n); }", Options{Unchecked: true}, 2},
 		{"matmul, checked twins", "fn mm(f32[] a, f32[] b, f32[] c, i64 n) { matmul(a, b, c, n, n, n); }", Options{}, 4},
 		{"matmul in place", "fn mm(f32[] a, i64 n) { matmul(a, a, a, n, n, n); }", Options{}, 0},
+		// A checked division in the bound is computed once before the loop, which stays counted.
+		{"bound divided, checked", groups, Options{NoJam: true}, 2},
+		{"bound divided, unchecked", groups, Options{Unchecked: true, NoJam: true}, 1},
 	} {
 		f, err := frontend.Parse(tc.name, []byte(tc.src))
 		if err != nil {

@@ -181,6 +181,23 @@ fn divide_all(i64[] a, i64[] d, i64[] out, i64 n) {
 }
 
 // Other element kinds and index types.
+// group_sums: out[G] = the sum of a's group G of gs, for the n / gs whole groups. The bound's
+// division is checked (gs = 0 reports and gives no groups), and the loop still runs on
+// threads.
+fn group_sums(i64[] out, i64[] a, i64 n, i64 gs) {
+    var G = 0;
+    while (G < n / gs) {
+        var s = 0;
+        var r = 0;
+        while (r < gs) {
+            s += a[G * gs + r];
+            r = r + 1;
+        }
+        out[G] = s;
+        G = G + 1;
+    }
+}
+
 fn kinds(i8[] a, bool[] b, f64[] c, i16[] d, i64 n) {
     var i = 0;
     while (i < n) {
