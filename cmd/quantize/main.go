@@ -106,7 +106,7 @@ func run(o options, stderr io.Writer) error {
 	// An interrupted run removes its partial export (gigabytes at 7B) before it ends.
 	interrupted := make(chan os.Signal, 1)
 	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(interrupted)
+	defer func() { signal.Stop(interrupted); close(interrupted) }() // ends the goroutine below
 	go func() {
 		if sig, ok := <-interrupted; ok {
 			out.Abort()
