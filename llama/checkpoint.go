@@ -183,6 +183,46 @@ func lease(f *os.File) bool {
 // one truncated during a step.
 func (c *Checkpoint) Leased() bool { return c.leased }
 
+// filePart is a run of a checkpoint's bytes after its header: the memory it fills, and its
+// name (if any) for errors.
+type filePart struct {
+	name string
+	data []byte
+}
+
+// readParts reads parts, which follow each other in f from byte off, at most chunk bytes a
+// read, on GOMAXPROCS goroutines (runParallel: writing fresh memory costs a page fault per
+// page, which the threads take in parallel); f had had bytes when it was checked, and a short
+// read is it shrinking. progress is as runParallel's, over the parts' bytes.
+func readParts(f *os.File, parts []filePart, off int64, chunk int, had int64, progress func(done, total int64)) error {
+	var pieces []filePart
+	var offs []int64
+	first := off
+	for _, p := range parts {
+		for start := 0; start < len(p.data); start += chunk {
+			piece := p.data[start:min(start+chunk, len(p.data))]
+			pieces, offs = append(pieces, filePart{p.name, piece}), append(offs, off)
+			off += int64(len(piece))
+		}
+	}
+	return runParallel(len(pieces), off-first, func(i int) (int64, error) {
+		p, at := pieces[i], offs[i]
+		n, err := f.ReadAt(p.data, at)
+		switch {
+		case n == len(p.data):
+			return int64(n), nil
+		case err == io.EOF || err == nil:
+			err = shrank(f, at+int64(n), had)
+		default:
+			err = fmt.Errorf("at byte %d: %w", at, err)
+		}
+		if p.name != "" {
+			err = fmt.Errorf("reading %s: %w", p.name, err)
+		}
+		return 0, err
+	}, progress)
+}
+
 // shrank is the error for a read of f that stopped short at byte end, f having had had bytes
 // when it was checked. It names f's size now, or end if that is unknown (with the file read
 // in parallel, end is only where one of the reads stopped).
@@ -239,7 +279,7 @@ func Load(path string, alloc Allocator, progress func(done, total int64)) (*Chec
 	return load(path, alloc, progress, loadChunk)
 }
 
-func load(path string, alloc Allocator, progress func(done, total int64), chunk int64) (*Checkpoint, error) {
+func load(path string, alloc Allocator, progress func(done, total int64), chunk int) (*Checkpoint, error) {
 	f, h, err := openFile(path)
 	if err != nil {
 		return nil, err
@@ -255,22 +295,8 @@ func load(path string, alloc Allocator, progress func(done, total int64), chunk 
 		return nil, fmt.Errorf("checkpoint %s: allocator returned %d floats, want %d", path, len(floats), n)
 	}
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(floats))), 4*n)
-	total := int64(len(buf))
-	chunks := int((total + chunk - 1) / chunk)
-	err = runParallel(chunks, total, func(i int) (int64, error) {
-		start := int64(i) * chunk
-		end := min(start+chunk, total)
-		m, err := f.ReadAt(buf[start:end], headerBytes+start)
-		switch {
-		case int64(m) < end-start && (err == io.EOF || err == nil):
-			return 0, fmt.Errorf("checkpoint %s: %w", path, shrank(f, headerBytes+start+int64(m), h.Size))
-		case int64(m) < end-start:
-			return 0, fmt.Errorf("checkpoint: %w", err)
-		}
-		return end - start, nil
-	}, progress)
-	if err != nil {
-		return nil, err
+	if err := readParts(f, []filePart{{data: buf}}, headerBytes, chunk, h.Size, progress); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	return &Checkpoint{Header: h, Weights: slice(h, floats)}, nil
 }

@@ -245,7 +245,7 @@ func TestLoad(t *testing.T) {
 			return allocated, nil
 		}
 		var calls []int64
-		for _, chunk := range []int64{loadChunk, 1000} {
+		for _, chunk := range []int{loadChunk, 1000} {
 			calls = calls[:0]
 			ck, err := load(path, alloc, func(done, total int64) {
 				if total != int64(len(data)-headerBytes) {
@@ -268,7 +268,7 @@ func TestLoad(t *testing.T) {
 			if shared && &ck.Weights.Wcls[0] != &ck.Weights.TokenEmb[0] {
 				t.Error("shared classifier is not the embedding slice")
 			}
-			wantCalls := (int64(len(data)-headerBytes) + chunk - 1) / chunk
+			wantCalls := (int64(len(data)-headerBytes) + int64(chunk) - 1) / int64(chunk)
 			if int64(len(calls)) != wantCalls || calls[len(calls)-1] != int64(len(data)-headerBytes) {
 				t.Errorf("chunk %d: progress calls %v, want %d ending at the total", chunk, calls, wantCalls)
 			}

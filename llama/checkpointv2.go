@@ -132,33 +132,7 @@ func loadV2(path string, alloc Allocator, progress func(done, total int64), chun
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	// The parts follow each other in the file; their chunks are read on GOMAXPROCS
-	// goroutines, as Load reads a float32 checkpoint.
-	type piece struct {
-		name string
-		dst  []byte
-		off  int64
-	}
-	var pieces []piece
-	off := int64(v2HeaderBytes)
-	for _, p := range v2Parts(cfg, q, shared) {
-		for dst := p.data; len(dst) > 0; dst = dst[min(len(dst), chunk):] {
-			pieces = append(pieces, piece{p.name, dst[:min(len(dst), chunk)], off})
-			off += int64(min(len(dst), chunk))
-		}
-	}
-	err = runParallel(len(pieces), h.Size-v2HeaderBytes, func(i int) (int64, error) {
-		p := pieces[i]
-		n, err := f.ReadAt(p.dst, p.off)
-		switch {
-		case n < len(p.dst) && (err == io.EOF || err == nil):
-			return 0, fmt.Errorf("reading %s: %w", p.name, shrank(f, p.off+int64(n), h.Size))
-		case n < len(p.dst):
-			return 0, fmt.Errorf("reading %s at byte %d: %w", p.name, p.off, err)
-		}
-		return int64(n), nil
-	}, progress)
-	if err != nil {
+	if err := readParts(f, v2Parts(cfg, q, shared), v2HeaderBytes, chunk, h.Size, progress); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	return &QCheckpoint{Config: cfg, Weights: q, SharedClassifier: shared}, nil
@@ -254,19 +228,13 @@ func WriteV2(w io.Writer, cfg Config, q *QWeights, shared bool) error {
 	return nil
 }
 
-// v2Part is a run of a version-2 file after its header: the memory of q that it fills.
-type v2Part struct {
-	name string
-	data []byte
-}
-
 // v2Parts lists the body of a version-2 file in order: the float32 norms, then each quantized
 // tensor layer by layer (the embedding and classifier are one layer), its int8 values, then
 // its float32 group scales; the classifier not at all when shared.
-func v2Parts(cfg Config, q *QWeights, shared bool) []v2Part {
-	var parts []v2Part
+func v2Parts(cfg Config, q *QWeights, shared bool) []filePart {
+	var parts []filePart
 	for _, b := range qNorms(cfg, q) {
-		parts = append(parts, v2Part{b.name, floatBytes(*b.data)})
+		parts = append(parts, filePart{b.name, floatBytes(*b.data)})
 	}
 	gs := q.GroupSize
 	for _, b := range qTensors(cfg, q) {
@@ -279,8 +247,8 @@ func v2Parts(cfg Config, q *QWeights, shared bool) []v2Part {
 		}
 		n := int(b.len()) / layers
 		for l := range layers {
-			parts = append(parts, v2Part{b.name, int8Bytes(b.t.Q8[l*n : (l+1)*n])},
-				v2Part{b.name, floatBytes(b.t.Scales[l*n/gs : (l+1)*n/gs])})
+			parts = append(parts, filePart{b.name, int8Bytes(b.t.Q8[l*n : (l+1)*n])},
+				filePart{b.name, floatBytes(b.t.Scales[l*n/gs : (l+1)*n/gs])})
 		}
 	}
 	return parts
