@@ -234,8 +234,9 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	steps := o.steps
 	if steps > cfg.SeqLen {
 		fmt.Fprintf(stderr, "generate: -steps %d is more than the model's seq_len %d: running %d positions\n", steps, cfg.SeqLen, cfg.SeqLen)
+		steps = cfg.SeqLen
 	}
-	if steps == 0 || steps > cfg.SeqLen {
+	if steps == 0 {
 		steps = cfg.SeqLen
 	}
 	run := cfg

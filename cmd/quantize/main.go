@@ -78,9 +78,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 func run(o options, stderr io.Writer) error {
 	start := time.Now()
-	if err := outfile.Check(o.out, o.checkpoint); err != nil { // before reading anything
+	out, err := outfile.Create(o.out, 0o644, o.checkpoint) // before reading anything
+	if err != nil {
 		return fmt.Errorf("-out %v", err)
 	}
+	defer out.Abort() // a no-op once committed
 	isExport, err := llama.HasExportMagic(o.checkpoint)
 	if err != nil {
 		return err
@@ -98,10 +100,6 @@ func run(o options, stderr io.Writer) error {
 	}
 	if err := ckpt.Config.ValidateWeights(llama.Q8, o.group); err != nil {
 		return fmt.Errorf("-group %d: checkpoint %s: %w", o.group, o.checkpoint, err)
-	}
-	out, err := outfile.Create(o.out, 0o644, o.checkpoint)
-	if err != nil {
-		return fmt.Errorf("-out %v", err)
 	}
 	// An interrupted run removes its partial export (gigabytes at 7B) before it ends.
 	interrupted := make(chan os.Signal, 1)
@@ -122,7 +120,6 @@ func run(o options, stderr io.Writer) error {
 	q, err := ckpt.Quantize(llama.Q8, o.group, mem.Floats, update)
 	finish()
 	if err != nil {
-		out.Abort()
 		return fmt.Errorf("checkpoint %s: %w", o.checkpoint, err)
 	}
 	size, err := writeExport(out, o.out, ckpt.Config, q, ckpt.SharedClassifier)
@@ -135,7 +132,7 @@ func run(o options, stderr io.Writer) error {
 }
 
 // writeExport writes q as a version-2 export into out and commits it (see outfile), and
-// returns the export's size.
+// returns the export's size; on failure out is left for the caller to abort.
 func writeExport(out *outfile.File, path string, cfg llama.Config, q *llama.QWeights, shared bool) (int64, error) {
 	counted := &counter{w: out}
 	w := bufio.NewWriterSize(counted, 1<<20)
@@ -144,8 +141,7 @@ func writeExport(out *outfile.File, path string, cfg llama.Config, q *llama.QWei
 		err = w.Flush()
 	}
 	if err != nil {
-		out.Abort()
-		return 0, fmt.Errorf("writing %s: %w", path, err)
+		return 0, fmt.Errorf("writing %s: %w", path, err) // run's deferred Abort removes it
 	}
 	return counted.n, out.Commit()
 }
