@@ -387,10 +387,6 @@ func needOf(m llama.Named, t llama.WeightType, o *options) int64 {
 	return need
 }
 
-// fits reports whether need bytes fit in avail: at most 90% of it, leaving the rest to the
-// system and this process.
-func fits(need int64, avail uint64) bool { return float64(need) <= 0.9*float64(avail) }
-
 // skipOf decides whether model m runs at weight type t with avail bytes of memory available.
 // It returns the Skip when the timed run would go past m's seq_len, when m does not fit at t
 // (needOf), or when t's kernel cannot run m; nil when m runs.
@@ -401,7 +397,7 @@ func skipOf(m llama.Named, t llama.WeightType, o *options, avail uint64) *Skip {
 		s.Reason = fmt.Sprintf("-tokens %d goes past the model's seq_len %d", o.tokens, m.Config.SeqLen)
 		return s
 	}
-	if !fits(needOf(m, t, o), avail) {
+	if !loader.Fits(float64(needOf(m, t, o)), avail) {
 		return s
 	}
 	if theta := weightKernels[t].fixedTheta; theta != 0 && cfg.Theta() != theta {
@@ -419,7 +415,7 @@ func sideBySide(m llama.Named, types []llama.WeightType, o *options, avail uint6
 	var need int64
 	for _, t := range types {
 		n := needOf(m, t, o)
-		if len(groups) == 0 || !fits(need+n, avail) {
+		if len(groups) == 0 || !loader.Fits(float64(need+n), avail) {
 			groups = append(groups, nil)
 			need = 0
 		}

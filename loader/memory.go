@@ -153,6 +153,11 @@ func Unmap[T Elem](s []T) error {
 	return nil
 }
 
+// Fits reports whether need bytes fit in avail (AvailableMemory): at most 90% of it, leaving
+// the rest to the system and the process itself. need is a float64 so that a count too large
+// for an integer compares rather than overflows.
+func Fits(need float64, avail uint64) bool { return need <= 0.9*float64(avail) }
+
 // AvailableMemory returns how many bytes can be allocated without swapping: MemAvailable
 // from /proc/meminfo.
 func AvailableMemory() (uint64, error) {

@@ -58,13 +58,12 @@ type shape struct {
 func (s shape) flops() float64 { return 2 * float64(s.m) * float64(s.k) * float64(s.n) }
 
 // fits checks that run's matrices for s (A m×k, B twice k×n for both layouts, C m×n, all
-// float32) fit in avail bytes of memory, leaving 10% to the system and this process as bench
-// does. The count is in float64, which cannot overflow: a size too big for an int fails here
-// rather than in make.
+// float32) fit in avail bytes of memory (loader.Fits). The count is in float64, which cannot
+// overflow: a size too big for an int fails here rather than in make.
 func (s shape) fits(avail uint64) error {
 	m, k, n := float64(s.m), float64(s.k), float64(s.n)
 	need := 4 * (m*k + 2*k*n + m*n)
-	if need > 0.9*float64(avail) {
+	if !loader.Fits(need, avail) {
 		return fmt.Errorf("shape %s needs %.0f bytes (%.1f GB) for its matrices, but %d bytes (%.1f GB) of memory is available, of which gemm leaves 10%% to the system: choose smaller sizes",
 			s.name, need, need/1e9, avail, float64(avail)/1e9)
 	}
