@@ -186,7 +186,7 @@ func (f *File) lowerFunc(fn *frontend.Func) *Func {
 	fn.Body.Stmts = expandBuiltins(fn.Body.Stmts, byRows)
 	flagReturns(fn)
 	if !f.Options.Unchecked {
-		fn.Body.Stmts = hoistBounds(fn.Body.Stmts)
+		hoistBounds(fn.Body)
 	}
 	tiledRows := map[*frontend.While]bool{}
 	if !f.Options.StrictFP {
